@@ -1,0 +1,4 @@
+"""The `groupmap` command line."""
+
+def main(argv: list[str] | None = None) -> int:
+    return 0

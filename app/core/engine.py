@@ -1,0 +1,341 @@
+"""The matching engine: the one implementation of the mapping rules.
+
+The preview, the desktop app and the sync all call `evaluate`. It never loops over users:
+source cells are split into values once per (separator, case) setting, values are matched
+to rows through a hash index, and every count is computed per profile (users sharing a
+source cell and a set of current groups) with numpy.
+
+The rules:
+1. Values compare after stripping whitespace; case-sensitive unless `ignore_case`.
+2. A cell is one value, unless a separator splits it into several.
+3. One group per user: the first row in mapping order matching any value decides.
+   With `multiple_groups`: the groups of every matching row, in row order, without repeats.
+4. A user matching no row is unmatched, and gets the default group if there is one.
+5. Only managed groups (named by rows, plus the default group) ever change.
+6. Without `apply_existing`, a user already in any group keeps their groups; only users in
+   no group get their target. With it, a user with a target leaves the managed groups that
+   are not their target and joins their target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from app.core.mapping import Mapping, normalize_value
+from app.core.users import UserList
+
+NO_ROW = np.iinfo(np.int32).max
+
+
+class Change(IntEnum):
+    UNCHANGED = 0
+    ASSIGNED = 1
+    MOVED = 2
+    REMOVED = 3
+    UNMATCHED = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The values of every distinct source cell, split and normalized: (cell, value) pairs."""
+
+    pair_cell: np.ndarray
+    pair_value: np.ndarray
+    vocab: pd.Index  # distinct normalized values
+    spelling: np.ndarray  # per value, as first written in the export (stripped, case kept)
+
+
+def tokens_of(users: UserList, separator: str, ignore_case: bool) -> Tokens:
+    """Split and normalize the distinct cells; cached on the user list per setting."""
+    cache = users.__dict__.setdefault("_token_cache", {})
+    key = (separator, ignore_case)
+    if key not in cache:
+        cache[key] = _tokenize(users.cells, separator, ignore_case)
+    return cache[key]
+
+
+def _tokenize(cells: np.ndarray, separator: str, ignore_case: bool) -> Tokens:
+    series = pd.Series(cells, dtype=object).astype(str)
+    if separator:
+        series = series.str.split(separator, regex=False).explode().astype(str)
+    spelled = series.str.strip()
+    spelled = spelled[spelled != ""]
+    normalized = spelled.str.casefold() if ignore_case else spelled
+    codes, vocab = pd.factorize(normalized, sort=False)
+    _, first = np.unique(codes, return_index=True)
+    return Tokens(
+        pair_cell=spelled.index.to_numpy(dtype=np.int32),
+        pair_value=codes.astype(np.int32),
+        vocab=pd.Index(vocab),
+        spelling=spelled.to_numpy(dtype=object)[first],
+    )
+
+
+def expand(ptr: np.ndarray, data: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For CSR lists (ptr, data), the (position in keys, item) pairs of the lists keys select."""
+    starts = ptr[keys]
+    lengths = ptr[keys + 1] - starts
+    owner = np.repeat(np.arange(len(keys), dtype=np.int64), lengths)
+    total = int(lengths.sum())
+    if total == 0:
+        return owner, data[:0]
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
+    return owner, data[offsets]
+
+
+def _csr(owner: np.ndarray, values: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(owner, kind="stable")
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(owner, minlength=n), out=ptr[1:])
+    return ptr, values[order]
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    name: str
+    before: int
+    after: int
+    added: int
+    removed: int
+    new: bool
+    managed: bool
+
+
+class Evaluation:
+    """Where every user lands and why, for one user list and one mapping."""
+
+    def __init__(self, users: UserList, mapping: Mapping) -> None:
+        self.users = users
+        self.mapping = mapping
+        options = mapping.options
+        self.tokens = tokens_of(users, options.separator, options.ignore_case)
+
+        names = dict.fromkeys(users.group_names)
+        names.update(dict.fromkeys(mapping.managed_groups()))
+        self.group_names: list[str] = list(names)
+        code_of = {name: i for i, name in enumerate(self.group_names)}
+        n_groups = len(self.group_names)
+        self.managed = np.zeros(n_groups, dtype=bool)
+        self.managed[[code_of[g] for g in mapping.managed_groups()]] = True
+
+        self.row_group = np.array(
+            [code_of[r.group.strip()] if r.is_complete else -1 for r in mapping.rows],
+            dtype=np.int64,
+        )
+        first_row_of_value: dict[str, int] = {}
+        for i, row in enumerate(mapping.rows):
+            if row.is_complete:
+                first_row_of_value.setdefault(normalize_value(row.value, options.ignore_case), i)
+        value_row = np.full(len(self.tokens.vocab), -1, dtype=np.int64)
+        if first_row_of_value:
+            positions = self.tokens.vocab.get_indexer(list(first_row_of_value))
+            rows = np.fromiter(first_row_of_value.values(), dtype=np.int64)
+            found = positions >= 0
+            value_row[positions[found]] = rows[found]
+        self.value_row = value_row
+
+        self._match_cells(options.multiple_groups)
+        default = mapping.default_group
+        target_cell, target_group = self.match_cell, self.row_group[self.match_row]
+        if default:
+            unmatched_cells = np.flatnonzero(~self.cell_matched).astype(np.int64)
+            target_cell = np.concatenate([target_cell, unmatched_cells])
+            target_group = np.concatenate(
+                [target_group, np.full(len(unmatched_cells), code_of[default], dtype=np.int64)]
+            )
+        self.cell_target_ptr, self.cell_target = _csr(target_cell, target_group, len(users.cells))
+        self._place_profiles(options.apply_existing, n_groups)
+
+    def _match_cells(self, multiple_groups: bool) -> None:
+        """The matching (cell, row) pairs: the deciding row per cell, or every row in order."""
+        tokens = self.tokens
+        pair_row = self.value_row[tokens.pair_value]
+        hit = pair_row >= 0
+        cells, rows = tokens.pair_cell[hit].astype(np.int64), pair_row[hit]
+        order = np.lexsort((rows, cells))
+        self.hit_cell, self.hit_row = cells[order], rows[order]
+        n_cells = len(self.users.cells)
+        self.cell_matched = np.bincount(cells, minlength=n_cells) > 0
+        if multiple_groups:
+            groups = self.row_group[self.hit_row]
+            _, first = np.unique(self.hit_cell * len(self.group_names) + groups, return_index=True)
+            keep = np.sort(first)
+        else:
+            keep = np.flatnonzero(np.r_[True, self.hit_cell[1:] != self.hit_cell[:-1]])
+            keep = keep[: len(self.hit_cell)]
+        self.match_cell, self.match_row = self.hit_cell[keep], self.hit_row[keep]
+
+    def _place_profiles(self, apply_existing: bool, n_groups: int) -> None:
+        users = self.users
+        profiles = users.profiles
+        set_ptr, set_groups = _groupset_csr(users)
+        weight = profiles.weight
+        n_profiles = len(profiles)
+
+        before_p, before_g = expand(set_ptr, set_groups, profiles.groupset.astype(np.int64))
+        target_p, target_g = expand(
+            self.cell_target_ptr, self.cell_target, profiles.cell.astype(np.int64)
+        )
+        has_target = np.bincount(target_p, minlength=n_profiles) > 0
+        in_no_group = np.diff(set_ptr)[profiles.groupset] == 0
+        assigned = has_target & (apply_existing | in_no_group)
+
+        keep_before = ~assigned[before_p] | ~self.managed[before_g]
+        joins = assigned[target_p]
+        target_p, target_g = target_p[joins], target_g[joins]
+        before_key = before_p * n_groups + before_g
+        target_key = target_p * n_groups + target_g
+        is_added = ~np.isin(target_key, before_key)
+        is_removed = ~keep_before & ~np.isin(before_key, target_key)
+
+        def per_group(p: np.ndarray, g: np.ndarray) -> np.ndarray:
+            return np.bincount(g, weights=weight[p], minlength=n_groups).astype(np.int64)
+
+        after_p = np.concatenate([before_p[keep_before], target_p])
+        after_g = np.concatenate([before_g[keep_before], target_g])
+        self.before_count = per_group(before_p, before_g)
+        self.after_count = per_group(after_p, after_g)
+        self.added_count = per_group(target_p[is_added], target_g[is_added])
+        self.removed_count = per_group(before_p[is_removed], before_g[is_removed])
+        self.after_ptr, self.after_groups = _csr(after_p, after_g, n_profiles)
+        self._added_pairs = (target_p[is_added], target_g[is_added])
+        self._removed_pairs = (before_p[is_removed], before_g[is_removed])
+
+        gained = np.bincount(target_p[is_added], minlength=n_profiles) > 0
+        lost = np.bincount(before_p[is_removed], minlength=n_profiles) > 0
+        matched = self.cell_matched[profiles.cell]
+        change = np.full(n_profiles, Change.UNCHANGED, dtype=np.int8)
+        change[gained & ~lost] = Change.ASSIGNED
+        change[gained & lost] = Change.MOVED
+        change[~gained & lost] = Change.REMOVED
+        change[~matched & ~has_target] = Change.UNMATCHED
+        self.profile_change = change
+        self.profile_assigned = assigned
+        self.profile_matched = matched
+
+    # --- totals -------------------------------------------------------------------------
+
+    @property
+    def user_count(self) -> int:
+        return len(self.users)
+
+    @cached_property
+    def unmatched(self) -> int:
+        """Users matching no row (rule 4), counted whether or not a default group exists."""
+        return int(self.users.profiles.weight[~self.profile_matched].sum())
+
+    @cached_property
+    def changes(self) -> int:
+        """Users whose set of groups differs between before and after."""
+        changed = (self.profile_change == Change.ASSIGNED) | (self.profile_change == Change.MOVED)
+        changed |= self.profile_change == Change.REMOVED
+        return int(self.users.profiles.weight[changed].sum())
+
+    def group_summaries(self) -> list[GroupSummary]:
+        """Every group someone holds before or after, sorted by name."""
+        held = np.flatnonzero((self.before_count > 0) | (self.after_count > 0))
+        rows = [
+            GroupSummary(
+                name=self.group_names[g],
+                before=int(self.before_count[g]),
+                after=int(self.after_count[g]),
+                added=int(self.added_count[g]),
+                removed=int(self.removed_count[g]),
+                new=bool(self.before_count[g] == 0),
+                managed=bool(self.managed[g]),
+            )
+            for g in held
+        ]
+        return sorted(rows, key=lambda s: s.name)
+
+    def new_groups(self) -> list[str]:
+        """Managed groups that no user of the export holds today."""
+        return [
+            name
+            for g, name in enumerate(self.group_names)
+            if self.managed[g] and self.before_count[g] == 0
+        ]
+
+    # --- per user ----------------------------------------------------------------------
+
+    @cached_property
+    def user_change(self) -> np.ndarray:
+        return self.profile_change[self.users.profiles.of_user]
+
+    def profile_after(self, profile: int) -> tuple[str, ...]:
+        groups = self.after_groups[self.after_ptr[profile] : self.after_ptr[profile + 1]]
+        return tuple(self.group_names[g] for g in groups)
+
+    def user_after(self, user: int) -> tuple[str, ...]:
+        return self.profile_after(int(self.users.profiles.of_user[user]))
+
+    def user_reason(self, user: int) -> str:
+        return self.profile_reason(int(self.users.profiles.of_user[user]))
+
+    def deciding_rows(self, cell: int) -> list[int]:
+        """0-based rows that decide a cell's target (one in one-group mode)."""
+        lo, hi = np.searchsorted(self.match_cell, [cell, cell + 1])
+        return [int(r) for r in self.match_row[lo:hi]]
+
+    def profile_reason(self, profile: int) -> str:
+        profiles = self.users.profiles
+        cell = int(profiles.cell[profile])
+        raw = str(self.users.cells[cell]).strip()
+        rows = self.deciding_rows(cell)
+        if rows:
+            parts = [
+                f"{self.mapping.rows[r].value.strip()} -> {self.mapping.rows[r].group.strip()}"
+                for r in rows
+            ]
+            label = "row" if len(rows) == 1 else "rows"
+            numbers = ", ".join(str(r + 1) for r in rows)
+            reason = f"{label} {numbers}: {'; '.join(parts)}"
+        elif self.mapping.default_group:
+            reason = f"default group (no row matches {raw!r})" if raw else "default group"
+        else:
+            return f"no row matches {raw!r}" if raw else "blank value in the export"
+        if not self.profile_assigned[profile]:
+            reason += "; kept current groups (already in a group, apply to existing is off)"
+        return reason
+
+    def changes_by_group(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per managed group, the users (indices) to add and to remove."""
+        of_user = self.users.profiles.of_user
+        result: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        empty = np.empty(0, dtype=np.int64)
+        for g in np.flatnonzero(self.managed):
+            adds = self._added_pairs[0][self._added_pairs[1] == g]
+            removes = self._removed_pairs[0][self._removed_pairs[1] == g]
+            result[self.group_names[g]] = (
+                np.flatnonzero(np.isin(of_user, adds)) if len(adds) else empty,
+                np.flatnonzero(np.isin(of_user, removes)) if len(removes) else empty,
+            )
+        return result
+
+
+def _groupset_csr(users: UserList) -> tuple[np.ndarray, np.ndarray]:
+    """Current group sets as CSR lists of codes into users.group_names (cached)."""
+    cache = users.__dict__.setdefault("_token_cache", {})
+    if "groupsets" not in cache:
+        code_of = {name: i for i, name in enumerate(users.group_names)}
+        lengths = [len(s) for s in users.groupsets]
+        ptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=ptr[1:])
+        data = np.fromiter(
+            (code_of[g] for s in users.groupsets for g in s), dtype=np.int64, count=int(ptr[-1])
+        )
+        cache["groupsets"] = (ptr, data)
+    return cache["groupsets"]
+
+
+def evaluate(users: UserList, mapping: Mapping) -> Evaluation:
+    return Evaluation(users, mapping)

@@ -1,0 +1,141 @@
+"""The exported user list, factorized once at import so that every later step works on codes.
+
+A user list holds one row per user with five text columns (email, name, status, source,
+groups). `groups` is the user's current groups joined by "; ". At construction the source
+column and the groups column are factorized: every distinct source cell and every distinct
+set of current groups is handled once, and users sharing both (a "profile") are counted
+together. The matching engine works on profiles, never on users one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = ("email", "name", "status", "source", "groups")
+GROUP_SEPARATOR = ";"
+DEFAULT_SOURCE_COLUMN = "Identity Provider Group"
+
+
+def split_groups(cell: str) -> tuple[str, ...]:
+    """The groups of a "current groups" cell: ';'-separated, stripped, without repeats."""
+    seen: dict[str, None] = {}
+    for part in cell.split(GROUP_SEPARATOR):
+        name = part.strip()
+        if name:
+            seen.setdefault(name, None)
+    return tuple(seen)
+
+
+def join_groups(groups: Iterable[str]) -> str:
+    return "; ".join(groups)
+
+
+@dataclass(frozen=True)
+class Profiles:
+    """Users grouped by (source cell, current group set); the unit the engine computes on."""
+
+    cell: np.ndarray  # per profile: code into UserList.cells
+    groupset: np.ndarray  # per profile: code into UserList.groupsets
+    weight: np.ndarray  # per profile: number of users
+    of_user: np.ndarray  # per user: profile code
+
+    def __len__(self) -> int:
+        return len(self.cell)
+
+
+@dataclass
+class UserList:
+    """The users of one or more exports, combined, with their factorized source and groups."""
+
+    frame: pd.DataFrame
+    source_column: str = DEFAULT_SOURCE_COLUMN
+    notes: list[dict] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        missing = [c for c in COLUMNS if c not in self.frame.columns]
+        if missing:
+            raise ValueError(f"user list lacks columns {missing}")
+        self.frame = self.frame.loc[:, list(COLUMNS)].reset_index(drop=True)
+
+    @classmethod
+    def from_records(
+        cls, records: Iterable[Mapping[str, str]], source_column: str = DEFAULT_SOURCE_COLUMN
+    ) -> UserList:
+        frame = pd.DataFrame.from_records(list(records), columns=list(COLUMNS))
+        return cls(frame.fillna("").astype(str), source_column)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @cached_property
+    def _cells(self) -> tuple[np.ndarray, np.ndarray]:
+        codes, uniques = pd.factorize(self.frame["source"], sort=False)
+        return codes.astype(np.int32), np.asarray(uniques, dtype=object)
+
+    @property
+    def cell_codes(self) -> np.ndarray:
+        """Per user, the code of their source cell in `cells`."""
+        return self._cells[0]
+
+    @property
+    def cells(self) -> np.ndarray:
+        """The distinct source cells, as written in the export."""
+        return self._cells[1]
+
+    @cached_property
+    def cell_weights(self) -> np.ndarray:
+        return np.bincount(self.cell_codes, minlength=len(self.cells))
+
+    @cached_property
+    def _groupsets(self) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+        raw_codes, raw_uniques = pd.factorize(self.frame["groups"], sort=False)
+        parsed = [split_groups(str(cell)) for cell in raw_uniques]
+        canonical: dict[tuple[str, ...], int] = {}
+        remap = np.array([canonical.setdefault(p, len(canonical)) for p in parsed], dtype=np.int32)
+        codes = remap[raw_codes] if len(raw_codes) else raw_codes.astype(np.int32)
+        return codes.astype(np.int32), list(canonical)
+
+    @property
+    def groupset_codes(self) -> np.ndarray:
+        return self._groupsets[0]
+
+    @property
+    def groupsets(self) -> list[tuple[str, ...]]:
+        """The distinct sets of current groups, in order of first appearance."""
+        return self._groupsets[1]
+
+    @cached_property
+    def group_names(self) -> list[str]:
+        """Every group some user of the export belongs to today, in order of first appearance."""
+        names: dict[str, None] = {}
+        for groupset in self.groupsets:
+            for name in groupset:
+                names.setdefault(name, None)
+        return list(names)
+
+    @cached_property
+    def profiles(self) -> Profiles:
+        key = self.cell_codes.astype(np.int64) * max(len(self.groupsets), 1) + self.groupset_codes
+        uniques, of_user = np.unique(key, return_inverse=True)
+        n_sets = max(len(self.groupsets), 1)
+        return Profiles(
+            cell=(uniques // n_sets).astype(np.int32),
+            groupset=(uniques % n_sets).astype(np.int32),
+            weight=np.bincount(of_user, minlength=len(uniques)).astype(np.int64),
+            of_user=of_user.astype(np.int32),
+        )
+
+    def with_current_groups(self, groups_by_email: Mapping[str, Iterable[str]]) -> UserList:
+        """A copy whose current groups come from elsewhere (the SCIM server), keyed by email.
+
+        Emails compare case-insensitively; a user missing from the mapping is in no group.
+        """
+        lowered = {email.lower(): join_groups(groups) for email, groups in groups_by_email.items()}
+        frame = self.frame.copy()
+        frame["groups"] = frame["email"].str.lower().map(lowered).fillna("").astype(str)
+        return UserList(frame, self.source_column, list(self.notes))
