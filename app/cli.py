@@ -1,4 +1,186 @@
-"""The `groupmap` command line."""
+"""The `groupmap` command line: the desktop app, and headless preview, sync and serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from app import __version__
+from app.core.engine import evaluate
+from app.core.errors import InputError
+from app.core.mapping import Mapping
+from app.core.report import preview_json
+from app.core.users import UserList
+from app.core.warnings import find_warnings
+
+EXIT_BAD_INPUT = 2
+Command = Callable[[argparse.Namespace], int]
+
+
+def add_mapping_options(parser: argparse.ArgumentParser) -> None:
+    """The inputs and matching options shared by preview and sync; they override a draft's."""
+    parser.add_argument(
+        "--users",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="exported user list (.xlsx, .xlsm, .csv); repeat to combine active and pending",
+    )
+    parser.add_argument(
+        "--mapping",
+        required=True,
+        metavar="FILE",
+        help="mapping table (.csv, .xlsx) or draft (.json)",
+    )
+    parser.add_argument(
+        "--source-column",
+        metavar="NAME",
+        help='column holding the value to map (default "Identity Provider Group")',
+    )
+    parser.add_argument("--default-group", metavar="NAME", help="group for users that match no row")
+    parser.add_argument(
+        "--ignore-case",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compare values without regard to case (default: case-sensitive)",
+    )
+    parser.add_argument(
+        "--separator", metavar="S", help='split cells into several values at S, for example ";"'
+    )
+    parser.add_argument(
+        "--multiple-groups",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="give users the groups of every matching row, not only the first",
+    )
+    parser.add_argument(
+        "--apply-existing",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="move users who are already in a group, too",
+    )
+
+
+OPTION_NAMES = (
+    "source_column",
+    "default_group",
+    "ignore_case",
+    "separator",
+    "multiple_groups",
+    "apply_existing",
+)
+
+
+def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
+    """Read the mapping (or draft) and the exports, command-line options winning over a draft's."""
+    from app.io import read_mapping, read_users
+
+    mapping = read_mapping(Path(args.mapping))
+    given = {name: getattr(args, name) for name in OPTION_NAMES if getattr(args, name) is not None}
+    if given:
+        mapping = mapping.with_options(**given)
+    users = read_users([Path(p) for p in args.users], source_column=mapping.options.source_column)
+    return users, mapping
+
+
+def _summary_table(report: dict) -> str:
+    headers = ["group", "before", "after", "added", "removed", "new"]
+    rows = [
+        [
+            g["name"],
+            str(g["before"]),
+            str(g["after"]),
+            f"+{g['added']}",
+            f"-{g['removed']}",
+            "new" if g["new"] else "",
+        ]
+        for g in report["groups"]
+    ]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    users, mapping = load_inputs(args)
+    evaluation = evaluate(users, mapping)
+    warnings = find_warnings(evaluation)
+    report = preview_json(evaluation, warnings)
+    if args.out:
+        from app.io import write_preview
+
+        write_preview(Path(args.out), evaluation, warnings)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return 0
+    print(
+        f"{report['users']:,} users, {report['unmatched']:,} unmatched, "
+        f"{report['changes']:,} would change.\n"
+    )
+    print(_summary_table(report))
+    if warnings:
+        print(f"\n{len(warnings)} warning(s):")
+        for w in warnings:
+            print(f"- {w.message}")
+    if args.out:
+        print(f"\nWrote {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="groupmap",
+        description="Map identity-provider values to groups, preview offline, sync over SCIM.",
+        epilog="Without a command, opens the desktop app (on FILE: an export or a draft).",
+    )
+    parser.add_argument("--version", action="version", version=f"groupmap {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    preview = commands.add_parser("preview", help="show where every user lands, offline")
+    add_mapping_options(preview)
+    preview.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    preview.add_argument(
+        "--out", metavar="FILE", help="write one row per user to FILE (.xlsx or .csv)"
+    )
+    preview.set_defaults(run=cmd_preview)
+    return parser
+
+
+def _command_names(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        name
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+        for name in action.choices
+    }
+
+
+def _open_app(paths: list[str]) -> int:
+    from app.ui.app import run_app
+
+    return run_app(paths)
+
 
 def main(argv: list[str] | None = None) -> int:
-    return 0
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    if not argv or (argv[0] not in _command_names(parser) and not argv[0].startswith("-")):
+        return _open_app(argv)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except InputError as error:
+        print(f"groupmap: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT

@@ -1,0 +1,252 @@
+"""Problems worth the admin's attention, found from an evaluation without a loop over users."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from app.core.engine import Evaluation
+from app.core.mapping import GROUP_NAME_LIMIT, loose_key, normalize_value
+
+LISTED_VALUES = 50  # unmatched values listed one by one; the rest are summed up in one warning
+
+
+@dataclass(frozen=True)
+class Warning:
+    """One problem. `row` is a 1-based mapping row; `value` an export value it is about."""
+
+    code: str
+    message: str
+    row: int | None = None
+    value: str | None = None
+    count: int | None = None
+    suggestion: str | None = None
+
+    def to_dict(self) -> dict:
+        return {key: val for key, val in asdict(self).items() if val is not None}
+
+
+def _users(n: int) -> str:
+    return f"{n:,} user" + ("" if n == 1 else "s")
+
+
+def find_warnings(evaluation: Evaluation) -> list[Warning]:
+    """Every warning about the mapping against this export, most useful first."""
+    found: list[Warning] = []
+    found += _incomplete_rows(evaluation)
+    found += _duplicate_rows(evaluation)
+    found += _value_warnings(evaluation)
+    found += _several_rows(evaluation)
+    found += _long_group_names(evaluation)
+    found += _looks_multi_valued(evaluation)
+    found += [Warning(**note) for note in evaluation.users.notes if "code" in note]
+    return found
+
+
+def _incomplete_rows(evaluation: Evaluation) -> list[Warning]:
+    return [
+        Warning(
+            "incomplete_row",
+            f"Row {i + 1} has a value but no group, or a group but no value: it is ignored.",
+            row=i + 1,
+        )
+        for i, row in enumerate(evaluation.mapping.rows)
+        if not row.is_complete and (row.value.strip() or row.group.strip())
+    ]
+
+
+def _duplicate_rows(evaluation: Evaluation) -> list[Warning]:
+    ignore_case = evaluation.mapping.options.ignore_case
+    first: dict[str, int] = {}
+    found = []
+    for i, row in enumerate(evaluation.mapping.rows):
+        if not row.is_complete:
+            continue
+        key = normalize_value(row.value, ignore_case)
+        if key in first:
+            found.append(
+                Warning(
+                    "duplicate_value",
+                    f"Row {i + 1} repeats the value {row.value.strip()!r} of row {first[key] + 1};"
+                    f" row {first[key] + 1} comes first, so row {i + 1} never decides a group"
+                    " in one-group mode.",
+                    row=i + 1,
+                    value=row.value.strip(),
+                )
+            )
+        else:
+            first[key] = i
+    return found
+
+
+def _value_weights(evaluation: Evaluation) -> np.ndarray:
+    """Users per distinct normalized export value."""
+    tokens = evaluation.tokens
+    weights = evaluation.users.cell_weights[tokens.pair_cell]
+    return np.bincount(tokens.pair_value, weights=weights, minlength=len(tokens.vocab)).astype(
+        np.int64
+    )
+
+
+def _value_warnings(evaluation: Evaluation) -> list[Warning]:
+    """Unmatched values, near-misses of row values, and rows that match no user."""
+    tokens = evaluation.tokens
+    users_per_value = _value_weights(evaluation)
+    rows = evaluation.mapping.rows
+    ignore_case = evaluation.mapping.options.ignore_case
+    found: list[Warning] = []
+
+    row_by_loose: dict[str, int] = {}
+    for i, row in enumerate(rows):
+        if row.is_complete:
+            row_by_loose.setdefault(loose_key(row.value), i)
+
+    unmatched = np.flatnonzero(evaluation.value_row < 0)
+    unmatched = unmatched[np.argsort(-users_per_value[unmatched], kind="stable")]
+    near_misses, listed, rest_users = [], [], 0
+    for code in unmatched:
+        spelled, count = str(tokens.spelling[code]), int(users_per_value[code])
+        near_row = row_by_loose.get(loose_key(spelled))
+        if near_row is not None:
+            target = rows[near_row].value.strip()
+            near_misses.append(
+                Warning(
+                    "near_miss",
+                    f"{_users(count)} have the value {spelled!r}, which matches row"
+                    f" {near_row + 1} ({target!r}) only if case or spaces are ignored."
+                    f" Add a row for {spelled!r}, or turn off case-sensitive matching.",
+                    row=near_row + 1,
+                    value=spelled,
+                    count=count,
+                    suggestion=target,
+                )
+            )
+        if len(listed) < LISTED_VALUES:
+            listed.append(
+                Warning(
+                    "unmatched_value",
+                    f"{_users(count)} have the value {spelled!r}, which matches no row.",
+                    value=spelled,
+                    count=count,
+                )
+            )
+        else:
+            rest_users += count
+    found += near_misses + listed
+    if rest_users:
+        more = len(unmatched) - LISTED_VALUES
+        found.append(
+            Warning(
+                "unmatched_values_more",
+                f"{more:,} more values match no row ({_users(rest_users)}).",
+                count=rest_users,
+            )
+        )
+
+    blank = int(evaluation.users.cell_weights[_blank_cells(evaluation)].sum())
+    if blank:
+        found.append(
+            Warning(
+                "blank_value",
+                f"{_users(blank)} have no value in {evaluation.users.source_column!r}"
+                + (
+                    "; they get the default group."
+                    if evaluation.mapping.default_group
+                    else " and no default group is set."
+                ),
+                count=blank,
+            )
+        )
+
+    positions = tokens.vocab.get_indexer(
+        [normalize_value(r.value, ignore_case) if r.is_complete else "" for r in rows]
+    )
+    for i, row in enumerate(rows):
+        if row.is_complete and positions[i] < 0:
+            found.append(
+                Warning(
+                    "row_matches_no_user",
+                    f"Row {i + 1} ({row.value.strip()!r}) matches no user of the export.",
+                    row=i + 1,
+                    value=row.value.strip(),
+                )
+            )
+    return found
+
+
+def _blank_cells(evaluation: Evaluation) -> np.ndarray:
+    has_value = np.zeros(len(evaluation.users.cells), dtype=bool)
+    has_value[evaluation.tokens.pair_cell] = True
+    return ~has_value
+
+
+def _several_rows(evaluation: Evaluation) -> list[Warning]:
+    if evaluation.mapping.options.multiple_groups or not len(evaluation.hit_cell):
+        return []
+    rows_per_cell = np.bincount(
+        np.unique(evaluation.hit_cell * len(evaluation.mapping.rows) + evaluation.hit_row)
+        // max(len(evaluation.mapping.rows), 1),
+        minlength=len(evaluation.users.cells),
+    )
+    count = int(evaluation.users.cell_weights[rows_per_cell > 1].sum())
+    if not count:
+        return []
+    return [
+        Warning(
+            "several_rows_match",
+            f"{_users(count)} match several rows; the first row in order decides their group."
+            " Turn off 'one group per user' to give them every matching group.",
+            count=count,
+        )
+    ]
+
+
+def _long_group_names(evaluation: Evaluation) -> list[Warning]:
+    found = []
+    for i, row in enumerate(evaluation.mapping.rows):
+        name = row.group.strip()
+        if len(name) > GROUP_NAME_LIMIT:
+            found.append(
+                Warning(
+                    "group_name_too_long",
+                    f"Row {i + 1}: the group name {name!r} has {len(name)} characters;"
+                    f" Calendly allows {GROUP_NAME_LIMIT}. Shorten it.",
+                    row=i + 1,
+                    value=name,
+                )
+            )
+    default = evaluation.mapping.default_group
+    if len(default) > GROUP_NAME_LIMIT:
+        found.append(
+            Warning(
+                "group_name_too_long",
+                f"The default group {default!r} has {len(default)} characters;"
+                f" Calendly allows {GROUP_NAME_LIMIT}. Shorten it.",
+                value=default,
+            )
+        )
+    return found
+
+
+def _looks_multi_valued(evaluation: Evaluation) -> list[Warning]:
+    if evaluation.mapping.options.separator:
+        return []
+    cells = evaluation.users.cells.astype(str)
+    if not len(cells):
+        return []
+    semicolon = np.char.find(cells, ";") >= 0
+    comma = np.char.find(cells, ",") >= 0
+    count = int(evaluation.users.cell_weights[semicolon | comma].sum())
+    if not count:
+        return []
+    sep = ";" if evaluation.users.cell_weights[semicolon].sum() >= count / 2 else ","
+    return [
+        Warning(
+            "looks_multi_valued",
+            f"{_users(count)} have a value containing ';' or ',', which looks like several"
+            f" values in one cell. Set the separator (for example {sep!r}) to match each part.",
+            count=count,
+            suggestion=sep,
+        )
+    ]
