@@ -131,17 +131,14 @@ class Evaluation:
             [code_of[r.group.strip()] if r.is_complete else -1 for r in mapping.rows],
             dtype=np.int64,
         )
-        first_row_of_value: dict[str, int] = {}
-        for i, row in enumerate(mapping.rows):
-            if row.is_complete:
-                first_row_of_value.setdefault(normalize_value(row.value, options.ignore_case), i)
-        value_row = np.full(len(self.tokens.vocab), -1, dtype=np.int64)
-        if first_row_of_value:
-            positions = self.tokens.vocab.get_indexer(list(first_row_of_value))
-            rows = np.fromiter(first_row_of_value.values(), dtype=np.int64)
-            found = positions >= 0
-            value_row[positions[found]] = rows[found]
-        self.value_row = value_row
+        complete = [i for i, row in enumerate(mapping.rows) if row.is_complete]
+        keys = [normalize_value(mapping.rows[i].value, options.ignore_case) for i in complete]
+        positions = self.tokens.vocab.get_indexer(keys) if keys else np.empty(0, dtype=np.int64)
+        found = positions >= 0
+        self.value_rows_ptr, self.value_rows = _csr(
+            positions[found], np.asarray(complete, dtype=np.int64)[found], len(self.tokens.vocab)
+        )
+        self.value_matched = np.diff(self.value_rows_ptr) > 0
 
         self._match_cells(options.multiple_groups)
         default = mapping.default_group
@@ -158,9 +155,8 @@ class Evaluation:
     def _match_cells(self, multiple_groups: bool) -> None:
         """The matching (cell, row) pairs: the deciding row per cell, or every row in order."""
         tokens = self.tokens
-        pair_row = self.value_row[tokens.pair_value]
-        hit = pair_row >= 0
-        cells, rows = tokens.pair_cell[hit].astype(np.int64), pair_row[hit]
+        pair, rows = expand(self.value_rows_ptr, self.value_rows, tokens.pair_value)
+        cells = tokens.pair_cell[pair].astype(np.int64)
         order = np.lexsort((rows, cells))
         self.hit_cell, self.hit_row = cells[order], rows[order]
         n_cells = len(self.users.cells)

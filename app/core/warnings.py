@@ -102,7 +102,7 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
         if row.is_complete:
             row_by_loose.setdefault(loose_key(row.value), i)
 
-    unmatched = np.flatnonzero(evaluation.value_row < 0)
+    unmatched = np.flatnonzero(~evaluation.value_matched)
     unmatched = unmatched[np.argsort(-users_per_value[unmatched], kind="stable")]
     near_misses, listed, rest_users = [], [], 0
     for code in unmatched:
