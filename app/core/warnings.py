@@ -31,6 +31,10 @@ def _users(n: int) -> str:
     return f"{n:,} user" + ("" if n == 1 else "s")
 
 
+def _users_have(n: int) -> str:
+    return f"{_users(n)} {'has' if n == 1 else 'have'}"
+
+
 def find_warnings(evaluation: Evaluation) -> list[Warning]:
     """Every warning about the mapping against this export, most useful first."""
     found: list[Warning] = []
@@ -113,7 +117,7 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
             near_misses.append(
                 Warning(
                     "near_miss",
-                    f"{_users(count)} have the value {spelled!r}, which matches row"
+                    f"{_users_have(count)} the value {spelled!r}, which matches row"
                     f" {near_row + 1} ({target!r}) only if case or spaces are ignored."
                     f" Add a row for {spelled!r}, or turn off case-sensitive matching.",
                     row=near_row + 1,
@@ -126,7 +130,7 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
             listed.append(
                 Warning(
                     "unmatched_value",
-                    f"{_users(count)} have the value {spelled!r}, which matches no row.",
+                    f"{_users_have(count)} the value {spelled!r}, which matches no row.",
                     value=spelled,
                     count=count,
                 )
@@ -149,7 +153,7 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
         found.append(
             Warning(
                 "blank_value",
-                f"{_users(blank)} have no value in {evaluation.users.source_column!r}"
+                f"{_users_have(blank)} no value in {evaluation.users.source_column!r}"
                 + (
                     "; they get the default group."
                     if evaluation.mapping.default_group
@@ -195,7 +199,8 @@ def _several_rows(evaluation: Evaluation) -> list[Warning]:
     return [
         Warning(
             "several_rows_match",
-            f"{_users(count)} match several rows; the first row in order decides their group."
+            f"{_users(count)} {'matches' if count == 1 else 'match'} several rows;"
+            " the first row in order decides their group."
             " Turn off 'one group per user' to give them every matching group.",
             count=count,
         )
@@ -244,7 +249,7 @@ def _looks_multi_valued(evaluation: Evaluation) -> list[Warning]:
     return [
         Warning(
             "looks_multi_valued",
-            f"{_users(count)} have a value containing ';' or ',', which looks like several"
+            f"{_users_have(count)} a value containing ';' or ',', which looks like several"
             f" values in one cell. Set the separator (for example {sep!r}) to match each part.",
             count=count,
             suggestion=sep,

@@ -1,0 +1,106 @@
+"""Each warning the preview gives, from the mapping and the export."""
+
+from __future__ import annotations
+
+from app.core.engine import evaluate
+from app.core.warnings import find_warnings
+from tests.test_core_engine import mapping_of, users_of
+
+
+def warnings_of(users, mapping, code):
+    return [w for w in find_warnings(evaluate(users, mapping)) if w.code == code]
+
+
+def test_unmatched_values_are_listed_with_counts_most_common_first():
+    users = users_of(("Ops", ""), ("HR", ""), ("HR", ""), ("Sales", ""))
+    found = warnings_of(users, mapping_of(("Sales", "S")), "unmatched_value")
+    assert [(w.value, w.count) for w in found] == [("HR", 2), ("Ops", 1)]
+    assert "2 users have the value 'HR'" in found[0].message
+
+
+def test_near_miss_of_case_or_whitespace_suggests_the_row():
+    users = users_of(("sales-emea", ""), ("Sales - EMEA", ""))
+    found = warnings_of(users, mapping_of(("Sales-EMEA", "S")), "near_miss")
+    assert {(w.value, w.suggestion, w.row) for w in found} == {
+        ("sales-emea", "Sales-EMEA", 1),
+        ("Sales - EMEA", "Sales-EMEA", 1),
+    }
+
+
+def test_rows_matching_no_user():
+    found = warnings_of(
+        users_of(("Sales", "")), mapping_of(("Sales", "S"), ("HR", "H")), "row_matches_no_user"
+    )
+    assert [(w.row, w.value) for w in found] == [(2, "HR")]
+
+
+def test_duplicate_row_values():
+    mapping = mapping_of(("Sales", "S"), (" Sales", "T"))
+    found = warnings_of(users_of(("Sales", "")), mapping, "duplicate_value")
+    assert [(w.row, w.value) for w in found] == [(2, "Sales")]
+
+
+def test_duplicate_row_values_respect_ignore_case():
+    mapping = mapping_of(("Sales", "S"), ("sales", "T"))
+    assert warnings_of(users_of(("Sales", "")), mapping, "duplicate_value") == []
+    mapping = mapping_of(("Sales", "S"), ("sales", "T"), ignore_case=True)
+    assert len(warnings_of(users_of(("Sales", "")), mapping, "duplicate_value")) == 1
+
+
+def test_users_matching_several_rows_in_one_group_mode():
+    users = users_of(("Eng;Sales", ""), ("Eng", ""))
+    mapping = mapping_of(("Sales", "S"), ("Eng", "E"), separator=";")
+    assert [w.count for w in warnings_of(users, mapping, "several_rows_match")] == [1]
+    multi = mapping_of(("Sales", "S"), ("Eng", "E"), separator=";", multiple_groups=True)
+    assert warnings_of(users, multi, "several_rows_match") == []
+
+
+def test_group_names_over_fifty_characters():
+    long_name = "G" * 51
+    found = warnings_of(
+        users_of(("Sales", "")),
+        mapping_of(("Sales", long_name), default_group="D" * 60),
+        "group_name_too_long",
+    )
+    assert [w.value for w in found] == [long_name, "D" * 60]
+    assert (
+        warnings_of(users_of(("Sales", "")), mapping_of(("Sales", "G" * 50)), "group_name_too_long")
+        == []
+    )
+
+
+def test_cells_that_look_multi_valued_without_separator():
+    users = users_of(("Eng;Sales", ""), ("Eng, Ops", ""), ("Eng", ""))
+    found = warnings_of(users, mapping_of(("Eng", "E")), "looks_multi_valued")
+    assert [w.count for w in found] == [2]
+    assert warnings_of(users, mapping_of(("Eng", "E"), separator=";"), "looks_multi_valued") == []
+
+
+def test_blank_values_and_incomplete_rows():
+    users = users_of(("", ""), ("  ", ""), ("Sales", ""))
+    mapping = mapping_of(("Sales", "S"), ("HR", ""))
+    assert [w.count for w in warnings_of(users, mapping, "blank_value")] == [2]
+    assert [w.row for w in warnings_of(users, mapping, "incomplete_row")] == [2]
+
+
+def test_import_notes_are_passed_on():
+    users = users_of(("Sales", ""))
+    users.notes.append({"code": "duplicate_email", "message": "a@x twice", "count": 2})
+    assert [w.message for w in warnings_of(users, mapping_of(), "duplicate_email")] == ["a@x twice"]
+
+
+def test_many_unmatched_values_are_summed_up_after_the_first_fifty():
+    users = users_of(*[(f"V{i}", "") for i in range(60)])
+    mapping = mapping_of(("Sales", "S"))
+    assert len(warnings_of(users, mapping, "unmatched_value")) == 50
+    assert [w.count for w in warnings_of(users, mapping, "unmatched_values_more")] == [10]
+
+
+def test_warning_dicts_leave_out_empty_fields():
+    found = warnings_of(users_of(("HR", "")), mapping_of(("Sales", "S")), "unmatched_value")
+    assert found[0].to_dict() == {
+        "code": "unmatched_value",
+        "message": "1 user has the value 'HR', which matches no row.",
+        "value": "HR",
+        "count": 1,
+    }
