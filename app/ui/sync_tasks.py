@@ -1,0 +1,83 @@
+"""The background functions of the sync UI (run through app/ui/worker.py; no widgets here).
+
+Each takes the worker's TaskState first, builds its own ScimClient (one per task, closed at
+the end) and reports progress and log lines through the state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.core.errors import InputError
+from app.scim.errors import AuthError, ConnectError, ScimError
+from app.ui.connection import TARGET_GROUPS, ConnectionProfile
+
+
+def describe_error(exc: BaseException) -> str:
+    """One plain-text explanation of a failure, saying what to do next."""
+    if isinstance(exc, AuthError):
+        return (
+            f"The server refused the token ({exc.message}). Check the bearer token, or create "
+            "a new one in the service provider's SCIM settings."
+        )
+    if isinstance(exc, ConnectError):
+        return (
+            f"Could not reach the server ({exc.detail or 'no answer'}). Check the SCIM base URL "
+            "and your network, then try again."
+        )
+    if isinstance(exc, ScimError):
+        return f"The server answered with an error: {exc.message}"
+    if isinstance(exc, InputError):
+        return str(exc)
+    return f"Unexpected error ({type(exc).__name__}): {exc}"
+
+
+def _total(client: Any, endpoint: str, params: dict[str, Any] | None = None) -> int | None:
+    try:
+        body = client.request("GET", endpoint, params=dict(params or {}, count=1)) or {}
+    except ScimError as exc:
+        if isinstance(exc, (AuthError, ConnectError)):
+            raise
+        return None
+    total = body.get("totalResults")
+    return int(total) if isinstance(total, int) else None
+
+
+def probe_server(state: Any, profile: ConnectionProfile, token: str) -> list[str]:
+    """Test connection: ServiceProviderConfig, then the number of users and groups."""
+    with profile.client(token, max_attempts=2, timeout=15.0) as client:
+        features = client.features()
+        users = _total(client, "/Users")
+        groups = (
+            _total(client, "/Groups", {"excludedAttributes": "members"})
+            if profile.target == TARGET_GROUPS
+            else None
+        )
+    supported = [
+        name
+        for name, on in (
+            ("PATCH", features.patch),
+            ("filtering", features.filter),
+            ("bulk", features.bulk),
+            ("ETags", features.etag),
+            ("sorting", features.sort),
+        )
+        if on
+    ]
+    missing = [
+        name
+        for name, on in (("PATCH", features.patch), ("filtering", features.filter))
+        if not on
+    ]
+    lines = [f"Supports: {', '.join(supported) or 'none of PATCH, filtering, bulk, ETags'}."]
+    if missing:
+        lines.append(
+            f"Without {' and '.join(missing)}: GroupMap adapts (lists and matches locally, "
+            "replaces groups with PUT), which takes more requests."
+        )
+    lines.append(f"Page size: up to {features.filter_max_results:,} results.")
+    counts = [f"{users:,} users" if users is not None else "users: not counted"]
+    if profile.target == TARGET_GROUPS:
+        counts.append(f"{groups:,} groups" if groups is not None else "groups: not counted")
+    lines.append("The server has " + " and ".join(counts) + ".")
+    return lines
