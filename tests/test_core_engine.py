@@ -228,3 +228,19 @@ def test_engine_agrees_with_the_reference(
             i for i, (b, a, _) in enumerate(expected) if name in b and name not in a
         }
     assert np.all(np.isin(evaluation.user_change, [c.value for c in Change]))
+
+
+def test_row_user_counts_count_the_users_each_row_decides():
+    users = users_of(("Sales", ""), ("Sales;Eng", ""), ("Eng", ""), ("HR", ""))
+    one = evaluate(users, mapping_of(("Sales", "S"), ("Eng", "E"), ("X", "X"), separator=";"))
+    assert one.row_user_counts().tolist() == [2, 1, 0]
+    multi = evaluate(
+        users, mapping_of(("Sales", "S"), ("Eng", "E"), separator=";", multiple_groups=True)
+    )
+    assert multi.row_user_counts().tolist() == [2, 2]
+
+
+def test_unmatched_values_most_users_first_as_spelled():
+    users = users_of(("hr ", ""), ("Ops", ""), ("hr", ""), ("Sales", ""))
+    evaluation = evaluate(users, mapping_of(("Sales", "S")))
+    assert evaluation.unmatched_values() == [("hr", 2), ("Ops", 1)]

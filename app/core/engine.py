@@ -261,6 +261,28 @@ class Evaluation:
             if self.managed[g] and self.before_count[g] == 0
         ]
 
+    def row_user_counts(self) -> np.ndarray:
+        """Per mapping row, the users whose target it decides (every matching row, with
+        multiple groups)."""
+        weights = self.users.cell_weights[self.match_cell]
+        return np.bincount(
+            self.match_row, weights=weights, minlength=len(self.mapping.rows)
+        ).astype(np.int64)
+
+    def value_user_counts(self) -> np.ndarray:
+        """Per distinct normalized export value (tokens.vocab), the users holding it."""
+        weights = self.users.cell_weights[self.tokens.pair_cell]
+        return np.bincount(
+            self.tokens.pair_value, weights=weights, minlength=len(self.tokens.vocab)
+        ).astype(np.int64)
+
+    def unmatched_values(self) -> list[tuple[str, int]]:
+        """Export values no row matches, as first spelled, with their users, most users first."""
+        counts = self.value_user_counts()
+        codes = np.flatnonzero(~self.value_matched)
+        codes = codes[np.argsort(-counts[codes], kind="stable")]
+        return [(str(self.tokens.spelling[c]), int(counts[c])) for c in codes]
+
     # --- per user ----------------------------------------------------------------------
 
     @cached_property

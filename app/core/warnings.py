@@ -84,19 +84,10 @@ def _duplicate_rows(evaluation: Evaluation) -> list[Warning]:
     return found
 
 
-def _value_weights(evaluation: Evaluation) -> np.ndarray:
-    """Users per distinct normalized export value."""
-    tokens = evaluation.tokens
-    weights = evaluation.users.cell_weights[tokens.pair_cell]
-    return np.bincount(tokens.pair_value, weights=weights, minlength=len(tokens.vocab)).astype(
-        np.int64
-    )
-
-
 def _value_warnings(evaluation: Evaluation) -> list[Warning]:
     """Unmatched values, near-misses of row values, and rows that match no user."""
     tokens = evaluation.tokens
-    users_per_value = _value_weights(evaluation)
+    users_per_value = evaluation.value_user_counts()
     rows = evaluation.mapping.rows
     ignore_case = evaluation.mapping.options.ignore_case
     found: list[Warning] = []
