@@ -184,3 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"groupmap: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as error:
+        print(
+            f"groupmap: error: {error.filename or 'a file'}: {error.strerror or error}."
+            " Check the path and your permissions.",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
