@@ -5,11 +5,13 @@ VPY := $(VENV)/bin/python
 
 # A Python 3.12 or newer: pyenv's interpreters first (its shims answer only with
 # PYENV_VERSION set), then whatever is on PATH.
-PYTHON ?= $(shell \
-  for c in $$( (root=$$(pyenv root 2>/dev/null) && ls -d $$root/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) ) \
+ifndef PYTHON
+PYTHON := $(shell \
+  for c in $$( (root=$$(pyenv root 2>/dev/null || echo $${PYENV_ROOT:-$$HOME/.pyenv}) && ls -d $$root/versions/3.1[2-9]*/bin/python3 2>/dev/null | sort -rV) ) \
            python3.14 python3.13 python3.12 python3; do \
     if command -v $$c >/dev/null 2>&1 && $$c -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
       command -v $$c; break; fi; done)
+endif
 
 .PHONY: run test bench lint package package-check clean python
 
@@ -37,9 +39,11 @@ lint: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(VPY) -m tests.bench
 
+# PyInstaller runs with a clean environment so no QT_QPA_PLATFORM/PYTHONPATH leaks into the build.
 package: $(VENV)/.installed
 	$(VPY) -m pip install -q -e '.[package]'
-	$(VENV)/bin/pyinstaller --noconfirm --distpath dist --workpath build/pyinstaller packaging/groupmap.spec
+	env -i PATH="$$PATH" HOME="$$HOME" LANG=C.UTF-8 \
+	  $(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/groupmap.spec
 
 package-check: package
 	bash packaging/check.sh
