@@ -1,0 +1,232 @@
+"""HTTP transport for SCIM: the bearer token, retries with backoff, and SCIM Error bodies.
+
+The token lives only in the Authorization header of the httpx client; nothing here formats
+headers into text, and any server text echoing the token is redacted before it is shown.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from app.core.errors import InputError
+from app.scim.errors import AuthError, ConnectError, ScimError
+
+log = logging.getLogger("app.scim")
+
+SCIM_JSON = "application/scim+json"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class RequestEvent:
+    """One HTTP exchange, for logs and progress views: never carries headers."""
+
+    method: str
+    path: str
+    status: int | None
+    elapsed: float
+    attempt: int
+    error: str = ""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def checked_base_url(base_url: str, insecure_http: bool) -> str:
+    """The base URL without a trailing slash; refuses plain http to anything but loopback."""
+    url = httpx.URL(base_url.strip())
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InputError(
+            f"SCIM URL {base_url!r} is not an http(s) URL: give the service provider's SCIM base "
+            "URL, e.g. https://example.com/scim/v2"
+        )
+    if url.scheme == "http" and not (insecure_http or is_loopback(url.host)):
+        raise InputError(
+            f"SCIM URL {base_url!r} uses plain http, which would send the token unencrypted: "
+            "use https, or pass --insecure-http if this is a test server you trust"
+        )
+    return str(url).rstrip("/")
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+class Transport:
+    """Sends requests with bounded retries; counts every request sent."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        insecure_http: bool = False,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        max_retry_after: float = 300.0,
+        on_request: Callable[[RequestEvent], None] | None = None,
+    ) -> None:
+        self.base_url = checked_base_url(base_url, insecure_http)
+        self._token = token or None
+        headers = {"Accept": f"{SCIM_JSON}, application/json"}
+        if self._token:
+            headers["Authorization"] = f"Bearer {self._token}"
+        self._http = httpx.Client(
+            headers=headers, timeout=timeout, verify=True, follow_redirects=False
+        )
+        self.max_attempts = max(1, max_attempts)
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self.on_request = on_request
+        self._lock = threading.Lock()
+        self._count = 0
+
+    @property
+    def request_count(self) -> int:
+        return self._count
+
+    def close(self) -> None:
+        self._http.close()
+
+    def redact(self, text: str) -> str:
+        if self._token and self._token in text:
+            text = text.replace(self._token, REDACTED)
+        return text
+
+    def wait_before_retry(self, attempt: int, retry_after: float | None = None) -> None:
+        if retry_after is not None:
+            time.sleep(min(retry_after, self.max_retry_after))
+            return
+        ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+        time.sleep(random.uniform(ceiling / 2, ceiling))  # "equal jitter"
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        retry_ambiguous: bool = True,
+    ) -> httpx.Response:
+        """A 2xx response, after retrying what may be retried; a ScimError otherwise.
+
+        retry_ambiguous=False: a failure after the request may have reached the server
+        (timeout, dropped connection, 5xx other than 503) is raised at once as an ambiguous
+        ConnectError, so the caller can check what happened before repeating a create.
+        """
+        url = f"{self.base_url}{path}"
+        send_headers = dict(headers or {})
+        if json is not None:
+            send_headers["Content-Type"] = SCIM_JSON
+        attempt = 0
+        while True:
+            attempt += 1
+            with self._lock:
+                self._count += 1
+            started = time.monotonic()
+            try:
+                response = self._http.request(
+                    method, url, params=params, json=json, headers=send_headers
+                )
+                response.read()
+            except httpx.TransportError as exc:
+                ambiguous = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                reason = self._describe(exc)
+                self._event(method, path, None, started, attempt, reason)
+                if attempt >= self.max_attempts or (ambiguous and not retry_ambiguous):
+                    raise ConnectError(
+                        f"{method} {path}: {reason} (after {attempt} attempt(s))", ambiguous
+                    ) from None
+                self.wait_before_retry(attempt)
+                continue
+            status = response.status_code
+            self._event(method, path, status, started, attempt)
+            if status < 300:
+                return response
+            error = self.error_of(response)
+            if status not in RETRY_STATUSES or attempt >= self.max_attempts:
+                raise error
+            if status not in (429, 503) and not retry_ambiguous:
+                raise error
+            wait = None
+            if status in (429, 503):
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+            self.wait_before_retry(attempt, wait)
+
+    def _describe(self, exc: httpx.TransportError) -> str:
+        if isinstance(exc, httpx.TimeoutException):
+            kind = "timed out"
+        elif isinstance(exc, httpx.ConnectError):
+            kind = "could not connect"
+        else:
+            kind = "connection dropped"
+        detail = self.redact(str(exc))
+        return f"{kind} ({detail})" if detail else kind
+
+    def _event(
+        self,
+        method: str,
+        path: str,
+        status: int | None,
+        started: float,
+        attempt: int,
+        error: str = "",
+    ) -> None:
+        elapsed = time.monotonic() - started
+        log.debug("%s %s -> %s in %.3fs (attempt %d)", method, path, status, elapsed, attempt)
+        if self.on_request is not None:
+            self.on_request(RequestEvent(method, path, status, elapsed, attempt, error))
+
+    def error_of(self, response: httpx.Response) -> ScimError:
+        """A SCIM Error body (RFC 7644 3.12) as an exception; any other body summarized."""
+        status = response.status_code
+        scim_type, detail = None, ""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            scim_type = body.get("scimType")
+            detail = str(body.get("detail") or "")
+        if not detail:
+            detail = (response.text or response.reason_phrase or "").strip()[:300]
+        detail = self.redact(detail)
+        if status in (401, 403):
+            return AuthError(status, scim_type, detail or "authentication refused")
+        return ScimError(status, scim_type, detail)

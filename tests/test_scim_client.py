@@ -1,0 +1,203 @@
+"""The SCIM client against a real scim2-server on loopback (faults and quirks via the proxy)."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import pytest
+
+from app.core.errors import InputError
+from app.scim.client import FilterIgnored, ScimClient, escape_filter_value
+from app.scim.errors import AuthError, ConnectError, ScimError
+from app.scim.transport import retry_after_seconds
+from tests.scim_fixtures import TOKEN, fast_client, make_users
+
+
+def test_features_follow_service_provider_config(scim_server):
+    server = scim_server()
+    with fast_client(server.url) as client:
+        features = client.features()
+        assert features.patch and features.filter and features.etag and features.bulk
+        assert features.filter_max_results == 1000
+        assert features.bulk_max_operations == 1000
+        assert features.bulk_max_payload == 1048576
+        client.features()
+        assert client.request_count == 1
+
+
+def test_paging_walks_every_page_even_when_capped(scim_server, fault_proxy):
+    server = scim_server(make_users(237, ["a"]))
+    proxy = fault_proxy(server.url, page_cap=50)
+    with fast_client(proxy.url) as client:
+        users = client.list_users(["userName"])
+        assert len({u["userName"] for u in users}) == 237
+        pages = [r for r in proxy.records if r.path == "/Users"]
+        assert len(pages) == 5  # 50 + 50 + 50 + 50 + 37, though 1000 were asked for
+        assert [int(r.query["startIndex"]) for r in pages] == [1, 51, 101, 151, 201]
+        assert all(r.query["count"] == "1000" for r in pages)  # maxResults
+
+
+def test_groups_listed_without_members(scim_server, fault_proxy):
+    users = make_users(3, ["a"], groups=lambda i: "Sales")
+    proxy = fault_proxy(scim_server(users).url)
+    with fast_client(proxy.url) as client:
+        groups = client.list_groups()
+    assert [g["displayName"] for g in groups] == ["Sales"]
+    assert "members" not in groups[0]
+    assert proxy.records[-1].query["excludedAttributes"] == "members"
+
+
+def test_filter_values_are_escaped(scim_server):
+    server = scim_server(make_users(2, ["a"]))
+    tricky = 'o"brien\\x@ex.com'
+    server.storage.create(
+        server.service.get_resource_type("User"),
+        server.service.get_model(server.service.get_resource_type("User")).model_validate(
+            {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": tricky}
+        ),
+    )
+    assert escape_filter_value(tricky) == '"o\\"brien\\\\x@ex.com"'
+    with fast_client(server.url) as client:
+        found = client.find_users("userName", tricky.upper())
+        assert [u["userName"] for u in found] == [tricky]
+        assert client.find_users("userName", 'nobody" or userName pr or "') == []
+
+
+def test_filter_ignored_by_server_is_detected(scim_server, fault_proxy):
+    server = scim_server(make_users(5, ["a"]))
+    proxy = fault_proxy(server.url, quirks=frozenset({"filter_ignored"}))
+    with fast_client(proxy.url) as client, pytest.raises(FilterIgnored):
+        client.find_users("userName", "user00001@ex.com")
+
+
+def test_create_group_with_members_and_409_adoption(scim_server):
+    server = scim_server(make_users(3, ["a"]))
+    with fast_client(server.url) as client:
+        ids = [u["id"] for u in client.list_users(["userName"])]
+        group, adopted = client.create_group("Sales", ids[:2])
+        assert not adopted and len(group["members"]) == 2
+        again, adopted = client.create_group("Sales", ids)
+        assert adopted and again["id"] == group["id"]
+    assert server.dump()["group_counts"] == {"Sales": 1}
+
+
+def test_patch_accepts_204_and_200(scim_server, fault_proxy):
+    server = scim_server(make_users(4, ["a"]))
+    for quirks in (frozenset(), frozenset({"patch_200"})):
+        proxy = fault_proxy(server.url, quirks=quirks)
+        with fast_client(proxy.url) as client:
+            users = sorted(client.list_users(["userName"]), key=lambda u: u["userName"])
+            ids = [u["id"] for u in users]
+            group = client.find_group("G") or client.create_group("G", [])[0]
+            answer = client.modify_members(group["id"], ids[:3], [])
+            assert (answer is None) == (not quirks)
+            if quirks:
+                assert len(answer["members"]) == 3
+            client.modify_members(group["id"], [], ids[:1])
+    assert server.dump()["groups"]["G"] == {"user00001@ex.com", "user00002@ex.com"}
+
+
+def test_remove_shape_falls_back_and_is_remembered(scim_server, fault_proxy):
+    server = scim_server(make_users(4, ["a"], groups=lambda i: "G"))
+    proxy = fault_proxy(server.url, quirks=frozenset({"reject_filter_remove"}))
+    with fast_client(proxy.url) as client:
+        ids = [u["id"] for u in client.list_users(["userName"])]
+        group = client.find_group("G")
+        client.modify_members(group["id"], [], ids[:1])
+        assert client.remove_style == "value"
+        proxy.reset_records()
+        client.modify_members(group["id"], [], ids[1:2])
+        assert proxy.count("PATCH") == 1
+    assert len(server.dump()["groups"]["G"]) == 2
+
+
+def test_strict_server_refuses_entra_remove_so_rfc_shape_is_default(scim_server, fault_proxy):
+    server = scim_server(make_users(2, ["a"], groups=lambda i: "G"))
+    proxy = fault_proxy(server.url)
+    with fast_client(proxy.url) as client:
+        ids = [u["id"] for u in client.list_users(["userName"])]
+        client.modify_members(client.find_group("G")["id"], [], ids[:1])
+        assert client.remove_style == "filter"
+    patch = proxy.writes()[-1].body
+    assert patch["Operations"][0]["path"].startswith("members[value eq ")
+    assert len(server.dump()["groups"]["G"]) == 1
+
+
+def test_put_with_if_match_when_patch_unsupported(scim_server, fault_proxy):
+    server = scim_server(make_users(4, ["a"], groups=lambda i: "G" if i < 2 else ""))
+    proxy = fault_proxy(server.url, quirks=frozenset({"no_patch"}))
+    with fast_client(proxy.url) as client:
+        ids = {u["userName"]: u["id"] for u in client.list_users(["userName"])}
+        group = client.find_group("G")
+        client.modify_members(group["id"], [ids["user00002@ex.com"]], [ids["user00000@ex.com"]])
+    puts = [r for r in proxy.writes() if r.method == "PUT"]
+    assert len(puts) == 1 and not any(r.method == "PATCH" for r in proxy.writes())
+    assert server.dump()["groups"]["G"] == {"user00001@ex.com", "user00002@ex.com"}
+
+
+def test_retry_after_honoured_on_429(scim_server, fault_proxy):
+    server = scim_server()
+    proxy = fault_proxy(server.url, fault_rate=1.0, faults=("429",), retry_after="0")
+    waits: list[float] = []
+    with fast_client(proxy.url, max_attempts=3) as client:
+        client._t.wait_before_retry = lambda attempt, retry_after=None: waits.append(retry_after)
+        with pytest.raises(ScimError) as info:
+            client.features()
+    assert info.value.status == 429
+    assert waits == [0.0, 0.0]
+    assert proxy.count() == 3
+
+
+def test_retry_after_parses_seconds_and_http_dates():
+    now = time.time()
+    assert retry_after_seconds("7") == 7.0
+    date = email.utils.formatdate(now + 30, usegmt=True)
+    assert 28 <= retry_after_seconds(date, now=now) <= 31
+    assert retry_after_seconds("garbage") is None
+    assert retry_after_seconds(None) is None
+
+
+def test_5xx_and_dropped_connections_retried_then_bounded(scim_server, fault_proxy):
+    server = scim_server()
+    for fault in ("500", "reset", "truncate", "hang"):
+        proxy = fault_proxy(server.url, fault_rate=1.0, faults=(fault,), hang_seconds=0.6)
+        with fast_client(proxy.url, max_attempts=2, timeout=0.3) as client:
+            with pytest.raises(ScimError) as info:
+                client.list_groups()
+            assert client.request_count == 2
+        assert isinstance(info.value, ConnectError) == (fault != "500")
+
+
+def test_transient_faults_recovered(scim_server, fault_proxy):
+    server = scim_server(make_users(120, ["a"]))
+    proxy = fault_proxy(server.url, fault_rate=0.3, page_cap=50, seed=3, hang_seconds=0.6)
+    with fast_client(proxy.url, max_attempts=8, timeout=0.3) as client:
+        assert len(client.list_users(["userName"])) == 120
+    assert any(r.fault for r in proxy.records)
+
+
+def test_auth_error_never_shows_the_token(scim_server):
+    server = scim_server()
+    wrong = "wrong-" + TOKEN
+    with fast_client(server.url, token=wrong) as client:
+        with pytest.raises(AuthError) as info:
+            client.list_users()
+        text = f"{info.value} {info.value!r} {client!r}"
+    assert info.value.status == 401
+    assert wrong not in text and TOKEN not in text
+
+
+def test_plain_http_refused_except_loopback():
+    with pytest.raises(InputError, match="https"):
+        ScimClient("http://scim.example.com/v2", "t")
+    ScimClient("http://scim.example.com/v2", "t", insecure_http=True).close()
+    ScimClient("http://127.0.0.1:9/v2").close()
+    ScimClient("http://[::1]:9/v2").close()
+    ScimClient("https://scim.example.com/v2").close()
+
+
+def test_unreachable_server_is_a_connect_error():
+    client = fast_client("http://127.0.0.1:9/v2", max_attempts=2)
+    with client, pytest.raises(ConnectError, match="could not connect"):
+        client.features()
