@@ -1,0 +1,24 @@
+"""Spreadsheets, mapping files and drafts: everything GroupMap reads from or writes to disk."""
+
+from app.io.atomic import atomic_path, atomic_write_bytes
+from app.io.cells import safe_cell, unescape_cell
+from app.io.drafts import load_draft, save_draft
+from app.io.errors import ImportCancelled
+from app.io.mappingfile import read_mapping, write_mapping
+from app.io.userfile import read_users
+from app.io.writers import write_table, write_workbook
+
+__all__ = [
+    "ImportCancelled",
+    "atomic_path",
+    "atomic_write_bytes",
+    "load_draft",
+    "read_mapping",
+    "read_users",
+    "safe_cell",
+    "save_draft",
+    "unescape_cell",
+    "write_mapping",
+    "write_table",
+    "write_workbook",
+]

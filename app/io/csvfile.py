@@ -1,0 +1,160 @@
+"""Reading delimited text exports: encoding and delimiter detection, then pandas' C parser.
+
+Every cell comes back as the text written in the file ("" for an empty cell): dtype=str with
+NA detection off, so "007", "1" and "NA" stay exactly as typed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from app.core.errors import InputError
+
+SAMPLE_BYTES = 1 << 16
+DELIMITERS = (",", ";", "\t")
+CHUNK_ROWS = 250_000
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    encoding: str
+    delimiter: str
+    skip_rows: int  # 1 when the file starts with Excel's "sep=;" line
+
+
+def _encoding_of(sample: bytes) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    even, odd = sample[0::2], sample[1::2]
+    if len(sample) >= 4:
+        if odd.count(0) > len(odd) * 0.3 and even.count(0) < len(even) * 0.1:
+            return "utf-16-le"
+        if even.count(0) > len(even) * 0.3 and odd.count(0) < len(odd) * 0.1:
+            return "utf-16-be"
+    try:
+        # A multi-byte character may be cut at the sample's end: ignore only that.
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(sample) - 3:
+            return "cp1252"
+    return "utf-8"
+
+
+def _first_lines(text: str, count: int = 20) -> list[str]:
+    return text.splitlines()[:count]
+
+
+def _delimiter_of(text: str) -> str:
+    """The delimiter that splits the header line into the most fields (ties: , then ; then tab)."""
+    lines = [line for line in _first_lines(text) if line.strip()]
+    if not lines:
+        return ","
+    header = lines[0]
+    best, best_fields = ",", 1
+    for delimiter in DELIMITERS:
+        fields = len(next(csv.reader([header], delimiter=delimiter), []))
+        if fields > best_fields:
+            best, best_fields = delimiter, fields
+    if best_fields == 1 and len(lines) > 1:
+        try:
+            return csv.Sniffer().sniff("\n".join(lines), delimiters="".join(DELIMITERS)).delimiter
+        except csv.Error:
+            return ","
+    return best
+
+
+def detect_format(path: Path) -> CsvFormat:
+    """Encoding (BOM, UTF-16 without BOM, UTF-8, else cp1252) and delimiter of a text export."""
+    with open(path, "rb") as handle:
+        sample = handle.read(SAMPLE_BYTES)
+    if not sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        raise InputError(f"{path.name}: the file is empty. Export the user list again.")
+    encoding = _encoding_of(sample)
+    text = sample.decode(encoding, errors="ignore")
+    first = text.split("\n", 1)[0].strip().strip('"')
+    if first.lower().startswith("sep=") and len(first) == 5:
+        return CsvFormat(encoding, first[4], 1)
+    return CsvFormat(encoding, _delimiter_of(text), 0)
+
+
+def _read_kwargs(fmt: CsvFormat) -> dict:
+    return dict(
+        sep=fmt.delimiter,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        engine="c",
+        skiprows=fmt.skip_rows,
+        skip_blank_lines=True,
+        index_col=False,
+        encoding=fmt.encoding,
+        encoding_errors="replace" if fmt.encoding == "cp1252" else "strict",
+    )
+
+
+def _parse_error(path: Path, exc: Exception) -> InputError:
+    detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+    return InputError(
+        f"{path.name}: cannot read it as a CSV file ({detail}). "
+        "Open it in a spreadsheet app and save it again as CSV or .xlsx."
+    )
+
+
+def read_header(path: Path, fmt: CsvFormat) -> list[str]:
+    try:
+        return [str(c) for c in pd.read_csv(path, nrows=0, **_read_kwargs(fmt)).columns]
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{path.name}: the file is empty. Export the user list again.") from exc
+    except (pd.errors.ParserError, UnicodeError, ValueError) as exc:
+        raise _parse_error(path, exc) from exc
+
+
+def read_columns(
+    path: Path,
+    fmt: CsvFormat,
+    usecols: Sequence[int] | None = None,
+    on_progress: Callable[[float], None] | None = None,
+) -> pd.DataFrame:
+    """The data rows (the header excluded), all text; `on_progress(fraction of bytes read)`.
+
+    Columns keep the file's header names; `usecols` limits parsing to the columns needed.
+    """
+    size = max(path.stat().st_size, 1)
+    chunks = []
+    try:
+        with open(path, "rb") as raw:
+            kwargs = _read_kwargs(fmt)
+            reader = pd.read_csv(
+                raw,
+                usecols=list(usecols) if usecols is not None else None,
+                chunksize=CHUNK_ROWS,
+                **kwargs,
+            )
+            with reader:
+                for chunk in reader:
+                    chunks.append(chunk)
+                    if on_progress is not None:
+                        on_progress(min(raw.tell() / size, 1.0))
+    except UnicodeDecodeError:
+        if fmt.encoding in ("utf-8", "utf-8-sig"):
+            # Valid UTF-8 at the start but not further on: an ANSI (cp1252) export.
+            ansi = CsvFormat("cp1252", fmt.delimiter, fmt.skip_rows)
+            return read_columns(path, ansi, usecols, on_progress)
+        raise _parse_error(path, ValueError("invalid characters for its encoding")) from None
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeError, ValueError) as exc:
+        raise _parse_error(path, exc) from exc
+    if not chunks:
+        return pd.DataFrame()
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    return frame
+

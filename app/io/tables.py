@@ -1,0 +1,101 @@
+"""Opening an exported table (.csv/.txt/.tsv or .xlsx/.xlsm) as headers plus text columns.
+
+CSV columns are parsed only when asked for (`Table.columns`), so a 1M-row export with many
+columns costs only the columns the caller uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from app.core.errors import InputError
+from app.io import csvfile, xlsxfile
+from app.io.cells import header_key, unescape_series
+
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+Progress = Callable[[float], None]
+
+
+@dataclass
+class Table:
+    """Headers and lazily read columns of one exported table."""
+
+    file: str
+    headers: list[str]
+    read: Callable[[list[int], Progress | None], list[pd.Series]]
+    sheet: str | None = None
+    notes: list[dict] = field(default_factory=list)
+
+    def find(self, names: Sequence[str]) -> int | None:
+        """Index of the first header equal to one of `names` (by `header_key`, in names' order)."""
+        keys = [header_key(h) for h in self.headers]
+        for name in names:
+            key = header_key(name)
+            if key in keys:
+                return keys.index(key)
+        return None
+
+    def columns(
+        self, indices: Sequence[int], on_progress: Progress | None = None
+    ) -> list[pd.Series]:
+        return self.read(list(indices), on_progress)
+
+    @property
+    def listed_headers(self) -> str:
+        shown = [h for h in self.headers if h.strip() and not h.startswith("Unnamed: ")]
+        return ", ".join(shown) if shown else "(none)"
+
+
+def _is_workbook_content(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    return head.startswith(xlsxfile.ZIP_MAGIC) or head == xlsxfile.OLE_MAGIC
+
+
+def open_table(path: str | Path, accept: Callable[[list[str]], bool] | None = None) -> Table:
+    """Open `path`; for workbooks, `accept(headers)` picks the sheet and header row to use."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file. Check the path and try again.")
+    suffix = path.suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES or (suffix in TEXT_SUFFIXES and _is_workbook_content(path)):
+        return _open_workbook(path, accept or (lambda headers: True))
+    if suffix in TEXT_SUFFIXES:
+        return _open_text(path)
+    raise InputError(
+        f"{path.name}: unsupported file type {path.suffix or '(no extension)'!r}. "
+        "Use an .xlsx, .xlsm or .csv export."
+    )
+
+
+def _open_text(path: Path) -> Table:
+    fmt = csvfile.detect_format(path)
+    headers = [h.strip() for h in csvfile.read_header(path, fmt)]
+
+    def read(indices: list[int], on_progress: Progress | None) -> list[pd.Series]:
+        wanted = sorted(set(indices))
+        frame = csvfile.read_columns(path, fmt, wanted, on_progress)
+        if frame.shape[1] == 0:
+            return [pd.Series([], dtype=str) for _ in indices]
+        by_index = dict(zip(wanted, range(len(wanted)), strict=True))
+        return [unescape_series(frame.iloc[:, by_index[i]].astype(str)) for i in indices]
+
+    return Table(path.name, headers, read)
+
+
+def _open_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Table:
+    sheet = xlsxfile.read_workbook(path, accept)
+
+    def read(indices: list[int], on_progress: Progress | None) -> list[pd.Series]:
+        result = [sheet.series(i) for i in indices]
+        if on_progress is not None:
+            on_progress(1.0)
+        return result
+
+    return Table(path.name, sheet.headers, read, sheet.name, list(sheet.notes))

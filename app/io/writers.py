@@ -1,0 +1,137 @@
+"""Writing tables to .csv or .xlsx, safe against formula injection, always atomically.
+
+Other areas (the SCIM sync report, the plan export) reuse `write_table`/`write_workbook`.
+In CSV every risky cell gets a leading quote (`safe_cell`); in .xlsx every text is written
+with `write_string`, so it is a string cell that Excel and LibreOffice never evaluate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import xlsxwriter
+
+from app.core.errors import InputError
+from app.io.atomic import atomic_path
+from app.io.cells import safe_series
+
+Progress = Callable[[float], None]
+MIN_WIDTH, MAX_WIDTH, WIDTH_SAMPLE = 8, 60, 2000
+WORKBOOK_OPTIONS = {
+    "constant_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_numbers": False,
+    "strings_to_urls": False,
+}
+
+
+def write_table(
+    path: str | Path,
+    frame: pd.DataFrame,
+    sheet_name: str = "Sheet1",
+    progress: Progress | None = None,
+) -> None:
+    """Write one table: .csv (UTF-8 with BOM, so Excel shows accents) or .xlsx."""
+    path = Path(path)
+    if _kind(path) == "csv":
+        write_csv(path, frame)
+        if progress is not None:
+            progress(1.0)
+    else:
+        write_workbook(path, {sheet_name: frame}, progress)
+
+
+def _kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return "csv"
+    if suffix in (".xlsx", ".xlsm"):
+        return "xlsx"
+    raise InputError(f"{path.name}: can only save as .csv or .xlsx; choose one of those.")
+
+
+def _text_column(series: pd.Series) -> bool:
+    return not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series))
+
+
+def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
+    """CSV with header; text cells made formula-safe."""
+    safe = frame.copy()
+    for column in safe.columns:
+        if _text_column(safe[column]):
+            safe[column] = safe_series(safe[column].fillna("").astype(str))
+    safe.columns = [str(safe_series(pd.Series([str(c)]))[0]) for c in safe.columns]
+    with atomic_path(path) as tmp:
+        safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+
+
+def column_widths(frame: pd.DataFrame) -> list[int]:
+    """Widths from the header and a sample of the cells, within sensible bounds."""
+    widths = []
+    for column in frame.columns:
+        sample = frame[column].head(WIDTH_SAMPLE).astype(str).str.len()
+        longest = max(len(str(column)), int(sample.max()) if len(sample) else 0)
+        widths.append(max(MIN_WIDTH, min(MAX_WIDTH, longest + 2)))
+    return widths
+
+
+def write_workbook(
+    path: str | Path,
+    sheets: dict[str, pd.DataFrame],
+    progress: Progress | None = None,
+) -> None:
+    """One sheet per table: bold frozen header row, autofilter, fitted column widths."""
+    total = max(sum(len(frame) for frame in sheets.values()), 1)
+    done = 0
+    with atomic_path(path) as tmp:
+        workbook = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
+        header_format = workbook.add_format({"bold": True})
+        try:
+            for name, frame in sheets.items():
+                done = _write_sheet(workbook, name, frame, header_format, progress, done, total)
+        finally:
+            workbook.close()
+    if progress is not None:
+        progress(1.0)
+
+
+def _write_sheet(
+    workbook: xlsxwriter.Workbook,
+    name: str,
+    frame: pd.DataFrame,
+    header_format: object,
+    progress: Progress | None,
+    done: int,
+    total: int,
+) -> int:
+    sheet = workbook.add_worksheet(name[:31])
+    for col, width in enumerate(column_widths(frame)):
+        sheet.set_column(col, col, width)
+    for col, header in enumerate(frame.columns):
+        sheet.write_string(0, col, str(header), header_format)
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(len(frame), 1), max(len(frame.columns) - 1, 0))
+    writers = []
+    columns = []
+    for column in frame.columns:
+        series = frame[column]
+        if pd.api.types.is_bool_dtype(series):
+            writers.append(sheet.write_boolean)
+            columns.append(series.to_numpy(dtype=bool).tolist())
+        elif pd.api.types.is_numeric_dtype(series):
+            writers.append(sheet.write_number)
+            columns.append(series.to_numpy().tolist())
+        else:
+            writers.append(sheet.write_string)
+            columns.append(series.fillna("").astype(str).to_numpy(dtype=object).tolist())
+    step = max(total // 100, 1000)
+    for r, row in enumerate(zip(*columns, strict=True), start=1):
+        for c, value in enumerate(row):
+            if value != "" and value == value:  # skip blanks and NaN: an empty cell
+                writers[c](r, c, value)
+        if progress is not None and r % step == 0:
+            progress(min((done + r) / total, 0.99))
+    return done + len(frame)
+
