@@ -139,6 +139,12 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app.ui.demo import run_demo
+
+    return run_demo(headless=args.headless)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="groupmap",
@@ -155,6 +161,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", metavar="FILE", help="write one row per user to FILE (.xlsx or .csv)"
     )
     preview.set_defaults(run=cmd_preview)
+
+    demo = commands.add_parser(
+        "demo", help="open the app on the bundled sample, connected to a local SCIM server"
+    )
+    demo.add_argument(
+        "--headless", action="store_true", help="run refresh, preview and sync offscreen, print"
+    )
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 
