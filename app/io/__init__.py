@@ -5,6 +5,7 @@ from app.io.cells import safe_cell, unescape_cell
 from app.io.drafts import load_draft, save_draft
 from app.io.errors import ImportCancelled
 from app.io.mappingfile import read_mapping, write_mapping
+from app.io.preview import write_preview
 from app.io.userfile import read_users
 from app.io.writers import write_table, write_workbook
 
@@ -19,6 +20,7 @@ __all__ = [
     "save_draft",
     "unescape_cell",
     "write_mapping",
+    "write_preview",
     "write_table",
     "write_workbook",
 ]

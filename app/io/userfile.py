@@ -1,7 +1,8 @@
 """Reading exported user lists into the core's UserList, without looping over rows in Python.
 
 Several files (Calendly exports active and pending users separately) are combined; a user
-(email, case-insensitive) listed twice counts once and the first row wins.
+(email, case-insensitive) listed twice counts once and the first row wins. Import notes use
+only the keys of app.core.warnings.Warning (code, message, value, count) so they become warnings.
 """
 
 from __future__ import annotations
@@ -158,7 +159,6 @@ def _drop_blank(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, list[d
             "code": "missing_email",
             "message": f"{table.file}: {count} row(s) without an email were skipped "
             f"(such as data row {examples} below the header).",
-            "file": table.file,
             "count": count,
         })
     return frame.loc[~no_email].reset_index(drop=True), notes
@@ -178,7 +178,7 @@ def _drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
             "code": "duplicate_email",
             "message": f"{email} is listed {count} times; the first row is used, "
             "the others are ignored.",
-            "email": email,
+            "value": email,
             "count": int(count),
         })
     extra = int(duplicate.sum())
@@ -187,6 +187,5 @@ def _drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
         "message": f"{len(counts)} email(s) are listed more than once; {extra} extra row(s) "
         "were ignored (the first row of each user is used).",
         "count": len(counts),
-        "rows": extra,
     })
     return frame.loc[~duplicate].reset_index(drop=True), notes

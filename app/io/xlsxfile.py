@@ -247,8 +247,7 @@ def _sheet_note(path: Path, name: str, names: list[str]) -> dict:
         "code": "sheet_chosen",
         "message": f"{path.name}: read sheet {name!r}; other sheets ignored: "
         + ", ".join(repr(n) for n in others),
-        "file": path.name,
-        "sheet": name,
+        "value": name,
     }
 
 
@@ -282,6 +281,5 @@ def _load(
             "code": "merged_cells",
             "message": f"{path.name}: sheet {name!r} has merged cells; each cell of a merged "
             "range was read as the range's text.",
-            "file": path.name,
         })
     return sheet, accepted
