@@ -6,6 +6,7 @@ from app.io.drafts import load_draft, save_draft
 from app.io.errors import ImportCancelled
 from app.io.mappingfile import read_mapping, write_mapping
 from app.io.preview import write_preview
+from app.io.tables import read_table
 from app.io.userfile import read_users
 from app.io.writers import write_table, write_workbook
 
@@ -15,6 +16,7 @@ __all__ = [
     "atomic_write_bytes",
     "load_draft",
     "read_mapping",
+    "read_table",
     "read_users",
     "safe_cell",
     "save_draft",

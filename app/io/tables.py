@@ -99,3 +99,12 @@ def _open_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Table:
         return result
 
     return Table(path.name, sheet.headers, read, sheet.name, list(sheet.notes))
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A whole table as text (the inverse of `write_table` for .csv and .xlsx files)."""
+    table = open_table(path)
+    columns = table.columns(range(len(table.headers)))
+    frame = pd.DataFrame({i: column.reset_index(drop=True) for i, column in enumerate(columns)})
+    frame.columns = table.headers
+    return frame
