@@ -1,0 +1,152 @@
+"""What a sync did: counts, created groups, every failed operation with the server's reason."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from app.scim.plan import Drift, SyncPlan
+
+REPORT_COLUMNS = ["email", "name", "outcome", "added to", "removed from", "reason"]
+
+
+@dataclass(frozen=True)
+class FailedOperation:
+    group: str
+    operation: str  # "create", "add" or "remove"
+    emails: list[str]
+    status: int  # HTTP status, 0 when no answer came
+    reason: str  # the server's detail, or what went wrong
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "operation": self.operation,
+            "emails": list(self.emails),
+            "status": self.status,
+            "reason": self.reason,
+        }
+
+    def describe(self) -> str:
+        who = f"{len(self.emails)} user(s)" if self.emails else "the group"
+        return f"{self.operation} {self.group!r} for {who}: {self.reason}"
+
+
+@dataclass
+class SyncResult:
+    plan: SyncPlan
+    created_groups: list[str] = field(default_factory=list)
+    added: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    not_found: list[str] = field(default_factory=list)
+    failed: list[FailedOperation] = field(default_factory=list)
+    requests: int = 0
+    drift: list[Drift] = field(default_factory=list)
+    cancelled: bool = False
+    group_ids: dict[str, str] = field(default_factory=dict)  # groups created or adopted
+    done: dict[str, set[str]] = field(default_factory=dict)  # group -> emails (lower) applied
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def start(cls, plan: SyncPlan) -> SyncResult:
+        changing = {e.lower() for m in (plan.adds, plan.removes) for v in m.values() for e in v}
+        unchanged = sum(
+            1 for e in plan.state.user_ids if e not in changing and e not in plan.conflicts
+        )
+        return cls(plan, unchanged=unchanged, not_found=list(plan.not_found), drift=plan.drift)
+
+    # --- recording (thread-safe) ---------------------------------------------------------
+
+    def created(self, group: str, group_id: str) -> None:
+        with self._lock:
+            if group not in self.created_groups:
+                self.created_groups.append(group)
+            self.group_ids[group] = group_id
+
+    def applied(self, group: str, added: list[str] = (), removed: list[str] = ()) -> None:
+        with self._lock:
+            self.added += len(added)
+            self.removed += len(removed)
+            self.done.setdefault(group, set()).update(e.lower() for e in [*added, *removed])
+
+    def is_done(self, group: str, email: str) -> bool:
+        with self._lock:
+            return email.lower() in self.done.get(group, set())
+
+    def add_failure(self, failure: FailedOperation) -> None:
+        with self._lock:
+            self.failed.append(failure)
+
+    # --- reading -------------------------------------------------------------------------
+
+    @property
+    def failed_count(self) -> int:
+        """Memberships that could not be changed, plus failed creates of groups with none."""
+        return sum(len(f.emails) or 1 for f in self.failed)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.cancelled
+
+    def _plan_order(self, group: str) -> tuple[int, str]:
+        order = self.plan.groups_to_create
+        return (order.index(group) if group in order else len(order), group)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "created_groups": sorted(self.created_groups, key=self._plan_order),
+            "added": self.added,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "not_found": len(self.not_found),
+            "failed": self.failed_count,
+            "requests": self.requests,
+            "drift": len(self.drift),
+        }
+
+    def report_frame(self) -> pd.DataFrame:
+        """One row per export user: the outcome, and for a failure the server's reason."""
+        plan = self.plan
+        planned: dict[str, list[tuple[str, str]]] = {}
+        for op, changes in (("add", plan.adds), ("remove", plan.removes)):
+            for group, emails in changes.items():
+                for email in emails:
+                    planned.setdefault(email.lower(), []).append((op, group))
+        failures: dict[tuple[str, str, str], str] = {}
+        for f in self.failed:
+            for email in f.emails:
+                failures.setdefault((f.operation, f.group, email.lower()), f.reason)
+        not_found = {e.lower() for e in self.not_found}
+        rows = []
+        frame = plan.users.frame
+        for email, name in zip(frame["email"], frame["name"], strict=True):
+            key = email.strip().lower()
+            ops = planned.get(key, [])
+            added = [g for op, g in ops if op == "add"]
+            removed = [g for op, g in ops if op == "remove"]
+            reasons = [failures[(op, g, key)] for op, g in ops if (op, g, key) in failures]
+            for op, g in ops:
+                if op == "add" and ("create", g, key) in failures:
+                    reasons.append(failures[("create", g, key)])
+            if key in not_found:
+                outcome, reason = "not found", "no user with this email on the server"
+            elif key in plan.conflicts:
+                outcome, reason = "left unchanged", plan.conflicts[key]
+            elif not ops:
+                outcome, reason = "unchanged", ""
+            elif reasons:
+                outcome = "failed" if len(reasons) >= len(ops) else "partly failed"
+                reason = "; ".join(dict.fromkeys(reasons))
+            elif all(key in self.done.get(g, set()) for _, g in ops):
+                outcome, reason = "changed", ""
+            else:
+                outcome, reason = "not done", "sync cancelled before this change"
+            rows.append((email, name, outcome, "; ".join(added), "; ".join(removed), reason))
+        return pd.DataFrame(rows, columns=REPORT_COLUMNS)
+
+    def describe_failures(self) -> list[str]:
+        return [f.describe() for f in self.failed]
