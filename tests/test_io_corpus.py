@@ -1,0 +1,79 @@
+"""Every file of the bad-input corpus either loads correctly or fails with one clear line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.core.errors import InputError
+from app.io import read_users
+
+BAD = Path(__file__).parent / "data" / "bad"
+ANN = {"email": "ann@example.com", "name": "Ann Lee", "status": "active", "source": "Sales",
+       "groups": "Team A"}
+BOB = {"email": "bob@example.com", "name": "Bob Ray", "status": "pending",
+       "source": "Support;Sales", "groups": ""}
+
+LOADS = {
+    "bom.csv": ([ANN, BOB], []),
+    "duplicate_emails.csv": ([ANN, BOB], ["duplicate_email", "duplicate_emails"]),
+    "cp1252.csv": ([{"email": "jose@example.com", "name": "José Müller", "status": "active",
+                     "source": "Ventes €", "groups": ""}], []),
+    "utf16.csv": ([{"email": "zoe@example.com", "name": "Zoë 日本", "status": "active",
+                    "source": "Café", "groups": ""}], []),
+    "semicolon.csv": ([{"email": "ann@example.com", "name": "Lee, Ann", "status": "active",
+                        "source": "Sales", "groups": "A"}], []),
+    "several_sheets.xlsx": ([ANN, BOB], ["sheet_chosen"]),
+    "merged_cells.xlsx": ([ANN, BOB, {"email": "cy@example.com", "name": "Cy Doe",
+                                      "status": "active", "source": "Support;Sales",
+                                      "groups": ""}], ["merged_cells"]),
+    "formulas.xlsx": ([{**ANN, "groups": "2"}], []),
+    "dates.xlsx": ([{**ANN, "source": "2024-03-04", "groups": "7"},
+                    {**BOB, "source": "3-4", "groups": "007"}], []),
+    "huge_dimension.xlsx": ([ANN, BOB], []),
+}
+
+FAILS = {
+    "empty.csv": "the file is empty",
+    "header_only.csv": "has no users",
+    "no_email.csv": "no email column .*columns found: Name, Identity Provider Group",
+    "encrypted.xlsx": "password-protected",
+    "text_named.xlsx": "not an Excel workbook",
+    "truncated.xlsx": "damaged or incomplete",
+    "zip_not_workbook.xlsx": "not an Excel workbook",
+    "far_cell.xlsx": "too large to read .*1,048,576 rows x 16,384 columns",
+}
+
+
+def test_the_corpus_is_fully_covered():
+    assert sorted(p.name for p in BAD.iterdir()) == sorted([*LOADS, *FAILS])
+
+
+@pytest.mark.parametrize("name", sorted(LOADS))
+def test_loads(name):
+    expected_rows, expected_notes = LOADS[name]
+    users = read_users([BAD / name])
+    assert users.frame.to_dict("records") == expected_rows
+    assert [note["code"] for note in users.notes] == expected_notes
+
+
+@pytest.mark.parametrize("name", sorted(FAILS))
+def test_fails_with_one_clear_line(name):
+    with pytest.raises(InputError, match=FAILS[name]) as caught:
+        read_users([BAD / name])
+    message = str(caught.value)
+    assert message.startswith(name + ":")
+    assert "\n" not in message
+    assert "again" in message  # says what to do next
+
+
+def test_an_empty_pending_export_beside_real_users_is_fine():
+    users = read_users([BAD / "bom.csv", BAD / "header_only.csv"])
+    assert len(users) == 2
+
+
+def test_encrypted_corpus_file_is_a_real_encrypted_package():
+    head = (BAD / "encrypted.xlsx").read_bytes()
+    assert head[:8] == bytes.fromhex("d0cf11e0a1b11ae1")
+    assert "EncryptedPackage".encode("utf-16-le") in head
