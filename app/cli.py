@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--headless", action="store_true", help="run refresh, preview and sync offscreen, print"
     )
     demo.set_defaults(run=cmd_demo)
+
+    from app.cli_scim import add_scim_commands
+
+    add_scim_commands(commands)
     return parser
 
 

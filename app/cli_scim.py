@@ -1,0 +1,209 @@
+"""`groupmap sync` and `groupmap serve`: registered on the main parser by app/cli.py.
+
+Exit status of sync: 0 everything applied; 1 some operations failed (each listed);
+2 bad input (including the mass-removal guard); 3 could not connect or authenticate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
+
+
+def add_scim_commands(commands: argparse._SubParsersAction) -> None:
+    from app.cli import add_mapping_options
+
+    sync = commands.add_parser(
+        "sync", help="make a SCIM service provider's group memberships match the mapping"
+    )
+    add_mapping_options(sync)
+    sync.add_argument("--url", required=True, metavar="BASE_URL", help="SCIM base URL")
+    sync.add_argument(
+        "--token-env",
+        default="GROUPMAP_TOKEN",
+        metavar="VAR",
+        help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
+    )
+    sync.add_argument(
+        "--match-attribute",
+        choices=["userName", "emails", "externalId"],
+        default="userName",
+        help="SCIM user attribute that holds the export's email (default userName)",
+    )
+    sync.add_argument(
+        "--batch-size",
+        type=int,
+        default=100,
+        metavar="N",
+        help="membership changes per request (default 100)",
+    )
+    sync.add_argument(
+        "--concurrency", type=int, default=4, metavar="N", help="groups written at once (default 4)"
+    )
+    sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    sync.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    sync.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
+    sync.add_argument(
+        "--max-removal-ratio",
+        type=float,
+        default=0.2,
+        metavar="R",
+        help="stop if more than R of the current memberships would go (default 0.2)",
+    )
+    sync.add_argument(
+        "--allow-mass-removal",
+        action="store_true",
+        help="apply the plan even above --max-removal-ratio",
+    )
+    sync.add_argument(
+        "--target",
+        choices=["groups", "attribute"],
+        default="groups",
+        help="write group memberships, or a user attribute (no /Groups)",
+    )
+    sync.add_argument(
+        "--attribute",
+        metavar="PATH",
+        help="user attribute for --target attribute, e.g. "
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+    )
+    sync.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow plain http to a host other than this machine",
+    )
+    sync.set_defaults(run=cmd_sync)
+
+    serve = commands.add_parser("serve", help="run a local SCIM 2.0 server to rehearse a sync")
+    serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
+    serve.add_argument(
+        "--users",
+        action="append",
+        metavar="FILE",
+        help="seed with an export's users and their current groups",
+    )
+    serve.add_argument("--token", metavar="T", help="require this bearer token")
+    serve.set_defaults(run=cmd_serve)
+
+
+def _print_result(result) -> None:
+    data = result.to_json()
+    print(
+        f"Created {len(data['created_groups'])} group(s), added {data['added']}, "
+        f"removed {data['removed']}, unchanged {data['unchanged']}, "
+        f"not found {data['not_found']}, failed {data['failed']}, drift {data['drift']}, "
+        f"{data['requests']} request(s)."
+    )
+
+
+def _plan_json(plan, requests: int) -> dict:
+    return {
+        "dry_run": True,
+        "created_groups": list(plan.groups_to_create),
+        "added": plan.added_count,
+        "removed": plan.removed_count,
+        "unchanged": len(plan.state.user_ids)
+        - len({e.lower() for m in (plan.adds, plan.removes) for v in m.values() for e in v}),
+        "not_found": len(plan.not_found),
+        "failed": 0,
+        "requests": requests,
+        "drift": len(plan.drift),
+    }
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from app.cli import load_inputs
+    from app.core.errors import InputError
+    from app.scim.client import ScimClient
+    from app.scim.errors import ScimError
+    from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
+
+    token = os.environ.get(args.token_env) or None
+    settings = SyncSettings(
+        url=args.url,
+        token=token,
+        match_attribute=args.match_attribute,
+        batch_size=args.batch_size,
+        concurrency=args.concurrency,
+        target=args.target,
+        attribute=args.attribute,
+        max_removal_ratio=args.max_removal_ratio,
+        allow_mass_removal=args.allow_mass_removal,
+        insecure_http=args.insecure_http,
+    )
+    users, mapping = load_inputs(args)
+    out = sys.stderr if args.json else sys.stdout
+    with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
+        try:
+            state = read_server_state(client, users, mapping, settings)
+        except ScimError as error:
+            print(
+                f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
+                f"the token in ${args.token_env} and the network; nothing was written.",
+                file=sys.stderr,
+            )
+            return EXIT_CONNECT
+        plan = plan_sync(users, mapping, state, settings)
+        if args.dry_run:
+            print(plan.describe(), file=out)
+            if plan.blocked:
+                print(plan.mass_removal_message(), file=out)
+            summary = _plan_json(plan, client.request_count)
+            if args.report:
+                _write_report(args.report, plan.to_frame())
+            if args.json:
+                print(json.dumps(summary, ensure_ascii=False))
+            return EXIT_OK
+        if plan.blocked:
+            raise InputError(plan.mass_removal_message())
+        result = execute(client, plan, settings)
+    if args.report:
+        _write_report(args.report, result.report_frame())
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        _print_result(result)
+        for email in result.not_found:
+            print(f"  not found on the server (not created): {email}")
+    for line in result.describe_failures():
+        print(f"groupmap: failed: {line}", file=sys.stderr)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _write_report(path: str, frame) -> None:
+    from app.io import write_table
+
+    write_table(Path(path), frame)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from app.scim.server import LocalScimServer
+
+    users = None
+    if args.users:
+        from app.io import read_users
+
+        users = read_users([Path(p) for p in args.users])
+    try:
+        server = LocalScimServer(users, token=args.token, port=args.port)
+        url = server.start()
+    except OSError as error:
+        print(
+            f"groupmap: error: cannot listen on 127.0.0.1:{args.port}: {error.strerror}. "
+            "Pick another --port (0 picks a free one).",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
+    seeded = f"{len(users):,} users from the export" if users is not None else "empty"
+    auth = "bearer token required" if args.token else "no token required"
+    print(f"Serving SCIM on {url} ({seeded}; {auth}). Press Ctrl+C to stop.", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+    return EXIT_OK
