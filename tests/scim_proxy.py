@@ -16,6 +16,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -57,6 +58,7 @@ class FaultProxy:
     retry_after: str = "0"
     hang_seconds: float = 1.5
     seed: int = 1
+    refuse: Callable[[Recorded], tuple[int, str] | None] | None = None  # custom 4xx answers
     records: list[Recorded] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -138,10 +140,13 @@ class FaultProxy:
             fault = ""
             if h.command in self.fault_methods and self._rng.random() < self.fault_rate:
                 fault = self._rng.choice(self.faults)
-            self.records.append(Recorded(h.command, path, dict(query), body, fault))
+            record = Recorded(h.command, path, dict(query), body, fault)
+            self.records.append(record)
         if fault in ("429", "500", "503"):
             headers = {"Retry-After": self.retry_after} if fault != "500" else {}
             return self._error(h, int(fault), "injected fault", headers=headers)
+        if self.refuse is not None and (refused := self.refuse(record)) is not None:
+            return self._error(h, *refused)
         quirk_answer = self._quirk_request(h, path, query, body)
         if quirk_answer is not None:
             return self._error(h, *quirk_answer)

@@ -145,7 +145,7 @@ def _write_group(run: _Run, result: SyncResult, group: str) -> None:
             run.step()
             group_id = str(created["id"])
             result.created(group, group_id)
-            if adopted or "members" not in created:
+            if adopted or (first and "members" not in created):
                 run.check()
                 body, _ = run.client.get_group(group_id)
                 present = set(member_ids(body))

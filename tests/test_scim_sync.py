@@ -1,0 +1,309 @@
+"""Sync rules against a real scim2-server on loopback (quirks and failures via the proxy)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from app.core.engine import evaluate
+from app.core.errors import InputError
+from app.core.users import UserList
+from app.scim.sync import (
+    MassRemovalError,
+    SyncSettings,
+    execute,
+    plan_sync,
+    read_server_state,
+    retry_failed,
+)
+from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
+
+VALUES = ["sales", "eng", "ops"]
+MAPPING = make_mapping({"sales": "Sales", "eng": "Engineering", "ops": "Operations"})
+
+
+def sync(url, users, mapping, **options):
+    """Read, plan and execute with a fast client; returns (plan, result, client requests)."""
+    settings = SyncSettings(url, TOKEN, **options)
+    with fast_client(url) as client:
+        state = read_server_state(client, users, mapping, settings)
+        plan = plan_sync(users, mapping, state, settings)
+        result = execute(client, plan, settings)
+    return plan, result
+
+
+def expected_groups(users, mapping) -> dict[str, set[str]]:
+    """The preview's targets, from the core: what the server must hold for export users."""
+    evaluation = evaluate(users, mapping)
+    groups: dict[str, set[str]] = {}
+    for i, email in enumerate(users.frame["email"]):
+        for group in evaluation.user_after(i):
+            groups.setdefault(group, set()).add(email)
+    return groups
+
+
+def test_sync_creates_groups_and_places_everyone(scim_server):
+    users = make_users(30, VALUES)
+    server = scim_server(users)
+    plan, result = sync(server.url, users, MAPPING)
+    assert sorted(plan.groups_to_create) == ["Engineering", "Operations", "Sales"]
+    assert sorted(result.created_groups) == ["Engineering", "Operations", "Sales"]
+    assert server.dump()["groups"] == expected_groups(users, MAPPING)
+    assert result.to_json() == {
+        "created_groups": result.to_json()["created_groups"],
+        "added": 30,
+        "removed": 0,
+        "unchanged": 0,
+        "not_found": 0,
+        "failed": 0,
+        "requests": result.requests,
+        "drift": 0,
+    }
+    report = result.report_frame()
+    assert list(report["outcome"].unique()) == ["changed"]
+
+
+def test_paging_over_capped_pages(scim_server, fault_proxy):
+    users = make_users(230, VALUES)
+    server = scim_server(users)
+    proxy = fault_proxy(server.url, page_cap=50)
+    sync(proxy.url, users, MAPPING)
+    assert proxy.count("GET", "/Users") == 5
+    assert server.dump()["groups"] == expected_groups(users, MAPPING)
+
+
+def test_batches_and_request_economy(scim_server, fault_proxy):
+    users = make_users(250, ["sales"])
+    server = scim_server(users)
+    proxy = fault_proxy(server.url)
+    _, result = sync(proxy.url, users, MAPPING, batch_size=100)
+    posts = [r for r in proxy.writes() if r.method == "POST"]
+    patches = [r for r in proxy.writes() if r.method == "PATCH"]
+    # Sales: one create with the first 100, then 2 PATCHes (100 + 50); the two empty groups.
+    assert len(posts) == 3
+    assert sorted(len(p.body.get("members", [])) for p in posts) == [0, 0, 100]
+    assert sorted(len(p.body["Operations"][0]["value"]) for p in patches) == [50, 100]
+    assert result.requests == proxy.count()
+    # SPC, 1 page of users, 1 page of groups, 3 creates, 2 patches
+    assert proxy.count() == 8
+    assert len(server.dump()["groups"]["Sales"]) == 250
+
+
+def test_moves_and_removals_batched_into_one_patch(scim_server, fault_proxy):
+    users = make_users(10, ["eng"], groups=lambda i: "Sales")
+    server = scim_server(users)
+    proxy = fault_proxy(server.url)
+    plan, result = sync(
+        proxy.url, users, MAPPING.with_options(apply_existing=True), max_removal_ratio=1.0
+    )
+    assert result.added == 10 and result.removed == 10
+    patches = [r for r in proxy.writes() if r.method == "PATCH"]
+    assert len(patches) == 1  # Sales loses 10 in one request
+    assert server.dump()["groups"] == {
+        "Engineering": {u for u in users.frame["email"]},
+        "Sales": set(),
+        "Operations": set(),
+    }
+
+
+@pytest.mark.parametrize(
+    "quirk",
+    [
+        "patch_200",
+        "post_ignores_members",
+        "reject_filter_remove",
+        "no_patch",
+        "filter_ignored",
+        "no_filter",
+    ],
+)
+def test_vendor_quirks_still_converge(scim_server, fault_proxy, quirk):
+    users = make_users(40, VALUES, groups=lambda i: "Sales" if i % 2 else "")
+    mapping = MAPPING.with_options(apply_existing=True)
+    server = scim_server(users)
+    proxy = fault_proxy(server.url, quirks=frozenset({quirk}), page_cap=50)
+    _, result = sync(proxy.url, users, mapping, max_removal_ratio=1.0, batch_size=7)
+    assert not result.failed
+    assert server.dump()["groups"] == expected_groups(users, mapping)
+    proxy.reset_records()
+    plan, again = sync(proxy.url, users, mapping, max_removal_ratio=1.0, batch_size=7)
+    assert plan.is_empty and not proxy.writes()
+
+
+def test_filters_used_when_cheaper_and_checked(scim_server, fault_proxy):
+    everyone = make_users(300, VALUES)
+    server = scim_server(everyone)
+    proxy = fault_proxy(server.url, page_cap=50)
+    export = make_users(3, VALUES)
+    settings = SyncSettings(proxy.url, TOKEN)
+    with fast_client(proxy.url) as client:
+        state = read_server_state(client, export, MAPPING, settings)
+    assert state.read_by == "filter"
+    assert len(state.user_ids) == 3
+    filters = [r.query["filter"] for r in proxy.records if "filter" in r.query]
+    # the first page (50 of 300), then one filter per export user it did not hold: never 6 pages
+    assert proxy.count("GET", "/Users") == 1 + len(filters) <= 4
+    assert all(f.startswith('userName eq "user0000') for f in filters)
+
+
+def test_second_run_sends_no_change_request(scim_server, fault_proxy):
+    users = make_users(60, VALUES)
+    server = scim_server(users)
+    sync(server.url, users, MAPPING)
+    proxy = fault_proxy(server.url)
+    plan, result = sync(proxy.url, users, MAPPING)
+    assert plan.is_empty and not proxy.writes()
+    assert result.unchanged == 60 and result.added == result.removed == 0
+
+
+def test_unmanaged_groups_and_outsiders_untouched(scim_server):
+    users = make_users(12, VALUES, groups=lambda i: "Sales")
+    outsiders = make_users(3, ["x"], domain="outside.com")
+    seed = pd.concat([users.frame, outsiders.frame], ignore_index=True)
+    server = scim_server(
+        UserList(seed),
+        extra_groups={
+            "Admins": ["user00001@ex.com", "user00000@outside.com"],
+            "Sales": ["user00001@outside.com"],
+        },
+    )
+    mapping = MAPPING.with_options(apply_existing=True)
+    sync(server.url, users, mapping, max_removal_ratio=1.0)
+    groups = server.dump()["groups"]
+    assert groups["Admins"] == {"user00001@ex.com", "user00000@outside.com"}
+    assert "user00001@outside.com" in groups["Sales"]
+    assert "user00002@outside.com" not in set().union(*groups.values())
+    expected = expected_groups(users, mapping)
+    assert groups["Sales"] - {"user00001@outside.com"} == expected["Sales"]
+
+
+def test_not_found_reported_not_created_and_drift(scim_server):
+    on_server = make_users(5, VALUES, groups=lambda i: "Sales" if i == 0 else "")
+    server = scim_server(on_server)
+    export = make_users(7, VALUES)  # users 5 and 6 are not on the server; user 0 drifts
+    plan, result = sync(server.url, export, MAPPING)
+    assert result.not_found == ["user00005@ex.com", "user00006@ex.com"]
+    assert [d.email for d in result.drift] == ["user00000@ex.com"]
+    assert len(server.dump()["users"]) == 5
+    report = result.report_frame().set_index("email")
+    assert report.loc["user00006@ex.com", "outcome"] == "not found"
+
+
+def test_mass_removal_guard_writes_nothing(scim_server, fault_proxy):
+    users = make_users(20, ["unknown"], groups=lambda i: "Sales")  # a wrong source column
+    server = scim_server(users)
+    proxy = fault_proxy(server.url)
+    mapping = MAPPING.with_options(apply_existing=True, default_group="Operations")
+    settings = SyncSettings(proxy.url, TOKEN)
+    with fast_client(proxy.url) as client:
+        state = read_server_state(client, users, mapping, settings)
+        plan = plan_sync(users, mapping, state, settings)
+        assert plan.mass_removal and plan.removal_ratio == 1.0
+        with pytest.raises(MassRemovalError, match="--allow-mass-removal"):
+            execute(client, plan, settings)
+    assert not proxy.writes()
+    _, result = sync(proxy.url, users, mapping, allow_mass_removal=True)
+    assert result.removed == 20
+    assert server.dump()["groups"]["Sales"] == set()
+
+
+def test_409_on_create_adopts_the_group(scim_server):
+    users = make_users(6, ["sales"])
+    server = scim_server(users)
+    settings = SyncSettings(server.url, TOKEN)
+    with fast_client(server.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        plan = plan_sync(users, MAPPING, state, settings)
+        ids = list(state.user_ids.values())
+        client.create_group("Sales", ids[:2])  # another writer gets there first
+        result = execute(client, plan, settings)
+    assert "Sales" in result.created_groups and not result.failed
+    assert server.dump()["group_counts"]["Sales"] == 1
+    assert len(server.dump()["groups"]["Sales"]) == 6
+
+
+def test_failures_listed_with_reason_and_retried(scim_server, fault_proxy):
+    users = make_users(30, VALUES)
+    server = scim_server(users)
+    refusing = {"on": True}
+
+    def refuse(record):
+        if refusing["on"] and record.method == "POST" and record.body["displayName"] == "Sales":
+            return 400, "seat limit reached for Sales"
+        return None
+
+    proxy = fault_proxy(server.url, refuse=refuse)
+    settings = SyncSettings(proxy.url, TOKEN)
+    with fast_client(proxy.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        plan = plan_sync(users, MAPPING, state, settings)
+        result = execute(client, plan, settings)
+        assert [(f.group, f.operation, f.status) for f in result.failed] == [
+            ("Sales", "create", 400)
+        ]
+        assert result.failed[0].reason.endswith("seat limit reached for Sales")
+        assert result.to_json()["failed"] == 10
+        report = result.report_frame()
+        failed = report[report["outcome"] == "failed"]
+        assert len(failed) == 10 and failed["reason"].str.contains("seat limit").all()
+        refusing["on"] = False
+        again = retry_failed(client, result, settings)
+    assert not again.failed and again.added == 30
+    assert server.dump()["groups"] == expected_groups(users, MAPPING)
+
+
+def test_cancel_stops_between_requests_and_rerun_converges(scim_server):
+    users = make_users(90, VALUES)
+    server = scim_server(users)
+    settings = SyncSettings(server.url, TOKEN, batch_size=10, concurrency=1)
+    seen = []
+    with fast_client(server.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        plan = plan_sync(users, MAPPING, state, settings)
+        result = execute(
+            client, plan, settings, progress=seen.append, cancelled=lambda: len(seen) >= 4
+        )
+    assert result.cancelled and not result.failed
+    assert 0 < result.added < 90
+    assert seen[-1].done == 4 and seen[-1].total == 9 and seen[-1].elapsed >= 0
+    assert "not done" in set(result.report_frame()["outcome"])
+    _, again = sync(server.url, users, MAPPING)
+    assert again.added == 90 - result.added
+    assert server.dump()["groups"] == expected_groups(users, MAPPING)
+
+
+def test_attribute_target(scim_server, fault_proxy):
+    path = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+    users = make_users(9, VALUES)
+    server = scim_server(users)
+    proxy = fault_proxy(server.url)
+    plan, result = sync(proxy.url, users, MAPPING, target="attribute", attribute=path)
+    assert not any(r.path.startswith("/Groups") for r in proxy.records)
+    departments = {
+        name: data.get(path.rpartition(":")[0], {}).get("department")
+        for name, data in server.dump()["attributes"].items()
+    }
+    evaluation = evaluate(users, MAPPING)
+    assert departments == {
+        email: evaluation.user_after(i)[0] for i, email in enumerate(users.frame["email"])
+    }
+    assert result.added == 9 and len(proxy.writes()) == 9
+    proxy.reset_records()
+    plan, _ = sync(proxy.url, users, MAPPING, target="attribute", attribute=path)
+    assert plan.is_empty and not proxy.writes()
+    with pytest.raises(InputError, match="one group per user"):
+        sync(
+            proxy.url,
+            users,
+            MAPPING.with_options(multiple_groups=True),
+            target="attribute",
+            attribute=path,
+        )
+
+
+def test_settings_refuse_bad_values():
+    with pytest.raises(InputError, match="--attribute"):
+        SyncSettings("https://x", target="attribute")
+    with pytest.raises(InputError, match="match attribute"):
+        SyncSettings("https://x", match_attribute="mail")
+    assert TOKEN not in repr(SyncSettings("https://x", TOKEN))
