@@ -267,3 +267,24 @@ def test_trailing_delimiters_load_and_an_open_quote_is_one_clear_error(tmp_path)
     with pytest.raises(InputError, match=r"quote\.csv: cannot read it as a CSV file") as caught:
         read_users([path])
     assert "\n" not in str(caught.value)
+
+
+def test_xlsm_and_a_chart_sheet_before_the_users(tmp_path):
+    path = tmp_path / "u.xlsm"
+    with xlsxwriter.Workbook(str(path)) as book:
+        chart_sheet = book.add_chartsheet("Chart")
+        data = book.add_worksheet("Data")
+        data.write_row(0, 0, ["Email", "Identity Provider Group"])
+        data.write_row(1, 0, ["a@example.com", "Sales"])
+        chart = book.add_chart({"type": "bar"})
+        chart.add_series({"values": "=Data!$B$2:$B$2"})
+        chart_sheet.set_chart(chart)
+    users = read_users([path])
+    assert records(users)[0]["source"] == "Sales"
+    assert users.notes[0]["code"] == "sheet_chosen" and users.notes[0]["value"] == "Data"
+
+
+def test_wide_sheets_within_limits_load(tmp_path):
+    header = ["Email", "Identity Provider Group"] + [f"Extra {i}" for i in range(800)]
+    path = write_xlsx(tmp_path / "wide.xlsx", [header, ["a@example.com", "S"] + ["x"] * 800])
+    assert records(read_users([path]))[0]["source"] == "S"

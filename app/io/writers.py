@@ -15,7 +15,7 @@ import xlsxwriter
 
 from app.core.errors import InputError
 from app.io.atomic import atomic_path
-from app.io.cells import safe_series
+from app.io.cells import safe_cell, safe_series
 
 Progress = Callable[[float], None]
 MIN_WIDTH, MAX_WIDTH, WIDTH_SAMPLE = 8, 60, 2000
@@ -62,7 +62,7 @@ def write_csv(path: str | Path, frame: pd.DataFrame) -> None:
     for column in safe.columns:
         if _text_column(safe[column]):
             safe[column] = safe_series(safe[column].fillna("").astype(str))
-    safe.columns = [str(safe_series(pd.Series([str(c)]))[0]) for c in safe.columns]
+    safe.columns = [safe_cell(str(c)) for c in safe.columns]
     with atomic_path(path) as tmp:
         safe.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 
@@ -97,6 +97,18 @@ def write_workbook(
         progress(1.0)
 
 
+def _sheet_name(workbook: xlsxwriter.Workbook, name: str) -> str:
+    """A name Excel accepts: no []:*?/\\, at most 31 characters, unique in the workbook."""
+    clean = "".join("_" if char in "[]:*?/\\" else char for char in name).strip("'")[:31]
+    clean = clean or "Sheet"
+    taken = {sheet.name.casefold() for sheet in workbook.worksheets()}
+    candidate, number = clean, 2
+    while candidate.casefold() in taken:
+        suffix = f" ({number})"
+        candidate, number = clean[: 31 - len(suffix)] + suffix, number + 1
+    return candidate
+
+
 def _write_sheet(
     workbook: xlsxwriter.Workbook,
     name: str,
@@ -106,7 +118,7 @@ def _write_sheet(
     done: int,
     total: int,
 ) -> int:
-    sheet = workbook.add_worksheet(name[:31])
+    sheet = workbook.add_worksheet(_sheet_name(workbook, name))
     for col, width in enumerate(column_widths(frame)):
         sheet.set_column(col, col, width)
     for col, header in enumerate(frame.columns):

@@ -33,6 +33,7 @@ CHUNK = 1 << 22
 
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d+)\"")
+_CELL = re.compile(rb"<(?:\w+:)?c\s[^>]*?r=\"([A-Z]{1,3})\d")
 _WIDE_CELL = re.compile(rb"<(?:\w+:)?c\s[^>]*?r=\"([A-Z]{2,3})\d")
 _MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s[^>]*?ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
 
@@ -149,7 +150,9 @@ def _scan(archive: zipfile.ZipFile, part: str, path: Path) -> SheetScan:
                 rows = _ROW.findall(data)
                 if rows:
                     scan.rows = max(scan.rows, int(rows[-1]))
-                for letters in set(_WIDE_CELL.findall(data)):
+                # Every cell of the first chunk, then only cells past column Z (cheap to find).
+                cells = _WIDE_CELL if tail else _CELL
+                for letters in set(cells.findall(data)):
                     scan.columns = max(scan.columns, column_number(letters) + 1)
                 for c1, r1, c2, r2 in _MERGE.findall(data):
                     scan.merges.add((int(r1) - 1, column_number(c1),
@@ -157,7 +160,6 @@ def _scan(archive: zipfile.ZipFile, part: str, path: Path) -> SheetScan:
                 tail = data[-512:]
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise _damaged(path) from exc
-    scan.columns = max(scan.columns, 26)
     return scan
 
 
@@ -222,12 +224,17 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
         except (fastexcel.FastExcelError, OSError) as exc:
             raise _damaged(path) from exc
         fallback: Sheet | None = None
+        unreadable: InputError | None = None
         for index, name in enumerate(names):
             scan = _scan(archive, parts.get(name, ""), path)
             if scan.rows * scan.columns > MAX_CELLS:
                 raise _too_large(path, name, f"it spans {scan.rows:,} rows x {scan.columns:,} "
                                  "columns")
-            loaded = _load(reader, index, name, scan, path, accept)
+            try:
+                loaded = _load(reader, index, name, scan, path, accept)
+            except InputError as exc:  # e.g. a chart sheet: another sheet may hold the users
+                unreadable = unreadable or exc
+                continue
             if loaded is None:
                 continue
             sheet, accepted = loaded
@@ -237,6 +244,8 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
                 return sheet
             fallback = fallback or sheet
     if fallback is None:
+        if unreadable is not None:
+            raise unreadable
         raise InputError(f"{path.name}: the workbook has no data. Export the user list again.")
     return fallback
 
