@@ -288,3 +288,10 @@ def test_wide_sheets_within_limits_load(tmp_path):
     header = ["Email", "Identity Provider Group"] + [f"Extra {i}" for i in range(800)]
     path = write_xlsx(tmp_path / "wide.xlsx", [header, ["a@example.com", "S"] + ["x"] * 800])
     assert records(read_users([path]))[0]["source"] == "S"
+
+
+def test_binary_file_named_csv(tmp_path):
+    path = tmp_path / "photo.csv"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
+    with pytest.raises(InputError, match=r"photo\.csv: not a CSV text file"):
+        read_users([path])

@@ -78,6 +78,11 @@ def detect_format(path: Path) -> CsvFormat:
     if not sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise InputError(f"{path.name}: the file is empty. Export the user list again.")
     encoding = _encoding_of(sample)
+    if not encoding.startswith("utf-16") and b"\x00" in sample:
+        raise InputError(
+            f"{path.name}: not a CSV text file (it holds binary data). "
+            "Export the user list again as .xlsx or CSV."
+        )
     text = sample.decode(encoding, errors="ignore")
     first = text.split("\n", 1)[0].strip().strip('"')
     if first.lower().startswith("sep=") and len(first) == 5:

@@ -48,8 +48,11 @@ class Table:
 
     @property
     def listed_headers(self) -> str:
+        """The headers for an error message: at most 20, each cut to 40 characters."""
         shown = [h for h in self.headers if h.strip() and not h.startswith("Unnamed: ")]
-        return ", ".join(shown) if shown else "(none)"
+        cut = [h if len(h) <= 40 else h[:39] + "…" for h in shown[:20]]
+        more = f" and {len(shown) - 20} more" if len(shown) > 20 else ""
+        return ", ".join(cut) + more if cut else "(none)"
 
 
 def _is_workbook_content(path: Path) -> bool:
