@@ -188,3 +188,10 @@ def test_interrupted_table_write_leaves_the_old_workbook(tmp_path):
         write_table(path, pd.DataFrame({"a": [str(i) for i in range(5000)]}), progress=fail)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["plan.xlsx"]
+
+
+def test_saving_into_a_missing_folder_is_one_clear_line(tmp_path):
+    target = tmp_path / "no such folder" / "plan.csv"
+    with pytest.raises(InputError, match="cannot save the file") as caught:
+        write_table(target, pd.DataFrame({"a": ["x"]}))
+    assert str(target) in str(caught.value)

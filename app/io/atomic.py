@@ -12,6 +12,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from app.core.errors import InputError
+
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
@@ -37,7 +39,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(path)
     folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise _cannot_save(target, exc) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -50,11 +55,22 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError):
+            raise _cannot_save(target, exc) from exc
         raise
     _fsync_dir(folder)
+
+
+def _cannot_save(target: Path, exc: OSError) -> InputError:
+    """A save that failed (missing folder, no permission, disk full) as one clear line."""
+    reason = exc.strerror or str(exc)
+    return InputError(
+        f"{target}: cannot save the file ({reason}); the previous file, if any, is unchanged. "
+        "Choose another folder or free some space and try again."
+    )
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

@@ -44,7 +44,10 @@ class Table:
     def columns(
         self, indices: Sequence[int], on_progress: Progress | None = None
     ) -> list[pd.Series]:
-        return self.read(list(indices), on_progress)
+        try:
+            return self.read(list(indices), on_progress)
+        except OSError as exc:
+            raise _unreadable(self.file, exc) from exc
 
     @property
     def listed_headers(self) -> str:
@@ -66,6 +69,20 @@ def open_table(path: str | Path, accept: Callable[[list[str]], bool] | None = No
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file. Check the path and try again.")
+    try:
+        return _open(path, accept)
+    except OSError as exc:
+        raise _unreadable(path.name, exc) from exc
+
+
+def _unreadable(name: str, exc: OSError) -> InputError:
+    return InputError(
+        f"{name}: cannot be read ({exc.strerror or exc}). Check that you may read it and that "
+        "no other program locks it, then try again."
+    )
+
+
+def _open(path: Path, accept: Callable[[list[str]], bool] | None) -> Table:
     suffix = path.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES or (suffix in TEXT_SUFFIXES and _is_workbook_content(path)):
         return _open_workbook(path, accept or (lambda headers: True))
