@@ -1,0 +1,60 @@
+"""Start the desktop app: the QApplication (names, palette, icon) and the main window."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app import __version__
+
+ORGANIZATION = "GroupMap"
+APPLICATION = "GroupMap"
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    """The QApplication with the names QSettings uses; reuses a running one (tests, demo)."""
+    app = QApplication.instance() or QApplication(argv or sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName(APPLICATION)
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("groupmap")
+    from app.ui.icons import app_icon
+
+    icon = app_icon()
+    if not icon.isNull():
+        app.setWindowIcon(icon)
+    return app
+
+
+def run_app(
+    paths: list[str], *, mapping_path: str | Path | None = None,
+    setup: Callable[[Any], None] | None = None,
+) -> int:
+    """Open the main window on the given exports/drafts (and mapping), run the event loop.
+
+    `setup(window)` runs once the window is shown (the demo connects it to its server).
+    The platform's own palette is kept, so the app follows light and dark mode.
+    """
+    app = make_application()
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+
+    def start() -> None:
+        restored = window.offer_restore() if not paths and mapping_path is None else False
+        if mapping_path is not None:
+            window.open_mapping(Path(mapping_path))
+        if paths and not restored:
+            window.open_paths(paths)
+        if setup is not None:
+            setup(window)
+
+    QTimer.singleShot(0, start)
+    return app.exec()

@@ -1,0 +1,112 @@
+"""Editors for the mapping grid and the summary's before/after bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QRect, QStringListModel, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QComboBox,
+    QCompleter,
+    QLineEdit,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from app.ui.icons import icon
+from app.ui.summary_model import BAR_ROLE
+
+
+class ValueDelegate(QStyledItemDelegate):
+    """A line edit completing from the export's distinct values (substring, any case)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.values = QStringListModel(self)
+
+    def set_values(self, values: list[str]) -> None:
+        self.values.setStringList(values)
+
+    def createEditor(self, parent: QWidget, option, index: QModelIndex) -> QWidget:
+        editor = QLineEdit(parent)
+        editor.setFrame(False)
+        completer = QCompleter(self.values, editor)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setMaxVisibleItems(12)
+        editor.setCompleter(completer)
+        editor.setAccessibleName("Value in Identity Provider")
+        return editor
+
+    def setEditorData(self, editor: QLineEdit, index: QModelIndex) -> None:
+        editor.setText(index.data(Qt.ItemDataRole.EditRole) or "")
+
+    def setModelData(self, editor: QLineEdit, model, index: QModelIndex) -> None:
+        model.setData(index, editor.text(), Qt.ItemDataRole.EditRole)
+
+
+class GroupDelegate(QStyledItemDelegate):
+    """An editable combo of the known groups; a name typed that is not listed is a new group."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.groups: list[str] = []
+        self.existing: set[str] = set()  # groups that exist (export, server); others are new
+
+    def set_groups(self, groups: list[str], existing: set[str]) -> None:
+        self.groups, self.existing = groups, existing
+
+    def createEditor(self, parent: QWidget, option, index: QModelIndex) -> QWidget:
+        combo = QComboBox(parent)
+        combo.setEditable(True)
+        combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        combo.setMaxVisibleItems(15)
+        new_icon = icon("status-new")
+        for name in self.groups:
+            if name in self.existing:
+                combo.addItem(name)
+            else:
+                combo.addItem(new_icon, name)
+                combo.setItemData(combo.count() - 1, "New group", Qt.ItemDataRole.ToolTipRole)
+        completer = combo.completer()
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        combo.setAccessibleName("Group")
+        combo.setToolTip("Pick a group, or type a new name to create it")
+        return combo
+
+    def setEditorData(self, editor: QComboBox, index: QModelIndex) -> None:
+        editor.setCurrentText(index.data(Qt.ItemDataRole.EditRole) or "")
+        editor.lineEdit().selectAll()
+
+    def setModelData(self, editor: QComboBox, model, index: QModelIndex) -> None:
+        model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
+
+
+class BarDelegate(QStyledItemDelegate):
+    """Two thin bars in a cell: before (grey) over after (highlight colour), on one scale."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        super().paint(painter, option, index)
+        value = index.data(BAR_ROLE)
+        if not value:
+            return
+        before, after, largest = value
+        rect = option.rect.adjusted(6, 5, -6, -5)
+        width = rect.width()
+        half = max(rect.height() // 2 - 1, 2)
+        palette = option.palette
+        grey = palette.color(QPalette.ColorRole.PlaceholderText)
+        accent = palette.color(QPalette.ColorRole.Highlight)
+        if after < before:
+            accent = QColor("#d0393e")
+        painter.save()
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(grey)
+        painter.drawRect(QRect(rect.left(), rect.top(), round(width * before / largest), half))
+        painter.setBrush(accent)
+        painter.drawRect(
+            QRect(rect.left(), rect.top() + half + 2, round(width * after / largest), half)
+        )
+        painter.restore()

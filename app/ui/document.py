@@ -1,0 +1,123 @@
+"""The open document: the export's users, the mapping being edited, and their evaluation.
+
+Everything the window shows derives from here. Setting the users or the mapping re-evaluates
+at once (the engine takes milliseconds on factorized profiles) and emits the change signals,
+so models never compute a rule themselves.
+
+Contract with the sync helper: `users`, `mapping`, `evaluation`, `warnings`, `draft_path`,
+`dirty`, the signals `usersChanged`, `mappingChanged`, `evaluationChanged`, `dirtyChanged`,
+and `set_current_groups_from_server`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Mapping as AbcMapping
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core.engine import Evaluation, evaluate
+from app.core.mapping import Mapping
+from app.core.users import UserList
+from app.core.warnings import Warning, find_warnings
+
+
+class Document(QObject):
+    """Users + mapping + evaluation, with signals; the single source of truth of the window."""
+
+    usersChanged = Signal()
+    mappingChanged = Signal()
+    evaluationChanged = Signal()
+    dirtyChanged = Signal(bool)
+    draftPathChanged = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._users: UserList | None = None
+        self._mapping = Mapping()
+        self._evaluation: Evaluation | None = None
+        self._warnings: list[Warning] = []
+        self._draft_path: Path | None = None
+        self._dirty = False
+        self.export_paths: list[Path] = []
+
+    # --- state ---------------------------------------------------------------------------
+
+    @property
+    def users(self) -> UserList | None:
+        return self._users
+
+    @property
+    def mapping(self) -> Mapping:
+        return self._mapping
+
+    @property
+    def evaluation(self) -> Evaluation | None:
+        """None until an export is open."""
+        return self._evaluation
+
+    @property
+    def warnings(self) -> list[Warning]:
+        """find_warnings of the current evaluation (empty without an export)."""
+        return self._warnings
+
+    @property
+    def draft_path(self) -> Path | None:
+        return self._draft_path
+
+    @draft_path.setter
+    def draft_path(self, path: Path | None) -> None:
+        self._draft_path = Path(path) if path else None
+        self.draftPathChanged.emit()
+
+    @property
+    def dirty(self) -> bool:
+        """True when the mapping differs from the saved draft."""
+        return self._dirty
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        if value != self._dirty:
+            self._dirty = value
+            self.dirtyChanged.emit(value)
+
+    @property
+    def draft_name(self) -> str:
+        return self._draft_path.name if self._draft_path else "Untitled"
+
+    # --- changes -------------------------------------------------------------------------
+
+    def set_users(self, users: UserList | None, export_paths: Iterable[Path] = ()) -> None:
+        """Replace the export (None closes it); re-evaluates and emits."""
+        self._users = users
+        self.export_paths = [Path(p) for p in export_paths] if users is not None else []
+        self._evaluate()
+        self.usersChanged.emit()
+        self.evaluationChanged.emit()
+
+    def set_mapping(self, mapping: Mapping, *, dirty: bool = True) -> None:
+        """Replace the mapping (undo commands call this); re-evaluates and emits."""
+        if mapping == self._mapping:
+            return
+        self._mapping = mapping
+        self._evaluate()
+        if dirty:
+            self.dirty = True
+        self.mappingChanged.emit()
+        self.evaluationChanged.emit()
+
+    def set_current_groups_from_server(
+        self, groups_by_email: AbcMapping[str, Iterable[str]]
+    ) -> None:
+        """Take "before" from the server instead of the export (keyed by email)."""
+        if self._users is None:
+            return
+        self.set_users(self._users.with_current_groups(groups_by_email), self.export_paths)
+
+    def _evaluate(self) -> None:
+        if self._users is None:
+            self._evaluation, self._warnings = None, []
+            return
+        self._evaluation = evaluate(self._users, self._mapping)
+        self._warnings = find_warnings(self._evaluation)

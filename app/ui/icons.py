@@ -1,0 +1,53 @@
+"""SVG icons from resources/icons, drawn in the palette's text colour so they suit light and dark.
+
+Icons draw with stroke="currentColor"; status icons carry their own colours and keep them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+from app.resources import resources_root
+
+SIZES = (16, 20, 24, 32, 48)
+
+
+def icon(name: str) -> QIcon:
+    """The named icon tinted for the current palette (empty icon if the file is missing)."""
+    color = QGuiApplication.palette().color(QPalette.ColorRole.WindowText).name()
+    return _icon(name, color)
+
+
+@cache
+def _icon(name: str, color: str) -> QIcon:
+    path = resources_root() / "icons" / f"{name}.svg"
+    if not path.exists():
+        return QIcon()
+    svg = path.read_text(encoding="utf-8").replace("currentColor", color)
+    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
+    result = QIcon()
+    for size in SIZES:
+        for ratio in (1, 2):
+            pixmap = QPixmap(QSize(size * ratio, size * ratio))
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            renderer.render(painter, QRectF(0, 0, size * ratio, size * ratio))
+            painter.end()
+            pixmap.setDevicePixelRatio(ratio)
+            result.addPixmap(pixmap)
+    return result
+
+
+def app_icon() -> QIcon:
+    """The application icon (the packaging helper's groupmap.svg / PNGs), if present."""
+    icons = resources_root() / "icons"
+    result = QIcon()
+    for png in sorted(icons.glob("groupmap-*.png")):
+        result.addFile(str(png))
+    if result.isNull() and (icons / "groupmap.svg").exists():
+        result = QIcon(str(icons / "groupmap.svg"))
+    return result

@@ -1,0 +1,355 @@
+"""The main window: mapping grid and options on the left, live preview on the right, Problems below.
+
+Contract with the sync helper (keep stable): `document` (app/ui/document.py), `editor`
+(undoable mapping edits), `set_known_groups(source, names)` with source "export", "server" or
+"mapping", `set_drift(emails)`, `server_menu` (the "&Server" menu), `toolbar` (server actions
+go at its end), `run_in_background(...)` for tasks with the status-bar progress and Cancel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QGroupBox,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.warnings import Warning
+from app.ui.commands import MappingEditor
+from app.ui.document import Document
+from app.ui.empty_state import EmptyState
+from app.ui.icons import app_icon, icon
+from app.ui.mapping_view import MappingPanel
+from app.ui.options_panel import OptionsPanel
+from app.ui.preview_view import PreviewPanel
+from app.ui.problems_panel import ProblemsPanel
+from app.ui.sync_controller import install_sync
+from app.ui.window_files import FileActions
+
+GROUP_SOURCES = ("export", "server", "mapping")
+
+
+class MainWindow(FileActions, QMainWindow):
+    def __init__(self, settings: QSettings | None = None, data_dir: Path | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.document = Document(self)
+        self.editor = MappingEditor(self.document, self)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.setMinimumSize(960, 600)
+        self._known: dict[str, list[str]] = {source: [] for source in GROUP_SOURCES}
+
+        self.mapping_panel = MappingPanel(self.editor, self)
+        self.options_panel = OptionsPanel(self.editor, self)
+        self.preview = PreviewPanel(self)
+        self.problems = ProblemsPanel(self.editor, self)
+        self._build_layout()
+        self._build_actions()
+        self._build_status_bar()
+        self.init_files(data_dir)
+
+        self.document.evaluationChanged.connect(self._evaluation_changed)
+        self.document.mappingChanged.connect(self._mapping_changed)
+        self.document.usersChanged.connect(self._users_changed)
+        self.document.dirtyChanged.connect(lambda _: self._update_title())
+        self.document.draftPathChanged.connect(self._update_title)
+        self.problems.problemSelected.connect(self.show_problem)
+        self._users_changed()
+        self._evaluation_changed()
+        self._update_title()
+        self.restore_layout()
+        install_sync(self)  # the Server menu: connect, refresh, preview, sync
+
+    # --- layout --------------------------------------------------------------------------
+
+    def _build_layout(self) -> None:
+        options_box = QGroupBox("Options", self)
+        options_layout = QVBoxLayout(options_box)
+        options_layout.addWidget(self.options_panel)
+        left = QWidget(self)
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(6, 6, 3, 6)
+        title = QLabel("<b>Mapping</b> — the first matching row decides", left)
+        title.setTextFormat(Qt.TextFormat.RichText)
+        left_layout.addWidget(title)
+        left_layout.addWidget(self.mapping_panel, 1)
+        left_layout.addWidget(options_box)
+
+        self.empty_state = EmptyState(self)
+        self.empty_state.button.clicked.connect(self.open_export_dialog)
+        self.right = QStackedWidget(self)
+        preview_box = QWidget(self)
+        preview_layout = QVBoxLayout(preview_box)
+        preview_layout.setContentsMargins(3, 6, 6, 6)
+        preview_title = QLabel("<b>Preview</b> — what changes if you sync this mapping", self)
+        preview_layout.addWidget(preview_title)
+        preview_layout.addWidget(self.preview, 1)
+        self.right.addWidget(self.empty_state)
+        self.right.addWidget(preview_box)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.right)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setSizes([580, 700])
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
+
+        self.problems_dock = QDockWidget("Problems", self)
+        self.problems_dock.setObjectName("problems")
+        self.problems_dock.setWidget(self.problems)
+        self.problems_dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetMovable
+        )
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+        self.resizeDocks([self.problems_dock], [130], Qt.Orientation.Vertical)
+
+    def _action(self, text: str, slot, shortcut=None, icon_name: str | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if icon_name:
+            action.setIcon(icon(icon_name))
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        if tip:
+            action.setToolTip(f"{tip} ({keys})" if keys else tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        key = QKeySequence.StandardKey
+        a = self._action
+        self.actions_by_name = {
+            "new": a("&New Draft", self.new_draft, key.New, "document-new", "Start a new mapping"),
+            "open": a("&Open…", self.open_dialog, key.Open, "document-open",
+                      "Open a draft (.json) or an export (.xlsx, .csv)"),
+            "save": a("&Save", self.save, key.Save, "document-save", "Save the draft"),
+            "save_as": a("Save &As…", self.save_as, key.SaveAs, None,
+                         "Save the draft under a new name"),
+            "open_export": a("Open &Export…", self.open_export_dialog, "Ctrl+I", "import-export",
+                             "Open the user list exported from Calendly (.xlsx, .csv)"),
+            "import_mapping": a("&Import Mapping…", self.import_mapping_dialog, "Ctrl+Shift+I",
+                                None, "Replace the rows with a mapping table (.xlsx, .csv)"),
+            "export_mapping": a("Export &Mapping…", self.export_mapping_dialog, "Ctrl+Shift+E",
+                                None, "Save the rows as a mapping table (.xlsx, .csv)"),
+            "export_preview": a("Export &Preview…", self.export_preview_dialog, "Ctrl+E",
+                                "export-preview",
+                                "Save the preview: Summary, Users and Problems (.xlsx, .csv)"),
+            "quit": a("&Quit", self.close, key.Quit, None, "Close GroupMap"),
+            "find": a("&Filter Users", self._focus_search, key.Find, None,
+                      "Filter the users by name, email or value"),
+        }
+        undo = self.editor.stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence(key.Undo))
+        undo.setIcon(icon("edit-undo"))
+        redo = self.editor.stack.createRedoAction(self, "&Redo")
+        redo.setShortcut(QKeySequence(key.Redo))
+        redo.setIcon(icon("edit-redo"))
+        self.actions_by_name.update(undo=undo, redo=redo)
+        grid = self.mapping_panel.actions
+        names = self.actions_by_name
+
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addActions([names["new"], names["open"]])
+        self.recent_menu = QMenu("Open &Recent", self)
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addMenu(self.recent_menu)
+        file_menu.addActions([names["save"], names["save_as"]])
+        file_menu.addSeparator()
+        file_menu.addActions([names["open_export"], names["import_mapping"],
+                              names["export_mapping"], names["export_preview"]])
+        file_menu.addSeparator()
+        file_menu.addAction(names["quit"])
+
+        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addActions([undo, redo])
+        edit_menu.addSeparator()
+        edit_menu.addActions([grid["cut"], grid["copy"], grid["paste"], grid["clear"]])
+        edit_menu.addSeparator()
+        edit_menu.addActions([grid[n] for n in ("add", "delete", "duplicate", "up", "down")])
+        edit_menu.addSeparator()
+        edit_menu.addAction(grid["unmapped"])
+
+        view_menu = self.menuBar().addMenu("&View")
+        view_menu.addAction(names["find"])
+        for n, (k, label, _tip) in enumerate(_quick_items()):
+            action = a(f"Show {label}", lambda _=False, q=k: self.preview.set_quick(q),
+                       f"Ctrl+{n + 1}")
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.problems_dock.toggleViewAction())
+
+        self.server_menu = self.menuBar().addMenu("&Server")
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(a("&About GroupMap", self._about))
+
+        self.toolbar = QToolBar("Main", self)
+        self.toolbar.setObjectName("main-toolbar")
+        self.toolbar.setMovable(False)
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.toolbar.addActions([names["new"], names["open"], names["save"]])
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(names["open_export"])
+        self.toolbar.addAction(names["export_preview"])
+        self.toolbar.addSeparator()
+        self.toolbar.addActions([undo, redo])
+        self.toolbar.addSeparator()
+        for action in self.toolbar.actions():
+            button = self.toolbar.widgetForAction(action)
+            if isinstance(button, QToolButton) and action in (undo, redo, names["new"]):
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.addToolBar(self.toolbar)
+        for action in self.actions_by_name.values():
+            self.addAction(action)
+        for action in grid.values():
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.users_label = QLabel(self)
+        self.unmatched_label = QLabel(self)
+        self.draft_label = QLabel(self)
+        for label, name in ((self.users_label, "User count"),
+                            (self.unmatched_label, "Unmatched users"),
+                            (self.draft_label, "Draft")):
+            label.setAccessibleName(name)
+        self.progress = QProgressBar(self)
+        self.progress.setMaximumWidth(180)
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName("Progress")
+        self.cancel_button = QPushButton(icon("cancel"), "Cancel", self)
+        self.cancel_button.setToolTip("Stop the running task")
+        self.progress.hide()
+        self.cancel_button.hide()
+        bar.addPermanentWidget(self.progress)
+        bar.addPermanentWidget(self.cancel_button)
+        bar.addPermanentWidget(self.users_label)
+        bar.addPermanentWidget(self.unmatched_label)
+        bar.addPermanentWidget(self.draft_label)
+
+    # --- document changes ----------------------------------------------------------------
+
+    def _users_changed(self) -> None:
+        users = self.document.users
+        self.right.setCurrentIndex(0 if users is None else 1)
+        self.set_known_groups("export", list(users.group_names) if users is not None else [])
+        evaluation = self.document.evaluation
+        values = [str(v) for v in evaluation.tokens.spelling] if evaluation is not None else []
+        self.mapping_panel.value_delegate.set_values(sorted(values, key=str.casefold))
+
+    def _mapping_changed(self) -> None:
+        self.set_known_groups("mapping", self.document.mapping.managed_groups())
+        self.schedule_autosave()
+
+    def _evaluation_changed(self) -> None:
+        evaluation = self.document.evaluation
+        self.preview.set_evaluation(evaluation)
+        if evaluation is None:
+            self.users_label.setText("No export open")
+            self.unmatched_label.setText("")
+        else:
+            self.users_label.setText(f"{evaluation.user_count:,} users")
+            self.unmatched_label.setText(f"{evaluation.unmatched:,} unmatched")
+        self.problems_dock.setWindowTitle(self.problems.summary())
+        self.mapping_panel._selection_changed()
+
+    def _update_title(self) -> None:
+        name = self.document.draft_name
+        self.setWindowTitle(f"{name}[*] — GroupMap")
+        self.setWindowModified(self.document.dirty)
+        self.draft_label.setText(f"{name}{' • unsaved' if self.document.dirty else ''}")
+        self.draft_label.setToolTip(str(self.document.draft_path or "Not saved yet"))
+
+    # --- contract with the sync helper ---------------------------------------------------
+
+    def set_known_groups(self, source: str, names: list[str]) -> None:
+        """Groups for the Group combo: source is "export", "server" or "mapping"."""
+        self._known[source] = list(names)
+        existing = set(self._known["export"]) | set(self._known["server"])
+        every = dict.fromkeys(self._known["server"] + self._known["export"]
+                              + self._known["mapping"])
+        ordered = sorted(every, key=str.casefold)
+        self.mapping_panel.group_delegate.set_groups(ordered, existing)
+        self.mapping_panel.model.set_known_groups(existing)
+        self.options_panel.set_groups(ordered)
+
+    def set_drift(self, emails: list[str]) -> None:
+        """Flag users whose export row disagrees with the server (Drift filter, reason note)."""
+        users = self.document.users
+        if users is None:
+            return
+        wanted = {e.lower() for e in emails}
+        mask = users.frame["email"].str.lower().isin(wanted).to_numpy(dtype=bool)
+        self.preview.set_drift(np.asarray(mask, dtype=bool))
+
+    # --- navigation ----------------------------------------------------------------------
+
+    def show_problem(self, warning: Warning) -> None:
+        """Select what a problem is about: its mapping row, or the users with its value."""
+        if warning.row is not None and warning.row <= len(self.document.mapping.rows):
+            self.mapping_panel.select_rows([warning.row - 1])
+        if self.document.evaluation is None:
+            return
+        if warning.code in ("unmatched_value", "near_miss") and warning.value:
+            self.preview.set_group("")
+            self.preview.set_quick("unmatched")
+            self.preview.set_search(warning.value)
+        elif warning.code in ("unmatched_values_more", "blank_value"):
+            self.preview.set_search("")
+            self.preview.set_quick("unmatched")
+
+    def _focus_search(self) -> None:
+        self.preview.search.setFocus()
+        self.preview.search.selectAll()
+
+    def _about(self) -> None:
+        from app.ui.about import show_about
+
+        show_about(self)
+
+    # --- drag and drop, close ------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls() and self.droppable(event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = self.droppable(event.mimeData().urls())
+        if paths:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self.open_paths(paths))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.confirm_discard("closing"):
+            event.ignore()
+            return
+        self.save_layout()
+        self.finish_autosave()
+        event.accept()
+
+
+def _quick_items():
+    from app.ui.preview_view import QUICK
+
+    return [q for q in QUICK if q[0] != "drift"]

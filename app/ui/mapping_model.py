@@ -1,0 +1,222 @@
+"""The mapping grid's model: rows of the document's mapping, with live user counts and status.
+
+The model never changes the mapping itself: setData goes through the MappingEditor, so every
+edit is one undoable command. A blank line at the end lets the admin type a new row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
+
+from app.core.mapping import GROUP_NAME_LIMIT
+from app.core.warnings import Warning
+from app.ui.commands import MappingEditor
+from app.ui.icons import icon
+from app.ui.mapping_edits import EDITABLE, block_text
+
+PRIORITY, VALUE, GROUP, USERS, STATUS = range(5)
+HEADERS = ("#", "Value in Identity Provider", "Group", "Users", "Status")
+HEADER_TIPS = (
+    "Priority: the first matching row decides. Drag rows to reorder.",
+    "The value of the source column in the export (completes from the export's values)",
+    "The group users with this value join; a name not known yet creates a new group",
+    "Users this row decides",
+    "Problems with this row",
+)
+FIELD_OF = {VALUE: "value", GROUP: "group"}
+# Row warnings, worst first: (code, severity) where severity picks the icon.
+ROW_CODES = {
+    "group_name_too_long": "error",
+    "duplicate_value": "error",
+    "incomplete_row": "warning",
+    "near_miss": "warning",
+    "row_matches_no_user": "warning",
+}
+SEVERITY_ORDER = ("error", "warning", "new", "ok")
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass
+class RowStatus:
+    severity: str  # error, warning, new, ok
+    label: str
+    tooltip: str
+
+
+class MappingModel(QAbstractTableModel):
+    def __init__(self, editor: MappingEditor, parent=None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.document = editor.document
+        self.known_groups: set[str] = set()  # from the server and the export: not "new"
+        self._counts = np.zeros(0, dtype=np.int64)
+        self._statuses: list[RowStatus] = []
+        self._n_rows = 0
+        self.document.evaluationChanged.connect(self.refresh)
+        self.refresh()
+
+    # --- refresh -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Recompute counts and statuses from the document; reset only if the row count moved."""
+        rows = self.document.mapping.rows
+        evaluation = self.document.evaluation
+        self._counts = evaluation.row_user_counts() if evaluation is not None else None
+        self._statuses = self._row_statuses(self.document.warnings)
+        if len(rows) != self._n_rows:
+            self.beginResetModel()
+            self._n_rows = len(rows)
+            self.endResetModel()
+        elif self._n_rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._n_rows, STATUS))
+
+    def set_known_groups(self, names: set[str]) -> None:
+        self.known_groups = set(names)
+        self.refresh()
+
+    def _row_statuses(self, warnings: list[Warning]) -> list[RowStatus]:
+        rows = self.document.mapping.rows
+        by_row: dict[int, list[Warning]] = {}
+        for w in warnings:
+            if w.row is not None and w.code in ROW_CODES:
+                by_row.setdefault(w.row - 1, []).append(w)
+        has_export = self.document.evaluation is not None
+        known = self.known_groups
+        statuses = []
+        for i, row in enumerate(rows):
+            found = by_row.get(i, [])
+            group = row.group.strip()
+            if not found and group and len(group) > GROUP_NAME_LIMIT:
+                found = [Warning("group_name_too_long", f"The group name has {len(group)}"
+                                 f" characters; the limit is {GROUP_NAME_LIMIT}.", row=i + 1)]
+            if found:
+                found.sort(key=lambda w: SEVERITY_ORDER.index(ROW_CODES[w.code]))
+                severity = ROW_CODES[found[0].code]
+                label = _LABELS[found[0].code]
+                tip = "\n".join(w.message for w in found)
+            elif row.is_complete and (has_export or known) and group not in known:
+                severity, label = "new", "new group"
+                tip = f"No user is in {group!r} today: the group will be created."
+            elif not row.value.strip() and not group:
+                severity, label, tip = "ok", "", ""
+            else:
+                severity, label = "ok", "ok"
+                tip = "This row is fine." if has_export else "Open an export to check this row."
+            statuses.append(RowStatus(severity, label, tip))
+        return statuses
+
+    def status(self, row: int) -> RowStatus | None:
+        return self._statuses[row] if row < len(self._statuses) else None
+
+    # --- Qt model ------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._n_rows + 1
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return HEADERS[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return HEADER_TIPS[section]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.ItemIsDropEnabled
+        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() in FIELD_OF:
+            base |= Qt.ItemFlag.ItemIsEditable
+        if index.row() < self._n_rows:
+            base |= Qt.ItemFlag.ItemIsDragEnabled
+        return base
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        placeholder = row >= self._n_rows
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            if placeholder:
+                return "" if role == Qt.ItemDataRole.EditRole or col != VALUE else "New row…"
+            mapping_row = self.document.mapping.rows[row]
+            if col == PRIORITY:
+                return str(row + 1)
+            if col in FIELD_OF:
+                return getattr(mapping_row, FIELD_OF[col])
+            if col == USERS:
+                return "" if self._counts is None else f"{int(self._counts[row]):,}"
+            if col == STATUS:
+                return self._statuses[row].label
+            return None
+        if placeholder:
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return "Type a value here to add a row"
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return self._muted()
+            return None
+        if role == Qt.ItemDataRole.DecorationRole and col == STATUS:
+            severity = self._statuses[row].severity
+            if self._statuses[row].label:
+                return _status_icon(severity)
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if col == STATUS:
+                return self._statuses[row].tooltip
+            if col == USERS and self._counts is not None:
+                return f"{int(self._counts[row]):,} users get their group from row {row + 1}"
+            if col == PRIORITY:
+                return "Drag to reorder; the first matching row decides"
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (PRIORITY, USERS):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and col == PRIORITY:
+            return self._muted()
+        return None
+
+    def setData(self, index: Index, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or index.column() not in FIELD_OF:
+            return False
+        text = str(value)
+        if index.row() >= self._n_rows and not text.strip():
+            return False
+        self.editor.set_cell(index.row(), FIELD_OF[index.column()], text)
+        return True
+
+    # --- drag and drop: rows move through the editor, never through the model ------------
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        return ["text/plain"]
+
+    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:
+        rows = sorted({i.row() for i in indexes if i.row() < self._n_rows})
+        mime = QMimeData()
+        mime.setText(block_text(self.document.mapping.rows, rows, EDITABLE))
+        return mime
+
+    def _muted(self) -> QColor:
+        return QGuiApplication.palette().color(QPalette.ColorRole.PlaceholderText)
+
+
+_LABELS = {
+    "group_name_too_long": "name too long",
+    "duplicate_value": "duplicate value",
+    "incomplete_row": "incomplete",
+    "near_miss": "near-miss",
+    "row_matches_no_user": "matches no user",
+}
+
+
+def _status_icon(severity: str) -> QIcon:
+    return icon({"error": "status-error", "warning": "status-warning", "new": "status-new"}.get(
+        severity, "status-ok"))

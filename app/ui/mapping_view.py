@@ -1,0 +1,227 @@
+"""The mapping grid: table view, its actions (add, delete, duplicate, move, copy, paste)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QAction, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.commands import MappingEditor
+from app.ui.delegates import GroupDelegate, ValueDelegate
+from app.ui.icons import icon
+from app.ui.mapping_edits import EDITABLE, block_text
+from app.ui.mapping_model import FIELD_OF, GROUP, PRIORITY, STATUS, USERS, VALUE, MappingModel
+
+ROW_HEIGHT_PAD = 10
+
+
+class MappingTable(QTableView):
+    """A table whose rows are dragged to reorder; the drop goes through the editor (undoable)."""
+
+    rowsDropped = Signal(list, int)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setDragEnabled(True)
+        self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
+        self.setDropIndicatorShown(True)
+        self.setDragDropOverwriteMode(False)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if event.source() is not self:
+            event.ignore()
+            return
+        index = self.indexAt(event.position().toPoint())
+        target = index.row() if index.isValid() else self.model().rowCount() - 1
+        if self.dropIndicatorPosition() == QAbstractItemView.DropIndicatorPosition.BelowItem:
+            target += 1
+        rows = sorted({i.row() for i in self.selectionModel().selectedIndexes()})
+        event.setDropAction(Qt.DropAction.CopyAction)  # the view must not delete the source rows
+        event.accept()
+        self.rowsDropped.emit(rows, target)
+
+
+class MappingPanel(QWidget):
+    """The grid and its button row; `actions` are also put in the window's menus."""
+
+    def __init__(self, editor: MappingEditor, parent=None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.model = MappingModel(editor, self)
+        self.table = MappingTable(self)
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Mapping table")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.value_delegate = ValueDelegate(self.table)
+        self.group_delegate = GroupDelegate(self.table)
+        self.table.setItemDelegateForColumn(VALUE, self.value_delegate)
+        self.table.setItemDelegateForColumn(GROUP, self.group_delegate)
+        vertical = self.table.verticalHeader()
+        vertical.setVisible(False)
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(self.fontMetrics().height() + ROW_HEIGHT_PAD)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(VALUE, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        header.setTextElideMode(Qt.TextElideMode.ElideRight)
+        width = self.fontMetrics().horizontalAdvance
+        header.resizeSection(PRIORITY, width("000") + 14)
+        header.resizeSection(GROUP, width("Customer Support") + 40)
+        header.resizeSection(USERS, width("000,000") + 14)
+        header.resizeSection(STATUS, width("matches no user") + 34)
+        header.setHighlightSections(False)
+
+        self.actions: dict[str, QAction] = {}
+        self._make_actions()
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.setSpacing(2)
+        for name in ("add", "delete", "duplicate", "up", "down", "unmapped"):
+            button = QToolButton(self)
+            button.setDefaultAction(self.actions[name])
+            button.setAutoRaise(True)
+            if name == "unmapped":
+                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table, 1)
+
+        self.table.rowsDropped.connect(self.editor.move)
+        editor.selectRows.connect(self.select_rows)
+        self.table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.model.modelReset.connect(self._selection_changed)
+        self._selection_changed()
+
+    def _make_actions(self) -> None:
+        specs = [
+            ("add", "&Add Row", "row-add", "Ctrl+Shift+N", self.add_row,
+             "Insert an empty row below the selection"),
+            ("delete", "&Delete Rows", "row-delete", "Ctrl+Del", self.delete_rows,
+             "Delete the selected rows"),
+            ("duplicate", "D&uplicate Rows", "row-duplicate", "Ctrl+D", self.duplicate_rows,
+             "Copy the selected rows below them"),
+            ("up", "Move &Up", "row-up", "Ctrl+Shift+Up", lambda: self.shift(-1),
+             "Move the selected rows up (higher priority)"),
+            ("down", "Move Do&wn", "row-down", "Ctrl+Shift+Down", lambda: self.shift(1),
+             "Move the selected rows down (lower priority)"),
+            ("unmapped", "Add Rows for Unmapped &Values", "rows-unmapped", "Ctrl+Shift+U",
+             self.add_unmapped, "Add a row for each export value no row matches, most users first"),
+            ("copy", "&Copy", None, QKeySequence.StandardKey.Copy, self.copy,
+             "Copy the selected cells as tab-separated text (pastes into Excel)"),
+            ("cut", "Cu&t", None, QKeySequence.StandardKey.Cut, self.cut,
+             "Copy the selected cells and clear them"),
+            ("clear", "C&lear Cells", None, QKeySequence.StandardKey.Delete, self.clear,
+             "Blank the selected cells"),
+            ("paste", "&Paste", None, QKeySequence.StandardKey.Paste, self.paste,
+             "Paste cells copied from Excel or Google Sheets at the current cell"),
+        ]
+        for name, text, icon_name, shortcut, slot, tip in specs:
+            action = QAction(text, self)
+            if icon_name:
+                action.setIcon(icon(icon_name))
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{tip} ({keys})" if keys else tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            self.actions[name] = action
+
+    # --- selection -----------------------------------------------------------------------
+
+    def selected_rows(self) -> list[int]:
+        """Rows with a selected cell (the blank last line excluded)."""
+        limit = len(self.editor.rows)
+        return sorted({i.row() for i in self.table.selectionModel().selectedIndexes()
+                       if i.row() < limit})
+
+    def select_rows(self, rows: list[int]) -> None:
+        model, selection = self.model, QItemSelection()
+        last = model.columnCount() - 1
+        for row in rows:
+            if row < model.rowCount():
+                selection.select(model.index(row, 0), model.index(row, last))
+        flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
+        self.table.selectionModel().select(selection, flags)
+        if rows and rows[0] < model.rowCount():
+            current = self.table.currentIndex()
+            column = current.column() if current.isValid() else VALUE
+            self.table.selectionModel().setCurrentIndex(
+                model.index(rows[0], column), QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.table.scrollTo(model.index(rows[0], column))
+
+    def _selection_changed(self, *args) -> None:
+        rows = self.selected_rows()
+        self.editor.selection = rows
+        for name in ("delete", "duplicate", "up", "down", "cut", "clear"):
+            self.actions[name].setEnabled(bool(rows))
+        self.actions["unmapped"].setEnabled(self.editor.document.evaluation is not None)
+
+    # --- edits ---------------------------------------------------------------------------
+
+    def add_row(self) -> None:
+        rows = self.selected_rows()
+        self.editor.add_row(rows[-1] + 1 if rows else None)
+        current = self.table.currentIndex()
+        if current.isValid():
+            self.table.setCurrentIndex(self.model.index(current.row(), VALUE))
+
+    def delete_rows(self) -> None:
+        self.editor.delete(self.selected_rows())
+
+    def duplicate_rows(self) -> None:
+        self.editor.duplicate(self.selected_rows())
+
+    def shift(self, step: int) -> None:
+        self.editor.shift(self.selected_rows(), step)
+
+    def add_unmapped(self) -> None:
+        self.editor.add_unmapped()
+
+    def _selected_fields(self) -> list[str]:
+        columns = {i.column() for i in self.table.selectionModel().selectedIndexes()}
+        fields = [FIELD_OF[c] for c in (VALUE, GROUP) if c in columns]
+        return fields or list(EDITABLE)
+
+    def copy(self) -> None:
+        text = block_text(self.editor.rows, self.selected_rows(), self._selected_fields())
+        if text:
+            QGuiApplication.clipboard().setText(text)
+
+    def cut(self) -> None:
+        self.copy()
+        self.clear()
+
+    def clear(self) -> None:
+        self.editor.clear(self.selected_rows(), self._selected_fields())
+
+    def paste(self) -> None:
+        text = QGuiApplication.clipboard().text()
+        if not text:
+            return
+        current = self.table.currentIndex()
+        row = current.row() if current.isValid() else len(self.editor.rows)
+        field = "group" if current.isValid() and current.column() == GROUP else "value"
+        self.editor.paste(row, field, text)

@@ -1,0 +1,204 @@
+"""The live preview: summary per group (with bars), filter box, quick filters, every user."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.engine import Evaluation
+from app.ui.delegates import BarDelegate
+from app.ui.icons import icon
+from app.ui.summary_model import BAR, NAME, SummaryModel
+from app.ui.users_model import UsersModel
+
+QUICK = (
+    ("all", "All", "Every user"),
+    ("changes", "Changes", "Users whose groups change"),
+    ("unmatched", "Unmatched", "Users whose value matches no row"),
+    ("new groups", "New groups", "Users who join a group that does not exist yet"),
+    ("drift", "Drift", "Users whose export row disagrees with the server"),
+)
+FILTER_DELAY_MS = 200
+USER_WIDTHS = (18, 28, 10, 18, 22, 22, 12, 48)  # in average characters
+
+
+def _fixed_rows(table: QTableView) -> None:
+    vertical = table.verticalHeader()
+    vertical.setVisible(False)
+    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
+
+
+class PreviewPanel(QWidget):
+    groupClicked = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.summary_model = SummaryModel(self)
+        self.users_model = UsersModel(self)
+
+        self.summary = QTableView(self)
+        self.summary.setModel(self.summary_model)
+        self.summary.setAccessibleName("Summary per group")
+        self.summary.setItemDelegateForColumn(BAR, BarDelegate(self.summary))
+        self.summary.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.summary.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.summary.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.summary.setSortingEnabled(True)
+        self.summary.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
+        self.summary.setAlternatingRowColors(True)
+        _fixed_rows(self.summary)
+        header = self.summary.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(BAR, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(BAR, 140)
+        self.summary.clicked.connect(self._summary_clicked)
+
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Filter by name, email or value")
+        self.search.setClearButtonEnabled(True)
+        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        self.search.setAccessibleName("Filter users")
+        self.search.setToolTip("Show users whose name, email or source value contains this text")
+        self._search_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
+        self._search_timer.timeout.connect(
+            lambda: self.users_model.set_filter(text=self.search.text()))
+        self.search.textChanged.connect(lambda _: self._search_timer.start())
+
+        self.quick = QButtonGroup(self)
+        self.quick_buttons: dict[str, QToolButton] = {}
+        quick_row = QHBoxLayout()
+        quick_row.setSpacing(2)
+        for key, label, tip in QUICK:
+            button = QToolButton(self)
+            button.setText(label)
+            button.setCheckable(True)
+            button.setAutoRaise(True)
+            button.setToolTip(tip)
+            button.setAccessibleName(f"Show {label.lower()}")
+            self.quick.addButton(button)
+            self.quick_buttons[key] = button
+            button.clicked.connect(lambda _=False, k=key: self.set_quick(k))
+            quick_row.addWidget(button)
+        self.quick_buttons["all"].setChecked(True)
+        self.quick_buttons["drift"].setVisible(False)
+
+        self.group_chip = QToolButton(self)
+        self.group_chip.setIcon(icon("cancel"))
+        self.group_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.group_chip.setAutoRaise(True)
+        self.group_chip.setToolTip("Show users of every group")
+        self.group_chip.setVisible(False)
+        self.group_chip.clicked.connect(lambda: self.set_group(""))
+
+        self.count_label = QLabel(self)
+        self.count_label.setAccessibleName("Users shown")
+
+        self.users = QTableView(self)
+        self.users.setModel(self.users_model)
+        self.users.setAccessibleName("Users")
+        self.users.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.users.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.users.setWordWrap(False)
+        self.users.setAlternatingRowColors(True)
+        _fixed_rows(self.users)
+        users_header = self.users.horizontalHeader()
+        users_header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        users_header.setStretchLastSection(True)
+        average = self.fontMetrics().averageCharWidth()
+        for column, chars in enumerate(USER_WIDTHS):
+            users_header.resizeSection(column, chars * average)
+        users_header.setSortIndicatorShown(True)
+        users_header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        users_header.setSectionsClickable(True)
+        users_header.sortIndicatorChanged.connect(self.users_model.sort)
+
+        filters = QHBoxLayout()
+        filters.setContentsMargins(0, 0, 0, 0)
+        filters.addWidget(self.search, 1)
+        filters.addLayout(quick_row)
+        filters.addWidget(self.group_chip)
+        users_box = QWidget(self)
+        users_layout = QVBoxLayout(users_box)
+        users_layout.setContentsMargins(0, 0, 0, 0)
+        users_layout.setSpacing(4)
+        users_layout.addLayout(filters)
+        users_layout.addWidget(self.users, 1)
+        users_layout.addWidget(self.count_label)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
+        self.splitter.addWidget(self.summary)
+        self.splitter.addWidget(users_box)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+        self.users_model.modelReset.connect(self._update_count)
+
+    # --- inputs --------------------------------------------------------------------------
+
+    def set_evaluation(self, evaluation: Evaluation | None) -> None:
+        self.summary_model.set_evaluation(evaluation)
+        self.users_model.set_evaluation(evaluation)
+        self._update_count()
+
+    def set_quick(self, key: str) -> None:
+        self.quick_buttons[key].setChecked(True)
+        self.users_model.set_filter(quick=key)
+
+    def set_group(self, group: str) -> None:
+        """Show only the users in `group` before or after ("" shows every group)."""
+        self.group_chip.setText(f"Group: {group}" if group else "")
+        self.group_chip.setVisible(bool(group))
+        if group:
+            row = self.summary_model.row_of(group)
+            if row >= 0:
+                self.summary.selectRow(row)
+        else:
+            self.summary.clearSelection()
+        self.users_model.set_filter(group=group)
+
+    def set_search(self, text: str) -> None:
+        """Filter users by text at once (a problem about a value shows its users)."""
+        self.search.blockSignals(True)
+        self.search.setText(text)
+        self.search.blockSignals(False)
+        self.users_model.set_filter(text=text)
+
+    def set_drift(self, mask: np.ndarray) -> None:
+        self.users_model.set_drift(mask)
+        self.quick_buttons["drift"].setVisible(bool(mask.any()))
+        self.quick_buttons["drift"].setText(f"Drift ({int(mask.sum()):,})")
+
+    def _summary_clicked(self, index: QModelIndex) -> None:
+        group = self.summary_model.group(index.row())
+        self.set_group("" if group == self.users_model.filter.group else group)
+        self.groupClicked.emit(group)
+
+    def _update_count(self) -> None:
+        model = self.users_model
+        total = len(model.evaluation.users) if model.evaluation is not None else 0
+        shown = model.rowCount()
+        if not total:
+            self.count_label.setText("")
+        elif shown == total:
+            self.count_label.setText(f"{total:,} users")
+        else:
+            self.count_label.setText(f"Showing {shown:,} of {total:,} users")

@@ -1,0 +1,46 @@
+"""One-click fixes for warnings (no Qt): a label and the mapping after the fix, or None."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.core.engine import Evaluation
+from app.core.mapping import GROUP_NAME_LIMIT, Mapping, MappingRow
+from app.core.warnings import Warning
+from app.ui import mapping_edits as edits
+
+
+@dataclass(frozen=True)
+class Fix:
+    label: str
+    mapping: Mapping
+    select: list[int]
+
+
+def fix_for(warning: Warning, mapping: Mapping, evaluation: Evaluation | None) -> Fix | None:
+    """The fix the Problems panel offers for a warning, if there is an obvious one."""
+    rows = mapping.rows
+    row = warning.row - 1 if warning.row is not None and warning.row <= len(rows) else None
+    code = warning.code
+    if code == "near_miss" and row is not None and warning.value:
+        group = rows[row].group.strip()
+        new, select = edits.insert_rows(rows, row + 1, [MappingRow(warning.value, group)])
+        return Fix(f"Add a row for {warning.value!r} → {group}", mapping.with_rows(new), select)
+    if code == "unmatched_value" and warning.value:
+        new, select = edits.insert_rows(rows, len(rows), [MappingRow(warning.value, warning.value)])
+        return Fix(f"Add a row for {warning.value!r}", mapping.with_rows(new), select)
+    if code == "unmatched_values_more" and evaluation is not None:
+        added = edits.unmapped_rows(evaluation)
+        new, select = edits.insert_rows(rows, len(rows), added)
+        return Fix(f"Add {len(added):,} rows for unmapped values", mapping.with_rows(new), select)
+    if code in ("duplicate_value", "incomplete_row", "row_matches_no_user") and row is not None:
+        new, select = edits.delete_rows(rows, [row])
+        return Fix(f"Delete row {row + 1}", mapping.with_rows(new), select)
+    if code == "looks_multi_valued" and warning.suggestion:
+        return Fix(f"Set the separator to {warning.suggestion!r}",
+                   mapping.with_options(separator=warning.suggestion), [])
+    if code == "group_name_too_long" and row is not None:
+        short = rows[row].group.strip()[:GROUP_NAME_LIMIT].rstrip()
+        new = edits.set_cell(rows, row, "group", short)
+        return Fix(f"Shorten to {short!r}", mapping.with_rows(new), [row])
+    return None

@@ -1,0 +1,263 @@
+"""The per-user preview table: a view onto numpy columns, smooth at a million rows.
+
+The model holds `order`, the user indices currently shown (None = every user in export
+order). data() reads one cell from a cached numpy array, or, for the columns that depend on
+the mapping, a per-profile string built lazily for the visible rows only. Filtering and
+sorting build a new `order` with vectorized numpy/pandas; no proxy model, no Python loop
+over users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+
+from app.core.engine import Change, Evaluation
+from app.core.users import UserList, join_groups
+
+NAME, EMAIL, STATUS, SOURCE, CURRENT, NEW, CHANGE, REASON = range(8)
+HEADERS = (
+    "Name", "Email", "Status", "Source value", "Current groups", "New groups", "Change", "Reason",
+)
+FRAME_COLUMN = {NAME: "name", EMAIL: "email", STATUS: "status", SOURCE: "source",
+                CURRENT: "groups"}
+QUICK_FILTERS = ("all", "changes", "unmatched", "new groups", "drift")
+CHANGE_COLORS = {
+    Change.ASSIGNED: "#2e9e4f",
+    Change.MOVED: "#2f7de1",
+    Change.REMOVED: "#d0393e",
+    Change.UNMATCHED: "#d18b00",
+}
+DRIFT_NOTE = "the export's current groups differ from the server's"
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass
+class Filter:
+    text: str = ""
+    quick: str = "all"
+    group: str = ""  # show only users in this group before or after
+
+
+class UsersModel(QAbstractTableModel):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.evaluation: Evaluation | None = None
+        self._users: UserList | None = None
+        self._columns: dict[int, np.ndarray] = {}
+        self._sort_keys: dict[int, np.ndarray] = {}
+        self._profile_text: dict[tuple[int, int], str] = {}
+        self.order: np.ndarray | None = None
+        self.filter = Filter()
+        self.sort_column, self.sort_order = -1, Qt.SortOrder.AscendingOrder
+        self.drift = np.zeros(0, dtype=bool)
+        self._count = 0
+
+    # --- inputs --------------------------------------------------------------------------
+
+    def set_evaluation(self, evaluation: Evaluation | None) -> None:
+        """A new evaluation: refresh what depends on the mapping, keep what depends on users."""
+        users = evaluation.users if evaluation is not None else None
+        new_users = users is not self._users
+        if new_users:
+            self._users = users
+            self._columns = {
+                col: users.frame[name].to_numpy(dtype=object)
+                for col, name in FRAME_COLUMN.items()
+            } if users is not None else {}
+            self._sort_keys = {}
+            if users is None or len(self.drift) != len(users):
+                self.drift = np.zeros(len(users) if users is not None else 0, dtype=bool)
+        self.evaluation = evaluation
+        self._profile_text = {}
+        self._sort_keys = {k: v for k, v in self._sort_keys.items() if k in FRAME_COLUMN}
+        depends_on_mapping = (
+            self.filter.quick not in ("all", "drift")
+            or bool(self.filter.group)
+            or self.sort_column in (NEW, CHANGE, REASON)
+        )
+        if new_users or depends_on_mapping:
+            self._rebuild()
+        else:
+            self._changed()
+
+    def set_filter(self, text: str | None = None, quick: str | None = None,
+                   group: str | None = None) -> None:
+        if text is not None:
+            self.filter.text = text.strip()
+        if quick is not None:
+            self.filter.quick = quick
+        if group is not None:
+            self.filter.group = group
+        self._rebuild()
+
+    def set_drift(self, mask: np.ndarray) -> None:
+        self.drift = mask
+        self._rebuild()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.sort_column, self.sort_order = column, order
+        self._rebuild()
+
+    def user_at(self, row: int) -> int:
+        return int(self.order[row]) if self.order is not None else row
+
+    # --- order ---------------------------------------------------------------------------
+
+    def _rebuild(self) -> None:
+        self.beginResetModel()
+        self.order = self._compute_order()
+        self._count = len(self.order) if self.order is not None else self._n_users()
+        self.endResetModel()
+
+    def _changed(self) -> None:
+        if self._count:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, REASON))
+
+    def _n_users(self) -> int:
+        return len(self._users) if self._users is not None else 0
+
+    def _compute_order(self) -> np.ndarray | None:
+        if self._users is None:
+            return None
+        mask = self._mask()
+        index = np.flatnonzero(mask) if mask is not None else None
+        if self.sort_column >= 0:
+            key = self._sort_key(self.sort_column)
+            if self.sort_order == Qt.SortOrder.DescendingOrder:
+                key = -key
+            if index is None:
+                index = np.argsort(key, kind="stable")
+            else:
+                index = index[np.argsort(key[index], kind="stable")]
+        return index
+
+    def _mask(self) -> np.ndarray | None:
+        users, evaluation, f = self._users, self.evaluation, self.filter
+        mask = None
+
+        def both(m: np.ndarray) -> None:
+            nonlocal mask
+            mask = m if mask is None else mask & m
+
+        if f.text:
+            frame = users.frame
+            def contains(series: pd.Series) -> np.ndarray:
+                return series.str.contains(f.text, case=False, regex=False).to_numpy(bool)
+
+            cells = pd.Series(users.cells, dtype=object).astype(str)
+            both(contains(frame["name"]) | contains(frame["email"])
+                 | contains(cells)[users.cell_codes])
+        if f.quick == "drift":
+            both(self.drift)
+        elif f.quick != "all" and evaluation is not None:
+            both(self._profile_mask(f.quick)[users.profiles.of_user])
+        if f.group and evaluation is not None:
+            both(self._group_mask(f.group)[users.profiles.of_user])
+        return mask
+
+    def _profile_mask(self, quick: str) -> np.ndarray:
+        evaluation = self.evaluation
+        change = evaluation.profile_change
+        if quick == "changes":
+            return np.isin(change, [Change.ASSIGNED, Change.MOVED, Change.REMOVED])
+        if quick == "unmatched":
+            return ~evaluation.profile_matched
+        new_codes = [evaluation.group_names.index(g) for g in evaluation.new_groups()]
+        return self._profiles_with_after(np.asarray(new_codes, dtype=np.int64))
+
+    def _profiles_with_after(self, codes: np.ndarray) -> np.ndarray:
+        evaluation = self.evaluation
+        n_profiles = len(evaluation.users.profiles)
+        owner = np.repeat(np.arange(n_profiles), np.diff(evaluation.after_ptr))
+        mask = np.zeros(n_profiles, dtype=bool)
+        mask[owner[np.isin(evaluation.after_groups, codes)]] = True
+        return mask
+
+    def _group_mask(self, group: str) -> np.ndarray:
+        evaluation, users = self.evaluation, self._users
+        if group not in evaluation.group_names:
+            return np.zeros(len(users.profiles), dtype=bool)
+        code = evaluation.group_names.index(group)
+        in_set = np.array([group in s for s in users.groupsets] or [False], dtype=bool)
+        before = in_set[users.profiles.groupset] if len(users.groupsets) else in_set[:0]
+        return before | self._profiles_with_after(np.array([code]))
+
+    def _sort_key(self, column: int) -> np.ndarray:
+        """An integer rank per user for the column (frame columns cached per user list)."""
+        if column in self._sort_keys:
+            return self._sort_keys[column]
+        users, evaluation = self._users, self.evaluation
+        if column == SOURCE:
+            key = _ranks(users.cells)[users.cell_codes]
+        elif column == CURRENT:
+            key = _ranks(np.array([join_groups(s) for s in users.groupsets], dtype=object))[
+                users.groupset_codes]
+        elif column in FRAME_COLUMN:
+            key = _ranks(self._columns[column])
+        else:
+            if column == CHANGE:
+                texts = evaluation.profile_change.astype(np.int64)
+            else:
+                n = len(users.profiles)
+                texts = np.array([self._text(column, p) for p in range(n)], dtype=object)
+            key = _ranks(texts)[users.profiles.of_user]
+        self._sort_keys[column] = key
+        return key
+
+    # --- cells ---------------------------------------------------------------------------
+
+    def _text(self, column: int, profile: int) -> str:
+        cached = self._profile_text.get((column, profile))
+        if cached is None:
+            evaluation = self.evaluation
+            if column == NEW:
+                cached = join_groups(evaluation.profile_after(profile))
+            elif column == CHANGE:
+                cached = Change(int(evaluation.profile_change[profile])).label
+            else:
+                cached = evaluation.profile_reason(profile)
+            self._profile_text[(column, profile)] = cached
+        return cached
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or self._users is None:
+            return None
+        col = index.column()
+        user = self.user_at(index.row())
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if col in self._columns:
+                return self._columns[col][user]
+            if self.evaluation is None:
+                return ""
+            profile = int(self._users.profiles.of_user[user])
+            text = self._text(col, profile)
+            if col == REASON and self.drift[user]:
+                text = f"{text}; {DRIFT_NOTE}"
+            return text
+        if role == Qt.ItemDataRole.ForegroundRole and col == CHANGE and self.evaluation is not None:
+            change = Change(int(self.evaluation.user_change[user]))
+            color = CHANGE_COLORS.get(change)
+            return QColor(color) if color else None
+        return None
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Dense integer ranks of values (sorted factorization), the cheap way to argsort text."""
+    codes, _ = pd.factorize(pd.Series(values), sort=True)
+    return codes.astype(np.int64)

@@ -1,0 +1,118 @@
+"""Run a plain function off the UI thread, in the spirit of Orange3's TaskState.
+
+The function receives a `TaskState` as its first argument and reports through it:
+`state.set_progress(0.4)` (a fraction, or any object such as a dataclass),
+`state.set_partial_result(x)`, and checks `state.is_cancelled()` (or passes
+`state.is_cancelled` to app/io or app/scim as their `cancelled` callable). Everything
+reaches the UI thread through queued signals of the `Task` object `start_task` returns:
+
+    task = start_task(read_users_task, paths)
+    task.progress.connect(bar.set_fraction)
+    task.done.connect(on_users)        # the function's return value
+    task.error.connect(on_error)       # the exception it raised
+    task.cancelled.connect(on_cancel)  # it returned after task.cancel()
+    cancel_button.clicked.connect(task.cancel)
+
+Exactly one of done, error, cancelled is emitted, then `finished`. The function must not
+touch Qt widgets. Progress is throttled so a fast loop cannot flood the event queue.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+
+PROGRESS_INTERVAL = 0.05  # seconds between two progress signals
+
+
+class TaskState:
+    """What the background function sees: report progress, partial results, check cancel."""
+
+    def __init__(self, task: Task) -> None:
+        self._task = task
+        self._cancel = threading.Event()
+        self._last_progress = 0.0
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def set_progress(self, value: Any) -> None:
+        """A fraction 0..1 or any object; throttled except for the final 1.0."""
+        now = time.monotonic()
+        if now - self._last_progress >= PROGRESS_INTERVAL or value == 1.0:
+            self._last_progress = now
+            self._task.progress.emit(value)
+
+    def set_partial_result(self, value: Any) -> None:
+        self._task.partial.emit(value)
+
+
+class Task(QObject):
+    """The UI-thread handle of a running function (signals are delivered queued)."""
+
+    progress = Signal(object)
+    partial = Signal(object)
+    done = Signal(object)
+    error = Signal(object)
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = TaskState(self)
+        self.running = True
+
+    def cancel(self) -> None:
+        """Ask the function to stop; it returns at its next check and `cancelled` follows."""
+        self.state._cancel.set()
+
+
+_RUNNING: set[Task] = set()  # keeps tasks alive until their function returns
+
+
+class _Runnable(QRunnable):
+    def __init__(self, task: Task, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+        super().__init__()
+        self.setAutoDelete(True)
+        self._task, self._fn, self._args, self._kwargs = task, fn, args, kwargs
+
+    def run(self) -> None:
+        task = self._task
+        try:
+            result = self._fn(task.state, *self._args, **self._kwargs)
+        except Exception as exc:  # handed to the UI thread as is
+            if task.state.is_cancelled():
+                task.cancelled.emit()
+            else:
+                task.error.emit(exc)
+        else:
+            if task.state.is_cancelled():
+                task.cancelled.emit()
+            else:
+                task.done.emit(result)
+        task.finished.emit()
+
+
+def start_task(
+    fn: Callable[..., Any], *args: Any, pool: QThreadPool | None = None, **kwargs: Any
+) -> Task:
+    """Run fn(state, *args, **kwargs) on a pool thread; connect to the returned Task's signals.
+
+    The function starts once control returns to the event loop, so connections made right
+    after this call are in place before any signal is emitted.
+    """
+    task = Task()
+    _RUNNING.add(task)
+    task.finished.connect(lambda: _release(task))
+    runnable = _Runnable(task, fn, args, kwargs)
+    QTimer.singleShot(0, task, lambda: (pool or QThreadPool.globalInstance()).start(runnable))
+    return task
+
+
+def _release(task: Task) -> None:
+    task.running = False
+    _RUNNING.discard(task)

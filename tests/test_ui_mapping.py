@@ -1,0 +1,185 @@
+"""The mapping grid: cell edits, undo/redo, paste, reorder, options, statuses, counts."""
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, Qt
+from PySide6.QtGui import QDropEvent, QGuiApplication
+
+from app.core.engine import evaluate
+from app.core.mapping import Mapping, MappingRow, Options
+from app.core.users import UserList
+from app.ui.commands import MappingEditor
+from app.ui.document import Document
+from app.ui.mapping_model import GROUP, STATUS, USERS, VALUE
+from app.ui.mapping_view import MappingPanel
+from app.ui.options_panel import OptionsPanel
+
+
+def make_users() -> UserList:
+    records = [
+        {"email": f"u{i}@x.org", "name": f"User {i}", "status": "active", "source": src,
+         "groups": grp}
+        for i, (src, grp) in enumerate(
+            [("Sales", ""), ("Sales", ""), ("sales", ""), ("Eng", "Engineering"), ("Eng", ""),
+             ("Ops", ""), ("", "")])
+    ]
+    return UserList.from_records(records)
+
+
+@pytest.fixture
+def panel(qtbot):
+    document = Document()
+    editor = MappingEditor(document)
+    document.set_users(make_users())
+    editor.reset(Mapping((MappingRow("Sales", "Sales Team"), MappingRow("Eng", "Engineering"))))
+    widget = MappingPanel(editor)
+    widget.model.set_known_groups(set(document.users.group_names))
+    qtbot.addWidget(widget)
+    widget.resize(700, 400)
+    widget.show()
+    return widget
+
+
+def cell(panel, row, col, role=Qt.ItemDataRole.DisplayRole):
+    return panel.model.data(panel.model.index(row, col), role)
+
+
+def rows(panel):
+    return [(r.value, r.group) for r in panel.editor.document.mapping.rows]
+
+
+def test_cell_edit_updates_counts_and_undo_restores(panel):
+    model, document = panel.model, panel.editor.document
+    assert cell(panel, 0, USERS) == "2" and cell(panel, 1, USERS) == "2"
+    assert model.setData(model.index(0, VALUE), "sales")
+    assert rows(panel)[0] == ("sales", "Sales Team")
+    assert cell(panel, 0, USERS) == "1"
+    assert document.evaluation.unmatched == evaluate(document.users, document.mapping).unmatched
+    assert document.dirty
+    panel.editor.stack.undo()
+    assert rows(panel)[0] == ("Sales", "Sales Team") and cell(panel, 0, USERS) == "2"
+    assert not document.dirty
+    panel.editor.stack.redo()
+    assert rows(panel)[0] == ("sales", "Sales Team") and document.dirty
+
+
+def test_typing_in_the_blank_line_adds_a_row(panel):
+    model = panel.model
+    assert model.rowCount() == 3
+    assert model.setData(model.index(2, GROUP), "Operations")
+    assert model.setData(model.index(2, VALUE), "Ops")
+    assert rows(panel)[2] == ("Ops", "Operations")
+    assert cell(panel, 2, USERS) == "1"
+    assert cell(panel, 2, STATUS) == "new group"
+    panel.editor.stack.undo()
+    panel.editor.stack.undo()
+    assert len(rows(panel)) == 2
+
+
+def test_statuses_come_from_the_core_warnings(panel):
+    editor = panel.editor
+    editor.insert(2, [MappingRow("Sales", "Dup"), MappingRow("Nobody", "Sales Team"),
+                      MappingRow("Ops", "x" * 51)], "add")
+    assert cell(panel, 0, STATUS) == "near-miss"  # 'sales' differs only by case
+    assert cell(panel, 1, STATUS) == "ok"
+    assert cell(panel, 2, STATUS) == "duplicate value"
+    assert cell(panel, 3, STATUS) == "matches no user"
+    assert cell(panel, 4, STATUS) == "name too long"
+    assert "51 characters" in cell(panel, 4, STATUS, Qt.ItemDataRole.ToolTipRole)
+    panel.editor.set_option("ignore_case", True, "case")
+    assert cell(panel, 0, STATUS) == "new group" and cell(panel, 0, USERS) == "3"
+
+
+def test_delete_duplicate_move_and_add_unmapped(panel):
+    editor = panel.editor
+    panel.select_rows([0])
+    panel.actions["duplicate"].trigger()
+    assert rows(panel) == [("Sales", "Sales Team"), ("Sales", "Sales Team"),
+                           ("Eng", "Engineering")]
+    assert panel.selected_rows() == [1]
+    panel.actions["down"].trigger()
+    assert rows(panel)[2] == ("Sales", "Sales Team") and panel.selected_rows() == [2]
+    panel.actions["delete"].trigger()
+    assert rows(panel) == [("Sales", "Sales Team"), ("Eng", "Engineering")]
+    panel.select_rows([1])
+    panel.actions["up"].trigger()
+    assert rows(panel) == [("Eng", "Engineering"), ("Sales", "Sales Team")]
+    assert editor.add_unmapped() == 2
+    assert rows(panel)[2:] == [("sales", "sales"), ("Ops", "Ops")]
+    for _ in range(5):
+        editor.stack.undo()
+    assert rows(panel) == [("Sales", "Sales Team"), ("Eng", "Engineering")]
+
+
+def test_copy_and_paste_blocks(panel):
+    clipboard = QGuiApplication.clipboard()
+    panel.select_rows([0, 1])
+    panel.actions["copy"].trigger()
+    assert clipboard.text() == "Sales\tSales Team\nEng\tEngineering\n"
+    clipboard.setText("Value in Identity Provider\tGroup\r\nOps\tOperations\r\nHR\tPeople\r\n")
+    panel.table.setCurrentIndex(panel.model.index(1, VALUE))
+    panel.actions["paste"].trigger()
+    assert rows(panel) == [("Sales", "Sales Team"), ("Ops", "Operations"), ("HR", "People")]
+    clipboard.setText("Team A\nTeam B\n")
+    panel.table.setCurrentIndex(panel.model.index(0, GROUP))
+    panel.actions["paste"].trigger()
+    assert rows(panel)[:2] == [("Sales", "Team A"), ("Ops", "Team B")]
+    panel.editor.stack.undo()
+    panel.editor.stack.undo()
+    assert rows(panel) == [("Sales", "Sales Team"), ("Eng", "Engineering")]
+
+
+def test_cut_and_clear_blank_cells(panel):
+    panel.table.selectionModel().clearSelection()
+    index = panel.model.index(1, GROUP)
+    panel.table.selectionModel().select(index, panel.table.selectionModel().SelectionFlag.Select)
+    panel.actions["cut"].trigger()
+    assert QGuiApplication.clipboard().text() == "Engineering\n"
+    assert rows(panel)[1] == ("Eng", "")
+    assert cell(panel, 1, STATUS) == "incomplete"
+
+
+def test_dropping_rows_reorders_through_undo(panel, qtbot):
+    editor = panel.editor
+    editor.insert(2, [MappingRow("Ops", "Operations")], "add")
+    panel.select_rows([2])
+    table = panel.table
+    target = table.visualRect(panel.model.index(0, VALUE)).center() + QPoint(0, -2)
+    mime = QMimeData()
+    mime.setText("Ops\tOperations\n")
+    event = QDropEvent(target, Qt.DropAction.MoveAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    table.dropEvent(event)  # from another application: refused, nothing moves
+    assert not event.isAccepted() and rows(panel)[2] == ("Ops", "Operations")
+    table.rowsDropped.emit([2], 0)  # what the grid's own drop emits
+    assert rows(panel)[0] == ("Ops", "Operations")
+    assert editor.stack.undoText() == "Move rows"
+    editor.stack.undo()
+    assert rows(panel)[2] == ("Ops", "Operations")
+
+
+def test_options_panel_pushes_undoable_changes(panel, qtbot):
+    editor = panel.editor
+    options = OptionsPanel(editor)
+    qtbot.addWidget(options)
+    assert options.case_sensitive.isChecked() and options.one_group.isChecked()
+    assert not options.apply_existing.isChecked()
+    options.case_sensitive.setChecked(False)
+    assert editor.document.mapping.options.ignore_case
+    assert cell(panel, 0, USERS) == "3"
+    options.separator.setText(";")
+    options.separator.editingFinished.emit()
+    options.default_group.setCurrentText("Everyone")
+    options.default_group.lineEdit().editingFinished.emit()
+    options.apply_existing.setChecked(True)
+    options.one_group.setChecked(False)
+    assert editor.document.mapping.options == Options(
+        default_group="Everyone", ignore_case=True, separator=";", multiple_groups=True,
+        apply_existing=True)
+    for _ in range(5):
+        editor.stack.undo()
+    assert editor.document.mapping.options == Options()
+    assert options.case_sensitive.isChecked() and options.separator.text() == ""
+
+
+def test_models_pass_the_model_tester(panel, qtmodeltester):
+    qtmodeltester.check(panel.model)

@@ -1,0 +1,136 @@
+"""The live preview: users table against the core's report, filters, sorting, summary."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from app.core.engine import evaluate
+from app.core.mapping import Mapping, MappingRow, Options
+from app.core.report import USER_COLUMNS, user_rows
+from app.core.users import UserList
+from app.ui.preview_view import PreviewPanel
+from app.ui.summary_model import AFTER, BAR, BAR_ROLE, NAME, SummaryModel
+from app.ui.users_model import CHANGE, EMAIL, NEW, SOURCE, UsersModel
+from app.ui.users_model import NAME as USER_NAME
+
+SOURCES = ["Sales", "Eng", "Ops", "sales", "", "Eng;Ops", "Legal"]
+
+
+def make_users(n: int = 70) -> UserList:
+    return UserList.from_records(
+        {"email": f"user{i:03d}@x.org", "name": f"Person {(i * 37) % n:03d}",
+         "status": "active" if i % 3 else "pending", "source": SOURCES[i % len(SOURCES)],
+         "groups": "Engineering" if i % 5 == 0 else ""}
+        for i in range(n)
+    )
+
+
+MAPPING = Mapping(
+    (MappingRow("Sales", "Sales Team"), MappingRow("Eng", "Engineering"),
+     MappingRow("Ops", "Operations")),
+    Options(default_group=""),
+)
+
+
+@pytest.fixture
+def evaluation():
+    return evaluate(make_users(), MAPPING)
+
+
+def table(model: UsersModel) -> list[list[str]]:
+    return [[model.data(model.index(r, c)) for c in range(model.columnCount())]
+            for r in range(model.rowCount())]
+
+
+def test_users_model_shows_the_report(evaluation, qtmodeltester):
+    model = UsersModel()
+    model.set_evaluation(evaluation)
+    expected = user_rows(evaluation)[USER_COLUMNS].astype(str).values.tolist()
+    assert table(model) == expected
+    qtmodeltester.check(model)
+
+
+def test_quick_filters_and_text_filter(evaluation):
+    model = UsersModel()
+    model.set_evaluation(evaluation)
+    report = user_rows(evaluation)
+    model.set_filter(quick="changes")
+    assert {r[CHANGE] for r in table(model)} <= {"assigned", "moved", "removed"}
+    assert model.rowCount() == evaluation.changes
+    model.set_filter(quick="unmatched")
+    assert model.rowCount() == evaluation.unmatched
+    assert {r[SOURCE] for r in table(model)} == {"sales", "", "Legal", "Eng;Ops"}
+    model.set_filter(quick="new groups")
+    new = set(evaluation.new_groups())
+    shown = table(model)
+    assert shown and all(new & set(r[NEW].split("; ")) for r in shown)
+    expected_new = sum(bool(new & set(v.split("; "))) for v in report["new groups"])
+    assert len(shown) == expected_new
+    model.set_filter(quick="all", text="PERSON 01")
+    assert sorted(r[USER_NAME] for r in table(model)) == sorted(
+        n for n in report["name"] if "person 01" in n.lower())
+    model.set_filter(text="eng;")
+    assert {r[SOURCE] for r in table(model)} == {"Eng;Ops"}
+    model.set_filter(text="", group="Operations")
+    assert all("Operations" in r[NEW] for r in table(model))
+
+
+def test_sorting_by_any_column_matches_pandas(evaluation):
+    model = UsersModel()
+    model.set_evaluation(evaluation)
+    report = user_rows(evaluation)
+    for column, name in ((USER_NAME, "name"), (EMAIL, "email"), (NEW, "new groups"),
+                         (SOURCE, "source value")):
+        model.sort(column, Qt.SortOrder.DescendingOrder)
+        expected = report.sort_values(name, ascending=False, kind="stable")[name].tolist()
+        assert [r[column] for r in table(model)] == expected
+
+
+def test_edit_keeps_filter_and_refreshes_rows(evaluation):
+    model = UsersModel()
+    model.set_evaluation(evaluation)
+    model.set_filter(quick="unmatched")
+    before = model.rowCount()
+    after = evaluate(evaluation.users, MAPPING.with_rows(
+        MAPPING.rows + (MappingRow("Legal", "Legal"),)))
+    model.set_evaluation(after)
+    assert model.rowCount() == before - 10 == after.unmatched
+
+
+def test_drift_filter_and_reason(evaluation):
+    model = UsersModel()
+    model.set_evaluation(evaluation)
+    mask = np.zeros(len(evaluation.users), dtype=bool)
+    mask[[1, 4]] = True
+    model.set_drift(mask)
+    model.set_filter(quick="drift")
+    assert [r[EMAIL] for r in table(model)] == ["user001@x.org", "user004@x.org"]
+    assert "differ from the server" in table(model)[0][-1]
+
+
+def test_summary_model_bars_and_sorting(evaluation, qtmodeltester):
+    model = SummaryModel()
+    model.set_evaluation(evaluation)
+    qtmodeltester.check(model)
+    names = [model.data(model.index(r, NAME)) for r in range(model.rowCount())]
+    assert names == sorted(s.name for s in evaluation.group_summaries())
+    model.sort(AFTER, Qt.SortOrder.DescendingOrder)
+    afters = [int(model.data(model.index(r, AFTER)).replace(",", ""))
+              for r in range(model.rowCount())]
+    assert afters == sorted(afters, reverse=True)
+    before, after, largest = model.data(model.index(0, BAR), BAR_ROLE)
+    assert largest == max(max(s.before, s.after) for s in evaluation.group_summaries())
+
+
+def test_clicking_a_group_shows_its_users(evaluation, qtbot):
+    panel = PreviewPanel()
+    qtbot.addWidget(panel)
+    panel.set_evaluation(evaluation)
+    row = panel.summary_model.row_of("Operations")
+    qtbot.mouseClick(panel.summary.viewport(), Qt.MouseButton.LeftButton,
+                     pos=panel.summary.visualRect(panel.summary_model.index(row, 0)).center())
+    assert panel.users_model.filter.group == "Operations"
+    assert panel.group_chip.isVisibleTo(panel)
+    assert panel.count_label.text().startswith("Showing")
+    panel.group_chip.click()
+    assert panel.users_model.filter.group == "" and panel.users_model.rowCount() == 70

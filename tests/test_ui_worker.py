@@ -1,0 +1,70 @@
+"""The background-task helper: results, progress, partial results, errors and cancel."""
+
+import threading
+
+import pytest
+
+from app.ui.worker import start_task
+
+
+def wait_finished(qtbot, task):
+    with qtbot.waitSignal(task.finished, timeout=10_000):
+        pass
+
+
+def test_result_and_progress_arrive_on_the_ui_thread(qtbot):
+    ui_thread = threading.get_ident()
+    seen = []
+
+    def work(state, n):
+        for i in range(n):
+            state.set_progress((i + 1) / n)
+        state.set_partial_result("half")
+        return threading.get_ident()
+
+    task = start_task(work, 4)
+    task.progress.connect(lambda v: seen.append(("progress", v, threading.get_ident())))
+    task.partial.connect(lambda v: seen.append(("partial", v, threading.get_ident())))
+    results = []
+    task.done.connect(results.append)
+    wait_finished(qtbot, task)
+    assert results and results[0] != ui_thread
+    assert ("partial", "half", ui_thread) in seen
+    assert seen[0][0] == "progress" and all(t == ui_thread for _, _, t in seen)
+    assert any(kind == "progress" and value == 1.0 for kind, value, _ in seen)
+    assert not task.running
+
+
+def test_error_is_handed_over(qtbot):
+    def work(state):
+        raise ValueError("bad row 3")
+
+    task = start_task(work)
+    errors, done = [], []
+    task.error.connect(errors.append)
+    task.done.connect(done.append)
+    wait_finished(qtbot, task)
+    assert [str(e) for e in errors] == ["bad row 3"] and not done
+
+
+@pytest.mark.parametrize("raises", [False, True])
+def test_cancel_stops_the_function(qtbot, raises):
+    started = threading.Event()
+
+    def work(state):
+        started.set()
+        while not state.is_cancelled():
+            threading.Event().wait(0.005)
+        if raises:
+            raise RuntimeError("stopped")
+        return "ignored"
+
+    task = start_task(work)
+    outcome = []
+    task.cancelled.connect(lambda: outcome.append("cancelled"))
+    task.done.connect(lambda r: outcome.append("done"))
+    task.error.connect(lambda e: outcome.append("error"))
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    task.cancel()
+    wait_finished(qtbot, task)
+    assert outcome == ["cancelled"]
