@@ -71,6 +71,15 @@ def _delimiter_of(text: str) -> str:
     return best
 
 
+_CONTROL = bytes(c for c in range(32) if c not in b"\t\n\r") + b"\x7f"
+
+
+def _looks_binary(sample: bytes) -> bool:
+    """Over 10% control bytes: a program, picture or archive, not text (a stray NUL is fine)."""
+    controls = len(sample) - len(sample.translate(None, _CONTROL))
+    return controls > len(sample) * 0.1
+
+
 def detect_format(path: Path) -> CsvFormat:
     """Encoding (BOM, UTF-16 without BOM, UTF-8, else cp1252) and delimiter of a text export."""
     with open(path, "rb") as handle:
@@ -78,7 +87,7 @@ def detect_format(path: Path) -> CsvFormat:
     if not sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
         raise InputError(f"{path.name}: the file is empty. Export the user list again.")
     encoding = _encoding_of(sample)
-    if not encoding.startswith("utf-16") and b"\x00" in sample:
+    if not encoding.startswith("utf-16") and _looks_binary(sample):
         raise InputError(
             f"{path.name}: not a CSV text file (it holds binary data). "
             "Export the user list again as .xlsx or CSV."
