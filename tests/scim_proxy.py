@@ -88,7 +88,11 @@ class FaultProxy:
 
             do_POST = do_PATCH = do_PUT = do_DELETE = do_GET
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                return  # clients that time out and go away are part of the game
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_port}{self._prefix}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

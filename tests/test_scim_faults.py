@@ -1,0 +1,131 @@
+"""Reliability: a sync through 20% injected faults, and a sync killed halfway then run again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from app.core.engine import evaluate
+from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
+from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def expected_groups(users, mapping) -> dict[str, set[str]]:
+    evaluation = evaluate(users, mapping)
+    groups: dict[str, set[str]] = {}
+    for i, email in enumerate(users.frame["email"]):
+        for group in evaluation.user_after(i):
+            groups.setdefault(group, set()).add(email)
+    return groups
+
+
+def test_sync_through_20_percent_faults_is_exact(scim_server, fault_proxy):
+    values = [f"team-{i}" for i in range(20)]
+    # A fifth of the users start in the wrong group, so the sync adds, moves and removes.
+    users = make_users(2000, values, groups=lambda i: f"G{(i + 1) % 20}" if i % 5 == 0 else "")
+    mapping = make_mapping({v: f"G{i}" for i, v in enumerate(values)}, apply_existing=True)
+    server = scim_server(users)
+    before = {g: set(m) for g, m in server.dump()["groups"].items()}
+    proxy = fault_proxy(server.url, fault_rate=0.2, seed=7, hang_seconds=2.5, retry_after="0")
+    settings = SyncSettings(proxy.url, TOKEN, batch_size=50, concurrency=4, max_removal_ratio=1.0)
+    with fast_client(proxy.url, timeout=2.0, max_attempts=6) as client:
+        state = read_server_state(client, users, mapping, settings)
+        plan = plan_sync(users, mapping, state, settings)
+        result = execute(client, plan, settings)
+
+    kinds = {r.fault for r in proxy.records if r.fault}
+    assert kinds == {"429", "500", "503", "hang", "reset", "truncate"}
+    dump = server.dump()
+    assert all(count == 1 for count in dump["group_counts"].values())  # no duplicate group
+    want = expected_groups(users, mapping)
+    for failure in result.failed:  # what it could not do stays as it was, and is listed
+        for email in failure.emails:
+            if failure.operation in ("add", "create"):
+                want[failure.group].discard(email)
+            elif email in before.get(failure.group, set()):
+                want[failure.group].add(email)
+    assert {g: m for g, m in dump["groups"].items() if m} == {g: m for g, m in want.items() if m}
+    assert result.to_json()["failed"] == sum(len(f.emails) or 1 for f in result.failed)
+    assert result.requests >= proxy.count()  # a request on a connection the proxy dropped counts
+
+
+def _write_inputs(tmp_path: Path, n: int) -> tuple[Path, Path]:
+    values = ["sales", "eng", "ops", "legal"]
+    lines = ["Name,Email,Status,Identity Provider Group,Group"]
+    lines += [f"User {i},user{i:05d}@ex.com,active,{values[i % 4]}," for i in range(n)]
+    users = tmp_path / "users.csv"
+    users.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text(
+        "Value in Identity Provider,Group\nsales,Sales\neng,Engineering\nops,Ops\nlegal,Legal\n",
+        encoding="utf-8",
+    )
+    return users, mapping
+
+
+def _sync_command(users: Path, mapping: Path, url: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "app",
+        "sync",
+        "--users",
+        str(users),
+        "--mapping",
+        str(mapping),
+        "--url",
+        url,
+        "--batch-size",
+        "5",
+        "--concurrency",
+        "1",
+        "--json",
+    ]
+
+
+def test_sync_killed_halfway_converges_when_run_again(scim_server, fault_proxy, tmp_path):
+    users_file, mapping_file = _write_inputs(tmp_path, 400)
+    from app.io import read_mapping, read_users
+
+    users = read_users([users_file])
+    mapping = read_mapping(mapping_file)
+    server = scim_server(users)
+    proxy = fault_proxy(server.url)
+    env = {**os.environ, "GROUPMAP_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
+    first = subprocess.Popen(
+        _sync_command(users_file, mapping_file, proxy.url),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while len(proxy.writes()) < 20 and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    first.send_signal(signal.SIGKILL)
+    first.communicate(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+    partial = sum(len(m) for m in server.dump()["groups"].values())
+    assert 0 < partial < 400
+
+    second = subprocess.run(
+        _sync_command(users_file, mapping_file, proxy.url),
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert second.returncode == 0, second.stderr
+    report = json.loads(second.stdout)
+    assert report["added"] == 400 - partial and report["failed"] == 0
+    dump = server.dump()
+    assert all(count == 1 for count in dump["group_counts"].values())
+    assert dump["groups"] == expected_groups(users, mapping)
