@@ -152,6 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Without a command, opens the desktop app (on FILE: an export or a draft).",
     )
     parser.add_argument("--version", action="version", version=f"groupmap {__version__}")
+    # Hidden: open and close the main window on the bundled sample (make package-check).
+    parser.add_argument("--smoke-test", action="store_true", help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     preview = commands.add_parser("preview", help="show where every user lands, offline")
@@ -197,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0] not in _command_names(parser) and not argv[0].startswith("-")):
         return _open_app(argv)
     args = parser.parse_args(argv)
+    if args.smoke_test:
+        from app.ui.smoke import smoke_test
+
+        return smoke_test()
     try:
         return args.run(args)
     except InputError as error:
