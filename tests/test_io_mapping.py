@@ -111,6 +111,8 @@ FIXTURE_OK = [HealthCheck.function_scoped_fixture]  # tmp_path is reused: each w
 # Any text except the two non-characters a workbook cannot hold (U+FFFE, U+FFFF).
 cell_text = st.text(st.characters(exclude_categories=("Cs",),
                                   exclude_characters="\ufffe\uffff"), max_size=40)
+cell_text = st.one_of(cell_text, st.builds(str.__add__, st.sampled_from(
+    ["=", "+", "-", "@", "\t", "\r", "'=", "''@"]), cell_text))
 rows = st.lists(st.builds(MappingRow, cell_text, cell_text), max_size=8)
 options = st.builds(Options, cell_text, cell_text, st.booleans(), cell_text, st.booleans(),
                     st.booleans())
