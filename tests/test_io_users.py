@@ -295,3 +295,13 @@ def test_binary_file_named_csv(tmp_path):
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x04\x00" + bytes(2000))
     with pytest.raises(InputError, match=r"photo\.csv: not a CSV text file"):
         read_users([path])
+
+
+def test_a_huge_stray_sheet_does_not_hide_the_users_sheet(tmp_path):
+    path = tmp_path / "u.xlsx"
+    with xlsxwriter.Workbook(str(path)) as book:
+        book.add_worksheet("Notes").write_string(1048575, 16383, "stray")
+        users = book.add_worksheet("Users")
+        users.write_row(0, 0, ["Email", "Identity Provider Group"])
+        users.write_row(1, 0, ["a@example.com", "Sales"])
+    assert records(read_users([path]))[0]["source"] == "Sales"

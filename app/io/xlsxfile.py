@@ -166,6 +166,11 @@ def _scan(archive: zipfile.ZipFile, part: str, path: Path) -> SheetScan:
     return scan
 
 
+def _first_line(exc: Exception) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def _too_large(path: Path, sheet: str, why: str) -> InputError:
     return InputError(
         f"{path.name}: sheet {sheet!r} is too large to read ({why}). Delete the unused rows "
@@ -230,12 +235,12 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
         unreadable: InputError | None = None
         for index, name in enumerate(names):
             scan = _scan(archive, parts.get(name, ""), path)
-            if scan.rows * scan.columns > MAX_CELLS:
-                raise _too_large(path, name, f"it spans {scan.rows:,} rows x {scan.columns:,} "
-                                 "columns")
             try:
+                if scan.rows * scan.columns > MAX_CELLS:
+                    size = f"it spans {scan.rows:,} rows x {scan.columns:,} columns"
+                    raise _too_large(path, name, size)
                 loaded = _load(reader, index, name, scan, path, accept)
-            except InputError as exc:  # e.g. a chart sheet: another sheet may hold the users
+            except InputError as exc:  # a chart sheet, a huge sheet: another may hold the users
                 unreadable = unreadable or exc
                 continue
             if loaded is None:
@@ -277,8 +282,8 @@ def _load(
         batch = loaded.to_arrow()
     except (fastexcel.FastExcelError, OSError) as exc:
         raise InputError(
-            f"{path.name}: cannot read sheet {name!r} ({exc}). Open the file in Excel, "
-            "save it again as .xlsx and retry."
+            f"{path.name}: cannot read sheet {name!r} ({_first_line(exc)}). Open the file in "
+            "Excel, save it again as .xlsx and try again."
         ) from exc
     grid = [batch.column(i) for i in range(batch.num_columns)]
     if not grid or batch.num_rows == 0:
