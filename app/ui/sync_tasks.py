@@ -81,3 +81,80 @@ def probe_server(state: Any, profile: ConnectionProfile, token: str) -> list[str
         counts.append(f"{groups:,} groups" if groups is not None else "groups: not counted")
     lines.append("The server has " + " and ".join(counts) + ".")
     return lines
+
+
+def _client(profile: ConnectionProfile, token: str, state: Any):
+    """A client whose every request becomes a log line (method, path, status; no headers)."""
+
+    def on_request(event: Any) -> None:
+        status = event.status if event.status is not None else "no answer"
+        line = f"{event.method} {event.path} → {status} ({event.elapsed:.2f} s)"
+        if event.attempt > 1:
+            line += f", attempt {event.attempt}"
+        if event.error:
+            line += f": {event.error}"
+        state.set_partial_result(line)
+
+    return profile.client(token, on_request=on_request)
+
+
+def plan_task(
+    state: Any, profile: ConnectionProfile, token: str, users: Any, mapping: Any, settings: Any
+) -> tuple[Any, Any, list[str]]:
+    """Read the server (managed groups, the export's users), plan; also list every group name."""
+    from app.scim.sync import plan_sync, read_server_state
+
+    def progress(p: Any) -> None:
+        state.set_progress(0.9 * p.done / p.total if p.total else 0.0)
+
+    with profile.client(token) as client:
+        server = read_server_state(
+            client, users, mapping, settings, progress=progress, cancelled=state.is_cancelled
+        )
+        names: list[str] = []
+        if profile.target == TARGET_GROUPS and not state.is_cancelled():
+            state.set_progress(0.95)
+            names = [str(g.get("displayName") or "") for g in client.list_groups()]
+    plan = plan_sync(users, mapping, server, settings)
+    return server, plan, sorted({n for n in names if n}, key=str.casefold)
+
+
+def _write(state: Any, profile: ConnectionProfile, token: str, run: Any, cancel: Any) -> Any:
+    def progress(p: Any) -> None:
+        state.set_progress((p.done, p.total, p.elapsed))
+
+    with _client(profile, token, state) as client:
+        return run(client, progress, cancel.is_set, state.set_partial_result)
+
+
+def sync_task(
+    state: Any, profile: ConnectionProfile, token: str, plan: Any, settings: Any, cancel: Any
+) -> Any:
+    """Execute the plan with these settings (the allow-mass-removal choice travels in them).
+
+    Cancel comes from `cancel` (a threading.Event), not the task's own flag, so a cancelled
+    sync still returns its SyncResult (marked cancelled) to show and retry.
+    """
+    from dataclasses import replace
+
+    from app.scim.sync import execute
+
+    plan = replace(plan, settings=settings)
+    return _write(
+        state, profile, token, lambda c, p, k, log: execute(c, plan, settings, p, k, log), cancel
+    )
+
+
+def retry_task(
+    state: Any, profile: ConnectionProfile, token: str, result: Any, settings: Any, cancel: Any
+) -> Any:
+    """Run the failed operations of a result again; returns the merged result."""
+    from app.scim.sync import retry_failed
+
+    return _write(
+        state,
+        profile,
+        token,
+        lambda c, p, k, log: retry_failed(c, result, settings, p, k, log),
+        cancel,
+    )

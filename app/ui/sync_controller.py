@@ -1,0 +1,337 @@
+"""The Server menu of the main window: connect, refresh from server, preview changes, sync.
+
+`install_sync(window)` is the one hook the main window calls. The controller keeps the
+connection (profile + token, the token only in memory and the TokenStore), runs every
+network step in a background task (app/ui/worker.py) and feeds the window through its
+contract: `document.set_current_groups_from_server`, `set_known_groups("server", ...)` and
+`set_drift(...)`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
+
+from app.core.users import split_groups
+from app.ui.connection import ConnectionProfile, ConnectionStore
+from app.ui.connection_dialog import ConnectionDialog
+from app.ui.secrets import redact
+from app.ui.setup_help import show_setup_help
+from app.ui.sync_dialog import SyncDialog
+from app.ui.sync_preview import PlanDialog, save_frame
+from app.ui.sync_tasks import describe_error, plan_task, retry_task, sync_task
+from app.ui.worker import start_task
+
+
+class SyncController(QObject):
+    """Owns the connection and the sync state of one main window."""
+
+    connectionChanged = Signal()
+    refreshed = Signal(object)  # ServerState
+    planned = Signal(object)  # SyncPlan
+    synced = Signal(object)  # SyncResult
+    failed = Signal(str)  # plain-text explanation
+
+    def __init__(self, window: Any, store: ConnectionStore | None = None) -> None:
+        super().__init__(window)
+        self.window = window
+        self.document = window.document
+        self.store = store if store is not None else ConnectionStore()
+        self.profile: ConnectionProfile | None = None
+        self.token = ""
+        self.server_state = None
+        self.plan = None
+        self.result = None
+        self.task = None
+        self.plan_dialog: PlanDialog | None = None
+        self.sync_dialog: SyncDialog | None = None
+        self.help_dialog = None
+        self._cancel = threading.Event()
+        self._export_users = self.document.users
+        self._own_update = False
+        self.document.usersChanged.connect(self._on_users_changed)
+        self._build_actions()
+        self._update_actions()
+
+    # --- window integration -------------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        window = self.window
+        self.connect_action = QAction("&Connect…", window)
+        self.connect_action.setToolTip("Choose or edit a SCIM connection (URL, token, target)")
+        self.refresh_action = QAction("&Refresh from server", window)
+        self.refresh_action.setToolTip(
+            "Read the managed groups and the export's users from the server"
+        )
+        self.preview_action = QAction("&Preview changes…", window)
+        self.preview_action.setToolTip("Show what a sync would change, before writing anything")
+        self.sync_action = QAction("&Sync…", window)
+        self.sync_action.setToolTip("Preview, then write the changes to the server")
+        self.help_action = QAction("Setup &help…", window)
+        self.connect_action.triggered.connect(self.open_connection_dialog)
+        self.refresh_action.triggered.connect(self.refresh)
+        self.preview_action.triggered.connect(self.preview)
+        self.sync_action.triggered.connect(self.preview)
+        self.help_action.triggered.connect(lambda: self.show_help("Okta"))
+        menu = window.server_menu
+        menu.addAction(self.connect_action)
+        menu.addSeparator()
+        for action in (self.refresh_action, self.preview_action, self.sync_action):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction(self.help_action)
+        self.status_label = QLabel(window)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.status_label.setContentsMargins(8, 0, 8, 0)
+        self._add_help_to_empty_state()
+        toolbar = window.toolbar
+        toolbar.addSeparator()
+        toolbar.addWidget(self.status_label)
+        for action in (
+            self.connect_action, self.refresh_action, self.preview_action, self.sync_action
+        ):
+            toolbar.addAction(action)
+
+    def _add_help_to_empty_state(self) -> None:
+        """A setup-help link on the window's start page, where a new admin begins."""
+        page = getattr(self.window, "empty_state", None)
+        layout = page.layout() if page is not None else None
+        if layout is None:
+            return
+        button = QPushButton("How to send “Identity Provider Group” from your identity provider…")
+        button.setFlat(True)
+        button.setCursor(Qt.CursorShape.PointingHandCursor)
+        button.setStyleSheet("color: palette(link); text-decoration: underline;")
+        button.clicked.connect(lambda: self.show_help("Okta"))
+        self.empty_help_button = button
+        layout.insertWidget(layout.count() - 1, button, 0, Qt.AlignmentFlag.AlignHCenter)
+
+    def _update_actions(self) -> None:
+        connected = self.profile is not None
+        has_users = self.document.users is not None
+        idle = self.task is None
+        self.connect_action.setEnabled(idle)
+        for action in (self.refresh_action, self.preview_action, self.sync_action):
+            action.setEnabled(connected and has_users and idle)
+        if self.profile is None:
+            self.status_label.setText("Not connected")
+        else:
+            self.status_label.setText(f"Server: {self.profile.name}")
+        self.status_label.setToolTip(self.profile.url if self.profile else "")
+
+    def _on_users_changed(self) -> None:
+        if not self._own_update:
+            self._export_users = self.document.users
+            self.server_state = None
+        self._update_actions()
+
+    @property
+    def export_users(self):
+        """The users as exported (before "current groups" were replaced by the server's)."""
+        return self._export_users
+
+    # --- connection ---------------------------------------------------------------------
+
+    def open_connection_dialog(self) -> ConnectionDialog:
+        current = self.profile.name if self.profile else ""
+        dialog = ConnectionDialog(self.store, self._parent(), current)
+        dialog.helpRequested.connect(lambda: self.show_help("Service provider", dialog))
+        dialog.accepted.connect(lambda: self.set_connection(dialog.profile, dialog.token))
+        dialog.open()
+        return dialog
+
+    def set_connection(
+        self, profile: ConnectionProfile, token: str, *, persist: bool = True
+    ) -> None:
+        """Use this connection; `persist=False` keeps profile and token for this session."""
+        if not persist:
+            self.store.save(profile, persist=False)
+            self.store.tokens.set(profile.name, token, remember=False)
+        self.profile, self.token = profile, token
+        self.server_state = None
+        self._update_actions()
+        self.connectionChanged.emit()
+
+    def show_help(self, tab: str = "Okta", parent: QWidget | None = None):
+        self.help_dialog = show_setup_help(parent or self._parent(), tab)
+        return self.help_dialog
+
+    def _parent(self) -> QWidget | None:
+        return self.window if isinstance(self.window, QWidget) else None
+
+    def _settings(self, allow_mass_removal: bool = False):
+        assert self.profile is not None
+        settings = self.profile.sync_settings(self.token)
+        if allow_mass_removal:
+            from dataclasses import replace
+
+            settings = replace(settings, allow_mass_removal=True)
+        return settings
+
+    # --- refresh and preview ------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Read the server, then update the grid's "before", known groups and drift."""
+        self._read_server(show_plan=False)
+
+    def preview(self) -> None:
+        """Read the server afresh, plan, and show the plan (its "Sync now" runs the sync)."""
+        self._read_server(show_plan=True)
+
+    def _read_server(self, show_plan: bool) -> None:
+        if self.profile is None or self.export_users is None or self.task is not None:
+            return
+        if getattr(self.window, "task", None) is not None:  # an import is running: wait for it
+            QTimer.singleShot(200, lambda: self._read_server(show_plan))
+            return
+        task = self.window.run_in_background(
+            f"Reading {self.profile.name}…",
+            plan_task,
+            self.profile,
+            self.token,
+            self.export_users,
+            self.document.mapping,
+            self._settings(),
+            on_done=lambda out: self._on_read(out, show_plan),
+            on_error=self._on_error,
+        )
+        task.finished.connect(self._task_finished)
+        self._set_task(task)
+
+    def refresh_when_ready(self) -> None:
+        """Refresh as soon as an export is open (the demo connects before it has loaded)."""
+        if self.document.users is not None:
+            self.refresh()
+            return
+
+        def once() -> None:
+            self.document.usersChanged.disconnect(once)
+            QTimer.singleShot(0, self.refresh)
+
+        self.document.usersChanged.connect(once)
+
+    def _on_read(self, out: tuple, show_plan: bool) -> None:
+        state, plan, group_names = out
+        self.server_state, self.plan = state, plan
+        frame = plan.users.frame
+        groups_by_email = {
+            email: split_groups(groups)
+            for email, groups in zip(frame["email"], frame["groups"], strict=True)
+        }
+        self._own_update = True
+        try:
+            self.document.set_current_groups_from_server(groups_by_email)
+        finally:
+            self._own_update = False
+        if group_names:
+            self.window.set_known_groups("server", group_names)
+        self.window.set_drift([d.email for d in plan.drift])
+        self.refreshed.emit(state)
+        self.planned.emit(plan)
+        if show_plan:
+            self.show_plan(plan)
+
+    def show_plan(self, plan) -> PlanDialog:
+        dialog = PlanDialog(plan, self._parent())
+        dialog.accepted.connect(lambda: self.sync(plan, dialog.allow_mass_removal))
+        self.plan_dialog = dialog
+        dialog.open()
+        return dialog
+
+    # --- sync ---------------------------------------------------------------------------
+
+    def _sync_dialog(self) -> SyncDialog:
+        if self.sync_dialog is None:
+            dialog = SyncDialog(self._parent(), "Sync to the server")
+            dialog.cancelRequested.connect(self.cancel)
+            dialog.retryRequested.connect(self.retry_failed)
+            dialog.exportRequested.connect(self.export_report)
+            dialog.accepted.connect(self._after_sync_closed)
+            self.sync_dialog = dialog
+        return self.sync_dialog
+
+    def sync(self, plan, allow_mass_removal: bool = False) -> None:
+        if self.profile is None or self.task is not None:
+            return
+        dialog = self._sync_dialog()
+        dialog.log.clear()
+        dialog.set_running(True, f"Syncing to {self.profile.name}…")
+        dialog.show()
+        self._run_write(sync_task, plan, self._settings(allow_mass_removal))
+
+    def retry_failed(self) -> None:
+        if self.result is None or not self.result.failed or self.task is not None:
+            return
+        dialog = self._sync_dialog()
+        dialog.set_running(True, f"Retrying {len(self.result.failed):,} failed operation(s)…")
+        self._run_write(retry_task, self.result, self._settings(True))
+
+    def _run_write(self, fn, subject, settings) -> None:
+        assert self.profile is not None and self.sync_dialog is not None
+        self._cancel = threading.Event()
+        dialog = self.sync_dialog
+        task = start_task(fn, self.profile, self.token, subject, settings, self._cancel)
+        task.progress.connect(lambda v: dialog.set_progress(*v) if isinstance(v, tuple) else None)
+        task.partial.connect(lambda line: dialog.append_log(redact(str(line), self.token)))
+        task.done.connect(self._on_synced)
+        task.error.connect(self._on_error)
+        task.finished.connect(self._task_finished)
+        self._set_task(task)
+
+    def cancel(self) -> None:
+        """Stop between requests: the running execute returns a result marked cancelled."""
+        self._cancel.set()
+
+    def _on_synced(self, result) -> None:
+        self.result = result
+        if self.sync_dialog is not None:
+            self.sync_dialog.show_result(result)
+        self.synced.emit(result)
+
+    def _after_sync_closed(self) -> None:
+        """Show the server's new state in the grid once the admin closes the sync window."""
+        if self.result is not None and (self.result.added or self.result.removed
+                                        or self.result.created_groups):
+            self.refresh()
+
+    def export_report(self):
+        if self.result is None:
+            return None
+        return save_frame(
+            self._parent(), self.result.report_frame(), "sync-report.xlsx", "Export the report"
+        )
+
+    # --- shared -------------------------------------------------------------------------
+
+    def _set_task(self, task) -> None:
+        self.task = task
+        self._update_actions()
+
+    def _task_finished(self) -> None:
+        self.task = None
+        self._update_actions()
+
+    def _on_error(self, exc: BaseException) -> None:
+        text = redact(describe_error(exc), self.token)
+        if self.sync_dialog is not None and self.sync_dialog.running:
+            self.sync_dialog.show_error(text)
+        elif self._parent() is not None and self._parent().isVisible():
+            box = QMessageBox(QMessageBox.Icon.Warning, "GroupMap", "", parent=self._parent())
+            box.setTextFormat(Qt.TextFormat.PlainText)
+            box.setText(text)
+            box.open()
+        self.failed.emit(text)
+
+
+def install_sync(window: Any, store: ConnectionStore | None = None) -> SyncController:
+    """Add the Server menu and toolbar actions to the main window; returns the controller."""
+    if store is None:
+        settings = getattr(window, "settings", None)
+        store = ConnectionStore(settings if isinstance(settings, QSettings) else None)
+    controller = SyncController(window, store)
+    window.sync_controller = controller
+    return controller

@@ -1,0 +1,212 @@
+"""The sync window: progress (counts, time left), live log, Cancel; then the result.
+
+The dialog only displays; the controller runs the work and feeds it. Every server text
+(log lines, failure reasons) goes into plain-text widgets: QPlainTextEdit, table items and
+PlainText labels, never rich text.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.connection_dialog import plain_label
+from app.ui.sync_preview import plural
+
+FAILED_COLUMNS = ("Group", "Operation", "Users", "Status", "Server's reason")
+
+
+def time_left(elapsed: float, done: int, total: int) -> str:
+    if done <= 0 or total <= done or elapsed < 0.5:
+        return ""
+    seconds = elapsed / done * (total - done)
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s left"
+    return f"about {round(seconds / 60)} min left"
+
+
+def short_list(emails: list[str], shown: int = 3) -> str:
+    if len(emails) <= shown:
+        return ", ".join(emails)
+    return ", ".join(emails[:shown]) + f" and {len(emails) - shown:,} more"
+
+
+def result_summary(result) -> str:
+    """What a finished (or cancelled) sync did, in a few plain lines."""
+    head = (
+        "Sync cancelled: the changes below were made before it stopped."
+        if result.cancelled
+        else "Sync finished."
+    )
+    lines = [
+        head,
+        f"{plural(len(result.created_groups), 'group')} created, "
+        f"{plural(result.added, 'membership')} added, "
+        f"{plural(result.removed, 'membership')} removed, "
+        f"{result.unchanged:,} already as planned.",
+    ]
+    if result.not_found:
+        lines.append(f"{plural(len(result.not_found), 'user')} not on the server were skipped.")
+    if result.failed:
+        lines.append(
+            f"{plural(len(result.failed), 'operation')} failed (listed below): "
+            "fix the cause, then Retry failed."
+        )
+    lines.append(f"{plural(result.requests, 'request')} sent.")
+    return "\n".join(lines)
+
+
+class SyncDialog(QDialog):
+    """Progress and log while running; summary, failures, Retry and Export when done."""
+
+    cancelRequested = Signal()
+    retryRequested = Signal()
+    exportRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None, title: str = "Sync") -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(760, 560)
+        self._started = time.monotonic()
+        self.running = False
+        self.result = None
+
+        layout = QVBoxLayout(self)
+        self.headline = plain_label("Preparing…", self)
+        self.bar = QProgressBar(self)
+        self.bar.setRange(0, 0)
+        self.counts = plain_label("", self)
+        self.log = QPlainTextEdit(self)
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(5000)
+        self.log.setPlaceholderText("Requests and their answers appear here.")
+        self.summary = plain_label("", self)
+        self.failed_label = QLabel("Failed operations:", self)
+        self.failed = QTableWidget(0, len(FAILED_COLUMNS), self)
+        self.failed.setHorizontalHeaderLabels(FAILED_COLUMNS)
+        self.failed.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.failed.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.failed.verticalHeader().setVisible(False)
+        header = self.failed.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        for widget in (self.summary, self.failed_label, self.failed):
+            widget.setVisible(False)
+
+        self.buttons = QDialogButtonBox(self)
+        self.cancel_button = self.buttons.addButton(
+            "Cancel", QDialogButtonBox.ButtonRole.RejectRole
+        )
+        self.retry_button = self.buttons.addButton(
+            "Retry failed", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.export_button = self.buttons.addButton(
+            "Export report…", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.cancel_button.clicked.connect(self._cancel)
+        self.retry_button.clicked.connect(self.retryRequested.emit)
+        self.export_button.clicked.connect(self.exportRequested.emit)
+        self.close_button.clicked.connect(self.accept)
+        for widget in (self.headline, self.bar, self.counts):
+            layout.addWidget(widget)
+        layout.addWidget(self.log, 2)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.failed_label)
+        layout.addWidget(self.failed, 1)
+        layout.addWidget(self.buttons)
+        self.set_running(True, "Preparing…")
+
+    # --- while running -------------------------------------------------------------------
+
+    def set_running(self, running: bool, headline: str = "") -> None:
+        self.running = running
+        if headline:
+            self.headline.setText(headline)
+        if running:
+            self._started = time.monotonic()
+            self.bar.setRange(0, 0)
+            self.counts.setText("")
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+        self.close_button.setVisible(not running)
+        has_failures = bool(self.result is not None and self.result.failed)
+        self.retry_button.setVisible(not running and has_failures)
+        self.export_button.setVisible(not running and self.result is not None)
+
+    def set_progress(self, done: int, total: int, elapsed: float | None = None) -> None:
+        if total <= 0:
+            return
+        self.bar.setRange(0, total)
+        self.bar.setValue(min(done, total))
+        if elapsed is None:
+            elapsed = time.monotonic() - self._started
+        left = time_left(elapsed, done, total)
+        text = f"{done:,} of {plural(total, 'request')} done"
+        self.counts.setText(f"{text} · {left}" if left else text)
+
+    def append_log(self, line: str) -> None:
+        self.log.appendPlainText(line)
+
+    def _cancel(self) -> None:
+        self.cancel_button.setEnabled(False)
+        self.headline.setText("Cancelling after the current request…")
+        self.cancelRequested.emit()
+
+    # --- when done -----------------------------------------------------------------------
+
+    def show_result(self, result) -> None:
+        self.result = result
+        self.summary.setText(result_summary(result))
+        self.summary.setVisible(True)
+        if self.bar.maximum() == 0:
+            self.bar.setRange(0, 1)
+        if not result.cancelled:  # the last progress signals may have been throttled away
+            self.bar.setValue(self.bar.maximum())
+            self.counts.setText(f"{plural(self.bar.maximum(), 'request')} planned, all handled")
+        self.failed.setRowCount(len(result.failed))
+        for row, failure in enumerate(result.failed):
+            cells = (
+                failure.group,
+                failure.operation,
+                short_list(failure.emails),
+                str(failure.status or "no answer"),
+                failure.reason,
+            )
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)  # table items never interpret markup
+                self.failed.setItem(row, column, item)
+        self.failed_label.setVisible(bool(result.failed))
+        self.failed.setVisible(bool(result.failed))
+        headline = "Cancelled." if result.cancelled else (
+            "Done, with failures." if result.failed else "Done."
+        )
+        self.set_running(False, headline)
+
+    def show_error(self, text: str) -> None:
+        self.summary.setText(text)
+        self.summary.setVisible(True)
+        self.bar.setRange(0, 1)
+        self.bar.setValue(0)
+        self.set_running(False, "The sync stopped.")
+
+    def reject(self) -> None:
+        """Escape or the window's close button: cancel a running sync instead of hiding."""
+        if self.running:
+            self._cancel()
+            return
+        super().reject()

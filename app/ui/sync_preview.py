@@ -1,0 +1,177 @@
+""""Preview changes": the sync plan before anything is written, with export and the Sync button.
+
+Shows groups to create, per group the users to add and to remove, totals, users the server
+does not have, and the mass-removal warning with an explicit "allow" checkbox.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QMessageBox,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.connection_dialog import plain_label
+
+EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def plan_totals(plan) -> tuple[int, int]:
+    adds = sum(len(v) for v in plan.adds.values())
+    removes = sum(len(v) for v in plan.removes.values())
+    return adds, removes
+
+
+def plan_summary(plan) -> str:
+    adds, removes = plan_totals(plan)
+    groups = set(plan.adds) | set(plan.removes) | set(plan.groups_to_create)
+    if not adds and not removes and not plan.groups_to_create:
+        text = "Nothing to change: the server already matches the mapping."
+    else:
+        parts = [
+            plural(len(plan.groups_to_create), "group") + " to create",
+            plural(adds, "membership") + " to add",
+            plural(removes, "membership") + " to remove",
+        ]
+        text = ", ".join(parts) + f", across {plural(len(groups), 'group')}."
+    if plan.drift:
+        text += (
+            f"\n{plural(len(plan.drift), 'user')} in the export "
+            f"{'has' if len(plan.drift) == 1 else 'have'} other groups on the server (drift): "
+            "the plan starts from the server's groups."
+        )
+    if plan.not_found:
+        text += (
+            f"\n{plural(len(plan.not_found), 'user')} of the export "
+            f"{'is' if len(plan.not_found) == 1 else 'are'} not on the server and will be skipped."
+        )
+    return text
+
+
+def mass_removal_text(plan) -> str:
+    return (
+        f"Mass removal: this sync would remove {plan.removal_ratio:.0%} of the current "
+        "memberships of the managed groups. An empty or wrong export can cause this. "
+        "Check the preview; tick the box below only if the removals are intended."
+    )
+
+
+def save_frame(parent: QWidget, frame: pd.DataFrame, suggested: str, title: str) -> Path | None:
+    """Ask for a file and write the frame with app/io (formula-safe); None if cancelled."""
+    from app.io import write_table
+
+    path, chosen = QFileDialog.getSaveFileName(parent, title, suggested, EXPORT_FILTER)
+    if not path:
+        return None
+    target = Path(path)
+    if not target.suffix:
+        target = target.with_suffix(".csv" if "csv" in chosen.lower() else ".xlsx")
+    try:
+        write_table(target, frame)
+    except Exception as exc:  # shown to the admin, who can pick another place
+        box = QMessageBox(QMessageBox.Icon.Warning, title, "", parent=parent)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(f"Could not write {target}: {exc}\nChoose another folder or file name.")
+        box.exec()
+        return None
+    return target
+
+
+class PlanDialog(QDialog):
+    """The plan, read-only; accept() means "Sync now" (with allow_mass_removal if ticked)."""
+
+    def __init__(self, plan, parent: QWidget | None = None, can_sync: bool = True) -> None:
+        super().__init__(parent)
+        self.plan = plan
+        self.setWindowTitle("Preview changes")
+        self.resize(720, 540)
+        layout = QVBoxLayout(self)
+        self.summary = plain_label(plan_summary(plan), self)
+        layout.addWidget(self.summary)
+
+        self.warning = plain_label(mass_removal_text(plan) if plan.mass_removal else "", self)
+        self.warning.setStyleSheet("color: #b00020; font-weight: bold;")
+        self.warning.setVisible(bool(plan.mass_removal))
+        self.allow = QCheckBox("Allow this mass removal", self)
+        self.allow.setVisible(bool(plan.mass_removal))
+        layout.addWidget(self.warning)
+        layout.addWidget(self.allow)
+
+        self.tree = QTreeWidget(self)
+        self.tree.setHeaderLabels(["Group / user", "Add", "Remove"])
+        self.tree.setUniformRowHeights(True)
+        self._fill_tree()
+        self.tree.header().setStretchLastSection(False)
+        self.tree.setColumnWidth(0, 460)
+        layout.addWidget(self.tree, 1)
+
+        self.buttons = QDialogButtonBox(self)
+        self.export_button = self.buttons.addButton(
+            "Export plan…", QDialogButtonBox.ButtonRole.ActionRole
+        )
+        self.export_button.clicked.connect(self.export)
+        self.sync_button = self.buttons.addButton(
+            "Sync now", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        adds, removes = plan_totals(plan)
+        self.has_changes = bool(adds or removes or plan.groups_to_create)
+        self.sync_button.setEnabled(can_sync and self.has_changes)
+        self.allow.toggled.connect(self._update_sync_button)
+        self._can_sync = can_sync
+        self._update_sync_button()
+
+    def _update_sync_button(self) -> None:
+        blocked = bool(self.plan.mass_removal) and not self.allow.isChecked()
+        self.sync_button.setEnabled(self._can_sync and self.has_changes and not blocked)
+
+    @property
+    def allow_mass_removal(self) -> bool:
+        return self.allow.isChecked()
+
+    def _fill_tree(self) -> None:
+        plan = self.plan
+        names = sorted(set(plan.adds) | set(plan.removes) | set(plan.groups_to_create))
+        for name in names:
+            adds, removes = plan.adds.get(name, []), plan.removes.get(name, [])
+            if not adds and not removes and name not in plan.groups_to_create:
+                continue
+            label = f"{name}  (new group)" if name in plan.groups_to_create else name
+            item = QTreeWidgetItem([label, f"+{len(adds):,}", f"−{len(removes):,}"])
+            for column in (1, 2):
+                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
+            for email in adds:
+                QTreeWidgetItem(item, [email, "add", ""])
+            for email in removes:
+                QTreeWidgetItem(item, [email, "", "remove"])
+            self.tree.addTopLevelItem(item)
+        if plan.not_found:
+            item = QTreeWidgetItem([f"Not on the server ({len(plan.not_found):,})", "", ""])
+            for email in plan.not_found:
+                QTreeWidgetItem(item, [email, "skipped", ""])
+            self.tree.addTopLevelItem(item)
+        if self.tree.topLevelItemCount() == 0:
+            self.tree.addTopLevelItem(QTreeWidgetItem(["No changes to make.", "", ""]))
+        for column in (1, 2):
+            self.tree.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
+
+    def export(self) -> Path | None:
+        return save_frame(self, self.plan.to_frame(), "sync-plan.xlsx", "Export the sync plan")
