@@ -1,0 +1,93 @@
+"""SCIM sync economy: 10,000 users placed into 50 groups on the local scim2-server.
+
+GroupMap's sync (create with first members, PATCH batches of 100, 4 groups at once) beside a
+baseline that creates the groups empty and sends one PATCH per membership change (also 4 at
+once). Each side runs on a fresh server; figures are medians.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from app.core.mapping import Mapping, MappingRow, Options
+from app.core.users import UserList
+from app.scim.client import ScimClient
+from app.scim.server import LocalScimServer
+from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
+
+TOKEN = "bench-token"
+
+
+def _inputs(n_users: int, n_groups: int) -> tuple[UserList, Mapping]:
+    users = UserList.from_records(
+        {
+            "email": f"user{i:06d}@bench.example",
+            "name": f"User {i}",
+            "status": "active",
+            "source": f"value-{i % n_groups}",
+            "groups": "",
+        }
+        for i in range(n_users)
+    )
+    rows = tuple(MappingRow(f"value-{g}", f"Group {g}") for g in range(n_groups))
+    return users, Mapping(rows, Options())
+
+
+def _groupmap(users: UserList, mapping: Mapping) -> tuple[int, float, int]:
+    with LocalScimServer(users, token=TOKEN) as server:
+        started = time.perf_counter()
+        settings = SyncSettings(server.url, TOKEN)
+        with ScimClient(server.url, TOKEN) as client:
+            state = read_server_state(client, users, mapping, settings)
+            plan = plan_sync(users, mapping, state, settings)
+            result = execute(client, plan, settings)
+            elapsed = time.perf_counter() - started
+        placed = sum(len(m) for m in server.dump()["groups"].values())
+    return result.requests, elapsed, placed
+
+
+def _baseline(users: UserList, mapping: Mapping) -> tuple[int, float, int]:
+    """One PATCH per membership change, after listing users and creating empty groups."""
+    with LocalScimServer(users, token=TOKEN) as server:
+        started = time.perf_counter()
+        with ScimClient(server.url, TOKEN) as client:
+            ids = {u["userName"]: u["id"] for u in client.list_users(["userName"])}
+            groups = {
+                name: client.create_group(name, [])[0]["id"] for name in mapping.managed_groups()
+            }
+            target = {f"value-{g}": f"Group {g}" for g in range(len(groups))}
+            changes = [
+                (groups[target[source]], ids[email])
+                for email, source in zip(users.frame["email"], users.frame["source"], strict=True)
+            ]
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(lambda c: client.modify_members(c[0], [c[1]], []), changes))
+            elapsed = time.perf_counter() - started
+            requests = client.request_count
+        placed = sum(len(m) for m in server.dump()["groups"].values())
+    return requests, elapsed, placed
+
+
+def run(quick: bool = False) -> list[tuple[str, str, str]]:
+    n_users, n_groups = (2_000, 10) if quick else (10_000, 50)
+    users, mapping = _inputs(n_users, n_groups)
+    ours = [_groupmap(users, mapping) for _ in range(3)]
+    base = [_baseline(users, mapping) for _ in range(1 if not quick else 2)]
+    assert all(placed == n_users for *_, placed in ours + base)
+    our_requests = statistics.median(r for r, _, _ in ours)
+    our_time = statistics.median(t for _, t, _ in ours)
+    base_requests = statistics.median(r for r, _, _ in base)
+    base_time = statistics.median(t for _, t, _ in base)
+    label = f"sync {n_users:,} users into {n_groups} groups"
+    return [
+        (f"{label}: requests", f"{our_requests:,.0f} (baseline {base_requests:,.0f})", ""),
+        (f"{label}: wall time", f"{our_time:.2f} s (baseline {base_time:.1f} s)", ""),
+        (
+            f"{label}: fewer requests than 1 PATCH/change",
+            f"{base_requests / our_requests:.0f}x",
+            ">= 10x",
+        ),
+        (f"{label}: less wall time than 1 PATCH/change", f"{base_time / our_time:.1f}x", ">= 5x"),
+    ]
