@@ -89,6 +89,8 @@ def _read_one(
     path: Path, source_column: str | None, on_progress: Progress
 ) -> tuple[pd.DataFrame, list[dict]]:
     table = open_table(path, _accepts_users)
+    if table.sheet is not None:
+        on_progress(0.8)  # a workbook is parsed when opened; a CSV when its columns are read
     where = f"{table.file}" + (f" (sheet {table.sheet!r})" if table.sheet else "")
     email = table.find(EMAIL_HEADERS)
     if email is None:
