@@ -5,12 +5,13 @@ from __future__ import annotations
 import email.utils
 import time
 
+import httpx
 import pytest
 
 from app.core.errors import InputError
 from app.scim.client import FilterIgnored, ScimClient, escape_filter_value
 from app.scim.errors import AuthError, ConnectError, ScimError
-from app.scim.transport import retry_after_seconds
+from app.scim.transport import rate_limit_reset_seconds, retry_after_seconds
 from tests.scim_fixtures import TOKEN, fast_client, make_users
 
 
@@ -201,3 +202,12 @@ def test_unreachable_server_is_a_connect_error():
     client = fast_client("http://127.0.0.1:9/v2", max_attempts=2)
     with client, pytest.raises(ConnectError, match="could not connect"):
         client.features()
+
+
+def test_rate_limit_reset_used_when_no_retry_after():
+    now = time.time()
+    headers = httpx.Headers({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(now + 12)})
+    assert 11 <= rate_limit_reset_seconds(headers, now=now) <= 12
+    assert rate_limit_reset_seconds(httpx.Headers({"X-RateLimit-Reset": "5"})) == 5.0
+    left = httpx.Headers({"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "5"})
+    assert rate_limit_reset_seconds(left) is None

@@ -10,6 +10,7 @@ from app.core.errors import InputError
 from app.core.users import UserList
 from app.scim.sync import (
     MassRemovalError,
+    SyncCancelled,
     SyncSettings,
     execute,
     plan_sync,
@@ -307,3 +308,16 @@ def test_settings_refuse_bad_values():
     with pytest.raises(InputError, match="match attribute"):
         SyncSettings("https://x", match_attribute="mail")
     assert TOKEN not in repr(SyncSettings("https://x", TOKEN))
+
+
+def test_cancel_while_reading_raises_and_writes_nothing(scim_server, fault_proxy):
+    users = make_users(120, VALUES)
+    server = scim_server(users)
+    proxy = fault_proxy(server.url, page_cap=50)
+    settings = SyncSettings(proxy.url, TOKEN)
+    seen = []
+    with fast_client(proxy.url) as client, pytest.raises(SyncCancelled):
+        read_server_state(
+            client, users, MAPPING, settings, progress=seen.append, cancelled=lambda: len(seen) >= 1
+        )
+    assert seen[0].phase == "read" and not proxy.writes()

@@ -38,3 +38,7 @@ class ConnectError(ScimError):
     def __init__(self, detail: str, ambiguous: bool = False) -> None:
         self.ambiguous = ambiguous
         super().__init__(0, None, detail)
+
+
+class SyncCancelled(Exception):
+    """The admin cancelled while the server's state was being read; nothing was written."""

@@ -17,6 +17,7 @@ from typing import Any
 from app.core.mapping import Mapping
 from app.core.users import UserList, split_groups
 from app.scim.client import FilterIgnored, ScimClient, attribute_values, member_ids
+from app.scim.errors import SyncCancelled
 from app.scim.settings import SyncProgress, SyncSettings
 
 
@@ -97,6 +98,10 @@ def read_server_state(
     started = time.monotonic()
     state = ServerState(managed=mapping.managed_groups())
 
+    def check() -> None:
+        if cancelled is not None and cancelled():
+            raise SyncCancelled("cancelled while reading the server; nothing was written")
+
     def report(done: int, total: int) -> None:
         if progress is not None:
             progress(SyncProgress(done, max(total, done), time.monotonic() - started, "read"))
@@ -139,11 +144,11 @@ def read_server_state(
             for resource in page:
                 take(resource)
             report(done, math.ceil(total / page_size))
-            if cancelled is not None and cancelled():
-                break
+            check()
             if all(key in resources for key in wanted):
                 break
     pages.close()
+    check()
 
     has_groups = any("groups" in r for r in resources.values())
     if has_groups:
@@ -163,6 +168,7 @@ def read_server_state(
             state.attribute_values[lower] = read_attribute(resource, str(settings.attribute))
     if settings.target == "groups":
         _read_groups(client, settings, state)
+    check()
     return state
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from app.scim.client import ScimClient
+from app.scim.errors import SyncCancelled
 from app.scim.execute import execute, planned_requests
 from app.scim.plan import Drift, MassRemovalError, SyncPlan, plan_sync
 from app.scim.result import FailedOperation, SyncResult
@@ -23,6 +24,7 @@ __all__ = [
     "MassRemovalError",
     "ServerState",
     "SyncPlan",
+    "SyncCancelled",
     "SyncProgress",
     "SyncResult",
     "SyncSettings",

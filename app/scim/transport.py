@@ -83,6 +83,20 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+def rate_limit_reset_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
+    """X-RateLimit-Reset (Calendly and others) when no Retry-After came: epoch or seconds."""
+    value = headers.get("X-RateLimit-Reset")
+    if not value or headers.get("X-RateLimit-Remaining", "0").strip() not in ("0", ""):
+        return None
+    try:
+        reset = float(value)
+    except ValueError:
+        return None
+    if reset > 1e9:  # an epoch timestamp
+        reset -= time.time() if now is None else now
+    return max(0.0, reset)
+
+
 class Transport:
     """Sends requests with bounded retries; counts every request sent."""
 
@@ -187,6 +201,8 @@ class Transport:
             wait = None
             if status in (429, 503):
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
+                if wait is None:
+                    wait = rate_limit_reset_seconds(response.headers)
             self.wait_before_retry(attempt, wait)
 
     def _describe(self, exc: httpx.TransportError) -> str:
