@@ -99,25 +99,13 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
 
     unmatched = np.flatnonzero(~evaluation.value_matched)
     unmatched = unmatched[np.argsort(-users_per_value[unmatched], kind="stable")]
-    near_misses, listed, rest_users = [], [], 0
+    near_misses, listed, rest_users, rest_values = [], [], 0, 0
     for code in unmatched:
         spelled, count = str(tokens.spelling[code]), int(users_per_value[code])
         near_row = row_by_loose.get(loose_key(spelled))
         if near_row is not None:
-            target = rows[near_row].value.strip()
-            near_misses.append(
-                Warning(
-                    "near_miss",
-                    f"{_users_have(count)} the value {spelled!r}, which matches row"
-                    f" {near_row + 1} ({target!r}) only if case or spaces are ignored."
-                    f" Add a row for {spelled!r}, or turn off case-sensitive matching.",
-                    row=near_row + 1,
-                    value=spelled,
-                    count=count,
-                    suggestion=target,
-                )
-            )
-        if len(listed) < LISTED_VALUES:
+            near_misses.append(_near_miss(spelled, count, near_row, rows[near_row].value.strip()))
+        elif len(listed) < LISTED_VALUES:
             listed.append(
                 Warning(
                     "unmatched_value",
@@ -128,13 +116,13 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
             )
         else:
             rest_users += count
+            rest_values += 1
     found += near_misses + listed
     if rest_users:
-        more = len(unmatched) - LISTED_VALUES
         found.append(
             Warning(
                 "unmatched_values_more",
-                f"{more:,} more values match no row ({_users(rest_users)}).",
+                f"{rest_values:,} more values match no row ({_users(rest_users)}).",
                 count=rest_users,
             )
         )
@@ -168,6 +156,22 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
                 )
             )
     return found
+
+
+def _near_miss(spelled: str, count: int, row: int, target: str) -> Warning:
+    if spelled.casefold() == target.casefold():
+        how = "only if case is ignored. Add a row for it, or match without case (--ignore-case)"
+    else:
+        how = "only if spaces are ignored. Add a row for it, or fix it in the identity provider"
+    return Warning(
+        "near_miss",
+        f"{_users_have(count)} the value {spelled!r}, which matches no row but is close to row"
+        f" {row + 1} ({target!r}): it would match {how}.",
+        row=row + 1,
+        value=spelled,
+        count=count,
+        suggestion=target,
+    )
 
 
 def _blank_cells(evaluation: Evaluation) -> np.ndarray:
