@@ -232,8 +232,8 @@ class SyncController(QObject):
         self.window.set_drift([d.email for d in plan.drift])
         self.refreshed.emit(state)
         self.planned.emit(plan)
-        if show_plan:
-            self.show_plan(plan)
+        if show_plan:  # once this read task has finished, so "Sync now" can start at once
+            QTimer.singleShot(0, lambda: self.show_plan(plan))
 
     def show_plan(self, plan) -> PlanDialog:
         dialog = PlanDialog(plan, self._parent())
@@ -255,7 +255,10 @@ class SyncController(QObject):
         return self.sync_dialog
 
     def sync(self, plan, allow_mass_removal: bool = False) -> None:
-        if self.profile is None or self.task is not None:
+        if self.profile is None:
+            return
+        if self.task is not None:  # a read is finishing: start right after it
+            QTimer.singleShot(100, lambda: self.sync(plan, allow_mass_removal))
             return
         dialog = self._sync_dialog()
         dialog.log.clear()

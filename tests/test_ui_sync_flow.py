@@ -1,0 +1,270 @@
+"""The desktop app's whole SCIM path against the real bundled server (pytest-qt, offscreen):
+connect, refresh, preview, sync, cancel midway, retry failed, and the server's final state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
+
+from app.core.users import UserList
+from app.ui.connection import ConnectionProfile
+from app.ui.main_window import MainWindow
+from tests.scim_fixtures import TOKEN, make_mapping
+
+VALUES = ["A", "B", "C", "D", "E", "F", "G", "H"]
+GROUPS = {v: f"Team {v}" for v in VALUES}
+WAIT = 15_000  # ms: an upper bound for liveness, never a timing assertion
+
+
+def export_users(n: int = 48) -> UserList:
+    """n users; the first 8 are in "Team A" in the export, everyone else in no group."""
+    return UserList.from_records(
+        {
+            "email": f"user{i:03d}@ex.com",
+            "name": f"User {i}",
+            "status": "active",
+            "source": VALUES[i % len(VALUES)],
+            "groups": "Team A" if i < 8 else "",
+        }
+        for i in range(n)
+    )
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings=settings, data_dir=tmp_path / "data")
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.document.dirty = False  # no "save changes?" question on close
+    win.close()
+
+
+def open_export(win: MainWindow, users: UserList, mapping) -> None:
+    win.document.set_users(users, [Path("export.csv")])
+    win.editor.reset(mapping)
+
+
+def connect(win: MainWindow, server, token: str = TOKEN):
+    controller = win.sync_controller
+    profile = ConnectionProfile(name="test", url=server.url)
+    controller.set_connection(profile, token, persist=False)
+    return controller
+
+
+def refresh(qtbot, controller):
+    with qtbot.waitSignal(controller.planned, timeout=WAIT) as blocker:
+        controller.refresh()
+    qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)
+    return blocker.args[0]
+
+
+def run_sync(qtbot, controller, plan, allow: bool = False):
+    with qtbot.waitSignal(controller.synced, timeout=WAIT) as blocker:
+        controller.sync(plan, allow)
+    qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)
+    return blocker.args[0]
+
+
+def test_connect_refresh_preview_sync_and_final_state(
+    qtbot, window, scim_server, tmp_path, monkeypatch
+):
+    users = export_users()
+    # The server: the export's users; user002 (value C) is also in "Team B" there (drift),
+    # and a hand-made group "Keep" the mapping does not name.
+    server = scim_server(
+        users, extra_groups={"Team B": ["user002@ex.com"], "Keep": ["user003@ex.com"]}
+    )
+    open_export(window, users, make_mapping(GROUPS, apply_existing=True))
+    controller = connect(window, server)
+    assert controller.refresh_action.isEnabled()
+
+    plan = refresh(qtbot, controller)
+    # "before" comes from the server: user002 now shows Team B as well.
+    frame = window.document.users.frame.set_index("email")
+    assert set(frame.loc["user002@ex.com", "groups"].split("; ")) == {"Team A", "Team B"}
+    assert [d.email for d in plan.drift] == ["user002@ex.com"]
+    assert "Keep" in window._known["server"]
+
+    controller.preview()
+    qtbot.waitUntil(lambda: controller.plan_dialog is not None, timeout=WAIT)
+    dialog = controller.plan_dialog
+    groups_to_create = {f"Team {v}" for v in VALUES} - {"Team A", "Team B"}
+    assert set(dialog.plan.groups_to_create) == groups_to_create
+    assert "6 groups to create" in dialog.summary.text()
+    # Team A loses 7 of its 8 members: above the 20% guard, so Sync waits for consent.
+    assert dialog.plan.removes == {
+        "Team A": [f"user{i:03d}@ex.com" for i in range(1, 8)],
+        "Team B": ["user002@ex.com"],
+    }
+    assert dialog.warning.isVisible() and "Mass removal" in dialog.warning.text()
+    assert not dialog.sync_button.isEnabled()
+    dialog.allow.setChecked(True)
+    assert dialog.sync_button.isEnabled()
+    out = tmp_path / "plan.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "CSV"))
+    assert dialog.export() == out
+    assert "create group" in out.read_text("utf-8-sig")
+
+    with qtbot.waitSignal(controller.synced, timeout=WAIT) as blocker:
+        dialog.sync_button.click()
+    result = blocker.args[0]
+    qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)
+    assert not result.failed and not result.cancelled
+    assert controller.sync_dialog.close_button.isVisible()
+    assert "Sync finished." in controller.sync_dialog.summary.text()
+    assert controller.sync_dialog.log.toPlainText().count("POST /Groups") == 6
+
+    groups = server.dump()["groups"]
+    for i, email in enumerate(users.frame["email"]):
+        assert email in groups[f"Team {VALUES[i % len(VALUES)]}"]
+    assert "user002@ex.com" not in groups["Team B"]  # moved to its mapped group
+    assert groups["Keep"] == {"user003@ex.com"}  # never touched
+
+    # A second preview finds nothing left to do.
+    again = refresh(qtbot, controller)
+    assert again.is_empty
+
+
+def test_cancel_midway_then_sync_the_rest(qtbot, window, scim_server, fault_proxy):
+    users = export_users()
+    server = scim_server(users)
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold_writes(record):
+        if record.method in ("POST", "PATCH"):
+            entered.set()
+            gate.wait(WAIT / 1000)
+        return None
+
+    proxy = fault_proxy(server.url, refuse=hold_writes)
+    open_export(window, users, make_mapping(GROUPS, apply_existing=True))
+    controller = window.sync_controller
+    controller.set_connection(ConnectionProfile("proxied", proxy.url), TOKEN, persist=False)
+    gate.set()
+    plan = refresh(qtbot, controller)
+    assert len(plan.groups_to_create) == 7
+    gate.clear()
+
+    with qtbot.waitSignal(controller.synced, timeout=WAIT) as blocker:
+        controller.sync(plan, True)
+        qtbot.waitUntil(entered.is_set, timeout=WAIT)
+        assert window.isEnabled()  # the window stays responsive while requests hang
+        controller.sync_dialog.cancel_button.click()
+        gate.set()
+    result = blocker.args[0]
+    qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)
+    assert result.cancelled
+    created = set(result.created_groups)
+    assert 0 < len(created) < 7  # stopped between requests, with work left
+    assert "Sync cancelled" in controller.sync_dialog.summary.text()
+    on_server = set(server.dump()["groups"])
+    assert created <= on_server and not (set(plan.groups_to_create) - created) <= on_server
+
+    rest = refresh(qtbot, controller)
+    assert set(rest.groups_to_create) == set(plan.groups_to_create) - created
+    final = run_sync(qtbot, controller, rest, allow=True)
+    assert final.ok
+    groups = server.dump()["groups"]
+    assert all(len(groups[name]) == 6 for name in GROUPS.values())
+
+
+def test_failed_operation_shown_as_plain_text_then_retried(
+    qtbot, window, scim_server, fault_proxy
+):
+    users = export_users(16)
+    server = scim_server(users)
+    refusing = {"on": True}
+    reason = "<b>Seats are full</b> for this plan"
+
+    def refuse_team_c(record):
+        body = record.body or {}
+        if refusing["on"] and record.method == "POST" and body.get("displayName") == "Team C":
+            return 400, reason
+        return None
+
+    proxy = fault_proxy(server.url, refuse=refuse_team_c)
+    open_export(window, users, make_mapping(GROUPS, apply_existing=True))
+    controller = window.sync_controller
+    controller.set_connection(ConnectionProfile("proxied", proxy.url), TOKEN, persist=False)
+    plan = refresh(qtbot, controller)
+    result = run_sync(qtbot, controller, plan, allow=True)
+
+    assert [(f.group, f.operation) for f in result.failed] == [("Team C", "create")]
+    dialog = controller.sync_dialog
+    assert dialog.failed.isVisible() and dialog.retry_button.isVisible()
+    reasons = [dialog.failed.item(0, c).text() for c in range(dialog.failed.columnCount())]
+    assert any("<b>Seats are full</b>" in text for text in reasons)
+    for label in dialog.findChildren(QLabel):
+        if "<b>" in label.text():
+            assert label.textFormat() == Qt.TextFormat.PlainText
+    assert "Team C" not in server.dump()["groups"]
+
+    refusing["on"] = False
+    with qtbot.waitSignal(controller.synced, timeout=WAIT) as blocker:
+        dialog.retry_button.click()
+    retried = blocker.args[0]
+    qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)
+    assert not retried.failed
+    assert server.dump()["groups"]["Team C"] == {"user002@ex.com", "user010@ex.com"}
+    assert not dialog.retry_button.isVisible()
+
+
+def test_wrong_token_is_explained_in_plain_text(qtbot, window, scim_server):
+    users = export_users(8)
+    server = scim_server(users)
+    open_export(window, users, make_mapping(GROUPS))
+    controller = connect(window, server, token="not-the-token-<b>x</b>")
+    with qtbot.waitSignal(controller.failed, timeout=WAIT) as blocker:
+        controller.refresh()
+    text = blocker.args[0]
+    assert "refused the token" in text and "not-the-token" not in text
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    assert boxes and boxes[-1].textFormat() == Qt.TextFormat.PlainText
+    assert controller.server_state is None
+
+
+def test_token_never_written_logged_or_shown(
+    qtbot, window, scim_server, tmp_path, caplog, monkeypatch
+):
+    users = export_users(24)
+    server = scim_server(users)
+    caplog.set_level(logging.DEBUG)
+    open_export(window, users, make_mapping(GROUPS, apply_existing=True))
+    controller = window.sync_controller
+    store = controller.store
+    # The admin's path: a saved profile (QSettings) and its token (session only here).
+    profile = ConnectionProfile(name="production", url=server.url)
+    store.save(profile)
+    store.tokens.set("production", TOKEN)
+    store.last_used = "production"
+    controller.set_connection(profile, TOKEN)
+    plan = refresh(qtbot, controller)
+    run_sync(qtbot, controller, plan, allow=True)
+
+    report, plan_file = tmp_path / "report.xlsx", tmp_path / "plan.csv"
+    answers = iter([(str(report), ""), (str(plan_file), "")])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: next(answers))
+    assert controller.export_report() == report
+    assert controller.show_plan(plan).export() == plan_file
+    window.autosaver.save()
+    window.settings.sync()
+    assert window._save_to(tmp_path / "draft.json")
+
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert {report, plan_file, tmp_path / "draft.json", tmp_path / "settings.ini"} <= set(written)
+    assert "production" in (tmp_path / "settings.ini").read_text("utf-8")
+    for path in written:
+        assert TOKEN.encode() not in path.read_bytes(), path
+    assert TOKEN not in caplog.text
+    assert TOKEN not in controller.sync_dialog.log.toPlainText()
+    assert TOKEN not in window.windowTitle()
+    assert all(TOKEN not in w.windowTitle() for w in window.findChildren(QMessageBox))
