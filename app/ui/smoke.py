@@ -2,8 +2,9 @@
 
 Used by `make package-check` on the offscreen platform: opens the main window on the
 bundled sample exactly as `groupmap users.csv` would (through run_app), waits for the
-preview to be evaluated, opens the About dialog (which needs the copied package metadata),
-closes both and exits 0. Any failure prints one line naming the missing piece and exits 1.
+preview to be evaluated, checks locale-aware sorting (ICU data), opens the About dialog
+(which needs the copied package metadata), closes both and exits 0. Any failure prints
+one line naming the missing piece and exits 1.
 """
 
 from __future__ import annotations
@@ -11,13 +12,19 @@ from __future__ import annotations
 import sys
 import time
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QCollator, QLocale, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.resources import resource_path
 
 TIME_LIMIT_S = 120.0  # a guard against hanging CI, not a speed target
 POLL_MS = 50
+
+
+def collation_works() -> bool:
+    """Locale-aware sorting has its data (the Linux bundle ships a trimmed ICU data library)."""
+    swedish, german = QCollator(QLocale("sv_SE")), QCollator(QLocale("de_DE"))
+    return swedish.compare("ä", "z") > 0 and german.compare("ä", "b") < 0
 
 
 def smoke_test(time_limit_s: float = TIME_LIMIT_S) -> int:
@@ -47,6 +54,9 @@ def smoke_test(time_limit_s: float = TIME_LIMIT_S) -> int:
         if not window.isVisible():
             finish("the main window is not visible")
             return
+        if not collation_works():
+            finish("locale-aware sorting is broken (ICU collation data missing from the build?)")
+            return
         from app.ui.about import show_about
 
         about = show_about(window)
@@ -60,7 +70,7 @@ def smoke_test(time_limit_s: float = TIME_LIMIT_S) -> int:
             None,
             f"main window {window.width()}x{window.height()} on "
             f"{QApplication.platformName()}; {evaluation.user_count} sample users evaluated; "
-            f"About lists {packages} packages",
+            f"collation OK; About lists {packages} packages",
         )
 
     status = run_app([str(users)], mapping_path=mapping, setup=check)
