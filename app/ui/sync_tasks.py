@@ -43,6 +43,12 @@ def _total(client: Any, endpoint: str, params: dict[str, Any] | None = None) -> 
     return int(total) if isinstance(total, int) else None
 
 
+def _count(number: int | None, word: str) -> str:
+    if number is None:
+        return f"{word}s: not counted"
+    return f"{number:,} {word}{'' if number == 1 else 's'}"
+
+
 def probe_server(state: Any, profile: ConnectionProfile, token: str) -> list[str]:
     """Test connection: ServiceProviderConfig, then the number of users and groups."""
     with profile.client(token, max_attempts=2, timeout=15.0) as client:
@@ -76,9 +82,9 @@ def probe_server(state: Any, profile: ConnectionProfile, token: str) -> list[str
             "replaces groups with PUT), which takes more requests."
         )
     lines.append(f"Page size: up to {features.filter_max_results:,} results.")
-    counts = [f"{users:,} users" if users is not None else "users: not counted"]
+    counts = [_count(users, "user")]
     if profile.target == TARGET_GROUPS:
-        counts.append(f"{groups:,} groups" if groups is not None else "groups: not counted")
+        counts.append(_count(groups, "group"))
     lines.append("The server has " + " and ".join(counts) + ".")
     return lines
 
