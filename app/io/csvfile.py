@@ -75,9 +75,20 @@ _CONTROL = bytes(c for c in range(32) if c not in b"\t\n\r") + b"\x7f"
 
 
 def _looks_binary(sample: bytes) -> bool:
-    """Over 10% control bytes: a program, picture or archive, not text (a stray NUL is fine)."""
-    controls = len(sample) - len(sample.translate(None, _CONTROL))
-    return controls > len(sample) * 0.1
+    """A program, picture or archive rather than text.
+
+    Valid UTF-8 without NUL bytes is text whatever control characters it holds (cells may
+    contain them); otherwise over 1% NUL bytes or over 10% control bytes mean binary.
+    """
+    nuls = sample.count(0)
+    if nuls > len(sample) * 0.01:
+        return True
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return False
+    except UnicodeDecodeError:
+        controls = len(sample) - len(sample.translate(None, _CONTROL))
+        return controls > len(sample) * 0.1
 
 
 def detect_format(path: Path) -> CsvFormat:
