@@ -58,7 +58,18 @@ sys.exit(0 if csv == xlsx and csv["users"] > 0 else 1)
 EOF
 
 echo "4. main window opens and closes (offscreen)"
-bundle --smoke-test || fail "'groupmap --smoke-test' exited $? (output above)."
+bundle --smoke-test 2>"$SCRATCH/smoke.err" \
+  || { cat "$SCRATCH/smoke.err" >&2; fail "'groupmap --smoke-test' failed (Qt messages above)."; }
+
+if command -v xvfb-run >/dev/null; then
+  echo "4b. the same on a real X server (xcb under Xvfb)"
+  (cd "$SCRATCH" && xvfb-run -a sh -c 'exec env -i PATH=/usr/bin:/bin HOME="$0" LANG=C.UTF-8 \
+      DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY" QT_QPA_PLATFORM=xcb "$1" --smoke-test' \
+      "$SCRATCH/home" "$EXE") 2>"$SCRATCH/xcb.err" \
+    || { cat "$SCRATCH/xcb.err" >&2; fail "the main window did not open on X11 (xcb); see the Qt messages above."; }
+else
+  echo "4b. skipped: xvfb-run is not installed (apt-get install xvfb to also test X11)"
+fi
 
 echo "5. size"
 bytes=$(du -sb "$BUNDLE" | cut -f1)
@@ -66,7 +77,7 @@ mb=$(( (bytes + 1048575) / 1048576 ))
 files=$(find "$BUNDLE" -type f | wc -l)
 echo "   dist/GroupMap: ${mb} MB unpacked, ${files} files"
 echo "   largest parts (MB):"
-du -sm "$BUNDLE"/_internal/* | sort -rn | head -n 8 | sed 's/^/     /'
+(cd "$BUNDLE/_internal" && du -sm -- *) | sort -rn | head -n 8 | sed "s/^/     /"
 if [ "$mb" -gt "$TARGET_MB" ]; then
   echo "   WARNING: ${mb} MB is over the ${TARGET_MB} MB target (see README, Packaging: size)."
 fi

@@ -28,6 +28,10 @@ DESCRIPTION = (
     "previews the result offline and syncs group memberships over SCIM 2.0."
 )
 APP_LICENSE = "MIT"
+QT_NOTICE = (
+    "Qt and PySide6 are used under the LGPL-3.0; they ship as separate shared libraries "
+    "you can replace."
+)
 
 
 def runtime_versions() -> str:
@@ -49,7 +53,7 @@ class AboutDialog(QDialog):
         self.title = QLabel(f"<h2>GroupMap {__version__}</h2>")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         description = QLabel(
-            f"{DESCRIPTION}<br>GroupMap is released under the {APP_LICENSE} license."
+            f"{DESCRIPTION}<br>GroupMap is released under the {APP_LICENSE} license. {QT_NOTICE}"
         )
         description.setWordWrap(True)
         self.runtime = QLabel(runtime_versions())
@@ -65,6 +69,7 @@ class AboutDialog(QDialog):
         self.table = self._package_table()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setDefault(True)
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
@@ -77,6 +82,9 @@ class AboutDialog(QDialog):
         table = QTableWidget(len(self.packages), 3)
         table.setHorizontalHeaderLabels(["Package", "Version", "License"])
         table.verticalHeader().setVisible(False)
+        table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)
+        table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        table.setAlternatingRowColors(True)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         for row, package in enumerate(self.packages):
