@@ -230,6 +230,16 @@ class SyncController(QObject):
         if group_names:
             self.window.set_known_groups("server", group_names)
         self.window.set_drift([d.email for d in plan.drift])
+        found = f"{len(state.user_ids):,} of the export's users found"
+        if plan.drift:
+            found += f", {len(plan.drift):,} with other groups on the server (Drift)"
+        next_step = (
+            "The server already matches the mapping."
+            if plan.is_empty
+            else "Next: Preview changes, then Sync now."
+        )
+        name = self.profile.name if self.profile else "the server"
+        self._say(f"Read {name}: {found}. {next_step}")
         self.refreshed.emit(state)
         self.planned.emit(plan)
         if show_plan:  # once this read task has finished, so "Sync now" can start at once
@@ -289,8 +299,16 @@ class SyncController(QObject):
         """Stop between requests: the running execute returns a result marked cancelled."""
         self._cancel.set()
 
+    def _say(self, text: str) -> None:
+        bar = getattr(self.window, "statusBar", None)
+        if callable(bar):
+            bar().showMessage(text, 15_000)
+
     def _on_synced(self, result) -> None:
         self.result = result
+        self._say("Sync cancelled." if result.cancelled else (
+            f"Sync finished with {len(result.failed):,} failed operation(s)." if result.failed
+            else "Sync finished."))
         if self.sync_dialog is not None:
             self.sync_dialog.show_result(result)
         self.synced.emit(result)

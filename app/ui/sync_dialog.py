@@ -39,7 +39,7 @@ def time_left(elapsed: float, done: int, total: int) -> str:
     return f"about {round(seconds / 60)} min left"
 
 
-def short_list(emails: list[str], shown: int = 3) -> str:
+def short_list(emails: list[str], shown: int = 2) -> str:
     if len(emails) <= shown:
         return ", ".join(emails)
     return ", ".join(emails[:shown]) + f" and {len(emails) - shown:,} more"
@@ -80,7 +80,7 @@ class SyncDialog(QDialog):
     def __init__(self, parent: QWidget | None = None, title: str = "Sync") -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.resize(760, 560)
+        self.resize(800, 620)
         self._started = time.monotonic()
         self.running = False
         self.result = None
@@ -101,9 +101,13 @@ class SyncDialog(QDialog):
         self.failed.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.failed.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.failed.verticalHeader().setVisible(False)
+        self.failed.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = self.failed.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
+        self.failed.setColumnWidth(2, 200)
+        self.failed.setWordWrap(True)
         for widget in (self.summary, self.failed_label, self.failed):
             widget.setVisible(False)
 
