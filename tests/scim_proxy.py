@@ -33,6 +33,7 @@ QUIRKS = frozenset(
         "post_ignores_members",
         "no_patch",
         "no_filter",
+        "no_bulk",
     }
 )
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -213,12 +214,23 @@ class FaultProxy:
         if response.headers.get("ETag"):
             headers["ETag"] = response.headers["ETag"]
         q = self.quirks
-        if path == "/ServiceProviderConfig" and status == 200 and q & {"no_patch", "no_filter"}:
+        if (
+            path == "/ServiceProviderConfig"
+            and status == 200
+            and q
+            & {
+                "no_patch",
+                "no_filter",
+                "no_bulk",
+            }
+        ):
             config = response.json()
             if "no_patch" in q:
                 config["patch"] = {"supported": False}
             if "no_filter" in q:
                 config["filter"] = {"supported": False, "maxResults": 0}
+            if "no_bulk" in q:
+                config["bulk"] = {"supported": False, "maxOperations": 0, "maxPayloadSize": 0}
             content = json.dumps(config).encode()
         if h.command == "PATCH" and status == 204 and "patch_200" in q:
             auth = (

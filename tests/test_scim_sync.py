@@ -273,12 +273,13 @@ def test_cancel_stops_between_requests_and_rerun_converges(scim_server):
     assert server.dump()["groups"] == expected_groups(users, MAPPING)
 
 
-def test_attribute_target(scim_server, fault_proxy):
+@pytest.mark.parametrize("bulk", [True, False])
+def test_attribute_target(scim_server, fault_proxy, bulk):
     path = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
     users = make_users(9, VALUES)
     server = scim_server(users)
-    proxy = fault_proxy(server.url)
-    plan, result = sync(proxy.url, users, MAPPING, target="attribute", attribute=path)
+    proxy = fault_proxy(server.url, quirks=frozenset() if bulk else frozenset({"no_bulk"}))
+    plan, result = sync(proxy.url, users, MAPPING, target="attribute", attribute=path, batch_size=4)
     assert not any(r.path.startswith("/Groups") for r in proxy.records)
     departments = {
         name: data.get(path.rpartition(":")[0], {}).get("department")
@@ -288,7 +289,16 @@ def test_attribute_target(scim_server, fault_proxy):
     assert departments == {
         email: evaluation.user_after(i)[0] for i, email in enumerate(users.frame["email"])
     }
-    assert result.added == 9 and len(proxy.writes()) == 9
+    assert result.added == 9 and not result.failed
+    writes = proxy.writes()
+    if bulk:
+        assert [(w.method, w.path, len(w.body["Operations"])) for w in writes] == [
+            ("POST", "/Bulk", 4),
+            ("POST", "/Bulk", 4),
+            ("POST", "/Bulk", 1),
+        ]
+    else:
+        assert [w.method for w in writes] == ["PATCH"] * 9
     proxy.reset_records()
     plan, _ = sync(proxy.url, users, MAPPING, target="attribute", attribute=path)
     assert plan.is_empty and not proxy.writes()
@@ -300,6 +310,46 @@ def test_attribute_target(scim_server, fault_proxy):
             target="attribute",
             attribute=path,
         )
+
+
+def test_attribute_bulk_failures_listed_per_user(scim_server, fault_proxy):
+    path = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+    users = make_users(6, VALUES)
+    server = scim_server(make_users(5, VALUES))  # user 5 is not on the server
+    settings = SyncSettings(server.url, TOKEN, target="attribute", attribute=path)
+    with fast_client(server.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        plan = plan_sync(users, MAPPING, state, settings)
+        state.user_ids["user00004@ex.com"] = "gone"  # deleted between read and write
+        result = execute(client, plan, settings)
+    assert result.not_found == ["user00005@ex.com"]
+    assert [(f.group, f.emails, f.status) for f in result.failed] == [
+        ("Engineering", ["user00004@ex.com"], 404)
+    ]
+    assert result.added == 4
+
+
+def test_refused_member_fails_alone_in_its_batch(scim_server, fault_proxy):
+    users = make_users(40, ["sales"])
+    server = scim_server(users)
+    bad = {}
+
+    def refuse(record):
+        if record.method == "PATCH" and bad["id"] in str(record.body):
+            return 400, "user is suspended"
+        return None
+
+    proxy = fault_proxy(server.url, refuse=refuse)
+    settings = SyncSettings(proxy.url, TOKEN, batch_size=16)
+    with fast_client(proxy.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        bad["id"] = state.user_ids["user00030@ex.com"]
+        result = execute(client, plan_sync(users, MAPPING, state, settings), settings)
+    assert [(f.operation, f.emails, f.status, f.reason) for f in result.failed] == [
+        ("add", ["user00030@ex.com"], 400, "HTTP 400: user is suspended")
+    ]
+    assert result.added == 39
+    assert len(server.dump()["groups"]["Sales"]) == 39
 
 
 def test_settings_refuse_bad_values():

@@ -28,6 +28,7 @@ __all__ = [
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+BULK_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 DEFAULT_PAGE = 100
 
 
@@ -363,6 +364,42 @@ class ScimClient:
                 if exc.status != 412 or attempt >= self._t.max_attempts:
                     raise
         raise AssertionError("unreachable")
+
+    def bulk_patch(
+        self, endpoint: str, patches: list[tuple[str, list[dict[str, Any]]]]
+    ) -> list[ScimError | None]:
+        """PATCH several resources in one POST /Bulk; per patch, None or the server's error."""
+        operations = [
+            {
+                "method": "PATCH",
+                "bulkId": f"p{i}",
+                "path": f"{endpoint}/{resource_id}",
+                "data": {"schemas": [PATCH_SCHEMA], "Operations": ops},
+            }
+            for i, (resource_id, ops) in enumerate(patches)
+        ]
+        body = self.request(
+            "POST", "/Bulk", json={"schemas": [BULK_SCHEMA], "Operations": operations}
+        )
+        answers = [a for a in (body or {}).get("Operations") or [] if isinstance(a, dict)]
+        by_id = {a.get("bulkId"): a for a in answers if a.get("bulkId")}
+        outcomes: list[ScimError | None] = []
+        for i, operation in enumerate(operations):
+            answer = by_id.get(operation["bulkId"]) or (answers[i] if i < len(answers) else None)
+            if answer is None:
+                outcomes.append(ScimError(0, None, "the bulk answer has no result for this user"))
+                continue
+            try:
+                status = int(str(answer.get("status", "0")).split()[0])
+            except ValueError:
+                status = 0
+            if 200 <= status < 300:
+                outcomes.append(None)
+                continue
+            error = answer.get("response") if isinstance(answer.get("response"), dict) else {}
+            detail = self.redact(str(error.get("detail") or ""))
+            outcomes.append(ScimError(status, error.get("scimType"), detail))
+        return outcomes
 
     def patch_user(self, user_id: str, operations: list[dict[str, Any]]) -> dict[str, Any] | None:
         return self.request(

@@ -1,0 +1,98 @@
+"""Write one managed group: create it with its first members, then batched membership changes.
+
+A batch the server refuses with a client error (4xx) is split in halves and retried, so one
+bad member fails alone instead of taking its whole batch down.
+"""
+
+from __future__ import annotations
+
+import math
+
+from app.scim.client import member_ids
+from app.scim.errors import ScimError
+from app.scim.plan import SyncPlan
+from app.scim.run import Run, Stop
+
+SPLIT_STATUSES = frozenset({400, 404, 409, 413, 422})
+
+
+def planned_group_requests(plan: SyncPlan, batch_size: int) -> int:
+    """The write requests the plan needs when nothing goes wrong."""
+    total = 0
+    for group in set(plan.groups_to_create) | set(plan.adds) | set(plan.removes):
+        changes = len(plan.adds.get(group, [])) + len(plan.removes.get(group, []))
+        if group in plan.groups_to_create:
+            total += 1
+            changes = max(0, changes - batch_size)
+        total += math.ceil(changes / batch_size)
+    return total
+
+
+def write_group(run: Run, group: str) -> None:
+    plan, result, ids = run.plan, run.result, run.plan.state.user_ids
+    adds = list(plan.adds.get(group, []))
+    removes = list(plan.removes.get(group, []))
+    try:
+        if group in plan.groups_to_create:
+            run.check()
+            first = adds[: run.settings.batch_size]
+            try:
+                created, adopted = run.client.create_group(group, [ids[e.lower()] for e in first])
+            except ScimError as exc:
+                run.fail(group, "create", adds, exc)
+                run.step()
+                return
+            run.step()
+            group_id = str(created["id"])
+            result.created(group, group_id)
+            if adopted or (first and "members" not in created):
+                run.check()
+                body, _ = run.client.get_group(group_id)
+                present = set(member_ids(body))
+            else:
+                present = set(member_ids(created))
+            done = [e for e in adds if ids[e.lower()] in present]
+            result.applied(group, added=done)
+            adds = [e for e in adds if ids[e.lower()] not in present]
+            verb = "Adopted existing" if adopted else "Created"
+            run.say(f"{verb} group {group} with {len(done)} member(s)")
+        else:
+            group_id = plan.state.groups[group].id
+        _write_batches(run, group, group_id, adds, removes)
+    except Stop as stop:
+        run.not_sent(group, "add", [e for e in adds if not result.is_done(group, e)], stop)
+        run.not_sent(group, "remove", [e for e in removes if not result.is_done(group, e)], stop)
+
+
+def _write_batches(run: Run, group: str, group_id: str, adds: list[str], removes: list[str]):
+    changes = [("add", e) for e in adds] + [("remove", e) for e in removes]
+    # Without PATCH every write replaces the whole group: one PUT carries every change.
+    size = run.settings.batch_size if run.client.features().patch else max(len(changes), 1)
+    for start in range(0, len(changes), size):
+        _send_batch(run, group, group_id, changes[start : start + size])
+        run.step()
+    if changes:
+        run.say(f"{group}: {len(adds)} added, {len(removes)} removed (failures listed apart)")
+
+
+def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
+    ids = run.plan.state.user_ids
+    batch_adds = [e for op, e in batch if op == "add"]
+    batch_removes = [e for op, e in batch if op == "remove"]
+    run.check()
+    try:
+        run.client.modify_members(
+            group_id, [ids[e.lower()] for e in batch_adds], [ids[e.lower()] for e in batch_removes]
+        )
+    except ScimError as exc:
+        if len(batch) > 1 and exc.status in SPLIT_STATUSES:
+            half = len(batch) // 2
+            _send_batch(run, group, group_id, batch[:half])
+            _send_batch(run, group, group_id, batch[half:])
+            return
+        if batch_adds:
+            run.fail(group, "add", batch_adds, exc)
+        if batch_removes:
+            run.fail(group, "remove", batch_removes, exc)
+    else:
+        run.result.applied(group, added=batch_adds, removed=batch_removes)
