@@ -268,3 +268,26 @@ def test_token_never_written_logged_or_shown(
     assert TOKEN not in controller.sync_dialog.log.toPlainText()
     assert TOKEN not in window.windowTitle()
     assert all(TOKEN not in w.windowTitle() for w in window.findChildren(QMessageBox))
+
+
+def test_attribute_target_writes_one_value_per_user(qtbot, window, scim_server):
+    path = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+    users = export_users(16)
+    server = scim_server(users)
+    open_export(window, users, make_mapping(GROUPS))
+    controller = window.sync_controller
+    profile = ConnectionProfile("calendly-like", server.url, target="attribute", attribute=path)
+    controller.set_connection(profile, TOKEN, persist=False)
+    plan = refresh(qtbot, controller)
+    assert not plan.groups_to_create  # no /Groups in this mode
+    result = run_sync(qtbot, controller, plan)
+    assert not result.failed
+    extension = path.rpartition(":")[0]
+    departments = {
+        email: (data.get(extension) or {}).get("department")
+        for email, data in server.dump()["attributes"].items()
+    }
+    # "Before" is the server's attribute (empty for everyone), so every user gets a value,
+    # even those the export lists in "Team A".
+    assert departments == {f"user{i:03d}@ex.com": GROUPS[VALUES[i % 8]] for i in range(16)}
+    assert not refresh(qtbot, controller).adds  # read back: nothing left to do

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
@@ -54,6 +54,9 @@ class SyncController(QObject):
         self._export_users = self.document.users
         self._own_update = False
         self.document.usersChanged.connect(self._on_users_changed)
+        app = QCoreApplication.instance()
+        if app is not None:  # quitting mid-sync stops between requests instead of hanging
+            app.aboutToQuit.connect(self.cancel)
         self._build_actions()
         self._update_actions()
 
