@@ -172,6 +172,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(f"  not found on the server (not created): {email}")
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
+    if result.failed and result.nothing_written and result.refused_access:
+        print(
+            "groupmap: error: the server refused every write (authentication or connection); "
+            f"nothing was written. Check that the token in ${args.token_env} may write.",
+            file=sys.stderr,
+        )
+        return EXIT_CONNECT
     return EXIT_FAILED if result.failed else EXIT_OK
 
 

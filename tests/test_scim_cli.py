@@ -221,3 +221,16 @@ def test_serve_runs_a_seeded_server(inputs, tmp_path):
     finally:
         process.kill()
         process.communicate(timeout=10)
+
+
+def test_token_that_cannot_write_exits_3(scim_server, fault_proxy, inputs, monkeypatch, capsys):
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+
+    def read_only(record):
+        return (403, "token lacks the scim:write scope") if record.method != "GET" else None
+
+    proxy = fault_proxy(seeded(scim_server, inputs).url, refuse=read_only)
+    assert run(inputs, proxy.url, "--concurrency", "1") == 3
+    err = capsys.readouterr().err
+    assert "nothing was written" in err and "scim:write" in err
+    assert len(proxy.writes()) == 1  # the first refusal stops the rest

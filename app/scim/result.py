@@ -89,6 +89,20 @@ class SyncResult:
         return sum(len(f.emails) or 1 for f in self.failed)
 
     @property
+    def nothing_written(self) -> bool:
+        return not self.created_groups and self.added == 0 and self.removed == 0
+
+    @property
+    def refused_access(self) -> bool:
+        """Every failure is an authentication refusal or an unreachable server."""
+        return bool(self.failed) and all(
+            f.status in (401, 403)
+            or (f.status == 0 and "could not connect" in f.reason)
+            or f.reason.startswith("not sent:")
+            for f in self.failed
+        )
+
+    @property
     def ok(self) -> bool:
         return not self.failed and not self.cancelled
 
