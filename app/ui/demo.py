@@ -101,15 +101,24 @@ def _headless_driver(controller: Any) -> None:
     QTimer.singleShot(HEADLESS_LIMIT_MS, too_slow)
 
 
+def _go_offscreen() -> None:
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")  # offscreen noise
+    print("Running the demo offscreen: refresh, preview and sync, then a summary.")
+
+
 def run_demo(headless: bool = False) -> int:
     """Start the seeded server, open the app connected to it, stop the server at exit."""
     if not headless and not has_display():
         print("No display found (DISPLAY and WAYLAND_DISPLAY are unset).")
         headless = True
     if headless:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        os.environ.setdefault("QT_LOGGING_RULES", "default.warning=false")  # offscreen noise
-        print("Running the demo offscreen: refresh, preview and sync, then a summary.")
+        _go_offscreen()
+    elif sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM"):
+        # If no window can open (missing X11 libraries), Qt falls back to offscreen instead
+        # of aborting, and the demo runs headless with a note on what to install.
+        wayland = "wayland;" if os.environ.get("WAYLAND_DISPLAY") else ""
+        os.environ["QT_QPA_PLATFORM"] = f"{wayland}xcb;offscreen"
     from app.ui.app import run_app
 
     users_path, mapping_path, extra = demo_inputs()
@@ -119,8 +128,17 @@ def run_demo(headless: bool = False) -> int:
     try:
 
         def setup(window: Any) -> None:
+            from PySide6.QtGui import QGuiApplication
+
             controller = connect_window(window, server.url, token)
-            if headless:
+            offscreen = QGuiApplication.platformName() == "offscreen"
+            if offscreen and not headless:
+                print(
+                    "Could not open a window: the display is not reachable, or Qt's X11 "
+                    "libraries are missing (README's Quick start lists them)."
+                )
+                _go_offscreen()
+            if headless or offscreen:
                 _headless_driver(controller)
 
         return run_app([users_path], mapping_path=mapping_path, setup=setup)
