@@ -371,3 +371,21 @@ def test_cancel_while_reading_raises_and_writes_nothing(scim_server, fault_proxy
             client, users, MAPPING, settings, progress=seen.append, cancelled=lambda: len(seen) >= 1
         )
     assert seen[0].phase == "read" and not proxy.writes()
+
+
+@pytest.mark.parametrize("attribute", ["userName", "emails", "externalId"])
+@pytest.mark.parametrize("listing", [True, False])
+def test_match_attributes(scim_server, fault_proxy, attribute, listing):
+    on_server = make_users(60, VALUES)
+    server = scim_server(on_server)
+    proxy = fault_proxy(server.url, page_cap=20)
+    export = make_users(60 if listing else 1, VALUES)
+    export.frame["email"] = export.frame["email"].str.upper()  # as some IdPs export them
+    settings = SyncSettings(proxy.url, TOKEN, match_attribute=attribute)
+    with fast_client(proxy.url) as client:
+        state = read_server_state(client, export, MAPPING, settings)
+    assert state.read_by == ("list" if listing else "filter")
+    if attribute == "externalId":  # compared exactly (RFC 7643): upper case finds nobody
+        assert len(state.not_found) == len(export)
+    else:
+        assert not state.not_found and len(state.user_ids) == len(export)
