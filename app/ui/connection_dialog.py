@@ -93,6 +93,7 @@ class ConnectionDialog(QDialog):
         self.remember.setEnabled(store.tokens.persistent)
         self.token_note = plain_label(store.tokens.describe(), self)
         self.token_note.setMinimumWidth(400)
+        self.token_note.setMinimumHeight(self.token_note.heightForWidth(400))
 
         self.target = QComboBox(self)
         self.target.addItem("Groups (the /Groups endpoint)", TARGET_GROUPS)
