@@ -15,15 +15,17 @@ fail() { echo "package-check: FAILED: $*" >&2; exit 1; }
 [ -x "$EXE" ] || fail "$EXE is missing; run 'make package' first."
 
 SCRATCH=$(mktemp -d)
-trap 'rm -rf "$SCRATCH"' EXIT
 mkdir -p "$SCRATCH/home"
 SAMPLE=$(find "$BUNDLE" -path '*/resources/sample' -type d | head -n1)
 [ -n "$SAMPLE" ] || fail "the bundle has no resources/sample folder; check datas in packaging/groupmap.spec."
 
 bundle() {  # run the bundle in a clean environment from the scratch folder
-  (cd "$SCRATCH" && env -i PATH=/usr/bin:/bin HOME="$SCRATCH/home" LANG=C.UTF-8 \
-    QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR="$SCRATCH" "$EXE" "$@")
+  (cd "$SCRATCH" && exec env -i PATH=/usr/bin:/bin HOME="$SCRATCH/home" LANG=C.UTF-8 \
+    QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR="$SCRATCH" GROUPMAP_TOKEN="$TOKEN" "$EXE" "$@")
 }
+TOKEN=check-$$
+SERVER_PID=
+trap 'if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi; rm -rf "$SCRATCH"' EXIT
 
 echo "1. version"
 got=$(bundle --version) || fail "'groupmap --version' exited $?."
@@ -55,6 +57,28 @@ for report in (csv, xlsx):
     report.pop("files", None)
 print(f"   {csv['users']} users, {csv['changes']} changes; .xlsx and .csv agree: {csv == xlsx}")
 sys.exit(0 if csv == xlsx and csv["users"] > 0 else 1)
+EOF
+
+echo "3b. SCIM: groupmap sync against groupmap serve on loopback (httpx, scim2 in the bundle)"
+bundle serve --port 0 --users "$SAMPLE/users.csv" --token "$TOKEN" >"$SCRATCH/serve.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 150); do  # up to 30 s for the server to say where it listens
+  grep -q '^Serving SCIM on ' "$SCRATCH/serve.log" && break
+  kill -0 "$SERVER_PID" 2>/dev/null || break
+  sleep 0.2
+done
+url=$(sed -n 's/^Serving SCIM on \([^ ]*\) .*/\1/p' "$SCRATCH/serve.log")
+[ -n "$url" ] || { cat "$SCRATCH/serve.log" >&2; fail "'groupmap serve' did not start (output above)."; }
+bundle sync --users "$SAMPLE/users.csv" --mapping "$SAMPLE/mapping.csv" --url "$url" \
+  --token-env GROUPMAP_TOKEN --json >"$SCRATCH/sync.json" || fail "'groupmap sync' to $url exited non-zero."
+kill "$SERVER_PID" && wait "$SERVER_PID" 2>/dev/null || true
+SERVER_PID=
+.venv/bin/python - "$SCRATCH/sync.json" <<'EOF' || fail "the sync did not apply cleanly: $(cat "$SCRATCH/sync.json")"
+import json, sys
+result = json.load(open(sys.argv[1]))
+print(f"   synced: {result['added']} added, {result['removed']} removed, {result['failed']} failed, "
+      f"{result['requests']} requests")
+sys.exit(0 if result["failed"] == 0 and result["added"] > 0 else 1)
 EOF
 
 echo "4. main window opens and closes (offscreen)"
