@@ -19,11 +19,12 @@ mkdir -p "$SCRATCH/home"
 SAMPLE=$(find "$BUNDLE" -path '*/resources/sample' -type d | head -n1)
 [ -n "$SAMPLE" ] || fail "the bundle has no resources/sample folder; check datas in packaging/groupmap.spec."
 
-bundle() {  # run the bundle in a clean environment from the scratch folder
-  (cd "$SCRATCH" && exec env -i PATH=/usr/bin:/bin HOME="$SCRATCH/home" LANG=C.UTF-8 \
-    QT_QPA_PLATFORM=offscreen XDG_RUNTIME_DIR="$SCRATCH" GROUPMAP_TOKEN="$TOKEN" "$EXE" "$@")
-}
 TOKEN=check-$$
+CLEAN_ENV=(env -i PATH=/usr/bin:/bin HOME="$SCRATCH/home" LANG=C.UTF-8 QT_QPA_PLATFORM=offscreen
+           XDG_RUNTIME_DIR="$SCRATCH" GROUPMAP_TOKEN="$TOKEN")
+bundle() {  # run the bundle in a clean environment from the scratch folder
+  (cd "$SCRATCH" && exec "${CLEAN_ENV[@]}" "$EXE" "$@")
+}
 SERVER_PID=
 trap 'if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi; rm -rf "$SCRATCH"' EXIT
 
@@ -60,8 +61,9 @@ sys.exit(0 if csv == xlsx and csv["users"] > 0 else 1)
 EOF
 
 echo "3b. SCIM: groupmap sync against groupmap serve on loopback (httpx, scim2 in the bundle)"
-bundle serve --port 0 --users "$SAMPLE/users.csv" --token "$TOKEN" >"$SCRATCH/serve.log" 2>&1 &
-SERVER_PID=$!
+(cd "$SCRATCH" && exec "${CLEAN_ENV[@]}" "$EXE" serve --port 0 --users "$SAMPLE/users.csv" \
+  --token "$TOKEN" >"$SCRATCH/serve.log" 2>&1) &
+SERVER_PID=$!  # the bundle itself (exec), so kill stops the server
 for _ in $(seq 1 150); do  # up to 30 s for the server to say where it listens
   grep -q '^Serving SCIM on ' "$SCRATCH/serve.log" && break
   kill -0 "$SERVER_PID" 2>/dev/null || break
