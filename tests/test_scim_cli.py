@@ -15,6 +15,7 @@ import pytest
 
 from app.cli import main
 from app.io import read_users
+from app.scim.transport import Transport
 from tests.scim_fixtures import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,12 @@ def inputs(tmp_path: Path) -> tuple[Path, Path]:
         encoding="utf-8",
     )
     return tmp_path / "users.csv", tmp_path / "mapping.csv"
+
+
+@pytest.fixture(autouse=True)
+def no_backoff(monkeypatch):
+    """The CLI's client backs off for real; these tests are about outcomes, not waiting."""
+    monkeypatch.setattr(Transport, "wait_before_retry", lambda self, attempt, after=None: None)
 
 
 def run(inputs, url: str, *extra: str) -> int:

@@ -172,8 +172,8 @@ def test_5xx_and_dropped_connections_retried_then_bounded(scim_server, fault_pro
 
 def test_transient_faults_recovered(scim_server, fault_proxy):
     server = scim_server(make_users(120, ["a"]))
-    proxy = fault_proxy(server.url, fault_rate=0.3, page_cap=50, seed=3, hang_seconds=0.6)
-    with fast_client(proxy.url, max_attempts=8, timeout=0.3) as client:
+    proxy = fault_proxy(server.url, fault_rate=0.3, page_cap=50, seed=3, hang_seconds=1.5)
+    with fast_client(proxy.url, max_attempts=8, timeout=1.0) as client:
         assert len(client.list_users(["userName"])) == 120
     assert any(r.fault for r in proxy.records)
 

@@ -33,9 +33,11 @@ def test_sync_through_20_percent_faults_is_exact(scim_server, fault_proxy):
     mapping = make_mapping({v: f"G{i}" for i, v in enumerate(values)}, apply_existing=True)
     server = scim_server(users)
     before = {g: set(m) for g, m in server.dump()["groups"].items()}
-    proxy = fault_proxy(server.url, fault_rate=0.2, seed=7, hang_seconds=2.5, retry_after="0")
+    proxy = fault_proxy(
+        server.url, fault_rate=0.2, seed=7, hang_seconds=3.5, retry_after="0", page_cap=250
+    )
     settings = SyncSettings(proxy.url, TOKEN, batch_size=50, concurrency=4, max_removal_ratio=1.0)
-    with fast_client(proxy.url, timeout=2.0, max_attempts=6) as client:
+    with fast_client(proxy.url, timeout=3.0, max_attempts=6) as client:
         state = read_server_state(client, users, mapping, settings)
         plan = plan_sync(users, mapping, state, settings)
         result = execute(client, plan, settings)

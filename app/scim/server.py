@@ -129,7 +129,10 @@ class LocalScimServer:
             )
             self.url = f"http://127.0.0.1:{self._server.server_port}/v2"
             self._thread = threading.Thread(
-                target=self._server.serve_forever, name="scim-server", daemon=True
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},  # stop() returns quickly
+                name="scim-server",
+                daemon=True,
             )
             self._thread.start()
         return self.url
