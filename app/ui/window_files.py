@@ -65,10 +65,17 @@ class FileActions:
         task = start_task(fn, *args)
         self.task = task
         task.progress.connect(self._task_progress)
-        task.done.connect(on_done)
-        task.error.connect(on_error)
-        task.cancelled.connect(lambda: self.statusBar().showMessage("Cancelled.", 5000))
-        task.finished.connect(self._task_finished)
+
+        def then(callback: Callable[..., None]) -> Callable[..., None]:
+            def run(*result: Any) -> None:
+                self._task_finished()  # the callback may start the next task
+                callback(*result)
+
+            return run
+
+        task.done.connect(then(on_done))
+        task.error.connect(then(on_error))
+        task.cancelled.connect(then(lambda: self.statusBar().showMessage("Cancelled.", 5000)))
         return task
 
     def _task_progress(self, value: Any) -> None:

@@ -1,0 +1,198 @@
+"""The main window end to end: open, import errors, source column, drafts, autosave, fixes."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QMessageBox
+
+from app.core.mapping import MappingRow
+from app.io import load_draft
+from app.resources import resource_path
+from app.ui import window_files
+from app.ui.main_window import MainWindow
+from app.ui.mapping_model import STATUS, USERS
+
+SAMPLE_USERS = resource_path("sample", "users.csv")
+SAMPLE_MAPPING = resource_path("sample", "mapping.csv")
+
+
+@pytest.fixture(autouse=True)
+def discard_on_close(monkeypatch):
+    """pytest-qt closes the windows after each test: answer "Discard" unless a test asks."""
+    monkeypatch.setattr(window_files.QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, tmp_path / "data")
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def open_and_wait(qtbot, window, *paths):
+    window.open_paths(list(paths))
+    qtbot.waitUntil(lambda: window.task is None, timeout=20_000)
+
+
+def test_open_export_shows_preview_and_status(qtbot, window):
+    assert window.right.currentIndex() == 0  # empty state
+    window.open_mapping(SAMPLE_MAPPING)
+    open_and_wait(qtbot, window, SAMPLE_USERS)
+    evaluation = window.document.evaluation
+    assert evaluation is not None and window.right.currentIndex() == 1
+    assert window.users_label.text() == f"{evaluation.user_count:,} users"
+    assert window.unmatched_label.text() == f"{evaluation.unmatched:,} unmatched"
+    assert window.preview.users_model.rowCount() == evaluation.user_count
+    assert window.mapping_panel.model.data(window.mapping_panel.model.index(1, USERS)) == "50"
+    assert "Sales" in window.mapping_panel.group_delegate.groups
+    assert window.settings.value("recentFiles")[0] == str(Path(SAMPLE_USERS).resolve())
+
+
+def test_import_error_names_the_file_and_keeps_the_draft(qtbot, window, tmp_path):
+    window.open_mapping(SAMPLE_MAPPING)
+    rows = window.document.mapping.rows
+    bad = tmp_path / "broken.xlsx"
+    bad.write_bytes(b"this is not a workbook")
+    open_and_wait(qtbot, window, bad)
+    box = window.error_box
+    assert box.isVisible() and "broken.xlsx" in box.informativeText()
+    assert "Your draft was not changed" in box.informativeText()
+    assert window.document.mapping.rows == rows and window.document.users is None
+    box.close()
+
+
+def test_missing_source_column_lets_the_admin_pick_one(qtbot, window, tmp_path, monkeypatch):
+    export = tmp_path / "export.csv"
+    text = Path(SAMPLE_USERS).read_text().replace("Identity Provider Group", "Department", 1)
+    export.write_text(text)
+    asked = []
+
+    def pick(parent, title, label, items, current, editable):
+        asked.append(list(items))
+        return "Department", True
+
+    monkeypatch.setattr(window_files.QInputDialog, "getItem", pick)
+    open_and_wait(qtbot, window, export)
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=20_000)
+    assert "Department" in asked[0]
+    assert window.document.mapping.options.source_column == "Department"
+    assert window.document.users.source_column == "Department"
+    assert window.options_panel.source.findText("Department") >= 0
+
+
+def test_save_and_open_round_trip(qtbot, window, tmp_path, monkeypatch):
+    window.open_mapping(SAMPLE_MAPPING)
+    window.editor.set_option("separator", ";", "sep")
+    target = tmp_path / "drafts" / "team.json"
+    target.parent.mkdir()
+    monkeypatch.setattr(window_files.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(target.with_suffix("")), ""))
+    assert window.document.dirty and window.windowTitle().startswith("Untitled")
+    assert window.save()
+    assert not window.document.dirty and window.document.draft_path == target
+    assert "team.json" in window.windowTitle() and "unsaved" not in window.draft_label.text()
+    saved = load_draft(target)
+    assert saved == window.document.mapping
+    window.editor.set_cell(0, "group", "Changed")
+    assert window.isWindowModified() and "unsaved" in window.draft_label.text()
+    window.new_draft()
+    assert window.document.mapping.rows == ()
+    window.open_paths([target])
+    assert window.document.mapping == saved and not window.document.dirty
+
+
+def test_close_with_unsaved_changes_asks(qtbot, window, monkeypatch):
+    window.editor.set_cell(0, "value", "Sales")
+    asked = []
+
+    def answer(*args, **kwargs):
+        asked.append(args[2])
+        return QMessageBox.StandardButton.Cancel if len(asked) == 1 else (
+            QMessageBox.StandardButton.Discard)
+
+    monkeypatch.setattr(window_files.QMessageBox, "question", answer)
+    assert not window.close() and window.isVisible()
+    assert asked == ["The draft Untitled has unsaved changes. Save them before closing?"]
+    assert window.close() and not window.isVisible()
+
+
+def test_autosave_and_recovery(qtbot, tmp_path, monkeypatch):
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(settings, tmp_path / "data")
+    qtbot.addWidget(first)
+    first.editor.insert(0, [MappingRow("Sales", "Sales Team")], "add")  # structural: saved now
+    assert (tmp_path / "data" / "autosave.json").exists()
+    first.editor.set_cell(0, "group", "Sellers")
+    first.autosaver.save_if_changed()  # what the 30 s timer does
+    expected = first.document.mapping
+    # The first window "crashes": never closed. The next start offers the draft.
+    second = MainWindow(settings, tmp_path / "data")
+    qtbot.addWidget(second)
+    monkeypatch.setattr(window_files.QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    assert second.offer_restore()
+    assert second.document.mapping == expected and second.document.dirty
+    monkeypatch.setattr(window_files.QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+    assert second.close()
+    assert not (tmp_path / "data" / "autosave.json").exists()
+    third = MainWindow(settings, tmp_path / "data")
+    qtbot.addWidget(third)
+    assert not third.offer_restore()
+
+
+def test_problem_click_selects_and_quick_fix_applies(qtbot, window):
+    window.open_mapping(SAMPLE_MAPPING)
+    open_and_wait(qtbot, window, SAMPLE_USERS)
+    problems = window.problems
+    near = next(i for i, w in enumerate(problems.warnings) if w.code == "near_miss")
+    warning = problems.warnings[near]
+    problems.list.setCurrentRow(near)
+    assert window.mapping_panel.selected_rows() == [warning.row - 1]
+    assert window.preview.users_model.filter.quick == "unmatched"
+    assert window.preview.users_model.filter.text == warning.value
+    assert problems.fix_button.isEnabled()
+    count = len(window.document.mapping.rows)
+    problems.fix_button.click()
+    rows = window.document.mapping.rows
+    assert len(rows) == count + 1 and rows[warning.row] == MappingRow(
+        warning.value, rows[warning.row - 1].group)
+    assert all(w.value != warning.value or w.code != "near_miss" for w in problems.warnings)
+    window.editor.stack.undo()
+    assert len(window.document.mapping.rows) == count
+
+
+def test_files_dropped_on_the_window_open(qtbot, window, tmp_path):
+    export = tmp_path / "users.csv"
+    shutil.copy(SAMPLE_USERS, export)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(export)), QUrl.fromLocalFile(str(tmp_path / "x.txt"))])
+    event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=20_000)
+    assert window.document.export_paths == [export]
+
+
+def test_known_groups_and_drift_from_the_server(qtbot, window):
+    open_and_wait(qtbot, window, SAMPLE_USERS)
+    window.set_known_groups("server", ["Zeta Servers"])
+    assert "Zeta Servers" in window.mapping_panel.group_delegate.existing
+    window.editor.set_cell(0, "value", "Sales-EMEA")
+    window.editor.set_cell(0, "group", "Zeta Servers")
+    model = window.mapping_panel.model
+    assert model.data(model.index(0, STATUS)) != "new group"
+    email = window.document.users.frame["email"].iloc[3]
+    window.set_drift([email.upper()])
+    window.preview.set_quick("drift")
+    assert window.preview.users_model.rowCount() == 1
+    assert window.preview.quick_buttons["drift"].isVisibleTo(window)
+    window.document.set_current_groups_from_server({email: ["Zeta Servers"]})
+    summary = {s.name: s for s in window.document.evaluation.group_summaries()}
+    assert summary["Zeta Servers"].before == 1
