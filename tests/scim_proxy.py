@@ -3,9 +3,9 @@
 At a set rate it answers 429 (with Retry-After), 500 or 503 without forwarding, or forwards
 and then hangs past the client's timeout, resets the connection, or cuts the body short
 (the write went through, the answer is lost). Quirk modes mimic service providers:
-PATCH answered 200 with the resource, filters ignored, the RFC remove path refused (only
-Entra's value array accepted), pages capped, POST /Groups ignoring members, no PATCH, no
-filtering. Every request is recorded (method, path, query, body).
+PATCH answered 200 with the resource, lists without totalResults, filters ignored, the RFC
+remove path refused (only Entra's value array accepted), pages capped, POST /Groups ignoring
+members, no PATCH, no bulk, no filtering. Every request is recorded (method, path, query, body).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ QUIRKS = frozenset(
         "no_patch",
         "no_filter",
         "no_bulk",
+        "no_total",
     }
 )
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -234,6 +235,11 @@ class FaultProxy:
             if "no_bulk" in q:
                 config["bulk"] = {"supported": False, "maxOperations": 0, "maxPayloadSize": 0}
             content = json.dumps(config).encode()
+        if h.command == "GET" and status == 200 and "no_total" in q:
+            listing = json.loads(content)
+            if "Resources" in listing or "totalResults" in listing:
+                listing.pop("totalResults", None)
+                content = json.dumps(listing).encode()
         if h.command == "PATCH" and status == 204 and "patch_200" in q:
             auth = (
                 {"Authorization": h.headers["Authorization"]}

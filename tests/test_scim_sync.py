@@ -116,6 +116,7 @@ def test_moves_and_removals_batched_into_one_patch(scim_server, fault_proxy):
         "no_patch",
         "filter_ignored",
         "no_filter",
+        "no_total",
     ],
 )
 def test_vendor_quirks_still_converge(scim_server, fault_proxy, quirk):

@@ -175,7 +175,8 @@ class ScimClient:
         """(resources, totalResults) per page, by startIndex, until totalResults is reached.
 
         Pages may hold fewer than asked (servers cap them): the next startIndex follows what
-        actually came back. A page with nothing new ends the walk.
+        actually came back. A page with nothing new ends the walk, and so does an empty page
+        where a server leaves totalResults out (reported then as what was seen so far).
         """
         count = self.page_size(page_size)
         start, seen = 1, set()
@@ -183,12 +184,13 @@ class ScimClient:
             query = dict(params or {}, startIndex=start, count=count)
             body = self.request("GET", endpoint, params=query) or {}
             resources = [r for r in body.get("Resources") or [] if isinstance(r, dict)]
-            total = int(body.get("totalResults") or 0)
             fresh = [r for r in resources if r.get("id") not in seen]
             seen.update(r.get("id") for r in fresh)
-            yield fresh, total
+            given = body.get("totalResults")
+            total = int(given) if isinstance(given, int | str) and str(given).isdigit() else None
+            yield fresh, total if total is not None else len(seen) + (count if fresh else 0)
             start += len(resources)
-            if not fresh or len(seen) >= total:
+            if not fresh or (total is not None and len(seen) >= total):
                 return
 
     def list_resources(
