@@ -17,8 +17,8 @@ class EmptyState(QWidget):
         title = QLabel("<h2>Open an export to start</h2>", self)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text = QLabel(
-            "Export your users from Calendly (Admin ▸ Users ▸ Export) as .xlsx or .csv,"
-            " then open the file here or drop it on this window.\n"
+            "Export your users from Calendly as .xlsx or .csv, then open the file here"
+            " or drop it on this window (add the pending users' export too, if you have one).\n"
             "The preview shows who joins or leaves which group as you edit the mapping.",
             self,
         )

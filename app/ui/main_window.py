@@ -108,7 +108,7 @@ class MainWindow(FileActions, QMainWindow):
         self.splitter.addWidget(self.right)
         self.splitter.setStretchFactor(0, 4)
         self.splitter.setStretchFactor(1, 5)
-        self.splitter.setSizes([580, 700])
+        self.splitter.setSizes([540, 740])
         self.splitter.setChildrenCollapsible(False)
         self.setCentralWidget(self.splitter)
 

@@ -32,7 +32,10 @@ QUICK = (
     ("drift", "Drift", "Users whose export row disagrees with the server"),
 )
 FILTER_DELAY_MS = 200
-USER_WIDTHS = (18, 28, 10, 18, 22, 22, 12, 48)  # in average characters
+USER_WIDTHS = (  # sample texts setting the initial column widths
+    "Isla Nakamura", "isla.nakamura@example", "pending", "Sales-EMEA", "Engineering",
+    "Engineering", "unmatched", "row 12: Sales-EMEA -> Sales; kept current groups",
+)
 
 
 def _fixed_rows(table: QTableView) -> None:
@@ -119,9 +122,10 @@ class PreviewPanel(QWidget):
         users_header = self.users.horizontalHeader()
         users_header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         users_header.setStretchLastSection(True)
-        average = self.fontMetrics().averageCharWidth()
-        for column, chars in enumerate(USER_WIDTHS):
-            users_header.resizeSection(column, chars * average)
+        advance = self.fontMetrics().horizontalAdvance
+        for column, sample in enumerate(USER_WIDTHS):
+            title = str(self.users_model.headerData(column, Qt.Orientation.Horizontal, 0))
+            users_header.resizeSection(column, max(advance(sample), advance(title) + 12) + 16)
         users_header.setSortIndicatorShown(True)
         users_header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         users_header.setSectionsClickable(True)
