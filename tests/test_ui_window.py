@@ -196,3 +196,59 @@ def test_known_groups_and_drift_from_the_server(qtbot, window):
     window.document.set_current_groups_from_server({email: ["Zeta Servers"]})
     summary = {s.name: s for s in window.document.evaluation.group_summaries()}
     assert summary["Zeta Servers"].before == 1
+
+
+def test_export_preview_and_mapping_tables(qtbot, window, tmp_path, monkeypatch):
+    import pandas as pd
+
+    window.open_mapping(SAMPLE_MAPPING)
+    open_and_wait(qtbot, window, SAMPLE_USERS)
+    target = tmp_path / "preview.xlsx"
+    task = window.export_preview(target)
+    assert task is not None and window.progress.isVisible()
+    qtbot.waitUntil(lambda: window.task is None, timeout=30_000)
+    sheets = pd.read_excel(target, sheet_name=None, engine="openpyxl")
+    assert list(sheets) == ["Summary", "Users", "Problems"]
+    assert len(sheets["Users"]) == window.document.evaluation.user_count
+    table = tmp_path / "mapping.csv"
+    monkeypatch.setattr(window_files.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(table), ""))
+    window.export_mapping_dialog()
+    rows = window.document.mapping.rows
+    window.editor.reset(window.document.mapping.with_rows(()))
+    monkeypatch.setattr(window_files.QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (str(table), ""))
+    window.import_mapping_dialog()
+    assert window.document.mapping.rows == rows
+    window.editor.stack.undo()
+    assert window.document.mapping.rows == ()
+
+
+def test_cancelled_import_changes_nothing(qtbot, window):
+    window.open_paths([SAMPLE_USERS])
+    assert window.cancel_button.isVisibleTo(window)
+    window.cancel_task()
+    qtbot.waitUntil(lambda: window.task is None, timeout=20_000)
+    assert window.document.users is None
+    assert window.statusBar().currentMessage() == "Cancelled."
+
+
+def test_layout_and_recent_files_persist(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    first = MainWindow(settings, tmp_path / "data")
+    qtbot.addWidget(first)
+    first.show()
+    first.resize(1100, 700)
+    first.splitter.setSizes([300, 800])
+    first.add_recent(Path(SAMPLE_MAPPING))
+    sizes = first.splitter.sizes()
+    assert first.close()
+    second = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                        tmp_path / "data")
+    qtbot.addWidget(second)
+    second.show()
+    # The offscreen screen is narrow and clamps the width; the height and left pane persist.
+    assert second.height() == 700 and second.splitter.sizes()[0] == sizes[0]
+    second._fill_recent_menu()
+    titles = [a.text() for a in second.recent_menu.actions()]
+    assert titles[0] == "mapping.csv"
