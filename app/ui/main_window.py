@@ -73,8 +73,8 @@ class MainWindow(FileActions, QMainWindow):
         self._users_changed()
         self._evaluation_changed()
         self._update_title()
-        self.restore_layout()
         install_sync(self)  # the Server menu: connect, refresh, preview, sync
+        self.restore_layout()
 
     # --- layout --------------------------------------------------------------------------
 
