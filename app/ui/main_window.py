@@ -221,8 +221,10 @@ class MainWindow(FileActions, QMainWindow):
         self.addToolBar(self.toolbar)
         for action in self.actions_by_name.values():
             self.addAction(action)
-        for action in grid.values():
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        for name, action in grid.items():  # clipboard keys only in the grid; row edits anywhere
+            scoped = name in ("copy", "cut", "paste", "clear")
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut if scoped
+                                      else Qt.ShortcutContext.WindowShortcut)
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
