@@ -252,3 +252,20 @@ def test_layout_and_recent_files_persist(qtbot, tmp_path):
     second._fill_recent_menu()
     titles = [a.text() for a in second.recent_menu.actions()]
     assert titles[0] == "mapping.csv"
+
+
+def test_icons_follow_a_palette_switch(qtbot, window):
+    from PySide6.QtGui import QColor, QGuiApplication, QPalette
+
+    action = window.actions_by_name["open"]
+    light = action.icon().pixmap(24, 24).toImage()
+    app = QGuiApplication.instance()
+    original = app.palette()
+    dark = QPalette(original)
+    dark.setColor(QPalette.ColorRole.WindowText, QColor("#f0f0f0"))
+    dark.setColor(QPalette.ColorRole.Window, QColor("#202020"))
+    try:
+        app.setPalette(dark)
+        qtbot.waitUntil(lambda: action.icon().pixmap(24, 24).toImage() != light, timeout=2000)
+    finally:
+        app.setPalette(original)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app.ui.icons import icon
+from app.ui.icons import icon, set_icon
 
 
 class EmptyState(QWidget):
@@ -26,7 +26,8 @@ class EmptyState(QWidget):
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text.setFixedWidth(440)
         text.setMinimumHeight(text.heightForWidth(440))
-        self.button = QPushButton(icon("import-export"), "Open Export…", self)
+        self.button = QPushButton("Open Export…", self)
+        set_icon(self.button, "import-export")
         self.button.setDefault(True)
         self.button.setAccessibleName("Open an export")
         layout = QVBoxLayout(self)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from functools import cache
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt
+from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt
 from PySide6.QtGui import QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 from app.resources import resources_root
 
 SIZES = (16, 20, 24, 32, 48)
+ICON_PROPERTY = "groupmapIcon"
 
 
 def icon(name: str) -> QIcon:
@@ -40,6 +41,20 @@ def _icon(name: str, color: str) -> QIcon:
             pixmap.setDevicePixelRatio(ratio)
             result.addPixmap(pixmap)
     return result
+
+
+def set_icon(target: QObject, name: str) -> None:
+    """Give an action or button a themed icon that `retint` redraws when the palette changes."""
+    target.setProperty(ICON_PROPERTY, name)
+    target.setIcon(icon(name))
+
+
+def retint(root: QObject) -> None:
+    """Redraw the themed icons under root in the current palette (light/dark switch)."""
+    for child in root.findChildren(QObject):
+        name = child.property(ICON_PROPERTY)
+        if name and hasattr(child, "setIcon"):
+            child.setIcon(icon(str(name)))
 
 
 def app_icon() -> QIcon:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -33,7 +33,7 @@ from app.core.warnings import Warning
 from app.ui.commands import MappingEditor
 from app.ui.document import Document
 from app.ui.empty_state import EmptyState
-from app.ui.icons import app_icon, icon
+from app.ui.icons import app_icon, retint, set_icon
 from app.ui.mapping_view import MappingPanel
 from app.ui.options_panel import OptionsPanel
 from app.ui.preview_view import PreviewPanel
@@ -126,7 +126,7 @@ class MainWindow(FileActions, QMainWindow):
                 tip: str = "") -> QAction:
         action = QAction(text, self)
         if icon_name:
-            action.setIcon(icon(icon_name))
+            set_icon(action, icon_name)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
@@ -161,10 +161,10 @@ class MainWindow(FileActions, QMainWindow):
         }
         undo = self.editor.stack.createUndoAction(self, "&Undo")
         undo.setShortcut(QKeySequence(key.Undo))
-        undo.setIcon(icon("edit-undo"))
+        set_icon(undo, "edit-undo")
         redo = self.editor.stack.createRedoAction(self, "&Redo")
         redo.setShortcut(QKeySequence(key.Redo))
-        redo.setIcon(icon("edit-redo"))
+        set_icon(redo, "edit-redo")
         self.actions_by_name.update(undo=undo, redo=redo)
         grid = self.mapping_panel.actions
         names = self.actions_by_name
@@ -240,7 +240,8 @@ class MainWindow(FileActions, QMainWindow):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setAccessibleName("Progress")
-        self.cancel_button = QPushButton(icon("cancel"), "Cancel", self)
+        self.cancel_button = QPushButton("Cancel", self)
+        set_icon(self.cancel_button, "cancel")
         self.cancel_button.setToolTip("Stop the running task")
         self.progress.hide()
         self.cancel_button.hide()
@@ -341,6 +342,11 @@ class MainWindow(FileActions, QMainWindow):
         if paths:
             event.acceptProposedAction()
             QTimer.singleShot(0, lambda: self.open_paths(paths))
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:
+            retint(self)  # the system switched between light and dark
+        super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.confirm_discard("closing"):

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.commands import MappingEditor
 from app.ui.delegates import GroupDelegate, ValueDelegate
-from app.ui.icons import icon
+from app.ui.icons import set_icon
 from app.ui.mapping_edits import EDITABLE, block_text
 from app.ui.mapping_model import FIELD_OF, GROUP, PRIORITY, STATUS, USERS, VALUE, MappingModel
 
@@ -139,7 +139,7 @@ class MappingPanel(QWidget):
         for name, text, icon_name, shortcut, slot, tip in specs:
             action = QAction(text, self)
             if icon_name:
-                action.setIcon(icon(icon_name))
+                set_icon(action, icon_name)
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)

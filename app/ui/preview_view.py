@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from app.core.engine import Evaluation
 from app.ui.delegates import BarDelegate
-from app.ui.icons import icon
+from app.ui.icons import set_icon
 from app.ui.summary_model import BAR, NAME, SummaryModel
 from app.ui.users_model import UsersModel
 
@@ -74,7 +75,8 @@ class PreviewPanel(QWidget):
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Filter by name, email or value")
         self.search.setClearButtonEnabled(True)
-        self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
+        search_icon = self.search.addAction(QIcon(), QLineEdit.ActionPosition.LeadingPosition)
+        set_icon(search_icon, "search")
         self.search.setAccessibleName("Filter users")
         self.search.setToolTip("Show users whose name, email or source value contains this text")
         self._search_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
@@ -101,7 +103,7 @@ class PreviewPanel(QWidget):
         self.quick_buttons["drift"].setVisible(False)
 
         self.group_chip = QToolButton(self)
-        self.group_chip.setIcon(icon("cancel"))
+        set_icon(self.group_chip, "cancel")
         self.group_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.group_chip.setAutoRaise(True)
         self.group_chip.setToolTip("Show users of every group")
