@@ -160,7 +160,7 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
 
 def _near_miss(spelled: str, count: int, row: int, target: str) -> Warning:
     if spelled.casefold() == target.casefold():
-        how = "only if case is ignored. Add a row for it, or match without case (--ignore-case)"
+        how = "only if case is ignored. Add a row for it, or turn off case-sensitive matching"
     else:
         how = "only if spaces are ignored. Add a row for it, or fix it in the identity provider"
     return Warning(
