@@ -196,8 +196,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from app.io import read_users
 
         users = read_users([Path(p) for p in args.users])
+    server = LocalScimServer(users, token=args.token, port=args.port)
     try:
-        server = LocalScimServer(users, token=args.token, port=args.port)
         url = server.start()
     except OSError as error:
         print(
