@@ -199,3 +199,32 @@ def test_loopback_http_needs_no_insecure_flag_and_renaming_moves_the_token(qtbot
     assert dialog.result() == ConnectionDialog.DialogCode.Accepted
     assert [p.name for p in store.profiles()] == ["new"]
     assert store.tokens.get("new") == TOKEN and store.tokens.get("old") == ""
+
+
+def test_setup_help_is_reachable_from_the_start_page_and_the_dialog(qtbot, tmp_path, monkeypatch):
+    from app.ui.main_window import MainWindow
+
+    monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, data_dir=tmp_path / "data")
+    qtbot.addWidget(window)
+    window.show()
+    controller = window.sync_controller
+    assert controller.empty_help_button.isVisible()  # no export open: the start page
+    controller.empty_help_button.click()
+    tabs = controller.help_dialog.tabs
+    assert [tabs.tabText(i) for i in range(tabs.count())] == [
+        "Okta", "Entra ID", "OneLogin", "Service provider"
+    ]
+    steps = ["Profile Editor", "Provision on demand", "Reapply All Mappings", "bearer token"]
+    for i, step in enumerate(steps):
+        assert step in tabs.widget(i).toPlainText()
+
+    dialog = controller.open_connection_dialog()
+    dialog.help_button.click()
+    help_dialog = controller.help_dialog
+    assert help_dialog.isVisible()
+    assert help_dialog.tabs.tabText(help_dialog.tabs.currentIndex()) == "Service provider"
+    assert "SCIM base URL" in help_dialog.tabs.currentWidget().toPlainText()
+    dialog.reject()
+    window.close()
