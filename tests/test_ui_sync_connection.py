@@ -228,3 +228,30 @@ def test_setup_help_is_reachable_from_the_start_page_and_the_dialog(qtbot, tmp_p
     assert "SCIM base URL" in help_dialog.tabs.currentWidget().toPlainText()
     dialog.reject()
     window.close()
+
+
+def test_a_session_connection_stays_out_of_settings_and_keyring(qtbot, tmp_path, os_keyring):
+    backend = os_keyring(MemoryKeyring())
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    store = ConnectionStore(settings, TokenStore())
+    store.save(ConnectionProfile("Demo", "http://127.0.0.1:9/v2"), persist=False)
+    store.tokens.set("Demo", TOKEN, remember=False)
+    dialog = ConnectionDialog(store, current="Demo")
+    qtbot.addWidget(dialog)
+    assert dialog.remember.isChecked()  # a keyring is there, and remembering is the default
+    dialog.accept()
+    assert dialog.result() == ConnectionDialog.DialogCode.Accepted
+    settings.sync()
+    written = tmp_path / "settings.ini"
+    assert not written.exists() or "Demo" not in written.read_text("utf-8")
+    assert store.get("Demo") is not None
+    assert backend.saved == {} and store.tokens.get("Demo") == TOKEN
+
+
+def test_unticking_remember_forgets_the_saved_token(os_keyring):
+    backend = os_keyring(MemoryKeyring())
+    tokens = TokenStore()
+    tokens.set("prod", TOKEN)
+    assert backend.saved
+    tokens.set("prod", TOKEN, remember=False)
+    assert backend.saved == {} and tokens.get("prod") == TOKEN

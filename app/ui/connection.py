@@ -74,6 +74,10 @@ class ConnectionStore:
         saved = [p for p in self._read() if p.name != profile.name] + [profile]
         self._write(saved)
 
+    def is_session_only(self, name: str) -> bool:
+        """True for a profile kept for this session only (the demo's local server)."""
+        return name in self._session_only and all(p.name != name for p in self._read())
+
     def remove(self, name: str) -> None:
         self._session_only.pop(name, None)
         self._write([p for p in self._read() if p.name != name])

@@ -258,10 +258,12 @@ class ConnectionDialog(QDialog):
             return
         profile = self.edited_profile()
         token = self.token_edit.text().strip()
+        session_only = bool(self._loaded_name) and self.store.is_session_only(self._loaded_name)
         if self._loaded_name and self._loaded_name != profile.name:
             self.store.remove(self._loaded_name)
-        self.store.save(profile)
-        self.store.tokens.set(profile.name, token, remember=self.remember.isChecked())
+        self.store.save(profile, persist=not session_only)
+        remember = self.remember.isChecked() and not session_only
+        self.store.tokens.set(profile.name, token, remember=remember)
         self.store.last_used = profile.name
         self.profile, self.token = profile, token
         super().accept()

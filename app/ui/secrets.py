@@ -72,7 +72,11 @@ class TokenStore:
             self.delete(name)
             return False
         self._session[name] = token
-        if not remember or self._keyring is None:
+        if self._keyring is None:
+            return False
+        if not remember:  # "don't remember" also forgets a copy saved earlier
+            with contextlib.suppress(Exception):
+                self._keyring.delete_password(SERVICE, name)
             return False
         try:
             self._keyring.set_password(SERVICE, name, token)
