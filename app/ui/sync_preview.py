@@ -135,6 +135,7 @@ class PlanDialog(QDialog):
         adds, removes = plan_totals(plan)
         self.has_changes = bool(adds or removes or plan.groups_to_create)
         self.sync_button.setEnabled(can_sync and self.has_changes)
+        self.export_button.setEnabled(self.has_changes or bool(plan.not_found))
         self.allow.toggled.connect(self._update_sync_button)
         self._can_sync = can_sync
         self._update_sync_button()
@@ -169,7 +170,9 @@ class PlanDialog(QDialog):
                 QTreeWidgetItem(item, [email, "skipped", ""])
             self.tree.addTopLevelItem(item)
         if self.tree.topLevelItemCount() == 0:
-            self.tree.addTopLevelItem(QTreeWidgetItem(["No changes to make.", "", ""]))
+            empty = QTreeWidgetItem(["No changes to make.", "", ""])
+            empty.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.tree.addTopLevelItem(empty)
         for column in (1, 2):
             self.tree.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
 
