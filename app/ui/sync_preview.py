@@ -135,7 +135,7 @@ class PlanDialog(QDialog):
         adds, removes = plan_totals(plan)
         self.has_changes = bool(adds or removes or plan.groups_to_create)
         self.sync_button.setEnabled(can_sync and self.has_changes)
-        self.export_button.setEnabled(self.has_changes or bool(plan.not_found))
+        self.export_button.setEnabled(self.has_changes)
         self.allow.toggled.connect(self._update_sync_button)
         self._can_sync = can_sync
         self._update_sync_button()
