@@ -166,6 +166,7 @@ def test_cancel_midway_then_sync_the_rest(qtbot, window, scim_server, fault_prox
     created = set(result.created_groups)
     assert 0 < len(created) < 7  # stopped between requests, with work left
     assert "Sync cancelled" in controller.sync_dialog.summary.text()
+    assert "Preview changes again" in controller.sync_dialog.counts.text()
     on_server = set(server.dump()["groups"])
     assert created <= on_server and not (set(plan.groups_to_create) - created) <= on_server
 

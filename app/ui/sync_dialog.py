@@ -48,7 +48,7 @@ def short_list(emails: list[str], shown: int = 2) -> str:
 def result_summary(result) -> str:
     """What a finished (or cancelled) sync did, in a few plain lines."""
     head = (
-        "Sync cancelled: the changes below were made before it stopped."
+        "Sync cancelled between two requests. Done until then:"
         if result.cancelled
         else "Sync finished."
     )
@@ -179,7 +179,9 @@ class SyncDialog(QDialog):
         self.summary.setVisible(True)
         if self.bar.maximum() == 0:
             self.bar.setRange(0, 1)
-        if not result.cancelled:  # the last progress signals may have been throttled away
+        if result.cancelled:
+            self.counts.setText("Stopped. Preview changes again to see what is left to do.")
+        else:  # the last progress signals may have been throttled away
             self.bar.setValue(self.bar.maximum())
             self.counts.setText(f"{plural(self.bar.maximum(), 'request')} planned, all handled")
         self.failed.setRowCount(len(result.failed))
