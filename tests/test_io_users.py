@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -149,6 +151,53 @@ def test_xlsx_date_cells_become_iso_text(tmp_path):
     (row,) = records(read_users([path]))
     assert row["source"] == "2024-03-04"
     assert row["groups"] == "2024-03-04 10:30:00"
+
+
+def test_xlsx_numbers_booleans_times_and_errors_read_as_shown(tmp_path):
+    path = tmp_path / "n.xlsx"
+    cells = [
+        (0.1, None, "0.1"),
+        (1 / 3, None, "0.3333333333333333"),
+        (2.5e-05, None, "0.000025"),
+        (1e20, None, "100000000000000000000"),
+        (-0.0, None, "0"),
+        (True, None, "TRUE"),
+        (dt.time(10, 30), 20, "10:30:00"),
+        (dt.datetime(2024, 3, 4, 10, 30, 15, 500000), 22, "2024-03-04 10:30:15.500"),
+        (dt.timedelta(hours=30, minutes=5), 46, "30:05:00"),
+        ("=1/0", None, ""),
+    ]
+    with xlsxwriter.Workbook(str(path)) as book:
+        sheet = book.add_worksheet()
+        sheet.write_row(0, 0, ["Email", "Identity Provider Group"])
+        for r, (value, num_format, _) in enumerate(cells, start=1):
+            sheet.write_string(r, 0, f"u{r}@example.com")
+            style = book.add_format({"num_format": num_format}) if num_format else None
+            if isinstance(value, dt.timedelta):
+                sheet.write_number(r, 1, value.total_seconds() / 86400, style)
+            elif isinstance(value, str):
+                sheet.write_formula(r, 1, value, None, "#DIV/0!")
+            else:
+                sheet.write(r, 1, value, style)
+    assert [r["source"] for r in records(read_users([path]))] == [c[2] for c in cells]
+
+
+def test_reading_needs_neither_pyarrow_nor_fastexcel(tmp_path):
+    """The bundle ships without them: both readers work when they cannot be imported."""
+    xlsx = write_xlsx(tmp_path / "u.xlsx", [["Email", "Identity Provider Group"],
+                                            ["a@example.com", 7]])
+    csv_path = write_csv(tmp_path / "u.csv", [["Email", "Identity Provider Group"],
+                                             ["b@example.com", "007"]])
+    script = (
+        "import sys\n"
+        "sys.modules['pyarrow'] = sys.modules['fastexcel'] = None\n"
+        "from app.io import read_users\n"
+        "users = read_users(sys.argv[1:])\n"
+        "print(list(users.frame['source']))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(xlsx), str(csv_path)], check=True,
+                         capture_output=True, text=True, cwd=Path(__file__).parents[1]).stdout
+    assert out.strip() == "['7', '007']"
 
 
 def test_header_below_title_rows_and_sheet_note(tmp_path):

@@ -1,12 +1,13 @@
-"""Reading .xlsx/.xlsm workbooks with fastexcel (calamine), every cell as the text shown.
+"""Reading .xlsx/.xlsm workbooks with python-calamine, every cell as the text shown.
 
-Before fastexcel sees a sheet, its XML is streamed once to learn its true extent (calamine
+Before calamine sees a sheet, its XML is streamed once to learn its true extent (calamine
 allocates rows x columns cells, so a stray cell in XFD1048576 would abort the process) and
 its merged ranges (calamine leaves all but the top-left cell of a merge empty).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import posixpath
 import re
 import xml.etree.ElementTree as ET
@@ -16,11 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import fastexcel
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+import python_calamine as calamine
 
 from app.core.errors import InputError
 
@@ -38,6 +37,8 @@ _CELL = re.compile(rb" r=\"([A-Z]{1,3})\d")
 _WIDE_CELL = re.compile(rb" r=\"([A-Z]{2,3})\d")
 _MERGE = re.compile(rb"mergeCell ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
 
+Cell = str | float | int | bool | dt.date | dt.datetime | dt.time | dt.timedelta
+
 
 def column_number(letters: bytes | str) -> int:
     """0-based column index of Excel column letters (A -> 0, AA -> 26)."""
@@ -45,6 +46,56 @@ def column_number(letters: bytes | str) -> int:
     for char in letters if isinstance(letters, str) else letters.decode():
         number = number * 26 + ord(char) - 64
     return number - 1
+
+
+def _number_text(value: float) -> str:
+    """1.0 -> "1", 0.1 -> "0.1", 2.5e-05 -> "0.000025"; exponents only for huge or tiny values."""
+    if abs(value) >= 1e21:
+        return repr(value)
+    if value.is_integer():
+        return str(int(value))
+    text = repr(value)
+    if "e" in text and abs(value) >= 1e-9:
+        return np.format_float_positional(value, trim="-")
+    return text
+
+
+def _clock_text(value: dt.time | dt.datetime) -> str:
+    return value.isoformat(timespec="milliseconds" if value.microsecond else "seconds")
+
+
+def _datetime_text(value: dt.datetime) -> str:
+    if value.time() == dt.time():
+        return value.date().isoformat()
+    return value.date().isoformat() + " " + _clock_text(value.time())
+
+
+def _duration_text(value: dt.timedelta) -> str:
+    """A [h]:mm:ss cell as Excel shows it: 30:05:00."""
+    seconds = round(value.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    hours, rest = divmod(abs(seconds), 3600)
+    return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+_TEXT_OF: dict[type, Callable[[object], str]] = {
+    float: _number_text,
+    int: str,
+    bool: lambda value: "TRUE" if value else "FALSE",
+    dt.date: dt.date.isoformat,
+    dt.datetime: _datetime_text,
+    dt.time: _clock_text,
+    dt.timedelta: _duration_text,
+}
+
+
+def cell_text(value: Cell | None) -> str:
+    """The text a cell shows: numbers without a spurious ".0", dates as ISO, blank as ""."""
+    if value.__class__ is str:
+        return value
+    if value is None:
+        return ""
+    return _TEXT_OF.get(type(value), str)(value)
 
 
 @dataclass
@@ -56,28 +107,19 @@ class SheetScan:
 
 @dataclass
 class Sheet:
-    """One sheet: the header row's texts and the cells below it, one pyarrow string array each."""
+    """One sheet: the header row's texts and the calamine rows below it (converted on demand)."""
 
     file: str
     name: str
     headers: list[str]
-    columns: list[pa.Array]
+    rows: list[list[Cell]]
     notes: list[dict] = field(default_factory=list)
 
     def series(self, index: int) -> pd.Series:
         """A column as pandas text, blank cells as "", date cells as ISO dates."""
-        return pd.Series(_normalize(self.columns[index]), dtype=str)
-
-    @property
-    def row_count(self) -> int:
-        return len(self.columns[0]) if self.columns else 0
-
-
-def _normalize(array: pa.Array) -> pa.Array:
-    """Blank -> "", date cells "2024-03-04 00:00:00" -> "2024-03-04", time cells -> "10:30:00"."""
-    array = pc.fill_null(array, "")
-    array = pc.replace_substring_regex(array, r"^(\d{4}-\d{2}-\d{2}) 00:00:00$", r"\1")
-    return pc.replace_substring_regex(array, r"^1899-12-3[01] (\d{2}:\d{2}:\d{2})$", r"\1")
+        column = [row[index] for row in self.rows]  # calamine's rows are all the sheet's width
+        texts = [value if value.__class__ is str else cell_text(value) for value in column]
+        return pd.Series(texts, dtype=str)
 
 
 def _check_container(path: Path) -> None:
@@ -88,10 +130,7 @@ def _check_container(path: Path) -> None:
         if head == OLE_MAGIC:
             body = head + handle.read(1 << 20)
             if "EncryptionInfo".encode("utf-16-le") in body:
-                raise InputError(
-                    f"{path.name}: the workbook is password-protected. Open it in Excel, "
-                    "remove the password (File > Info > Protect Workbook), save and try again."
-                )
+                raise _protected(path)
             raise InputError(
                 f"{path.name}: this is an old Excel 97-2003 workbook (.xls) or another "
                 "non-.xlsx file. Open it in Excel and save it as .xlsx or CSV."
@@ -101,6 +140,13 @@ def _check_container(path: Path) -> None:
             f"{path.name}: not an Excel workbook (the file is not in .xlsx format). "
             "Export the list again as .xlsx or CSV."
         )
+
+
+def _protected(path: Path) -> InputError:
+    return InputError(
+        f"{path.name}: the workbook is password-protected. Open it in Excel, "
+        "remove the password (File > Info > Protect Workbook), save and try again."
+    )
 
 
 def _damaged(path: Path) -> InputError:
@@ -178,33 +224,22 @@ def _too_large(path: Path, sheet: str, why: str) -> InputError:
     )
 
 
-def _fill_merges(grid: list[pa.Array], absolute: list[int], scan: SheetScan) -> list[pa.Array]:
+def _fill_merges(rows: list[list[Cell]], scan: SheetScan) -> None:
     """Give every cell of a merged range the top-left cell's text, as the admin sees it."""
-    position = {col: i for i, col in enumerate(absolute)}
-    edited: dict[int, np.ndarray] = {}
+    width = len(rows[0])
     for r1, c1, r2, c2 in sorted(scan.merges):
-        source = position.get(c1)
-        if source is None or r1 >= len(grid[source]):
+        if r1 >= len(rows) or c1 >= width:
             continue
-        top = grid[source][r1].as_py() if source not in edited else edited[source][r1]
-        for col in range(c1, c2 + 1):
-            i = position.get(col)
-            if i is None:
-                continue
-            if i not in edited:
-                edited[i] = grid[i].to_numpy(zero_copy_only=False).astype(object)
-            edited[i][r1 : r2 + 1] = top
-    for i, values in edited.items():
-        grid[i] = pa.array(values, type=pa.string())
-    return grid
+        top = rows[r1][c1]
+        for row in rows[r1 : r2 + 1]:
+            row[c1 : c2 + 1] = [top] * len(row[c1 : c2 + 1])
 
 
-def _header_row(grid: list[pa.Array], accept: Callable[[list[str]], bool]) -> tuple[int, bool]:
+def _header_row(rows: list[list[Cell]], accept: Callable[[list[str]], bool]) -> tuple[int, bool]:
     """The first of the top rows whose texts `accept` likes; else the first non-blank row."""
-    top = [col.slice(0, HEADER_SEARCH_ROWS).to_pylist() for col in grid]
     first_filled = None
-    for r in range(min(HEADER_SEARCH_ROWS, len(top[0]) if top else 0)):
-        texts = [str(col[r]).strip() if col[r] is not None else "" for col in top]
+    for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        texts = [cell_text(value).strip() for value in row]
         if not any(texts):
             continue
         if first_filled is None:
@@ -227,30 +262,37 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
     with archive:
         parts = dict(_sheet_parts(archive, path))
         try:
-            reader = fastexcel.read_excel(path)
-            names = reader.sheet_names
-        except (fastexcel.FastExcelError, OSError) as exc:
+            workbook = calamine.CalamineWorkbook.from_path(path)
+        except calamine.PasswordError as exc:
+            raise _protected(path) from exc
+        except (calamine.CalamineError, OSError) as exc:
             raise _damaged(path) from exc
-        fallback: Sheet | None = None
-        unreadable: InputError | None = None
-        for index, name in enumerate(names):
-            scan = _scan(archive, parts.get(name, ""), path)
-            try:
-                if scan.rows * scan.columns > MAX_CELLS:
-                    size = f"it spans {scan.rows:,} rows x {scan.columns:,} columns"
-                    raise _too_large(path, name, size)
-                loaded = _load(reader, index, name, scan, path, accept)
-            except InputError as exc:  # a chart sheet, a huge sheet: another may hold the users
-                unreadable = unreadable or exc
-                continue
-            if loaded is None:
-                continue
-            sheet, accepted = loaded
-            if accepted:
-                if len(names) > 1:
-                    sheet.notes.insert(0, _sheet_note(path, name, names))
-                return sheet
-            fallback = fallback or sheet
+        with workbook:
+            names = workbook.sheet_names
+            charts = {sheet.name for sheet in workbook.sheets_metadata
+                      if sheet.typ == calamine.SheetTypeEnum.ChartSheet}
+            fallback: Sheet | None = None
+            unreadable: InputError | None = None
+            for index, name in enumerate(names):
+                if name in charts:
+                    continue
+                scan = _scan(archive, parts.get(name, ""), path)
+                try:
+                    if scan.rows * scan.columns > MAX_CELLS:
+                        size = f"it spans {scan.rows:,} rows x {scan.columns:,} columns"
+                        raise _too_large(path, name, size)
+                    loaded = _load(workbook, index, name, scan, path, accept)
+                except InputError as exc:  # a huge or unreadable sheet: another may hold the users
+                    unreadable = unreadable or exc
+                    continue
+                if loaded is None:
+                    continue
+                sheet, accepted = loaded
+                if accepted:
+                    if len(names) > 1:
+                        sheet.notes.insert(0, _sheet_note(path, name, names))
+                    return sheet
+                fallback = fallback or sheet
     if fallback is None:
         if unreadable is not None:
             raise unreadable
@@ -269,7 +311,7 @@ def _sheet_note(path: Path, name: str, names: list[str]) -> dict:
 
 
 def _load(
-    reader: fastexcel.ExcelReader,
+    workbook: calamine.CalamineWorkbook,
     index: int,
     name: str,
     scan: SheetScan,
@@ -277,22 +319,19 @@ def _load(
     accept: Callable[[list[str]], bool],
 ) -> tuple[Sheet, bool] | None:
     try:
-        loaded = reader.load_sheet(index, header_row=None, skip_rows=0, dtypes="string")
-        absolute = [c.absolute_index for c in loaded.available_columns()]
-        batch = loaded.to_arrow()
-    except (fastexcel.FastExcelError, OSError) as exc:
+        rows = workbook.get_sheet_by_index(index).to_python(skip_empty_area=False)
+    except (calamine.CalamineError, OSError) as exc:
         raise InputError(
             f"{path.name}: cannot read sheet {name!r} ({_first_line(exc)}). Open the file in "
             "Excel, save it again as .xlsx and try again."
         ) from exc
-    grid = [batch.column(i) for i in range(batch.num_columns)]
-    if not grid or batch.num_rows == 0:
+    if not rows or not rows[0]:
         return None
     if scan.merges:
-        grid = _fill_merges(grid, absolute, scan)
-    header, accepted = _header_row(grid, accept)
-    headers = [("" if v is None else str(v)).strip() for v in (c[header].as_py() for c in grid)]
-    sheet = Sheet(path.name, name, headers, [c.slice(header + 1) for c in grid])
+        _fill_merges(rows, scan)
+    header, accepted = _header_row(rows, accept)
+    headers = [cell_text(value).strip() for value in rows[header]]
+    sheet = Sheet(path.name, name, headers, rows[header + 1 :])
     if scan.merges:
         sheet.notes.append({
             "code": "merged_cells",

@@ -63,7 +63,7 @@ def _median_seconds(action, runs: int = RUNS) -> float:
 
 
 def _peak_mb(path: Path, n_users: int) -> float:
-    """Peak resident memory of a fresh process importing `path` (counts Arrow's buffers too)."""
+    """Peak resident memory of a fresh process importing `path` (native buffers included)."""
     out = subprocess.run(
         [sys.executable, "-c", _PEAK_SCRIPT, str(path), str(n_users)],
         check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2],
