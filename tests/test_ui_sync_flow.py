@@ -292,3 +292,21 @@ def test_attribute_target_writes_one_value_per_user(qtbot, window, scim_server):
     # even those the export lists in "Team A".
     assert departments == {f"user{i:03d}@ex.com": GROUPS[VALUES[i % 8]] for i in range(16)}
     assert not refresh(qtbot, controller).adds  # read back: nothing left to do
+
+
+def test_a_huge_plan_lists_a_bounded_sample_per_group(qtbot):
+    from types import SimpleNamespace
+
+    from app.ui.sync_preview import SHOWN_PER_GROUP, PlanDialog
+
+    emails = [f"u{i}@ex.com" for i in range(20_000)]
+    plan = SimpleNamespace(
+        groups_to_create=["Big"], adds={"Big": emails}, removes={}, not_found=[], drift=[],
+        removal_ratio=0.0, mass_removal=False,
+    )
+    dialog = PlanDialog(plan)
+    qtbot.addWidget(dialog)
+    group = dialog.tree.topLevelItem(0)
+    assert group.text(1) == "+20,000"
+    assert group.childCount() == SHOWN_PER_GROUP + 1
+    assert "19,500 more" in group.child(SHOWN_PER_GROUP).text(0)

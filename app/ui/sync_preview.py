@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.ui.connection_dialog import plain_label
 
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
+SHOWN_PER_GROUP = 500  # users listed per group; the export has every one (100k-user plans)
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
@@ -159,15 +160,22 @@ class PlanDialog(QDialog):
             item = QTreeWidgetItem([label, f"+{len(adds):,}", f"−{len(removes):,}"])
             for column in (1, 2):
                 item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
-            for email in adds:
-                QTreeWidgetItem(item, [email, "add", ""])
-            for email in removes:
-                QTreeWidgetItem(item, [email, "", "remove"])
+            rows = [[e, "add", ""] for e in adds[:SHOWN_PER_GROUP]]
+            rows += [[e, "", "remove"] for e in removes[: max(0, SHOWN_PER_GROUP - len(rows))]]
+            item.addChildren([QTreeWidgetItem(row) for row in rows])
+            hidden = len(adds) + len(removes) - len(rows)
+            if hidden:
+                more = QTreeWidgetItem([f"… and {hidden:,} more: Export plan lists them all"])
+                more.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                item.addChild(more)
             self.tree.addTopLevelItem(item)
         if plan.not_found:
             item = QTreeWidgetItem([f"Not on the server ({len(plan.not_found):,})", "", ""])
-            for email in plan.not_found:
-                QTreeWidgetItem(item, [email, "skipped", ""])
+            shown = plan.not_found[:SHOWN_PER_GROUP]
+            item.addChildren([QTreeWidgetItem([email, "skipped", ""]) for email in shown])
+            if len(plan.not_found) > len(shown):
+                hidden = len(plan.not_found) - len(shown)
+                item.addChild(QTreeWidgetItem([f"… and {hidden:,} more", "", ""]))
             self.tree.addTopLevelItem(item)
         if self.tree.topLevelItemCount() == 0:
             empty = QTreeWidgetItem(["No changes to make.", "", ""])
