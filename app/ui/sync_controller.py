@@ -16,7 +16,6 @@ from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Sig
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
-from app.core.users import split_groups
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
 from app.ui.secrets import redact
@@ -218,13 +217,8 @@ class SyncController(QObject):
         self.document.usersChanged.connect(once)
 
     def _on_read(self, out: tuple, show_plan: bool) -> None:
-        state, plan, group_names = out
+        state, plan, group_names, groups_by_email = out
         self.server_state, self.plan = state, plan
-        frame = plan.users.frame
-        groups_by_email = {
-            email: split_groups(groups)
-            for email, groups in zip(frame["email"], frame["groups"], strict=True)
-        }
         self._own_update = True
         try:
             self.document.set_current_groups_from_server(groups_by_email)

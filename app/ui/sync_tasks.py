@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.users import split_groups
 from app.scim.errors import AuthError, ConnectError, ScimError
 from app.ui.connection import TARGET_GROUPS, ConnectionProfile
 
@@ -106,7 +107,7 @@ def _client(profile: ConnectionProfile, token: str, state: Any):
 
 def plan_task(
     state: Any, profile: ConnectionProfile, token: str, users: Any, mapping: Any, settings: Any
-) -> tuple[Any, Any, list[str]]:
+) -> tuple[Any, Any, list[str], dict[str, tuple[str, ...]]]:
     """Read the server (managed groups, the export's users), plan; also list every group name."""
     from app.scim.sync import plan_sync, read_server_state
 
@@ -122,7 +123,12 @@ def plan_task(
             state.set_progress(0.95)
             names = [str(g.get("displayName") or "") for g in client.list_groups()]
     plan = plan_sync(users, mapping, server, settings)
-    return server, plan, sorted({n for n in names if n}, key=str.casefold)
+    frame = plan.users.frame  # the export's users with their groups as the server has them
+    groups_by_email = {
+        email: split_groups(groups)
+        for email, groups in zip(frame["email"], frame["groups"], strict=True)
+    }
+    return server, plan, sorted({n for n in names if n}, key=str.casefold), groups_by_email
 
 
 def _write(state: Any, profile: ConnectionProfile, token: str, run: Any, cancel: Any) -> Any:
