@@ -257,7 +257,7 @@ class SyncController(QObject):
             dialog.cancelRequested.connect(self.cancel)
             dialog.retryRequested.connect(self.retry_failed)
             dialog.exportRequested.connect(self.export_report)
-            dialog.accepted.connect(self._after_sync_closed)
+            dialog.finished.connect(self._after_sync_closed)
             self.sync_dialog = dialog
         return self.sync_dialog
 
