@@ -72,7 +72,11 @@ def _write_batches(run: Run, group: str, group_id: str, adds: list[str], removes
         _send_batch(run, group, group_id, changes[start : start + size])
         run.step()
     if changes:
-        run.say(f"{group}: {len(adds)} added, {len(removes)} removed (failures listed apart)")
+        added = sum(run.result.is_done(group, e) for e in adds)
+        removed = sum(run.result.is_done(group, e) for e in removes)
+        failed = len(changes) - added - removed
+        note = f", {failed} failed (listed apart)" if failed else ""
+        run.say(f"{group}: {added} added, {removed} removed{note}")
 
 
 def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
