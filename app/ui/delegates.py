@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QStringListModel, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtCore import QModelIndex, QRect, QSize, QStringListModel, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -61,13 +61,17 @@ class GroupDelegate(QStyledItemDelegate):
         combo.setEditable(True)
         combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         combo.setMaxVisibleItems(15)
-        new_icon = icon("status-new")
-        for name in self.groups:
+        side = combo.fontMetrics().height()
+        combo.setIconSize(QSize(side, side))
+        new_icon, blank = icon("status-new"), QPixmap(side, side)
+        blank.fill(Qt.GlobalColor.transparent)
+        for name in self.groups:  # every item has an icon, so the names line up
             if name in self.existing:
-                combo.addItem(name)
+                combo.addItem(QIcon(blank), name)
             else:
                 combo.addItem(new_icon, name)
-                combo.setItemData(combo.count() - 1, "New group", Qt.ItemDataRole.ToolTipRole)
+                combo.setItemData(combo.count() - 1, "New group: created by the sync",
+                                  Qt.ItemDataRole.ToolTipRole)
         completer = combo.completer()
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)

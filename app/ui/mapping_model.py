@@ -131,12 +131,7 @@ class MappingModel(QAbstractTableModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.ItemIsDropEnabled
-        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() in FIELD_OF:
-            base |= Qt.ItemFlag.ItemIsEditable
-        if index.row() < self._n_rows:
-            base |= Qt.ItemFlag.ItemIsDragEnabled
-        return base
+        return _FLAGS[(index.column() in FIELD_OF, index.row() < self._n_rows)]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -208,6 +203,14 @@ class MappingModel(QAbstractTableModel):
         return QGuiApplication.palette().color(QPalette.ColorRole.PlaceholderText)
 
 
+_BASE = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_FLAGS = {  # (editable column, real row) -> flags, built once: flags() runs per cell
+    (editable, real): _BASE
+    | (Qt.ItemFlag.ItemIsEditable if editable else Qt.ItemFlag.NoItemFlags)
+    | (Qt.ItemFlag.ItemIsDragEnabled if real else Qt.ItemFlag.NoItemFlags)
+    for editable in (False, True)
+    for real in (False, True)
+}
 _LABELS = {
     "group_name_too_long": "name too long",
     "duplicate_value": "duplicate value",

@@ -21,6 +21,7 @@ from app.ui.mapping_edits import EDITABLE, block_text
 from app.ui.mapping_model import FIELD_OF, GROUP, PRIORITY, STATUS, USERS, VALUE, MappingModel
 
 ROW_HEIGHT_PAD = 10
+SELECT_LIMIT = 1000  # rows selected after a command; beyond, only the first
 
 
 class MappingTable(QTableView):
@@ -154,15 +155,18 @@ class MappingPanel(QWidget):
     def selected_rows(self) -> list[int]:
         """Rows with a selected cell (the blank last line excluded)."""
         limit = len(self.editor.rows)
-        return sorted({i.row() for i in self.table.selectionModel().selectedIndexes()
-                       if i.row() < limit})
+        rows: set[int] = set()
+        for span in self.table.selectionModel().selection():  # ranges: fast for big blocks
+            rows.update(range(span.top(), min(span.bottom(), limit - 1) + 1))
+        return sorted(rows)
 
     def select_rows(self, rows: list[int]) -> None:
+        if len(rows) > SELECT_LIMIT:  # Qt checks every selected cell: keep big blocks cheap
+            rows = rows[:1]
         model, selection = self.model, QItemSelection()
         last = model.columnCount() - 1
-        for row in rows:
-            if row < model.rowCount():
-                selection.select(model.index(row, 0), model.index(row, last))
+        for first, final in _runs([r for r in rows if r < model.rowCount()]):
+            selection.select(model.index(first, 0), model.index(final, last))
         flags = QItemSelectionModel.SelectionFlag.ClearAndSelect
         self.table.selectionModel().select(selection, flags)
         if rows and rows[0] < model.rowCount():
@@ -201,7 +205,9 @@ class MappingPanel(QWidget):
         self.editor.add_unmapped()
 
     def _selected_fields(self) -> list[str]:
-        columns = {i.column() for i in self.table.selectionModel().selectedIndexes()}
+        columns: set[int] = set()
+        for span in self.table.selectionModel().selection():
+            columns.update(range(span.left(), span.right() + 1))
         fields = [FIELD_OF[c] for c in (VALUE, GROUP) if c in columns]
         return fields or list(EDITABLE)
 
@@ -225,3 +231,14 @@ class MappingPanel(QWidget):
         row = current.row() if current.isValid() else len(self.editor.rows)
         field = "group" if current.isValid() and current.column() == GROUP else "value"
         self.editor.paste(row, field, text)
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted rows as (first, last) runs of consecutive numbers: one selection range each."""
+    runs: list[tuple[int, int]] = []
+    for row in sorted(set(rows)):
+        if runs and row == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs

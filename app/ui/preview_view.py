@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtGui import QIcon, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -34,7 +34,7 @@ QUICK = (
 )
 FILTER_DELAY_MS = 200
 USER_WIDTHS = (  # sample texts setting the initial column widths
-    "Isla Nakamura", "isla.nakamura@example", "pending", "Sales-EMEA", "Engineering",
+    "Isla Nakamura", "kira.lopez@example", "pending", "Sales-EMEA", "Engineering",
     "Engineering", "unmatched", "row 12: Sales-EMEA -> Sales; kept current groups",
 )
 
@@ -44,6 +44,23 @@ def _fixed_rows(table: QTableView) -> None:
     vertical.setVisible(False)
     vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     vertical.setDefaultSectionSize(table.fontMetrics().height() + 8)
+
+
+class UsersTable(QTableView):
+    """The users table; says so when the filters leave no user to show."""
+
+    placeholder = "No user matches these filters."
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        model = self.model()
+        if model is not None and model.rowCount() == 0 and model.evaluation is not None:
+            painter = QPainter(self.viewport())
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(self.viewport().rect().adjusted(8, 24, -8, -8),
+                             Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
+                             self.placeholder)
+            painter.end()
 
 
 class PreviewPanel(QWidget):
@@ -66,9 +83,12 @@ class PreviewPanel(QWidget):
         self.summary.setAlternatingRowColors(True)
         _fixed_rows(self.summary)
         header = self.summary.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(BAR, QHeaderView.ResizeMode.Fixed)
+        advance = self.fontMetrics().horizontalAdvance
+        for column in range(1, BAR):  # fixed widths: ResizeToContents reads every row
+            title = str(self.summary_model.headerData(column, Qt.Orientation.Horizontal, 0))
+            header.resizeSection(column, max(advance("−000,000"), advance(title) + 12) + 16)
         header.resizeSection(BAR, 140)
         self.summary.clicked.connect(self._summary_clicked)
 
@@ -113,7 +133,7 @@ class PreviewPanel(QWidget):
         self.count_label = QLabel(self)
         self.count_label.setAccessibleName("Users shown")
 
-        self.users = QTableView(self)
+        self.users = UsersTable(self)
         self.users.setModel(self.users_model)
         self.users.setAccessibleName("Users")
         self.users.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

@@ -84,6 +84,7 @@ class FileActions:
 
     def _task_finished(self) -> None:
         self.task = None
+        self.statusBar().clearMessage()
         self.progress.hide()
         self.cancel_button.hide()
 
