@@ -183,3 +183,29 @@ def test_options_panel_pushes_undoable_changes(panel, qtbot):
 
 def test_models_pass_the_model_tester(panel, qtmodeltester):
     qtmodeltester.check(panel.model)
+
+
+def test_editors_complete_values_and_offer_groups(panel, qtbot):
+    from PySide6.QtWidgets import QComboBox, QLineEdit, QStyleOptionViewItem
+
+    panel.value_delegate.set_values(["Eng", "Ops", "Sales", "sales"])
+    editor = panel.value_delegate.createEditor(
+        panel.table.viewport(), QStyleOptionViewItem(), panel.model.index(0, VALUE))
+    assert isinstance(editor, QLineEdit)
+    completer = editor.completer()
+    completer.setCompletionPrefix("al")
+    found = [completer.completionModel().index(i, 0).data()
+             for i in range(completer.completionCount())]
+    assert found == ["Sales", "sales"]
+    panel.group_delegate.set_groups(["Engineering", "Operations"], {"Engineering"})
+    combo = panel.group_delegate.createEditor(
+        panel.table.viewport(), QStyleOptionViewItem(), panel.model.index(1, GROUP))
+    assert isinstance(combo, QComboBox) and combo.isEditable()
+    assert [combo.itemText(i) for i in range(combo.count())] == ["Engineering", "Operations"]
+    assert combo.itemData(1, Qt.ItemDataRole.ToolTipRole).startswith("New group")
+    panel.group_delegate.setEditorData(combo, panel.model.index(1, GROUP))
+    assert combo.currentText() == "Engineering"
+    combo.setCurrentText("Brand New")
+    panel.group_delegate.setModelData(combo, panel.model, panel.model.index(1, GROUP))
+    assert rows(panel)[1] == ("Eng", "Brand New")
+    assert cell(panel, 1, STATUS) == "new group"

@@ -48,11 +48,13 @@ def run_app(
     window.show()
 
     def start() -> None:
-        restored = window.offer_restore() if not paths and mapping_path is None else False
+        # After a crash, offer the autosaved draft first (the demo brings its own mapping).
+        restored = window.offer_restore() if mapping_path is None else False
         if mapping_path is not None:
             window.open_mapping(Path(mapping_path))
-        if paths and not restored:
-            window.open_paths(paths)
+        if paths:
+            exports = [p for p in paths if Path(p).suffix.lower() != ".json"]
+            window.open_paths(exports if restored else paths)
         if setup is not None:
             setup(window)
 
