@@ -155,7 +155,8 @@ class MainWindow(FileActions, QMainWindow):
             "export_preview": a("Export &Preview…", self.export_preview_dialog, "Ctrl+E",
                                 "export-preview",
                                 "Save the preview: Summary, Users and Problems (.xlsx, .csv)"),
-            "quit": a("&Quit", self.close, key.Quit, None, "Close GroupMap"),
+            "quit": a("&Quit", self.close, QKeySequence(key.Quit).toString() or "Ctrl+Q", None,
+                      "Close GroupMap"),
             "find": a("&Filter Users", self._focus_search, key.Find, None,
                       "Filter the users by name, email or value"),
         }
@@ -163,7 +164,8 @@ class MainWindow(FileActions, QMainWindow):
         undo.setShortcut(QKeySequence(key.Undo))
         set_icon(undo, "edit-undo")
         redo = self.editor.stack.createRedoAction(self, "&Redo")
-        redo.setShortcut(QKeySequence(key.Redo))
+        redo.setShortcuts(list(dict.fromkeys(
+            [*QKeySequence.keyBindings(key.Redo), QKeySequence("Ctrl+Shift+Z")])))
         set_icon(redo, "edit-redo")
         self.actions_by_name.update(undo=undo, redo=redo)
         grid = self.mapping_panel.actions
@@ -193,7 +195,7 @@ class MainWindow(FileActions, QMainWindow):
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(names["find"])
         for n, (k, label, _tip) in enumerate(_quick_items()):
-            action = a(f"Show {label}", lambda _=False, q=k: self.preview.set_quick(q),
+            action = a(f"Show {label.title()}", lambda _=False, q=k: self.preview.set_quick(q),
                        f"Ctrl+{n + 1}")
             view_menu.addAction(action)
         view_menu.addSeparator()

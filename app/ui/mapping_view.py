@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QAction, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -36,6 +36,12 @@ class MappingTable(QTableView):
         self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.setDropIndicatorShown(True)
         self.setDragDropOverwriteMode(False)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.source() is not self:  # files from outside: let the window open them
+            event.ignore()
+            return
+        super().dragEnterEvent(event)
 
     def dropEvent(self, event: QDropEvent) -> None:
         if event.source() is not self:
