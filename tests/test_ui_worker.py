@@ -65,6 +65,6 @@ def test_cancel_stops_the_function(qtbot, raises):
     task.done.connect(lambda r: outcome.append("done"))
     task.error.connect(lambda e: outcome.append("error"))
     qtbot.waitUntil(started.is_set, timeout=5000)
-    task.cancel()
-    wait_finished(qtbot, task)
+    with qtbot.waitSignal(task.finished, timeout=10_000):
+        task.cancel()
     assert outcome == ["cancelled"]

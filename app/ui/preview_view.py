@@ -183,6 +183,7 @@ class PreviewPanel(QWidget):
     def set_evaluation(self, evaluation: Evaluation | None) -> None:
         self.summary_model.set_evaluation(evaluation)
         self.users_model.set_evaluation(evaluation)
+        self._show_drift()
         self._update_count()
 
     def set_quick(self, key: str) -> None:
@@ -209,7 +210,12 @@ class PreviewPanel(QWidget):
         self.users_model.set_filter(text=text)
 
     def set_drift(self, mask: np.ndarray) -> None:
+        """Flag users whose export row disagrees with the server (a new export clears it)."""
         self.users_model.set_drift(mask)
+        self._show_drift()
+
+    def _show_drift(self) -> None:
+        mask = self.users_model.drift
         self.quick_buttons["drift"].setVisible(bool(mask.any()))
         self.quick_buttons["drift"].setText(f"Drift ({int(mask.sum()):,})")
 

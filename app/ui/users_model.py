@@ -70,8 +70,7 @@ class UsersModel(QAbstractTableModel):
                 for col, name in FRAME_COLUMN.items()
             } if users is not None else {}
             self._sort_keys = {}
-            if users is None or len(self.drift) != len(users):
-                self.drift = np.zeros(len(users) if users is not None else 0, dtype=bool)
+            self.drift = np.zeros(len(users) if users is not None else 0, dtype=bool)
         self.evaluation = evaluation
         self._profile_text = {}
         self._sort_keys = {k: v for k, v in self._sort_keys.items() if k in FRAME_COLUMN}
