@@ -172,7 +172,7 @@ def test_files_dropped_on_the_window_open(qtbot, window, tmp_path):
     export = tmp_path / "users.csv"
     shutil.copy(SAMPLE_USERS, export)
     mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(export)), QUrl.fromLocalFile(str(tmp_path / "x.txt"))])
+    mime.setUrls([QUrl.fromLocalFile(str(export)), QUrl.fromLocalFile(str(tmp_path / "notes.pdf"))])
     event = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime,
                        Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     window.dropEvent(event)

@@ -54,6 +54,7 @@ class MainWindow(FileActions, QMainWindow):
         self.setAcceptDrops(True)
         self.setMinimumSize(960, 600)
         self._known: dict[str, list[str]] = {source: [] for source in GROUP_SOURCES}
+        self._completion_tokens = None
 
         self.mapping_panel = MappingPanel(self.editor, self)
         self.options_panel = OptionsPanel(self.editor, self)
@@ -259,8 +260,15 @@ class MainWindow(FileActions, QMainWindow):
         users = self.document.users
         self.right.setCurrentIndex(0 if users is None else 1)
         self.set_known_groups("export", list(users.group_names) if users is not None else [])
+
+    def _update_value_completion(self) -> None:
+        """The export's distinct values (as split by the separator) for the Value editor."""
         evaluation = self.document.evaluation
-        values = [str(v) for v in evaluation.tokens.spelling] if evaluation is not None else []
+        tokens = evaluation.tokens if evaluation is not None else None
+        if tokens is self._completion_tokens:
+            return
+        self._completion_tokens = tokens
+        values = [str(v) for v in tokens.spelling] if tokens is not None else []
         self.mapping_panel.value_delegate.set_values(sorted(values, key=str.casefold))
 
     def _mapping_changed(self) -> None:
@@ -270,6 +278,7 @@ class MainWindow(FileActions, QMainWindow):
     def _evaluation_changed(self) -> None:
         evaluation = self.document.evaluation
         self.preview.set_evaluation(evaluation)
+        self._update_value_completion()
         if evaluation is None:
             self.users_label.setText("No export open")
             self.unmatched_label.setText("")

@@ -20,10 +20,10 @@ from app.core.mapping import Mapping
 from app.ui.autosave import Autosaver, default_data_dir
 from app.ui.worker import Task, start_task
 
-EXPORT_SUFFIXES = (".xlsx", ".xlsm", ".csv")
+EXPORT_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".tsv", ".txt")
 DRAFT_SUFFIXES = (".json",)
 RECENT_LIMIT = 8
-EXPORT_FILTER = "User exports (*.xlsx *.xlsm *.csv)"
+EXPORT_FILTER = "User exports (*.xlsx *.xlsm *.csv *.tsv *.txt)"
 DRAFT_FILTER = "GroupMap drafts (*.json)"
 TABLE_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
 
@@ -403,8 +403,9 @@ class FileActions:
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
+        else:  # first start: 1280x800, or the whole screen if it is smaller
+            screen = self.screen().availableGeometry()
+            self.resize(min(1280, screen.width()), min(800, screen.height()))
         for key, widget in self._splitters().items():
             state = self.settings.value(f"window/{key}")
             if isinstance(state, QByteArray):
