@@ -40,11 +40,12 @@ from app.ui.preview_view import PreviewPanel
 from app.ui.problems_panel import ProblemsPanel
 from app.ui.sync_controller import install_sync
 from app.ui.window_files import FileActions
+from app.ui.window_state import WindowState
 
 GROUP_SOURCES = ("export", "server", "mapping")
 
 
-class MainWindow(FileActions, QMainWindow):
+class MainWindow(FileActions, WindowState, QMainWindow):
     def __init__(self, settings: QSettings | None = None, data_dir: Path | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings()
@@ -363,6 +364,7 @@ class MainWindow(FileActions, QMainWindow):
         if not self.confirm_discard("closing"):
             event.ignore()
             return
+        self.cancel_task()  # a running import or export stops at its next check
         self.save_layout()
         self.finish_autosave()
         event.accept()

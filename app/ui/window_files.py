@@ -1,4 +1,4 @@
-"""The main window's file side: open, save, import, export, recent files, autosave, layout.
+"""The main window's file side: open, save, import, export, autosave.
 
 A mixin of MainWindow, kept apart so the window module stays about layout and wiring.
 Reading an export and writing a preview run in the background (app/ui/worker.py) with the
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QUrl
+from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from app.core.errors import InputError, SourceColumnMissing
@@ -22,7 +22,6 @@ from app.ui.worker import Task, start_task
 
 EXPORT_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".tsv", ".txt")
 DRAFT_SUFFIXES = (".json",)
-RECENT_LIMIT = 8
 EXPORT_FILTER = "User exports (*.xlsx *.xlsm *.csv *.tsv *.txt)"
 DRAFT_FILTER = "GroupMap drafts (*.json)"
 TABLE_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
@@ -337,34 +336,6 @@ class FileActions:
             return folder / f"{self.document.draft_path.stem}-{default}"
         return folder / default
 
-    # --- recent files --------------------------------------------------------------------
-
-    def recent_files(self) -> list[str]:
-        value = self.settings.value("recentFiles", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in value or []]
-
-    def add_recent(self, path: Path) -> None:
-        name = str(Path(path).resolve())
-        recent = [name] + [p for p in self.recent_files() if p != name]
-        self.settings.setValue("recentFiles", recent[:RECENT_LIMIT])
-
-    def _fill_recent_menu(self) -> None:
-        menu = self.recent_menu
-        menu.clear()
-        recent = self.recent_files()
-        for name in recent:
-            action = menu.addAction(Path(name).name)
-            action.setToolTip(name)
-            action.setStatusTip(name)
-            action.triggered.connect(lambda _=False, n=name: self.open_paths([n]))
-        if not recent:
-            menu.addAction("No recent files").setEnabled(False)
-        else:
-            menu.addSeparator()
-            menu.addAction("Clear List", lambda: self.settings.setValue("recentFiles", []))
-
     # --- autosave ------------------------------------------------------------------------
 
     def schedule_autosave(self) -> None:
@@ -396,30 +367,3 @@ class FileActions:
         if exports:
             self.import_users(exports)
         return True
-
-    # --- layout persistence --------------------------------------------------------------
-
-    def restore_layout(self) -> None:
-        geometry = self.settings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        else:  # first start: 1280x800, or the whole screen if it is smaller
-            screen = self.screen().availableGeometry()
-            self.resize(min(1280, screen.width()), min(800, screen.height()))
-        for key, widget in self._splitters().items():
-            state = self.settings.value(f"window/{key}")
-            if isinstance(state, QByteArray):
-                widget.restoreState(state)
-        state = self.settings.value("window/state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-
-    def save_layout(self) -> None:
-        self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
-        for key, widget in self._splitters().items():
-            self.settings.setValue(f"window/{key}", widget.saveState())
-        self.settings.sync()
-
-    def _splitters(self) -> dict:
-        return {"mainSplitter": self.splitter, "previewSplitter": self.preview.splitter}

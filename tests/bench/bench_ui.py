@@ -70,6 +70,10 @@ def _measure(n_users: int) -> list[tuple[str, str, str]]:
     from app.ui.users_model import EMAIL, NEW
 
     model = preview.users_model
+    started = time.perf_counter()
+    model.sort(EMAIL, 0)  # ranks the column once per export
+    _repaint(app, window)
+    first_sort = (time.perf_counter() - started) * 1000
     sort_email = _median_ms(app, window, lambda i: model.sort(EMAIL, i % 2))
     sort_new = _median_ms(app, window, lambda i: model.sort(NEW, i % 2))
     window.document.dirty = False
@@ -79,7 +83,8 @@ def _measure(n_users: int) -> list[tuple[str, str, str]]:
         (f"edit -> repaint, {label}", f"{edit:.0f} ms", target_edit),
         (f"edit -> repaint, 'changes' filter on, {label}", f"{edit_filtered:.0f} ms", target_edit),
         (f"filter users by text, {label}", f"{search:.0f} ms", "-"),
-        (f"sort users by email, {label}", f"{sort_email:.0f} ms", "-"),
+        (f"first sort of the users by email, {label}", f"{first_sort:.0f} ms", "-"),
+        (f"sort users by email again, {label}", f"{sort_email:.0f} ms", "-"),
         (f"sort users by new groups, {label}", f"{sort_new:.0f} ms", "-"),
         (f"show export in the window (first evaluation), {label}", f"{opened:.2f} s", "-"),
     ]

@@ -1,0 +1,71 @@
+"""The main window's remembered state: recent files, geometry, splitters (QSettings).
+
+A mixin of MainWindow, like FileActions; expects settings, recent_menu, splitter, preview.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray
+
+RECENT_LIMIT = 8
+
+
+class WindowState:
+    """Mixin: recent files (File > Open Recent) and the window's layout across sessions."""
+
+    # --- recent files --------------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recentFiles", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def add_recent(self, path: Path) -> None:
+        name = str(Path(path).resolve())
+        recent = [name] + [p for p in self.recent_files() if p != name]
+        self.settings.setValue("recentFiles", recent[:RECENT_LIMIT])
+
+    def _fill_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        recent = self.recent_files()
+        for name in recent:
+            action = menu.addAction(Path(name).name)
+            action.setToolTip(name)
+            action.setStatusTip(name)
+            action.triggered.connect(lambda _=False, n=name: self.open_paths([n]))
+        if not recent:
+            menu.addAction("No recent files").setEnabled(False)
+        else:
+            menu.addSeparator()
+            menu.addAction("Clear List", lambda: self.settings.setValue("recentFiles", []))
+
+    # --- layout persistence --------------------------------------------------------------
+
+    def restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:  # first start: 1280x800, or the whole screen if it is smaller
+            screen = self.screen().availableGeometry()
+            self.resize(min(1280, screen.width()), min(800, screen.height()))
+        for key, widget in self._splitters().items():
+            state = self.settings.value(f"window/{key}")
+            if isinstance(state, QByteArray):
+                widget.restoreState(state)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        for key, widget in self._splitters().items():
+            self.settings.setValue(f"window/{key}", widget.saveState())
+        self.settings.sync()
+
+    def _splitters(self) -> dict:
+        return {"mainSplitter": self.splitter, "previewSplitter": self.preview.splitter}
