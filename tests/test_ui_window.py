@@ -75,6 +75,7 @@ def test_missing_source_column_lets_the_admin_pick_one(qtbot, window, tmp_path, 
 
     def pick(parent, title, label, items, current, editable):
         asked.append(list(items))
+        assert items[current] == "Department"  # preselected: not a name, email, status
         return "Department", True
 
     monkeypatch.setattr(window_files.QInputDialog, "getItem", pick)

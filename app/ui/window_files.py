@@ -27,6 +27,19 @@ DRAFT_FILTER = "GroupMap drafts (*.json)"
 TABLE_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
 
 
+OTHER_ROLES = {  # headers that hold something else than the value to map
+    "name", "full name", "first name", "last name", "given name", "surname", "family name",
+    "email", "e-mail", "email address", "e-mail address", "username", "status", "group",
+    "groups", "current group", "current groups",
+}
+
+
+def _likely_source(columns: list[str]) -> int:
+    """The column to preselect: the first one that is not a name, email, status or group."""
+    return next(
+        (i for i, c in enumerate(columns) if c.strip().casefold() not in OTHER_ROLES), 0)
+
+
 def _read_users_task(state, paths: list[Path], source_column: str):
     from app.io import read_users
 
@@ -177,7 +190,7 @@ class FileActions:
             f"{paths[0].name} has no column "
             f"{self.document.mapping.options.source_column!r}.\n"
             "Which column holds the value your mapping matches?",
-            error.columns, 0, False)
+            error.columns, _likely_source(error.columns), False)
         if ok and column:
             self.options_panel.set_columns(error.columns)
             self.editor.set_option("source_column", column, f"Source column {column!r}")
