@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication, QSettings, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from app.resources import resource_path
@@ -11,7 +11,9 @@ from app.ui import window_files
 
 
 def test_run_app_opens_files_and_runs_setup(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    # The window run_app makes uses the default QSettings and data directory: keep both here.
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
+                      str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setattr(window_files.QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
@@ -40,3 +42,4 @@ def test_run_app_opens_files_and_runs_setup(qtbot, tmp_path, monkeypatch):
     assert seen["users"] == 298 and seen["rows"] == 10
     assert seen["source"] == [Path(users)]
     assert not seen["window"].windowIcon().isNull()
+    assert (tmp_path / "config" / "GroupMap" / "GroupMap.conf").exists()  # layout was saved
