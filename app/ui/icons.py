@@ -5,6 +5,7 @@ Icons draw with stroke="currentColor"; status icons carry their own colours and 
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from PySide6.QtCore import QByteArray, QObject, QRectF, QSize, Qt
@@ -18,19 +19,31 @@ ICON_PROPERTY = "groupmapIcon"
 
 
 def icon(name: str) -> QIcon:
-    """The named icon tinted for the current palette (empty icon if the file is missing)."""
-    color = QGuiApplication.palette().color(QPalette.ColorRole.WindowText).name()
-    return _icon(name, color)
+    """The named icon tinted for the current palette (empty icon if the file is missing).
+
+    In selected rows it is drawn in the highlighted-text colour, so it stays visible.
+    """
+    palette = QGuiApplication.palette()
+    color = palette.color(QPalette.ColorRole.WindowText).name()
+    selected = palette.color(QPalette.ColorRole.HighlightedText).name()
+    return _icon(name, color, selected)
 
 
 @cache
-def _icon(name: str, color: str) -> QIcon:
+def _icon(name: str, color: str, selected: str) -> QIcon:
     path = resources_root() / "icons" / f"{name}.svg"
     if not path.exists():
         return QIcon()
-    svg = path.read_text(encoding="utf-8").replace("currentColor", color)
-    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
+    svg = path.read_text(encoding="utf-8")
     result = QIcon()
+    _add_pixmaps(result, svg.replace("currentColor", color), QIcon.Mode.Normal)
+    on_highlight = re.sub(r'"#[0-9a-fA-F]{6}"', f'"{selected}"', svg)
+    _add_pixmaps(result, on_highlight.replace("currentColor", selected), QIcon.Mode.Selected)
+    return result
+
+
+def _add_pixmaps(result: QIcon, svg: str, mode: QIcon.Mode) -> None:
+    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
     for size in SIZES:
         for ratio in (1, 2):
             pixmap = QPixmap(QSize(size * ratio, size * ratio))
@@ -39,8 +52,7 @@ def _icon(name: str, color: str) -> QIcon:
             renderer.render(painter, QRectF(0, 0, size * ratio, size * ratio))
             painter.end()
             pixmap.setDevicePixelRatio(ratio)
-            result.addPixmap(pixmap)
-    return result
+            result.addPixmap(pixmap, mode)
 
 
 def set_icon(target: QObject, name: str) -> None:

@@ -90,7 +90,7 @@ class MappingPanel(QWidget):
         header.setTextElideMode(Qt.TextElideMode.ElideRight)
         width = self.fontMetrics().horizontalAdvance
         header.resizeSection(PRIORITY, width("000") + 14)
-        header.resizeSection(GROUP, width("Customer Supp") + 40)
+        header.resizeSection(GROUP, width("Engineering") + 44)
         header.resizeSection(USERS, width("000,000") + 14)
         header.resizeSection(STATUS, width("matches no user") + 34)
         header.setHighlightSections(False)
