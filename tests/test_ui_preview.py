@@ -134,3 +134,19 @@ def test_clicking_a_group_shows_its_users(evaluation, qtbot):
     assert panel.count_label.text().startswith("Showing")
     panel.group_chip.click()
     assert panel.users_model.filter.group == "" and panel.users_model.rowCount() == 70
+
+
+def test_copy_selected_users_as_tab_separated_text(evaluation, qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    panel = PreviewPanel()
+    qtbot.addWidget(panel)
+    panel.set_evaluation(evaluation)
+    panel.users_model.set_filter(quick="unmatched")
+    panel.users.selectRow(0)
+    panel.copy_users()
+    lines = QGuiApplication.clipboard().text().splitlines()
+    report = user_rows(evaluation)
+    first_unmatched = report[report["change"] == "unmatched"].iloc[0]
+    assert lines[0].split("\t")[:2] == ["Name", "Email"]
+    assert lines[1].split("\t") == [str(v) for v in first_unmatched[USER_COLUMNS]]

@@ -113,6 +113,12 @@ class MappingPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        for group in (("cut", "copy", "paste", "clear"),
+                      ("add", "duplicate", "delete"), ("up", "down")):
+            separator = QAction(self.table)
+            separator.setSeparator(True)
+            self.table.addActions([self.actions[n] for n in group] + [separator])
 
         self.table.rowsDropped.connect(self.editor.move)
         editor.selectRows.connect(self.select_rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QPainter, QPalette
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -33,6 +33,7 @@ QUICK = (
     ("drift", "Drift", "Users whose export row disagrees with the server"),
 )
 FILTER_DELAY_MS = 200
+COPY_LIMIT = 100_000  # users copied to the clipboard at once
 USER_WIDTHS = (  # sample texts setting the initial column widths
     "Isla Nakamura", "kira.lopez@example", "pending", "Sales-EMEA", "Engineering",
     "Engineering", "unmatched", "row 12: Sales-EMEA -> Sales; kept current groups",
@@ -153,6 +154,14 @@ class PreviewPanel(QWidget):
         users_header.setSectionsClickable(True)
         users_header.sortIndicatorChanged.connect(self.users_model.sort)
 
+        copy = QAction("&Copy Users", self.users)
+        copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
+        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        copy.setToolTip("Copy the selected users as tab-separated text (pastes into Excel)")
+        copy.triggered.connect(self.copy_users)
+        self.users.addAction(copy)
+        self.users.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
         filters = QHBoxLayout()
         filters.setContentsMargins(0, 0, 0, 0)
         filters.addWidget(self.search, 1)
@@ -218,6 +227,18 @@ class PreviewPanel(QWidget):
         mask = self.users_model.drift
         self.quick_buttons["drift"].setVisible(bool(mask.any()))
         self.quick_buttons["drift"].setText(f"Drift ({int(mask.sum()):,})")
+
+    def copy_users(self) -> None:
+        rows: set[int] = set()
+        for span in self.users.selectionModel().selection():
+            rows.update(range(span.top(), span.bottom() + 1))
+        if len(rows) > COPY_LIMIT:
+            self.count_label.setText(
+                f"Select at most {COPY_LIMIT:,} users to copy, or use File ▸ Export Preview.")
+            return
+        text = self.users_model.rows_text(sorted(rows))
+        if text:
+            QGuiApplication.clipboard().setText(text)
 
     def _summary_clicked(self, index: QModelIndex) -> None:
         group = self.summary_model.group(index.row())

@@ -208,6 +208,28 @@ class UsersModel(QAbstractTableModel):
         self._sort_keys[column] = key
         return key
 
+    def rows_text(self, rows: list[int]) -> str:
+        """Shown rows as tab-separated lines with a header line, for the clipboard."""
+        if self._users is None or not rows:
+            return ""
+        picked = np.asarray(rows, dtype=np.int64)
+        users = self.order[picked] if self.order is not None else picked
+        columns = []
+        for col in range(len(HEADERS)):
+            if col in self._columns:
+                columns.append(self._columns[col][users])
+            elif self.evaluation is None:
+                columns.append(np.full(len(users), "", dtype=object))
+            else:
+                profiles = self._users.profiles.of_user[users]
+                unique, inverse = np.unique(profiles, return_inverse=True)
+                texts = np.array([self._text(col, int(p)) for p in unique], dtype=object)
+                columns.append(texts[inverse])
+        lines = ["\t".join(HEADERS)]
+        lines += ["\t".join(str(cell).replace("\t", " ") for cell in row)
+                  for row in zip(*columns, strict=True)]
+        return "\n".join(lines) + "\n"
+
     # --- cells ---------------------------------------------------------------------------
 
     def _text(self, column: int, profile: int) -> str:
