@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
     QLineEdit,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QWidget,
@@ -105,6 +106,10 @@ class BarDelegate(QStyledItemDelegate):
         accent = palette.color(QPalette.ColorRole.Highlight)
         if after < before:
             accent = QColor("#d0393e")
+        if option.state & QStyle.StateFlag.State_Selected:  # on the highlight: its text colour
+            accent = palette.color(QPalette.ColorRole.HighlightedText)
+            grey = QColor(accent)
+            grey.setAlpha(140)
         painter.save()
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(grey)

@@ -107,6 +107,8 @@ class SummaryModel(QAbstractTableModel):
             return (s.before, s.after, self._largest)
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (BEFORE, AFTER, ADDED, REMOVED):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.TextAlignmentRole and col == NEW:
+            return int(Qt.AlignmentFlag.AlignCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             managed = "managed by this mapping" if s.managed else "not managed: never changes"
             return (
