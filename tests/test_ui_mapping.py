@@ -183,6 +183,14 @@ def test_options_panel_pushes_undoable_changes(panel, qtbot):
 
 def test_models_pass_the_model_tester(panel, qtmodeltester):
     qtmodeltester.check(panel.model)
+    editor = panel.editor  # the tester stays attached and checks every signal below
+    editor.set_cell(2, "value", "Ops")
+    editor.set_cell(2, "group", "Operations")
+    editor.duplicate([0, 1])
+    editor.move([3], 0)
+    editor.delete([1, 2])
+    editor.stack.undo()
+    assert len(rows(panel)) == 5 and panel.model.rowCount() == 6
 
 
 def test_editors_complete_values_and_offer_groups(panel, qtbot):
@@ -209,3 +217,18 @@ def test_editors_complete_values_and_offer_groups(panel, qtbot):
     panel.group_delegate.setModelData(combo, panel.model, panel.model.index(1, GROUP))
     assert rows(panel)[1] == ("Eng", "Brand New")
     assert cell(panel, 1, STATUS) == "new group"
+
+
+def test_typing_in_the_grid_commits_through_the_delegates(panel, qtbot):
+    table = panel.table
+    table.setFocus()
+    table.setCurrentIndex(panel.model.index(2, VALUE))  # the blank "New row…" line
+    qtbot.keyClick(table, "O")  # any key opens the editor with it
+    qtbot.keyClicks(table.focusWidget(), "ps")
+    qtbot.keyClick(table.focusWidget(), Qt.Key.Key_Tab)  # commits and moves to Group
+    assert rows(panel)[2] == ("Ops", "")
+    qtbot.waitUntil(lambda: table.state() == table.State.EditingState)
+    qtbot.keyClicks(table.focusWidget(), "Operations")
+    qtbot.keyClick(table.focusWidget(), Qt.Key.Key_Return)  # the commit is queued
+    qtbot.waitUntil(lambda: rows(panel)[2] == ("Ops", "Operations"))
+    assert cell(panel, 2, USERS) == "1"

@@ -47,7 +47,12 @@ def test_users_model_shows_the_report(evaluation, qtmodeltester):
     model.set_evaluation(evaluation)
     expected = user_rows(evaluation)[USER_COLUMNS].astype(str).values.tolist()
     assert table(model) == expected
-    qtmodeltester.check(model)
+    qtmodeltester.check(model)  # stays attached: checks the resets and changes below
+    model.set_filter(quick="changes", text="person")
+    model.sort(NEW, Qt.SortOrder.DescendingOrder)
+    model.set_evaluation(evaluate(evaluation.users, MAPPING.with_rows(MAPPING.rows[:1])))
+    model.set_filter(quick="all", text="")
+    assert model.rowCount() == 70
 
 
 def test_quick_filters_and_text_filter(evaluation):
@@ -112,6 +117,8 @@ def test_summary_model_bars_and_sorting(evaluation, qtmodeltester):
     model = SummaryModel()
     model.set_evaluation(evaluation)
     qtmodeltester.check(model)
+    model.set_evaluation(evaluate(evaluation.users, MAPPING.with_rows(MAPPING.rows[:1])))
+    model.set_evaluation(evaluation)
     names = [model.data(model.index(r, NAME)) for r in range(model.rowCount())]
     assert names == sorted(s.name for s in evaluation.group_summaries())
     model.sort(AFTER, Qt.SortOrder.DescendingOrder)

@@ -56,6 +56,7 @@ class MappingModel(QAbstractTableModel):
         self._counts = np.zeros(0, dtype=np.int64)
         self._statuses: list[RowStatus] = []
         self._n_rows = 0
+        self._rows: tuple = ()
         self.document.evaluationChanged.connect(self.refresh)
         self.refresh()
 
@@ -67,11 +68,19 @@ class MappingModel(QAbstractTableModel):
         evaluation = self.document.evaluation
         self._counts = evaluation.row_user_counts() if evaluation is not None else None
         self._statuses = self._row_statuses(self.document.warnings)
-        if len(rows) != self._n_rows:
+        old = self._rows
+        self._rows = rows
+        if len(rows) > len(old) and rows[: len(old)] == old:
+            # Rows appended (typing in the blank line): an insert, not a reset, keeps the
+            # current cell; the editor's selectRows puts it back on the new row.
+            self.beginInsertRows(QModelIndex(), len(old), len(rows) - 1)
+            self._n_rows = len(rows)
+            self.endInsertRows()
+        elif len(rows) != self._n_rows:
             self.beginResetModel()
             self._n_rows = len(rows)
             self.endResetModel()
-        elif self._n_rows:
+        if self._n_rows:
             self.dataChanged.emit(self.index(0, 0), self.index(self._n_rows, STATUS))
 
     def set_known_groups(self, names: set[str]) -> None:
