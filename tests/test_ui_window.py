@@ -270,3 +270,22 @@ def test_icons_follow_a_palette_switch(qtbot, window):
         qtbot.waitUntil(lambda: action.icon().pixmap(24, 24).toImage() != light, timeout=2000)
     finally:
         app.setPalette(original)
+
+
+def test_changing_the_source_column_reads_the_export_again(qtbot, window, tmp_path):
+    import pandas as pd
+
+    frame = pd.read_csv(SAMPLE_USERS, dtype=str, keep_default_na=False)
+    frame["Department"] = "Dept-" + frame["Status"]
+    export = tmp_path / "two-sources.csv"
+    frame.to_csv(export, index=False)
+    open_and_wait(qtbot, window, export)
+    assert window.document.users.source_column == "Identity Provider Group"
+    window.options_panel.source.setCurrentText("Department")
+    window.options_panel.source.lineEdit().editingFinished.emit()
+    qtbot.waitUntil(lambda: window.document.users.source_column == "Department", timeout=20_000)
+    assert set(window.document.users.frame["source"]) == {"Dept-active", "Dept-pending"}
+    window.editor.stack.undo()
+    qtbot.waitUntil(lambda: window.document.users.source_column == "Identity Provider Group",
+                    timeout=20_000)
+    assert window.options_panel.source.currentText() == "Identity Provider Group"

@@ -166,6 +166,7 @@ class FileActions:
             self.statusBar().showMessage(f"Opened {names}: {len(users):,} users.", 8000)
             for p in paths:
                 self.add_recent(p)
+            self.reimport_if_source_changed()  # the option changed (undo) while reading
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, SourceColumnMissing):
