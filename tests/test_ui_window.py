@@ -42,10 +42,12 @@ def open_and_wait(qtbot, window, *paths):
 
 def test_open_export_shows_preview_and_status(qtbot, window):
     assert window.right.currentIndex() == 0  # empty state
+    assert not window.actions_by_name["export_preview"].isEnabled()
     window.open_mapping(SAMPLE_MAPPING)
     open_and_wait(qtbot, window, SAMPLE_USERS)
     evaluation = window.document.evaluation
     assert evaluation is not None and window.right.currentIndex() == 1
+    assert window.actions_by_name["export_preview"].isEnabled()
     assert window.users_label.text() == f"{evaluation.user_count:,} users"
     assert window.unmatched_label.text() == f"{evaluation.unmatched:,} unmatched"
     assert window.preview.users_model.rowCount() == evaluation.user_count

@@ -280,6 +280,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         evaluation = self.document.evaluation
         self.preview.set_evaluation(evaluation)
         self._update_value_completion()
+        self.actions_by_name["export_preview"].setEnabled(evaluation is not None)
         if evaluation is None:
             self.users_label.setText("No export open")
             self.unmatched_label.setText("")
