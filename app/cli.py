@@ -196,7 +196,14 @@ def _open_app(paths: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    if not argv or (argv[0] not in _command_names(parser) and not argv[0].startswith("-")):
+    commands = _command_names(parser)
+    if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
+        missing = [path for path in argv if not Path(path).exists()]
+        if missing:
+            parser.error(
+                f"{missing[0]!r} is neither a command ({', '.join(sorted(commands))})"
+                " nor a file to open"
+            )
         return _open_app(argv)
     args = parser.parse_args(argv)
     if args.smoke_test:

@@ -207,3 +207,11 @@ def test_sample_runs_clean_as_a_real_process():
     assert report["users"] == 298
     assert report["changes"] > 0
     assert result.stderr == ""
+
+
+def test_a_mistyped_command_is_not_opened_as_a_file(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["previw", "--users", "x.csv"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "'previw' is neither a command" in err and "preview" in err
