@@ -326,18 +326,22 @@ class Evaluation:
         return reason
 
     def changes_by_group(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per managed group, the users (indices) to add and to remove."""
+        """Per managed group, the users (ascending indices) to add and to remove.
+
+        Users are gathered per profile through a CSR index, so the cost follows the changes,
+        not users times groups.
+        """
         of_user = self.users.profiles.of_user
-        result: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        empty = np.empty(0, dtype=np.int64)
-        for g in np.flatnonzero(self.managed):
-            adds = self._added_pairs[0][self._added_pairs[1] == g]
-            removes = self._removed_pairs[0][self._removed_pairs[1] == g]
-            result[self.group_names[g]] = (
-                np.flatnonzero(np.isin(of_user, adds)) if len(adds) else empty,
-                np.flatnonzero(np.isin(of_user, removes)) if len(removes) else empty,
-            )
-        return result
+        ptr, users_by_profile = _csr(of_user, np.arange(len(of_user)), len(self.users.profiles))
+
+        def users_of(pairs: tuple[np.ndarray, np.ndarray], group: int) -> np.ndarray:
+            _, users = expand(ptr, users_by_profile, pairs[0][pairs[1] == group])
+            return np.sort(users)
+
+        return {
+            self.group_names[g]: (users_of(self._added_pairs, g), users_of(self._removed_pairs, g))
+            for g in np.flatnonzero(self.managed)
+        }
 
 
 def _groupset_csr(users: UserList) -> tuple[np.ndarray, np.ndarray]:
