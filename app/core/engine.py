@@ -56,7 +56,7 @@ class Tokens:
 
 def tokens_of(users: UserList, separator: str, ignore_case: bool) -> Tokens:
     """Split and normalize the distinct cells; cached on the user list per setting."""
-    cache = users.__dict__.setdefault("_engine_cache", {})
+    cache = users.engine_cache
     key = (separator, ignore_case)
     if key not in cache:
         cache[key] = _tokenize(users.cells, separator, ignore_case)
@@ -346,7 +346,7 @@ class Evaluation:
 
 def _groupset_csr(users: UserList) -> tuple[np.ndarray, np.ndarray]:
     """Current group sets as CSR lists of codes into users.group_names (cached)."""
-    cache = users.__dict__.setdefault("_engine_cache", {})
+    cache = users.engine_cache
     if "groupsets" not in cache:
         code_of = {name: i for i, name in enumerate(users.group_names)}
         lengths = [len(s) for s in users.groupsets]

@@ -55,6 +55,8 @@ class UserList:
     frame: pd.DataFrame
     source_column: str = DEFAULT_SOURCE_COLUMN
     notes: list[dict] = field(default_factory=list)
+    engine_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    """What the engine derives once per list (split values per setting); never edited."""
 
     def __post_init__(self) -> None:
         missing = [c for c in COLUMNS if c not in self.frame.columns]
