@@ -310,3 +310,28 @@ def test_a_huge_plan_lists_a_bounded_sample_per_group(qtbot):
     assert group.text(1) == "+20,000"
     assert group.childCount() == SHOWN_PER_GROUP + 1
     assert "19,500 more" in group.child(SHOWN_PER_GROUP).text(0)
+
+
+def test_plan_cells_leave_zeros_blank_and_enter_does_not_sync(qtbot):
+    from types import SimpleNamespace
+
+    from app.ui.sync_preview import PlanDialog
+
+    plan = SimpleNamespace(
+        groups_to_create=["Empty"], adds={"Big": ["a@ex.com", "b@ex.com"]},
+        removes={"Old": ["c@ex.com"]}, not_found=[], drift=[], removal_ratio=0.1,
+        mass_removal=False,
+    )
+    dialog = PlanDialog(plan)
+    qtbot.addWidget(dialog)
+    cells = {
+        dialog.tree.topLevelItem(i).text(0): (
+            dialog.tree.topLevelItem(i).text(1), dialog.tree.topLevelItem(i).text(2))
+        for i in range(dialog.tree.topLevelItemCount())
+    }
+    assert cells == {"Big": ("+2", ""), "Empty  (new group)": ("", ""), "Old": ("", "−1")}
+    assert dialog.sync_button.isEnabled() and not dialog.sync_button.isDefault()
+    dialog.show()
+    with qtbot.assertNotEmitted(dialog.accepted), qtbot.waitSignal(dialog.rejected):
+        qtbot.keyClick(dialog.tree, Qt.Key.Key_Return)  # Enter closes the preview
+    assert not dialog.isVisible()

@@ -26,10 +26,16 @@ from app.ui.connection_dialog import plain_label
 
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
 SHOWN_PER_GROUP = 500  # users listed per group; the export has every one (100k-user plans)
+NUMBER_ALIGNMENT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count:,} {word if count == 1 else (many or word + 's')}"
+
+
+def signed(count: int, sign: str) -> str:
+    """A plan cell: "+27" or "−3"; blank for 0, so the columns show only what changes."""
+    return f"{sign}{count:,}" if count else ""
 
 
 def plan_totals(plan) -> tuple[int, int]:
@@ -129,7 +135,11 @@ class PlanDialog(QDialog):
         self.sync_button = self.buttons.addButton(
             "Sync now", QDialogButtonBox.ButtonRole.AcceptRole
         )
-        self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        close = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        # Enter closes; writing to the server takes a deliberate click (or Alt+S).
+        self.sync_button.setText("&Sync now")
+        self.sync_button.setAutoDefault(False)
+        close.setDefault(True)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -157,12 +167,14 @@ class PlanDialog(QDialog):
             if not adds and not removes and name not in plan.groups_to_create:
                 continue
             label = f"{name}  (new group)" if name in plan.groups_to_create else name
-            item = QTreeWidgetItem([label, f"+{len(adds):,}", f"−{len(removes):,}"])
-            for column in (1, 2):
-                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
+            item = QTreeWidgetItem([label, signed(len(adds), "+"), signed(len(removes), "−")])
             rows = [[e, "add", ""] for e in adds[:SHOWN_PER_GROUP]]
             rows += [[e, "", "remove"] for e in removes[: max(0, SHOWN_PER_GROUP - len(rows))]]
-            item.addChildren([QTreeWidgetItem(row) for row in rows])
+            children = [QTreeWidgetItem(row) for row in rows]
+            for row_item in (item, *children):
+                for column in (1, 2):
+                    row_item.setTextAlignment(column, NUMBER_ALIGNMENT)
+            item.addChildren(children)
             hidden = len(adds) + len(removes) - len(rows)
             if hidden:
                 more = QTreeWidgetItem([f"… and {hidden:,} more: Export plan lists them all"])
@@ -182,7 +194,7 @@ class PlanDialog(QDialog):
             empty.setFlags(Qt.ItemFlag.NoItemFlags)
             self.tree.addTopLevelItem(empty)
         for column in (1, 2):
-            self.tree.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
+            self.tree.headerItem().setTextAlignment(column, NUMBER_ALIGNMENT)
 
     def export(self) -> Path | None:
         return save_frame(self, self.plan.to_frame(), "sync-plan.xlsx", "Export the sync plan")
