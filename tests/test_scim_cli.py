@@ -241,3 +241,16 @@ def test_token_that_cannot_write_exits_3(scim_server, fault_proxy, inputs, monke
     err = capsys.readouterr().err
     assert "nothing was written" in err and "scim:write" in err
     assert len(proxy.writes()) == 1  # the first refusal stops the rest
+
+
+def test_token_with_line_break_works_or_is_refused_unseen(scim_server, inputs, monkeypatch, capsys):
+    """A secret file's trailing newline is trimmed; a token no header can carry exits 2 unseen."""
+    server = seeded(scim_server, inputs)
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN + "\r\n")
+    assert run(inputs, server.url, "--json") == 0
+    assert json.loads(capsys.readouterr().out)["added"] == 31
+    broken = TOKEN[:10] + "\n" + TOKEN[10:]
+    monkeypatch.setenv("GROUPMAP_TOKEN", broken)
+    assert run(inputs, server.url) == 2
+    err = capsys.readouterr().err
+    assert "line breaks" in err and TOKEN[:10] not in err and TOKEN[10:] not in err

@@ -97,6 +97,23 @@ def rate_limit_reset_seconds(headers: httpx.Headers, now: float | None = None) -
     return max(0.0, reset)
 
 
+def checked_token(token: str | None) -> str | None:
+    """The token without surrounding whitespace (a secret file's trailing newline).
+
+    A token that cannot go into an HTTP header is refused here, without showing it: sent as
+    is, the HTTP library's error would quote the header, token included.
+    """
+    token = (token or "").strip()
+    if not token:
+        return None
+    if not all(" " < ch < "\x7f" for ch in token):
+        raise InputError(
+            "the bearer token contains spaces, line breaks or non-ASCII characters, which "
+            "cannot be sent in an HTTP header: copy the token again from the service provider"
+        )
+    return token
+
+
 class Transport:
     """Sends requests with bounded retries; counts every request sent."""
 
@@ -114,7 +131,7 @@ class Transport:
         on_request: Callable[[RequestEvent], None] | None = None,
     ) -> None:
         self.base_url = checked_base_url(base_url, insecure_http)
-        self._token = token or None
+        self._token = checked_token(token)
         headers = {"Accept": f"{SCIM_JSON}, application/json"}
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
