@@ -211,3 +211,28 @@ def test_rate_limit_reset_used_when_no_retry_after():
     assert rate_limit_reset_seconds(httpx.Headers({"X-RateLimit-Reset": "5"})) == 5.0
     left = httpx.Headers({"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "5"})
     assert rate_limit_reset_seconds(left) is None
+
+
+def test_put_on_a_stale_etag_rereads_and_keeps_the_other_writer(scim_server, fault_proxy):
+    server = scim_server(make_users(4, ["a"], groups=lambda i: "G" if i < 2 else ""))
+    with fast_client(server.url) as direct:
+        ids = {u["userName"]: u["id"] for u in direct.list_users(["userName"])}
+        group_id = direct.find_group("G")["id"]
+        raced: list[str] = []
+
+        def other_writer(record):  # another admin changes G between our GET and our PUT
+            if record.method == "PUT" and not raced:
+                raced.append(record.path)
+                direct.modify_members(group_id, [ids["user00003@ex.com"]], [])
+            return None
+
+        proxy = fault_proxy(server.url, quirks=frozenset({"no_patch"}), refuse=other_writer)
+        with fast_client(proxy.url) as client:
+            client.modify_members(group_id, [ids["user00002@ex.com"]], [ids["user00000@ex.com"]])
+    puts = [r for r in proxy.writes() if r.method == "PUT"]
+    assert len(puts) == 2 and proxy.count("GET", "/Groups/") == 2
+    assert server.dump()["groups"]["G"] == {
+        "user00001@ex.com",
+        "user00002@ex.com",
+        "user00003@ex.com",
+    }
