@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 from app.core.engine import evaluate
@@ -99,7 +99,19 @@ def test_sync_killed_halfway_converges_when_run_again(scim_server, fault_proxy, 
     users = read_users([users_file])
     mapping = read_mapping(mapping_file)
     server = scim_server(users)
-    proxy = fault_proxy(server.url)
+    reached, killed = threading.Event(), threading.Event()
+
+    def hold_the_21st_write(record):
+        # The first run is killed while its 21st write waits here, whatever the machine's
+        # speed; that write is then answered 503 and never reaches the server.
+        writes = sum(r.method in ("POST", "PATCH") for r in proxy.writes())
+        if record.method in ("POST", "PATCH") and writes > 20 and not killed.is_set():
+            reached.set()
+            killed.wait(60)
+            return 503, "held"
+        return None
+
+    proxy = fault_proxy(server.url, refuse=hold_the_21st_write)
     env = {**os.environ, "GROUPMAP_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
     first = subprocess.Popen(
         _sync_command(users_file, mapping_file, proxy.url),
@@ -108,11 +120,10 @@ def test_sync_killed_halfway_converges_when_run_again(scim_server, fault_proxy, 
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
-    while len(proxy.writes()) < 20 and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
+    assert reached.wait(60), first.stderr.read().decode() if first.poll() is not None else ""
     first.send_signal(signal.SIGKILL)
     first.communicate(timeout=30)
+    killed.set()
     assert first.returncode == -signal.SIGKILL
     partial = sum(len(m) for m in server.dump()["groups"].values())
     assert 0 < partial < 400
