@@ -217,6 +217,11 @@ def test_editors_complete_values_and_offer_groups(panel, qtbot):
     panel.group_delegate.setModelData(combo, panel.model, panel.model.index(1, GROUP))
     assert rows(panel)[1] == ("Eng", "Brand New")
     assert cell(panel, 1, STATUS) == "new group"
+    panel.group_delegate.setEditorData(combo, panel.model.index(1, GROUP))
+    assert (combo.currentIndex(), combo.currentText()) == (-1, "Brand New")
+    panel.model.setData(panel.model.index(1, GROUP), "Operations", Qt.ItemDataRole.EditRole)
+    panel.group_delegate.setEditorData(combo, panel.model.index(1, GROUP))
+    assert (combo.currentIndex(), combo.currentText()) == (1, "Operations")  # popup opens on it
 
 
 def test_typing_in_the_grid_commits_through_the_delegates(panel, qtbot):

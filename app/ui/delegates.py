@@ -82,7 +82,10 @@ class GroupDelegate(QStyledItemDelegate):
         return combo
 
     def setEditorData(self, editor: QComboBox, index: QModelIndex) -> None:
-        editor.setCurrentText(index.data(Qt.ItemDataRole.EditRole) or "")
+        text = index.data(Qt.ItemDataRole.EditRole) or ""
+        # Select the listed item too, so the popup opens on the cell's group, not the first one.
+        editor.setCurrentIndex(editor.findText(text))  # exact, case-sensitive
+        editor.setEditText(text)
         editor.lineEdit().selectAll()
 
     def setModelData(self, editor: QComboBox, model, index: QModelIndex) -> None:
