@@ -65,6 +65,7 @@ def test_import_error_names_the_file_and_keeps_the_draft(qtbot, window, tmp_path
     box = window.error_box
     assert box.isVisible() and "broken.xlsx" in box.informativeText()
     assert "Your draft was not changed" in box.informativeText()
+    assert box.sizeHint().width() >= window_files.ERROR_WIDTH  # the path is not squeezed
     assert window.document.mapping.rows == rows and window.document.users is None
     box.close()
 
@@ -87,6 +88,13 @@ def test_missing_source_column_lets_the_admin_pick_one(qtbot, window, tmp_path, 
     assert window.document.mapping.options.source_column == "Department"
     assert window.document.users.source_column == "Department"
     assert window.options_panel.source.findText("Department") >= 0
+
+
+def test_the_picker_preselects_a_column_named_like_the_source_column():
+    columns = ["Email", "Name", "Department", "identity provider grp", "Status"]
+    assert window_files._likely_source(columns, "Identity Provider Group") == 3
+    assert window_files._likely_source(columns, "Cost Center") == 2  # not a name, email…
+    assert window_files._likely_source(["Email", "Name"], "") == 0
 
 
 def test_save_and_open_round_trip(qtbot, window, tmp_path, monkeypatch):

@@ -7,13 +7,20 @@ status bar's progress bar and Cancel; any error leaves the current draft untouch
 
 from __future__ import annotations
 
+import difflib
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QUrl
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QMessageBox,
+    QSizePolicy,
+    QSpacerItem,
+)
 
 from app.core.errors import InputError, SourceColumnMissing
 from app.core.mapping import Mapping
@@ -27,6 +34,7 @@ DRAFT_FILTER = "GroupMap drafts (*.json)"
 TABLE_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
 
 
+ERROR_WIDTH = 480  # px: the error dialog's minimum width
 OTHER_ROLES = {  # headers that hold something else than the value to map
     "name", "full name", "first name", "last name", "given name", "surname", "family name",
     "email", "e-mail", "email address", "e-mail address", "username", "status", "group",
@@ -34,10 +42,14 @@ OTHER_ROLES = {  # headers that hold something else than the value to map
 }
 
 
-def _likely_source(columns: list[str]) -> int:
-    """The column to preselect: the first one that is not a name, email, status or group."""
-    return next(
-        (i for i, c in enumerate(columns) if c.strip().casefold() not in OTHER_ROLES), 0)
+def _likely_source(columns: list[str], wanted: str = "") -> int:
+    """The column to preselect: one named like `wanted` ("Identity Provider Grp" for
+    "Identity Provider Group"), else the first that is not a name, email, status or group."""
+    folded = [c.strip().casefold() for c in columns]
+    close = difflib.get_close_matches(wanted.strip().casefold(), folded, n=1, cutoff=0.75)
+    if close:
+        return folded.index(close[0])
+    return next((i for i, c in enumerate(folded) if c not in OTHER_ROLES), 0)
 
 
 def _read_users_task(state, paths: list[Path], source_column: str):
@@ -113,6 +125,10 @@ class FileActions:
         where = f"File: {path}\n\n" if path else ""
         box.setInformativeText(f"{where}{problem}\n\nYour draft was not changed.")
         box.setObjectName("error-dialog")
+        grid = box.layout()  # wide enough that a path and its problem read as lines, not a column
+        grid.addItem(QSpacerItem(ERROR_WIDTH, 0, QSizePolicy.Policy.Minimum,
+                                 QSizePolicy.Policy.Fixed), grid.rowCount(), 0, 1,
+                     grid.columnCount())
         box.open()
         self.error_box = box
 
@@ -191,7 +207,8 @@ class FileActions:
             f"{paths[0].name} has no column "
             f"{self.document.mapping.options.source_column!r}.\n"
             "Which column holds the value your mapping matches?",
-            error.columns, _likely_source(error.columns), False)
+            error.columns,
+            _likely_source(error.columns, self.document.mapping.options.source_column), False)
         if ok and column:
             self.options_panel.set_columns(error.columns)
             self.editor.set_option("source_column", column, f"Source column {column!r}")
