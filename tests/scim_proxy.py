@@ -5,7 +5,8 @@ and then hangs past the client's timeout, resets the connection, or cuts the bod
 (the write went through, the answer is lost). Quirk modes mimic service providers:
 PATCH answered 200 with the resource, lists without totalResults, filters ignored, the RFC
 remove path refused (only Entra's value array accepted), pages capped, POST /Groups ignoring
-members, no PATCH, no bulk, no filtering. Every request is recorded (method, path, query, body).
+members, no PATCH, no bulk, no filtering, `eq` filters compared case-sensitively. Every
+request is recorded (method, path, query, body).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ QUIRKS = frozenset(
         "no_filter",
         "no_bulk",
         "no_total",
+        "case_exact_filter",
     }
 )
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -171,6 +173,8 @@ class FaultProxy:
             headers["Content-Type"] = "application/scim+json"
         response = self._http.request(h.command, url, headers=headers, content=content)
         status, content, out_headers = self._quirk_response(h, path, response)
+        if "case_exact_filter" in self.quirks and "filter" in query and status == 200:
+            content = self._case_exact(query["filter"], content)
         if fault == "hang":
             time.sleep(self.hang_seconds)
             return self._drop(h, reset=False)
@@ -249,6 +253,21 @@ class FaultProxy:
             fresh = self._http.get(f"{self.upstream}{path}", headers=auth)
             status, content = 200, fresh.content
         return status, content, headers
+
+    @staticmethod
+    def _case_exact(filter_text: str, content: bytes) -> bytes:
+        """Keep only resources whose attribute equals the `attr eq "value"` filter exactly."""
+        attribute, _, literal = filter_text.partition(" eq ")
+        wanted = json.loads(literal)
+        listing = json.loads(content)
+
+        def values(resource: dict[str, Any]) -> list[Any]:
+            if attribute == "emails.value":
+                return [e.get("value") for e in resource.get("emails") or []]
+            return [resource.get(attribute)]
+
+        kept = [r for r in listing.get("Resources") or [] if wanted in values(r)]
+        return json.dumps({**listing, "Resources": kept, "totalResults": len(kept)}).encode()
 
     def _error(self, h, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
         body = json.dumps({"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail})

@@ -391,3 +391,23 @@ def test_match_attributes(scim_server, fault_proxy, attribute, listing):
         assert len(state.not_found) == len(export)
     else:
         assert not state.not_found and len(state.user_ids) == len(export)
+
+
+@pytest.mark.parametrize(
+    ("server_domain", "export_email"),
+    [("Ex.com", "user00120@Ex.com"), ("ex.com", "USER00120@EX.COM")],
+)
+def test_filters_find_users_on_a_case_exact_server(
+    scim_server, fault_proxy, server_domain, export_email
+):
+    """The filter carries the export's spelling, then a lower-case one: never a folded key."""
+    server = scim_server(make_users(300, VALUES, domain=server_domain))
+    proxy = fault_proxy(server.url, page_cap=50, quirks=frozenset({"case_exact_filter"}))
+    export = UserList.from_records(
+        [{"email": export_email, "name": "", "status": "", "source": "sales", "groups": ""}]
+    )
+    settings = SyncSettings(proxy.url, TOKEN)
+    with fast_client(proxy.url) as client:
+        state = read_server_state(client, export, MAPPING, settings)
+    assert state.read_by == "filter"
+    assert not state.not_found and list(state.user_ids) == [export_email.lower()]

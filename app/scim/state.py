@@ -133,7 +133,8 @@ def read_server_state(
     missing = [key for key in wanted if key not in resources]
     if missing and features.filter and len(missing) < pages_left:
         try:
-            _read_by_filter(client, settings, attributes, missing, take, report, cancelled)
+            written = [wanted[key] for key in missing]
+            _read_by_filter(client, settings, attributes, written, take, report, cancelled)
             state.read_by = "filter"
         except FilterIgnored:
             pass
@@ -173,13 +174,22 @@ def read_server_state(
 
 
 def _read_by_filter(client, settings, attributes, missing, take, report, cancelled) -> None:
+    """One filter per export email, spelled as the export writes it.
+
+    RFC 7643 compares userName and emails case-insensitively, but some servers compare
+    exactly: the export's spelling (the IdP's, like the server's) finds the user there, and
+    a lower-case spelling is tried after it finds nobody.
+    """
     attribute = settings.filter_attribute
     done = 0
 
-    def find(key: str) -> list[dict[str, Any]]:
+    def find(email: str) -> list[dict[str, Any]]:
         if cancelled is not None and cancelled():
             return []
-        return client.find_users(attribute, key, attributes)
+        found = client.find_users(attribute, email, attributes)
+        if not found and attribute != "externalId" and email.lower() != email:
+            found = client.find_users(attribute, email.lower(), attributes)
+        return found
 
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
         for found in pool.map(find, missing):
