@@ -299,3 +299,20 @@ def test_changing_the_source_column_reads_the_export_again(qtbot, window, tmp_pa
     qtbot.waitUntil(lambda: window.document.users.source_column == "Identity Provider Group",
                     timeout=20_000)
     assert window.options_panel.source.currentText() == "Identity Provider Group"
+
+
+def test_every_menu_item_has_an_access_key_and_help_is_under_help(qtbot, window):
+    from PySide6.QtGui import QKeySequence
+
+    dock_toggle = window.problems_dock.toggleViewAction()
+    missing = [
+        f"{menu.title()} ▸ {action.text()}"
+        for menu in (m.menu() for m in window.menuBar().actions())
+        for action in menu.actions()
+        if not action.isSeparator() and action is not dock_toggle and "&" not in action.text()
+    ]
+    assert missing == []
+    help_texts = [a.text() for a in window.help_menu.actions()]
+    assert help_texts == ["Setup &help…", "&About GroupMap"]
+    refresh = window.sync_controller.refresh_action
+    assert refresh.shortcut() == QKeySequence(QKeySequence.StandardKey.Refresh)

@@ -196,16 +196,16 @@ class MainWindow(FileActions, WindowState, QMainWindow):
 
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(names["find"])
-        for n, (k, label, _tip) in enumerate(_quick_items()):
-            action = a(f"Show {label.title()}", lambda _=False, q=k: self.preview.set_quick(q),
-                       f"Ctrl+{n + 1}")
+        for n, (k, label, tip) in enumerate(_quick_items()):
+            action = a(f"Show &{label.title()}", lambda _=False, q=k: self.preview.set_quick(q),
+                       f"Ctrl+{n + 1}", None, tip)
             view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(self.problems_dock.toggleViewAction())
 
         self.server_menu = self.menuBar().addMenu("&Server")
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(a("&About GroupMap", self._about))
+        self.help_menu = self.menuBar().addMenu("&Help")  # the sync side adds Setup help
+        self.help_menu.addAction(a("&About GroupMap", self._about))
 
         self.toolbar = QToolBar("Main", self)
         self.toolbar.setObjectName("main-toolbar")

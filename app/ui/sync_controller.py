@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
 from app.ui.connection import ConnectionProfile, ConnectionStore
@@ -66,8 +66,11 @@ class SyncController(QObject):
         self.connect_action = QAction("&Connect…", window)
         self.connect_action.setToolTip("Choose or edit a SCIM connection (URL, token, target)")
         self.refresh_action = QAction("&Refresh from server", window)
+        self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
+        keys = self.refresh_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         self.refresh_action.setToolTip(
             "Read the managed groups and the export's users from the server"
+            + (f" ({keys})" if keys else "")
         )
         self.preview_action = QAction("&Preview changes…", window)
         self.preview_action.setToolTip("Show what a sync would change, before writing anything")
@@ -86,6 +89,10 @@ class SyncController(QObject):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.help_action)
+        help_menu = getattr(window, "help_menu", None)
+        if help_menu is not None:  # where an admin looks for help first
+            help_menu.insertAction(help_menu.actions()[0] if help_menu.actions() else None,
+                                   self.help_action)
         self.status_label = QLabel(window)
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label.setContentsMargins(8, 0, 8, 0)
