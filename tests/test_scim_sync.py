@@ -411,3 +411,16 @@ def test_filters_find_users_on_a_case_exact_server(
         state = read_server_state(client, export, MAPPING, settings)
     assert state.read_by == "filter"
     assert not state.not_found and list(state.user_ids) == [export_email.lower()]
+
+
+def test_an_ignored_filter_stops_the_other_filters(scim_server, fault_proxy):
+    server = scim_server(make_users(300, VALUES))
+    proxy = fault_proxy(server.url, page_cap=50, quirks=frozenset({"filter_ignored"}))
+    everyone = make_users(300, VALUES)
+    export = UserList.from_records(everyone.frame.iloc[[100, 150, 200, 250]].to_dict("records"))
+    settings = SyncSettings(proxy.url, TOKEN, concurrency=1)
+    with fast_client(proxy.url) as client:
+        state = read_server_state(client, export, MAPPING, settings)
+    assert state.read_by == "list" and len(state.user_ids) == 4
+    assert sum("filter" in r.query for r in proxy.records if r.path == "/Users") == 1
+    assert proxy.count("GET", "/Users") == 1 + 1 + 5  # first page, one filter, the other pages

@@ -8,6 +8,7 @@ without members; only the managed ones are then read with their members.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -182,13 +183,18 @@ def _read_by_filter(client, settings, attributes, missing, take, report, cancell
     """
     attribute = settings.filter_attribute
     done = 0
+    ignored = threading.Event()  # one ignored filter is enough: the others are not sent
 
     def find(email: str) -> list[dict[str, Any]]:
-        if cancelled is not None and cancelled():
+        if ignored.is_set() or (cancelled is not None and cancelled()):
             return []
-        found = client.find_users(attribute, email, attributes)
-        if not found and attribute != "externalId" and email.lower() != email:
-            found = client.find_users(attribute, email.lower(), attributes)
+        try:
+            found = client.find_users(attribute, email, attributes)
+            if not found and attribute != "externalId" and email.lower() != email:
+                found = client.find_users(attribute, email.lower(), attributes)
+        except FilterIgnored:
+            ignored.set()
+            raise
         return found
 
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
