@@ -255,3 +255,34 @@ def test_unticking_remember_forgets_the_saved_token(os_keyring):
     assert backend.saved
     tokens.set("prod", TOKEN, remember=False)
     assert backend.saved == {} and tokens.get("prod") == TOKEN
+
+
+def test_every_field_has_an_access_key_and_test_keeps_the_focus(qtbot, store, scim_server):
+    from PySide6.QtWidgets import QFormLayout, QLabel
+
+    dialog = ConnectionDialog(store)
+    qtbot.addWidget(dialog)
+    form = dialog._form
+    labelled = {}
+    for row in range(form.rowCount()):
+        label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+        if label is not None and isinstance(label.widget(), QLabel) and label.widget().text():
+            labelled[label.widget().text()] = label.widget().buddy()
+    assert all("&" in text and buddy is not None for text, buddy in labelled.items())
+    assert dialog.name in labelled.values() and dialog.url in labelled.values()
+    for button in (dialog.test_button, dialog.help_button, dialog.connect_button,
+                   dialog.show_token, dialog.insecure):
+        assert "&" in button.text()
+
+    server = scim_server(make_users(2, ["x"], lambda i: "Sales"))
+    dialog.name.setText("local")
+    dialog.url.setText(server.url)
+    dialog.token_edit.setText(TOKEN)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    dialog.activateWindow()
+    dialog.test_button.setFocus()
+    qtbot.waitUntil(dialog.test_button.hasFocus)
+    dialog.test_button.click()
+    assert wait_tested(qtbot, dialog).startswith("Connected.")
+    assert dialog.test_button.hasFocus()  # not left on Setup help

@@ -60,15 +60,18 @@ class ConnectionDialog(QDialog):
         self.profile: ConnectionProfile | None = None
         self.token = ""
         self._task = None
+        self._refocus_test = False
         self._loaded_name = ""
         self.setWindowTitle("Connect to a SCIM service provider")
         self.setMinimumWidth(560)
 
         self.profiles = QComboBox(self)
-        self.delete_button = QPushButton("Delete", self)
+        self.delete_button = QPushButton("&Delete", self)
         self.delete_button.clicked.connect(self._delete_current)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Connection:", self))
+        profiles_label = QLabel("C&onnection:", self)
+        profiles_label.setBuddy(self.profiles)
+        top.addWidget(profiles_label)
         top.addWidget(self.profiles, 1)
         top.addWidget(self.delete_button)
 
@@ -79,7 +82,8 @@ class ConnectionDialog(QDialog):
         self.token_edit = QLineEdit(self)
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.token_edit.setPlaceholderText("bearer token from the service provider")
-        self.show_token = QCheckBox("Show", self)
+        self.show_token = QCheckBox("Sho&w", self)
+        self.show_token.setToolTip("Show the token as plain text")
         self.show_token.toggled.connect(
             lambda on: self.token_edit.setEchoMode(
                 QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password
@@ -88,7 +92,7 @@ class ConnectionDialog(QDialog):
         token_row = QHBoxLayout()
         token_row.addWidget(self.token_edit, 1)
         token_row.addWidget(self.show_token)
-        self.remember = QCheckBox("Remember the token in the system keyring", self)
+        self.remember = QCheckBox("&Remember the token in the system keyring", self)
         self.remember.setChecked(store.tokens.persistent)
         self.remember.setEnabled(store.tokens.persistent)
         self.token_note = plain_label(store.tokens.describe(), self)
@@ -103,24 +107,25 @@ class ConnectionDialog(QDialog):
         self.target.currentIndexChanged.connect(self._update_target)
         self.match = QComboBox(self)
         self.match.addItems(MATCH_ATTRIBUTES)
-        self.insecure = QCheckBox("Allow plain HTTP to a non-local server (testing only)", self)
+        self.insecure = QCheckBox("A&llow plain HTTP to a non-local server (testing only)", self)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        form.addRow("Name:", self.name)
-        form.addRow("SCIM base URL:", self.url)
-        form.addRow("Bearer token:", token_row)
+        form.addRow("&Name:", self.name)
+        form.addRow("SCIM base &URL:", self.url)
+        form.addRow("Bearer to&ken:", token_row)
+        form.labelForField(token_row).setBuddy(self.token_edit)  # a row of two has no buddy
         form.addRow("", self.remember)
         form.addRow("", self.token_note)
-        form.addRow("Target:", self.target)
-        form.addRow("Attribute path:", self.attribute)
-        form.addRow("Match users by:", self.match)
+        form.addRow("&Target:", self.target)
+        form.addRow("Attribute &path:", self.attribute)
+        form.addRow("&Match users by:", self.match)
         form.addRow("", self.insecure)
         self._form = form
 
-        self.test_button = QPushButton("Test connection", self)
+        self.test_button = QPushButton("T&est connection", self)
         self.test_button.clicked.connect(self.test_connection)
-        self.help_button = QPushButton("Setup help…", self)
+        self.help_button = QPushButton("Setup &help…", self)
         self.help_button.clicked.connect(self.helpRequested.emit)
         test_row = QHBoxLayout()
         test_row.addWidget(self.test_button)
@@ -131,7 +136,7 @@ class ConnectionDialog(QDialog):
 
         self.buttons = QDialogButtonBox(self)
         self.connect_button = self.buttons.addButton(
-            "Connect", QDialogButtonBox.ButtonRole.AcceptRole
+            "&Connect", QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
@@ -236,12 +241,19 @@ class ConnectionDialog(QDialog):
             self.status.setText(problem)
             return
         token = self.token_edit.text().strip()
+        self._refocus_test = self.test_button.hasFocus()
         self.test_button.setEnabled(False)
         self.status.setText("Testing the connection…")
         self._task = start_task(probe_server, self.edited_profile(), token)
         self._task.done.connect(self._on_tested)
         self._task.error.connect(lambda exc: self._on_test_failed(exc, token))
-        self._task.finished.connect(lambda: self.test_button.setEnabled(True))
+        self._task.finished.connect(self._test_finished)
+
+    def _test_finished(self) -> None:
+        """Enable the button again and give back the focus disabling it moved away."""
+        self.test_button.setEnabled(True)
+        if self._refocus_test:
+            self.test_button.setFocus()
 
     def _on_tested(self, lines: list[str]) -> None:
         self.status.setText("Connected.\n" + "\n".join(lines))
