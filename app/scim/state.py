@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.core.errors import InputError
 from app.core.mapping import Mapping
 from app.core.users import UserList, split_groups
 from app.scim.client import FilterIgnored, ScimClient, attribute_values, member_ids
@@ -213,11 +214,23 @@ def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState)
         name = str(group.get("displayName") or "")
         by_exact.setdefault(name, group)
         by_folded.setdefault(name.casefold(), group)
-    found = {}
+    # A server group backs one managed group at most: "Sales" and "sales" in one mapping
+    # would otherwise both claim the server's "Sales", and each would remove the other's
+    # members from it.
+    found = {name: str(by_exact[name]["id"]) for name in state.managed if name in by_exact}
+    claimed = {group_id: name for name, group_id in found.items()}
     for name in state.managed:
-        group = by_exact.get(name) or by_folded.get(name.casefold())
-        if group is not None:
-            found[name] = str(group["id"])
+        group = by_folded.get(name.casefold())
+        if name in found or group is None:
+            continue
+        group_id = str(group["id"])
+        if group_id in claimed:
+            raise InputError(
+                f"the mapping names the groups {claimed[group_id]!r} and {name!r}, which are "
+                f"one group on the server ({group.get('displayName')!r}): spell them the same "
+                "way in the mapping; nothing was written"
+            )
+        found[name] = claimed[group_id] = group_id
 
     def fetch(item: tuple[str, str]) -> ServerGroup:
         name, group_id = item
