@@ -316,3 +316,21 @@ def test_every_menu_item_has_an_access_key_and_help_is_under_help(qtbot, window)
     assert help_texts == ["Setup &help…", "&About GroupMap"]
     refresh = window.sync_controller.refresh_action
     assert refresh.shortcut() == QKeySequence(QKeySequence.StandardKey.Refresh)
+
+
+def test_options_and_apply_fix_have_access_keys(qtbot, window):
+    from PySide6.QtWidgets import QCheckBox, QFormLayout, QLabel
+
+    panel = window.options_panel
+    form = panel.layout()
+    buddies = [form.itemAt(r, QFormLayout.ItemRole.LabelRole) for r in range(form.rowCount())]
+    labels = [i.widget() for i in buddies if i is not None and isinstance(i.widget(), QLabel)]
+    assert [label.buddy() for label in labels] == [panel.source, panel.default_group,
+                                                   panel.separator]
+    texts = [label.text() for label in labels]
+    texts += [box.text() for box in panel.findChildren(QCheckBox)]
+    texts.append(window.problems.fix_button.text())
+    assert all("&" in text for text in texts), texts
+    keys = [text[text.index("&") + 1].lower() for text in texts]
+    menu_keys = [a.text()[a.text().index("&") + 1].lower() for a in window.menuBar().actions()]
+    assert len(set(keys)) == len(keys) and not set(keys) & set(menu_keys)

@@ -28,16 +28,16 @@ class OptionsPanel(QWidget):
         self.default_group.setEditable(True)
         self.default_group.lineEdit().setPlaceholderText("none: unmatched users keep their groups")
         self.default_group.setToolTip("The group for users whose value matches no row")
-        self.case_sensitive = QCheckBox("Case-sensitive", self)
+        self.case_sensitive = QCheckBox("Case-sens&itive", self)
         self.case_sensitive.setToolTip("Compare values with their case (Sales ≠ sales)")
-        self.one_group = QCheckBox("One group per user", self)
+        self.one_group = QCheckBox("One group per &user", self)
         self.one_group.setToolTip(
             "The first matching row decides; off: users join the group of every matching row")
         self.separator = QLineEdit(self)
         self.separator.setMaximumWidth(self.fontMetrics().horizontalAdvance("MMMM") + 16)
         self.separator.setPlaceholderText("none")
         self.separator.setToolTip('Split a cell into several values at this text, e.g. ";"')
-        self.apply_existing = QCheckBox("Apply changes to existing users", self)
+        self.apply_existing = QCheckBox("Apply changes to e&xisting users", self)
         self.apply_existing.setToolTip(
             "Off: users already in a group keep their groups; only users in no group are placed."
             "\nOn: users with a matching row leave the mapped groups that are not their target.")
@@ -50,14 +50,14 @@ class OptionsPanel(QWidget):
 
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Source column:", self.source)
-        form.addRow("Default group:", self.default_group)
+        form.addRow("Source &column:", self.source)
+        form.addRow("Default &group:", self.default_group)
         checks = QHBoxLayout()
         checks.addWidget(self.case_sensitive)
         checks.addWidget(self.one_group)
         checks.addStretch(1)
         form.addRow(checks)
-        form.addRow("Separator:", self.separator)
+        form.addRow("Se&parator:", self.separator)
         form.addRow(self.apply_existing)
 
         self.source.lineEdit().editingFinished.connect(self._source_changed)

@@ -35,7 +35,7 @@ class ProblemsPanel(QWidget):
         self.list.setUniformItemSizes(True)
         self.list.setWordWrap(False)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.fix_button = QPushButton("Apply Fix", self)
+        self.fix_button = QPushButton("&Apply Fix", self)
         self.fix_button.setToolTip("Apply the fix offered for the selected problem (undoable)")
         self.fix_button.setEnabled(False)
         self.fix_label = QLabel(self)
