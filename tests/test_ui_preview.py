@@ -47,6 +47,9 @@ def test_users_model_shows_the_report(evaluation, qtmodeltester):
     model.set_evaluation(evaluation)
     expected = user_rows(evaluation)[USER_COLUMNS].astype(str).values.tolist()
     assert table(model) == expected
+    tips = [model.headerData(c, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+            for c in range(model.columnCount())]
+    assert all(tips) and len(set(tips)) == len(tips)  # every column explains itself
     qtmodeltester.check(model)  # stays attached: checks the resets and changes below
     model.set_filter(quick="changes", text="person")
     model.sort(NEW, Qt.SortOrder.DescendingOrder)

@@ -23,6 +23,16 @@ NAME, EMAIL, STATUS, SOURCE, CURRENT, NEW, CHANGE, REASON = range(8)
 HEADERS = (
     "Name", "Email", "Status", "Source value", "Current groups", "New groups", "Change", "Reason",
 )
+HEADER_TIPS = (
+    "The user's name in the export",
+    "The user's email address",
+    "The user's status in the export (active, pending…)",
+    "The export's value in the source column, which the mapping rows match",
+    "Groups today: the export's, or the server's after Refresh from server",
+    "Groups after a sync of this mapping",
+    "What happens to the user: assigned, moved, removed, unchanged or unmatched",
+    "Which mapping row decided, and why (hover a cell for the whole text)",
+)
 FRAME_COLUMN = {NAME: "name", EMAIL: "email", STATUS: "status", SOURCE: "source",
                 CURRENT: "groups"}
 QUICK_FILTERS = ("all", "changes", "unmatched", "new groups", "drift")
@@ -252,8 +262,11 @@ class UsersModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(HEADERS)
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return HEADERS[section]
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return HEADER_TIPS[section]
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
