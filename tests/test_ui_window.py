@@ -145,9 +145,13 @@ def test_autosave_and_recovery(qtbot, tmp_path, monkeypatch):
     # The first window "crashes": never closed. The next start offers the draft.
     second = MainWindow(settings, tmp_path / "data")
     qtbot.addWidget(second)
+    asked = []
     monkeypatch.setattr(window_files.QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
     assert second.offer_restore()
+    assert asked[0].startswith("GroupMap did not close properly last time. Restore the unsaved "
+                               "draft (1 row), autosaved at ")
+    assert asked[0].endswith("?\n\nNo deletes the autosaved copy.")
     assert second.document.mapping == expected and second.document.dirty
     monkeypatch.setattr(window_files.QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
@@ -334,3 +338,14 @@ def test_options_and_apply_fix_have_access_keys(qtbot, window):
     keys = [text[text.index("&") + 1].lower() for text in texts]
     menu_keys = [a.text()[a.text().index("&") + 1].lower() for a in window.menuBar().actions()]
     assert len(set(keys)) == len(keys) and not set(keys) & set(menu_keys)
+
+
+def test_the_restore_question_names_the_draft_and_its_exports():
+    from types import SimpleNamespace
+
+    found = SimpleNamespace(draft_path=Path("/drafts/team.json"),
+                            mapping=SimpleNamespace(rows=(1, 2, 3)),
+                            export_paths=[Path("/x/users.csv"), Path("/x/pending.xlsx")])
+    text = window_files.restore_question(found, "2026-11-28 22:30")
+    assert text.startswith("GroupMap did not close properly last time. Restore team.json "
+                           "(3 rows, with users.csv, pending.xlsx), autosaved at 2026-11-28 22:30?")

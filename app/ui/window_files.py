@@ -52,6 +52,17 @@ def _likely_source(columns: list[str], wanted: str = "") -> int:
     return next((i for i, c in enumerate(folded) if c not in OTHER_ROLES), 0)
 
 
+def restore_question(found, when: str) -> str:
+    """What the restore prompt asks: which draft, how big, with which exports; No discards it."""
+    name = found.draft_path.name if found.draft_path else "the unsaved draft"
+    rows = len(found.mapping.rows)
+    what = f"{name} ({rows:,} {'row' if rows == 1 else 'rows'}"
+    exports = ", ".join(p.name for p in found.export_paths)
+    what += f", with {exports})" if exports else ")"
+    return (f"GroupMap did not close properly last time. Restore {what}, autosaved at {when}?"
+            "\n\nNo deletes the autosaved copy.")
+
+
 def _read_users_task(state, paths: list[Path], source_column: str):
     from app.io import read_users
 
@@ -382,10 +393,8 @@ class FileActions:
         if found is None:
             return False
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(found.saved_at))
-        name = found.draft_path.name if found.draft_path else "an unsaved draft"
         answer = QMessageBox.question(
-            self, "Restore draft?",
-            f"GroupMap did not close properly last time. Restore {name} as autosaved at {when}?",
+            self, "Restore draft?", restore_question(found, when),
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes)
         if answer != QMessageBox.StandardButton.Yes:
