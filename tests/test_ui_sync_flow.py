@@ -121,6 +121,8 @@ def test_connect_refresh_preview_sync_and_final_state(
     assert not result.failed and not result.cancelled
     assert controller.sync_dialog.close_button.isVisible()
     assert "Sync finished." in controller.sync_dialog.summary.text()
+    planned = controller.sync_dialog.bar.maximum()
+    assert controller.sync_dialog.counts.text() == f"{planned} of {planned} planned requests done"
     assert controller.sync_dialog.log.toPlainText().count("POST /Groups") == 6
 
     groups = server.dump()["groups"]

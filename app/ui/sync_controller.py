@@ -21,7 +21,7 @@ from app.ui.connection_dialog import ConnectionDialog
 from app.ui.secrets import redact
 from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
-from app.ui.sync_preview import PlanDialog, save_frame
+from app.ui.sync_preview import PlanDialog, plural, save_frame
 from app.ui.sync_tasks import describe_error, plan_task, retry_task, sync_task
 from app.ui.worker import start_task
 
@@ -284,7 +284,7 @@ class SyncController(QObject):
         if self.result is None or not self.result.failed or self.task is not None:
             return
         dialog = self._sync_dialog()
-        dialog.set_running(True, f"Retrying {len(self.result.failed):,} failed operation(s)…")
+        dialog.set_running(True, f"Retrying {plural(len(self.result.failed), 'failed operation')}…")
         self._run_write(retry_task, self.result, self._settings(True))
 
     def _run_write(self, fn, subject, settings) -> None:
@@ -311,7 +311,7 @@ class SyncController(QObject):
     def _on_synced(self, result) -> None:
         self.result = result
         self._say("Sync cancelled." if result.cancelled else (
-            f"Sync finished with {len(result.failed):,} failed operation(s)." if result.failed
+            f"Sync finished with {plural(len(result.failed), 'failed operation')}." if result.failed
             else "Sync finished."))
         if self.sync_dialog is not None:
             self.sync_dialog.show_result(result)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -94,6 +95,7 @@ class SyncDialog(QDialog):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
         self.log.setPlaceholderText("Requests and their answers appear here.")
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.summary = plain_label("", self)
         self.failed_label = QLabel("Failed operations:", self)
         self.failed = QTableWidget(0, len(FAILED_COLUMNS), self)
@@ -183,7 +185,8 @@ class SyncDialog(QDialog):
             self.counts.setText("Stopped. Preview changes again to see what is left to do.")
         else:  # the last progress signals may have been throttled away
             self.bar.setValue(self.bar.maximum())
-            self.counts.setText(f"{plural(self.bar.maximum(), 'request')} planned, all handled")
+            total = self.bar.maximum()
+            self.counts.setText(f"{total:,} of {plural(total, 'planned request')} done")
         self.failed.setRowCount(len(result.failed))
         for row, failure in enumerate(result.failed):
             cells = (
