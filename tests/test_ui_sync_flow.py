@@ -337,3 +337,35 @@ def test_plan_cells_leave_zeros_blank_and_enter_does_not_sync(qtbot):
     with qtbot.assertNotEmitted(dialog.accepted), qtbot.waitSignal(dialog.rejected):
         qtbot.keyClick(dialog.tree, Qt.Key.Key_Return)  # Enter closes the preview
     assert not dialog.isVisible()
+
+
+def test_the_mass_removal_warning_reads_in_light_and_dark_mode(qtbot):
+    from types import SimpleNamespace
+
+    from PySide6.QtGui import QColor, QPalette
+
+    from app.ui.sync_preview import PlanDialog
+
+    plan = SimpleNamespace(
+        groups_to_create=[], adds={}, removes={"Old": ["a@ex.com", "b@ex.com"]}, not_found=[],
+        drift=[], removal_ratio=1.0, mass_removal=True,
+    )
+    dialog = PlanDialog(plan)
+    qtbot.addWidget(dialog)
+
+    def contrast(window: QColor) -> float:
+        palette = dialog.palette()
+        palette.setColor(QPalette.ColorRole.Window, window)
+        dialog.setPalette(palette)  # what a switch of the system's colour scheme does
+        text = QColor(dialog.warning.styleSheet().split("color: ")[1].split(";")[0])
+
+        def lum(c: QColor) -> float:
+            def f(v: float) -> float:
+                return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+            return 0.2126 * f(c.redF()) + 0.7152 * f(c.greenF()) + 0.0722 * f(c.blueF())
+
+        high, low = sorted((lum(text), lum(window)), reverse=True)
+        return (high + 0.05) / (low + 0.05)
+
+    assert contrast(QColor("#efefef")) >= 4.5
+    assert contrast(QColor("#2b2b2b")) >= 4.5

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -36,6 +37,12 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 def signed(count: int, sign: str) -> str:
     """A plan cell: "+27" or "−3"; blank for 0, so the columns show only what changes."""
     return f"{sign}{count:,}" if count else ""
+
+
+def alert_color(palette: QPalette) -> str:
+    """A red that reads on the window's background: dark red on light, light red on dark."""
+    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
+    return "#ff7b72" if dark else "#b00020"
 
 
 def plan_totals(plan) -> tuple[int, int]:
@@ -112,7 +119,7 @@ class PlanDialog(QDialog):
         layout.addWidget(self.summary)
 
         self.warning = plain_label(mass_removal_text(plan) if plan.mass_removal else "", self)
-        self.warning.setStyleSheet("color: #b00020; font-weight: bold;")
+        self._style_warning()
         self.warning.setVisible(bool(plan.mass_removal))
         self.allow = QCheckBox("Allow this mass removal", self)
         self.allow.setVisible(bool(plan.mass_removal))
@@ -150,6 +157,14 @@ class PlanDialog(QDialog):
         self.allow.toggled.connect(self._update_sync_button)
         self._can_sync = can_sync
         self._update_sync_button()
+
+    def _style_warning(self) -> None:
+        self.warning.setStyleSheet(f"color: {alert_color(self.palette())}; font-weight: bold;")
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # light and dark mode
+            self._style_warning()
+        super().changeEvent(event)
 
     def _update_sync_button(self) -> None:
         blocked = bool(self.plan.mass_removal) and not self.allow.isChecked()
