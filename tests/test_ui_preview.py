@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
 
 from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
@@ -160,3 +161,36 @@ def test_copy_selected_users_as_tab_separated_text(evaluation, qtbot):
     first_unmatched = report[report["change"] == "unmatched"].iloc[0]
     assert lines[0].split("\t")[:2] == ["Name", "Email"]
     assert lines[1].split("\t") == [str(v) for v in first_unmatched[USER_COLUMNS]]
+
+
+def _contrast(a: QColor, b: QColor) -> float:
+    def lum(c: QColor) -> float:
+        def f(v: float) -> float:
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        return 0.2126 * f(c.redF()) + 0.7152 * f(c.greenF()) + 0.0722 * f(c.blueF())
+
+    high, low = sorted((lum(a), lum(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_change_colours_are_readable_in_light_and_dark_mode(evaluation, qapp):
+    from app.ui.users_model import CHANGE, CHANGE_COLORS
+
+    for light, dark in CHANGE_COLORS.values():
+        assert _contrast(QColor(light), QColor("#ffffff")) >= 4.5
+        assert _contrast(QColor(dark), QColor("#1e1e1e")) >= 4.5
+    model = UsersModel()
+    model.set_evaluation(evaluation)
+    row = next(r for r in range(model.rowCount())
+               if model.data(model.index(r, CHANGE)) in ("assigned", "moved", "removed"))
+    index = model.index(row, CHANGE)
+    original = qapp.palette()
+    try:
+        for base, expected in (("#ffffff", 0), ("#1e1e1e", 1)):
+            palette = QPalette(original)
+            palette.setColor(QPalette.ColorRole.Base, QColor(base))
+            qapp.setPalette(palette)
+            shown = model.data(index, Qt.ItemDataRole.ForegroundRole)
+            assert shown.name() in {pair[expected] for pair in CHANGE_COLORS.values()}
+    finally:
+        qapp.setPalette(original)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 from app.core.engine import Change, Evaluation
 from app.core.users import UserList, join_groups
@@ -36,11 +36,11 @@ HEADER_TIPS = (
 FRAME_COLUMN = {NAME: "name", EMAIL: "email", STATUS: "status", SOURCE: "source",
                 CURRENT: "groups"}
 QUICK_FILTERS = ("all", "changes", "unmatched", "new groups", "drift")
-CHANGE_COLORS = {
-    Change.ASSIGNED: "#2e9e4f",
-    Change.MOVED: "#2f7de1",
-    Change.REMOVED: "#d0393e",
-    Change.UNMATCHED: "#d18b00",
+CHANGE_COLORS = {  # (on a light table, on a dark one): both readable (contrast >= 4.5)
+    Change.ASSIGNED: ("#1e7b3a", "#4cc36f"),
+    Change.MOVED: ("#1f63c6", "#6ea8fe"),
+    Change.REMOVED: ("#b3261e", "#ff7b72"),
+    Change.UNMATCHED: ("#8f5b00", "#f0a92a"),
 }
 DRIFT_NOTE = "the export's current groups differ from the server's"
 Index = QModelIndex | QPersistentModelIndex
@@ -286,8 +286,11 @@ class UsersModel(QAbstractTableModel):
             return text
         if role == Qt.ItemDataRole.ForegroundRole and col == CHANGE and self.evaluation is not None:
             change = Change(int(self.evaluation.user_change[user]))
-            color = CHANGE_COLORS.get(change)
-            return QColor(color) if color else None
+            colors = CHANGE_COLORS.get(change)
+            if colors is None:
+                return None
+            dark = QGuiApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128
+            return QColor(colors[dark])
         return None
 
 
