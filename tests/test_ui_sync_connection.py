@@ -273,6 +273,7 @@ def test_every_field_has_an_access_key_and_test_keeps_the_focus(qtbot, store, sc
     for button in (dialog.test_button, dialog.help_button, dialog.connect_button,
                    dialog.show_token, dialog.insecure):
         assert "&" in button.text()
+    assert all(w.toolTip() for w in (dialog.url, dialog.target, dialog.match, dialog.insecure))
 
     server = scim_server(make_users(2, ["x"], lambda i: "Sales"))
     dialog.name.setText("local")

@@ -79,6 +79,8 @@ class ConnectionDialog(QDialog):
         self.name.setPlaceholderText("for example staging or production")
         self.url = QLineEdit(self)
         self.url.setPlaceholderText("https://example.com/scim/v2")
+        self.url.setToolTip("The SCIM 2.0 base URL from the service provider's admin pages"
+                            " (Setup help shows where to find it)")
         self.token_edit = QLineEdit(self)
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.token_edit.setPlaceholderText("bearer token from the service provider")
@@ -105,9 +107,13 @@ class ConnectionDialog(QDialog):
         self.attribute = QLineEdit(self)
         self.attribute.setPlaceholderText("attribute path, for example urn:…:User:groupName")
         self.target.currentIndexChanged.connect(self._update_target)
+        self.target.setToolTip("Where the group goes: SCIM groups, or an attribute on each user"
+                               " for providers without /Groups")
         self.match = QComboBox(self)
         self.match.addItems(MATCH_ATTRIBUTES)
+        self.match.setToolTip("The server's user attribute that holds the export's email")
         self.insecure = QCheckBox("A&llow plain HTTP to a non-local server (testing only)", self)
+        self.insecure.setToolTip("Plain HTTP sends the token unencrypted: only for a test server")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
