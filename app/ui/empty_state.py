@@ -18,14 +18,14 @@ class EmptyState(QWidget):
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text = QLabel(
             "Export your users from Calendly as .xlsx or .csv, then open the file here"
-            " or drop it on this window (add the pending users' export too, if you have one).\n"
-            "The preview shows who joins or leaves which group as you edit the mapping.",
+            " or drop it on this window. Add the pending users' export too, if you have one."
+            "\n\nThe preview then shows who joins or leaves which group as you edit the rows.",
             self,
         )
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setFixedWidth(440)
-        text.setMinimumHeight(text.heightForWidth(440))
+        text.setFixedWidth(480)
+        text.setMinimumHeight(text.heightForWidth(480))
         self.button = QPushButton("Open Export…", self)
         set_icon(self.button, "import-export")
         self.button.setDefault(True)
