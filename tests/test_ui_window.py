@@ -349,3 +349,23 @@ def test_the_restore_question_names_the_draft_and_its_exports():
     text = window_files.restore_question(found, "2026-11-28 22:30")
     assert text.startswith("GroupMap did not close properly last time. Restore team.json "
                            "(3 rows, with users.csv, pending.xlsx), autosaved at 2026-11-28 22:30?")
+
+
+def test_tab_goes_from_the_options_to_the_start_page_then_to_problems(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    window.show()
+    qtbot.waitExposed(window)
+
+    def tab_stops_after(widget, count):
+        stops = []
+        while len(stops) < count:
+            widget = widget.nextInFocusChain()
+            if widget.isVisible() and widget.isEnabled() and (
+                    widget.focusPolicy() & Qt.FocusPolicy.TabFocus):
+                stops.append(widget)
+        return stops
+
+    start = tab_stops_after(window.options_panel.apply_existing, 3)
+    assert start == [window.empty_state.button, window.sync_controller.empty_help_button,
+                     window.problems.list]

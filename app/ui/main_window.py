@@ -8,6 +8,7 @@ go at its end), `run_in_background(...)` for tasks with the status-bar progress 
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -76,6 +77,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self._evaluation_changed()
         self._update_title()
         install_sync(self)  # the Server menu: connect, refresh, preview, sync
+        self._order_start_page_tabs()
         self.restore_layout()
 
     # --- layout --------------------------------------------------------------------------
@@ -296,6 +298,15 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self.setWindowModified(self.document.dirty)
         self.draft_label.setText(f"{name}{' • unsaved' if self.document.dirty else ''}")
         self.draft_label.setToolTip(str(self.document.draft_path or "Not saved yet"))
+
+    def _order_start_page_tabs(self) -> None:
+        """Tab goes left to right on the start page too: options, Open Export, help, Problems."""
+        chain = [self.options_panel.apply_existing, self.empty_state.button]
+        help_button = getattr(getattr(self, "sync_controller", None), "empty_help_button", None)
+        if help_button is not None:
+            chain.append(help_button)
+        for first, second in pairwise(chain):
+            QWidget.setTabOrder(first, second)
 
     # --- contract with the sync helper ---------------------------------------------------
 
