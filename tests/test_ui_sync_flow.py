@@ -369,3 +369,22 @@ def test_the_mass_removal_warning_reads_in_light_and_dark_mode(qtbot):
 
     assert contrast(QColor("#efefef")) >= 4.5
     assert contrast(QColor("#2b2b2b")) >= 4.5
+
+
+def test_the_sync_window_summary_reads_well_and_enter_closes(qtbot):
+    from types import SimpleNamespace
+
+    from app.ui.sync_dialog import SyncDialog, result_summary
+
+    failure = SimpleNamespace(group="Eng", operation="add members", emails=["a@ex.com"],
+                              status=409, reason="conflict")
+    result = SimpleNamespace(cancelled=False, created_groups=[], added=2, removed=0,
+                             unchanged=1, not_found=["z@ex.com"], failed=[failure], requests=3)
+    assert "1 user not on the server was skipped." in result_summary(result)
+    dialog = SyncDialog()
+    qtbot.addWidget(dialog)
+    dialog.show_result(result)
+    dialog.show()
+    assert dialog.retry_button.isVisible() and dialog.close_button.isDefault()
+    with qtbot.assertNotEmitted(dialog.retryRequested), qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(dialog.log, Qt.Key.Key_Return)

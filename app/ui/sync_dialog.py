@@ -61,7 +61,8 @@ def result_summary(result) -> str:
         f"{result.unchanged:,} already as planned.",
     ]
     if result.not_found:
-        lines.append(f"{plural(len(result.not_found), 'user')} not on the server were skipped.")
+        verb = "was" if len(result.not_found) == 1 else "were"
+        lines.append(f"{plural(len(result.not_found), 'user')} not on the server {verb} skipped.")
     if result.failed:
         lines.append(
             f"{plural(len(result.failed), 'operation')} failed (listed below): "
@@ -124,6 +125,9 @@ class SyncDialog(QDialog):
             "Export report…", QDialogButtonBox.ButtonRole.ActionRole
         )
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        for button in (self.cancel_button, self.retry_button, self.export_button):
+            button.setAutoDefault(False)  # Enter closes; writing again takes a deliberate click
+        self.close_button.setDefault(True)
         self.cancel_button.clicked.connect(self._cancel)
         self.retry_button.clicked.connect(self.retryRequested.emit)
         self.export_button.clicked.connect(self.exportRequested.emit)
