@@ -266,7 +266,8 @@ def test_layout_and_recent_files_persist(qtbot, tmp_path):
     assert second.height() == 700 and second.splitter.sizes()[0] == sizes[0]
     second._fill_recent_menu()
     titles = [a.text() for a in second.recent_menu.actions()]
-    assert titles[0] == "mapping.csv"
+    assert titles[0] == "&1 mapping.csv"  # Alt+F, R, 1 opens it
+    assert second.recent_menu.actions()[0].toolTip().endswith("mapping.csv")
 
 
 def test_icons_follow_a_palette_switch(qtbot, window):

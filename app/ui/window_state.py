@@ -32,8 +32,10 @@ class WindowState:
         menu = self.recent_menu
         menu.clear()
         recent = self.recent_files()
-        for name in recent:
-            action = menu.addAction(Path(name).name)
+        menu.setToolTipsVisible(True)  # the full path: two exports may share a file name
+        for number, name in enumerate(recent, 1):
+            label = Path(name).name.replace("&", "&&")
+            action = menu.addAction(f"&{number} {label}" if number < 10 else label)
             action.setToolTip(name)
             action.setStatusTip(name)
             action.triggered.connect(lambda _=False, n=name: self.open_paths([n]))
@@ -41,7 +43,7 @@ class WindowState:
             menu.addAction("No recent files").setEnabled(False)
         else:
             menu.addSeparator()
-            menu.addAction("Clear List", lambda: self.settings.setValue("recentFiles", []))
+            menu.addAction("&Clear List", lambda: self.settings.setValue("recentFiles", []))
 
     # --- layout persistence --------------------------------------------------------------
 
