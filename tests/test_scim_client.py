@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import threading
 import time
 
 import httpx
@@ -236,3 +237,40 @@ def test_put_on_a_stale_etag_rereads_and_keeps_the_other_writer(scim_server, fau
         "user00002@ex.com",
         "user00003@ex.com",
     }
+
+
+def test_remove_shape_learned_by_another_thread_is_used_on_retry(scim_server, fault_proxy):
+    """B's remove goes out in the RFC shape; A learns the server wants Entra's shape meanwhile."""
+    users = make_users(4, ["a"], groups=lambda i: "A" if i < 2 else "B")
+    server = scim_server(users)
+    b_sent, learned = threading.Event(), threading.Event()
+
+    def hold_b(record):
+        if record.method == "PATCH" and record.path == b_path and not b_sent.is_set():
+            b_sent.set()
+            learned.wait(10)
+        return None
+
+    proxy = fault_proxy(server.url, quirks=frozenset({"reject_filter_remove"}), refuse=hold_b)
+    with fast_client(proxy.url) as client:
+        ids = {u["userName"]: u["id"] for u in client.list_users(["userName"])}
+        a_id, b_id = client.find_group("A")["id"], client.find_group("B")["id"]
+        b_path = f"/Groups/{b_id}"
+        errors: list[Exception] = []
+
+        def remove_from_b():
+            try:
+                client.modify_members(b_id, [], [ids["user00002@ex.com"]])
+            except ScimError as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=remove_from_b)
+        thread.start()
+        assert b_sent.wait(10)
+        client.modify_members(a_id, [], [ids["user00000@ex.com"]])
+        assert client.remove_style == "value"
+        learned.set()
+        thread.join(10)
+    assert not errors
+    groups = server.dump()["groups"]
+    assert groups["A"] == {"user00001@ex.com"} and groups["B"] == {"user00003@ex.com"}

@@ -305,12 +305,16 @@ class ScimClient:
         """
         if not self.features().patch:
             return self._replace_members(group_id, add, remove)
+        style = self.remove_style
         try:
-            return self._patch_members(group_id, add, remove, self.remove_style)
+            return self._patch_members(group_id, add, remove, style)
         except ScimError as exc:
-            if not remove or self._remove_style_known or exc.status not in (400, 501):
+            if not remove or exc.status not in (400, 501):
                 raise
-            other = "value" if self.remove_style == "filter" else "filter"
+            # Another thread may have learned the server's shape while this PATCH was out.
+            if self._remove_style_known and self.remove_style == style:
+                raise
+            other = "value" if style == "filter" else "filter"
             try:
                 result = self._patch_members(group_id, add, remove, other)
             except ScimError:
