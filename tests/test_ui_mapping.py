@@ -237,3 +237,13 @@ def test_typing_in_the_grid_commits_through_the_delegates(panel, qtbot):
     qtbot.keyClick(table.focusWidget(), Qt.Key.Key_Return)  # the commit is queued
     qtbot.waitUntil(lambda: rows(panel)[2] == ("Ops", "Operations"))
     assert cell(panel, 2, USERS) == "1"
+
+
+def test_the_value_column_keeps_a_readable_width_in_a_narrow_grid(panel, qtbot):
+    header = panel.table.horizontalHeader()
+    panel.resize(900, 400)
+    panel.show()
+    qtbot.waitUntil(lambda: header.sectionSize(VALUE) > panel.value_column.minimum)
+    panel.resize(300, 400)
+    qtbot.waitUntil(lambda: header.sectionSize(VALUE) == panel.value_column.minimum)
+    assert panel.table.horizontalScrollBar().maximum() > 0  # the rest scrolls into view

@@ -194,3 +194,26 @@ def test_change_colours_are_readable_in_light_and_dark_mode(evaluation, qapp):
             assert shown.name() in {pair[expected] for pair in CHANGE_COLORS.values()}
     finally:
         qapp.setPalette(original)
+
+
+def test_group_names_fill_the_summary_but_never_shrink_to_dots(qtbot, evaluation):
+    from app.ui.preview_view import PreviewPanel
+    from app.ui.summary_model import NAME
+
+    panel = PreviewPanel()
+    qtbot.addWidget(panel)
+    panel.set_evaluation(evaluation)
+    header = panel.summary.horizontalHeader()
+    floor = panel.group_column.minimum
+
+    def others() -> int:
+        return sum(header.sectionSize(c) for c in range(header.count()) if c != NAME)
+
+    panel.resize(1200, 500)
+    panel.show()
+    qtbot.waitUntil(lambda: header.sectionSize(NAME) > floor)
+    assert header.sectionSize(NAME) + others() == panel.summary.viewport().width()  # fills
+    panel.resize(400, 500)  # narrower than the number columns: scroll, keep the names
+    qtbot.waitUntil(lambda: panel.summary.viewport().width() < others())
+    assert header.sectionSize(NAME) == floor
+    assert panel.summary.horizontalScrollBar().maximum() > 0

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.columns import FillColumn
 from app.ui.commands import MappingEditor
 from app.ui.delegates import GroupDelegate, ValueDelegate
 from app.ui.icons import set_icon
@@ -85,7 +86,6 @@ class MappingPanel(QWidget):
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         vertical.setDefaultSectionSize(self.fontMetrics().height() + ROW_HEIGHT_PAD)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(VALUE, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
         header.setTextElideMode(Qt.TextElideMode.ElideRight)
         width = self.fontMetrics().horizontalAdvance
@@ -93,6 +93,7 @@ class MappingPanel(QWidget):
         header.resizeSection(GROUP, width("Engineering") + 44)
         header.resizeSection(USERS, width("000,000") + 14)
         header.resizeSection(STATUS, width("matches no user") + 34)
+        self.value_column = FillColumn(self.table, VALUE, width("Customer Support") + 16)
         header.setHighlightSections(False)
 
         self.actions: dict[str, QAction] = {}

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.engine import Evaluation
+from app.ui.columns import FillColumn
 from app.ui.delegates import BarDelegate
 from app.ui.icons import set_icon
 from app.ui.summary_model import BAR, NAME, SummaryModel
@@ -85,12 +86,12 @@ class PreviewPanel(QWidget):
         _fixed_rows(self.summary)
         header = self.summary.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         advance = self.fontMetrics().horizontalAdvance
         for column in range(1, BAR):  # fixed widths: ResizeToContents reads every row
             title = str(self.summary_model.headerData(column, Qt.Orientation.Horizontal, 0))
             header.resizeSection(column, max(advance("−000,000"), advance(title) + 12) + 16)
         header.resizeSection(BAR, 140)
+        self.group_column = FillColumn(self.summary, NAME, advance("Customer Support") + 16)
         self.summary.clicked.connect(self._summary_clicked)
 
         self.search = QLineEdit(self)
