@@ -5,8 +5,9 @@ and then hangs past the client's timeout, resets the connection, or cuts the bod
 (the write went through, the answer is lost). Quirk modes mimic service providers:
 PATCH answered 200 with the resource, lists without totalResults, filters ignored, the RFC
 remove path refused (only Entra's value array accepted), pages capped, POST /Groups ignoring
-members, no PATCH, no bulk, no filtering, `eq` filters compared case-sensitively. Every
-request is recorded (method, path, query, body).
+members, no PATCH, no bulk, no filtering, `eq` filters compared case-sensitively, a web
+page answering 200 to everything (a URL that is not the SCIM base). Every request is recorded
+(method, path, query, body).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ QUIRKS = frozenset(
         "no_bulk",
         "no_total",
         "case_exact_filter",
+        "web_page",
     }
 )
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -157,6 +159,9 @@ class FaultProxy:
             return self._error(h, int(fault), "injected fault", headers=headers)
         if self.refuse is not None and (refused := self.refuse(record)) is not None:
             return self._error(h, *refused)
+        if "web_page" in self.quirks:
+            page = b"<!doctype html><html><body>Welcome! Please sign in.</body></html>"
+            return self._send(h, 200, page, {"Content-Type": "text/html; charset=utf-8"})
         quirk_answer = self._quirk_request(h, path, query, body)
         if quirk_answer is not None:
             return self._error(h, *quirk_answer)

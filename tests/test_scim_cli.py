@@ -254,3 +254,15 @@ def test_token_with_line_break_works_or_is_refused_unseen(scim_server, inputs, m
     assert run(inputs, server.url) == 2
     err = capsys.readouterr().err
     assert "line breaks" in err and TOKEN[:10] not in err and TOKEN[10:] not in err
+
+
+def test_a_web_page_instead_of_scim_exits_3_writing_nothing(
+    scim_server, fault_proxy, inputs, monkeypatch, capsys
+):
+    """A URL that reaches a website (200 with HTML) is not a server without users or groups."""
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    proxy = fault_proxy(seeded(scim_server, inputs).url, quirks=frozenset({"web_page"}))
+    assert run(inputs, proxy.url) == 3
+    err = capsys.readouterr().err
+    assert "text/html" in err and "SCIM base URL" in err and "nothing was written" in err
+    assert not proxy.writes()

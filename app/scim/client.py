@@ -140,13 +140,26 @@ class ScimClient:
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """The decoded JSON body of a 2xx answer, or None for an empty one (204)."""
-        response = self._t.send(method, path, **kwargs)
-        if not response.content:
+        return self._body(method, path, self._t.send(method, path, **kwargs))
+
+    @staticmethod
+    def _body(method: str, path: str, response: Any) -> Any:
+        """The JSON of a 2xx answer. A read answered otherwise (a web page at the wrong URL)
+        is an error; a write answered so went through, and its answer is not needed."""
+        if not response.content.strip():
             return None
         try:
             return response.json()
         except ValueError:
-            return None
+            if method != "GET":
+                return None
+            kind = response.headers.get("Content-Type", "").split(";")[0] or "something else"
+            raise ScimError(
+                response.status_code,
+                None,
+                f"{method} {path} answered {kind}, not SCIM JSON: check that the URL is the "
+                "SCIM base URL (e.g. https://example.com/scim/v2)",
+            ) from None
 
     # --- discovery ------------------------------------------------------------------------
 
@@ -253,7 +266,7 @@ class ScimClient:
     def get_group(self, group_id: str) -> tuple[dict[str, Any], str | None]:
         """The group with its members, and its version (ETag) for If-Match."""
         response = self._t.send("GET", f"/Groups/{group_id}")
-        body = response.json()
+        body = self._body("GET", f"/Groups/{group_id}", response) or {}
         version = response.headers.get("ETag") or (body.get("meta") or {}).get("version")
         return body, version
 
