@@ -145,6 +145,16 @@ def test_clicking_a_group_shows_its_users(evaluation, qtbot):
     assert panel.count_label.text().startswith("Showing")
     panel.group_chip.click()
     assert panel.users_model.filter.group == "" and panel.users_model.rowCount() == 70
+    panel.show()  # the keyboard does the same: Enter lists the current group, again everyone
+    qtbot.waitExposed(panel)
+    panel.activateWindow()
+    qtbot.waitUntil(panel.isActiveWindow)
+    panel.summary.setFocus()
+    panel.summary.setCurrentIndex(panel.summary_model.index(row, 0))
+    qtbot.keyClick(panel.summary, Qt.Key.Key_Return)
+    assert panel.users_model.filter.group == "Operations"
+    qtbot.keyClick(panel.summary, Qt.Key.Key_Space)
+    assert panel.users_model.filter.group == ""
 
 
 def test_copy_selected_users_as_tab_separated_text(evaluation, qtbot):

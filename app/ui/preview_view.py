@@ -93,6 +93,15 @@ class PreviewPanel(QWidget):
         header.resizeSection(BAR, 140)
         self.group_column = FillColumn(self.summary, NAME, advance("Customer Support") + 16)
         self.summary.clicked.connect(self._summary_clicked)
+        show_group = QAction("Show This Group's &Users", self.summary)
+        show_group.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter),
+                                 QKeySequence(Qt.Key.Key_Space)])
+        show_group.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        show_group.triggered.connect(  # the keyboard's click: list the group, again: everyone
+            lambda: self.summary.currentIndex().isValid()
+            and self._summary_clicked(self.summary.currentIndex()))
+        self.summary.addAction(show_group)
+        self.summary.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Filter by name, email or value")
