@@ -12,7 +12,7 @@ import pytest
 from app.core.errors import InputError
 from app.scim.client import FilterIgnored, ScimClient, escape_filter_value
 from app.scim.errors import AuthError, ConnectError, ScimError
-from app.scim.transport import rate_limit_reset_seconds, retry_after_seconds
+from app.scim.transport import Transport, rate_limit_reset_seconds, retry_after_seconds
 from tests.scim_fixtures import TOKEN, fast_client, make_users
 
 
@@ -274,3 +274,11 @@ def test_remove_shape_learned_by_another_thread_is_used_on_retry(scim_server, fa
     assert not errors
     groups = server.dump()["groups"]
     assert groups["A"] == {"user00001@ex.com"} and groups["B"] == {"user00003@ex.com"}
+
+
+def test_a_long_error_page_echoing_the_token_is_cut_after_redaction():
+    transport = Transport("http://127.0.0.1:9/v2", TOKEN)
+    page = "x" * 270 + f" Bearer {TOKEN} and more"  # the 300-character cut falls inside
+    error = transport.error_of(httpx.Response(502, text=page))
+    transport.close()
+    assert "[redacted]" in str(error) and TOKEN[:10] not in str(error)

@@ -257,8 +257,8 @@ class Transport:
         if isinstance(body, dict):
             scim_type = body.get("scimType")
             detail = str(body.get("detail") or "")
-        if not detail:
-            detail = (response.text or response.reason_phrase or "").strip()[:300]
+        if not detail:  # redacted before it is cut short, or a cut token would show
+            detail = self.redact((response.text or response.reason_phrase or "").strip())[:300]
         detail = self.redact(detail)
         if status in (401, 403):
             return AuthError(status, scim_type, detail or "authentication refused")
