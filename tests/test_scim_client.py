@@ -282,3 +282,13 @@ def test_a_long_error_page_echoing_the_token_is_cut_after_redaction():
     error = transport.error_of(httpx.Response(502, text=page))
     transport.close()
     assert "[redacted]" in str(error) and TOKEN[:10] not in str(error)
+
+
+def test_a_retry_after_beyond_the_limit_fails_at_once(scim_server, fault_proxy):
+    """Hours of Retry-After: no early retry (refused again), no hang; the wait is reported."""
+    server = scim_server()
+    proxy = fault_proxy(server.url, fault_rate=1.0, faults=("429",), retry_after="3600")
+    client = fast_client(proxy.url, max_retry_after=60)
+    with client, pytest.raises(ScimError, match="asks to wait 3600 s") as info:
+        client.features()
+    assert info.value.status == 429 and proxy.count() == 1

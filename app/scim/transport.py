@@ -160,7 +160,7 @@ class Transport:
 
     def wait_before_retry(self, attempt: int, retry_after: float | None = None) -> None:
         if retry_after is not None:
-            time.sleep(min(retry_after, self.max_retry_after))
+            time.sleep(retry_after)
             return
         ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
         time.sleep(random.uniform(ceiling / 2, ceiling))  # "equal jitter"
@@ -220,6 +220,14 @@ class Transport:
                 wait = retry_after_seconds(response.headers.get("Retry-After"))
                 if wait is None:
                     wait = rate_limit_reset_seconds(response.headers)
+                if wait is not None and wait > self.max_retry_after:
+                    # Retrying sooner than asked is refused again and counts against the limit.
+                    raise ScimError(
+                        status,
+                        error.scim_type,
+                        f"{error.detail} (the server asks to wait {wait:.0f} s before the next "
+                        "request; run the sync again after that)".strip(),
+                    )
             self.wait_before_retry(attempt, wait)
 
     def _describe(self, exc: httpx.TransportError) -> str:
