@@ -137,6 +137,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         insecure_http=args.insecure_http,
     )
     users, mapping = load_inputs(args)
+    if args.report:
+        _check_report_path(args.report)
     out = sys.stderr if args.json else sys.stdout
     with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
         try:
@@ -180,6 +182,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
         )
         return EXIT_CONNECT
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _check_report_path(path: str) -> None:
+    """Refuse a report that cannot be written before the sync writes anything, not after."""
+    from app.core.errors import InputError
+
+    report = Path(path)
+    if report.suffix.lower() not in (".csv", ".txt", ".xlsx", ".xlsm"):
+        raise InputError(f"--report {path}: can only save as .csv or .xlsx; choose one of those")
+    if not report.parent.is_dir():
+        raise InputError(
+            f"--report {path}: the folder {str(report.parent)!r} does not exist; create it or "
+            "choose another path"
+        )
 
 
 def _write_report(path: str, frame) -> None:

@@ -266,3 +266,14 @@ def test_a_web_page_instead_of_scim_exits_3_writing_nothing(
     err = capsys.readouterr().err
     assert "text/html" in err and "SCIM base URL" in err and "nothing was written" in err
     assert not proxy.writes()
+
+
+def test_a_report_that_cannot_be_written_is_refused_before_any_write(
+    scim_server, fault_proxy, inputs, monkeypatch, capsys, tmp_path
+):
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    proxy = fault_proxy(seeded(scim_server, inputs).url)
+    for report in (tmp_path / "report.json", tmp_path / "missing" / "report.csv"):
+        assert run(inputs, proxy.url, "--report", str(report)) == 2
+        assert not proxy.writes()  # refused before the sync, not after it
+        assert "--report" in capsys.readouterr().err
