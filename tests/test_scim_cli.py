@@ -254,6 +254,10 @@ def test_token_with_line_break_works_or_is_refused_unseen(scim_server, inputs, m
     assert run(inputs, server.url) == 2
     err = capsys.readouterr().err
     assert "line breaks" in err and TOKEN[:10] not in err and TOKEN[10:] not in err
+    monkeypatch.setenv("GROUPMAP_TOKEN", f"Bearer {TOKEN}")  # pasted with its scheme
+    assert run(inputs, server.url) == 2
+    err = capsys.readouterr().err
+    assert "give the token alone" in err and TOKEN not in err
 
 
 def test_a_web_page_instead_of_scim_exits_3_writing_nothing(

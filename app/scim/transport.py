@@ -106,6 +106,11 @@ def checked_token(token: str | None) -> str | None:
     token = (token or "").strip()
     if not token:
         return None
+    if token.lower().startswith("bearer "):
+        raise InputError(
+            "the bearer token starts with 'Bearer ': give the token alone, GroupMap adds the "
+            "'Bearer ' prefix itself"
+        )
     if not all(" " < ch < "\x7f" for ch in token):
         raise InputError(
             "the bearer token contains spaces, line breaks or non-ASCII characters, which "
