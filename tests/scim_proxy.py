@@ -64,7 +64,7 @@ class FaultProxy:
     retry_after: str = "0"
     hang_seconds: float = 1.5
     seed: int = 1
-    refuse: Callable[[Recorded], tuple[int, str] | None] | None = None  # custom 4xx answers
+    refuse: Callable[[Recorded], tuple | None] | None = None  # (status, detail[, hdrs, scimType])
     records: list[Recorded] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -274,8 +274,18 @@ class FaultProxy:
         kept = [r for r in listing.get("Resources") or [] if wanted in values(r)]
         return json.dumps({**listing, "Resources": kept, "totalResults": len(kept)}).encode()
 
-    def _error(self, h, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps({"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail})
+    def _error(
+        self,
+        h,
+        status: int,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        scim_type: str | None = None,
+    ) -> None:
+        error = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+        if scim_type:
+            error["scimType"] = scim_type
+        body = json.dumps(error)
         self._send(
             h, status, body.encode(), {"Content-Type": "application/scim+json", **(headers or {})}
         )

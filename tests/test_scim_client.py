@@ -292,3 +292,28 @@ def test_a_retry_after_beyond_the_limit_fails_at_once(scim_server, fault_proxy):
     with client, pytest.raises(ScimError, match="asks to wait 3600 s") as info:
         client.features()
     assert info.value.status == 429 and proxy.count() == 1
+
+
+def test_a_remove_answered_no_target_keeps_the_rfc_shape(scim_server, fault_proxy):
+    """noTarget means a member is already gone, not that the shape is wrong: switching to
+    Entra's value array there could make a literal server remove every member."""
+    server = scim_server(make_users(3, ["a"], groups=lambda i: "G"))
+    refused: list[object] = []
+
+    def refuse_first_patch(record):
+        if record.method == "PATCH" and not refused:
+            refused.append(record)
+            return 400, "no such member", None, "noTarget"
+        return None
+
+    proxy = fault_proxy(server.url, refuse=refuse_first_patch)
+    with fast_client(proxy.url) as client:
+        ids = {u["userName"]: u["id"] for u in client.list_users(["userName"])}
+        group = client.find_group("G")
+        gone = [ids["user00000@ex.com"], ids["user00001@ex.com"]]
+        client.modify_members(group["id"], [], gone)
+        assert client.remove_style == "filter"
+    patches = [r for r in proxy.records if r.method == "PATCH"]
+    assert len(patches) == 2
+    assert all("[" in op["path"] for p in patches for op in p.body["Operations"])
+    assert server.dump()["groups"]["G"] == {"user00002@ex.com"}

@@ -324,6 +324,15 @@ class ScimClient:
         except ScimError as exc:
             if not remove or exc.status not in (400, 501):
                 raise
+            if exc.scim_type == "noTarget":
+                # A member is already gone (a retried PATCH whose first answer was lost): the
+                # shape works. Never switch shapes here: a literal server reads Entra's value
+                # array as "remove every member".
+                group, _ = self.get_group(group_id)
+                still_there = [m for m in remove if m in set(member_ids(group))]
+                if not add and not still_there:
+                    return None
+                return self._patch_members(group_id, add, still_there, style)
             # Another thread may have learned the server's shape while this PATCH was out.
             if self._remove_style_known and self.remove_style == style:
                 raise
