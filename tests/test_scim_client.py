@@ -135,7 +135,30 @@ def test_put_with_if_match_when_patch_unsupported(scim_server, fault_proxy):
         client.modify_members(group["id"], [ids["user00002@ex.com"]], [ids["user00000@ex.com"]])
     puts = [r for r in proxy.writes() if r.method == "PUT"]
     assert len(puts) == 1 and not any(r.method == "PATCH" for r in proxy.writes())
+    assert puts[0].body["displayName"] == "G" and "meta" not in puts[0].body
     assert server.dump()["groups"]["G"] == {"user00001@ex.com", "user00002@ex.com"}
+
+
+def test_put_fallback_carries_the_attributes_the_client_does_not_manage(scim_server, fault_proxy):
+    server = scim_server(make_users(2, ["a"]))
+    proxy = fault_proxy(server.url, quirks=frozenset({"no_patch"}))
+    with fast_client(proxy.url) as client:
+        ids = [u["id"] for u in client.list_users(["userName"])]
+        created, _ = client.create_group("G", [ids[0]])
+        client.request(
+            "PUT",
+            f"/Groups/{created['id']}",
+            json={
+                "schemas": created["schemas"],
+                "displayName": "G",
+                "externalId": "okta-42",
+                "members": [{"value": ids[0]}],
+            },
+        )
+        client.modify_members(created["id"], [ids[1]], [])
+        group, _ = client.get_group(created["id"])
+    assert group["externalId"] == "okta-42"
+    assert len(group["members"]) == 2
 
 
 def test_retry_after_honoured_on_429(scim_server, fault_proxy):

@@ -377,14 +377,12 @@ class ScimClient:
             group, version = self.get_group(group_id)
             members = [m for m in member_ids(group) if m not in gone]
             members += [m for m in add if m not in set(members)]
-            body = {
-                "schemas": group.get("schemas") or [GROUP_SCHEMA],
-                "id": group_id,
-                "displayName": group.get("displayName"),
-                "members": [{"value": m} for m in members],
-            }
-            if group.get("externalId"):
-                body["externalId"] = group["externalId"]
+            # Everything the server sent back except meta: a PUT replaces the whole resource,
+            # so attributes this client does not know (extensions) must travel with it.
+            body = {key: value for key, value in group.items() if key != "meta"}
+            body.setdefault("schemas", [GROUP_SCHEMA])
+            body["id"] = group_id
+            body["members"] = [{"value": m} for m in members]
             headers = {"If-Match": version} if version else None
             try:
                 return self.request("PUT", f"/Groups/{group_id}", json=body, headers=headers)
