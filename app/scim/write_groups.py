@@ -55,7 +55,8 @@ def write_group(run: Run, group: str) -> None:
             result.applied(group, added=done)
             adds = [e for e in adds if ids[e.lower()] not in present]
             verb = "Adopted existing" if adopted else "Created"
-            run.say(f"{verb} group {group} with {len(done)} member(s)")
+            members = {0: "no members yet", 1: "1 member"}.get(len(done), f"{len(done)} members")
+            run.say(f"{verb} group {group} with {members}")
         else:
             group_id = plan.state.groups[group].id
         _write_batches(run, group, group_id, adds, removes)
