@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QMimeData, QModelIndex, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 
 from app.core.mapping import GROUP_NAME_LIMIT
@@ -17,6 +17,7 @@ from app.core.warnings import Warning
 from app.ui.commands import MappingEditor
 from app.ui.icons import icon
 from app.ui.mapping_edits import EDITABLE, block_text
+from app.ui.table_model import HeaderedTableModel, Index
 
 PRIORITY, VALUE, GROUP, USERS, STATUS = range(5)
 HEADERS = ("#", "Value in Identity Provider", "Group", "Users", "Status")
@@ -37,7 +38,6 @@ ROW_CODES = {
     "row_matches_no_user": "warning",
 }
 SEVERITY_ORDER = ("error", "warning", "new", "ok")
-Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass
@@ -47,7 +47,10 @@ class RowStatus:
     tooltip: str
 
 
-class MappingModel(QAbstractTableModel):
+class MappingModel(HeaderedTableModel):
+    headers = HEADERS
+    header_tips = HEADER_TIPS
+
     def __init__(self, editor: MappingEditor, parent=None) -> None:
         super().__init__(parent)
         self.editor = editor
@@ -125,17 +128,6 @@ class MappingModel(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._n_rows + 1
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):
-        if orientation == Qt.Orientation.Horizontal:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS[section]
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return HEADER_TIPS[section]
-        return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():

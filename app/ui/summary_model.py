@@ -5,9 +5,10 @@ Small (one row per group), so it keeps a plain list and sorts it itself.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 
 from app.core.engine import Evaluation, GroupSummary
+from app.ui.table_model import HeaderedTableModel, Index
 
 NAME, BEFORE, AFTER, ADDED, REMOVED, NEW, BAR = range(7)
 HEADERS = ("Group", "Before", "After", "Added", "Removed", "New", "Before → after")
@@ -21,7 +22,6 @@ TIPS = (
     "Grey: members today; coloured: members after",
 )
 BAR_ROLE = Qt.ItemDataRole.UserRole + 1  # (before, after, largest count of any group)
-Index = QModelIndex | QPersistentModelIndex
 
 
 def _key(column: int):
@@ -36,7 +36,10 @@ def _key(column: int):
     }[column]
 
 
-class SummaryModel(QAbstractTableModel):
+class SummaryModel(HeaderedTableModel):
+    headers = HEADERS
+    header_tips = TIPS
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list[GroupSummary] = []
@@ -75,17 +78,6 @@ class SummaryModel(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):
-        if orientation == Qt.Orientation.Horizontal:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS[section]
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return TIPS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():

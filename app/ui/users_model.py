@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 from app.core.engine import Change, Evaluation
 from app.core.users import UserList, join_groups
+from app.ui.table_model import HeaderedTableModel, Index
 
 NAME, EMAIL, STATUS, SOURCE, CURRENT, NEW, CHANGE, REASON = range(8)
 HEADERS = (
@@ -43,7 +44,6 @@ CHANGE_COLORS = {  # (on a light table, on a dark one): both readable (contrast 
     Change.UNMATCHED: ("#8f5b00", "#f0a92a"),
 }
 DRIFT_NOTE = "the export's current groups differ from the server's"
-Index = QModelIndex | QPersistentModelIndex
 
 
 @dataclass
@@ -53,7 +53,10 @@ class Filter:
     group: str = ""  # show only users in this group before or after
 
 
-class UsersModel(QAbstractTableModel):
+class UsersModel(HeaderedTableModel):
+    headers = HEADERS
+    header_tips = HEADER_TIPS
+
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.evaluation: Evaluation | None = None
@@ -257,17 +260,6 @@ class UsersModel(QAbstractTableModel):
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._count
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0):
-        if orientation == Qt.Orientation.Horizontal:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return HEADERS[section]
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return HEADER_TIPS[section]
-        return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self._users is None:
