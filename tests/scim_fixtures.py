@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
 from app.scim.client import ScimClient
@@ -34,6 +35,16 @@ def make_users(
 
 def make_mapping(pairs: dict[str, str], **options: Any) -> Mapping:
     return Mapping(tuple(MappingRow(v, g) for v, g in pairs.items()), Options(**options))
+
+
+def expected_groups(users, mapping) -> dict[str, set[str]]:
+    """The preview's targets, from the core: what the server must hold for export users."""
+    evaluation = evaluate(users, mapping)
+    groups: dict[str, set[str]] = {}
+    for i, email in enumerate(users.frame["email"]):
+        for group in evaluation.user_after(i):
+            groups.setdefault(group, set()).add(email)
+    return groups
 
 
 def fast_client(url: str, token: str | None = TOKEN, **kwargs: Any) -> ScimClient:

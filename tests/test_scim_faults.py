@@ -10,20 +10,16 @@ import sys
 import threading
 from pathlib import Path
 
-from app.core.engine import evaluate
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
-from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
+from tests.scim_fixtures import (
+    TOKEN,
+    expected_groups,
+    fast_client,
+    make_mapping,
+    make_users,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def expected_groups(users, mapping) -> dict[str, set[str]]:
-    evaluation = evaluate(users, mapping)
-    groups: dict[str, set[str]] = {}
-    for i, email in enumerate(users.frame["email"]):
-        for group in evaluation.user_after(i):
-            groups.setdefault(group, set()).add(email)
-    return groups
 
 
 def test_sync_through_20_percent_faults_is_exact(scim_server, fault_proxy):

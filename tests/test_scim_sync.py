@@ -17,7 +17,13 @@ from app.scim.sync import (
     read_server_state,
     retry_failed,
 )
-from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
+from tests.scim_fixtures import (
+    TOKEN,
+    expected_groups,
+    fast_client,
+    make_mapping,
+    make_users,
+)
 
 VALUES = ["sales", "eng", "ops"]
 MAPPING = make_mapping({"sales": "Sales", "eng": "Engineering", "ops": "Operations"})
@@ -31,16 +37,6 @@ def sync(url, users, mapping, **options):
         plan = plan_sync(users, mapping, state, settings)
         result = execute(client, plan, settings)
     return plan, result
-
-
-def expected_groups(users, mapping) -> dict[str, set[str]]:
-    """The preview's targets, from the core: what the server must hold for export users."""
-    evaluation = evaluate(users, mapping)
-    groups: dict[str, set[str]] = {}
-    for i, email in enumerate(users.frame["email"]):
-        for group in evaluation.user_after(i):
-            groups.setdefault(group, set()).add(email)
-    return groups
 
 
 def test_sync_creates_groups_and_places_everyone(scim_server):
