@@ -11,6 +11,7 @@ from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
 from app.scim.client import ScimClient
+from app.scim.pacing import RateLimiter
 from app.scim.server import LocalScimServer
 from tests.scim_proxy import FaultProxy
 
@@ -48,8 +49,17 @@ def expected_groups(users, mapping) -> dict[str, set[str]]:
 
 
 def fast_client(url: str, token: str | None = TOKEN, **kwargs: Any) -> ScimClient:
-    """A client with test-sized timeouts and backoff."""
-    settings: dict[str, Any] = {"timeout": 1.0, "backoff": 0.01, "max_backoff": 0.05}
+    """A client with test-sized timeouts and backoff.
+
+    Its limiter never paces below 100 requests a second: the fault proxy's random 429s are
+    not a rate limit, and the rate-limit tests bring their own limiter.
+    """
+    settings: dict[str, Any] = {
+        "timeout": 1.0,
+        "backoff": 0.01,
+        "max_backoff": 0.05,
+        "limiter": RateLimiter(min_rate=100.0),
+    }
     settings.update(kwargs)
     return ScimClient(url, token, **settings)
 

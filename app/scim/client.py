@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.scim.errors import AuthError, ConnectError, ScimError
+from app.scim.pacing import RateLimiter
 from app.scim.transport import REDACTED, RequestEvent, Transport
 
 __all__ = [
@@ -96,7 +97,8 @@ class ScimClient:
         on_request: Callable[[RequestEvent], None] | None = None,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
-        max_retry_after: float = 300.0,
+        limiter: RateLimiter | None = None,
+        page_size: int | None = None,
     ) -> None:
         self._t = Transport(
             base_url,
@@ -106,9 +108,10 @@ class ScimClient:
             max_attempts=max_attempts,
             backoff=backoff,
             max_backoff=max_backoff,
-            max_retry_after=max_retry_after,
+            limiter=limiter,
             on_request=on_request,
         )
+        self._page_size = page_size  # a vendor preset's page size, within the server's cap
         self._features: Features | None = None
         self._lock = threading.Lock()
         self.remove_style = "filter"  # or "value" (Entra style), learned from the server
@@ -134,6 +137,10 @@ class ScimClient:
     @property
     def request_count(self) -> int:
         return self._t.request_count
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._t.limiter
 
     def redact(self, text: str) -> str:
         return self._t.redact(text)
@@ -178,7 +185,7 @@ class ScimClient:
 
     def page_size(self, wanted: int | None = None) -> int:
         cap = max(1, self.features().filter_max_results)
-        return min(wanted or cap, cap)
+        return min(wanted or self._page_size or cap, cap)
 
     # --- reading --------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from app.scim.client import ScimClient
 from app.scim.errors import AuthError, ConnectError, ScimError
+from app.scim.pacing import WaitCancelled
 from app.scim.plan import SyncPlan
 from app.scim.result import FailedOperation, SyncResult
 from app.scim.settings import SyncProgress, SyncSettings
@@ -55,6 +56,9 @@ class Run:
 
     def fail(self, group: str, operation: str, emails: list[str], error: Exception) -> None:
         """Record a failed operation; an auth failure or an unreachable server stops the rest."""
+        if isinstance(error, WaitCancelled):  # cancelled while waiting for the rate limit
+            self.was_cancelled = True
+            return
         status = error.status if isinstance(error, ScimError) else 0
         reason = self.client.redact(str(error))
         self.result.add_failure(FailedOperation(group, operation, list(emails), status, reason))
