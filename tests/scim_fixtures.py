@@ -14,6 +14,7 @@ from app.scim.client import ScimClient
 from app.scim.pacing import RateLimiter
 from app.scim.server import LocalScimServer
 from tests.scim_proxy import FaultProxy
+from tests.scim_rate_proxy import RateLimitProxy
 
 TOKEN = "tok-7f3a9c1e5b2d4e6f8a0b1c2d3e4f5a6b"
 
@@ -91,6 +92,22 @@ def fault_proxy() -> Iterator[Callable[..., FaultProxy]]:
 
     def factory(upstream: str, **kwargs: Any) -> FaultProxy:
         proxy = FaultProxy(upstream, **kwargs)
+        proxy.start()
+        started.append(proxy)
+        return proxy
+
+    yield factory
+    for proxy in started:
+        proxy.stop()
+
+
+@pytest.fixture
+def rate_proxy() -> Iterator[Callable[..., RateLimitProxy]]:
+    """Factory: a started token-bucket RateLimitProxy in front of an upstream base URL."""
+    started: list[RateLimitProxy] = []
+
+    def factory(upstream: str, **kwargs: Any) -> RateLimitProxy:
+        proxy = RateLimitProxy(upstream, **kwargs)
         proxy.start()
         started.append(proxy)
         return proxy

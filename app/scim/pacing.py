@@ -25,9 +25,12 @@ from app.scim.errors import ScimError
 DEFAULT_DEADLINE = 2 * 3600.0  # seconds a sync may keep retrying throttled requests
 THROTTLE_STATUSES = frozenset({429, 503})
 DECREASE = 0.95  # the rate after a throttled episode, as a share of the rate measured
+CURRENT_SHARE = 0.75  # the least share of the rate that was just refused kept as the guess
 FALLBACK_DECREASE = 0.5  # when nothing was measured (two episodes in quick succession)
+PROBE_DOUBLING = 1.0  # seconds to double the rate while probing after the first 429
 INCREASE = 0.01  # growth a second while saturated, as a share of the rate after a decrease
 PAUSE_CREDIT = 0.8  # share of a Retry-After pause the server is assumed to have refilled
+HISTORY = 60.0  # seconds of send times and episodes kept for measuring
 MIN_RATE = 0.01  # requests a second: one every 100 s, the floor a 429 storm can push to
 SLICE = 0.2  # seconds: waits are cut in slices so that a cancel is seen promptly
 
@@ -185,9 +188,10 @@ class RateLimiter:
         self._paused_until = now
         self._credit = 0.0
         self._episode: float | None = None  # when the rate was last decreased
-        self._base = max_rate or 0.0  # the rate right after that decrease
-        self._since_episode = 0  # requests sent after the episode and admitted
-        self._recent: deque[float] = deque(maxlen=512)  # send times of admitted requests
+        self._episodes: deque[float] = deque()  # times of throttled episodes, last minute
+        self._base = max_rate or 0.0  # the rate right after the last decrease
+        self._probing = False  # after the first episode: grow fast until the second
+        self._recent: deque[float] = deque()  # send times of admitted requests, last minute
 
     # --- before and after each request -----------------------------------------------------
 
@@ -220,8 +224,8 @@ class RateLimiter:
             if status not in THROTTLE_STATUSES:
                 self.admitted += 1
                 self._recent.append(sent_at)
-                if self._episode is None or sent_at > self._episode:
-                    self._since_episode += 1
+                while self._recent and self._recent[0] < now - HISTORY:
+                    self._recent.popleft()
                 return None
             self.throttled += 1
             wait = retry_after_seconds(headers.get("Retry-After"))
@@ -280,27 +284,45 @@ class RateLimiter:
         self.rate = max(self.min_rate, min(rate, self.ceiling or rate))
         self.source = "headers"
 
+    def _measured(self, now: float) -> float | None:
+        """The rate the server admitted since the latest episode at least a second ago.
+
+        At every throttled episode the server's bucket was empty, so what it admitted between
+        two of them is its rate, Retry-After pauses included. Before there are two, the last
+        second is the window (the server's burst included: an overestimate, corrected soon).
+        """
+        while self._episodes and self._episodes[0] < now - HISTORY:
+            self._episodes.popleft()
+        since = next((t for t in reversed(self._episodes) if t <= now - 1.0), now - 1.0)
+        admitted = sum(1 for t in self._recent if t > since)
+        return admitted / (now - since) if admitted else None
+
     def _decrease(self, now: float) -> None:
-        measured = None
-        if self._episode is not None and now - self._episode >= 1.0 and self._since_episode:
-            measured = self._since_episode / (now - self._episode)
-        elif self._episode is None:
-            measured = float(sum(1 for t in self._recent if t >= now - 1.0)) or None
-        if measured is not None:
-            rate = min(measured, self.rate) if self.rate else measured
+        measured = self._measured(now)
+        if measured is not None and self.rate:
+            # The server admitted `measured` while this client sent at `rate`, which was
+            # above the limit: the limit lies between them. Below the limit for part of the
+            # window, `measured` underestimates it; half-way up is the better guess then.
+            rate = max(measured, CURRENT_SHARE * self.rate) if measured < self.rate else self.rate
             rate *= DECREASE
+        elif measured is not None:
+            rate = measured * DECREASE
         else:
             rate = (self.rate or 1.0) * FALLBACK_DECREASE
         self.rate = max(self.min_rate, min(rate, self.ceiling or rate))
         if self.source != "headers":
             self.source = "learned"
+        self._probing = self._episode is None
         self._base = self.rate
         self._episode = now
-        self._since_episode = 0
+        self._episodes.append(now)
 
     def _grow(self) -> None:
-        step = INCREASE * self._base / max(self.rate or 1.0, 1e-9)
-        grown = (self.rate or 0.0) + step
+        rate = self.rate or self.min_rate
+        if self._probing:  # doubles every second of waiting workers, until the next 429
+            grown = rate * 2 ** (1 / (rate * PROBE_DOUBLING))
+        else:
+            grown = rate + INCREASE * self._base / rate
         self.rate = min(grown, self.ceiling) if self.ceiling else grown
 
 

@@ -1,0 +1,66 @@
+"""Syncs through a token-bucket rate limit in front of the real scim2-server, one header style
+per test: the sync completes exactly and few requests are refused. Outcomes and counts only,
+no timing (speed is `make bench`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.scim.client import ScimClient
+from app.scim.pacing import RateLimiter
+from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
+from tests.scim_fixtures import TOKEN, expected_groups, make_mapping, make_users
+from tests.scim_rate_proxy import MODES
+
+VALUES = [f"team-{i}" for i in range(8)]
+MAPPING = make_mapping({v: f"Team {i}" for i, v in enumerate(VALUES)})
+
+
+def paced_sync(url: str, users, limiter: RateLimiter, batch_size: int = 10):
+    settings = SyncSettings(url, TOKEN, batch_size=batch_size, concurrency=4)
+    with ScimClient(url, TOKEN, timeout=5.0, limiter=limiter) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        plan = plan_sync(users, MAPPING, state, settings)
+        return execute(client, plan, settings)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_rate_limited_sync_completes_exactly_with_few_429s(scim_server, rate_proxy, mode):
+    users = make_users(400, VALUES)
+    server = scim_server(users)
+    proxy = rate_proxy(server.url, rate=50.0, burst=50.0, mode=mode)
+    limiter = RateLimiter()
+    result = paced_sync(proxy.url, users, limiter, batch_size=5)
+
+    assert not result.failed and not result.cancelled
+    assert server.dump()["groups"] == expected_groups(users, MAPPING)
+    assert limiter.throttled == proxy.throttled
+    assert proxy.admitted >= 83  # 3 reads, 8 creates, 72 PATCH batches
+    # The first refusals meet up to 4 requests already under way; then the rate is known.
+    assert proxy.throttled <= 4 + 0.1 * proxy.admitted
+    if mode in ("x_ratelimit", "ietf"):
+        assert limiter.source == "headers"
+    else:
+        assert limiter.source == "learned"
+
+
+def test_a_set_rate_below_the_limit_is_never_refused(scim_server, rate_proxy):
+    users = make_users(200, VALUES)
+    server = scim_server(users)
+    proxy = rate_proxy(server.url, rate=100.0, burst=2.0, mode="bare")
+    limiter = RateLimiter(max_rate=80.0)
+    result = paced_sync(proxy.url, users, limiter)
+    assert not result.failed
+    assert server.dump()["groups"] == expected_groups(users, MAPPING)
+    assert proxy.throttled == 0 and limiter.source == "set"
+
+
+def test_bare_429s_at_a_low_limit_no_longer_fail_the_sync(scim_server, rate_proxy):
+    """The reported failure: creates failed after five attempts at 1 request a second."""
+    users = make_users(80, VALUES)
+    server = scim_server(users)
+    proxy = rate_proxy(server.url, rate=30.0, burst=10.0, mode="bare")
+    result = paced_sync(proxy.url, users, RateLimiter(), batch_size=5)
+    assert not result.failed
+    assert server.dump()["groups"] == expected_groups(users, MAPPING)
+    assert proxy.throttled >= 1
