@@ -27,9 +27,11 @@ THROTTLE_STATUSES = frozenset({429, 503})
 DECREASE = 0.95  # the rate after a throttled episode, as a share of the rate measured
 CURRENT_SHARE = 0.75  # the least share of the rate that was just refused kept as the guess
 FALLBACK_DECREASE = 0.5  # when nothing was measured (two episodes in quick succession)
-PROBE_DOUBLING = 1.0  # seconds to double the rate while probing after the first 429
 INCREASE = 0.01  # growth a second while saturated, as a share of the rate after a decrease
 PAUSE_CREDIT = 0.8  # share of a Retry-After pause the server is assumed to have refilled
+WARMUP = 1.0  # seconds: while no limit is known, one request at a time at first
+QUIET = 8.0  # seconds without a 429 after which the rate grows by doubling, not additively
+DOUBLING = 2.0  # seconds to double the rate then
 HISTORY = 60.0  # seconds of send times and episodes kept for measuring
 MIN_RATE = 0.01  # requests a second: one every 100 s, the floor a 429 storm can push to
 SLICE = 0.2  # seconds: waits are cut in slices so that a cancel is seen promptly
@@ -158,7 +160,9 @@ def header_limit(headers: Mapping[str, str], now: float | None = None) -> Header
 class RateLimiter:
     """A token bucket shared by the threads of one client; thread-safe.
 
-    `acquire()` before each request, `observe()` after each answer. clock and sleep are
+    `acquire()` before each request, `observe()` after each answer (or its failure). While no
+    limit is known there is no bucket, but in the first second only one request is under way,
+    so that the workers of a new sync do not meet an unknown limit all at once. clock and sleep are
     injectable so that tests run on a fake clock.
     """
 
@@ -190,8 +194,8 @@ class RateLimiter:
         self._episode: float | None = None  # when the rate was last decreased
         self._episodes: deque[float] = deque()  # times of throttled episodes, last minute
         self._base = max_rate or 0.0  # the rate right after the last decrease
-        self._probing = False  # after the first episode: grow fast until the second
         self._recent: deque[float] = deque()  # send times of admitted requests, last minute
+        self._in_flight = 0
 
     # --- before and after each request -----------------------------------------------------
 
@@ -203,20 +207,28 @@ class RateLimiter:
                 now = self._clock()
                 self._refill(now)
                 wait = self._paused_until - now
-                if wait <= 0 and (self.rate is None or self._tokens >= 1 - 1e-9):
+                if self.rate is None and self._in_flight and now - self.started < WARMUP:
+                    wait = max(wait, WARMUP / 20)  # an unknown server's first second
+                elif wait <= 0 and (self.rate is None or self._tokens >= 1 - 1e-9):
+                    self._in_flight += 1
                     if self.rate is not None:
                         self._tokens -= 1
                         if waited and self.source == "learned":
-                            self._grow()
+                            self._grow(now)
                     return now
                 if wait <= 0:
                     wait = max((1 - self._tokens) / self.rate, 1e-6)
             waited = True
             self.sleep(wait)
 
-    def observe(self, status: int, headers: Mapping[str, str], sent_at: float) -> float | None:
-        """Learn from an answer; for 429/503, the seconds to wait before the retry (or 0)."""
+    def observe(
+        self, status: int | None, headers: Mapping[str, str], sent_at: float
+    ) -> float | None:
+        """Learn from an answer (None: none came); for 429/503, the seconds to wait (or 0)."""
         with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            if status is None:
+                return None
             now = self._clock()
             advertised = header_limit(headers)
             if advertised is not None:
@@ -312,15 +324,15 @@ class RateLimiter:
         self.rate = max(self.min_rate, min(rate, self.ceiling or rate))
         if self.source != "headers":
             self.source = "learned"
-        self._probing = self._episode is None
         self._base = self.rate
         self._episode = now
         self._episodes.append(now)
 
-    def _grow(self) -> None:
+    def _grow(self, now: float) -> None:
+        """One token granted to a waiting worker: additive increase, doubling once quiet."""
         rate = self.rate or self.min_rate
-        if self._probing:  # doubles every second of waiting workers, until the next 429
-            grown = rate * 2 ** (1 / (rate * PROBE_DOUBLING))
+        if self._episode is not None and now - self._episode > QUIET:
+            grown = rate * 2 ** (1 / (rate * DOUBLING))
         else:
             grown = rate + INCREASE * self._base / rate
         self.rate = min(grown, self.ceiling) if self.ceiling else grown

@@ -171,6 +171,7 @@ class Transport:
                 )
                 response.read()
             except httpx.TransportError as exc:
+                self.limiter.observe(None, {}, sent_at)
                 ambiguous = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 reason = self._describe(exc)
                 self._event(method, path, None, started, attempt, reason)
