@@ -1,7 +1,8 @@
 """`groupmap sync` and `groupmap serve`: registered on the main parser by app/cli.py.
 
 Exit status of sync: 0 everything applied; 1 some operations failed (each listed);
-2 bad input (including the mass-removal guard); 3 could not connect or authenticate.
+2 bad input (including the mass-removal guard); 3 could not connect or authenticate;
+130 cancelled with Ctrl-C between requests (run it again to finish).
 """
 
 from __future__ import annotations
@@ -9,10 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
+EXIT_CANCELLED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
 def add_scim_commands(commands: argparse._SubParsersAction) -> None:
@@ -38,13 +45,16 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     sync.add_argument(
         "--batch-size",
         type=int,
-        default=100,
         metavar="N",
-        help="membership changes per request (default 100)",
+        help="membership changes per request (default 100, or the --profile's)",
     )
     sync.add_argument(
-        "--concurrency", type=int, default=4, metavar="N", help="groups written at once (default 4)"
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="groups written at once (default 4, or the --profile's)",
     )
+    add_pacing_options(sync)
     sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     sync.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sync.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
@@ -91,6 +101,84 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     serve.set_defaults(run=cmd_serve)
 
 
+def add_pacing_options(sync: argparse.ArgumentParser) -> None:
+    from app.scim.profiles import PROFILES
+
+    sync.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="generic",
+        help="the service provider's published limits: rate, batch size, page size "
+        "(default generic: learned from the server)",
+    )
+    sync.add_argument(
+        "--max-rate",
+        type=float,
+        metavar="N",
+        help="at most N requests a second, e.g. 1 or 0.5 (default: the --profile's, else "
+        "learned from the server's answers)",
+    )
+    sync.add_argument(
+        "--page-size", type=int, metavar="N", help="results per list page (default: the server's)"
+    )
+    sync.add_argument(
+        "--deadline",
+        type=duration,
+        default="2h",
+        metavar="TIME",
+        help="keep retrying requests the server throttles (429, 503) for this long, e.g. 45m "
+        "or 3h (default 2h)",
+    )
+
+
+def duration(text: str) -> float:
+    """Seconds from "7200", "90s", "45m" or "2h" (for --deadline)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: give seconds, or a number with s, m or h (e.g. 2h)"
+        )
+    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+@contextmanager
+def ctrl_c_cancels(out) -> Iterator[threading.Event]:
+    """Ctrl-C sets the event (the sync stops between requests); a second one quits at once."""
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def on_interrupt(signum, frame) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print(
+            "\nStopping after the requests under way (Ctrl-C again quits at once)...",
+            file=out,
+            flush=True,
+        )
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+CANCELLED_WHILE_READING = (
+    "groupmap: cancelled (Ctrl-C) while reading the server; nothing was written."
+)
+
+
+def _cancelled_message(requests: int) -> str:
+    return (
+        f"groupmap: cancelled (Ctrl-C) between requests, after {requests:,} request(s); what "
+        "was done is counted above. Run the same command again to finish: it reads the server "
+        "again and sends only what is still missing."
+    )
+
+
 def _print_result(result) -> None:
     data = result.to_json()
     print(
@@ -101,7 +189,7 @@ def _print_result(result) -> None:
     )
 
 
-def _plan_json(plan, requests: int) -> dict:
+def _plan_json(plan, requests: int, estimate) -> dict:
     return {
         "dry_run": True,
         "created_groups": list(plan.groups_to_create),
@@ -113,6 +201,7 @@ def _plan_json(plan, requests: int) -> dict:
         "failed": 0,
         "requests": requests,
         "drift": len(plan.drift),
+        "estimate": estimate.to_json(),
     }
 
 
@@ -120,30 +209,52 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from app.cli import load_inputs
     from app.core.errors import InputError
     from app.scim.client import ScimClient
-    from app.scim.errors import ScimError
+    from app.scim.errors import ScimError, SyncCancelled
+    from app.scim.estimate import plan_estimate, rate_text
+    from app.scim.pacing import RateLimiter
+    from app.scim.profiles import pacing_options
     from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
     token = os.environ.get(args.token_env) or None
+    pacing = pacing_options(
+        args.profile,
+        max_rate=args.max_rate,
+        batch_size=args.batch_size,
+        page_size=args.page_size,
+        concurrency=args.concurrency,
+    )
     settings = SyncSettings(
         url=args.url,
         token=token,
         match_attribute=args.match_attribute,
-        batch_size=args.batch_size,
-        concurrency=args.concurrency,
         target=args.target,
         attribute=args.attribute,
         max_removal_ratio=args.max_removal_ratio,
         allow_mass_removal=args.allow_mass_removal,
         insecure_http=args.insecure_http,
+        deadline=args.deadline,
+        **pacing,
     )
     users, mapping = load_inputs(args)
     if args.report:
         _check_report_path(args.report)
     out = sys.stderr if args.json else sys.stdout
-    with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
+    with (
+        ctrl_c_cancels(out) as cancel,
+        ScimClient(
+            settings.url,
+            token,
+            insecure_http=settings.insecure_http,
+            limiter=RateLimiter(settings.max_rate, settings.deadline, cancelled=cancel.is_set),
+            page_size=settings.page_size,
+        ) as client,
+    ):
         try:
-            state = read_server_state(client, users, mapping, settings)
-        except ScimError as error:
+            state = read_server_state(client, users, mapping, settings, cancelled=cancel.is_set)
+        except (ScimError, SyncCancelled) as error:
+            if cancel.is_set():
+                print(CANCELLED_WHILE_READING, file=sys.stderr)
+                return EXIT_CANCELLED
             print(
                 f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
                 f"the token in ${args.token_env} and the network; nothing was written.",
@@ -151,11 +262,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
             )
             return EXIT_CONNECT
         plan = plan_sync(users, mapping, state, settings)
+        estimate = plan_estimate(plan, settings, client.limiter)
         if args.dry_run:
             print(plan.describe(), file=out)
             if plan.blocked:
                 print(plan.mass_removal_message(), file=out)
-            summary = _plan_json(plan, client.request_count)
+            if not plan.is_empty:
+                print(f"Writing would take {estimate.text()}.", file=out)
+            summary = _plan_json(plan, client.request_count, estimate)
             if args.report:
                 _write_report(args.report, plan.to_frame())
             if args.json:
@@ -163,15 +277,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
             return EXIT_OK
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
-        result = execute(client, plan, settings)
+        if not plan.is_empty:
+            print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
+        result = execute(client, plan, settings, cancelled=cancel.is_set)
+        limiter = client.limiter
     if args.report:
         _write_report(args.report, result.report_frame())
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        summary = {**result.to_json(), "throttled": limiter.throttled}
+        print(json.dumps({**summary, "cancelled": result.cancelled}, ensure_ascii=False))
     else:
         _print_result(result)
         for email in result.not_found:
             print(f"  not found on the server (not created): {email}")
+        if limiter.throttled:
+            print(
+                f"The server limited the rate: {limiter.throttled:,} request(s) answered 429 "
+                f"or 503 were sent again; the last pace was {rate_text(limiter.rate or 1)}."
+            )
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
     if result.failed and result.nothing_written and result.refused_access:
@@ -181,6 +304,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONNECT
+    if result.cancelled:
+        print(_cancelled_message(result.requests), file=sys.stderr)
+        return EXIT_CANCELLED
     return EXIT_FAILED if result.failed else EXIT_OK
 
 

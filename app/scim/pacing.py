@@ -268,12 +268,10 @@ class RateLimiter:
         """True when waiting that long would run past the sync's deadline."""
         return self._clock() + wait > self.started + self.deadline
 
-    def seconds_for(self, requests: int) -> float | None:
-        """At the current rate, how long that many requests take (None: no rate known)."""
-        if self.rate is None:
-            return None
-        pause = max(0.0, self._paused_until - self._clock())
-        return pause + requests / self.rate
+    @property
+    def paused(self) -> float:
+        """Seconds every worker still waits (a Retry-After, or a spent budget's reset)."""
+        return max(0.0, self._paused_until - self._clock())
 
     # --- inside the lock --------------------------------------------------------------------
 

@@ -48,7 +48,9 @@ class Run:
             self.done += 1
             done, total = self.done, max(self.total, self.done)
         if self.progress is not None:
-            self.progress(SyncProgress(done, total, time.monotonic() - self.started))
+            limiter = self.client.limiter  # the time left follows the rate limit
+            elapsed = time.monotonic() - self.started
+            self.progress(SyncProgress(done, total, elapsed, "write", limiter.rate, limiter.paused))
 
     def say(self, message: str) -> None:
         if self.log is not None:
