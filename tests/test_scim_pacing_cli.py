@@ -40,10 +40,10 @@ def sync_args(inputs, url: str, *extra: str) -> list[str]:
 def test_dry_run_shows_the_estimate_at_the_presets_rate(scim_server, inputs, monkeypatch, capsys):
     monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
     server = scim_server(read_users([inputs[0]]))
-    assert main(sync_args(inputs, server.url, "--dry-run", "--profile", "zoom")) == 0
+    assert main(sync_args(inputs, server.url, "--dry-run", "--profile", "slack")) == 0
     out = capsys.readouterr().out
     # 4 groups of 100: one create each with its first 100 members.
-    assert "Writing would take about 4 requests, about 4 seconds at 1 request a second" in out
+    assert "Writing would take about 4 requests, about 1 second at 3 requests a second" in out
     assert (
         main(
             sync_args(
@@ -52,17 +52,17 @@ def test_dry_run_shows_the_estimate_at_the_presets_rate(scim_server, inputs, mon
                 "--dry-run",
                 "--json",
                 "--profile",
-                "zoom",
+                "slack",
                 "--batch-size",
                 "10",
                 "--max-rate",
-                "0.5",
+                "20",
             )
         )
         == 0
     )
     estimate = json.loads(capsys.readouterr().out)["estimate"]
-    assert estimate == {"requests": 40, "seconds": 80.0, "rate": 0.5, "rate_basis": "set"}
+    assert estimate == {"requests": 40, "seconds": 2.0, "rate": 20.0, "rate_basis": "set"}
     assert not server.dump()["groups"]
 
 

@@ -12,7 +12,9 @@ TARGET_GROUPS = "groups"
 TARGET_ATTRIBUTE = "attribute"
 MATCH_ATTRIBUTES = ("userName", "emails", "externalId")
 _KEY = "scim/connections"
-_FIELDS = ("name", "url", "target", "attribute", "match_attribute", "insecure_http")
+_FIELDS = (
+    "name", "url", "target", "attribute", "match_attribute", "insecure_http", "vendor", "max_rate"
+)
 
 
 @dataclass(frozen=True)
@@ -25,12 +27,15 @@ class ConnectionProfile:
     attribute: str = ""
     match_attribute: str = "userName"
     insecure_http: bool = False
+    vendor: str = "generic"  # the pacing preset (app/scim/profiles.py)
+    max_rate: float = 0.0  # requests a second; 0: the preset's, else learned from the server
 
     def with_changes(self, **changes: object) -> ConnectionProfile:
         return replace(self, **changes)
 
     def sync_settings(self, token: str | None):
         """The app/scim settings for this profile, with the token given at call time."""
+        from app.scim.profiles import pacing_options
         from app.scim.sync import SyncSettings
 
         return SyncSettings(
@@ -40,11 +45,17 @@ class ConnectionProfile:
             target=self.target,
             attribute=self.attribute or None,
             insecure_http=self.insecure_http,
+            **pacing_options(self.vendor, max_rate=self.max_rate or None),
         )
 
-    def client(self, token: str | None, **kwargs: object):
+    def client(self, token: str | None, cancelled=None, **kwargs: object):
+        """A client paced by its own limiter (cancel ends its waits) at the profile's rate."""
         from app.scim.client import ScimClient
+        from app.scim.pacing import RateLimiter
 
+        settings = self.sync_settings(token)
+        kwargs.setdefault("page_size", settings.page_size)
+        kwargs.setdefault("limiter", RateLimiter(settings.max_rate, cancelled=cancelled))
         return ScimClient(
             self.url, token or None, insecure_http=self.insecure_http, **kwargs
         )
@@ -112,6 +123,8 @@ class ConnectionStore:
                         self.settings.value("match_attribute", "userName") or "userName"
                     ),
                     insecure_http=_as_bool(self.settings.value("insecure_http", False)),
+                    vendor=str(self.settings.value("vendor", "generic") or "generic"),
+                    max_rate=_as_float(self.settings.value("max_rate", 0.0)),
                 )
             )
         self.settings.endArray()
@@ -133,3 +146,10 @@ def _as_bool(value: object) -> bool:
     if isinstance(value, str):
         return value.lower() in ("1", "true", "yes")
     return bool(value)
+
+
+def _as_float(value: object) -> float:
+    try:
+        return max(0.0, float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0.0

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -35,6 +36,25 @@ from app.ui.sync_tasks import describe_error, probe_server
 from app.ui.worker import start_task
 
 NEW_LABEL = "New connection…"
+
+
+def pacing_fields(parent: QWidget) -> tuple[QComboBox, QDoubleSpinBox]:
+    """The vendor preset (rate, batch and page size) and an optional rate that overrides it."""
+    from app.scim.profiles import PROFILES
+
+    vendor = QComboBox(parent)
+    for preset in PROFILES.values():
+        vendor.addItem(preset.title, preset.name)
+    vendor.setToolTip("Sets the rate, batch size and page size from the provider's published "
+                      "limits; Generic learns the rate from the server's answers")
+    rate = QDoubleSpinBox(parent)
+    rate.setRange(0.0, 1000.0)
+    rate.setDecimals(2)
+    rate.setSingleStep(0.5)
+    rate.setSuffix(" requests a second")
+    rate.setSpecialValueText("the provider's (or learned from the server)")
+    rate.setToolTip("At most this many requests a second, if you know the provider's limit")
+    return vendor, rate
 
 
 def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
@@ -114,6 +134,7 @@ class ConnectionDialog(QDialog):
         self.match.setToolTip("The server's user attribute that holds the export's email")
         self.insecure = QCheckBox("A&llow plain HTTP to a non-local server (testing only)", self)
         self.insecure.setToolTip("Plain HTTP sends the token unencrypted: only for a test server")
+        self.vendor, self.max_rate = pacing_fields(self)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -127,6 +148,8 @@ class ConnectionDialog(QDialog):
         form.addRow("Attribute &path:", self.attribute)
         form.addRow("&Match users by:", self.match)
         form.addRow("", self.insecure)
+        form.addRow("Service &provider:", self.vendor)
+        form.addRow("Max &rate:", self.max_rate)
         self._form = form
 
         self.test_button = QPushButton("T&est connection", self)
@@ -185,6 +208,8 @@ class ConnectionDialog(QDialog):
         self.attribute.setText(profile.attribute)
         self.match.setCurrentText(profile.match_attribute)
         self.insecure.setChecked(profile.insecure_http)
+        self.vendor.setCurrentIndex(max(self.vendor.findData(profile.vendor), 0))
+        self.max_rate.setValue(profile.max_rate)
         self.status.setText("Not tested yet.")
         self._update_target()
 
@@ -215,6 +240,8 @@ class ConnectionDialog(QDialog):
             else "",
             match_attribute=self.match.currentText(),
             insecure_http=self.insecure.isChecked(),
+            vendor=self.vendor.currentData(),
+            max_rate=self.max_rate.value(),
         )
 
     def problem(self) -> str:

@@ -90,8 +90,9 @@ def probe_server(state: Any, profile: ConnectionProfile, token: str) -> list[str
     return lines
 
 
-def _client(profile: ConnectionProfile, token: str, state: Any):
-    """A client whose every request becomes a log line (method, path, status; no headers)."""
+def _client(profile: ConnectionProfile, token: str, state: Any, cancelled: Any = None):
+    """A client whose every request becomes a log line (method, path, status; no headers);
+    a cancel also ends its waits for the rate limit."""
 
     def on_request(event: Any) -> None:
         status = event.status if event.status is not None else "no answer"
@@ -102,7 +103,7 @@ def _client(profile: ConnectionProfile, token: str, state: Any):
             line += f": {event.error}"
         state.set_partial_result(line)
 
-    return profile.client(token, on_request=on_request)
+    return profile.client(token, cancelled=cancelled, on_request=on_request)
 
 
 def plan_task(
@@ -133,9 +134,9 @@ def plan_task(
 
 def _write(state: Any, profile: ConnectionProfile, token: str, run: Any, cancel: Any) -> Any:
     def progress(p: Any) -> None:
-        state.set_progress((p.done, p.total, p.elapsed))
+        state.set_progress((p.done, p.total, p.elapsed, p.rate, p.paused))
 
-    with _client(profile, token, state) as client:
+    with _client(profile, token, state, cancel.is_set) as client:
         return run(client, progress, cancel.is_set, state.set_partial_result)
 
 
