@@ -51,7 +51,7 @@ PROFILES: dict[str, Profile] = {
             100,
             100,
             1,
-            "https://developers.zoom.us/docs/api/scim2/",
+            "https://marketplace.zoom.us/docs/api-reference/scim-api/",
         ),
         Profile(
             "github",
