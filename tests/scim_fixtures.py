@@ -49,7 +49,12 @@ def expected_groups(users, mapping) -> dict[str, set[str]]:
 
 def fast_client(url: str, token: str | None = TOKEN, **kwargs: Any) -> ScimClient:
     """A client with test-sized timeouts and backoff."""
-    settings: dict[str, Any] = {"timeout": 1.0, "backoff": 0.01, "max_backoff": 0.05}
+    settings: dict[str, Any] = {
+        "timeout": 1.0,
+        "backoff": 0.01,
+        "max_backoff": 0.05,
+        "create_settle": (0.05, 0.1),
+    }
     settings.update(kwargs)
     return ScimClient(url, token, **settings)
 

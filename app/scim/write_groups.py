@@ -1,7 +1,8 @@
 """Write one managed group: create it with its first members, then batched membership changes.
 
 A batch the server refuses with a client error (4xx) is split in halves and retried, so one
-bad member fails alone instead of taking its whole batch down.
+bad member fails alone instead of taking its whole batch down. Removals no shape can make
+safely on a server fail alone too: their batch's adds are still sent.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import math
 
 from app.scim.client import member_ids
-from app.scim.errors import ScimError
+from app.scim.errors import ScimError, UnsafeRemoval
 from app.scim.plan import SyncPlan
 from app.scim.run import Run, Stop
 
@@ -80,6 +81,19 @@ def _write_batches(run: Run, group: str, group_id: str, adds: list[str], removes
         run.say(f"{group}: {added} added, {removed} removed{note}")
 
 
+def known_members(run: Run, group: str) -> set[str]:
+    """Ids of the export users whose own `groups` (as the server lists them) name this group:
+    a member list without them is capped, and must not be written back whole."""
+    state = run.plan.state
+    if state.all_groups_of is None:
+        return set()
+    return {
+        state.user_ids[email]
+        for email, groups in state.all_groups_of.items()
+        if group in groups and email in state.user_ids
+    }
+
+
 def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
     ids = run.plan.state.user_ids
     batch_adds = [e for op, e in batch if op == "add"]
@@ -87,8 +101,15 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     run.check()
     try:
         run.client.modify_members(
-            group_id, [ids[e.lower()] for e in batch_adds], [ids[e.lower()] for e in batch_removes]
+            group_id,
+            [ids[e.lower()] for e in batch_adds],
+            [ids[e.lower()] for e in batch_removes],
+            known_members(run, group) if not run.client.features().patch else (),
         )
+    except UnsafeRemoval as exc:
+        if batch_adds:
+            _send_batch(run, group, group_id, [("add", e) for e in batch_adds])
+        run.fail(group, "remove", batch_removes, exc)
     except ScimError as exc:
         if len(batch) > 1 and exc.status in SPLIT_STATUSES:
             half = len(batch) // 2
