@@ -112,14 +112,23 @@ class MembersMixin:
             left = set(member_ids(after, where))
             lost = sorted(others - left)
             if lost:
-                self._patch_members(group_id, lost, [], "filter")  # put them back at once
                 self.remove_style, self._remove_style_known = "none", True
-                raise UnsafeRemoval(
+                what = (
                     f"{self.base_url} read Entra's value-array removal as 'remove every "
                     f"member': removing {len(targets)} member(s) from group {group_id} took "
-                    f"{len(lost)} other(s) with it, who were added back at once. The server "
-                    "refuses the RFC removal too, so GroupMap sends it no more removals: remove "
-                    "these members on the server by hand"
+                    f"{len(lost)} other(s) with it"
+                )
+                try:
+                    self._patch_members(group_id, lost, [], "filter")  # put them back at once
+                except ScimError as exc:
+                    raise UnsafeRemoval(
+                        f"{what}, and adding them back failed ({exc.message}): add these "
+                        f"members to the group on the server by hand: {', '.join(lost)}"
+                    ) from None
+                raise UnsafeRemoval(
+                    f"{what}, who were added back at once. The server refuses the RFC removal "
+                    "too, so GroupMap sends it no more removals in this sync: remove these "
+                    "members on the server by hand"
                 )
             kept = [m for m in targets if m in left]
             if kept:

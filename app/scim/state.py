@@ -46,6 +46,9 @@ class ServerState:
     all_groups_of: dict[str, list[str]] | None = None  # email -> every group, if users say so
     not_found: list[str] = field(default_factory=list)  # export emails, as written
     ambiguous: dict[str, str] = field(default_factory=dict)  # email (lower) -> why left alone
+    # group displayName -> ids of every user read (export or not) whose `groups` name it: a
+    # group's member list without them is incomplete (never replaced from, on PUT servers)
+    claimed_members: dict[str, set[str]] = field(default_factory=dict)
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
 
@@ -129,6 +132,9 @@ def read_server_state(
 
     def take(resource: dict[str, Any]) -> None:
         user_id = answers.resource_id(resource, where, "Resources[].id")
+        if resource.get("groups") is not None:
+            for name in _group_names(resource, where):
+                state.claimed_members.setdefault(name, set()).add(user_id)
         for value in attribute_values(resource, attribute):
             key = _key(value, attribute)
             if key in wanted:

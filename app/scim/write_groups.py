@@ -82,16 +82,9 @@ def _write_batches(run: Run, group: str, group_id: str, adds: list[str], removes
 
 
 def known_members(run: Run, group: str) -> set[str]:
-    """Ids of the export users whose own `groups` (as the server lists them) name this group:
-    a member list without them is capped, and must not be written back whole."""
-    state = run.plan.state
-    if state.all_groups_of is None:
-        return set()
-    return {
-        state.user_ids[email]
-        for email, groups in state.all_groups_of.items()
-        if group in groups and email in state.user_ids
-    }
+    """Ids of the users read (export or not) whose own `groups`, as the server lists them,
+    name this group: a member list without them is capped, and must not be written back."""
+    return set(run.plan.state.claimed_members.get(group, set()))
 
 
 def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
