@@ -8,9 +8,10 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from PySide6.QtCore import QSettings, Qt
 
+from app.scim.redact import redact
 from app.ui.connection import TARGET_ATTRIBUTE, ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
-from app.ui.secrets import TokenStore, redact
+from app.ui.secrets import TokenStore
 from tests.scim_fixtures import TOKEN, make_users
 
 WAIT = 15_000
@@ -119,7 +120,7 @@ def test_profiles_persist_without_their_tokens(store, tmp_path):
 
 
 def test_redact_hides_the_token_in_any_text():
-    assert redact(f"GET failed: Bearer {TOKEN}", TOKEN) == "GET failed: Bearer [token hidden]"
+    assert redact(f"GET failed: Bearer {TOKEN}", TOKEN) == "GET failed: Bearer [redacted]"
 
 
 def wait_tested(qtbot, dialog):

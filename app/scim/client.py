@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -396,7 +395,7 @@ class ScimClient(MembersMixin):
         for delay in delays:
             if found is not None:
                 break
-            time.sleep(delay)
+            self._t.wait_before_retry(1, delay)
             found = self.find_group(name)
         return found
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.scim.redact import redact
 from app.scim.transport import is_loopback
 from app.ui.connection import (
     MATCH_ATTRIBUTES,
@@ -30,7 +31,6 @@ from app.ui.connection import (
     ConnectionProfile,
     ConnectionStore,
 )
-from app.ui.secrets import redact
 from app.ui.sync_tasks import describe_error, probe_server
 from app.ui.worker import start_task
 
