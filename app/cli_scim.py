@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
+REQUEST_DEADLINE, MAX_RESPONSE_MB = 120.0, 64.0  # as app.scim.transport (not imported: startup)
 
 
 def add_scim_commands(commands: argparse._SubParsersAction) -> None:
@@ -77,6 +78,20 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow plain http to a host other than this machine",
     )
+    sync.add_argument(
+        "--request-deadline",
+        type=float,
+        default=REQUEST_DEADLINE,
+        metavar="SECONDS",
+        help="longest one request may take, answer included (default 120)",
+    )
+    sync.add_argument(
+        "--max-response-mb",
+        type=float,
+        default=MAX_RESPONSE_MB,
+        metavar="MB",
+        help="largest answer read from the server (default 64)",
+    )
     sync.set_defaults(run=cmd_sync)
 
     serve = commands.add_parser("serve", help="run a local SCIM 2.0 server to rehearse a sync")
@@ -140,7 +155,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if args.report:
         _check_report_path(args.report)
     out = sys.stderr if args.json else sys.stdout
-    with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
+    if args.request_deadline <= 0 or args.max_response_mb <= 0:
+        raise InputError("--request-deadline and --max-response-mb must be more than 0")
+    with ScimClient(
+        settings.url,
+        token,
+        insecure_http=settings.insecure_http,
+        request_deadline=args.request_deadline,
+        max_response_mb=args.max_response_mb,
+    ) as client:
         try:
             state = read_server_state(client, users, mapping, settings)
         except ScimError as error:
