@@ -36,6 +36,7 @@ MODES = {
     "long_error": "every write is answered 400 with a 2 MB detail",
     "echo_token": "every write is answered 400 echoing the token (detail, scimType, reason)",
     "echo_token_text": "every write is answered 400 with a text body echoing the token",
+    "total_as_digits": "totalResults written as a string of digits (\"3\")",
     "spc_list": "/ServiceProviderConfig is a list",
     "max_results_text": "filter.maxResults is text",
     "resources_object": "`Resources` is an object",
@@ -263,7 +264,8 @@ class FakeScim:
         page = resources[start - 1 : start - 1 + count]
         if self.mode == "resources_object":
             return 200, {"schemas": [LIST], "totalResults": 1, "Resources": {"id": "x"}}
-        return 200, {"schemas": [LIST], "totalResults": len(resources), "Resources": page}
+        total: Any = str(len(resources)) if self.mode == "total_as_digits" else len(resources)
+        return 200, {"schemas": [LIST], "totalResults": total, "Resources": page}
 
     def _matches(self, resource: dict[str, Any], attribute: str, wanted: str) -> bool:
         if attribute == "emails.value":

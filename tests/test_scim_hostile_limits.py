@@ -80,6 +80,19 @@ def test_total_results_as_digits_or_text_read_the_same_everywhere():
         answers.count(True, "x", "totalResults")
 
 
+def test_total_results_as_digits_count_in_every_path(fake_scim):
+    """The app's connection test, filtered searches and paging all read "3" as 3."""
+    from app.ui.sync_tasks import _total
+
+    fake = fake_scim("total_as_digits")
+    for i in range(150):
+        fake.add_user(f"u{i:03d}@x")
+    with fast_client(fake.url) as client:
+        assert _total(client, "/Users") == 150
+        assert len(client.list_users()) == 150
+        assert [u["userName"] for u in client.find_users("userName", "u007@x")] == ["u007@x"]
+
+
 def test_every_spelling_of_the_token_is_redacted():
     spelled = [
         ODD_TOKEN,

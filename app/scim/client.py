@@ -259,6 +259,14 @@ class ScimClient(MembersMixin):
                     "the vendor"
                 )
 
+    def total_of(self, endpoint: str, params: dict[str, Any] | None = None) -> int | None:
+        """How many resources the endpoint holds (totalResults of a one-item page), if said."""
+        where = self.where("GET", endpoint)
+        body = self.request("GET", endpoint, params=dict(params or {}, count=1)) or {}
+        return answers.count(
+            answers.as_object(body, where).get("totalResults"), where, "totalResults"
+        )
+
     def list_resources(
         self, endpoint: str, params: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
