@@ -19,11 +19,12 @@ from app.scim.errors import AuthError, BadAnswer, ConnectError, ScimError, Unsaf
 from app.scim.members import MembersMixin
 from app.scim.protocol import (
     BULK_SCHEMA,
-    GROUP_SCHEMA,
     PATCH_SCHEMA,
+    attribute_values,
     escape_filter_value,
     member_ids,
     resource_path,
+    value_matches,
 )
 from app.scim.transport import (
     MAX_RESPONSE_MB,
@@ -41,9 +42,11 @@ __all__ = [
     "RequestEvent",
     "ScimClient",
     "ScimError",
+    "attribute_values",
     "escape_filter_value",
     "member_ids",
     "resource_path",
+    "value_matches",
 ]
 
 DEFAULT_PAGE = 100
@@ -351,76 +354,7 @@ class ScimClient(MembersMixin):
         version = response.headers.get("ETag") or meta.get("version")
         return body, str(version) if version else None
 
-    # --- writing --------------------------------------------------------------------------
-
-    def create_group(self, name: str, members: list[str]) -> tuple[dict[str, Any], bool]:
-        """(group, adopted): POST /Groups with its first members.
-
-        A 409 means the group exists (often: an earlier attempt went through): it is adopted.
-        After an ambiguous failure (timeout, dropped connection, 5xx) the create may have gone
-        through while the server's search index lags: the group is looked up again over
-        `create_settle` seconds before the create is repeated, and a repeated create is
-        checked for a second group of the same name.
-        """
-        body = {
-            "schemas": [GROUP_SCHEMA],
-            "displayName": name,
-            "members": [{"value": m} for m in members],
-        }
-        attempt, uncertain = 0, False
-        where = self.where("POST", "/Groups")
-        while True:
-            attempt += 1
-            try:
-                created = self.request("POST", "/Groups", json=body, retry_ambiguous=False)
-            except ScimError as exc:
-                ambiguous = (isinstance(exc, ConnectError) and exc.ambiguous) or exc.status >= 500
-                if exc.status != 409 and not ambiguous:
-                    raise
-                existing = self._settled_group(name, wait=exc.status != 409)
-                if existing is not None:
-                    return existing, True
-                if exc.status == 409 or attempt >= self._t.max_attempts:
-                    raise
-                uncertain = True
-                continue
-            if isinstance(created, dict) and created.get("id") not in (None, ""):
-                created = dict(created, id=answers.resource_id(created, where))
-            else:
-                if created is not None:
-                    answers.as_object(created, where)
-                created = self.find_group(name)
-                if created is None:
-                    raise ScimError(201, None, f"created group {name!r} but cannot find it")
-            if uncertain:
-                self._check_single(name, str(created["id"]))
-            return created, False
-
-    def _settled_group(self, name: str, wait: bool) -> dict[str, Any] | None:
-        """The group, looked up now and (wait) again after each create_settle delay."""
-        delays = self.create_settle if wait else ()
-        found = self.find_group(name)
-        for delay in delays:
-            if found is not None:
-                break
-            self._t.wait_before_retry(1, delay)
-            found = self.find_group(name)
-        return found
-
-    def _check_single(self, name: str, created_id: str) -> None:
-        """After a repeated create: the first one must not have gone through after all."""
-        others = [
-            g
-            for g in self.find_groups(name)
-            if g.get("displayName") == name and str(g.get("id")) != created_id
-        ]
-        if others:
-            ids = ", ".join([created_id, *(str(g.get("id")) for g in others)])
-            raise UnsafeWrite(
-                f"{self.base_url} now has {len(others) + 1} groups named {name!r} (ids {ids}): "
-                "a create answered with an error went through after all; delete the extra "
-                "ones on the server (keep one) and run the sync again"
-            )
+    # --- writing (group creation and membership: app.scim.members) -----------------------
 
     def bulk_patch(
         self, endpoint: str, patches: list[tuple[str, list[dict[str, Any]]]]
@@ -467,23 +401,3 @@ class ScimClient(MembersMixin):
             json={"schemas": [PATCH_SCHEMA], "Operations": operations},
         )
 
-
-def attribute_values(resource: dict[str, Any], attribute: str) -> list[str]:
-    """The values of userName, externalId, displayName or emails(.value) on a resource."""
-    if attribute in ("emails", "emails.value"):
-        emails = resource.get("emails")
-        where = f"a resource (id {resource.get('id')!r})"
-        return [str(e["value"]) for e in answers.objects(emails, where, "emails") if e.get("value")]
-    value = resource.get(attribute)
-    if isinstance(value, dict | list):
-        raise answers.wrong(f"a resource (id {resource.get('id')!r})", attribute, value, "a string")
-    return [str(value)] if value not in (None, "") else []
-
-
-def value_matches(resource: dict[str, Any], attribute: str, value: str) -> bool:
-    """RFC 7643: userName, emails and displayName compare case-insensitively; externalId exactly."""
-    values = attribute_values(resource, attribute)
-    if attribute == "externalId":
-        return value in values
-    folded = value.casefold()
-    return any(v.casefold() == folded for v in values)

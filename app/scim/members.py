@@ -1,11 +1,14 @@
-"""Membership writes: PATCH by delta, the removal shape each server accepts, PUT without PATCH.
+"""Group writes: create (never twice), PATCH by delta, the removal shape each server accepts,
+PUT without PATCH.
 
-Removals come in two shapes: the RFC's filter path `members[value eq "id"]` and Entra's value
-array under `path: "members"`. A literal server reads the value array as "remove every
-member", so that shape is never trusted on a server until it has been seen to remove only the
-members listed: the first such removal is sent alone, the group read before and after, and if
-other members went too they are added back at once and no removal is sent to that server
-again. Without PATCH, a group is replaced (PUT) only from a member list known to be complete.
+A create whose outcome is unknown (5xx, timeout, dropped connection) is looked up again over
+a few seconds before it is repeated: search indexes lag. Removals come in two shapes: the
+RFC's filter path `members[value eq "id"]` and Entra's value array under `path: "members"`.
+A literal server reads the value array as "remove every member", so that shape is never
+trusted on a server until it has been seen to remove only the members listed: the first such
+removal is sent alone, the group read before and after, and if other members went too they
+are added back at once and no removal is sent to that server again. Without PATCH, a group
+is replaced (PUT) only from a member list known to be complete.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import threading
 from collections.abc import Iterable
 from typing import Any
 
-from app.scim.errors import BadAnswer, ScimError, UnsafeRemoval, UnsafeWrite
+from app.scim import answers
+from app.scim.errors import BadAnswer, ConnectError, ScimError, UnsafeRemoval, UnsafeWrite
 from app.scim.protocol import (
     GROUP_SCHEMA,
     PATCH_SCHEMA,
@@ -28,12 +32,82 @@ COUNT_FIELDS = ("memberCount", "membersCount", "totalMembers")  # vendor extensi
 
 
 class MembersMixin:
-    """The membership half of ScimClient (needs its request, get_group, features, where)."""
+    """The group-writing half of ScimClient (uses its request, find_group(s), get_group,
+    features, where)."""
 
     def __init__(self) -> None:
         self._style_lock = threading.RLock()  # worker threads share what is learned
         self.remove_style = "filter"  # "value" once verified; "none" when no shape is safe
         self._remove_style_known = False
+
+    def create_group(self, name: str, members: list[str]) -> tuple[dict[str, Any], bool]:
+        """(group, adopted): POST /Groups with its first members.
+
+        A 409 means the group exists (often: an earlier attempt went through): it is adopted.
+        After an ambiguous failure (timeout, dropped connection, 5xx) the create may have gone
+        through while the server's search index lags: the group is looked up again over
+        `create_settle` seconds before the create is repeated, and a repeated create is
+        checked for a second group of the same name.
+        """
+        body = {
+            "schemas": [GROUP_SCHEMA],
+            "displayName": name,
+            "members": [{"value": m} for m in members],
+        }
+        attempt, uncertain = 0, False
+        where = self.where("POST", "/Groups")
+        while True:
+            attempt += 1
+            try:
+                created = self.request("POST", "/Groups", json=body, retry_ambiguous=False)
+            except ScimError as exc:
+                ambiguous = (isinstance(exc, ConnectError) and exc.ambiguous) or exc.status >= 500
+                if exc.status != 409 and not ambiguous:
+                    raise
+                existing = self._settled_group(name, wait=exc.status != 409)
+                if existing is not None:
+                    return existing, True
+                if exc.status == 409 or attempt >= self._t.max_attempts:
+                    raise
+                uncertain = True
+                continue
+            if isinstance(created, dict) and created.get("id") not in (None, ""):
+                created = dict(created, id=answers.resource_id(created, where))
+            else:
+                if created is not None:
+                    answers.as_object(created, where)
+                created = self.find_group(name)
+                if created is None:
+                    raise ScimError(201, None, f"created group {name!r} but cannot find it")
+            if uncertain:
+                self._check_single(name, str(created["id"]))
+            return created, False
+
+    def _settled_group(self, name: str, wait: bool) -> dict[str, Any] | None:
+        """The group, looked up now and (wait) again after each create_settle delay."""
+        delays = self.create_settle if wait else ()
+        found = self.find_group(name)
+        for delay in delays:
+            if found is not None:
+                break
+            self._t.wait_before_retry(1, delay)
+            found = self.find_group(name)
+        return found
+
+    def _check_single(self, name: str, created_id: str) -> None:
+        """After a repeated create: the first one must not have gone through after all."""
+        others = [
+            g
+            for g in self.find_groups(name)
+            if g.get("displayName") == name and str(g.get("id")) != created_id
+        ]
+        if others:
+            ids = ", ".join([created_id, *(str(g.get("id")) for g in others)])
+            raise UnsafeWrite(
+                f"{self.base_url} now has {len(others) + 1} groups named {name!r} (ids {ids}): "
+                "a create answered with an error went through after all; delete the extra "
+                "ones on the server (keep one) and run the sync again"
+            )
 
     def modify_members(
         self,

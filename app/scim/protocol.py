@@ -1,4 +1,5 @@
-"""SCIM wire details shared by the client and its membership writes: schemas, paths, filters."""
+"""SCIM wire details shared by the client and its group writes: schemas, paths, filters,
+member lists and how attribute values compare."""
 
 from __future__ import annotations
 
@@ -33,3 +34,24 @@ def member_ids(group: dict[str, Any], where: str = "a group") -> list[str]:
 def has_members(group: dict[str, Any]) -> bool:
     """True when the answer carries a member list at all ("members absent" is not "none")."""
     return isinstance(group.get("members"), list)
+
+
+def attribute_values(resource: dict[str, Any], attribute: str) -> list[str]:
+    """The values of userName, externalId, displayName or emails(.value) on a resource."""
+    if attribute in ("emails", "emails.value"):
+        emails = resource.get("emails")
+        where = f"a resource (id {resource.get('id')!r})"
+        return [str(e["value"]) for e in answers.objects(emails, where, "emails") if e.get("value")]
+    value = resource.get(attribute)
+    if isinstance(value, dict | list):
+        raise answers.wrong(f"a resource (id {resource.get('id')!r})", attribute, value, "a string")
+    return [str(value)] if value not in (None, "") else []
+
+
+def value_matches(resource: dict[str, Any], attribute: str, value: str) -> bool:
+    """RFC 7643: userName, emails and displayName compare case-insensitively; externalId exactly."""
+    values = attribute_values(resource, attribute)
+    if attribute == "externalId":
+        return value in values
+    folded = value.casefold()
+    return any(v.casefold() == folded for v in values)
