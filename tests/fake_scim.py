@@ -36,7 +36,7 @@ MODES = {
     "long_error": "every write is answered 400 with a 2 MB detail",
     "echo_token": "every write is answered 400 echoing the token (detail, scimType, reason)",
     "echo_token_text": "every write is answered 400 with a text body echoing the token",
-    "total_as_digits": "totalResults written as a string of digits (\"3\")",
+    "total_as_digits": 'totalResults written as a string of digits ("3")',
     "spc_list": "/ServiceProviderConfig is a list",
     "max_results_text": "filter.maxResults is text",
     "resources_object": "`Resources` is an object",
@@ -97,7 +97,7 @@ class FakeScim:
         }
         return user_id
 
-    def add_group(self, name: str, members: list[str] = (), id: str = "") -> str:
+    def add_group(self, name: str, members: list[str] | tuple[str, ...] = (), id: str = "") -> str:
         group_id = id or uuid.uuid4().hex[:12]
         self.groups[group_id] = {"id": group_id, "displayName": name, "members": list(members)}
         self.groups[group_id]["created"] = 0.0

@@ -146,6 +146,17 @@ def test_credentials_in_the_url_are_refused_unseen(url):
     assert "user:password@host" in str(caught.value)
 
 
+def test_credentials_in_url_never_reach_the_cli_output(tmp_path, capsys, monkeypatch):
+    users, mapping = tmp_path / "users.csv", tmp_path / "mapping.csv"
+    users.write_text("Name,Email,Status,Identity Provider Group,Group\nA,a@x.com,active,s,\n")
+    mapping.write_text("Value in Identity Provider,Group\ns,Sales\n")
+    url = "https://admin:s3cret-pw@scim.example.com/v2"
+    code = main(["sync", "--users", str(users), "--mapping", str(mapping), "--url", url])
+    out = capsys.readouterr()
+    assert code == 2 and "user:password@host" in out.err
+    assert "s3cret-pw" not in out.out + out.err
+
+
 def test_the_learned_removal_shape_is_shared_safely_between_threads(scim_server, fault_proxy):
     """Eight threads meet a value-array-only server at once: one checks, all converge."""
     from tests.scim_fixtures import TOKEN, make_users
@@ -171,6 +182,8 @@ def test_the_learned_removal_shape_is_shared_safely_between_threads(scim_server,
         for thread in threads:
             thread.join()
     assert not errors and client.remove_style == "value"
+    checks = [r for r in proxy.records if r.method == "GET" and r.path.startswith("/Groups/")]
+    assert len(checks) == 2  # one thread read the group before and after; the others waited
     after = server.dump()["groups"]
     for i in range(8):
         assert after[f"G{i}"] == {f"user{i + 8:05d}@ex.com"}
