@@ -36,6 +36,7 @@ MODES = {
     "long_error": "every write is answered 400 with a 2 MB detail",
     "echo_token": "every write is answered 400 echoing the token (detail, scimType, reason)",
     "echo_token_text": "every write is answered 400 with a text body echoing the token",
+    "echo_token_reason": "every write is answered 400, no body, the token in the reason phrase",
     "total_as_digits": 'totalResults written as a string of digits ("3")',
     "spc_list": "/ServiceProviderConfig is a list",
     "max_results_text": "filter.maxResults is text",
@@ -150,8 +151,8 @@ class FakeScim:
 
     def _send(self, start_response: Any, status: int, answer: Any) -> Iterator[bytes]:
         reason = {200: "OK", 201: "Created", 204: "No Content"}.get(status, "Error")
-        if self.mode == "echo_token" and status == 400:
-            reason = f"Bad token {self.token}"
+        if self.mode in ("echo_token", "echo_token_reason") and status == 400:
+            reason = f"Bad token {self.token} ({quote(self.token or '', safe='')})"
         if isinstance(answer, bytes):
             content, kind = answer, "text/plain"
         else:
@@ -174,7 +175,7 @@ class FakeScim:
         mode = self.mode
         if segments == ["ServiceProviderConfig"]:
             return 200, self._config()
-        if mode in ("long_error", "echo_token", "echo_token_text") and method != "GET":
+        if mode.startswith(("long_error", "echo_token")) and method != "GET":
             return 400, self._write_error()
         if segments == ["Users"] and method == "GET":
             if mode == "huge":
@@ -301,6 +302,8 @@ class FakeScim:
         token = self.token or ""
         escaped = json.dumps(token)[1:-1].replace("/", "\\/")  # JSON with \/ and \"
         encoded = quote(token, safe="")
+        if self.mode == "echo_token_reason":
+            return b""
         if self.mode == "echo_token_text":
             return f"Unauthorized: token {token} ({encoded}, {escaped})".encode()
         detail = f'request {{"auth": "Bearer {escaped}"}} refused; token={encoded}; raw {token}'

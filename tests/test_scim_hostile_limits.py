@@ -108,7 +108,7 @@ def test_every_spelling_of_the_token_is_redacted():
     assert redact("nothing secret", ODD_TOKEN, None, "") == "nothing secret"
 
 
-@pytest.mark.parametrize("mode", ["echo_token", "echo_token_text"])
+@pytest.mark.parametrize("mode", ["echo_token", "echo_token_text", "echo_token_reason"])
 def test_a_server_echoing_the_token_never_shows_it(fake_scim, tmp_path, monkeypatch, capsys, mode):
     fake = fake_scim(mode, token=ODD_TOKEN)
     seeded(fake, [f"user{i:03d}@ex.com" for i in range(30)])
