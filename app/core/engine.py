@@ -12,9 +12,13 @@ The rules:
    With `multiple_groups`: the groups of every matching row, in row order, without repeats.
 4. A user matching no row is unmatched, and gets the default group if there is one.
 5. Only managed groups (named by rows, plus the default group) ever change.
-6. Without `apply_existing`, a user already in any group keeps their groups; only users in
-   no group get their target. With it, a user with a target leaves the managed groups that
-   are not their target and joins their target.
+6. Without `apply_existing`, an "existing" user keeps all their groups: one for whom the
+   export lists a current group, or who is (on the server) in a group that is not one of
+   their own targets. Every other user with a target joins all their targets, so a user
+   that an interrupted sync placed in some of their targets gets the rest on the next run
+   (the rule has a fixed point). Offline, where the export is the "before", this reads
+   "a user already in any group keeps their groups". With `apply_existing`, a user with a
+   target leaves the managed groups that are not their target and joins their target.
 """
 
 from __future__ import annotations
@@ -182,13 +186,15 @@ class Evaluation:
             self.cell_target_ptr, self.cell_target, profiles.cell.astype(np.int64)
         )
         has_target = np.bincount(target_p, minlength=n_profiles) > 0
-        in_no_group = np.diff(set_ptr)[profiles.groupset] == 0
-        assigned = has_target & (apply_existing | in_no_group)
+        before_key = before_p * n_groups + before_g
+        outside_targets = ~np.isin(before_key, target_p * n_groups + target_g)
+        in_other_group = np.bincount(before_p[outside_targets], minlength=n_profiles) > 0
+        existing = profiles.listed | in_other_group
+        assigned = has_target & (apply_existing | ~existing)
 
         keep_before = ~assigned[before_p] | ~self.managed[before_g]
         joins = assigned[target_p]
         target_p, target_g = target_p[joins], target_g[joins]
-        before_key = before_p * n_groups + before_g
         target_key = target_p * n_groups + target_g
         is_added = ~np.isin(target_key, before_key)
         is_removed = ~keep_before & ~np.isin(before_key, target_key)
