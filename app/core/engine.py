@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -64,7 +65,7 @@ def tokens_of(users: UserList, separator: str, ignore_case: bool) -> Tokens:
     key = (separator, ignore_case)
     if key not in cache:
         cache[key] = _tokenize(users.cells, separator, ignore_case)
-    return cache[key]
+    return cast(Tokens, cache[key])
 
 
 def _tokenize(cells: np.ndarray, separator: str, ignore_case: bool) -> Tokens:
@@ -137,7 +138,9 @@ class Evaluation:
         )
         complete = [i for i, row in enumerate(mapping.rows) if row.is_complete]
         keys = [normalize_value(mapping.rows[i].value, options.ignore_case) for i in complete]
-        positions = self.tokens.vocab.get_indexer(keys) if keys else np.empty(0, dtype=np.int64)
+        positions = (
+            self.tokens.vocab.get_indexer(pd.Index(keys)) if keys else np.empty(0, dtype=np.int64)
+        )
         found = positions >= 0
         self.value_rows_ptr, self.value_rows = _csr(
             positions[found], np.asarray(complete, dtype=np.int64)[found], len(self.tokens.vocab)
@@ -293,7 +296,8 @@ class Evaluation:
 
     @cached_property
     def user_change(self) -> np.ndarray:
-        return self.profile_change[self.users.profiles.of_user]
+        change: np.ndarray = self.profile_change[self.users.profiles.of_user]
+        return change
 
     def profile_after(self, profile: int) -> tuple[str, ...]:
         groups = self.after_groups[self.after_ptr[profile] : self.after_ptr[profile + 1]]
@@ -346,7 +350,7 @@ class Evaluation:
 
         return {
             self.group_names[g]: (users_of(self._added_pairs, g), users_of(self._removed_pairs, g))
-            for g in np.flatnonzero(self.managed)
+            for g in map(int, np.flatnonzero(self.managed))
         }
 
 
@@ -362,7 +366,7 @@ def _groupset_csr(users: UserList) -> tuple[np.ndarray, np.ndarray]:
             (code_of[g] for s in users.groupsets for g in s), dtype=np.int64, count=int(ptr[-1])
         )
         cache["groupsets"] = (ptr, data)
-    return cache["groupsets"]
+    return cast(tuple[np.ndarray, np.ndarray], cache["groupsets"])
 
 
 def evaluate(users: UserList, mapping: Mapping) -> Evaluation:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,11 +56,13 @@ class UserList:
 
     frame: pd.DataFrame
     source_column: str = DEFAULT_SOURCE_COLUMN
-    notes: list[dict] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
     export_listed: np.ndarray | None = field(default=None, repr=False, compare=False)
     """Per user, whether the export lists a current group: kept when the current groups
     come from elsewhere (the server); None while they are the export's own."""
-    engine_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    engine_cache: dict[Any, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     """What the engine derives once per list (split values per setting); never edited."""
 
     def __post_init__(self) -> None:
