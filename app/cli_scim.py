@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -17,22 +16,23 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
 
 def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     from app.cli import add_mapping_options
+    from app.cli_connections import add_connection_option, add_connections_command
+    from app.scim.settings import MATCH_ATTRIBUTES, TARGETS
 
     sync = commands.add_parser(
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
     add_mapping_options(sync)
-    sync.add_argument("--url", required=True, metavar="BASE_URL", help="SCIM base URL")
+    sync.add_argument("--url", metavar="BASE_URL", help="SCIM base URL")
+    add_connection_option(sync)
     sync.add_argument(
         "--token-env",
-        default="GROUPMAP_TOKEN",
         metavar="VAR",
         help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
     )
     sync.add_argument(
         "--match-attribute",
-        choices=["userName", "emails", "externalId"],
-        default="userName",
+        choices=list(MATCH_ATTRIBUTES),
         help="SCIM user attribute that holds the export's email (default userName)",
     )
     sync.add_argument(
@@ -62,8 +62,7 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     )
     sync.add_argument(
         "--target",
-        choices=["groups", "attribute"],
-        default="groups",
+        choices=list(TARGETS),
         help="write group memberships, or a user attribute (no /Groups)",
     )
     sync.add_argument(
@@ -89,6 +88,16 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--token", metavar="T", help="require this bearer token")
     serve.set_defaults(run=cmd_serve)
+    add_connections_command(commands)
+
+
+CONNECTION_DEFAULTS = {
+    "url": None,
+    "target": "groups",
+    "attribute": None,
+    "match_attribute": "userName",
+    "insecure_http": False,
+}
 
 
 def _print_result(result) -> None:
@@ -118,12 +127,14 @@ def _plan_json(plan, requests: int) -> dict:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.cli import load_inputs
+    from app.cli_connections import apply_connection
     from app.core.errors import InputError
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
     from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
-    token = os.environ.get(args.token_env) or None
+    apply_connection(args, CONNECTION_DEFAULTS)
+    token = args.token
     settings = SyncSettings(
         url=args.url,
         token=token,
@@ -146,7 +157,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         except ScimError as error:
             print(
                 f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
-                f"the token in ${args.token_env} and the network; nothing was written.",
+                f"{args.token_origin} and the network; nothing was written.",
                 file=sys.stderr,
             )
             return EXIT_CONNECT
@@ -177,7 +188,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
-            f"nothing was written. Check that the token in ${args.token_env} may write.",
+            f"nothing was written. Check that {args.token_origin} may write.",
             file=sys.stderr,
         )
         return EXIT_CONNECT
