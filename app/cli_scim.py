@@ -16,6 +16,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
 
 def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     from app.cli import add_mapping_options
+    from app.cli_apply import add_apply_command
     from app.cli_connections import add_connection_option, add_connections_command
     from app.scim.settings import MATCH_ATTRIBUTES, TARGETS
 
@@ -46,6 +47,11 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         "--concurrency", type=int, default=4, metavar="N", help="groups written at once (default 4)"
     )
     sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    sync.add_argument(
+        "--plan-out",
+        metavar="FILE",
+        help="with --dry-run: save the plan for approval (apply it with 'groupmap apply')",
+    )
     sync.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sync.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
     sync.add_argument(
@@ -89,6 +95,7 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--token", metavar="T", help="require this bearer token")
     serve.set_defaults(run=cmd_serve)
     add_connections_command(commands)
+    add_apply_command(commands)
 
 
 CONNECTION_DEFAULTS = {
@@ -148,6 +155,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         insecure_http=args.insecure_http,
     )
     users, mapping = load_inputs(args)
+    if args.plan_out and not args.dry_run:
+        raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
     if args.report:
         _check_report_path(args.report)
     out = sys.stderr if args.json else sys.stdout
@@ -167,6 +176,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if plan.blocked:
                 print(plan.mass_removal_message(), file=out)
             summary = _plan_json(plan, client.request_count)
+            if args.plan_out:
+                saved = save_plan(args.plan_out, plan, mapping, args.users)
+                print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.report:
                 _write_report(args.report, plan.to_frame())
             if args.json:
@@ -175,6 +187,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
         result = execute(client, plan, settings)
+    return finish_sync(args, result)
+
+
+def finish_sync(args: argparse.Namespace, result) -> int:
+    """After the writes (sync and apply): report, summary, failures, and the exit status."""
     if args.report:
         _write_report(args.report, result.report_frame())
     if args.json:
@@ -193,6 +210,22 @@ def cmd_sync(args: argparse.Namespace) -> int:
         )
         return EXIT_CONNECT
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def save_plan(path: str, plan, mapping, export_files: list[str]):
+    """Write a plan file for approval; its summary names the code reviewers compare."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from app.scim.planfile import plan_content, write_plan
+
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    content = plan_content(plan, mapping, [Path(p) for p in export_files], when)
+    try:
+        content["created_by"] = getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        content["created_by"] = ""
+    return write_plan(Path(path), content)
 
 
 def _check_report_path(path: str) -> None:
