@@ -34,8 +34,6 @@ import pandas as pd
 from app.core.mapping import Mapping, normalize_value
 from app.core.users import UserList
 
-NO_ROW = np.iinfo(np.int32).max
-
 
 class Change(IntEnum):
     UNCHANGED = 0
