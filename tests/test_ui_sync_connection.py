@@ -9,9 +9,10 @@ from keyring.backends import fail
 from PySide6.QtCore import QSettings, Qt
 
 from app.scim.redact import redact
-from app.ui.connection import TARGET_ATTRIBUTE, ConnectionProfile, ConnectionStore
+from app.scim.settings import TARGET_ATTRIBUTE
+from app.scim.tokens import TokenStore
+from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
-from app.ui.secrets import TokenStore
 from tests.scim_fixtures import TOKEN, make_users
 
 WAIT = 15_000
