@@ -38,6 +38,7 @@ MODES = {
     "echo_token_text": "every write is answered 400 with a text body echoing the token",
     "echo_token_reason": "every write is answered 400, no body, the token in the reason phrase",
     "total_as_digits": 'totalResults written as a string of digits ("3")',
+    "bad_encoding": "answers claim Content-Encoding gzip but are plain",
     "spc_list": "/ServiceProviderConfig is a list",
     "max_results_text": "filter.maxResults is text",
     "resources_object": "`Resources` is an object",
@@ -159,6 +160,8 @@ class FakeScim:
             content = b"" if answer is None else json.dumps(answer).encode()
             kind = "application/scim+json"
         headers = [("Content-Type", kind)]
+        if self.mode == "bad_encoding":
+            headers.append(("Content-Encoding", "gzip"))
         if self.mode != "huge":
             headers.append(("Content-Length", str(len(content))))
         start_response(f"{status} {reason}", headers)

@@ -71,6 +71,12 @@ def test_wrong_json_types_are_one_error_naming_server_and_field(fake_scim, mode,
     assert not fake.writes()
 
 
+def test_an_undecodable_body_is_one_clear_error(fake_scim):
+    fake = fake_scim("bad_encoding")
+    with fast_client(fake.url) as client, pytest.raises(BadAnswer, match="cannot be decoded"):
+        client.features()
+
+
 def test_total_results_as_digits_or_text_read_the_same_everywhere():
     assert answers.count("3", "x", "totalResults") == answers.count(3, "x", "totalResults") == 3
     assert answers.count(None, "x", "totalResults", 0) == 0

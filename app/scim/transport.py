@@ -284,6 +284,13 @@ class Transport:
                         "deadline"
                     )
                 chunks.append(chunk)
+        except httpx.DecodingError:
+            raise BadAnswer(
+                f"{self.base_url}: {method} {path} answered a body that cannot be decoded "
+                f"(Content-Encoding {response.headers.get('Content-Encoding', '')!r}): report "
+                "it to the vendor",
+                response.status_code,
+            ) from None
         finally:
             response.close()
         headers_read = [
