@@ -173,6 +173,7 @@ def test_server_error_text_is_never_rich_text(qtbot, store, scim_server, fault_p
         ("", False, "groups", "", "Enter the SCIM base URL"),
         ("ftp://example.com", False, "groups", "", "must start with https://"),
         ("http://example.com/scim/v2", False, "groups", "", "plain HTTP"),
+        ("https://admin:pw@example.com/scim/v2", False, "groups", "", "user:password@host"),
         ("https://example.com/scim/v2", False, "attribute", "", "attribute path"),
     ],
 )

@@ -222,6 +222,11 @@ class ConnectionDialog(QDialog):
                 "The SCIM base URL must start with https:// "
                 "(for example https://example.com/scim/v2)."
             )
+        if QUrl(profile.url).userInfo():
+            return (
+                "The URL carries a user name or password (user:password@host): remove them. "
+                "GroupMap sends only the bearer token, never credentials in the URL."
+            )
         host = QUrl(profile.url).host()
         if profile.url.lower().startswith("http://") and not (
             profile.insecure_http or is_loopback(host)
