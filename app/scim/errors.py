@@ -56,6 +56,10 @@ class BadAnswer(ScimError):
     def __init__(self, detail: str, status: int = 200) -> None:
         super().__init__(status, None, detail)
 
+    @property
+    def message(self) -> str:
+        return self.detail  # it names the server and the request itself
+
 
 class UnsafeWrite(ScimError):
     """A write GroupMap did not send because its effect on this server cannot be vouched for."""
