@@ -8,6 +8,7 @@ safely on a server fail alone too: their batch's adds are still sent.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from app.scim.client import member_ids
 from app.scim.errors import ScimError, UnsafeRemoval
@@ -46,12 +47,11 @@ def write_group(run: Run, group: str) -> None:
             run.step()
             group_id = str(created["id"])
             result.created(group, group_id)
-            if adopted or (first and "members" not in created):
-                run.check()
-                body, _ = run.client.get_group(group_id)
-                present = set(member_ids(body))
-            else:
-                present = set(member_ids(created))
+            try:
+                present = _members_after_create(run, group_id, created, adopted, bool(first))
+            except ScimError as exc:  # the group exists; what it holds is unknown
+                run.fail(group, "add", adds, exc)
+                return
             done = [e for e in adds if ids[e.lower()] in present]
             result.applied(group, added=done)
             adds = [e for e in adds if ids[e.lower()] not in present]
@@ -64,6 +64,17 @@ def write_group(run: Run, group: str) -> None:
     except Stop as stop:
         run.not_sent(group, "add", [e for e in adds if not result.is_done(group, e)], stop)
         run.not_sent(group, "remove", [e for e in removes if not result.is_done(group, e)], stop)
+
+
+def _members_after_create(
+    run: Run, group_id: str, created: dict[str, Any], adopted: bool, sent: bool
+) -> set[str]:
+    """Who the new (or adopted) group holds: its answer, or a read where that says nothing."""
+    if adopted or (sent and "members" not in created):
+        run.check()
+        body, _ = run.client.get_group(group_id)
+        return set(member_ids(body))
+    return set(member_ids(created))
 
 
 def _write_batches(run: Run, group: str, group_id: str, adds: list[str], removes: list[str]):
