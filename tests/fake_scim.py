@@ -38,6 +38,7 @@ MODES = {
     "echo_token_text": "every write is answered 400 with a text body echoing the token",
     "echo_token_reason": "every write is answered 400, no body, the token in the reason phrase",
     "total_as_digits": 'totalResults written as a string of digits ("3")',
+    "created_members_string": "POST /Groups answers `members` as a string",
     "bad_encoding": "answers claim Content-Encoding gzip but are plain",
     "spc_list": "/ServiceProviderConfig is a list",
     "max_results_text": "filter.maxResults is text",
@@ -191,6 +192,8 @@ class FakeScim:
             self.groups[group_id]["created"] = time.monotonic()
             if mode == "slow_index":
                 return 500, _error(500, "internal error")
+            if mode == "created_members_string":
+                return 201, {**self._group(self.groups[group_id]), "members": "a@x, b@x"}
             return 201, self._group(self.groups[group_id])
         if len(segments) != 2 or segments[0] != "Groups" or segments[1] not in self.groups:
             return 404, _error(404, f"no resource at /{'/'.join(segments)}")

@@ -77,6 +77,15 @@ def test_an_undecodable_body_is_one_clear_error(fake_scim):
         client.features()
 
 
+def test_a_create_answered_with_wrong_types_fails_its_adds_cleanly(fake_scim):
+    fake = fake_scim("created_members_string")
+    seeded(fake, ["a@x", "b@x"])
+    _, result = sync(fake.url, export(("a@x", "sales"), ("b@x", "sales")))
+    assert len(fake.groups_named("Sales")) == 1
+    (failure,) = [f for f in result.failed if f.group == "Sales"]
+    assert failure.operation == "add" and "`members` is a string" in failure.reason
+
+
 def test_total_results_as_digits_or_text_read_the_same_everywhere():
     assert answers.count("3", "x", "totalResults") == answers.count(3, "x", "totalResults") == 3
     assert answers.count(None, "x", "totalResults", 0) == 0
