@@ -151,7 +151,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from app.cli_connections import apply_connection
     from app.core.errors import InputError
     from app.scim.client import ScimClient
-    from app.scim.errors import ScimError
+    from app.scim.errors import BadAnswer, ScimError
     from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
     apply_connection(args, CONNECTION_DEFAULTS)
@@ -185,6 +185,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     ) as client:
         try:
             state = read_server_state(client, users, mapping, settings)
+        except BadAnswer as error:  # it names the server, the request and the field
+            print(f"groupmap: error: {error}; nothing was written.", file=sys.stderr)
+            return EXIT_CONNECT
         except ScimError as error:
             print(
                 f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "

@@ -10,7 +10,7 @@ import pytest
 
 from app.core.users import UserList
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
-from tests.scim_fixtures import TOKEN, fast_client, make_mapping
+from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
 
 MAPPING = make_mapping({"sales": "Sales", "eng": "Eng"}, apply_existing=True)
 
@@ -68,8 +68,6 @@ def test_value_array_removal_never_empties_a_group(fake_scim, mode):
 
 def test_value_array_removal_is_learned_where_it_is_safe(scim_server, fault_proxy):
     """Entra-style servers (value array only, read correctly): verified once, then used."""
-    from tests.scim_fixtures import make_users
-
     users = make_users(12, ["sales", "eng"], groups=lambda i: "Sales")
     server = scim_server(users)
     proxy = fault_proxy(server.url, quirks=frozenset({"reject_filter_remove"}))

@@ -15,7 +15,7 @@ from app.scim import answers
 from app.scim.errors import MAX_DETAIL, BadAnswer, ConnectError, ScimError
 from app.scim.redact import redact
 from app.scim.transport import Transport, checked_base_url
-from tests.scim_fixtures import fast_client
+from tests.scim_fixtures import TOKEN, fast_client, make_users
 from tests.test_scim_hostile import export, seeded, sync
 from tests.test_scim_hostile_read import read
 
@@ -172,10 +172,28 @@ def test_credentials_in_url_never_reach_the_cli_output(tmp_path, capsys, monkeyp
     assert "s3cret-pw" not in out.out + out.err
 
 
+@pytest.mark.parametrize(
+    ("mode", "code", "said"),
+    [("", 2, "none of the export's 1 users"), ("resources_object", 3, "`Resources` is an")],
+)
+def test_hostile_reads_exit_with_one_line(
+    fake_scim, tmp_path, capsys, monkeypatch, mode, code, said
+):
+    fake = fake_scim(mode)
+    fake.add_user("jdoe", emails=["jane@x.com"])
+    users, mapping = tmp_path / "users.csv", tmp_path / "mapping.csv"
+    users.write_text("Name,Email,Status,Identity Provider Group,Group\nJ,jane@x.com,active,s,\n")
+    mapping.write_text("Value in Identity Provider,Group\ns,Sales\n")
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    args = ["sync", "--users", str(users), "--mapping", str(mapping), "--url", fake.url]
+    assert main(args) == code
+    err = capsys.readouterr().err
+    assert said in err and "nothing was written" in err and len(err.splitlines()) == 1
+    assert not fake.writes()
+
+
 def test_the_learned_removal_shape_is_shared_safely_between_threads(scim_server, fault_proxy):
     """Eight threads meet a value-array-only server at once: one checks, all converge."""
-    from tests.scim_fixtures import TOKEN, make_users
-
     users = make_users(16, ["eng"], groups=lambda i: f"G{i % 8}; Keep")
     server = scim_server(users)
     proxy = fault_proxy(server.url, quirks=frozenset({"reject_filter_remove"}))
