@@ -133,7 +133,7 @@ def read_server_state(
     def take(resource: dict[str, Any]) -> None:
         user_id = answers.resource_id(resource, where, "Resources[].id")
         if resource.get("groups") is not None:
-            for name in _group_names(resource, where):
+            for name in _group_names(resource, where, direct_only=True):
                 state.claimed_members.setdefault(name, set()).add(user_id)
         for value in attribute_values(resource, attribute):
             key = _key(value, attribute)
@@ -235,10 +235,15 @@ def _resolve_users(
     return chosen
 
 
-def _group_names(resource: dict[str, Any], where: str) -> list[str]:
-    """The displays of a user's `groups` (RFC 7643 4.1.2), each checked for its type."""
+def _group_names(resource: dict[str, Any], where: str, direct_only: bool = False) -> list[str]:
+    """The displays of a user's `groups` (RFC 7643 4.1.2), each checked for its type;
+    direct_only leaves out memberships through nested groups (type "indirect")."""
     groups = answers.objects(resource.get("groups"), where, "Resources[].groups")
-    return [str(g["display"]) for g in groups if g.get("display")]
+    return [
+        str(g["display"])
+        for g in groups
+        if g.get("display") and not (direct_only and g.get("type") == "indirect")
+    ]
 
 
 def _stop_if_nobody_found(
