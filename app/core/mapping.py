@@ -129,7 +129,7 @@ class Mapping:
     def with_options(self, **changes: object) -> Mapping:
         return replace(self, options=replace(self.options, **changes))
 
-    def with_expectations(self, expectations: list[Expectation] | tuple[Expectation, ...]) -> Mapping:
+    def with_expectations(self, expectations: tuple[Expectation, ...] | list) -> Mapping:
         return replace(self, expectations=tuple(expectations))
 
     @property
