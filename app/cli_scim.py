@@ -73,6 +73,11 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
     )
     sync.add_argument(
+        "--ignore-expectations",
+        action="store_true",
+        help="write even while an expectation of the mapping fails",
+    )
+    sync.add_argument(
         "--insecure-http",
         action="store_true",
         help="allow plain http to a host other than this machine",
@@ -117,7 +122,7 @@ def _plan_json(plan, requests: int) -> dict:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from app.cli import load_inputs
+    from app.cli import load_inputs, refuse_failed_expectations
     from app.core.errors import InputError
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
@@ -139,6 +144,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     users, mapping = load_inputs(args)
     if args.report:
         _check_report_path(args.report)
+    if not args.dry_run and not args.ignore_expectations:
+        refuse_failed_expectations(users, mapping)
     out = sys.stderr if args.json else sys.stdout
     with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
         try:

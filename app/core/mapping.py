@@ -45,7 +45,7 @@ class MappingRow:
         """The row's condition as the reasons show it: "Sales", or "starts with 'Sales'"."""
         if self.kind == MatchKind.EQUALS:
             return self.value.strip()
-        return f"{self.kind} {self.value.strip()!r}"
+        return f"{self.kind} '{self.value.strip()}'"  # as typed: no doubled backslashes
 
 
 def match_kind(text: str) -> MatchKind | None:

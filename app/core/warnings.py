@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from app.core.engine import Evaluation
+from app.core.expectations import failures
 from app.core.mapping import (
     GROUP_NAME_LIMIT,
     MatchKind,
@@ -45,7 +46,7 @@ def _users_have(n: int) -> str:
 
 def find_warnings(evaluation: Evaluation) -> list[Warning]:
     """Every warning about the mapping against this export, most useful first."""
-    found: list[Warning] = []
+    found: list[Warning] = _failed_expectations(evaluation)
     found += _incomplete_rows(evaluation)
     found += _bad_patterns(evaluation)
     duplicates = _duplicate_rows(evaluation)
@@ -58,6 +59,19 @@ def find_warnings(evaluation: Evaluation) -> list[Warning]:
     found += _looks_multi_valued(evaluation)
     found += [Warning(**note) for note in evaluation.users.notes if "code" in note]
     return found
+
+
+def _failed_expectations(evaluation: Evaluation) -> list[Warning]:
+    """Each failed expectation, pointing at the row that decides (the first, with several)."""
+    return [
+        Warning(
+            "expectation_failed",
+            outcome.message,
+            row=outcome.rows[0] + 1 if outcome.rows else None,
+            value=outcome.expectation.subject.strip(),
+        )
+        for outcome in failures(evaluation)
+    ]
 
 
 def _incomplete_rows(evaluation: Evaluation) -> list[Warning]:
