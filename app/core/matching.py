@@ -60,9 +60,3 @@ def _vocab_mask(vocab: pd.Index, row: MappingRow, ignore_case: bool) -> np.ndarr
         mask = values.str.contains(text, regex=False)
     return mask.to_numpy(dtype=bool)
 
-
-def rows_matching_text(rows: tuple[MappingRow, ...], value: str, ignore_case: bool) -> list[int]:
-    """The usable rows, in order, that match one export value (for expectations on values)."""
-    vocab = pd.Index([normalize_value(value, ignore_case)])
-    codes, owners = row_value_pairs(vocab, rows, ignore_case, {})
-    return sorted(int(r) for r in owners[codes == 0])
