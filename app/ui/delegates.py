@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.mapping import MatchKind
 from app.ui.icons import icon
 from app.ui.summary_model import BAR_ROLE
 
@@ -122,3 +123,37 @@ class BarDelegate(QStyledItemDelegate):
             QRect(rect.left(), rect.top() + half + 2, round(width * after / largest), half)
         )
         painter.restore()
+
+
+class MatchDelegate(QStyledItemDelegate):
+    """A combo of the match kinds. The keyboard opens it (F2, Space or a letter), arrows or the
+    kind's first letter pick, and Enter (or choosing with the mouse) applies at once."""
+
+    def createEditor(self, parent: QWidget, option, index: QModelIndex) -> QWidget:
+        combo = QComboBox(parent)
+        for kind in MatchKind:
+            combo.addItem(kind.value, kind.value)
+            combo.setItemData(combo.count() - 1, MATCH_TIPS[kind], Qt.ItemDataRole.ToolTipRole)
+        combo.setAccessibleName("Match")
+        combo.setToolTip("How this row's value is compared with the export's values")
+        combo.activated.connect(lambda _: self._commit(combo))
+        return combo
+
+    def _commit(self, combo: QComboBox) -> None:
+        self.commitData.emit(combo)
+        self.closeEditor.emit(combo, QStyledItemDelegate.EndEditHint.SubmitModelCache)
+
+    def setEditorData(self, editor: QComboBox, index: QModelIndex) -> None:
+        editor.setCurrentIndex(max(editor.findData(index.data(Qt.ItemDataRole.EditRole)), 0))
+
+    def setModelData(self, editor: QComboBox, model, index: QModelIndex) -> None:
+        model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
+
+
+MATCH_TIPS = {
+    MatchKind.EQUALS: "The whole value is the row's text",
+    MatchKind.STARTS_WITH: "The value begins with the row's text",
+    MatchKind.ENDS_WITH: "The value ends with the row's text",
+    MatchKind.CONTAINS: "The row's text appears anywhere in the value",
+    MatchKind.PATTERN: "A regular expression (Python syntax) that matches the whole value",
+}

@@ -6,9 +6,10 @@ The grid's undo commands are built from these, so every edit is testable without
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from app.core.engine import Evaluation
-from app.core.mapping import MappingRow
+from app.core.mapping import MappingRow, MatchKind
 
 Rows = tuple[MappingRow, ...]
 EDITABLE = ("value", "group")  # the grid columns that hold text, left to right
@@ -17,12 +18,14 @@ EDITABLE = ("value", "group")  # the grid columns that hold text, left to right
 def set_cell(rows: Rows, row: int, field: str, text: str) -> Rows:
     """Set value or group of a row; writing past the end appends a row (the grid's blank line)."""
     rows = _padded(rows, row + 1)
-    current = rows[row]
-    if field == "value":
-        updated = MappingRow(text, current.group)
-    else:
-        updated = MappingRow(current.value, text)
+    updated = replace(rows[row], **{field: text})  # the row keeps its match kind
     return rows[:row] + (updated,) + rows[row + 1 :]
+
+
+def set_kind(rows: Rows, row: int, kind: MatchKind) -> Rows:
+    """Set a row's match kind; writing past the end appends a row (the grid's blank line)."""
+    rows = _padded(rows, row + 1)
+    return rows[:row] + (replace(rows[row], kind=MatchKind(kind)),) + rows[row + 1 :]
 
 
 def clear_cells(rows: Rows, selected: Sequence[int], fields: Sequence[str]) -> Rows:
@@ -30,9 +33,7 @@ def clear_cells(rows: Rows, selected: Sequence[int], fields: Sequence[str]) -> R
     updated = list(rows)
     for i in set(selected):
         if i < len(rows):
-            value = "" if "value" in fields else rows[i].value
-            group = "" if "group" in fields else rows[i].group
-            updated[i] = MappingRow(value, group)
+            updated[i] = replace(rows[i], **{field: "" for field in fields})
     return tuple(updated)
 
 
@@ -119,7 +120,7 @@ def paste_block(
         values = [row.value, row.group]
         for k, cell in enumerate(cells[: len(EDITABLE) - start]):
             values[start + k] = cell.strip()
-        updated[top + offset] = MappingRow(values[0], values[1])
+        updated[top + offset] = replace(row, value=values[0], group=values[1])
     return tuple(updated), list(range(top, top + len(block)))
 
 
