@@ -15,7 +15,15 @@ import pandas as pd
 
 from app.core.engine import Evaluation, evaluate
 from app.core.mapping import Expectation
-from app.core.users import UserList
+from app.core.users import UserList, split_groups
+
+NO_GROUP = ("no group", "(no group)", "none", "-")  # or blank: the mapping gives no group
+
+
+def parse_groups(text: str) -> tuple[str, ...]:
+    """Expected groups as typed: "Sales; Europe", or "no group" (or blank) for none."""
+    text = text.strip()
+    return () if text.casefold() in NO_GROUP else split_groups(text)
 
 
 @dataclass(frozen=True)
@@ -55,7 +63,7 @@ class Outcome:
 
 
 def check_expectations(evaluation: Evaluation) -> list[Outcome]:
-    """The outcome of every expectation of the evaluation's mapping, in their order."""
+    """The outcome of every expectation of the evaluation's mapping (but blank ones), in order."""
     expectations = evaluation.mapping.expectations
     if not expectations:
         return []
@@ -65,6 +73,8 @@ def check_expectations(evaluation: Evaluation) -> list[Outcome]:
     by_value = _value_evaluation(evaluation, values) if values else None
     outcomes, next_email = [], 0
     for index, expectation in enumerate(expectations):
+        if not expectation.subject.strip():
+            continue  # a line being typed in the app: nothing to check yet
         if expectation.is_email:
             user = int(users[next_email])
             next_email += 1

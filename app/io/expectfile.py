@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from app.core.errors import InputError
+from app.core.expectations import parse_groups
 from app.core.mapping import Expectation
-from app.core.users import split_groups
 from app.io.cells import header_key
 from app.io.tables import open_table
 from app.io.writers import write_table
@@ -22,7 +22,6 @@ SUBJECT_HEADER = "Email or value"
 GROUP_HEADER = "Expected group"
 SUBJECT_HEADERS = (SUBJECT_HEADER, "Email", "Value", "Subject")
 GROUP_HEADERS = (GROUP_HEADER, "Expected groups", "Group", "Groups")
-NO_GROUP = ("no group", "(no group)", "none", "-")
 
 
 def _accepts(headers: list[str]) -> bool:
@@ -52,9 +51,7 @@ def read_expectations(path: str | Path) -> tuple[Expectation, ...]:
                 f"{table.file}: expectation line {number} names the group {cell!r} but no email"
                 f" or value. Fill in {SUBJECT_HEADER!r} or delete the line."
             )
-        names = expected.setdefault(who, {})
-        if cell.casefold() not in NO_GROUP:
-            names.update(dict.fromkeys(split_groups(cell)))
+        expected.setdefault(who, {}).update(dict.fromkeys(parse_groups(cell)))
     return tuple(Expectation(who, tuple(names)) for who, names in expected.items())
 
 

@@ -1,0 +1,251 @@
+"""The Expectations tab: what the mapping must do, checked on every edit.
+
+Each line is an email or an export value and the groups it must land in ("no group" for
+none); the Result column shows the core's verdict. Edits go through the MappingEditor, so
+they are undoable and saved with the draft. Selecting a line selects the row that decides.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.expectations import Outcome, check_expectations, expect_user, parse_groups
+from app.core.mapping import Expectation
+from app.ui.commands import MappingEditor
+from app.ui.icons import icon, set_icon
+from app.ui.table_model import HeaderedTableModel, Index
+
+SUBJECT, EXPECTED, RESULT = range(3)
+EXPECT_LIMIT = 1000  # users turned into expectations at once by "Expect This"
+
+
+class ExpectationsModel(HeaderedTableModel):
+    headers = ("Email or value", "Expected groups", "Result")
+    header_tips = (
+        "A user's email, or an export value (a whole cell of the source column)",
+        "The groups it must land in, separated by ';', or 'no group'",
+        "What the mapping does for it now",
+    )
+
+    def __init__(self, editor: MappingEditor, parent=None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.outcomes: dict[int, Outcome] = {}
+        editor.document.evaluationChanged.connect(self.refresh)
+        self.refresh()
+
+    @property
+    def expectations(self) -> tuple[Expectation, ...]:
+        return self.editor.document.mapping.expectations
+
+    def refresh(self) -> None:
+        evaluation = self.editor.document.evaluation
+        outcomes = check_expectations(evaluation) if evaluation is not None else []
+        self.beginResetModel()
+        self.outcomes = {outcome.index: outcome for outcome in outcomes}
+        self.endResetModel()
+
+    def failed(self) -> int:
+        return sum(not outcome.passed for outcome in self.outcomes.values())
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.expectations)
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() in (SUBJECT, EXPECTED):
+            flags |= Qt.ItemFlag.ItemIsEditable
+        return flags
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self.expectations):
+            return None
+        expectation = self.expectations[index.row()]
+        outcome = self.outcomes.get(index.row())
+        col = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            if col == SUBJECT:
+                return expectation.subject
+            if col == EXPECTED:
+                return "; ".join(expectation.groups) if expectation.groups else "no group"
+            return _result_text(outcome, self.editor.document.evaluation is not None)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return outcome.message if outcome is not None else None
+        if role == Qt.ItemDataRole.DecorationRole and col == RESULT and outcome is not None:
+            return icon("status-ok" if outcome.passed else "status-error")
+        return None
+
+    def setData(self, index: Index, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or index.column() not in (SUBJECT, EXPECTED):
+            return False
+        items = list(self.expectations)
+        current = items[index.row()]
+        if index.column() == SUBJECT:
+            items[index.row()] = Expectation(str(value).strip(), current.groups)
+        else:
+            items[index.row()] = Expectation(current.subject, parse_groups(str(value)))
+        if items[index.row()] != current:
+            self.editor.set_expectations(items, "Edit expectation")
+        return True
+
+    def deciding_row(self, row: int) -> int | None:
+        outcome = self.outcomes.get(row)
+        return outcome.rows[0] if outcome is not None and outcome.rows else None
+
+
+def _result_text(outcome: Outcome | None, has_export: bool) -> str:
+    if outcome is None:
+        return "" if has_export else "Open an export to check"
+    lands = ", ".join(outcome.groups) if outcome.groups else "no group"
+    if not outcome.found:
+        return "fails: not in the export"
+    verdict = "passes" if outcome.passed else "fails"
+    return f"{verdict}: lands in {lands} ({outcome.why})"
+
+
+class ExpectationsPanel(QWidget):
+    """The tab beside Problems; `rowRequested` asks the window to select a mapping row."""
+
+    rowRequested = Signal(int)  # 0-based mapping row
+
+    def __init__(self, editor: MappingEditor, parent=None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.model = ExpectationsModel(editor, self)
+        self.table = QTableView(self)
+        self.table.setModel(self.model)
+        self.table.setAccessibleName("Expectations")
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(RESULT, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(SUBJECT, self.fontMetrics().horizontalAdvance("ann@example.com") + 40)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        self.add_button = QToolButton(self)
+        self.add_button.setText("&Add Expectation")
+        set_icon(self.add_button, "row-add")
+        self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.add_button.setToolTip("Add a line: an email or export value and its expected groups")
+        self.add_button.clicked.connect(self.add)
+        self.delete_button = QToolButton(self)
+        self.delete_button.setText("&Remove")
+        set_icon(self.delete_button, "row-delete")
+        self.delete_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.delete_button.setToolTip("Remove the selected expectations")
+        self.delete_button.clicked.connect(self.remove_selected)
+        self.hint = QLabel(self)
+        self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.delete_button)
+        buttons.addWidget(self.hint, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 4)
+        layout.setSpacing(4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table, 1)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.model.modelReset.connect(self._update_hint)
+        self._update_hint()
+
+    def add(self, expectation: Expectation | None = None) -> None:
+        """Append a line (blank, to type in), and start editing its email or value."""
+        items = [*self.model.expectations, expectation or Expectation("", ())]
+        self.editor.set_expectations(items, "Add expectation")
+        index = self.model.index(len(items) - 1, SUBJECT)
+        self.table.setCurrentIndex(index)
+        if expectation is None:
+            self.table.edit(index)
+
+    def expect(self, new: list[Expectation]) -> None:
+        """Add expectations ("Expect this"); one for the same email or value is replaced."""
+        keys = {e.subject.strip().casefold() for e in new}
+        kept = [e for e in self.model.expectations if e.subject.strip().casefold() not in keys]
+        self.editor.set_expectations([*kept, *new], "Expect this")
+
+    def remove_selected(self) -> None:
+        rows = {index.row() for index in self.table.selectionModel().selectedRows()}
+        current = self.table.currentIndex()
+        if not rows and current.isValid():
+            rows = {current.row()}
+        if rows:
+            kept = [e for i, e in enumerate(self.model.expectations) if i not in rows]
+            self.editor.set_expectations(kept, "Remove expectation")
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        row = self.model.deciding_row(current.row()) if current.isValid() else None
+        if row is not None:
+            self.rowRequested.emit(row)
+
+    def _update_hint(self) -> None:
+        if not self.model.expectations:
+            self.hint.setText("State what the mapping must do: right-click a user, Expect This.")
+        else:
+            failed = self.model.failed()
+            self.hint.setText(f"{failed} failing" if failed else "All pass")
+        self.delete_button.setEnabled(bool(self.model.expectations))
+
+    def summary(self) -> str:
+        failed, total = self.model.failed(), len(self.model.expectations)
+        if not total:
+            return "Expectations"
+        return f"Expectations ({failed} failing)" if failed else f"Expectations ({total})"
+
+
+def install_expectations(window) -> None:
+    """The Expectations tab beside the window's Problems, and "Expect This" on its users table."""
+    panel = ExpectationsPanel(window.editor, window)
+    dock = QDockWidget("Expectations", window)
+    dock.setObjectName("expectations")
+    dock.setWidget(panel)
+    dock.setFeatures(window.problems_dock.features())
+    window.tabifyDockWidget(window.problems_dock, dock)
+    window.problems_dock.raise_()
+    window.view_menu.addAction(dock.toggleViewAction())
+    window.expectations, window.expectations_dock = panel, dock
+    panel.rowRequested.connect(lambda row: window.mapping_panel.select_rows([row]))
+    window.document.evaluationChanged.connect(lambda: dock.setWindowTitle(panel.summary()))
+    dock.setWindowTitle(panel.summary())
+
+    users = window.preview.users
+    expect = QAction("&Expect This", users)
+    expect.setToolTip("Add the selected users' current outcome as expectations")
+    expect.triggered.connect(lambda: expect_selected_users(window))
+    users.addAction(expect)
+
+
+def expect_selected_users(window) -> None:
+    """'Expect this': each selected user's outcome becomes an expectation (undoable)."""
+    evaluation = window.document.evaluation
+    if evaluation is None:
+        return
+    view = window.preview.users
+    rows: set[int] = set()
+    for span in view.selectionModel().selection():
+        rows.update(range(span.top(), span.bottom() + 1))
+    if not rows and view.currentIndex().isValid():
+        rows = {view.currentIndex().row()}
+    model = window.preview.users_model
+    chosen = [model.user_at(r) for r in sorted(rows)[:EXPECT_LIMIT]]
+    if chosen:
+        window.expectations.expect([expect_user(evaluation, user) for user in chosen])
+        window.expectations_dock.show()
+        window.expectations_dock.raise_()

@@ -1,0 +1,138 @@
+"""The app with match kinds and expectations: Match column, statuses, tooltips, the
+Expectations tab, "Expect This", and expectations saved in the draft."""
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QComboBox, QMessageBox
+
+from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind
+from app.core.users import UserList
+from app.io import load_draft
+from app.ui import window_files
+from app.ui.expectations_panel import EXPECTED, RESULT, SUBJECT
+from app.ui.main_window import MainWindow
+from app.ui.mapping_model import MATCH, STATUS, USERS, VALUE
+
+SOURCES = ["Sales - EMEA", "Sales - AMER", "Sales - EMEA", "Marketing EMEA", "Eng"]
+
+
+def users() -> UserList:
+    return UserList.from_records(
+        {"email": f"u{i}@x.org", "name": f"U{i}", "status": "active", "source": s, "groups": ""}
+        for i, s in enumerate(SOURCES)
+    )
+
+
+@pytest.fixture(autouse=True)
+def discard_on_close(monkeypatch):
+    monkeypatch.setattr(window_files.QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, tmp_path / "data")
+    qtbot.addWidget(win)
+    win.show()
+    win.document.set_users(users())
+    win.editor.reset(Mapping((
+        MappingRow("Sales", "Sales", MatchKind.STARTS_WITH),
+        MappingRow("EMEA", "Europe", MatchKind.CONTAINS),
+        MappingRow("Eng", "Engineering"),
+    )))
+    return win
+
+
+def data(window, row, col, role=Qt.ItemDataRole.DisplayRole):
+    model = window.mapping_panel.model
+    return model.data(model.index(row, col), role)
+
+
+def test_match_column_shows_and_edits_the_kind_undoably(window):
+    model = window.mapping_panel.model
+    assert [data(window, r, MATCH) for r in range(3)] == ["starts with", "contains", "equals"]
+    assert data(window, 0, USERS) == "3" and data(window, 1, USERS) == "1"
+    assert model.setData(model.index(1, MATCH), "ends with")
+    assert window.document.mapping.rows[1] == MappingRow("EMEA", "Europe", MatchKind.ENDS_WITH)
+    assert data(window, 1, USERS) == "1"  # "Marketing EMEA" still, now by its end
+    assert model.setData(model.index(0, VALUE), "Sales - E")  # a text edit keeps the kind
+    assert window.document.mapping.rows[0].kind == MatchKind.STARTS_WITH
+    window.editor.stack.undo()
+    window.editor.stack.undo()
+    assert window.document.mapping.rows[1].kind == MatchKind.CONTAINS
+    assert not model.flags(model.index(3, MATCH)) & Qt.ItemFlag.ItemIsEditable  # blank line
+
+
+def test_the_match_combo_is_reached_and_used_with_the_keyboard(window, qtbot):
+    table = window.mapping_panel.table
+    table.setFocus()
+    table.setCurrentIndex(window.mapping_panel.model.index(2, MATCH))
+    qtbot.keyClick(table, Qt.Key.Key_F2)
+    combo = table.indexWidget(table.currentIndex())
+    assert isinstance(combo, QComboBox) and combo.currentText() == "equals"
+    assert [combo.itemText(i) for i in range(combo.count())] == [k.value for k in MatchKind]
+    qtbot.keyClick(combo, Qt.Key.Key_Down)
+    qtbot.keyClick(combo, Qt.Key.Key_Return)
+    assert window.document.mapping.rows[2].kind == MatchKind.STARTS_WITH
+
+
+def test_status_shows_bad_patterns_and_shadowed_rows(window):
+    editor = window.editor
+    editor.insert(3, [MappingRow("Sales - EMEA", "X"), MappingRow("Eng(", "E", MatchKind.PATTERN)],
+                  "Add")
+    assert data(window, 3, STATUS) == "shadowed"
+    assert "shadowed by row 1" in data(window, 3, STATUS, Qt.ItemDataRole.ToolTipRole)
+    assert data(window, 4, STATUS) == "bad pattern"
+    assert "at position 3" in data(window, 4, STATUS, Qt.ItemDataRole.ToolTipRole)
+    assert data(window, 0, STATUS) == "too broad"  # 3 of 5 users
+
+
+def test_tooltip_of_a_non_equals_row_lists_the_values_it_matches(window):
+    tip = data(window, 0, VALUE, Qt.ItemDataRole.ToolTipRole)
+    assert tip.splitlines() == [
+        "Row 1 (starts with 'Sales') matches 2 export values:",
+        "Sales - EMEA  (2 users)",
+        "Sales - AMER  (1 user)",
+    ]
+    assert data(window, 2, VALUE, Qt.ItemDataRole.ToolTipRole) is None  # equals: no list
+
+
+def test_expect_this_adds_the_users_outcome_and_a_failure_shows_in_problems(window, qtbot):
+    users_view = window.preview.users
+    users_view.selectRow(3)  # Marketing EMEA -> Europe
+    expect = next(a for a in users_view.actions() if a.text() == "&Expect This")
+    expect.trigger()
+    user = window.preview.users_model.user_at(3)
+    assert window.document.mapping.expectations == (
+        Expectation(f"u{user}@x.org", ("Europe",)),)
+    model = window.expectations.model
+    assert model.data(model.index(0, RESULT)).startswith("passes: lands in Europe (row 2)")
+    assert window.expectations_dock.windowTitle() == "Expectations (1)"
+
+    model.setData(model.index(0, EXPECTED), "Marketing")
+    [problem] = [w for w in window.document.warnings if w.code == "expectation_failed"]
+    assert problem.message == f"u{user}@x.org is expected in Marketing but lands in Europe (row 2)."
+    assert window.expectations_dock.windowTitle() == "Expectations (1 failing)"
+    window.problems.list.setCurrentRow(window.problems.warnings.index(problem))
+    assert window.mapping_panel.selected_rows() == [1]  # the jump to the deciding row
+    window.mapping_panel.select_rows([0])
+    window.expectations.table.setCurrentIndex(model.index(0, SUBJECT))
+    assert window.mapping_panel.selected_rows() == [1]  # the tab jumps to it too
+    window.editor.stack.undo()
+    assert window.document.mapping.expectations[0].groups == ("Europe",)
+
+
+def test_expectations_typed_in_the_tab_are_saved_in_the_draft(window, tmp_path):
+    panel = window.expectations
+    panel.add()
+    model = panel.model
+    model.setData(model.index(0, SUBJECT), "Eng")
+    model.setData(model.index(0, EXPECTED), "no group")
+    assert model.data(model.index(0, RESULT)) == "fails: lands in Engineering (row 3)"
+    panel.add(Expectation("u4@x.org", ("Engineering",)))
+    panel.table.selectRow(0)
+    panel.remove_selected()
+    assert window.document.mapping.expectations == (Expectation("u4@x.org", ("Engineering",)),)
+    assert window._save_to(tmp_path / "d.json")
+    assert load_draft(tmp_path / "d.json").expectations == window.document.mapping.expectations
