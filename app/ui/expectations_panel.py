@@ -219,7 +219,10 @@ def install_expectations(window) -> None:
     dock.setFeatures(window.problems_dock.features())
     window.tabifyDockWidget(window.problems_dock, dock)
     window.problems_dock.raise_()
-    window.view_menu.addAction(dock.toggleViewAction())
+    show = QAction("Show &Expectations", window)
+    show.setToolTip("Show the Expectations tab beside Problems")
+    show.triggered.connect(lambda: (dock.show(), dock.raise_(), panel.table.setFocus()))
+    window.view_menu.addAction(show)  # the dock's own toggle is renamed with its count
     window.expectations, window.expectations_dock = panel, dock
     panel.rowRequested.connect(lambda row: window.mapping_panel.select_rows([row]))
     window.document.evaluationChanged.connect(lambda: dock.setWindowTitle(panel.summary()))
