@@ -70,7 +70,7 @@ def check_expectations(evaluation: Evaluation) -> list[Outcome]:
     emails = [e.subject.strip().lower() for e in expectations if e.is_email]
     users = _user_of_emails(evaluation.users, emails) if emails else np.empty(0, np.int64)
     values = tuple(dict.fromkeys(e.subject for e in expectations if not e.is_email))
-    by_value = _value_evaluation(evaluation, values) if values else None
+    by_value = _value_evaluation(evaluation, values) if values else evaluation
     outcomes, next_email = [], 0
     for index, expectation in enumerate(expectations):
         if not expectation.subject.strip():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
+from typing import Any
 
 from app.core.users import DEFAULT_SOURCE_COLUMN
 
@@ -29,6 +31,9 @@ class MappingRow:
     value: str
     group: str
     kind: MatchKind = MatchKind.EQUALS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", MatchKind(self.kind))  # "starts with" is accepted too
 
     @property
     def is_complete(self) -> bool:
@@ -70,7 +75,7 @@ _KIND_ALIASES = {kind.value: kind for kind in MatchKind} | {
 
 
 @lru_cache(maxsize=4096)
-def compile_pattern(text: str, ignore_case: bool) -> re.Pattern:
+def compile_pattern(text: str, ignore_case: bool) -> re.Pattern[str]:
     """A row's pattern, stripped like every row value; re.error if it does not compile."""
     return re.compile(text.strip(), re.IGNORECASE if ignore_case else 0)
 
@@ -126,10 +131,10 @@ class Mapping:
     def with_rows(self, rows: list[MappingRow] | tuple[MappingRow, ...]) -> Mapping:
         return replace(self, rows=tuple(rows))
 
-    def with_options(self, **changes: object) -> Mapping:
+    def with_options(self, **changes: Any) -> Mapping:
         return replace(self, options=replace(self.options, **changes))
 
-    def with_expectations(self, expectations: tuple[Expectation, ...] | list) -> Mapping:
+    def with_expectations(self, expectations: Sequence[Expectation]) -> Mapping:
         return replace(self, expectations=tuple(expectations))
 
     @property

@@ -8,7 +8,7 @@ per (separator, case, kind, text): after an edit only the edited row is evaluate
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,16 +19,17 @@ if TYPE_CHECKING:
     from app.core.engine import Evaluation
 
 CACHE_LIMIT = 4096  # cached row evaluations per user list; the oldest go first
+RowCache = dict[tuple[str, str, bool], np.ndarray]
 
 
 def row_value_pairs(
-    vocab: pd.Index, rows: tuple[MappingRow, ...], ignore_case: bool, cache: dict
+    vocab: pd.Index, rows: tuple[MappingRow, ...], ignore_case: bool, cache: RowCache
 ) -> tuple[np.ndarray, np.ndarray]:
     """The (value code, row) pairs of every usable row's matches, rows in mapping order."""
     usable = [i for i, row in enumerate(rows) if row.is_usable]
     equals = [i for i in usable if rows[i].kind == MatchKind.EQUALS]
     keys = [normalize_value(rows[i].value, ignore_case) for i in equals]
-    positions = vocab.get_indexer(keys) if keys else np.empty(0, dtype=np.int64)
+    positions = vocab.get_indexer(pd.Index(keys)) if keys else np.empty(0, dtype=np.int64)
     found = positions >= 0
     codes = [positions[found].astype(np.int64)]
     owners = [np.asarray(equals, dtype=np.int64)[found]]
@@ -40,9 +41,14 @@ def row_value_pairs(
     return np.concatenate(codes), np.concatenate(owners)
 
 
-def _matching_codes(vocab: pd.Index, row: MappingRow, ignore_case: bool, cache: dict) -> np.ndarray:
-    key = (row.kind, row.value.strip() if row.kind == MatchKind.PATTERN else
-           normalize_value(row.value, ignore_case), ignore_case)
+def _matching_codes(
+    vocab: pd.Index, row: MappingRow, ignore_case: bool, cache: RowCache
+) -> np.ndarray:
+    """The vocabulary codes a non-equals row matches, from the cache when (kind, text, case)
+    was evaluated before."""
+    text = row.value.strip() if row.kind == MatchKind.PATTERN else row.value
+    key = (row.kind.value, normalize_value(text, ignore_case and row.kind != MatchKind.PATTERN),
+           ignore_case)
     if key not in cache:
         while len(cache) >= CACHE_LIMIT:
             cache.pop(next(iter(cache)))
@@ -54,8 +60,10 @@ def _vocab_mask(vocab: pd.Index, row: MappingRow, ignore_case: bool) -> np.ndarr
     if not len(vocab):
         return np.zeros(0, dtype=bool)
     values = pd.Series(vocab, dtype=object)
+    mask: Any
     if row.kind == MatchKind.PATTERN:
-        return values.str.fullmatch(compile_pattern(row.value, ignore_case)).to_numpy(dtype=bool)
+        mask = values.str.fullmatch(compile_pattern(row.value, ignore_case))
+        return np.asarray(mask.to_numpy(dtype=bool))
     text = normalize_value(row.value, ignore_case)
     if row.kind == MatchKind.STARTS_WITH:
         mask = values.str.startswith(text)
@@ -63,7 +71,7 @@ def _vocab_mask(vocab: pd.Index, row: MappingRow, ignore_case: bool) -> np.ndarr
         mask = values.str.endswith(text)
     else:
         mask = values.str.contains(text, regex=False)
-    return mask.to_numpy(dtype=bool)
+    return np.asarray(mask.to_numpy(dtype=bool))
 
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -10,6 +11,7 @@ from app.core.engine import Evaluation
 from app.core.expectations import failures
 from app.core.mapping import (
     GROUP_NAME_LIMIT,
+    MappingRow,
     MatchKind,
     loose_key,
     normalize_value,
@@ -32,7 +34,7 @@ class Warning:
     count: int | None = None
     suggestion: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {key: val for key, val in asdict(self).items() if val is not None}
 
 
@@ -217,7 +219,9 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
 
     unmatched = np.flatnonzero(~evaluation.value_matched)
     unmatched = unmatched[np.argsort(-users_per_value[unmatched], kind="stable")]
-    near_misses, listed, rest_users, rest_values = [], [], 0, 0
+    near_misses: list[Warning] = []
+    listed: list[Warning] = []
+    rest_users = rest_values = 0
     for code in unmatched:
         spelled, count = str(tokens.spelling[code]), int(users_per_value[code])
         near_row = row_by_loose.get(loose_key(spelled))
@@ -275,11 +279,11 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
     return found
 
 
-def _condition(row) -> str:
+def _condition(row: MappingRow) -> str:
     return row.describe() if row.kind != MatchKind.EQUALS else repr(row.value.strip())
 
 
-def _repeated(row) -> str:
+def _repeated(row: MappingRow) -> str:
     if row.kind == MatchKind.EQUALS:
         return f"the value {row.value.strip()!r}"
     return f"the condition {row.describe()}"
