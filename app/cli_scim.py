@@ -164,8 +164,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
     if args.report:
         _check_report_path(args.report)
-    if not args.dry_run and not args.ignore_expectations:
-        refuse_failed_expectations(users, mapping)
+    if (not args.dry_run or args.plan_out) and not args.ignore_expectations:
+        refuse_failed_expectations(users, mapping)  # a saved plan is there to be applied
     out = sys.stderr if args.json else sys.stdout
     with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
         try:

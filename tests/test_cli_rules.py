@@ -122,6 +122,9 @@ def test_sync_refuses_while_an_expectation_fails(files, scim_server, monkeypatch
     assert server.dump()["groups"] == {}
     assert main([*args, "--dry-run"]) == 0
     assert server.dump()["groups"] == {}
+    plan = files["users"].parent / "plan.json"
+    assert main([*args, "--dry-run", "--plan-out", str(plan)]) == 2  # a plan is to be applied
+    assert not plan.exists()
     assert main([*args, "--ignore-expectations"]) == 0
     groups = server.dump()["groups"]
     assert set(groups) == {"Sales", "Contractors", "Marketing", "Engineering"}
