@@ -136,3 +136,44 @@ def test_expectations_typed_in_the_tab_are_saved_in_the_draft(window, tmp_path):
     assert window.document.mapping.expectations == (Expectation("u4@x.org", ("Engineering",)),)
     assert window._save_to(tmp_path / "d.json")
     assert load_draft(tmp_path / "d.json").expectations == window.document.mapping.expectations
+
+
+def test_tooltip_lists_the_first_twenty_values_most_users_first(window):
+    sources = [f"Team {i:02d}" for i in range(25) for _ in range(i + 1)]
+    window.document.set_users(UserList.from_records(
+        {"email": f"v{n}@x.org", "name": "", "status": "", "source": s, "groups": ""}
+        for n, s in enumerate(sources)))
+    window.editor.set_kind(0, MatchKind.STARTS_WITH)
+    window.editor.set_cell(0, "value", "Team")
+    lines = data(window, 0, MATCH, Qt.ItemDataRole.ToolTipRole).splitlines()
+    assert lines[0] == "Row 1 (starts with 'Team') matches 25 export values:"
+    assert lines[1:3] == ["Team 24  (25 users)", "Team 23  (24 users)"]
+    assert len(lines) == 1 + 20 + 1 and lines[-1] == "… and 5 more"
+
+
+def test_copy_and_paste_of_whole_rows_keep_the_match_kind(window, qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    panel = window.mapping_panel
+    panel.select_rows([0, 1])
+    panel.copy()
+    copied = QGuiApplication.clipboard().text()
+    assert copied == "Sales\tSales\tstarts with\nEMEA\tEurope\tcontains\n"
+    panel.table.setCurrentIndex(panel.model.index(3, VALUE))
+    panel.paste()
+    assert window.document.mapping.rows[3:] == window.document.mapping.rows[:2]
+    panel.select_rows([3])
+    panel.table.selectionModel().select(
+        panel.model.index(3, MATCH), panel.table.selectionModel().SelectionFlag.ClearAndSelect)
+    panel.clear()
+    assert window.document.mapping.rows[3] == MappingRow("Sales", "Sales")  # kind back to equals
+
+
+def test_delete_key_removes_the_selected_expectations(window, qtbot):
+    panel = window.expectations
+    panel.add(Expectation("u0@x.org", ("Sales",)))
+    panel.add(Expectation("u4@x.org", ("Engineering",)))
+    panel.table.setFocus()
+    panel.table.selectRow(0)
+    qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
+    assert window.document.mapping.expectations == (Expectation("u4@x.org", ("Engineering",)),)

@@ -8,7 +8,7 @@ they are undoable and saved with the draft. Selecting a line selects the row tha
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
@@ -162,6 +162,12 @@ class ExpectationsPanel(QWidget):
         layout.setSpacing(4)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
+        remove = QAction("&Remove Expectations", self.table)
+        remove.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        remove.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        remove.triggered.connect(self.remove_selected)
+        self.table.addAction(remove)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.model.modelReset.connect(self._update_hint)
         self._update_hint()

@@ -234,6 +234,7 @@ class MappingPanel(QWidget):
         for span in self.table.selectionModel().selection():
             columns.update(range(span.left(), span.right() + 1))
         fields = [FIELD_OF[c] for c in (VALUE, GROUP) if c in columns]
+        fields += ["kind"] if MATCH in columns else []  # last, as a mapping file's Match column
         return fields or list(EDITABLE)
 
     def copy(self) -> None:
