@@ -177,3 +177,40 @@ def test_delete_key_removes_the_selected_expectations(window, qtbot):
     panel.table.selectRow(0)
     qtbot.keyClick(panel.table, Qt.Key.Key_Delete)
     assert window.document.mapping.expectations == (Expectation("u4@x.org", ("Engineering",)),)
+
+
+def test_the_apps_sync_asks_before_writing_while_an_expectation_fails(
+    qtbot, window, scim_server, monkeypatch
+):
+    from app.ui import expectations_panel
+    from app.ui.connection import ConnectionProfile
+    from tests.scim_fixtures import TOKEN
+
+    server = scim_server(window.document.users)
+    window.editor.set_expectations([Expectation("u4@x.org", ("Sales",))], "Expect")
+    controller = window.sync_controller
+    controller.set_connection(ConnectionProfile("test", server.url), TOKEN, persist=False)
+    with qtbot.waitSignal(controller.planned, timeout=15_000) as blocker:
+        controller.refresh()
+    qtbot.waitUntil(lambda: controller.task is None, timeout=15_000)
+    plan = blocker.args[0]
+    asked = []
+
+    def answer(button):
+        def warning(parent, title, text, *args):
+            asked.append(text)
+            return button
+        return warning
+
+    monkeypatch.setattr(expectations_panel.QMessageBox, "warning",
+                        answer(QMessageBox.StandardButton.Cancel))
+    controller.sync(plan)
+    assert controller.task is None and server.dump()["groups"] == {}
+    assert "1 expectation(s) of the mapping fail" in asked[0]
+    assert "u4@x.org is expected in Sales but lands in Engineering (row 3)." in asked[0]
+    monkeypatch.setattr(expectations_panel.QMessageBox, "warning",
+                        answer(QMessageBox.StandardButton.Yes))
+    with qtbot.waitSignal(controller.synced, timeout=15_000):
+        controller.sync(plan)
+    qtbot.waitUntil(lambda: controller.task is None, timeout=15_000)
+    assert set(server.dump()["groups"]) == {"Sales", "Europe", "Engineering"}

@@ -15,13 +15,20 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QTableView,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.core.expectations import Outcome, check_expectations, expect_user, parse_groups
+from app.core.expectations import (
+    Outcome,
+    check_expectations,
+    expect_user,
+    failures,
+    parse_groups,
+)
 from app.core.mapping import Expectation
 from app.ui.commands import MappingEditor
 from app.ui.icons import icon, set_icon
@@ -258,3 +265,23 @@ def expect_selected_users(window) -> None:
         window.expectations.expect([expect_user(evaluation, user) for user in chosen])
         window.expectations_dock.show()
         window.expectations_dock.raise_()
+
+
+def confirm_despite_failed_expectations(parent: QWidget | None, document) -> bool:
+    """Before the app's sync writes: True if every expectation passes, or the admin, told which
+    fail, chooses to sync anyway (as `groupmap sync --ignore-expectations`)."""
+    evaluation = document.evaluation
+    failed = failures(evaluation) if evaluation is not None else []
+    if not failed:
+        return True
+    listed = "\n".join(f"• {outcome.message}" for outcome in failed[:10])
+    more = f"\n… and {len(failed) - 10} more" if len(failed) > 10 else ""
+    answer = QMessageBox.warning(
+        parent,
+        "GroupMap",
+        f"{len(failed)} expectation(s) of the mapping fail:\n\n{listed}{more}\n\n"
+        "Fix the mapping (see the Expectations tab), or sync anyway?",
+        QMessageBox.StandardButton.Cancel | QMessageBox.StandardButton.Yes,
+        QMessageBox.StandardButton.Cancel,
+    )
+    return answer == QMessageBox.StandardButton.Yes
