@@ -123,9 +123,8 @@ def _user_of_emails(users: UserList, emails: list[str]) -> np.ndarray:
 def _value_evaluation(evaluation: Evaluation, values: tuple[str, ...]) -> Evaluation:
     """The mapping applied to the expected values as if they were the cells of an export."""
     cache = evaluation.users.engine_cache
-    key = ("expected values", values)
-    if key not in cache:
-        cache[key] = UserList.from_records(
+    if cache.get("expected values", (None,))[0] != values:  # only the latest set is kept
+        cache["expected values"] = (values, UserList.from_records(
             {"email": "", "name": "", "status": "", "source": v, "groups": ""} for v in values
-        )
-    return evaluate(cache[key], evaluation.mapping.with_expectations(()))
+        ))
+    return evaluate(cache["expected values"][1], evaluation.mapping.with_expectations(()))

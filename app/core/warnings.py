@@ -154,18 +154,18 @@ def _broad_rows(evaluation: Evaluation) -> list[Warning]:
     """Non-equals rows matching more than half of the users: likely too broad."""
     total = evaluation.user_count
     rows = evaluation.mapping.rows
-    if not total or not len(evaluation.hit_row):
+    other = np.array([row.kind != MatchKind.EQUALS for row in rows], dtype=bool)
+    if not total or not other.any():
         return []
     n_rows = len(rows)
-    pairs = np.unique(evaluation.hit_cell * n_rows + evaluation.hit_row)
+    kept = other[evaluation.hit_row]
+    pairs = np.unique(evaluation.hit_cell[kept] * n_rows + evaluation.hit_row[kept])
     per_row = np.bincount(
         pairs % n_rows, weights=evaluation.users.cell_weights[pairs // n_rows], minlength=n_rows
     ).astype(np.int64)
     found = []
     for i in np.flatnonzero(per_row > BROAD_SHARE * total):
         row = rows[i]
-        if row.kind == MatchKind.EQUALS:
-            continue
         count = int(per_row[i])
         found.append(
             Warning(
