@@ -72,9 +72,24 @@ def test_the_match_combo_is_reached_and_used_with_the_keyboard(window, qtbot):
     combo = table.indexWidget(table.currentIndex())
     assert isinstance(combo, QComboBox) and combo.currentText() == "equals"
     assert [combo.itemText(i) for i in range(combo.count())] == [k.value for k in MatchKind]
-    qtbot.keyClick(combo, Qt.Key.Key_Down)
-    qtbot.keyClick(combo, Qt.Key.Key_Return)
-    assert window.document.mapping.rows[2].kind == MatchKind.STARTS_WITH
+    qtbot.waitUntil(lambda: combo.view().isVisible())  # the list is open
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Down)
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Down)
+    assert window.document.mapping.rows[2].kind == MatchKind.EQUALS  # moving is not choosing
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Return)
+    assert window.document.mapping.rows[2].kind == MatchKind.ENDS_WITH
+    qtbot.waitUntil(lambda: table.indexWidget(table.currentIndex()) is None)
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_P)  # a letter on the cell picks the kind it starts
+    assert window.document.mapping.rows[2].kind == MatchKind.PATTERN
+    qtbot.wait(10)
+    assert table.indexWidget(table.currentIndex()) is None  # and no list is left open
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_Space)
+    combo = table.indexWidget(table.currentIndex())
+    qtbot.waitUntil(lambda: combo.view().isVisible())
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Escape)
+    assert window.document.mapping.rows[2].kind == MatchKind.PATTERN
 
 
 def test_status_shows_bad_patterns_and_shadowed_rows(window):

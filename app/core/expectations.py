@@ -53,8 +53,6 @@ class Outcome:
         subject = self.expectation.subject.strip()
         who = subject if self.expectation.is_email else f"The value {subject!r}"
         expected = f"in {self.expectation.expected_text()}"
-        if self.expectation.expected_text() == "no group":
-            expected = "in no group"
         if not self.found:
             return f"{who} is expected {expected} but is not in the export."
         lands = ", ".join(self.groups) if self.groups else "no group"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, QStringListModel, Qt
+from PySide6.QtCore import QModelIndex, QRect, QSize, QStringListModel, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -126,8 +126,9 @@ class BarDelegate(QStyledItemDelegate):
 
 
 class MatchDelegate(QStyledItemDelegate):
-    """A combo of the match kinds. The keyboard opens it (F2, Space or a letter), arrows or the
-    kind's first letter pick, and Enter (or choosing with the mouse) applies at once."""
+    """A combo of the match kinds whose list opens at once. F2 or Space opens it, the arrows
+    move and Enter applies (as a click does); a letter typed on the cell picks the kind it
+    starts (e for equals, p for pattern); Escape leaves the kind as it was."""
 
     def createEditor(self, parent: QWidget, option, index: QModelIndex) -> QWidget:
         combo = QComboBox(parent)
@@ -145,6 +146,8 @@ class MatchDelegate(QStyledItemDelegate):
 
     def setEditorData(self, editor: QComboBox, index: QModelIndex) -> None:
         editor.setCurrentIndex(max(editor.findData(index.data(Qt.ItemDataRole.EditRole)), 0))
+        # Open the list once the editor is shown, unless a typed letter already chose a kind.
+        QTimer.singleShot(0, editor, lambda: editor.showPopup() if editor.isVisible() else None)
 
     def setModelData(self, editor: QComboBox, model, index: QModelIndex) -> None:
         model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
