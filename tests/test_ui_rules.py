@@ -229,3 +229,14 @@ def test_the_apps_sync_asks_before_writing_while_an_expectation_fails(
         controller.sync(plan)
     qtbot.waitUntil(lambda: controller.task is None, timeout=15_000)
     assert set(server.dump()["groups"]) == {"Sales", "Europe", "Engineering"}
+
+
+def test_a_shadowed_row_is_fixed_by_moving_it_above_the_first_row_shadowing_it(window):
+    window.editor.insert(3, [MappingRow("Sales - EMEA", "Field")], "Add")
+    problems = window.problems
+    row = next(i for i, w in enumerate(problems.warnings) if w.code == "shadowed_row")
+    problems.list.setCurrentRow(row)
+    assert problems.fix_label.text() == "Fix: Move row 4 above row 1"
+    problems.apply_fix()
+    assert window.document.mapping.rows[0] == MappingRow("Sales - EMEA", "Field")
+    assert not [w for w in window.document.warnings if w.code == "shadowed_row"]

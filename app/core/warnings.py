@@ -145,6 +145,7 @@ def _shadowed_rows(evaluation: Evaluation, already: set[int | None]) -> list[War
                 " decides a group. Move it up, or remove it.",
                 row=int(row) + 1,
                 value=mapping_row.value.strip(),
+                suggestion=str(earlier[0]),  # the row to move it above
             )
         )
     return found
