@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from app import __version__
@@ -18,7 +17,6 @@ from app.core.warnings import find_warnings
 
 EXIT_EXPECTATION_FAILED = 1
 EXIT_BAD_INPUT = 2
-Command = Callable[[argparse.Namespace], int]
 
 
 def add_mapping_options(parser: argparse.ArgumentParser) -> None:

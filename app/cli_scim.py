@@ -128,8 +128,7 @@ def _plan_json(plan, requests: int) -> dict:
         "created_groups": list(plan.groups_to_create),
         "added": plan.added_count,
         "removed": plan.removed_count,
-        "unchanged": len(plan.state.user_ids)
-        - len({e.lower() for m in (plan.adds, plan.removes) for v in m.values() for e in v}),
+        "unchanged": plan.unchanged_count,
         "not_found": len(plan.not_found),
         "failed": 0,
         "requests": requests,

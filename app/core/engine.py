@@ -42,8 +42,6 @@ from app.core.mapping import Mapping
 from app.core.matching import row_value_pairs
 from app.core.users import UserList
 
-NO_ROW = np.iinfo(np.int32).max
-
 
 class Change(IntEnum):
     UNCHANGED = 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,6 @@ class ConnectionProfile:
     attribute: str = ""
     match_attribute: str = "userName"
     insecure_http: bool = False
-
-    def with_changes(self, **changes: Any) -> ConnectionProfile:
-        return replace(self, **changes)
 
     def sync_settings(self, token: str | None) -> SyncSettings:
         """The sync settings for this profile, with the token given at call time."""
