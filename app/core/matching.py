@@ -74,7 +74,6 @@ def _vocab_mask(vocab: pd.Index, row: MappingRow, ignore_case: bool) -> np.ndarr
     return np.asarray(mask.to_numpy(dtype=bool))
 
 
-
 def row_values(
     evaluation: Evaluation, row: int, limit: int = 20
 ) -> tuple[list[tuple[str, int]], int]:
