@@ -13,7 +13,7 @@ from app.core.errors import InputError
 from app.core.mapping import Mapping
 from app.core.report import preview_json
 from app.core.users import UserList
-from app.core.warnings import find_warnings
+from app.core.warnings import Warning, find_warnings
 
 EXIT_EXPECTATION_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -170,7 +170,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return status
 
 
-def check_summary(mapping: Mapping, failed: list) -> str:
+def check_summary(mapping: Mapping, failed: list[Warning]) -> str:
     """The verdict of `preview --check`: every failed expectation, or that all passed."""
     total = len(mapping.expectations)
     if not failed:

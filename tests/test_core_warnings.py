@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from app.core.engine import evaluate
+from app.core.mapping import MatchKind
 from app.core.warnings import find_warnings
+from tests.core_reference import reference_matches, reference_usable
 from tests.test_core_engine import mapping_of, users_of
 
 
@@ -169,3 +174,38 @@ def test_non_equals_rows_matching_nobody_and_repeated_conditions():
     dupes = warnings_of(users, mapping, "duplicate_value")
     assert [w.row for w in dupes] == [2]
     assert "repeats the condition starts with 'HR' of row 1" in dupes[0].message
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    sources=st.lists(st.sampled_from(["Sales - EMEA", "Sales", "EMEA Ops", "Eng", "eng;Sales"]),
+                     min_size=1, max_size=12),
+    rows=st.lists(
+        st.tuples(st.sampled_from(["Sales", "EMEA", "Eng", "S.*", "[", "Ops"]),
+                  st.sampled_from(["A", "B"]), st.sampled_from(list(MatchKind))),
+        max_size=5,
+    ),
+    separator=st.sampled_from(["", ";"]),
+    ignore_case=st.booleans(),
+)
+def test_shadowed_and_broad_rows_agree_with_a_per_user_reference(
+    sources, rows, separator, ignore_case
+):
+    users = users_of(*[(s, "") for s in sources])
+    mapping = mapping_of(*rows, separator=separator, ignore_case=ignore_case)
+    found = find_warnings(evaluate(users, mapping))
+    matched_by: dict[int, list[int]] = {}  # row -> users it matches
+    decided: set[int] = set()
+    for user, source in enumerate(sources):
+        values = [v for v in (source.split(separator) if separator else [source]) if v.strip()]
+        hits = [i for i, row in enumerate(mapping.rows) if reference_usable(row)
+                and any(reference_matches(row, v, ignore_case) for v in values)]
+        for i in hits:
+            matched_by.setdefault(i, []).append(user)
+        decided.update(hits[:1])
+    duplicates = {w.row for w in found if w.code == "duplicate_value"}
+    shadowed = {i + 1 for i in matched_by if i not in decided} - duplicates
+    assert {w.row for w in found if w.code == "shadowed_row"} == shadowed
+    broad = {i + 1 for i, hit in matched_by.items()
+             if mapping.rows[i].kind != MatchKind.EQUALS and len(hit) > len(sources) / 2}
+    assert {w.row for w in found if w.code == "row_too_broad"} == broad
