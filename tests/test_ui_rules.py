@@ -240,3 +240,23 @@ def test_a_shadowed_row_is_fixed_by_moving_it_above_the_first_row_shadowing_it(w
     problems.apply_fix()
     assert window.document.mapping.rows[0] == MappingRow("Sales - EMEA", "Field")
     assert not [w for w in window.document.warnings if w.code == "shadowed_row"]
+
+
+def test_import_expectations_from_a_file_and_a_bad_file_explained(window, tmp_path, monkeypatch):
+    from app.ui import expectations_panel
+
+    good = tmp_path / "expect.csv"
+    good.write_text("Email or value,Expected group\nu0@x.org,Sales\nEng,Engineering\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Who,Team\na,b\n")
+    window.editor.set_expectations([Expectation("U0@x.org", ())], "Expect")
+    chosen = iter([str(good), str(bad)])
+    monkeypatch.setattr(expectations_panel.QFileDialog, "getOpenFileName",
+                        lambda *a, **k: (next(chosen), ""))
+    window.expectations.import_button.click()
+    assert window.document.mapping.expectations == (
+        Expectation("u0@x.org", ("Sales",)), Expectation("Eng", ("Engineering",)))
+    assert window.editor.stack.undoText() == "Import expectations from expect.csv"
+    window.expectations.import_button.click()
+    assert "an expectations file needs the columns" in window.error_box.informativeText()
+    assert len(window.document.mapping.expectations) == 2

@@ -7,11 +7,14 @@ they are undoable and saved with the draft. Selecting a line selects the row tha
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDockWidget,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -157,12 +160,17 @@ class ExpectationsPanel(QWidget):
         self.delete_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.delete_button.setToolTip("Remove the selected expectations")
         self.delete_button.clicked.connect(self.remove_selected)
+        self.import_button = QToolButton(self)
+        self.import_button.setText("&Import…")
+        self.import_button.setToolTip(
+            'Add the expectations of a .csv or .xlsx ("Email or value", "Expected group")')
         self.hint = QLabel(self)
         self.hint.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.delete_button)
+        buttons.addWidget(self.import_button)
         buttons.addWidget(self.hint, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 4)
@@ -188,11 +196,11 @@ class ExpectationsPanel(QWidget):
         if expectation is None:
             self.table.edit(index)
 
-    def expect(self, new: list[Expectation]) -> None:
-        """Add expectations ("Expect this"); one for the same email or value is replaced."""
+    def expect(self, new: list[Expectation], text: str = "Expect this") -> None:
+        """Add expectations; one for the same email or value is replaced."""
         keys = {e.subject.strip().casefold() for e in new}
         kept = [e for e in self.model.expectations if e.subject.strip().casefold() not in keys]
-        self.editor.set_expectations([*kept, *new], "Expect this")
+        self.editor.set_expectations([*kept, *new], text)
 
     def remove_selected(self) -> None:
         rows = {index.row() for index in self.table.selectionModel().selectedRows()}
@@ -241,6 +249,7 @@ def install_expectations(window) -> None:
     window.document.evaluationChanged.connect(lambda: dock.setWindowTitle(panel.summary()))
     dock.setWindowTitle(panel.summary())
 
+    panel.import_button.clicked.connect(lambda: import_expectations(window))
     users = window.preview.users
     expect = QAction("&Expect This", users)
     expect.setToolTip("Add the selected users' current outcome as expectations")
@@ -285,3 +294,22 @@ def confirm_despite_failed_expectations(parent: QWidget | None, document) -> boo
         QMessageBox.StandardButton.Cancel,
     )
     return answer == QMessageBox.StandardButton.Yes
+
+
+def import_expectations(window) -> None:
+    """Add the expectations of a file, like `--expect FILE` (one already there for the same
+    email or value is replaced); a file that cannot be read is explained, nothing changes."""
+    from app.core.errors import InputError
+    from app.io.expectfile import read_expectations
+
+    start = str(window.settings.value("lastDir", str(Path.home())))
+    name, _ = QFileDialog.getOpenFileName(
+        window, "Import Expectations", start, "Expectations (*.xlsx *.xlsm *.csv)")
+    if not name:
+        return
+    try:
+        found = read_expectations(Path(name))
+    except (OSError, InputError) as exc:
+        window.show_error("Can't import the expectations", Path(name), str(exc))
+        return
+    window.expectations.expect(list(found), f"Import expectations from {Path(name).name}")
