@@ -140,13 +140,16 @@ def test_expect_this_adds_the_users_outcome_and_a_failure_shows_in_problems(wind
 
 def test_expectations_typed_in_the_tab_are_saved_in_the_draft(window, tmp_path):
     panel = window.expectations
-    panel.add()
+    panel.add_button.click()
+    assert panel.table.state() == panel.table.State.EditingState  # typing goes to the new line
     model = panel.model
     model.setData(model.index(0, SUBJECT), "Eng")
     model.setData(model.index(0, EXPECTED), "no group")
     assert model.data(model.index(0, RESULT)) == "fails: lands in Engineering (row 3)"
     panel.add(Expectation("u4@x.org", ("Engineering",)))
     panel.table.selectRow(0)
+    window.editor.set_cell(2, "group", "Eng")  # a mapping edit keeps the selected line
+    assert panel.table.selectionModel().isRowSelected(0)
     panel.remove_selected()
     assert window.document.mapping.expectations == (Expectation("u4@x.org", ("Engineering",)),)
     assert window._save_to(tmp_path / "d.json")

@@ -49,10 +49,13 @@ class ExpectationsModel(HeaderedTableModel):
         "What the mapping does for it now",
     )
 
+    refreshed = Signal()  # verdicts recomputed (after every edit)
+
     def __init__(self, editor: MappingEditor, parent=None) -> None:
         super().__init__(parent)
         self.editor = editor
         self.outcomes: dict[int, Outcome] = {}
+        self._shown = -1  # rows the view knows about
         editor.document.evaluationChanged.connect(self.refresh)
         self.refresh()
 
@@ -61,17 +64,26 @@ class ExpectationsModel(HeaderedTableModel):
         return self.editor.document.mapping.expectations
 
     def refresh(self) -> None:
+        """New verdicts; a reset only when lines were added or removed (keeps the selection)."""
         evaluation = self.editor.document.evaluation
         outcomes = check_expectations(evaluation) if evaluation is not None else []
+        if len(self.expectations) == self._shown:
+            self.outcomes = {outcome.index: outcome for outcome in outcomes}
+            if self._shown:
+                self.dataChanged.emit(self.index(0, 0), self.index(self._shown - 1, RESULT))
+            self.refreshed.emit()
+            return
         self.beginResetModel()
         self.outcomes = {outcome.index: outcome for outcome in outcomes}
+        self._shown = len(self.expectations)
         self.endResetModel()
+        self.refreshed.emit()
 
     def failed(self) -> int:
         return sum(not outcome.passed for outcome in self.outcomes.values())
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.expectations)
+        return 0 if parent.isValid() else max(self._shown, 0)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -153,7 +165,7 @@ class ExpectationsPanel(QWidget):
         set_icon(self.add_button, "row-add")
         self.add_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.add_button.setToolTip("Add a line: an email or export value and its expected groups")
-        self.add_button.clicked.connect(self.add)
+        self.add_button.clicked.connect(lambda: self.add())
         self.delete_button = QToolButton(self)
         self.delete_button.setText("&Remove")
         set_icon(self.delete_button, "row-delete")
@@ -184,7 +196,7 @@ class ExpectationsPanel(QWidget):
         self.table.addAction(remove)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
-        self.model.modelReset.connect(self._update_hint)
+        self.model.refreshed.connect(self._update_hint)
         self._update_hint()
 
     def add(self, expectation: Expectation | None = None) -> None:
