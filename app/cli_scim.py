@@ -9,37 +9,36 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+
+from app.cli_pacing import CANCELLED_WHILE_READING, add_pacing_options, ctrl_c_cancels
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
 EXIT_CANCELLED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+REQUEST_DEADLINE, MAX_RESPONSE_MB = 120.0, 64.0  # as app.scim.transport (not imported: startup)
 
 
 def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     from app.cli import add_mapping_options
+    from app.cli_apply import add_apply_command
+    from app.cli_connections import add_connection_option, add_connections_command
+    from app.scim.settings import MATCH_ATTRIBUTES, TARGETS
 
     sync = commands.add_parser(
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
     add_mapping_options(sync)
-    sync.add_argument("--url", required=True, metavar="BASE_URL", help="SCIM base URL")
+    sync.add_argument("--url", metavar="BASE_URL", help="SCIM base URL")
+    add_connection_option(sync)
     sync.add_argument(
         "--token-env",
-        default="GROUPMAP_TOKEN",
         metavar="VAR",
         help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
     )
     sync.add_argument(
         "--match-attribute",
-        choices=["userName", "emails", "externalId"],
-        default="userName",
+        choices=list(MATCH_ATTRIBUTES),
         help="SCIM user attribute that holds the export's email (default userName)",
     )
     sync.add_argument(
@@ -56,6 +55,11 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     )
     add_pacing_options(sync)
     sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    sync.add_argument(
+        "--plan-out",
+        metavar="FILE",
+        help="with --dry-run: save the plan for approval (apply it with 'groupmap apply')",
+    )
     sync.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sync.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
     sync.add_argument(
@@ -72,8 +76,7 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     )
     sync.add_argument(
         "--target",
-        choices=["groups", "attribute"],
-        default="groups",
+        choices=list(TARGETS),
         help="write group memberships, or a user attribute (no /Groups)",
     )
     sync.add_argument(
@@ -83,9 +86,28 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
     )
     sync.add_argument(
+        "--ignore-expectations",
+        action="store_true",
+        help="write even while an expectation of the mapping fails",
+    )
+    sync.add_argument(
         "--insecure-http",
         action="store_true",
         help="allow plain http to a host other than this machine",
+    )
+    sync.add_argument(
+        "--request-deadline",
+        type=float,
+        default=REQUEST_DEADLINE,
+        metavar="SECONDS",
+        help="longest one request may take, answer included (default 120)",
+    )
+    sync.add_argument(
+        "--max-response-mb",
+        type=float,
+        default=MAX_RESPONSE_MB,
+        metavar="MB",
+        help="largest answer read from the server (default 64)",
     )
     sync.set_defaults(run=cmd_sync)
 
@@ -99,84 +121,19 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--token", metavar="T", help="require this bearer token")
     serve.set_defaults(run=cmd_serve)
+    add_connections_command(commands)
+    add_apply_command(commands)
 
 
-def add_pacing_options(sync: argparse.ArgumentParser) -> None:
-    from app.scim.profiles import PROFILES
-
-    sync.add_argument(
-        "--profile",
-        choices=list(PROFILES),
-        default="generic",
-        help="the service provider's published limits: rate, batch size, page size "
-        "(default generic: learned from the server)",
-    )
-    sync.add_argument(
-        "--max-rate",
-        type=float,
-        metavar="N",
-        help="at most N requests a second, e.g. 1 or 0.5 (default: the --profile's, else "
-        "learned from the server's answers)",
-    )
-    sync.add_argument(
-        "--page-size", type=int, metavar="N", help="results per list page (default: the server's)"
-    )
-    sync.add_argument(
-        "--deadline",
-        type=duration,
-        default="2h",
-        metavar="TIME",
-        help="keep retrying requests the server throttles (429, 503) for this long, e.g. 45m "
-        "or 3h (default 2h)",
-    )
-
-
-def duration(text: str) -> float:
-    """Seconds from "7200", "90s", "45m" or "2h" (for --deadline)."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
-    if not match:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration: give seconds, or a number with s, m or h (e.g. 2h)"
-        )
-    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
-
-
-@contextmanager
-def ctrl_c_cancels(out) -> Iterator[threading.Event]:
-    """Ctrl-C sets the event (the sync stops between requests); a second one quits at once."""
-    cancel = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield cancel
-        return
-
-    def on_interrupt(signum, frame) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        cancel.set()
-        print(
-            "\nStopping after the requests under way (Ctrl-C again quits at once)...",
-            file=out,
-            flush=True,
-        )
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        yield cancel
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-CANCELLED_WHILE_READING = (
-    "groupmap: cancelled (Ctrl-C) while reading the server; nothing was written."
-)
-
-
-def _cancelled_message(requests: int) -> str:
-    return (
-        f"groupmap: cancelled (Ctrl-C) between requests, after {requests:,} request(s); what "
-        "was done is counted above. Run the same command again to finish: it reads the server "
-        "again and sends only what is still missing."
-    )
+CONNECTION_DEFAULTS = {
+    "url": None,
+    "target": "groups",
+    "attribute": None,
+    "match_attribute": "userName",
+    "insecure_http": False,
+    "vendor": "generic",  # --profile, or the saved connection's service provider
+    "max_rate": None,
+}
 
 
 def _print_result(result) -> None:
@@ -195,8 +152,7 @@ def _plan_json(plan, requests: int, estimate) -> dict:
         "created_groups": list(plan.groups_to_create),
         "added": plan.added_count,
         "removed": plan.removed_count,
-        "unchanged": len(plan.state.user_ids)
-        - len({e.lower() for m in (plan.adds, plan.removes) for v in m.values() for e in v}),
+        "unchanged": plan.unchanged_count,
         "not_found": len(plan.not_found),
         "failed": 0,
         "requests": requests,
@@ -206,19 +162,21 @@ def _plan_json(plan, requests: int, estimate) -> dict:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from app.cli import load_inputs
+    from app.cli import load_inputs, refuse_failed_expectations
+    from app.cli_connections import apply_connection
     from app.core.errors import InputError
     from app.scim.client import ScimClient
-    from app.scim.errors import ScimError, SyncCancelled
-    from app.scim.estimate import plan_estimate, rate_text
+    from app.scim.errors import BadAnswer, ScimError, SyncCancelled
+    from app.scim.estimate import plan_estimate
     from app.scim.pacing import RateLimiter
     from app.scim.profiles import pacing_options
     from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
-    token = os.environ.get(args.token_env) or None
+    apply_connection(args, CONNECTION_DEFAULTS)
+    token = args.token
     pacing = pacing_options(
-        args.profile,
-        max_rate=args.max_rate,
+        args.vendor,
+        max_rate=args.max_rate or None,  # a saved connection's 0 means "the preset's"
         batch_size=args.batch_size,
         page_size=args.page_size,
         concurrency=args.concurrency,
@@ -236,15 +194,23 @@ def cmd_sync(args: argparse.Namespace) -> int:
         **pacing,
     )
     users, mapping = load_inputs(args)
+    if args.plan_out and not args.dry_run:
+        raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
     if args.report:
         _check_report_path(args.report)
+    if (not args.dry_run or args.plan_out) and not args.ignore_expectations:
+        refuse_failed_expectations(users, mapping)  # a saved plan is there to be applied
     out = sys.stderr if args.json else sys.stdout
+    if args.request_deadline <= 0 or args.max_response_mb <= 0:
+        raise InputError("--request-deadline and --max-response-mb must be more than 0")
     with (
         ctrl_c_cancels(out) as cancel,
         ScimClient(
             settings.url,
             token,
             insecure_http=settings.insecure_http,
+            request_deadline=args.request_deadline,
+            max_response_mb=args.max_response_mb,
             limiter=RateLimiter(settings.max_rate, settings.deadline, cancelled=cancel.is_set),
             page_size=settings.page_size,
         ) as client,
@@ -255,9 +221,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if cancel.is_set():
                 print(CANCELLED_WHILE_READING, file=sys.stderr)
                 return EXIT_CANCELLED
+            if isinstance(error, BadAnswer):  # it names the server, the request and the field
+                print(f"groupmap: error: {error}; nothing was written.", file=sys.stderr)
+                return EXIT_CONNECT
             print(
                 f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
-                f"the token in ${args.token_env} and the network; nothing was written.",
+                f"{args.token_origin} and the network; nothing was written.",
                 file=sys.stderr,
             )
             return EXIT_CONNECT
@@ -270,6 +239,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if not plan.is_empty:
                 print(f"Writing would take {estimate.text()}.", file=out)
             summary = _plan_json(plan, client.request_count, estimate)
+            if args.plan_out:
+                saved = save_plan(args.plan_out, plan, mapping, args.users)
+                print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.report:
                 _write_report(args.report, plan.to_frame())
             if args.json:
@@ -280,34 +252,62 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if not plan.is_empty:
             print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
         result = execute(client, plan, settings, cancelled=cancel.is_set)
-        limiter = client.limiter
+    return finish_sync(args, result, client.limiter)
+
+
+def finish_sync(args: argparse.Namespace, result, limiter=None) -> int:
+    """After the writes (sync and apply): report, summary, failures, and the exit status."""
+    from app.scim.estimate import rate_text
+
+    throttled = limiter.throttled if limiter is not None else 0
     if args.report:
         _write_report(args.report, result.report_frame())
     if args.json:
-        summary = {**result.to_json(), "throttled": limiter.throttled}
-        print(json.dumps({**summary, "cancelled": result.cancelled}, ensure_ascii=False))
+        summary = {**result.to_json(), "throttled": throttled, "cancelled": result.cancelled}
+        print(json.dumps(summary, ensure_ascii=False))
     else:
         _print_result(result)
         for email in result.not_found:
             print(f"  not found on the server (not created): {email}")
-        if limiter.throttled:
+        if throttled:
             print(
-                f"The server limited the rate: {limiter.throttled:,} request(s) answered 429 "
-                f"or 503 were sent again; the last pace was {rate_text(limiter.rate or 1)}."
+                f"The server limited the rate: {throttled:,} request(s) answered 429 or 503 "
+                f"were sent again; the last pace was {rate_text(limiter.rate or 1)}."
             )
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
     if result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
-            f"nothing was written. Check that the token in ${args.token_env} may write.",
+            f"nothing was written. Check that {args.token_origin} may write.",
             file=sys.stderr,
         )
         return EXIT_CONNECT
     if result.cancelled:
-        print(_cancelled_message(result.requests), file=sys.stderr)
+        print(
+            f"groupmap: cancelled (Ctrl-C) between requests, after {result.requests:,} "
+            "request(s); what was done is counted above. Run the same command again to "
+            "finish: it reads the server again and sends only what is still missing.",
+            file=sys.stderr,
+        )
         return EXIT_CANCELLED
     return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def save_plan(path: str, plan, mapping, export_files: list[str]):
+    """Write a plan file for approval; its summary names the code reviewers compare."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from app.scim.planfile import plan_content, write_plan
+
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    content = plan_content(plan, mapping, [Path(p) for p in export_files], when)
+    try:
+        content["created_by"] = getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        content["created_by"] = ""
+    return write_plan(Path(path), content)
 
 
 def _check_report_path(path: str) -> None:

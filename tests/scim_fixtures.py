@@ -1,4 +1,5 @@
-"""Fixtures for the SCIM tests: a fresh real server per test, the fault proxy, fast clients."""
+"""Fixtures for the SCIM tests: a fresh real server per test, the fault proxy, the fake
+server of one misbehaviour, fast clients."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from app.core.users import UserList
 from app.scim.client import ScimClient
 from app.scim.pacing import RateLimiter
 from app.scim.server import LocalScimServer
+from tests.fake_scim import FakeScim
 from tests.scim_proxy import FaultProxy
 from tests.scim_rate_proxy import RateLimitProxy
 
@@ -60,6 +62,7 @@ def fast_client(url: str, token: str | None = TOKEN, **kwargs: Any) -> ScimClien
         "backoff": 0.01,
         "max_backoff": 0.05,
         "limiter": RateLimiter(min_rate=100.0),
+        "create_settle": (0.05, 0.1),
     }
     settings.update(kwargs)
     return ScimClient(url, token, **settings)
@@ -115,3 +118,19 @@ def rate_proxy() -> Iterator[Callable[..., RateLimitProxy]]:
     yield factory
     for proxy in started:
         proxy.stop()
+
+
+@pytest.fixture
+def fake_scim() -> Iterator[Callable[..., FakeScim]]:
+    """Factory: a started FakeScim (tests/fake_scim.py) misbehaving in one mode, token TOKEN."""
+    started: list[FakeScim] = []
+
+    def factory(mode: str = "", **kwargs: Any) -> FakeScim:
+        fake = FakeScim(mode, token=kwargs.pop("token", TOKEN), **kwargs)
+        fake.start()
+        started.append(fake)
+        return fake
+
+    yield factory
+    for fake in started:
+        fake.stop()

@@ -35,8 +35,15 @@ def test_rates(rate, text):
 
 @pytest.mark.parametrize(
     "seconds, text",
-    [(0.2, "about 1 second"), (40, "about 40 seconds"), (240, "about 4 minutes"),
-     (9000, "about 2.5 hours"), (3672, "about 61 minutes"), (7200, "about 2 hours"), (3600 * 30, "about 30 hours")],
+    [
+        (0.2, "about 1 second"),
+        (40, "about 40 seconds"),
+        (240, "about 4 minutes"),
+        (3672, "about 61 minutes"),
+        (7200, "about 2 hours"),
+        (9000, "about 2.5 hours"),
+        (3600 * 30, "about 30 hours"),
+    ],
 )
 def test_durations(seconds, text):
     assert duration_text(seconds) == text

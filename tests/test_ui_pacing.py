@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QSettings
 
+from app.scim.tokens import TokenStore
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
 from app.ui.main_window import MainWindow
-from app.ui.secrets import TokenStore
 from app.ui.sync_dialog import SyncDialog
 from tests.scim_fixtures import TOKEN, expected_groups, make_mapping, make_users
 
@@ -34,9 +34,8 @@ def test_a_connections_preset_and_rate_are_kept_and_an_explicit_rate_wins(
     qtbot, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
-    store = ConnectionStore(
-        QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), TokenStore()
-    )
+    ini, saved = str(tmp_path / "s.ini"), tmp_path / "connections.json"
+    store = ConnectionStore(QSettings(ini, QSettings.Format.IniFormat), TokenStore(), saved)
     dialog = ConnectionDialog(store)
     qtbot.addWidget(dialog)
     dialog.name.setText("zoom")
@@ -49,7 +48,7 @@ def test_a_connections_preset_and_rate_are_kept_and_an_explicit_rate_wins(
 
     store.save(profile.with_changes(max_rate=0.5))
     again = ConnectionStore(
-        QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), TokenStore()
+        QSettings(ini, QSettings.Format.IniFormat), TokenStore(), saved
     ).get("zoom")
     assert again.vendor == "zoom" and again.max_rate == 0.5
     assert again.sync_settings(TOKEN).max_rate == 0.5  # the explicit rate overrides the preset

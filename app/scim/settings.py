@@ -8,7 +8,8 @@ from app.core.errors import InputError
 from app.scim.pacing import DEFAULT_DEADLINE
 
 MATCH_ATTRIBUTES = {"userName": "userName", "emails": "emails.value", "externalId": "externalId"}
-TARGETS = ("groups", "attribute")
+TARGET_GROUPS, TARGET_ATTRIBUTE = "groups", "attribute"
+TARGETS = (TARGET_GROUPS, TARGET_ATTRIBUTE)
 
 
 @dataclass(frozen=True)

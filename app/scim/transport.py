@@ -5,6 +5,9 @@ learns from every answer; 429 and 503 are retried until its deadline, not a fixe
 
 The token lives only in the Authorization header of the httpx client; nothing here formats
 headers into text, and any server text echoing the token is redacted before it is shown.
+Every request is bounded: a total deadline from sending to the last byte of the answer (not
+only per read, so a server dripping bytes cannot hold a sync), and a cap on the answer's size,
+read as a stream so an oversized body is refused before it fills the memory.
 """
 
 from __future__ import annotations
@@ -21,14 +24,18 @@ from typing import Any
 import httpx
 
 from app.core.errors import InputError
-from app.scim.errors import AuthError, ConnectError, ScimError
+from app.scim.errors import AuthError, BadAnswer, ConnectError, ScimError
 from app.scim.pacing import THROTTLE_STATUSES, RateLimiter
+from app.scim.redact import REDACTED, redact
 
 log = logging.getLogger("app.scim")
 
 SCIM_JSON = "application/scim+json"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-REDACTED = "[redacted]"
+REQUEST_DEADLINE = 120.0  # seconds from sending a request to the last byte of its answer
+MAX_RESPONSE_MB = 64  # a 1,000-user page with groups is a few MB; a 100,000-member group ~10 MB
+KEPT_EXTENSIONS = ("http_version", "reason_phrase")
+__all__ = ["REDACTED", "RequestEvent", "Transport", "checked_base_url", "checked_token"]
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,23 @@ def is_loopback(host: str) -> bool:
 
 
 def checked_base_url(base_url: str, insecure_http: bool) -> str:
-    """The base URL without a trailing slash; refuses plain http to anything but loopback."""
-    url = httpx.URL(base_url.strip())
+    """The base URL without a trailing slash; refuses plain http to anything but loopback.
+
+    A URL carrying credentials (user:password@host) is refused, and never quoted back.
+    """
+    try:
+        url = httpx.URL(base_url.strip())
+    except httpx.InvalidURL:
+        raise InputError(
+            "the SCIM URL is not a valid URL: give the service provider's SCIM base URL, e.g. "
+            "https://example.com/scim/v2"
+        ) from None
+    if url.userinfo:
+        raise InputError(
+            f"the SCIM URL for {url.host or 'the server'} carries a user name or password "
+            "(user:password@host): GroupMap never sends credentials in the URL; remove them "
+            "from the URL and give the bearer token as the token instead"
+        )
     if url.scheme not in ("http", "https") or not url.host:
         raise InputError(
             f"SCIM URL {base_url!r} is not an http(s) URL: give the service provider's SCIM base "
@@ -105,6 +127,8 @@ class Transport:
         max_backoff: float = 30.0,
         limiter: RateLimiter | None = None,
         on_request: Callable[[RequestEvent], None] | None = None,
+        request_deadline: float = REQUEST_DEADLINE,
+        max_response_mb: float = MAX_RESPONSE_MB,
     ) -> None:
         self.base_url = checked_base_url(base_url, insecure_http)
         self._token = checked_token(token)
@@ -119,6 +143,8 @@ class Transport:
         self.max_backoff = max_backoff
         self.limiter = limiter if limiter is not None else RateLimiter()
         self.on_request = on_request
+        self.request_deadline = request_deadline
+        self.max_response_bytes = int(max_response_mb * 1024 * 1024)
         self._lock = threading.Lock()
         self._count = 0
 
@@ -130,13 +156,14 @@ class Transport:
         self._http.close()
 
     def redact(self, text: str) -> str:
-        if self._token and self._token in text:
-            text = text.replace(self._token, REDACTED)
-        return text
+        return redact(text, self._token)
 
-    def wait_before_retry(self, attempt: int) -> None:
-        ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
-        self.limiter.sleep(random.uniform(ceiling / 2, ceiling))  # "equal jitter"
+    def wait_before_retry(self, attempt: int, delay: float | None = None) -> None:
+        """Back off (or wait `delay` seconds); a cancel of the sync ends the wait."""
+        if delay is None:
+            ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+            delay = random.uniform(ceiling / 2, ceiling)  # "equal jitter"
+        self.limiter.sleep(delay)
 
     def send(
         self,
@@ -166,10 +193,7 @@ class Transport:
                 self._count += 1
             started = time.monotonic()
             try:
-                response = self._http.request(
-                    method, url, params=params, json=json, headers=send_headers
-                )
-                response.read()
+                response = self._exchange(method, path, url, params, json, send_headers)
             except httpx.TransportError as exc:
                 self.limiter.observe(None, {}, sent_at)
                 ambiguous = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
@@ -209,6 +233,65 @@ class Transport:
                 "only what is still missing)".lstrip(),
             )
 
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        url: str,
+        params: dict[str, Any] | None,
+        json: Any,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """One request, its answer read as a stream within the deadline and the size cap."""
+        deadline = time.monotonic() + self.request_deadline
+        request = self._http.build_request(method, url, params=params, json=json, headers=headers)
+        response = self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_response_bytes:
+                raise self._too_large(method, path, response.status_code)
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise self._too_large(method, path, response.status_code)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(
+                        f"no complete answer within the {self.request_deadline:g} s request "
+                        "deadline"
+                    )
+                chunks.append(chunk)
+        except httpx.DecodingError:
+            raise BadAnswer(
+                f"{self.base_url}: {method} {path} answered a body that cannot be decoded "
+                f"(Content-Encoding {response.headers.get('Content-Encoding', '')!r}): report "
+                "it to the vendor",
+                response.status_code,
+            ) from None
+        finally:
+            response.close()
+        headers_read = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers_read,
+            content=b"".join(chunks),
+            request=request,
+            extensions={k: v for k, v in response.extensions.items() if k in KEPT_EXTENSIONS},
+        )
+
+    def _too_large(self, method: str, path: str, status: int) -> BadAnswer:
+        limit = self.max_response_bytes / 1024 / 1024
+        return BadAnswer(
+            f"{self.base_url}: {method} {path} answered more than {limit:g} MB, the response "
+            "size limit: raise it (--max-response-mb) if this server's answers are that "
+            "large, or ask for smaller pages",
+            status,
+        )
+
     def _describe(self, exc: httpx.TransportError) -> str:
         if isinstance(exc, httpx.TimeoutException):
             kind = "timed out"
@@ -242,10 +325,11 @@ class Transport:
         except ValueError:
             body = None
         if isinstance(body, dict):
-            scim_type = body.get("scimType")
+            scim_type = self.redact(str(body.get("scimType") or "")) or None
             detail = str(body.get("detail") or "")
-        if not detail:  # redacted before it is cut short, or a cut token would show
-            detail = self.redact((response.text or response.reason_phrase or "").strip())[:300]
+        if not detail:
+            detail = (response.text or response.reason_phrase or "").strip()
+        # Redacted whole before ScimError cuts it short, or a cut token would show.
         detail = self.redact(detail)
         if status in (401, 403):
             return AuthError(status, scim_type, detail or "authentication refused")
