@@ -3,6 +3,8 @@ changes", a sync through a rate limit, and a time left that follows the limiter.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from PySide6.QtCore import QSettings
 
@@ -46,7 +48,7 @@ def test_a_connections_preset_and_rate_are_kept_and_an_explicit_rate_wins(
     settings = profile.sync_settings(TOKEN)
     assert settings.max_rate == 1.0 and settings.concurrency == 1 and settings.profile == "zoom"
 
-    store.save(profile.with_changes(max_rate=0.5))
+    store.save(replace(profile, max_rate=0.5))
     again = ConnectionStore(
         QSettings(ini, QSettings.Format.IniFormat), TokenStore(), saved
     ).get("zoom")
