@@ -12,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from app.cli_pacing import add_pacing_options, ctrl_c_cancels
 from app.core.errors import InputError
 
 
@@ -44,6 +45,7 @@ def add_apply_command(commands: argparse._SubParsersAction) -> None:  # type: ig
         action="store_true",
         help="allow plain http to a host other than this machine",
     )
+    add_pacing_options(apply)
     apply.set_defaults(run=cmd_apply)
 
 
@@ -52,8 +54,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.cli_scim import EXIT_BAD_INPUT, EXIT_CONNECT, _check_report_path, finish_sync
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
+    from app.scim.pacing import RateLimiter
     from app.scim.plan import MassRemovalError
     from app.scim.planfile import read_plan, stale_groups, sync_plan
+    from app.scim.profiles import pacing_options
     from app.scim.settings import SyncSettings
     from app.scim.sync import execute
 
@@ -61,7 +65,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     out = sys.stderr if args.json else sys.stdout
     print(f"Applying {saved.summary()}", file=out)
     plan_url = saved.url
-    apply_connection(args, {"url": plan_url, "insecure_http": False})
+    defaults = {"url": plan_url, "insecure_http": False, "vendor": "generic", "max_rate": None}
+    apply_connection(args, defaults)
     if args.url.rstrip("/") != plan_url.rstrip("/"):
         raise InputError(
             f"the plan was made for {plan_url}, not {args.url}: user and group ids differ "
@@ -77,8 +82,21 @@ def cmd_apply(args: argparse.Namespace) -> int:
         max_removal_ratio=float(guard["max_removal_ratio"]),
         allow_mass_removal=args.allow_mass_removal,
         insecure_http=args.insecure_http,
+        deadline=args.deadline,
+        **pacing_options(args.vendor, max_rate=args.max_rate or None, page_size=args.page_size),
     )
-    with ScimClient(plan_url, args.token, insecure_http=settings.insecure_http) as client:
+    limiter = RateLimiter(settings.max_rate, settings.deadline)
+    with (
+        ctrl_c_cancels(out) as cancel,
+        ScimClient(
+            plan_url,
+            args.token,
+            insecure_http=settings.insecure_http,
+            limiter=limiter,
+            page_size=settings.page_size,
+        ) as client,
+    ):
+        limiter.cancelled = cancel.is_set
         try:
             stale = stale_groups(client, saved)
             plan = sync_plan(saved, settings)
@@ -103,8 +121,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
             return EXIT_CONNECT
         if plan.blocked:
             raise MassRemovalError(plan.mass_removal_message())
-        result = execute(client, plan, settings)
-    return finish_sync(args, result)
+        result = execute(client, plan, settings, cancelled=cancel.is_set)
+    return finish_sync(args, result, limiter)
 
 
 def _replan(client, saved, settings, out):

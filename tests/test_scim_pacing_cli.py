@@ -133,3 +133,29 @@ def test_ctrl_c_stops_between_requests_and_a_rerun_converges(
     assert second.returncode == 0, second.stderr
     assert json.loads(second.stdout)["added"] == 400 - partial
     assert server.dump()["groups"] == expected_groups(users, mapping)
+
+
+def test_apply_is_paced_like_sync(scim_server, rate_proxy, tmp_path, monkeypatch, capsys):
+    """A saved plan applied at --max-rate below the server's limit is never refused."""
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    values = ["sales", "eng", "ops", "legal"]
+    lines = ["Name,Email,Status,Identity Provider Group,Group"]
+    lines += [f"User {i},user{i:05d}@ex.com,active,{values[i % 4]}," for i in range(80)]
+    (tmp_path / "users.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "mapping.csv").write_text(
+        "Value in Identity Provider,Group\nsales,Sales\neng,Engineering\nops,Ops\nlegal,Legal\n",
+        encoding="utf-8",
+    )
+    inputs = (tmp_path / "users.csv", tmp_path / "mapping.csv")
+    users, mapping = read_users([inputs[0]]), read_mapping(inputs[1])
+    server = scim_server(users)
+    proxy = rate_proxy(server.url, rate=40.0, burst=2.0, mode="bare")
+    plan = tmp_path / "plan.json"
+    assert main(sync_args(inputs, proxy.url, "--dry-run", "--plan-out", str(plan))) == 0
+    capsys.readouterr()
+    refused_before = proxy.throttled  # the dry run met the limit unknown
+    assert main(["apply", str(plan), "--json", "--max-rate", "30", "--deadline", "10m"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["added"] == 80 and summary["failed"] == 0 and not summary["cancelled"]
+    assert summary["throttled"] == 0 and proxy.throttled == refused_before
+    assert server.dump()["groups"] == expected_groups(users, mapping)
