@@ -39,8 +39,8 @@ class Estimate:
             "preset": " (the preset's rate)",
             "headers": " (the rate the server advertises)",
             "learned": " (the rate the server allowed while it was read)",
-            "assumed": " (assumed: the server's limit is not known; --max-rate or --profile "
-            "sets it, and the sync follows what the server allows)",
+            "assumed": " (assumed: the server's limit is not known; the sync follows what the "
+            "server allows, and a known rate or provider can be set)",
         }
         return text + notes.get(self.basis, "")
 

@@ -312,7 +312,7 @@ class RateLimiter:
         if measured is not None and self.rate:
             # The server admitted `measured` while this client sent at `rate`, which was
             # above the limit: the limit lies between them. Below the limit for part of the
-            # window, `measured` underestimates it; half-way up is the better guess then.
+            # window, `measured` underestimates it: 3/4 of the refused rate is a better guess.
             rate = max(measured, CURRENT_SHARE * self.rate) if measured < self.rate else self.rate
             rate *= DECREASE
         elif measured is not None:
