@@ -143,8 +143,8 @@ class ConnectionDialog(QDialog):
         form.addRow("Attribute &path:", self.attribute)
         form.addRow("&Match users by:", self.match)
         form.addRow("", self.insecure)
-        form.addRow("Service &provider:", self.vendor)
-        form.addRow("Max &rate:", self.max_rate)
+        form.addRow("Service pro&vider:", self.vendor)
+        form.addRow("Max r&ate:", self.max_rate)
         self._form = form
 
         self.test_button = QPushButton("T&est connection", self)
