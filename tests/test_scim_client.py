@@ -160,7 +160,8 @@ def test_put_fallback_carries_the_attributes_the_client_does_not_manage(scim_ser
     assert len(group["members"]) == 2
 
 
-def test_429_is_retried_past_max_attempts(scim_server, fault_proxy):
+@pytest.mark.parametrize("status", [429, 503])
+def test_throttled_is_retried_past_max_attempts(scim_server, fault_proxy, status):
     """A throttled request is never a failure: retried beyond the attempts other errors get."""
     server = scim_server()
     refused: list[object] = []
@@ -168,7 +169,7 @@ def test_429_is_retried_past_max_attempts(scim_server, fault_proxy):
     def throttle_seven(record):
         if len(refused) < 7:
             refused.append(record)
-            return 429, "slow down", {"Retry-After": "0"}
+            return status, "slow down", {"Retry-After": "0"}
         return None
 
     proxy = fault_proxy(server.url, refuse=throttle_seven)

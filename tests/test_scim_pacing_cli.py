@@ -122,6 +122,7 @@ def test_ctrl_c_stops_between_requests_and_a_rerun_converges(
     threading.Timer(0.5, interrupted.set).start()
     out, err = first.communicate(timeout=60)
     assert first.returncode == 130, err
+    assert "Writing: about 80 requests" in err  # the estimate, before the first write
     assert "Stopping after the requests under way" in err
     assert "cancelled (Ctrl-C) between requests" in err and "Traceback" not in err
     assert json.loads(out)["cancelled"] is True

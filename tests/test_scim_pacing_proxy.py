@@ -4,6 +4,8 @@ no timing (speed is `make bench`)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from app.scim.client import ScimClient
@@ -66,3 +68,29 @@ def test_bare_429s_at_a_low_limit_no_longer_fail_the_sync(scim_server, rate_prox
     assert not result.failed
     assert server.dump()["groups"] == expected_groups(users, MAPPING)
     assert proxy.throttled >= 1
+
+
+def test_cancel_during_a_long_retry_after_stops_at_once_and_fails_nothing(
+    scim_server, fault_proxy
+):
+    """The server asks for 10 minutes; Cancel ends the wait, and nothing is listed as failed."""
+    users = make_users(40, VALUES)
+    server = scim_server(users)
+    cancel = threading.Event()
+
+    def throttle_writes(record):
+        if record.method == "POST":
+            cancel.set()  # the admin presses Cancel while the sync waits
+            return 429, "slow down", {"Retry-After": "600"}
+        return None
+
+    proxy = fault_proxy(server.url, refuse=throttle_writes)
+    settings = SyncSettings(proxy.url, TOKEN, concurrency=4)
+    limiter = RateLimiter(cancelled=cancel.is_set)
+    with ScimClient(proxy.url, TOKEN, timeout=5.0, limiter=limiter) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        plan = plan_sync(users, MAPPING, state, settings)
+        result = execute(client, plan, settings, cancelled=cancel.is_set)
+    assert result.cancelled and not result.failed
+    assert not server.dump()["groups"]
+    assert proxy.count("POST") <= 4  # at most the creates already under way
