@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import InputError
-from app.io import read_users
+from app.io import read_mapping, read_users
 
 BAD = Path(__file__).parent / "data" / "bad"
 ANN = {"email": "ann@example.com", "name": "Ann Lee", "status": "active", "source": "Sales",
@@ -57,8 +57,24 @@ FAILS = {
 }
 
 
+DRAFT_FAILS = {
+    "draft_deep_nesting.json": r"the draft is damaged \(nested too deeply\)",
+    "draft_huge_version.json": r"the draft is damaged \(a number with 5,000 digits\)",
+    "draft_long_version_text.json": r"invalid version 'xxxxxxxx.*…\. Open a draft",
+    "draft_not_utf8.json": r"the draft is damaged \(not UTF-8 text\)",
+}
+
+
 def test_the_corpus_is_fully_covered():
-    assert sorted(p.name for p in BAD.iterdir()) == sorted([*LOADS, *FAILS])
+    assert sorted(p.name for p in BAD.iterdir()) == sorted([*LOADS, *FAILS, *DRAFT_FAILS])
+
+
+@pytest.mark.parametrize("name", sorted(DRAFT_FAILS))
+def test_hostile_drafts_fail_with_one_short_line(name):
+    with pytest.raises(InputError, match=DRAFT_FAILS[name]) as caught:
+        read_mapping(BAD / name)
+    message = str(caught.value)
+    assert message.startswith(name + ":") and "\n" not in message and len(message) < 200
 
 
 @pytest.mark.parametrize("name", sorted(LOADS))

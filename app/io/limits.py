@@ -28,7 +28,7 @@ MAX_WORKBOOK_XML = 16 * MB  # workbook.xml and the relationship parts, uncompres
 MAX_JSON_NUMBER_DIGITS = 30
 
 _KINDS = (
-    (stat.S_ISDIR, "is a folder, not a file"),
+    (stat.S_ISDIR, "is a directory, not a file"),
     (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file"),
     (stat.S_ISCHR, "is a device, not a regular file"),
     (stat.S_ISBLK, "is a device, not a regular file"),
@@ -67,7 +67,8 @@ def _too_big(path: Path, size: int | None, limit: int) -> InputError:
     size_part = f"{size_text(size)}, " if size is not None else ""
     return InputError(
         f"{path.name}: the file is too large ({size_part}GroupMap reads up to "
-        f"{size_text(limit)} here). Choose the right file, or split it."
+        f"{size_text(limit)} of this kind of file). Check that it is the right file and try "
+        "again."
     )
 
 

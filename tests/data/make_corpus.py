@@ -192,7 +192,19 @@ def _encrypted(valid: bytes) -> None:
     (BAD / "encrypted.xlsx").write_bytes(out.getvalue())
 
 
+def drafts() -> None:
+    """Drafts an adversary writes: each must end in the one-line "damaged" message."""
+    start = '{"format": "groupmap-draft", "version": '
+    (BAD / "draft_deep_nesting.json").write_text(
+        start + '1, "rows": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    (BAD / "draft_huge_version.json").write_text(start + "9" * 5000 + "}", encoding="utf-8")
+    (BAD / "draft_long_version_text.json").write_text(
+        start + '"' + "x" * 100_000 + '"}', encoding="utf-8")
+    (BAD / "draft_not_utf8.json").write_bytes(start.encode() + b'1, "rows": ["\xff\xfe"]}')
+
+
 if __name__ == "__main__":
     BAD.mkdir(exist_ok=True)
     text_files()
     workbooks()
+    drafts()
