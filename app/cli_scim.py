@@ -117,7 +117,7 @@ def _plan_json(plan, requests: int) -> dict:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from app.cli import load_inputs
+    from app.cli import check_output_option, load_inputs
     from app.core.errors import InputError
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
@@ -136,9 +136,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         allow_mass_removal=args.allow_mass_removal,
         insecure_http=args.insecure_http,
     )
-    users, mapping = load_inputs(args)
     if args.report:
-        _check_report_path(args.report)
+        check_output_option("--report", args.report)
+    users, mapping = load_inputs(args)
     out = sys.stderr if args.json else sys.stdout
     with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
         try:
@@ -156,16 +156,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if plan.blocked:
                 print(plan.mass_removal_message(), file=out)
             summary = _plan_json(plan, client.request_count)
-            if args.report:
-                _write_report(args.report, plan.to_frame())
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))
-            return EXIT_OK
+            return _write_report(args.report, plan.to_frame(), EXIT_OK)
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
         result = execute(client, plan, settings)
-    if args.report:
-        _write_report(args.report, result.report_frame())
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
@@ -174,34 +170,30 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(f"  not found on the server (not created): {email}")
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
+    status = EXIT_FAILED if result.failed else EXIT_OK
     if result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
             f"nothing was written. Check that the token in ${args.token_env} may write.",
             file=sys.stderr,
         )
-        return EXIT_CONNECT
-    return EXIT_FAILED if result.failed else EXIT_OK
+        status = EXIT_CONNECT
+    return _write_report(args.report, result.report_frame(), status)
 
 
-def _check_report_path(path: str) -> None:
-    """Refuse a report that cannot be written before the sync writes anything, not after."""
+def _write_report(path: str | None, frame, status: int) -> int:
+    """Write the report last, after the summary and failures: if it fails (a disk filled up
+    during the sync), say so in one line and keep the sync's own exit status."""
     from app.core.errors import InputError
-
-    report = Path(path)
-    if report.suffix.lower() not in (".csv", ".txt", ".xlsx", ".xlsm"):
-        raise InputError(f"--report {path}: can only save as .csv or .xlsx; choose one of those")
-    if not report.parent.is_dir():
-        raise InputError(
-            f"--report {path}: the folder {str(report.parent)!r} does not exist; create it or "
-            "choose another path"
-        )
-
-
-def _write_report(path: str, frame) -> None:
     from app.io import write_table
 
-    write_table(Path(path), frame)
+    if path:
+        try:
+            write_table(Path(path), frame)
+        except InputError as error:
+            print(f"groupmap: error: --report {error} The sync itself is done (summary above).",
+                  file=sys.stderr)
+    return status
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
