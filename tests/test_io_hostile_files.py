@@ -9,13 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import python_calamine as calamine
 import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from app.core.errors import InputError
 from app.io import read_users
 from app.io.limits import MAX_CELLS, MAX_SHARED_STRINGS_XML, MAX_SHEET_XML
 from app.io.xlsxparts import open_package
-from app.io.xlsxscan import scan_sheet
+from app.io.xlsxscan import _letters, scan_sheet
 from tests.data.bombs import Repeated, rebuild
 from tests.data.make_corpus import _lie_about_size
 
@@ -113,3 +116,47 @@ def test_the_limits_admit_excels_largest_sheet(tmp_path, workbook):
     assert (scan.rows, scan.columns, scan.cells) == (1_048_576, 2, 2_097_152)
     assert scan.rows * scan.columns <= MAX_CELLS
     assert MAX_SHARED_STRINGS_XML >= 1_048_576 * 3 * 40  # three unique 30-character texts a row
+
+
+NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+cells = st.lists(st.tuples(st.one_of(st.none(), st.tuples(st.integers(0, 40), st.integers(1, 40))),
+                           st.booleans()), max_size=6)
+rows = st.lists(st.tuples(st.one_of(st.none(), st.integers(1, 40)), cells), max_size=6)
+spelling = st.tuples(st.sampled_from(['"', "'"]), st.sampled_from([" ", "\n", "\t  "]),
+                     st.booleans(), st.booleans())
+
+
+def _sheet_xml(sheet_rows, quote: str, space: str, r_last: bool, prefixed: bool) -> bytes:
+    tag = "x:c" if prefixed else "c"
+    xml = []
+    for row_ref, row_cells in sheet_rows:
+        xml.append(f"<row{space}r={quote}{row_ref}{quote}>" if row_ref else "<row>")
+        for ref, filled in row_cells:
+            attrs = [f"t={quote}inlineStr{quote}"]
+            if ref is not None:
+                position = f"r={quote}{_letters(ref[0])}{ref[1]}{quote}"
+                attrs.insert(len(attrs) if r_last else 0, position)
+            body = "<is><t>v</t></is>" if filled else ""
+            xml.append(f"<{tag}{space}{space.join(attrs)}>{body}</{tag}>")
+        xml.append("</row>")
+    declare = ' xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    return (b"<worksheet " + NS + (declare.encode() if prefixed else b"") + b"><sheetData>"
+            + "".join(xml).encode() + END)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sheet_rows=rows, how=spelling)
+def test_the_scan_never_sees_less_than_calamine_places(tmp_path, workbook, sheet_rows, how):
+    """Whatever the spelling, the extent the scan reports covers every cell calamine places."""
+    path = tmp_path / "spelled.xlsx"
+    rebuild(workbook, path, {SHEET: _sheet_xml(sheet_rows, *how)})
+    with open_package(path) as package:
+        scan = scan_sheet(package, package.find(SHEET))
+    try:
+        with calamine.CalamineWorkbook.from_path(path) as book:
+            placed = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except calamine.CalamineError:
+        return  # calamine refuses it too (a reference it cannot read): nothing is allocated
+    if placed and placed[0]:
+        assert scan.rows >= len(placed) and scan.columns >= len(placed[0])

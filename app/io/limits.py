@@ -25,6 +25,7 @@ MAX_SHEET_XML = 2048 * MB  # one sheet's XML, uncompressed
 MAX_SHARED_STRINGS_XML = 512 * MB  # the workbook's shared texts, uncompressed
 MAX_STYLES_XML = 64 * MB  # the workbook's styles, uncompressed
 MAX_WORKBOOK_XML = 16 * MB  # workbook.xml and the relationship parts, uncompressed
+MAX_TEXT_RUN = 64 * MB  # text without markup in a part: calamine holds such a run at once
 MAX_JSON_NUMBER_DIGITS = 30
 
 _KINDS = (

@@ -27,6 +27,7 @@ from app.io.limits import (
     MAX_CELLS,
     MAX_SHARED_STRINGS_XML,
     MAX_STYLES_XML,
+    MAX_TEXT_RUN,
     MAX_WORKBOOK_XML,
     size_text,
 )
@@ -36,7 +37,6 @@ _LOCAL_HEADER = struct.Struct("<4s22xHH")
 _OFFICE_DOCUMENT = "/relationships/officeDocument"
 _SI_TAG = b"si"
 _UNIQUE_COUNT = re.compile(rb"""sst\s[^>]*?uniqueCount\s*=\s*["']\s*(\d+)""")
-MAX_TEXT_RUN = 64 << 20  # text without markup: calamine holds such a run in memory at once
 
 
 def damaged(path: Path) -> InputError:
