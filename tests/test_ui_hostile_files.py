@@ -90,3 +90,16 @@ def test_a_typed_name_without_extension_gets_the_chosen_type(qtbot, window, tmp_
     window.export_mapping_dialog()
     assert sorted(p.name for p in tmp_path.iterdir() if p.stem in ("plan", "map")) == [
         "map.xlsx", "plan.csv"]
+
+
+def test_a_failing_autosave_is_a_status_message_not_a_traceback(qtbot, tmp_path):
+    blocker = tmp_path / "not a folder"
+    blocker.write_text("x")  # the data folder cannot be created below a file
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, blocker / "data")
+    qtbot.addWidget(win)
+    win.open_mapping(SAMPLE_MAPPING)
+    win.editor.set_option("separator", ";", "sep")  # a structural change saves at once
+    win.autosaver.save()
+    assert win.statusBar().currentMessage().startswith("Autosave failed: ")
+    assert "not a folder" in win.statusBar().currentMessage()

@@ -91,6 +91,8 @@ class FileActions:
 
     def init_files(self, data_dir: Path | None) -> None:
         self.autosaver = Autosaver(self.document, data_dir or default_data_dir(), self)
+        self.autosaver.failed.connect(
+            lambda reason: self.statusBar().showMessage(f"Autosave failed: {reason}", 15000))
         self.task: Task | None = None
         self.cancel_button.clicked.connect(self.cancel_task)
 
