@@ -6,6 +6,7 @@ allocates gigabytes. The small hostile files are in tests/data/bad (test_io_corp
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,17 @@ def test_the_scan_never_sees_less_than_calamine_places(tmp_path, workbook, sheet
         return  # calamine refuses it too (a reference it cannot read): nothing is allocated
     if placed and placed[0]:
         assert scan.rows >= len(placed) and scan.columns >= len(placed[0])
+
+
+def test_a_zip_of_100000_parts_and_a_workbook_of_many_sheets_are_refused(tmp_path, workbook):
+    many = tmp_path / "parts.xlsx"
+    rebuild(workbook, many, {f"junk/{i}": b"" for i in range(100_001)})
+    one_line_error(many, "the workbook.s zip holds 100,011 parts")
+    sheets = tmp_path / "sheets.xlsx"
+    listed = b"".join(b'<sheet name="S%d" sheetId="%d" r:id="rId1"/>' % (i, i + 1)
+                      for i in range(1_001))
+    with zipfile.ZipFile(workbook) as archive:
+        book = archive.read("xl/workbook.xml")
+    start, end = book.index(b"<sheets>") + 8, book.index(b"</sheets>")
+    rebuild(workbook, sheets, {"xl/workbook.xml": book[:start] + listed + book[end:]})
+    one_line_error(sheets, "the workbook has over 1,000 sheets")

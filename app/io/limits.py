@@ -26,6 +26,8 @@ MAX_SHARED_STRINGS_XML = 512 * MB  # the workbook's shared texts, uncompressed
 MAX_STYLES_XML = 64 * MB  # the workbook's styles, uncompressed
 MAX_WORKBOOK_XML = 16 * MB  # workbook.xml and the relationship parts, uncompressed
 MAX_TEXT_RUN = 64 * MB  # text without markup in a part: calamine holds such a run at once
+MAX_SHEETS = 1_000  # sheets of one workbook (each is scanned until one holds the users)
+MAX_ZIP_PARTS = 100_000  # entries of a workbook's zip directory (read whole when opened)
 MAX_JSON_NUMBER_DIGITS = 30
 
 _KINDS = (
@@ -58,7 +60,7 @@ def check_regular_file(path: Path, limit: int | None = None) -> os.stat_result:
         ) from exc
     for test, problem in _KINDS:
         if test(status.st_mode):
-            raise InputError(f"{path}: {problem}. Choose the exported file itself.")
+            raise InputError(f"{path}: {problem}. Choose the file itself and try again.")
     if limit is not None and status.st_size > limit:
         raise _too_big(path, status.st_size, limit)
     return status

@@ -26,9 +26,11 @@ from app.core.errors import InputError
 from app.io.limits import (
     MAX_CELLS,
     MAX_SHARED_STRINGS_XML,
+    MAX_SHEETS,
     MAX_STYLES_XML,
     MAX_TEXT_RUN,
     MAX_WORKBOOK_XML,
+    MAX_ZIP_PARTS,
     size_text,
 )
 
@@ -217,6 +219,11 @@ class Package:
         for element in workbook.iter():
             if _local(element.tag) != "sheet":
                 continue
+            if len(sheets) == MAX_SHEETS:
+                raise InputError(
+                    f"{self.path.name}: the workbook has over {MAX_SHEETS:,} sheets. Copy the "
+                    "users to a new workbook, or export them as CSV, and try again."
+                )
             rid = next((v for k, v in element.attrib.items() if _local(k) == "id"), None)
             target = targets.get(rid, "")
             part = target[1:] if target.startswith("/") else self.folder + target
@@ -252,10 +259,34 @@ def _declared_count(head: bytes) -> int:
     return int(found[1][:12]) if found else 0
 
 
+def _directory_entries(raw: BinaryIO) -> int:
+    """How many entries the zip's directory declares (0 if its end record is not found), read
+    from the end record before zipfile and calamine each build an object per entry."""
+    size = raw.seek(0, 2)
+    raw.seek(max(0, size - (1 << 16) - 22))
+    tail = raw.read()
+    end = tail.rfind(b"PK\x05\x06")
+    if end < 0 or len(tail) < end + 22:
+        return 0
+    entries = struct.unpack_from("<H", tail, end + 10)[0]
+    locator = tail.rfind(b"PK\x06\x07", 0, end)
+    if entries == 0xFFFF and locator >= 0 and len(tail) >= locator + 20:
+        raw.seek(struct.unpack_from("<Q", tail, locator + 8)[0] + 32)
+        entries = struct.unpack("<Q", raw.read(8).ljust(8, b"\0"))[0]
+    return entries
+
+
 @contextlib.contextmanager
 def open_package(path: Path) -> Iterator[Package]:
     """`path` as a zip package; a broken zip is the damaged message."""
     with open(path, "rb") as raw:
+        entries = _directory_entries(raw)
+        if entries > MAX_ZIP_PARTS:
+            raise InputError(
+                f"{path.name}: the workbook's zip holds {entries:,} parts (a real workbook has "
+                "a few dozen). Export the list again as .xlsx or CSV."
+            )
+        raw.seek(0)
         try:
             archive = zipfile.ZipFile(raw)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:

@@ -64,5 +64,12 @@ def rebuild(source: Path, target: Path, parts: dict[str, bytes | Repeated]) -> N
                                      0, 0, 0, offset) + encoded
         start = out.tell()
         out.write(directory)
-        out.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, len(entries), len(entries),
-                              len(directory), start, 0))
+        count = len(entries)
+        if count > 0xFFFF:  # zip64 end records carry the count (a zip of 100,000 parts)
+            end64 = out.tell()
+            out.write(struct.pack("<4sQHHIIQQQQ", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count,
+                                  len(directory), start))
+            out.write(struct.pack("<4sIQI", b"PK\x06\x07", 0, end64, 1))
+            count = 0xFFFF
+        out.write(struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, len(directory),
+                              start, 0))
