@@ -8,31 +8,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
+REQUEST_DEADLINE, MAX_RESPONSE_MB = 120.0, 64.0  # as app.scim.transport (not imported: startup)
 
 
 def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     from app.cli import add_mapping_options
+    from app.cli_apply import add_apply_command
+    from app.cli_connections import add_connection_option, add_connections_command
+    from app.scim.settings import MATCH_ATTRIBUTES, TARGETS
 
     sync = commands.add_parser(
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
     add_mapping_options(sync)
-    sync.add_argument("--url", required=True, metavar="BASE_URL", help="SCIM base URL")
+    sync.add_argument("--url", metavar="BASE_URL", help="SCIM base URL")
+    add_connection_option(sync)
     sync.add_argument(
         "--token-env",
-        default="GROUPMAP_TOKEN",
         metavar="VAR",
         help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
     )
     sync.add_argument(
         "--match-attribute",
-        choices=["userName", "emails", "externalId"],
-        default="userName",
+        choices=list(MATCH_ATTRIBUTES),
         help="SCIM user attribute that holds the export's email (default userName)",
     )
     sync.add_argument(
@@ -46,6 +48,11 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         "--concurrency", type=int, default=4, metavar="N", help="groups written at once (default 4)"
     )
     sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    sync.add_argument(
+        "--plan-out",
+        metavar="FILE",
+        help="with --dry-run: save the plan for approval (apply it with 'groupmap apply')",
+    )
     sync.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sync.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
     sync.add_argument(
@@ -62,8 +69,7 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     )
     sync.add_argument(
         "--target",
-        choices=["groups", "attribute"],
-        default="groups",
+        choices=list(TARGETS),
         help="write group memberships, or a user attribute (no /Groups)",
     )
     sync.add_argument(
@@ -73,9 +79,28 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
     )
     sync.add_argument(
+        "--ignore-expectations",
+        action="store_true",
+        help="write even while an expectation of the mapping fails",
+    )
+    sync.add_argument(
         "--insecure-http",
         action="store_true",
         help="allow plain http to a host other than this machine",
+    )
+    sync.add_argument(
+        "--request-deadline",
+        type=float,
+        default=REQUEST_DEADLINE,
+        metavar="SECONDS",
+        help="longest one request may take, answer included (default 120)",
+    )
+    sync.add_argument(
+        "--max-response-mb",
+        type=float,
+        default=MAX_RESPONSE_MB,
+        metavar="MB",
+        help="largest answer read from the server (default 64)",
     )
     sync.set_defaults(run=cmd_sync)
 
@@ -89,6 +114,17 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--token", metavar="T", help="require this bearer token")
     serve.set_defaults(run=cmd_serve)
+    add_connections_command(commands)
+    add_apply_command(commands)
+
+
+CONNECTION_DEFAULTS = {
+    "url": None,
+    "target": "groups",
+    "attribute": None,
+    "match_attribute": "userName",
+    "insecure_http": False,
+}
 
 
 def _print_result(result) -> None:
@@ -107,8 +143,7 @@ def _plan_json(plan, requests: int) -> dict:
         "created_groups": list(plan.groups_to_create),
         "added": plan.added_count,
         "removed": plan.removed_count,
-        "unchanged": len(plan.state.user_ids)
-        - len({e.lower() for m in (plan.adds, plan.removes) for v in m.values() for e in v}),
+        "unchanged": plan.unchanged_count,
         "not_found": len(plan.not_found),
         "failed": 0,
         "requests": requests,
@@ -117,13 +152,15 @@ def _plan_json(plan, requests: int) -> dict:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from app.cli import check_output_option, load_inputs
+    from app.cli import load_inputs, refuse_failed_expectations
+    from app.cli_connections import apply_connection
     from app.core.errors import InputError
     from app.scim.client import ScimClient
-    from app.scim.errors import ScimError
+    from app.scim.errors import BadAnswer, ScimError
     from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
-    token = os.environ.get(args.token_env) or None
+    apply_connection(args, CONNECTION_DEFAULTS)
+    token = args.token
     settings = SyncSettings(
         url=args.url,
         token=token,
@@ -137,16 +174,31 @@ def cmd_sync(args: argparse.Namespace) -> int:
         insecure_http=args.insecure_http,
     )
     if args.report:
-        check_output_option("--report", args.report)
+        _check_report_path(args.report)
     users, mapping = load_inputs(args)
+    if args.plan_out and not args.dry_run:
+        raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
+    if (not args.dry_run or args.plan_out) and not args.ignore_expectations:
+        refuse_failed_expectations(users, mapping)  # a saved plan is there to be applied
     out = sys.stderr if args.json else sys.stdout
-    with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
+    if args.request_deadline <= 0 or args.max_response_mb <= 0:
+        raise InputError("--request-deadline and --max-response-mb must be more than 0")
+    with ScimClient(
+        settings.url,
+        token,
+        insecure_http=settings.insecure_http,
+        request_deadline=args.request_deadline,
+        max_response_mb=args.max_response_mb,
+    ) as client:
         try:
             state = read_server_state(client, users, mapping, settings)
+        except BadAnswer as error:  # it names the server, the request and the field
+            print(f"groupmap: error: {error}; nothing was written.", file=sys.stderr)
+            return EXIT_CONNECT
         except ScimError as error:
             print(
                 f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
-                f"the token in ${args.token_env} and the network; nothing was written.",
+                f"{args.token_origin} and the network; nothing was written.",
                 file=sys.stderr,
             )
             return EXIT_CONNECT
@@ -156,12 +208,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if plan.blocked:
                 print(plan.mass_removal_message(), file=out)
             summary = _plan_json(plan, client.request_count)
+            if args.plan_out:
+                saved = save_plan(args.plan_out, plan, mapping, args.users)
+                print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))
             return _write_report(args.report, plan.to_frame(), EXIT_OK)
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
         result = execute(client, plan, settings)
+    return finish_sync(args, result)
+
+
+def finish_sync(args: argparse.Namespace, result) -> int:
+    """After the writes (sync and apply): summary, failures, report last, and the exit status."""
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
@@ -174,11 +234,35 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
-            f"nothing was written. Check that the token in ${args.token_env} may write.",
+            f"nothing was written. Check that {args.token_origin} may write.",
             file=sys.stderr,
         )
         status = EXIT_CONNECT
     return _write_report(args.report, result.report_frame(), status)
+
+
+def save_plan(path: str, plan, mapping, export_files: list[str]):
+    """Write a plan file for approval; its summary names the code reviewers compare."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from app.scim.planfile import plan_content, write_plan
+
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    content = plan_content(plan, mapping, [Path(p) for p in export_files], when)
+    try:
+        content["created_by"] = getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        content["created_by"] = ""
+    return write_plan(Path(path), content)
+
+
+def _check_report_path(path: str) -> None:
+    """Refuse a report that cannot be written before the sync writes anything, not after: its
+    type, and a temporary file created and removed beside it (missing or read-only folder)."""
+    from app.cli import check_output_option
+
+    check_output_option("--report", path)
 
 
 def _write_report(path: str | None, frame, status: int) -> int:

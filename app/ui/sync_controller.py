@@ -16,9 +16,10 @@ from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Sig
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
+from app.scim.redact import redact
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
-from app.ui.secrets import redact
+from app.ui.expectations_panel import confirm_despite_failed_expectations
 from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
 from app.ui.sync_preview import PlanDialog, plural, save_frame
@@ -270,6 +271,8 @@ class SyncController(QObject):
 
     def sync(self, plan, allow_mass_removal: bool = False) -> None:
         if self.profile is None:
+            return
+        if not confirm_despite_failed_expectations(self._parent(), self.window.document):
             return
         if self.task is not None:  # a read is finishing: start right after it
             QTimer.singleShot(100, lambda: self.sync(plan, allow_mass_removal))
