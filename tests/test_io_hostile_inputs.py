@@ -108,3 +108,26 @@ def test_cli_names_what_the_input_is_and_exits_2(capsys, tmp_path, fifo, role):
         assert main(["preview", "--users", args["--users"], "--mapping", args["--mapping"]]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and expected in err and "Traceback" not in err
+
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+
+@pytest.mark.parametrize("name", ["far_cell_single_quotes.xlsx", "far_cell_newline.xlsx",
+                                  "huge_unique_count.xlsx", "lying_size.xlsx", "wide_header.csv"])
+def test_cli_hostile_exports_exit_2_with_one_line(capsys, tmp_path, name):
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text(MAPPING)
+    assert main(["preview", "--users", str(BAD / name), "--mapping", str(mapping)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"groupmap: error: {name}: ")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["draft_deep_nesting.json", "draft_huge_version.json"])
+def test_cli_hostile_drafts_exit_2_with_one_line(capsys, tmp_path, name):
+    users = tmp_path / "users.csv"
+    users.write_text(USERS)
+    assert main(["preview", "--users", str(users), "--mapping", str(BAD / name)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the draft is damaged" in err and len(err) < 250
