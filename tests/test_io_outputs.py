@@ -2,13 +2,16 @@
 
 Every writer (.csv, .xlsx through xlsxwriter, drafts, mapping exports, previews, the sync
 report) says so in one line and leaves the previous file as it was. The full disk is a real
-64 KB tmpfs where the tests may mount one (root); elsewhere the same kernel error path is
-reached with RLIMIT_FSIZE, which fails writes past a size as a full disk fails them.
+64 KB tmpfs, remounted read-only for the read-only cases, where the tests may mount one.
+Elsewhere a full disk is RLIMIT_FSIZE (the kernel fails writes past a size as a full disk
+fails them) and a read-only folder is chmod 555, or for root (whom permissions do not stop)
+the one call that creates files there failing with EROFS.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import resource
@@ -42,8 +45,9 @@ def _mount(folder: Path, options: str) -> bool:
 class Disk:
     """A folder whose disk can be filled (or made read-only) after the first files exist."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.folder = folder
+        self.monkeypatch = monkeypatch
         folder.mkdir()
         self.mounted = _mount(folder, "size=64k,mode=0777")
 
@@ -73,8 +77,17 @@ class Disk:
     def make_read_only(self) -> None:
         if self.mounted:
             subprocess.run(["mount", "-o", "remount,ro", str(self.folder)], check=True)
-        else:
+        elif os.geteuid() != 0:
             self.folder.chmod(0o555)
+        else:
+            real, folder = tempfile.mkstemp, self.folder
+
+            def read_only(*args, **kwargs):
+                if Path(kwargs.get("dir") or ".").resolve() == folder.resolve():
+                    raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+                return real(*args, **kwargs)
+
+            self.monkeypatch.setattr(tempfile, "mkstemp", read_only)
 
     def files(self) -> list[str]:
         return sorted(p.name for p in self.folder.iterdir() if p.name != "filler")
@@ -87,8 +100,8 @@ class Disk:
 
 
 @pytest.fixture
-def disk(tmp_path: Path) -> Iterator[Disk]:
-    made = Disk(tmp_path / "disk")
+def disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Disk]:
+    made = Disk(tmp_path / "disk", monkeypatch)
     yield made
     made.close()
 
