@@ -163,6 +163,9 @@ def _hostile_workbooks(valid: bytes) -> None:
         closing = text.replace(b"</c>", b"</x:c>") if b"x:c" in row else text
         (BAD / name).write_bytes(_far_cell(valid, row + closing))
     (BAD / "cells_without_r.xlsx").write_bytes(_rewrite_sheet(valid, _without_references))
+    (BAD / "huge_dimension_single_quotes.xlsx").write_bytes(_rewrite_sheet(
+        valid, lambda xml: re.sub(rb'<dimension ref="[^"]*"', b"<dimension\n ref='A1:XFD1048576'",
+                                  xml)))
     shared = io.BytesIO()
     with xlsxwriter.Workbook(shared) as book:  # xlsxwriter keeps texts in sharedStrings.xml
         sheet = book.add_worksheet()
