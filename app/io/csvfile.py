@@ -12,6 +12,7 @@ import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -112,7 +113,7 @@ def detect_format(path: Path) -> CsvFormat:
     return CsvFormat(encoding, _delimiter_of(text), 0)
 
 
-def _read_kwargs(fmt: CsvFormat) -> dict:
+def _read_kwargs(fmt: CsvFormat) -> dict[str, Any]:
     return dict(
         sep=fmt.delimiter,
         dtype=str,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 from app.core.errors import InputError
 from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind, Options
@@ -22,7 +23,7 @@ _KINDS = {kind.value for kind in MatchKind}
 _OPTION_TYPES = {f.name: (bool if f.type in ("bool", bool) else str) for f in fields(Options)}
 
 
-def draft_dict(mapping: Mapping) -> dict:
+def draft_dict(mapping: Mapping) -> dict[str, Any]:
     return {
         "format": DRAFT_FORMAT,
         "version": DRAFT_VERSION,
@@ -74,7 +75,7 @@ def mapping_from_draft(data: object, path: Path) -> Mapping:
     options_data = data.get("options", {})
     if not isinstance(options_data, dict):
         raise _bad(path, "the draft's options are damaged")
-    options = {}
+    options: dict[str, Any] = {}  # each value is checked against its field's type
     for name, kind in _OPTION_TYPES.items():
         if name in options_data:
             value = options_data[name]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -31,7 +32,7 @@ class Table:
     headers: list[str]
     read: Callable[[list[int], Progress | None], list[pd.Series]]
     sheet: str | None = None
-    notes: list[dict] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     def find(self, names: Sequence[str]) -> int | None:
         """Index of the first header equal to one of `names` (by `header_key`, in names' order)."""

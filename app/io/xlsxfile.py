@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,8 @@ def _duration_text(value: dt.timedelta) -> str:
     return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-_TEXT_OF: dict[type, Callable[[object], str]] = {
+# Each function takes values of exactly its key's type (looked up by `type(value)`).
+_TEXT_OF: dict[type, Callable[[Any], str]] = {
     float: _number_text,
     int: str,
     bool: lambda value: "TRUE" if value else "FALSE",
@@ -88,7 +90,7 @@ class Sheet:
     name: str
     headers: list[str]
     rows: list[list[Cell]]
-    notes: list[dict] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     def series(self, index: int) -> pd.Series:
         """A column as pandas text, blank cells as "", date cells as ISO dates."""
@@ -216,7 +218,7 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
     return fallback
 
 
-def _sheet_note(path: Path, name: str, names: list[str]) -> dict:
+def _sheet_note(path: Path, name: str, names: list[str]) -> dict[str, Any]:
     others = [n for n in names if n != name]
     return {
         "code": "sheet_chosen",

@@ -215,7 +215,7 @@ class Package:
             raise not_a_workbook(self.path)
         targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter()
                    if _local(rel.tag) == "Relationship"}
-        sheets = []
+        sheets: list[SheetPart] = []
         for element in workbook.iter():
             if _local(element.tag) != "sheet":
                 continue
@@ -268,7 +268,7 @@ def _directory_entries(raw: BinaryIO) -> int:
     end = tail.rfind(b"PK\x05\x06")
     if end < 0 or len(tail) < end + 22:
         return 0
-    entries = struct.unpack_from("<H", tail, end + 10)[0]
+    entries: int = struct.unpack_from("<H", tail, end + 10)[0]
     locator = tail.rfind(b"PK\x06\x07", 0, end)
     if entries == 0xFFFF and locator >= 0 and len(tail) >= locator + 20:
         raw.seek(struct.unpack_from("<Q", tail, locator + 8)[0] + 32)

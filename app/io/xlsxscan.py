@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from xml.parsers import expat
 
@@ -155,7 +156,13 @@ def _row_number(digits: bytes, package: Package, info: zipfile.ZipInfo) -> int:
     return int(digits)
 
 
-def _add_merges(scan: SheetScan, found: list, package: Package, info: zipfile.ZipInfo) -> None:
+def _add_merges(
+    scan: SheetScan,
+    found: Sequence[tuple[bytes, ...] | re.Match[bytes] | None],
+    package: Package,
+    info: zipfile.ZipInfo,
+) -> None:
+    """Add merged ranges from `findall`'s group tuples or from matches (None: not a range)."""
     for match in found:
         if match is None:
             continue
