@@ -6,14 +6,15 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import __version__
-from app.core.engine import evaluate
 from app.core.errors import InputError
-from app.core.mapping import Mapping
-from app.core.report import preview_json
-from app.core.users import UserList
-from app.core.warnings import Warning, find_warnings
+
+if TYPE_CHECKING:  # pandas and the engine load only for a command that needs them
+    from app.core.mapping import Mapping
+    from app.core.users import UserList
+    from app.core.warnings import Warning
 
 EXIT_EXPECTATION_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -100,6 +101,7 @@ def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
 
 def refuse_failed_expectations(users: UserList, mapping: Mapping) -> None:
     """`groupmap sync` writes nothing while an expectation fails (InputError listing them)."""
+    from app.core.engine import evaluate
     from app.core.expectations import failures
 
     if not mapping.expectations:
@@ -140,7 +142,24 @@ def _summary_table(report: dict) -> str:
     return "\n".join(out)
 
 
+def check_output_option(option: str, path: str) -> None:
+    """Refuse `--out`/`--report` before any work: a type GroupMap cannot write (.pdf), or a
+    folder where a temporary file cannot be created and removed (missing, read-only)."""
+    from app.io import check_output
+
+    try:
+        check_output(path)
+    except InputError as error:
+        raise InputError(f"{option} {error}") from error
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
+    from app.core.engine import evaluate
+    from app.core.report import preview_json
+    from app.core.warnings import find_warnings
+
+    if args.out:
+        check_output_option("--out", args.out)
     users, mapping = load_inputs(args)
     evaluation = evaluate(users, mapping)
     warnings = find_warnings(evaluation)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 from app.core.errors import InputError
 from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind, Options
 from app.io.atomic import atomic_write_bytes
+from app.io.limits import MAX_DRAFT_BYTES, decode_json, read_limited, shown
 
 DRAFT_FORMAT = "groupmap-draft"
 DRAFT_VERSION = 2
@@ -21,7 +23,7 @@ _KINDS = {kind.value for kind in MatchKind}
 _OPTION_TYPES = {f.name: (bool if f.type in ("bool", bool) else str) for f in fields(Options)}
 
 
-def draft_dict(mapping: Mapping) -> dict:
+def draft_dict(mapping: Mapping) -> dict[str, Any]:
     return {
         "format": DRAFT_FORMAT,
         "version": DRAFT_VERSION,
@@ -51,7 +53,7 @@ def mapping_from_draft(data: object, path: Path) -> Mapping:
         raise _bad(path, "not a GroupMap draft")
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _bad(path, f"the draft has an invalid version {version!r}")
+        raise _bad(path, f"the draft has an invalid version {shown(version)}")
     if version > DRAFT_VERSION:
         raise InputError(
             f"{path.name}: this draft was saved by a newer GroupMap (draft version {version}; "
@@ -73,7 +75,7 @@ def mapping_from_draft(data: object, path: Path) -> Mapping:
     options_data = data.get("options", {})
     if not isinstance(options_data, dict):
         raise _bad(path, "the draft's options are damaged")
-    options = {}
+    options: dict[str, Any] = {}  # each value is checked against its field's type
     for name, kind in _OPTION_TYPES.items():
         if name in options_data:
             value = options_data[name]
@@ -104,14 +106,9 @@ def _expectations_from_draft(items: object, path: Path) -> tuple[Expectation, ..
 def load_draft(path: str | Path) -> Mapping:
     """The mapping saved in a draft; InputError for a damaged or newer draft."""
     path = Path(path)
+    raw = read_limited(path, MAX_DRAFT_BYTES)  # a regular file, at most 64 MB
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file. Check the path and try again.") from exc
-    except OSError as exc:
-        raise InputError(f"{path.name}: cannot be read ({exc.strerror}).") from exc
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bad(path, "the draft is damaged (not valid JSON)") from exc
+        data = decode_json(raw)
+    except ValueError as exc:
+        raise _bad(path, f"the draft is damaged ({exc})") from exc
     return mapping_from_draft(data, path)
