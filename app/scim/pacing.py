@@ -335,11 +335,3 @@ class RateLimiter:
             grown = rate + INCREASE * self._base / rate
         self.rate = min(grown, self.ceiling) if self.ceiling else grown
 
-
-def limiter_for(
-    max_rate: float | None,
-    deadline: float = DEFAULT_DEADLINE,
-    cancelled: Callable[[], bool] | None = None,
-) -> RateLimiter:
-    """The limiter for one sync's client, from its settings."""
-    return RateLimiter(max_rate, deadline, cancelled=cancelled)
