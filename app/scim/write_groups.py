@@ -12,6 +12,7 @@ from app.scim.client import member_ids
 from app.scim.errors import ScimError
 from app.scim.plan import SyncPlan
 from app.scim.run import Run, Stop
+from app.scim.verify import record_answer
 
 SPLIT_STATUSES = frozenset({400, 404, 409, 413, 422})
 
@@ -86,7 +87,7 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     batch_removes = [e for op, e in batch if op == "remove"]
     run.check()
     try:
-        run.client.modify_members(
+        answer = run.client.modify_members(
             group_id, [ids[e.lower()] for e in batch_adds], [ids[e.lower()] for e in batch_removes]
         )
     except ScimError as exc:
@@ -100,4 +101,4 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
         if batch_removes:
             run.fail(group, "remove", batch_removes, exc)
     else:
-        run.result.applied(group, added=batch_adds, removed=batch_removes)
+        record_answer(run, group, batch_adds, batch_removes, answer)

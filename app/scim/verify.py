@@ -1,0 +1,118 @@
+"""Verified writes: every answer checked, then each changed group read back once.
+
+A server may answer 200 or 204 and keep less than was sent (vendors silently cap groups at
+20 or 100 members), or answer 200 with a SCIM Error body. An Error body is a failure; a
+PATCH or PUT answer that lists members is compared with what was sent; after the writes,
+one GET per changed group compares the export users' memberships with the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from app.scim.client import ScimClient, member_ids
+from app.scim.errors import ScimError
+from app.scim.result import SyncResult
+from app.scim.run import Run
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def error_in_body(answer: Any) -> ScimError | None:
+    """The SCIM Error a 2xx answer carries in its body, if it carries one."""
+    if not isinstance(answer, dict):
+        return None
+    schemas = answer.get("schemas")
+    if not (isinstance(schemas, list) and ERROR_SCHEMA in schemas):
+        return None
+    try:
+        status = int(str(answer.get("status", 0)))
+    except ValueError:
+        status = 0
+    detail = str(answer.get("detail") or "no detail given")
+    scim_type = answer.get("scimType")
+    return ScimError(
+        status or 200,
+        str(scim_type) if scim_type else None,
+        f"the server answered success with a SCIM Error: {detail}",
+    )
+
+
+def record_answer(
+    run: Run, group: str, adds: list[str], removes: list[str], answer: Any
+) -> None:
+    """Record one membership write from the server's answer: done, failed, or not kept."""
+    error = error_in_body(answer)
+    if error is not None:
+        if adds:
+            run.fail(group, "add", adds, error)
+        if removes:
+            run.fail(group, "remove", removes, error)
+        return
+    status = 204 if answer is None else 200
+    if not isinstance(answer, dict) or not isinstance(answer.get("members"), list):
+        run.result.applied(group, added=adds, removed=removes, status=status)
+        return
+    ids = run.plan.state.user_ids
+    present = set(member_ids(answer))
+    kept_adds = [e for e in adds if ids[e.lower()] in present]
+    kept_removes = [e for e in removes if ids[e.lower()] not in present]
+    run.result.applied(group, added=kept_adds, removed=kept_removes, status=status)
+    reason = "the server's answer to the write does not show the change"
+    lost_adds = [e for e in adds if e not in kept_adds]
+    lost_removes = [e for e in removes if e not in kept_removes]
+    if lost_adds:
+        run.result.lost(group, "add", lost_adds, reason)
+    if lost_removes:
+        run.result.lost(group, "remove", lost_removes, reason)
+    if lost_adds or lost_removes:
+        run.say(f"{group}: {len(lost_adds) + len(lost_removes)} change(s) not kept by the server")
+
+
+def read_back(
+    client: ScimClient,
+    result: SyncResult,
+    concurrency: int = 4,
+    cancelled: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> int:
+    """One GET per changed group; what it did not keep goes to result.not_kept. Requests made."""
+    plan = result.plan
+    if plan.settings.target != "groups":
+        return 0
+    ids = plan.state.user_ids
+    group_ids = {name: g.id for name, g in plan.state.groups.items()}
+    group_ids.update(result.group_ids)
+    changed = [g for g in group_ids if result.done.get(g)]
+    adds = {g: {e.lower() for e in plan.adds.get(g, [])} for g in changed}
+
+    def check(group: str) -> int:
+        if cancelled is not None and cancelled():
+            return 0
+        try:
+            body, _ = client.get_group(group_ids[group])
+        except ScimError as error:
+            if log is not None:
+                log(client.redact(f"Could not read {group} back to verify it: {error}"))
+            return 1
+        present = set(member_ids(body))
+        done = sorted(result.done.get(group, set()))
+        lost_adds = [e for e in done if e in adds[group] and ids[e] not in present]
+        lost_removes = [e for e in done if e not in adds[group] and ids[e] in present]
+        reason = "the group read back after the sync does not show the change"
+        for operation, emails in (("add", lost_adds), ("remove", lost_removes)):
+            if emails:
+                result.lost(group, operation, emails, reason, counted=True)
+        if (lost_adds or lost_removes) and log is not None:
+            count = len(lost_adds) + len(lost_removes)
+            log(f"{group}: {count} change(s) not kept by the server (read back)")
+        return 1
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        requests = sum(pool.map(check, changed))
+    result.verified = True
+    if result.journal is not None:
+        result.journal.verified(result, requests)
+    return requests

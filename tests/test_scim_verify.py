@@ -1,0 +1,151 @@
+"""Verified writes: answers checked, changed groups read back, "not kept by the server" reported.
+
+The real scim2-server sits behind a small WSGI wrapper with one misbehaviour per mode:
+"drop" silently leaves one user out of every PATCH add and answers 204; "drop_200" does the
+same and answers 200 with the group; "error_200" answers PATCH with 200 and a SCIM Error body
+without applying it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from app.cli import main
+from app.scim.server import LocalScimServer
+from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
+from app.scim.verify import error_in_body
+from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
+
+MAPPING = make_mapping({"sales": "Sales"})
+DROPPED = "user00003@ex.com"
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+class Misbehaving:
+    """WSGI middleware over the real server's app; `mode` picks the one misbehaviour."""
+
+    def __init__(self, app, server: LocalScimServer, mode: str) -> None:
+        self.app, self.server, self.mode = app, server, mode
+
+    def _dropped_id(self) -> str:
+        users = self.server.dump()["users"]
+        return next(uid for uid, name in users.items() if name == DROPPED)
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] != "PATCH" or "/Groups/" not in environ["PATH_INFO"]:
+            return self.app(environ, start_response)
+        if self.mode == "error_200":
+            body = json.dumps(
+                {"schemas": [ERROR_SCHEMA], "status": "400", "detail": "group is full"}
+            ).encode()
+            start_response("200 OK", [("Content-Type", "application/scim+json")])
+            return [body]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        patch = json.loads(environ["wsgi.input"].read(length))
+        dropped = self._dropped_id()
+        for op in patch["Operations"]:
+            if op["op"] == "add":
+                op["value"] = [m for m in op["value"] if m["value"] != dropped]
+        data = json.dumps(patch).encode()
+        environ = {**environ, "wsgi.input": io.BytesIO(data), "CONTENT_LENGTH": str(len(data))}
+        answer = list(self.app(environ, lambda *a, **k: None))
+        if self.mode == "drop":
+            start_response("204 No Content", [])
+            return [b""]
+        get = {**environ, "REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO(b"")}
+        get["CONTENT_LENGTH"] = "0"
+        del answer
+        return self.app(get, start_response)
+
+
+@pytest.fixture
+def misbehaving():
+    started: list[LocalScimServer] = []
+
+    def factory(users, mode: str) -> LocalScimServer:
+        server = LocalScimServer(users, token=TOKEN, extra_groups={"Sales": []})
+        server.app = Misbehaving(server.app, server, mode)
+        server.start()
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+def _sync(url, users, verify=True):
+    settings = SyncSettings(url, TOKEN)
+    with fast_client(url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        plan = plan_sync(users, MAPPING, state, settings)
+        return execute(client, plan, settings, verify=verify)
+
+
+def test_read_back_finds_what_a_204_did_not_keep(misbehaving):
+    users = make_users(6, ["sales"])
+    server = misbehaving(users, "drop")
+    result = _sync(server.url, users)
+    assert DROPPED not in server.dump()["groups"]["Sales"]
+    assert [(n.group, n.operation, n.email) for n in result.not_kept] == [
+        ("Sales", "add", DROPPED)
+    ]
+    assert "read back" in result.not_kept[0].reason
+    assert result.added == 5 and result.to_json()["not_kept"] == 1 and not result.ok
+    report = result.report_frame().set_index("email")
+    assert report.loc[DROPPED, "outcome"] == "not kept by the server"
+    assert set(report.drop(DROPPED)["outcome"]) == {"changed"}
+
+
+def test_no_verify_skips_the_read_back(misbehaving):
+    users = make_users(6, ["sales"])
+    server = misbehaving(users, "drop")
+    result = _sync(server.url, users, verify=False)
+    assert result.not_kept == [] and result.added == 6
+    assert len(server.dump()["groups"]["Sales"]) == 5
+
+
+def test_answer_listing_members_is_compared_with_what_was_sent(misbehaving):
+    users = make_users(6, ["sales"])
+    server = misbehaving(users, "drop_200")
+    result = _sync(server.url, users, verify=False)
+    assert [n.email for n in result.not_kept] == [DROPPED]
+    assert "answer" in result.not_kept[0].reason
+    assert result.added == 5
+
+
+def test_error_body_in_a_200_is_a_failure(misbehaving):
+    users = make_users(4, ["sales"])
+    server = misbehaving(users, "error_200")
+    result = _sync(server.url, users)
+    assert server.dump()["groups"]["Sales"] == set()
+    assert result.added == 0 and result.failed_count == 4
+    assert all("group is full" in f.reason for f in result.failed)
+
+
+def test_error_in_body_reads_scim_errors_only():
+    assert error_in_body(None) is None
+    assert error_in_body({"id": "1", "members": []}) is None
+    error = error_in_body({"schemas": [ERROR_SCHEMA], "status": "409", "scimType": "uniqueness"})
+    assert error is not None and error.status == 409 and error.scim_type == "uniqueness"
+
+
+def test_cli_counts_not_kept_and_exits_1(misbehaving, tmp_path, monkeypatch, capsys):
+    users = make_users(6, ["sales"])
+    server = misbehaving(users, "drop")
+    export = tmp_path / "users.csv"
+    users.frame.rename(columns={"source": "Identity Provider Group"}).to_csv(export, index=False)
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nsales,Sales\n")
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    base = ["sync", "--mapping", str(mapping), "--users", str(export), "--url", server.url]
+    assert main([*base, "--json"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["not_kept"] == 1
+    assert f"{DROPPED}: added to 'Sales' but not kept by the server" in captured.err
+    # Nothing left to add: the second run plans the dropped user again and --no-verify trusts.
+    assert main([*base, "--json", "--no-verify"]) == 0
+    assert json.loads(capsys.readouterr().out)["added"] == 1
