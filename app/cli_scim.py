@@ -78,6 +78,10 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         help="allow plain http to a host other than this machine",
     )
     sync.set_defaults(run=cmd_sync)
+    from app.cli_journal import add_journal_commands, add_sync_trust_options
+
+    add_sync_trust_options(sync)
+    add_journal_commands(commands)
 
     serve = commands.add_parser("serve", help="run a local SCIM 2.0 server to rehearse a sync")
     serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
@@ -111,6 +115,7 @@ def _plan_json(plan, requests: int) -> dict:
         - len({e.lower() for m in (plan.adds, plan.removes) for v in m.values() for e in v}),
         "not_found": len(plan.not_found),
         "failed": 0,
+        "not_kept": 0,
         "requests": requests,
         "drift": len(plan.drift),
     }
@@ -121,6 +126,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from app.core.errors import InputError
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
+    from app.scim.record import RunJournal, source_guard_message
     from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
     token = os.environ.get(args.token_env) or None
@@ -151,10 +157,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
             )
             return EXIT_CONNECT
         plan = plan_sync(users, mapping, state, settings)
+        guard = "" if args.allow_source_change else source_guard_message(settings.url, users)
         if args.dry_run:
             print(plan.describe(), file=out)
-            if plan.blocked:
-                print(plan.mass_removal_message(), file=out)
+            for message in (plan.mass_removal_message() if plan.blocked else "", guard):
+                if message:
+                    print(message, file=out)
+            dry = RunJournal.begin(plan, settings, mapping, args.users, dry_run=True)
+            dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count)
             if args.report:
                 _write_report(args.report, plan.to_frame())
@@ -163,7 +173,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             return EXIT_OK
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
-        result = execute(client, plan, settings)
+        if guard:
+            raise InputError(guard)
+        journal = RunJournal.begin(plan, settings, mapping, args.users)
+        result = execute(client, plan, settings, journal=journal, verify=not args.no_verify)
+        journal.finish(result)
     if args.report:
         _write_report(args.report, result.report_frame())
     if args.json:
@@ -181,7 +195,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CONNECT
-    return EXIT_FAILED if result.failed else EXIT_OK
+    return EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
 
 
 def _check_report_path(path: str) -> None:

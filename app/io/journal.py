@@ -1,0 +1,223 @@
+"""The journal of every sync: one JSON-lines file per run, appended and flushed as it goes.
+
+A run's file starts with a "start" record (who, when, which server, the mapping, the export's
+counts), then a "plan" record, then one "op" record per operation as it completes, an
+optional "verify" record and, when the run ends normally, an "end" record. A killed run
+leaves every record written before the kill: its operations are what reached the server.
+Tokens are never written. The folder is the user data folder, or $GROUPMAP_JOURNAL_DIR.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import InputError
+
+JOURNAL_ENV = "GROUPMAP_JOURNAL_DIR"
+FORMAT_VERSION = 1
+PREFIX, SUFFIX = "run-", ".jsonl"
+
+
+def journal_dir() -> Path:
+    """Where journals live: $GROUPMAP_JOURNAL_DIR, else <user data folder>/journal."""
+    given = os.environ.get(JOURNAL_ENV)
+    if given:
+        return Path(given)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("GroupMap", appauthor=False)) / "journal"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def same_server(a: str, b: str) -> bool:
+    return a.rstrip("/").casefold() == b.rstrip("/").casefold()
+
+
+class Journal:
+    """One run's file, open for appending; `write` is thread-safe and flushes every record."""
+
+    def __init__(self, run_id: int, path: Path) -> None:
+        self.run_id = run_id
+        self.path = path
+        self._lock = threading.Lock()
+        self._file = path.open("a", encoding="utf-8")
+
+    @classmethod
+    def create(cls, folder: Path | None = None) -> Journal:
+        """A new run with the next free number (safe when two runs start at once)."""
+        folder = folder or journal_dir()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            number = max((run for run, _ in _run_files(folder)), default=0) + 1
+            while True:
+                path = folder / f"{PREFIX}{number:04d}{SUFFIX}"
+                try:
+                    os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+                except FileExistsError:
+                    number += 1
+                    continue
+                return cls(number, path)
+        except OSError as error:
+            raise InputError(
+                f"cannot write the sync journal in {folder}: {error.strerror}. Free some space "
+                f"or set {JOURNAL_ENV} to a folder you can write; nothing was written."
+            ) from None
+
+    def write(self, kind: str, **data: Any) -> None:
+        record = {"type": kind, "at": now_iso(), **data}
+        line = json.dumps(record, ensure_ascii=False, default=str)
+        with self._lock:
+            if self._file.closed:
+                return
+            self._file.write(line + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def _run_files(folder: Path) -> list[tuple[int, Path]]:
+    found = []
+    for path in folder.glob(f"{PREFIX}*{SUFFIX}"):
+        number = path.name[len(PREFIX) : -len(SUFFIX)]
+        if number.isdigit():
+            found.append((int(number), path))
+    return sorted(found)
+
+
+@dataclass
+class RunRecord:
+    """One run as read back from its journal (a run killed halfway has no end)."""
+
+    run_id: int
+    path: Path
+    start: dict[str, Any] = field(default_factory=dict)
+    plan: dict[str, Any] = field(default_factory=dict)
+    ops: list[dict[str, Any]] = field(default_factory=list)
+    verify: dict[str, Any] | None = None
+    end: dict[str, Any] | None = None
+
+    @property
+    def url(self) -> str:
+        return str(self.start.get("url", ""))
+
+    @property
+    def mode(self) -> str:
+        """"sync", "dry run" or "undo of run N"."""
+        if self.start.get("dry_run"):
+            return "dry run"
+        if self.start.get("undoes"):
+            return f"undo of run {self.start['undoes']}"
+        return "sync"
+
+    @property
+    def status(self) -> str:
+        if self.end is None:
+            return "interrupted"
+        return str(self.end.get("status", "done"))
+
+    @property
+    def successful(self) -> bool:
+        """Ended normally, wrote what it planned, nothing failed or went unkept."""
+        return self.end is not None and self.end.get("status") == "done"
+
+    def count(self, op: str) -> int:
+        return sum(len(o.get("members", [])) for o in self.ops if o["op"] == op and _ok(o))
+
+    @property
+    def failed(self) -> int:
+        failed = sum(len(o.get("members", [])) or 1 for o in self.ops if not _ok(o))
+        return failed + len((self.verify or {}).get("not_kept", []))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run": self.run_id,
+            "started": self.start.get("at", ""),
+            "ended": (self.end or {}).get("at", ""),
+            "server": self.url,
+            "mode": self.mode,
+            "status": self.status,
+            "added": self.count("add"),
+            "removed": self.count("remove"),
+            "failed": self.failed,
+            "user": self.start.get("os_user", ""),
+        }
+
+
+def _ok(op: dict[str, Any]) -> bool:
+    return op.get("outcome") == "applied"
+
+
+def read_run(path: Path) -> RunRecord:
+    """A run's records; a torn last line (the run was killed mid-write) is ignored."""
+    number = path.name[len(PREFIX) : -len(SUFFIX)]
+    record = RunRecord(int(number) if number.isdigit() else 0, path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise InputError(f"cannot read the journal {path}: {error.strerror}") from None
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict):
+            continue
+        kind = entry.get("type")
+        if kind == "start":
+            record.start = entry
+        elif kind == "plan":
+            record.plan = entry
+        elif kind == "op":
+            record.ops.append(entry)
+        elif kind == "verify":
+            record.verify = entry
+        elif kind == "end":
+            record.end = entry
+    return record
+
+
+def list_runs(url: str | None = None, folder: Path | None = None) -> list[RunRecord]:
+    """Every journaled run, oldest first; only those to `url` when given."""
+    folder = folder or journal_dir()
+    if not folder.is_dir():
+        return []
+    runs = [read_run(path) for _, path in _run_files(folder)]
+    runs = [r for r in runs if r.start]
+    if url:
+        runs = [r for r in runs if same_server(r.url, url)]
+    return runs
+
+
+def find_run(run_id: int, folder: Path | None = None) -> RunRecord:
+    folder = folder or journal_dir()
+    path = folder / f"{PREFIX}{run_id:04d}{SUFFIX}"
+    if not path.is_file():
+        raise InputError(
+            f"no run {run_id} in the journal folder {folder}: `groupmap history` lists the runs"
+        )
+    return read_run(path)
+
+
+def last_successful_sync(url: str, folder: Path | None = None) -> RunRecord | None:
+    """The latest sync (not a dry run, not an undo) to this server that ended without failure."""
+    runs = [r for r in list_runs(url, folder) if r.mode == "sync" and r.successful]
+    return runs[-1] if runs else None

@@ -1,0 +1,162 @@
+"""A sync's journal records: what the run is, its plan, each operation as it completes.
+
+The executor calls `created`, `applied`, `failed` and `not_kept` from its worker threads;
+each writes one flushed line (app/io/journal.py), so the file is an accurate record of
+what reached the server even when the process is killed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.core.mapping import Mapping
+from app.core.source_guard import SourceStats, source_change, source_stats
+from app.core.users import UserList
+from app.io.journal import FORMAT_VERSION, Journal, last_successful_sync, os_user
+from app.scim.plan import SyncPlan
+from app.scim.settings import SyncSettings
+
+if TYPE_CHECKING:
+    from app.scim.result import FailedOperation, SyncResult
+
+
+class RunJournal:
+    """The journal of one run, bound to its plan (for SCIM ids of groups and users)."""
+
+    def __init__(self, journal: Journal, plan: SyncPlan) -> None:
+        self.journal = journal
+        self.plan = plan
+        self.group_ids: dict[str, str] = {n: g.id for n, g in plan.state.groups.items()}
+
+    @property
+    def run_id(self) -> int:
+        return self.journal.run_id
+
+    @classmethod
+    def begin(
+        cls,
+        plan: SyncPlan,
+        settings: SyncSettings,
+        mapping: Mapping | None,
+        export_files: list[str],
+        *,
+        dry_run: bool = False,
+        undoes: int | None = None,
+        folder: Path | None = None,
+    ) -> RunJournal:
+        """Open a new run's journal and write its start and plan records."""
+        run = cls(Journal.create(folder), plan)
+        run.journal.write(
+            "start",
+            format=FORMAT_VERSION,
+            run=run.run_id,
+            url=settings.url,
+            os_user=os_user(),
+            dry_run=dry_run,
+            undoes=undoes,
+            target=settings.target,
+            attribute=settings.attribute,
+            match_attribute=settings.match_attribute,
+            mapping=asdict(mapping) if mapping is not None else None,
+            export={"files": [Path(f).name for f in export_files], **export_stats(plan.users)},
+        )
+        run.journal.write(
+            "plan",
+            groups_to_create=list(plan.groups_to_create),
+            adds=plan.adds,
+            removes=plan.removes,
+            not_found=len(plan.not_found),
+            drift=len(plan.drift),
+        )
+        return run
+
+    def _members(self, emails: list[str]) -> list[dict[str, str]]:
+        ids = self.plan.state.user_ids
+        return [{"id": ids.get(e.lower(), ""), "email": e} for e in emails]
+
+    def _op(self, op: str, group: str, emails: list[str], outcome: str, **extra: Any) -> None:
+        self.journal.write(
+            "op",
+            op=op,
+            group=group,
+            group_id=self.group_ids.get(group, ""),
+            members=self._members(emails),
+            outcome=outcome,
+            **extra,
+        )
+
+    # --- called by SyncResult as operations complete -----------------------------------
+
+    def created(self, group: str, group_id: str) -> None:
+        self.group_ids[group] = group_id
+        self._op("create", group, [], "applied", status=201)
+
+    def applied(self, group: str, added: list[str], removed: list[str], status: int | None):
+        if added:
+            self._op("add", group, added, "applied", status=status)
+        if removed:
+            self._op("remove", group, removed, "applied", status=status)
+
+    def failed(self, failure: FailedOperation) -> None:
+        self._op(
+            failure.operation,
+            failure.group,
+            failure.emails,
+            "failed",
+            status=failure.status,
+            reason=failure.reason,
+        )
+
+    def not_kept(self, group: str, operation: str, emails: list[str], reason: str) -> None:
+        self._op(operation, group, emails, "not kept", status=200, reason=reason)
+
+    # --- after the writes ---------------------------------------------------------------
+
+    def verified(self, result: SyncResult, requests: int) -> None:
+        self.journal.write(
+            "verify",
+            requests=requests,
+            not_kept=[
+                {"group": n.group, "op": n.operation, "email": n.email} for n in result.not_kept
+            ],
+        )
+
+    def finish(self, result: SyncResult | None, status: str = "") -> None:
+        """The end record ("done", "failed", "cancelled", or a stop reason) and close."""
+        if not status and result is not None:
+            if result.cancelled:
+                status = "cancelled"
+            elif result.failed or result.not_kept:
+                status = "failed"
+            else:
+                status = "done"
+        summary = result.to_json() if result is not None else {}
+        self.journal.write("end", status=status or "done", result=summary)
+        self.journal.close()
+
+
+def export_stats(users: UserList) -> dict[str, int]:
+    return source_stats(users).to_dict()
+
+
+def source_guard_message(url: str, users: UserList, folder: Path | None = None) -> str:
+    """Why this export looks wrong beside the last successful sync's to `url`, or ""."""
+    last = last_successful_sync(url, folder)
+    if last is None:
+        return ""
+    export = last.start.get("export") or {}
+    try:
+        before = SourceStats(int(export["users"]), int(export["blank_source"]))
+    except (KeyError, TypeError, ValueError):
+        return ""
+    change = source_change(before, source_stats(users))
+    if not change:
+        return ""
+    return (
+        f"Stopped before writing anything: {change} (run {last.run_id}, "
+        f"{last.start.get('at', '')}). A half export, a wrong sheet or a wrong source column "
+        "looks like this; check the export, or run again with --allow-source-change if it "
+        "is right."
+    )
