@@ -199,10 +199,9 @@ def cmd_undo(args: argparse.Namespace) -> int:
     from app.io.journal import find_run
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
-    from app.scim.execute import execute
     from app.scim.record import RunJournal
     from app.scim.settings import SyncSettings
-    from app.scim.undo import delete_empty_created, plan_undo
+    from app.scim.undo import apply_undo, plan_undo
 
     token = os.environ.get(args.token_env) or None
     settings = SyncSettings(
@@ -246,14 +245,13 @@ def cmd_undo(args: argparse.Namespace) -> int:
             return EXIT_OK
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
-        journal = RunJournal.begin(plan, settings, None, [], undoes=run.run_id)
-        journal.journal.write("undo", **undo.to_json())
-        result = execute(client, plan, settings, journal=journal, verify=not args.no_verify)
-        deleted: list[str] = []
-        if args.delete_created_groups and result.ok:
-            deleted, _ = delete_empty_created(client, undo, journal)
-        result.requests = client.request_count
-        journal.finish(result)
+        result, journal, deleted = apply_undo(
+            client,
+            undo,
+            settings,
+            delete_created_groups=args.delete_created_groups,
+            verify=not args.no_verify,
+        )
     if args.report:
         _write_report(args.report, result.report_frame())
     if args.json:

@@ -121,12 +121,11 @@ class RunRecord:
 
     @property
     def mode(self) -> str:
-        """"sync", "dry run" or "undo of run N"."""
-        if self.start.get("dry_run"):
-            return "dry run"
+        """"sync", "dry run", "undo of run N" or "undo of run N, dry run"."""
+        dry = bool(self.start.get("dry_run"))
         if self.start.get("undoes"):
-            return f"undo of run {self.start['undoes']}"
-        return "sync"
+            return f"undo of run {self.start['undoes']}" + (", dry run" if dry else "")
+        return "dry run" if dry else "sync"
 
     @property
     def status(self) -> str:

@@ -109,6 +109,10 @@ class RunJournal:
             reason=failure.reason,
         )
 
+    def deleted(self, group: str, group_id: str) -> None:
+        self.group_ids[group] = group_id
+        self._op("delete", group, [], "applied", status=204)
+
     def not_kept(self, group: str, operation: str, emails: list[str], reason: str) -> None:
         self._op(operation, group, emails, "not kept", status=200, reason=reason)
 

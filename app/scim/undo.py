@@ -19,8 +19,11 @@ from app.core.users import UserList
 from app.io.journal import RunRecord, same_server
 from app.scim.client import ScimClient, member_ids
 from app.scim.errors import ScimError
-from app.scim.plan import SyncPlan
-from app.scim.settings import SyncSettings
+from app.scim.execute import execute
+from app.scim.plan import MassRemovalError, SyncPlan
+from app.scim.record import RunJournal
+from app.scim.result import SyncResult
+from app.scim.settings import SyncProgress, SyncSettings
 from app.scim.state import ServerGroup, ServerState
 
 
@@ -166,8 +169,37 @@ def plan_undo(
     return UndoPlan(run, plan, left, {n: g for n, g in created.items() if n in state.groups})
 
 
+def apply_undo(
+    client: ScimClient,
+    undo: UndoPlan,
+    settings: SyncSettings,
+    progress: Callable[[SyncProgress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+    delete_created_groups: bool = False,
+    verify: bool = True,
+) -> tuple[SyncResult, RunJournal, list[str]]:
+    """Execute the inverse as a journaled run of its own: (result, its journal, groups deleted)."""
+    journal = RunJournal.begin(undo.plan, settings, None, [], undoes=undo.run.run_id)
+    journal.journal.write("undo", **undo.to_json())
+    try:
+        result = execute(client, undo.plan, settings, progress, cancelled, log, journal, verify)
+    except MassRemovalError:
+        journal.finish(None, "stopped: mass-removal guard")
+        raise
+    deleted: list[str] = []
+    if delete_created_groups and result.ok:
+        deleted, _ = delete_empty_created(client, undo, journal, log)
+    result.requests = client.request_count
+    journal.finish(result)
+    return result, journal, deleted
+
+
 def delete_empty_created(
-    client: ScimClient, undo: UndoPlan, journal=None, log: Callable[[str], None] | None = None
+    client: ScimClient,
+    undo: UndoPlan,
+    journal: RunJournal | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Delete the groups the run created that are now empty: (deleted, kept with members)."""
     deleted, kept = [], []
@@ -185,8 +217,5 @@ def delete_empty_created(
             continue
         deleted.append(name)
         if journal is not None:
-            journal.journal.write(
-                "op", op="delete", group=name, group_id=group_id, members=[], outcome="applied",
-                status=204,
-            )
+            journal.deleted(name, group_id)
     return deleted, kept
