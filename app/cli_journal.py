@@ -75,10 +75,6 @@ def add_journal_commands(commands: argparse._SubParsersAction) -> None:
 # --- history --------------------------------------------------------------------------------
 
 
-def _when(stamp: str) -> str:
-    return stamp.replace("T", " ")[:16]
-
-
 def _table(rows: list[list[str]], headers: list[str]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
@@ -86,54 +82,16 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def user_placements(runs, email: str) -> list[dict]:
-    """One user's changes across runs, oldest first."""
-    wanted = email.strip().lower()
-    found = []
-    for run in runs:
-        for op in run.ops:
-            for member in op.get("members") or []:
-                if str(member.get("email", "")).lower() == wanted:
-                    found.append(
-                        {
-                            "run": run.run_id,
-                            "at": op.get("at", ""),
-                            "mode": run.mode,
-                            "op": op.get("op"),
-                            "group": op.get("group"),
-                            "outcome": op.get("outcome"),
-                        }
-                    )
-    return found
-
-
-def describe_placement(p: dict) -> str:
-    verb = {"add": "added to", "remove": "removed from"}.get(p["op"], p["op"])
-    outcome = "" if p["outcome"] == "applied" else f" ({p['outcome']})"
-    mode = "" if p["mode"] == "sync" else f", {p['mode']}"
-    return f"{verb} {p['group']} by run {p['run']}, {_when(p['at'])}{mode}{outcome}"
-
-
-def describe_op(op: dict) -> str:
-    members = op.get("members") or []
-    sign = {"add": "+", "remove": "-"}.get(op.get("op", ""), "")
-    who = ", ".join(str(m.get("email", "")) for m in members[:5])
-    if len(members) > 5:
-        who += f", … {len(members) - 5} more"
-    status = op.get("status")
-    line = f"{_when(op.get('at', ''))}  {op.get('op')} {op.get('group')}"
-    if members:
-        line += f" {sign}{len(members)} ({who})"
-    line += f": {op.get('outcome')}"
-    if status:
-        line += f", HTTP {status}"
-    if op.get("reason"):
-        line += f": {op['reason']}"
-    return line
-
-
 def cmd_history(args: argparse.Namespace) -> int:
-    from app.io.journal import find_run, journal_dir, list_runs
+    from app.io.journal import (
+        describe_op,
+        describe_placement,
+        find_run,
+        journal_dir,
+        list_runs,
+        user_placements,
+    )
+    from app.io.journal import when as _when
 
     runs = [find_run(args.run_id)] if args.run_id is not None else list_runs(args.url)
     if args.user:

@@ -91,7 +91,6 @@ def test_torn_last_line_is_ignored(journal_folder):
     journal = Journal.create()
     journal.write("start", url="http://127.0.0.1:1/v2")
     journal.write("op", op="add", group="Sales", members=[], outcome="applied")
-    journal.close()
     with journal.path.open("a") as file:
         file.write('{"type": "op", "op": "add", "gro')
     run = find_run(journal.run_id)
@@ -120,8 +119,8 @@ def test_history_lists_shows_and_follows_a_user(scim_server, cli, capsys):
     assert main(["history", "--user", "user00000@ex.com"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("added to Sales by run 1, ")
-    assert lines[1].startswith("removed from Sales by run 2, ")
-    assert lines[2].startswith("added to Engineering by run 2, ")
+    second = sorted(line.split(",")[0] for line in lines[1:])  # written as they complete
+    assert second == ["added to Engineering by run 2", "removed from Sales by run 2"]
     assert main(["history", "9"]) == 2
     assert "no run 9 in the journal folder" in capsys.readouterr().err
     assert main(["history", "--url", "http://elsewhere.example/v2"]) == 0

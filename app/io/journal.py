@@ -51,13 +51,16 @@ def same_server(a: str, b: str) -> bool:
 
 
 class Journal:
-    """One run's file, open for appending; `write` is thread-safe and flushes every record."""
+    """One run's file; `write` is thread-safe and appends each record, flushed and closed.
+
+    Opening per record keeps no handle between operations (a killed process loses nothing
+    written) and lets a retry after the end record append to the same run.
+    """
 
     def __init__(self, run_id: int, path: Path) -> None:
         self.run_id = run_id
         self.path = path
         self._lock = threading.Lock()
-        self._file = path.open("a", encoding="utf-8")
 
     @classmethod
     def create(cls, folder: Path | None = None) -> Journal:
@@ -83,15 +86,8 @@ class Journal:
     def write(self, kind: str, **data: Any) -> None:
         record = {"type": kind, "at": now_iso(), **data}
         line = json.dumps(record, ensure_ascii=False, default=str)
-        with self._lock:
-            if self._file.closed:
-                return
-            self._file.write(line + "\n")
-            self._file.flush()
-
-    def close(self) -> None:
-        with self._lock:
-            self._file.close()
+        with self._lock, self.path.open("a", encoding="utf-8") as file:
+            file.write(line + "\n")
 
 
 def _run_files(folder: Path) -> list[tuple[int, Path]]:
@@ -214,6 +210,59 @@ def find_run(run_id: int, folder: Path | None = None) -> RunRecord:
             f"no run {run_id} in the journal folder {folder}: `groupmap history` lists the runs"
         )
     return read_run(path)
+
+
+def user_placements(runs: list[RunRecord], email: str) -> list[dict[str, Any]]:
+    """One user's journaled changes across runs, oldest first."""
+    wanted = email.strip().lower()
+    found = []
+    for run in runs:
+        for op in run.ops:
+            for member in op.get("members") or []:
+                if str(member.get("email", "")).lower() == wanted:
+                    found.append(
+                        {
+                            "run": run.run_id,
+                            "at": op.get("at", ""),
+                            "mode": run.mode,
+                            "op": op.get("op"),
+                            "group": op.get("group"),
+                            "outcome": op.get("outcome"),
+                        }
+                    )
+    return found
+
+
+def when(stamp: str) -> str:
+    """A journal time stamp as "2026-12-01 09:12" (UTC)."""
+    return stamp.replace("T", " ")[:16]
+
+
+def describe_placement(placement: dict[str, Any]) -> str:
+    """"added to Sales by run 14, 2026-12-01 09:12" (with the outcome if it did not apply)."""
+    p = placement
+    verb = {"add": "added to", "remove": "removed from"}.get(p["op"], p["op"])
+    outcome = "" if p["outcome"] == "applied" else f" ({p['outcome']})"
+    mode = "" if p["mode"] == "sync" else f", {p['mode']}"
+    return f"{verb} {p['group']} by run {p['run']}, {when(p['at'])}{mode}{outcome}"
+
+
+def describe_op(op: dict[str, Any]) -> str:
+    """One operation as a line: time, operation, group, members, outcome, HTTP status."""
+    members = op.get("members") or []
+    sign = {"add": "+", "remove": "-"}.get(op.get("op", ""), "")
+    who = ", ".join(str(m.get("email", "")) for m in members[:5])
+    if len(members) > 5:
+        who += f", … {len(members) - 5} more"
+    line = f"{when(op.get('at', ''))}  {op.get('op')} {op.get('group')}"
+    if members:
+        line += f" {sign}{len(members)} ({who})"
+    line += f": {op.get('outcome')}"
+    if op.get("status"):
+        line += f", HTTP {op['status']}"
+    if op.get("reason"):
+        line += f": {op['reason']}"
+    return line
 
 
 def last_successful_sync(url: str, folder: Path | None = None) -> RunRecord | None:

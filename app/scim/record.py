@@ -128,7 +128,7 @@ class RunJournal:
         )
 
     def finish(self, result: SyncResult | None, status: str = "") -> None:
-        """The end record ("done", "failed", "cancelled", or a stop reason) and close."""
+        """The end record: "done", "failed", "cancelled", or a stop reason (the last one counts)."""
         if not status and result is not None:
             if result.cancelled:
                 status = "cancelled"
@@ -138,7 +138,6 @@ class RunJournal:
                 status = "done"
         summary = result.to_json() if result is not None else {}
         self.journal.write("end", status=status or "done", result=summary)
-        self.journal.close()
 
 
 def export_stats(users: UserList) -> dict[str, int]:
