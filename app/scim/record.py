@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from app.core.mapping import Mapping
 from app.core.source_guard import SourceStats, source_change, source_stats
 from app.core.users import UserList
-from app.io.journal import FORMAT_VERSION, Journal, last_successful_sync, os_user
+from app.io.journal import FORMAT_VERSION, Journal, last_successful_sync, os_user, when
 from app.scim.plan import SyncPlan
 from app.scim.settings import SyncSettings
 
@@ -144,8 +144,8 @@ def export_stats(users: UserList) -> dict[str, int]:
     return source_stats(users).to_dict()
 
 
-def source_guard_message(url: str, users: UserList, folder: Path | None = None) -> str:
-    """Why this export looks wrong beside the last successful sync's to `url`, or ""."""
+def source_change_since_last(url: str, users: UserList, folder: Path | None = None) -> str:
+    """How this export differs from the last successful sync's to `url` (with the run), or ""."""
     last = last_successful_sync(url, folder)
     if last is None:
         return ""
@@ -157,9 +157,16 @@ def source_guard_message(url: str, users: UserList, folder: Path | None = None) 
     change = source_change(before, source_stats(users))
     if not change:
         return ""
+    return f"{change} (run {last.run_id}, {when(str(last.start.get('at', '')))} UTC)"
+
+
+def source_guard_message(url: str, users: UserList, folder: Path | None = None) -> str:
+    """The CLI's stop message for a suspicious export, or "" when it looks like the last."""
+    change = source_change_since_last(url, users, folder)
+    if not change:
+        return ""
     return (
-        f"Stopped before writing anything: {change} (run {last.run_id}, "
-        f"{last.start.get('at', '')}). A half export, a wrong sheet or a wrong source column "
-        "looks like this; check the export, or run again with --allow-source-change if it "
-        "is right."
+        f"Stopped before writing anything: {change}. A half export, a wrong sheet or a wrong "
+        "source column looks like this; check the export, or run again with "
+        "--allow-source-change if it is right."
     )

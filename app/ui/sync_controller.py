@@ -10,6 +10,7 @@ contract: `document.set_current_groups_from_server`, `set_known_groups("server",
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
+from app.ui.history_window import begin_sync_journal, install_history
 from app.ui.secrets import redact
 from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
@@ -274,11 +276,15 @@ class SyncController(QObject):
         if self.task is not None:  # a read is finishing: start right after it
             QTimer.singleShot(100, lambda: self.sync(plan, allow_mass_removal))
             return
+        settings = self._settings(allow_mass_removal)
+        journal = begin_sync_journal(self, plan, settings)  # asks about a suspicious export
+        if journal is None:
+            return
         dialog = self._sync_dialog()
         dialog.log.clear()
         dialog.set_running(True, f"Syncing to {self.profile.name}…")
         dialog.show()
-        self._run_write(sync_task, plan, self._settings(allow_mass_removal))
+        self._run_write(partial(sync_task, journal=journal), plan, settings)
 
     def retry_failed(self) -> None:
         if self.result is None or not self.result.failed or self.task is not None:
@@ -359,4 +365,5 @@ def install_sync(window: Any, store: ConnectionStore | None = None) -> SyncContr
         store = ConnectionStore(settings if isinstance(settings, QSettings) else None)
     controller = SyncController(window, store)
     window.sync_controller = controller
+    install_history(controller)  # Server ▸ Sync history, undo, per-user history
     return controller
