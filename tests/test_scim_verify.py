@@ -2,8 +2,8 @@
 
 The real scim2-server sits behind a small WSGI wrapper with one misbehaviour per mode:
 "drop" silently leaves one user out of every PATCH add and answers 204; "drop_200" does the
-same and answers 200 with the group; "error_200" answers PATCH with 200 and a SCIM Error body
-without applying it.
+same and answers 200 with the group; "error_200" answers PATCH (of a group or a user) with 200
+and a SCIM Error body without applying it.
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ class Misbehaving:
         return next(uid for uid, name in users.items() if name == DROPPED)
 
     def __call__(self, environ, start_response):
-        if environ["REQUEST_METHOD"] != "PATCH" or "/Groups/" not in environ["PATH_INFO"]:
+        path = environ["PATH_INFO"]
+        written = "/Groups/" in path or "/Users/" in path
+        if environ["REQUEST_METHOD"] != "PATCH" or not written:
             return self.app(environ, start_response)
-        if self.mode == "error_200":
+        if self.mode == "error_200" or "/Users/" in path:
             body = json.dumps(
                 {"schemas": [ERROR_SCHEMA], "status": "400", "detail": "group is full"}
             ).encode()
@@ -123,6 +125,21 @@ def test_error_body_in_a_200_is_a_failure(misbehaving):
     result = _sync(server.url, users)
     assert server.dump()["groups"]["Sales"] == set()
     assert result.added == 0 and result.failed_count == 4
+    assert all("group is full" in f.reason for f in result.failed)
+
+
+def test_attribute_mode_error_body_in_a_200_is_a_failure(misbehaving):
+    users = make_users(3, ["sales"])
+    server = misbehaving(users, "error_200")
+    attribute = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+    # batch size 1: one PATCH per user, not /Bulk
+    settings = SyncSettings(
+        server.url, TOKEN, target="attribute", attribute=attribute, batch_size=1
+    )
+    with fast_client(server.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        result = execute(client, plan_sync(users, MAPPING, state, settings), settings)
+    assert result.added == 0 and result.failed_count == 3
     assert all("group is full" in f.reason for f in result.failed)
 
 
