@@ -1,10 +1,8 @@
 """Server ▸ Sync history: the journaled runs to the connected server, their operations,
 one user's placements across runs, and "Undo this sync…".
 
-`install_history(controller)` adds the menu entry and the users table's context action.
-Undo reads the server in the background, shows the inverse in the sync's preview dialog
-(app/ui/sync_preview.py), then applies it through the controller's sync window, so the
-progress, log, result, Retry and report are the sync's own.
+`install_history(controller)` adds the menu entry and the users table's context action;
+undo itself is app/ui/undo_flow.py.
 """
 
 from __future__ import annotations
@@ -17,7 +15,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QMessageBox,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -25,47 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.io.journal import (
-    RunRecord,
-    describe_placement,
-    find_run,
-    list_runs,
-    user_placements,
-    when,
-)
+from app.io.journal import RunRecord, describe_placement, list_runs, user_placements, when
 from app.ui.connection_dialog import plain_label
-from app.ui.sync_preview import PlanDialog, plural
+from app.ui.sync_preview import plural
+from app.ui.undo_flow import UndoFlow
 
 RUN_COLUMNS = ["Run", "When (UTC)", "Mode", "Status", "Added", "Removed", "Failed", "By"]
 OP_COLUMNS = ["When (UTC)", "Operation", "Group", "Users", "Outcome", "HTTP", "Reason"]
 SHOWN_MEMBERS = 20  # emails per operation row; `groupmap history RUN --json` has them all
-
-
-# --- background functions (no widgets) ----------------------------------------------------
-
-
-def undo_plan_task(state: Any, profile: Any, token: str, run: RunRecord, settings: Any) -> Any:
-    from app.scim.undo import plan_undo
-
-    with profile.client(token) as client:
-        return plan_undo(client, run, settings, cancelled=state.is_cancelled)
-
-
-def undo_task(state: Any, profile: Any, token: str, undo: Any, settings: Any, cancel: Any):
-    """Apply the inverse as a journaled run; returns its SyncResult for the sync window."""
-    from dataclasses import replace
-
-    from app.scim.undo import apply_undo
-    from app.ui.sync_tasks import _write
-
-    undo.plan = replace(undo.plan, settings=settings)
-    return _write(
-        state,
-        profile,
-        token,
-        lambda c, p, k, log: apply_undo(c, undo, settings, p, k, log)[0],
-        cancel,
-    )
 
 
 # --- the window ----------------------------------------------------------------------------
@@ -212,97 +176,6 @@ class HistoryWindow(QDialog):
         if run is not None:
             self.undo_flow = UndoFlow(self.controller, self)
             self.undo_flow.start(run.run_id)
-
-
-# --- undo through the controller's sync window ---------------------------------------------
-
-
-class UndoFlow:
-    """Read the server, preview the inverse, then apply it with the sync window's progress."""
-
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
-        self.controller = controller
-        self.parent = parent
-        self.dialog: PlanDialog | None = None
-
-    def start(self, run_id: int) -> None:
-        c = self.controller
-        if c.profile is None or c.task is not None:
-            return
-        run = find_run(run_id)
-        task = c.window.run_in_background(
-            f"Reading {c.profile.name} to undo run {run_id}…",
-            undo_plan_task,
-            c.profile,
-            c.token,
-            run,
-            c._settings(),
-            on_done=self.show_plan,
-            on_error=c._on_error,
-        )
-        task.finished.connect(c._task_finished)
-        c._set_task(task)
-
-    def show_plan(self, undo: Any) -> PlanDialog:
-        dialog = PlanDialog(undo.plan, self.parent or self.controller._parent())
-        dialog.setWindowTitle(f"Undo run {undo.run.run_id}")
-        dialog.sync_button.setText("&Undo now")
-        if undo.left_as_is:
-            item = QTreeWidgetItem(
-                [f"Changed since, left as is ({len(undo.left_as_is):,})", "", ""]
-            )
-            item.addChildren([QTreeWidgetItem([x.describe(), "", ""]) for x in undo.left_as_is])
-            dialog.tree.addTopLevelItem(item)
-        dialog.accepted.connect(lambda: self.apply(undo, dialog.allow_mass_removal))
-        self.dialog = dialog
-        dialog.open()
-        return dialog
-
-    def apply(self, undo: Any, allow_mass_removal: bool) -> None:
-        c = self.controller
-        if c.profile is None:
-            return
-        if c.task is not None:  # the read is finishing: start right after it
-            from PySide6.QtCore import QTimer
-
-            QTimer.singleShot(100, lambda: self.apply(undo, allow_mass_removal))
-            return
-        dialog = c._sync_dialog()
-        dialog.log.clear()
-        dialog.set_running(True, f"Undoing run {undo.run.run_id} on {c.profile.name}…")
-        dialog.show()
-        c._run_write(undo_task, undo, c._settings(allow_mass_removal))
-
-
-# --- the sync's journal and source guard ----------------------------------------------------
-
-
-def begin_sync_journal(controller: Any, plan: Any, settings: Any) -> Any:
-    """Ask about a suspicious export, then open the run's journal; None: do not sync."""
-    from app.scim.record import RunJournal, source_change_since_last
-
-    document = controller.document
-    change = source_change_since_last(settings.url, plan.users)
-    if change:
-        box = QMessageBox(
-            QMessageBox.Icon.Warning, "This export looks different", "", parent=controller._parent()
-        )
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setText(
-            f"{change[0].upper()}{change[1:]}.\n\nA half export, a wrong sheet or a wrong source "
-            "column looks like this. Sync with this export anyway?"
-        )
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        if box.exec() != QMessageBox.StandardButton.Yes:
-            return None
-    try:
-        return RunJournal.begin(
-            plan, settings, document.mapping, [str(p) for p in document.export_paths]
-        )
-    except Exception as exc:  # the folder cannot be written: say so, do not sync unrecorded
-        controller._on_error(exc)
-        return None
 
 
 def install_history(controller: Any) -> None:

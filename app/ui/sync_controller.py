@@ -19,10 +19,11 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
-from app.ui.history_window import begin_sync_journal, install_history
+from app.ui.history_window import install_history
 from app.ui.secrets import redact
 from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
+from app.ui.sync_journal import begin_sync_journal
 from app.ui.sync_preview import PlanDialog, plural, save_frame
 from app.ui.sync_tasks import describe_error, plan_task, retry_task, sync_task
 from app.ui.worker import start_task
