@@ -166,3 +166,12 @@ def test_cli_counts_not_kept_and_exits_1(misbehaving, tmp_path, monkeypatch, cap
     # Nothing left to add: the second run plans the dropped user again and --no-verify trusts.
     assert main([*base, "--json", "--no-verify"]) == 0
     assert json.loads(capsys.readouterr().out)["added"] == 1
+
+
+def test_put_answers_are_compared_without_false_alarms(scim_server, fault_proxy):
+    users = make_users(6, ["sales"], groups=lambda i: "Sales" if i == 0 else "")
+    server = scim_server(users)
+    proxy = fault_proxy(server.url, quirks=frozenset({"no_patch"}))
+    result = _sync(proxy.url, users)
+    assert proxy.count("PUT") == 1 and result.ok and result.not_kept == []
+    assert len(server.dump()["groups"]["Sales"]) == 6

@@ -65,13 +65,17 @@ def test_sync_then_undo_restores_the_state_before(scim_server, capsys):
     assert [op["op"] for op in record.ops].count("delete") == 1
 
 
-def test_created_group_stays_empty_without_delete_flag(scim_server, capsys):
+def test_created_group_stays_empty_without_delete_flag(scim_server, capsys, tmp_path):
     users = users_moving()
     server = scim_server(users)
     before = server.dump()["groups"]
     run = sync(server.url, users)
-    assert undo(server.url, str(run)) == 0
+    report = tmp_path / "undo.csv"
+    assert undo(server.url, str(run), "--report", str(report)) == 0
     assert server.dump()["groups"] == {**before, "Ops": set()}
+    rows = report.read_text("utf-8-sig").splitlines()
+    assert rows[0].startswith("email,name,outcome") and len(rows) == 1 + 10  # users changed
+    assert sum(",changed," in row for row in rows) == 10
 
 
 def test_hand_edit_after_the_sync_survives_the_undo(scim_server, capsys):
