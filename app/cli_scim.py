@@ -126,7 +126,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from app.core.errors import InputError
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
-    from app.scim.record import RunJournal, source_guard_message
+    from app.scim.record import (
+        RunJournal,
+        applied_since,
+        discount_own_changes,
+        export_time,
+        source_guard_message,
+    )
     from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
     token = os.environ.get(args.token_env) or None
@@ -157,6 +163,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             )
             return EXIT_CONNECT
         plan = plan_sync(users, mapping, state, settings)
+        own = applied_since(settings.url, export_time(args.users))  # placed by this app: no drift
+        plan.drift = discount_own_changes(plan.drift, own, state.managed)
         guard = "" if args.allow_source_change else source_guard_message(settings.url, users)
         if args.dry_run:
             print(plan.describe(), file=out)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 
@@ -163,3 +165,28 @@ def test_source_guard_counts_blank_sources(scim_server, cli, capsys):
     blank = make_users(10, ["sales", "", "", ""])
     assert cli(server.url, blank, name="blank.csv") == 2
     assert "70% of its users have a blank source value" in capsys.readouterr().err
+
+
+def test_users_this_app_placed_are_not_drift(scim_server, tmp_path, monkeypatch, capsys):
+    users = make_users(6, VALUES)
+    server = scim_server(users)
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    export, mapping = write_inputs(tmp_path, users)
+    base = ["sync", "--mapping", str(mapping), "--users", str(export), "--url", server.url]
+    os.utime(export, (time.time() - 60, time.time() - 60))  # exported before the sync
+    assert main([*base, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["drift"] == 0  # the export says: no groups yet
+    # The export still shows no groups, but this app placed them: no drift ...
+    assert main([*base, "--json", "--dry-run"]) == 0
+    assert json.loads(capsys.readouterr().out)["drift"] == 0
+    # ... except where someone changed the server by hand since.
+    with fast_client(server.url) as client:
+        ids = {name: uid for uid, name in server.dump()["users"].items()}
+        engineering = client.find_group("Engineering")["id"]
+        client.modify_members(engineering, [ids["user00000@ex.com"]], [])
+    assert main([*base, "--json", "--dry-run"]) == 0
+    assert json.loads(capsys.readouterr().out)["drift"] == 1
+    # An export written after the sync no longer has the sync's changes discounted.
+    os.utime(export, None)
+    assert main([*base, "--json", "--dry-run"]) == 0
+    assert json.loads(capsys.readouterr().out)["drift"] == 6

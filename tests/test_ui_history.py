@@ -52,6 +52,9 @@ def test_app_sync_is_journaled_verified_and_listed(qtbot, window, scim_server): 
     item = history.details.topLevelItem(0)
     assert item.text(1) == "add" and item.text(2) == "Team B" and item.text(4) == "applied"
     assert item.toolTip(0).startswith("added to Team B by run 1, ")
+    # The export still says "Team A" for the users the sync moved: this app moved them, so
+    # the next refresh shows no drift (issue 16).
+    assert refresh(qtbot, controller).drift == []
 
 
 def test_users_table_context_action_opens_that_users_history(

@@ -1,4 +1,5 @@
-"""A sync's journal records: what the run is, its plan, each operation as it completes.
+"""A sync's journal records: what the run is, its plan, each operation as it completes;
+and what the journal tells later runs (the source guard's reference, this app's own changes).
 
 The executor calls `created`, `applied`, `failed` and `not_kept` from its worker threads;
 each writes one flushed line (app/io/journal.py), so the file is an accurate record of
@@ -8,14 +9,22 @@ what reached the server even when the process is killed.
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app.core.mapping import Mapping
 from app.core.source_guard import SourceStats, source_change, source_stats
 from app.core.users import UserList
-from app.io.journal import FORMAT_VERSION, Journal, last_successful_sync, os_user, when
-from app.scim.plan import SyncPlan
+from app.io.journal import (
+    FORMAT_VERSION,
+    Journal,
+    last_successful_sync,
+    list_runs,
+    os_user,
+    when,
+)
+from app.scim.plan import Drift, SyncPlan
 from app.scim.settings import SyncSettings
 
 if TYPE_CHECKING:
@@ -170,3 +179,68 @@ def source_guard_message(url: str, users: UserList, folder: Path | None = None) 
         "source column looks like this; check the export, or run again with "
         "--allow-source-change if it is right."
     )
+
+
+# --- drift, less this app's own changes ---------------------------------------------------
+
+
+def applied_since(
+    url: str, since: float | None = None, folder: Path | None = None
+) -> dict[str, dict[str, bool]]:
+    """Per user (email, lower): group -> member after this app's last kept change to it, from
+    the runs to `url` that started after `since` (a POSIX time; None: every run)."""
+    changes: dict[str, dict[str, bool]] = {}
+    for run in list_runs(url, folder):
+        started = _posix(str(run.start.get("at", "")))
+        if since is not None and started is not None and started < since:
+            continue
+        for op in run.ops:
+            if op.get("op") not in ("add", "remove"):
+                continue
+            outcome = op.get("outcome")
+            for member in op.get("members") or []:
+                email = str(member.get("email", "")).lower()
+                groups = changes.setdefault(email, {})
+                group = str(op.get("group", ""))
+                if outcome == "applied":
+                    groups[group] = op["op"] == "add"
+                elif outcome == "not kept" and groups.get(group) == (op["op"] == "add"):
+                    del groups[group]
+    return changes
+
+
+def discount_own_changes(
+    drift: list[Drift], applied: dict[str, dict[str, bool]], managed: list[str]
+) -> list[Drift]:
+    """The drift this app's journaled changes do not explain: a user whose server groups equal
+    the export's groups with this app's later changes applied is not drift."""
+    managed_set = set(managed)
+    kept = []
+    for d in drift:
+        expected = set(d.export_groups)
+        for group, member in applied.get(d.email.lower(), {}).items():
+            if member:
+                expected.add(group)
+            else:
+                expected.discard(group)
+        if expected & managed_set != set(d.server_groups):
+            kept.append(d)
+    return kept
+
+
+def export_time(paths: list[str]) -> float | None:
+    """When the export was written (the oldest file's modification time), if known."""
+    times = []
+    for path in paths:
+        try:
+            times.append(Path(path).stat().st_mtime)
+        except OSError:
+            continue
+    return min(times) if times else None
+
+
+def _posix(stamp: str) -> float | None:
+    try:
+        return datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return None

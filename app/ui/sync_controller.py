@@ -208,6 +208,7 @@ class SyncController(QObject):
             self.export_users,
             self.document.mapping,
             self._settings(),
+            [str(p) for p in self.document.export_paths],  # drift less this app's own changes
             on_done=lambda out: self._on_read(out, show_plan),
             on_error=self._on_error,
         )

@@ -106,9 +106,19 @@ def _client(profile: ConnectionProfile, token: str, state: Any):
 
 
 def plan_task(
-    state: Any, profile: ConnectionProfile, token: str, users: Any, mapping: Any, settings: Any
+    state: Any,
+    profile: ConnectionProfile,
+    token: str,
+    users: Any,
+    mapping: Any,
+    settings: Any,
+    export_paths: list[str] = (),
 ) -> tuple[Any, Any, list[str], dict[str, tuple[str, ...]]]:
-    """Read the server (managed groups, the export's users), plan; also list every group name."""
+    """Read the server (managed groups, the export's users), plan; also list every group name.
+
+    Drift leaves out what this app's journaled runs since the export explain.
+    """
+    from app.scim.record import applied_since, discount_own_changes, export_time
     from app.scim.sync import plan_sync, read_server_state
 
     def progress(p: Any) -> None:
@@ -123,6 +133,8 @@ def plan_task(
             state.set_progress(0.95)
             names = [str(g.get("displayName") or "") for g in client.list_groups()]
     plan = plan_sync(users, mapping, server, settings)
+    own = applied_since(settings.url, export_time(list(export_paths)))
+    plan.drift = discount_own_changes(plan.drift, own, server.managed)
     frame = plan.users.frame  # the export's users with their groups as the server has them
     groups_by_email = {
         email: split_groups(groups)
