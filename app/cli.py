@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from app import __version__
@@ -17,7 +16,6 @@ from app.core.users import UserList
 from app.core.warnings import find_warnings
 
 EXIT_BAD_INPUT = 2
-Command = Callable[[argparse.Namespace], int]
 
 
 def add_mapping_options(parser: argparse.ArgumentParser) -> None:

@@ -188,7 +188,9 @@ def cmd_undo(args: argparse.Namespace) -> int:
             print(undo.describe(), file=out)
             if plan.blocked:
                 print(plan.mass_removal_message(), file=out)
-            journal = RunJournal.begin(plan, settings, None, [], dry_run=True, undoes=run.run_id)
+            journal = RunJournal.begin(
+                plan, settings, None, [], dry_run=True, undoes=run.run_id, counted=False
+            )
             journal.finish(None, "dry run")
             if args.report:
                 _write_report(args.report, plan.to_frame())

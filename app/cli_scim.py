@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -17,22 +16,24 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
 
 def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     from app.cli import add_mapping_options
+    from app.cli_apply import add_apply_command
+    from app.cli_connections import add_connection_option, add_connections_command
+    from app.scim.settings import MATCH_ATTRIBUTES, TARGETS
 
     sync = commands.add_parser(
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
     add_mapping_options(sync)
-    sync.add_argument("--url", required=True, metavar="BASE_URL", help="SCIM base URL")
+    sync.add_argument("--url", metavar="BASE_URL", help="SCIM base URL")
+    add_connection_option(sync)
     sync.add_argument(
         "--token-env",
-        default="GROUPMAP_TOKEN",
         metavar="VAR",
         help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
     )
     sync.add_argument(
         "--match-attribute",
-        choices=["userName", "emails", "externalId"],
-        default="userName",
+        choices=list(MATCH_ATTRIBUTES),
         help="SCIM user attribute that holds the export's email (default userName)",
     )
     sync.add_argument(
@@ -46,6 +47,11 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         "--concurrency", type=int, default=4, metavar="N", help="groups written at once (default 4)"
     )
     sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    sync.add_argument(
+        "--plan-out",
+        metavar="FILE",
+        help="with --dry-run: save the plan for approval (apply it with 'groupmap apply')",
+    )
     sync.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     sync.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
     sync.add_argument(
@@ -62,8 +68,7 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     )
     sync.add_argument(
         "--target",
-        choices=["groups", "attribute"],
-        default="groups",
+        choices=list(TARGETS),
         help="write group memberships, or a user attribute (no /Groups)",
     )
     sync.add_argument(
@@ -93,6 +98,17 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     )
     serve.add_argument("--token", metavar="T", help="require this bearer token")
     serve.set_defaults(run=cmd_serve)
+    add_connections_command(commands)
+    add_apply_command(commands)
+
+
+CONNECTION_DEFAULTS = {
+    "url": None,
+    "target": "groups",
+    "attribute": None,
+    "match_attribute": "userName",
+    "insecure_http": False,
+}
 
 
 def _print_result(result) -> None:
@@ -111,8 +127,7 @@ def _plan_json(plan, requests: int) -> dict:
         "created_groups": list(plan.groups_to_create),
         "added": plan.added_count,
         "removed": plan.removed_count,
-        "unchanged": len(plan.state.user_ids)
-        - len({e.lower() for m in (plan.adds, plan.removes) for v in m.values() for e in v}),
+        "unchanged": plan.unchanged_count,
         "not_found": len(plan.not_found),
         "failed": 0,
         "not_kept": 0,
@@ -123,6 +138,7 @@ def _plan_json(plan, requests: int) -> dict:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.cli import load_inputs
+    from app.cli_connections import apply_connection
     from app.core.errors import InputError
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
@@ -135,7 +151,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     )
     from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
-    token = os.environ.get(args.token_env) or None
+    apply_connection(args, CONNECTION_DEFAULTS)
+    token = args.token
     settings = SyncSettings(
         url=args.url,
         token=token,
@@ -149,6 +166,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         insecure_http=args.insecure_http,
     )
     users, mapping = load_inputs(args)
+    if args.plan_out and not args.dry_run:
+        raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
     if args.report:
         _check_report_path(args.report)
     out = sys.stderr if args.json else sys.stdout
@@ -158,7 +177,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         except ScimError as error:
             print(
                 f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
-                f"the token in ${args.token_env} and the network; nothing was written.",
+                f"{args.token_origin} and the network; nothing was written.",
                 file=sys.stderr,
             )
             return EXIT_CONNECT
@@ -174,6 +193,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             dry = RunJournal.begin(plan, settings, mapping, args.users, dry_run=True)
             dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count)
+            if args.plan_out:
+                saved = save_plan(args.plan_out, plan, mapping, args.users)
+                print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.report:
                 _write_report(args.report, plan.to_frame())
             if args.json:
@@ -186,6 +208,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
         journal = RunJournal.begin(plan, settings, mapping, args.users)
         result = execute(client, plan, settings, journal=journal, verify=not args.no_verify)
         journal.finish(result)
+    return finish_sync(args, result)
+
+
+def finish_sync(args: argparse.Namespace, result) -> int:
+    """After the writes (sync and apply): report, summary, failures, and the exit status."""
     if args.report:
         _write_report(args.report, result.report_frame())
     if args.json:
@@ -199,11 +226,27 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
-            f"nothing was written. Check that the token in ${args.token_env} may write.",
+            f"nothing was written. Check that {args.token_origin} may write.",
             file=sys.stderr,
         )
         return EXIT_CONNECT
     return EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
+
+
+def save_plan(path: str, plan, mapping, export_files: list[str]):
+    """Write a plan file for approval; its summary names the code reviewers compare."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from app.scim.planfile import plan_content, write_plan
+
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    content = plan_content(plan, mapping, [Path(p) for p in export_files], when)
+    try:
+        content["created_by"] = getpass.getuser()
+    except (KeyError, OSError):  # no user name in the environment or the password database
+        content["created_by"] = ""
+    return write_plan(Path(path), content)
 
 
 def _check_report_path(path: str) -> None:

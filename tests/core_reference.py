@@ -9,8 +9,14 @@ from app.core.mapping import Mapping
 from app.core.users import UserList, split_groups
 
 
-def reference_after(users: UserList, mapping: Mapping) -> list[tuple[set[str], set[str], bool]]:
-    """Per user: (groups before, groups after, matched any row)."""
+def reference_after(
+    users: UserList, mapping: Mapping, listed: list[bool] | None = None
+) -> list[tuple[set[str], set[str], bool]]:
+    """Per user: (groups before, groups after, matched any row).
+
+    listed: per user, whether the export lists a current group for them (rule 6); by default
+    the list's own current groups are the export's.
+    """
     opts = mapping.options
 
     def norm(text: str) -> str:
@@ -20,7 +26,8 @@ def reference_after(users: UserList, mapping: Mapping) -> list[tuple[set[str], s
     rows = [(norm(r.value), r.group.strip()) for r in mapping.rows if r.is_complete]
     managed = {g for _, g in rows} | ({opts.default_group.strip()} - {""})
     result = []
-    for source, groups in zip(users.frame["source"], users.frame["groups"], strict=True):
+    rows_of_users = zip(users.frame["source"], users.frame["groups"], strict=True)
+    for i, (source, groups) in enumerate(rows_of_users):
         values = (
             [p.strip() for p in source.split(opts.separator)]
             if opts.separator
@@ -33,7 +40,9 @@ def reference_after(users: UserList, mapping: Mapping) -> list[tuple[set[str], s
         if not target and opts.default_group.strip():
             target = [opts.default_group.strip()]
         before = set(split_groups(groups))
-        if target and (opts.apply_existing or not before):
+        in_export_group = bool(before) if listed is None else listed[i]
+        existing = in_export_group or bool(before - set(target))
+        if target and (opts.apply_existing or not existing):
             after = {g for g in before if g not in managed} | set(target)
         else:
             after = set(before)

@@ -8,9 +8,11 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from PySide6.QtCore import QSettings, Qt
 
-from app.ui.connection import TARGET_ATTRIBUTE, ConnectionProfile, ConnectionStore
+from app.scim.settings import TARGET_ATTRIBUTE
+from app.scim.tokens import TokenStore
+from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
-from app.ui.secrets import TokenStore, redact
+from app.ui.secrets import redact
 from tests.scim_fixtures import TOKEN, make_users
 
 WAIT = 15_000

@@ -12,9 +12,13 @@ The rules:
    With `multiple_groups`: the groups of every matching row, in row order, without repeats.
 4. A user matching no row is unmatched, and gets the default group if there is one.
 5. Only managed groups (named by rows, plus the default group) ever change.
-6. Without `apply_existing`, a user already in any group keeps their groups; only users in
-   no group get their target. With it, a user with a target leaves the managed groups that
-   are not their target and joins their target.
+6. Without `apply_existing`, an "existing" user keeps all their groups: one for whom the
+   export lists a current group, or who is (on the server) in a group that is not one of
+   their own targets. Every other user with a target joins all their targets, so a user
+   that an interrupted sync placed in some of their targets gets the rest on the next run
+   (the rule has a fixed point). Offline, where the export is the "before", this reads
+   "a user already in any group keeps their groups". With `apply_existing`, a user with a
+   target leaves the managed groups that are not their target and joins their target.
 """
 
 from __future__ import annotations
@@ -22,14 +26,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from app.core.mapping import Mapping, normalize_value
 from app.core.users import UserList
-
-NO_ROW = np.iinfo(np.int32).max
 
 
 class Change(IntEnum):
@@ -60,7 +63,7 @@ def tokens_of(users: UserList, separator: str, ignore_case: bool) -> Tokens:
     key = (separator, ignore_case)
     if key not in cache:
         cache[key] = _tokenize(users.cells, separator, ignore_case)
-    return cache[key]
+    return cast(Tokens, cache[key])
 
 
 def _tokenize(cells: np.ndarray, separator: str, ignore_case: bool) -> Tokens:
@@ -133,7 +136,9 @@ class Evaluation:
         )
         complete = [i for i, row in enumerate(mapping.rows) if row.is_complete]
         keys = [normalize_value(mapping.rows[i].value, options.ignore_case) for i in complete]
-        positions = self.tokens.vocab.get_indexer(keys) if keys else np.empty(0, dtype=np.int64)
+        positions = (
+            self.tokens.vocab.get_indexer(pd.Index(keys)) if keys else np.empty(0, dtype=np.int64)
+        )
         found = positions >= 0
         self.value_rows_ptr, self.value_rows = _csr(
             positions[found], np.asarray(complete, dtype=np.int64)[found], len(self.tokens.vocab)
@@ -182,13 +187,15 @@ class Evaluation:
             self.cell_target_ptr, self.cell_target, profiles.cell.astype(np.int64)
         )
         has_target = np.bincount(target_p, minlength=n_profiles) > 0
-        in_no_group = np.diff(set_ptr)[profiles.groupset] == 0
-        assigned = has_target & (apply_existing | in_no_group)
+        before_key = before_p * n_groups + before_g
+        outside_targets = ~np.isin(before_key, target_p * n_groups + target_g)
+        in_other_group = np.bincount(before_p[outside_targets], minlength=n_profiles) > 0
+        existing = profiles.listed | in_other_group
+        assigned = has_target & (apply_existing | ~existing)
 
         keep_before = ~assigned[before_p] | ~self.managed[before_g]
         joins = assigned[target_p]
         target_p, target_g = target_p[joins], target_g[joins]
-        before_key = before_p * n_groups + before_g
         target_key = target_p * n_groups + target_g
         is_added = ~np.isin(target_key, before_key)
         is_removed = ~keep_before & ~np.isin(before_key, target_key)
@@ -287,7 +294,8 @@ class Evaluation:
 
     @cached_property
     def user_change(self) -> np.ndarray:
-        return self.profile_change[self.users.profiles.of_user]
+        change: np.ndarray = self.profile_change[self.users.profiles.of_user]
+        return change
 
     def profile_after(self, profile: int) -> tuple[str, ...]:
         groups = self.after_groups[self.after_ptr[profile] : self.after_ptr[profile + 1]]
@@ -340,7 +348,7 @@ class Evaluation:
 
         return {
             self.group_names[g]: (users_of(self._added_pairs, g), users_of(self._removed_pairs, g))
-            for g in np.flatnonzero(self.managed)
+            for g in map(int, np.flatnonzero(self.managed))
         }
 
 
@@ -356,7 +364,7 @@ def _groupset_csr(users: UserList) -> tuple[np.ndarray, np.ndarray]:
             (code_of[g] for s in users.groupsets for g in s), dtype=np.int64, count=int(ptr[-1])
         )
         cache["groupsets"] = (ptr, data)
-    return cache["groupsets"]
+    return cast(tuple[np.ndarray, np.ndarray], cache["groupsets"])
 
 
 def evaluate(users: UserList, mapping: Mapping) -> Evaluation:

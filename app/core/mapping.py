@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from app.core.users import DEFAULT_SOURCE_COLUMN
 
@@ -43,7 +44,7 @@ class Mapping:
     def with_rows(self, rows: list[MappingRow] | tuple[MappingRow, ...]) -> Mapping:
         return replace(self, rows=tuple(rows))
 
-    def with_options(self, **changes: object) -> Mapping:
+    def with_options(self, **changes: Any) -> Mapping:
         return replace(self, options=replace(self.options, **changes))
 
     @property

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from app.core.engine import Evaluation
 from app.core.mapping import GROUP_NAME_LIMIT, loose_key, normalize_value
@@ -23,7 +25,7 @@ class Warning:
     count: int | None = None
     suggestion: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {key: val for key, val in asdict(self).items() if val is not None}
 
 
@@ -99,7 +101,9 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
 
     unmatched = np.flatnonzero(~evaluation.value_matched)
     unmatched = unmatched[np.argsort(-users_per_value[unmatched], kind="stable")]
-    near_misses, listed, rest_users, rest_values = [], [], 0, 0
+    near_misses: list[Warning] = []
+    listed: list[Warning] = []
+    rest_users = rest_values = 0
     for code in unmatched:
         spelled, count = str(tokens.spelling[code]), int(users_per_value[code])
         near_row = row_by_loose.get(loose_key(spelled))
@@ -143,7 +147,7 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
         )
 
     positions = tokens.vocab.get_indexer(
-        [normalize_value(r.value, ignore_case) if r.is_complete else "" for r in rows]
+        pd.Index([normalize_value(r.value, ignore_case) if r.is_complete else "" for r in rows])
     )
     for i, row in enumerate(rows):
         if row.is_complete and positions[i] < 0:

@@ -266,6 +266,11 @@ def describe_op(op: dict[str, Any]) -> str:
 
 
 def last_successful_sync(url: str, folder: Path | None = None) -> RunRecord | None:
-    """The latest sync (not a dry run, not an undo) to this server that ended without failure."""
-    runs = [r for r in list_runs(url, folder) if r.mode == "sync" and r.successful]
+    """The latest sync (not a dry run, not an undo) to this server that ended without failure
+    and counted its export's users."""
+    runs = [
+        r
+        for r in list_runs(url, folder)
+        if r.mode == "sync" and r.successful and (r.start.get("export") or {}).get("users")
+    ]
     return runs[-1] if runs else None

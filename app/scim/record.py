@@ -54,9 +54,15 @@ class RunJournal:
         dry_run: bool = False,
         undoes: int | None = None,
         folder: Path | None = None,
+        counted: bool = True,
     ) -> RunJournal:
-        """Open a new run's journal and write its start and plan records."""
+        """Open a new run's journal and write its start and plan records.
+
+        `counted=False`: the plan's users are not the export's (an undo, a saved plan), so the
+        export's counts are left out and the run is never the source guard's reference.
+        """
         run = cls(Journal.create(folder), plan)
+        counts = export_stats(plan.users) if counted else {"users": None, "blank_source": None}
         run.journal.write(
             "start",
             format=FORMAT_VERSION,
@@ -69,7 +75,7 @@ class RunJournal:
             attribute=settings.attribute,
             match_attribute=settings.match_attribute,
             mapping=asdict(mapping) if mapping is not None else None,
-            export={"files": [Path(f).name for f in export_files], **export_stats(plan.users)},
+            export={"files": [Path(f).name for f in export_files], **counts},
         )
         run.journal.write(
             "plan",

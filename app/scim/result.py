@@ -73,11 +73,9 @@ class SyncResult:
 
     @classmethod
     def start(cls, plan: SyncPlan) -> SyncResult:
-        changing = {e.lower() for m in (plan.adds, plan.removes) for v in m.values() for e in v}
-        unchanged = sum(
-            1 for e in plan.state.user_ids if e not in changing and e not in plan.conflicts
+        return cls(
+            plan, unchanged=plan.unchanged_count, not_found=list(plan.not_found), drift=plan.drift
         )
-        return cls(plan, unchanged=unchanged, not_found=list(plan.not_found), drift=plan.drift)
 
     # --- recording (thread-safe) ---------------------------------------------------------
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from app.scim.client import ScimClient
 from app.scim.errors import SyncCancelled
-from app.scim.execute import execute, planned_requests
+from app.scim.execute import execute
 from app.scim.plan import Drift, MassRemovalError, SyncPlan, plan_sync
 from app.scim.result import FailedOperation, SyncResult
 from app.scim.settings import SyncProgress, SyncSettings
@@ -30,7 +30,6 @@ __all__ = [
     "SyncSettings",
     "execute",
     "plan_sync",
-    "planned_requests",
     "read_server_state",
     "retry_failed",
 ]

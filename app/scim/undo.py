@@ -180,7 +180,9 @@ def apply_undo(
     verify: bool = True,
 ) -> tuple[SyncResult, RunJournal, list[str]]:
     """Execute the inverse as a journaled run of its own: (result, its journal, groups deleted)."""
-    journal = RunJournal.begin(undo.plan, settings, None, [], undoes=undo.run.run_id)
+    journal = RunJournal.begin(
+        undo.plan, settings, None, [], undoes=undo.run.run_id, counted=False
+    )
     journal.journal.write("undo", **undo.to_json())
     try:
         result = execute(client, undo.plan, settings, progress, cancelled, log, journal, verify)

@@ -11,7 +11,8 @@ from typing import Any
 from app.core.errors import InputError
 from app.core.users import split_groups
 from app.scim.errors import AuthError, ConnectError, ScimError
-from app.ui.connection import TARGET_GROUPS, ConnectionProfile
+from app.scim.settings import TARGET_GROUPS
+from app.ui.connection import ConnectionProfile
 
 
 def describe_error(exc: BaseException) -> str:
