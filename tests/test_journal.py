@@ -190,3 +190,20 @@ def test_users_this_app_placed_are_not_drift(scim_server, tmp_path, monkeypatch,
     os.utime(export, None)
     assert main([*base, "--json", "--dry-run"]) == 0
     assert json.loads(capsys.readouterr().out)["drift"] == 6
+
+
+def test_apply_of_a_saved_plan_is_journaled_but_never_the_guards_reference(
+    scim_server, cli, tmp_path, capsys
+):
+    more = make_users(12, VALUES)
+    server = scim_server(more)
+    assert cli(server.url, make_users(10, VALUES)) == 0  # the reference: 10 users
+    plan = tmp_path / "plan.json"
+    assert cli(server.url, more, "--dry-run", "--plan-out", str(plan)) == 0
+    assert main(["apply", str(plan)]) == 0
+    applied = list_runs()[-1]
+    assert applied.mode == "sync" and applied.status == "done" and applied.verify is not None
+    assert applied.start["export"]["users"] is None and applied.summary()["added"] == 2
+    capsys.readouterr()
+    assert cli(server.url, make_users(7, VALUES)) == 2  # 30% fewer than run 1's 10 users
+    assert "used 10 (30% fewer) (run 1," in capsys.readouterr().err
