@@ -116,7 +116,8 @@ def _print_result(result) -> None:
     print(
         f"Created {len(data['created_groups'])} group(s), added {data['added']}, "
         f"removed {data['removed']}, unchanged {data['unchanged']}, "
-        f"not found {data['not_found']}, failed {data['failed']}, drift {data['drift']}, "
+        f"not found {data['not_found']}, failed {data['failed']}, "
+        f"not kept {data['not_kept']}, drift {data['drift']}, "
         f"{data['requests']} request(s)."
     )
 

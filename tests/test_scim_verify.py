@@ -14,6 +14,7 @@ import json
 import pytest
 
 from app.cli import main
+from app.io.journal import list_runs
 from app.scim.server import LocalScimServer
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 from app.scim.verify import error_in_body
@@ -163,6 +164,11 @@ def test_cli_counts_not_kept_and_exits_1(misbehaving, tmp_path, monkeypatch, cap
     captured = capsys.readouterr()
     assert json.loads(captured.out)["not_kept"] == 1
     assert f"{DROPPED}: added to 'Sales' but not kept by the server" in captured.err
+    (run,) = list_runs()
+    assert (run.summary()["added"], run.summary()["failed"], run.status) == (5, 1, "failed")
+    lost = [op for op in run.ops if op["outcome"] == "not kept"]
+    assert [m["email"] for op in lost for m in op["members"]] == [DROPPED]
+    assert lost[0]["was_applied"] is True
     # Nothing left to add: the second run plans the dropped user again and --no-verify trusts.
     assert main([*base, "--json", "--no-verify"]) == 0
     assert json.loads(capsys.readouterr().out)["added"] == 1

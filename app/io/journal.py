@@ -135,12 +135,19 @@ class RunRecord:
         return self.end is not None and self.end.get("status") == "done"
 
     def count(self, op: str) -> int:
-        return sum(len(o.get("members", [])) for o in self.ops if o["op"] == op and _ok(o))
+        """Memberships this run changed and the server kept."""
+        done = sum(len(o.get("members", [])) for o in self.ops if o["op"] == op and _ok(o))
+        lost = sum(
+            len(o.get("members", []))
+            for o in self.ops
+            if o["op"] == op and o.get("outcome") == "not kept" and o.get("was_applied")
+        )
+        return done - lost
 
     @property
     def failed(self) -> int:
-        failed = sum(len(o.get("members", [])) or 1 for o in self.ops if not _ok(o))
-        return failed + len((self.verify or {}).get("not_kept", []))
+        """Memberships that failed or that the server did not keep (a failed create counts 1)."""
+        return sum(len(o.get("members", [])) or 1 for o in self.ops if not _ok(o))
 
     def summary(self) -> dict[str, Any]:
         return {

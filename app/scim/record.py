@@ -128,8 +128,11 @@ class RunJournal:
         self.group_ids[group] = group_id
         self._op("delete", group, [], "applied", status=204)
 
-    def not_kept(self, group: str, operation: str, emails: list[str], reason: str) -> None:
-        self._op(operation, group, emails, "not kept", status=200, reason=reason)
+    def not_kept(
+        self, group: str, operation: str, emails: list[str], reason: str, was_applied: bool
+    ) -> None:
+        """`was_applied`: an "applied" record for them came first (the read-back found out)."""
+        self._op(operation, group, emails, "not kept", reason=reason, was_applied=was_applied)
 
     # --- after the writes ---------------------------------------------------------------
 

@@ -110,7 +110,7 @@ class SyncResult:
                     self.removed -= len(emails)
                 self.done.get(group, set()).difference_update(e.lower() for e in emails)
         if self.journal is not None:
-            self.journal.not_kept(group, operation, emails, reason)
+            self.journal.not_kept(group, operation, emails, reason, counted)
 
     def is_done(self, group: str, email: str) -> bool:
         with self._lock:
