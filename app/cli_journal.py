@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
@@ -29,6 +28,8 @@ def add_sync_trust_options(sync: argparse.ArgumentParser) -> None:
 
 
 def add_journal_commands(commands: argparse._SubParsersAction) -> None:
+    from app.cli_connections import add_connection_option
+
     history = commands.add_parser("history", help="list the journaled runs, or show one")
     history.add_argument("run_id", nargs="?", type=int, metavar="RUN", help="show this run")
     history.add_argument("--url", metavar="BASE_URL", help="only runs to this SCIM server")
@@ -38,10 +39,10 @@ def add_journal_commands(commands: argparse._SubParsersAction) -> None:
 
     undo = commands.add_parser("undo", help="revert what one journaled sync applied")
     undo.add_argument("run_id", type=int, metavar="RUN", help="the run to undo (see history)")
-    undo.add_argument("--url", required=True, metavar="BASE_URL", help="SCIM base URL")
+    undo.add_argument("--url", metavar="BASE_URL", help="SCIM base URL (the run's server)")
+    add_connection_option(undo)
     undo.add_argument(
         "--token-env",
-        default="GROUPMAP_TOKEN",
         metavar="VAR",
         help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
     )
@@ -152,6 +153,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
+    from app.cli_connections import apply_connection
     from app.cli_scim import _check_report_path, _print_result, _write_report
     from app.core.errors import InputError
     from app.io.journal import find_run
@@ -161,7 +163,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
     from app.scim.settings import SyncSettings
     from app.scim.undo import apply_undo, plan_undo
 
-    token = os.environ.get(args.token_env) or None
+    apply_connection(args, {"url": None, "insecure_http": False})
+    token = args.token
     settings = SyncSettings(
         url=args.url,
         token=token,
@@ -179,7 +182,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         except ScimError as error:
             print(
                 f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
-                f"the token in ${args.token_env} and the network; nothing was written.",
+                f"{args.token_origin} and the network; nothing was written.",
                 file=sys.stderr,
             )
             return EXIT_CONNECT
