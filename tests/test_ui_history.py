@@ -82,6 +82,7 @@ def test_undo_from_history_previews_then_restores_the_server(
     flow_dialog = history.undo_flow.dialog
     assert flow_dialog.windowTitle() == "Undo run 1"
     assert flow_dialog.sync_button.text() == "&Undo now"
+    assert flow_dialog.summary.text().startswith("Undo of run 1 (")
     assert flow_dialog.plan.removed_count > 0
     if flow_dialog.plan.mass_removal:
         flow_dialog.allow.setChecked(True)

@@ -149,12 +149,15 @@ class HistoryWindow(QDialog):
             shown = ", ".join(members[:SHOWN_MEMBERS])
             if len(members) > SHOWN_MEMBERS:
                 shown += f" … and {len(members) - SHOWN_MEMBERS:,} more"
+            if len(members) > 1:
+                shown = f"{len(members):,}: {shown}"
             cells = [when(op.get("at", "")), str(op.get("op", "")), str(op.get("group", "")),
                      shown, str(op.get("outcome", "")), str(op.get("status") or ""),
                      str(op.get("reason") or "")]
             self.details.addTopLevelItem(QTreeWidgetItem(cells))
         for column in range(3):
             self.details.resizeColumnToContents(column)
+        self.details.setColumnWidth(3, 320)
 
     def show_user(self, email: str) -> None:
         """One user's placements across the listed runs, in the lower pane."""

@@ -12,7 +12,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QTreeWidgetItem, QWidget
 
-from app.io.journal import RunRecord, find_run
+from app.io.journal import RunRecord, find_run, when
 from app.ui.sync_preview import PlanDialog
 
 
@@ -70,6 +70,14 @@ class UndoFlow:
         dialog = PlanDialog(undo.plan, self.parent or self.controller._parent())
         dialog.setWindowTitle(f"Undo run {undo.run.run_id}")
         dialog.sync_button.setText("&Undo now")
+        started = when(str(undo.run.start.get("at", "")))
+        text = f"Undo of run {undo.run.run_id} ({started} UTC): {dialog.summary.text()}"
+        if undo.left_as_is:
+            text += (
+                f"\n{len(undo.left_as_is):,} of the run's changes changed since and are left as "
+                "is (listed last)."
+            )
+        dialog.summary.setText(text)
         if undo.left_as_is:
             item = QTreeWidgetItem(
                 [f"Changed since, left as is ({len(undo.left_as_is):,})", "", ""]
