@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -195,3 +201,54 @@ def test_undo_restores_the_state_before_when_nothing_changed_since(
             result, _, _ = apply_undo(client, plan, settings_, delete_created_groups=True)
         assert result.ok
         assert server.dump()["groups"] == before
+
+
+def settled(server) -> dict:
+    """The server's groups once two reads 0.3 s apart agree."""
+    last = server.dump()["groups"]
+    while True:
+        time.sleep(0.3)
+        now = server.dump()["groups"]
+        if now == last:
+            return now
+        last = now
+
+
+def test_sigkilled_sync_journal_is_what_reached_the_server_and_undo_reverts_it(
+    scim_server, tmp_path, journal_folder, capsys
+):
+    users = make_users(120, ["sales"])
+    server = scim_server(users, extra_groups={"Sales": []})
+    export = tmp_path / "users.csv"
+    users.frame.rename(columns={"source": "Identity Provider Group"}).to_csv(export, index=False)
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nsales,Sales\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    argv = ["sync", "--users", str(export), "--mapping", str(mapping), "--url", server.url]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", *argv, "--batch-size", "1", "--concurrency", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    journal = journal_folder / "run-0001.jsonl"
+
+    def applied() -> int:
+        text = journal.read_text() if journal.exists() else ""
+        return text.count('"outcome": "applied"')
+
+    try:
+        deadline = time.monotonic() + 60
+        while applied() < 5 and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait()
+    run = find_run(1)
+    journaled = {m["email"] for op in run.ops if op["outcome"] == "applied" for m in op["members"]}
+    on_server = settled(server)["Sales"]  # a request in flight may still land after the kill
+    assert run.status == "interrupted" and 5 <= len(journaled) < 120
+    # Every journaled change reached the server; at most the one request in flight is missing.
+    assert journaled <= on_server and len(on_server - journaled) <= 1
+    assert undo(server.url, "1") == 0
+    assert server.dump()["groups"]["Sales"] == on_server - journaled
