@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.errors import InputError
 from app.io.journal import RunRecord, describe_placement, list_runs, user_placements, when
 from app.ui.connection_dialog import plain_label
 from app.ui.sync_preview import plural
@@ -90,9 +91,14 @@ class HistoryWindow(QDialog):
 
     def reload(self) -> None:
         """Read the journal folder again (another run may have finished)."""
-        self.runs = list(reversed(list_runs(self.url or None)))
-        where = f"to {self.url}" if self.url else "to every server (not connected)"
-        self.heading.setText(f"{plural(len(self.runs), 'run')} {where}, newest first.")
+        try:
+            self.runs = list(reversed(list_runs(self.url or None)))
+        except InputError as error:  # an unreadable journal folder: say which, list nothing
+            self.runs = []
+            self.heading.setText(str(error))
+        else:
+            where = f"to {self.url}" if self.url else "to every server (not connected)"
+            self.heading.setText(f"{plural(len(self.runs), 'run')} {where}, newest first.")
         self.run_list.clear()
         for run in self.runs:
             s = run.summary()

@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QTreeWidgetItem, QWidget
 
+from app.core.errors import InputError
 from app.io.journal import RunRecord, find_run, when
 from app.ui.sync_preview import PlanDialog
 
@@ -52,7 +53,11 @@ class UndoFlow:
         c = self.controller
         if c.profile is None or c.task is not None:
             return
-        run = find_run(run_id)
+        try:
+            run = find_run(run_id)
+        except InputError as error:  # the run's file went away since the list was read
+            c._on_error(error)
+            return
         task = c.window.run_in_background(
             f"Reading {c.profile.name} to undo run {run_id}…",
             undo_plan_task,
