@@ -173,7 +173,7 @@ def read_run(path: Path) -> RunRecord:
     number = path.name[len(PREFIX) : -len(SUFFIX)]
     record = RunRecord(int(number) if number.isdigit() else 0, path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as error:
         raise InputError(f"cannot read the journal {path}: {error.strerror}") from None
     for line in lines:
