@@ -252,3 +252,20 @@ def test_sigkilled_sync_journal_is_what_reached_the_server_and_undo_reverts_it(
     assert journaled <= on_server and len(on_server - journaled) <= 1
     assert undo(server.url, "1") == 0
     assert server.dump()["groups"]["Sales"] == on_server - journaled
+
+
+def test_a_group_the_sync_adopted_is_never_deleted_by_undo(scim_server, capsys):
+    users = make_users(4, ["ops"])
+    server = scim_server(users)
+    settings_ = SyncSettings(server.url, TOKEN)
+    with fast_client(server.url) as client:
+        state = read_server_state(client, users, MAPPING, settings_)
+        plan = plan_sync(users, MAPPING, state, settings_)
+        client.create_group("Ops", [])  # by hand, between the read and the write
+        journal = RunJournal.begin(plan, settings_, MAPPING, ["users.csv"])
+        journal.finish(execute(client, plan, settings_, journal=journal))
+    (create,) = [op for op in find_run(1).ops if op["op"] == "create" and op["group"] == "Ops"]
+    assert create["outcome"] == "adopted"
+    assert undo(server.url, "1", "--delete-created-groups") == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "Ops" not in out["deleted_groups"] and server.dump()["groups"]["Ops"] == set()

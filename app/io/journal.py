@@ -147,7 +147,11 @@ class RunRecord:
     @property
     def failed(self) -> int:
         """Memberships that failed or that the server did not keep (a failed create counts 1)."""
-        return sum(len(o.get("members", [])) or 1 for o in self.ops if not _ok(o))
+        return sum(
+            len(o.get("members", [])) or 1
+            for o in self.ops
+            if o.get("outcome") in ("failed", "not kept")
+        )
 
     def summary(self) -> dict[str, Any]:
         return {

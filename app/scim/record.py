@@ -104,9 +104,13 @@ class RunJournal:
 
     # --- called by SyncResult as operations complete -----------------------------------
 
-    def created(self, group: str, group_id: str) -> None:
+    def created(self, group: str, group_id: str, adopted: bool = False) -> None:
+        """A group this run created, or adopted (it existed already: never "created" by it)."""
         self.group_ids[group] = group_id
-        self._op("create", group, [], "applied", status=201)
+        if adopted:
+            self._op("create", group, [], "adopted", status=None)
+        else:
+            self._op("create", group, [], "applied", status=201)
 
     def applied(self, group: str, added: list[str], removed: list[str], status: int | None):
         if added:

@@ -79,13 +79,14 @@ class SyncResult:
 
     # --- recording (thread-safe) ---------------------------------------------------------
 
-    def created(self, group: str, group_id: str) -> None:
+    def created(self, group: str, group_id: str, adopted: bool = False) -> None:
+        """A managed group now on the server; `adopted`: it was there already (a 409)."""
         with self._lock:
             if group not in self.created_groups:
                 self.created_groups.append(group)
             self.group_ids[group] = group_id
         if self.journal is not None:
-            self.journal.created(group, group_id)
+            self.journal.created(group, group_id, adopted)
 
     def applied(
         self, group: str, added: list[str] = (), removed: list[str] = (), status: int | None = None

@@ -45,7 +45,7 @@ def write_group(run: Run, group: str) -> None:
                 return
             run.step()
             group_id = str(created["id"])
-            result.created(group, group_id)
+            result.created(group, group_id, adopted)
             if adopted or (first and "members" not in created):
                 run.check()
                 body, _ = run.client.get_group(group_id)
