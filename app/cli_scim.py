@@ -78,6 +78,11 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
     )
     sync.add_argument(
+        "--ignore-expectations",
+        action="store_true",
+        help="write even while an expectation of the mapping fails",
+    )
+    sync.add_argument(
         "--insecure-http",
         action="store_true",
         help="allow plain http to a host other than this machine",
@@ -138,7 +143,7 @@ def _plan_json(plan, requests: int) -> dict:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from app.cli import load_inputs
+    from app.cli import load_inputs, refuse_failed_expectations
     from app.cli_connections import apply_connection
     from app.core.errors import InputError
     from app.scim.client import ScimClient
@@ -171,6 +176,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
     if args.report:
         _check_report_path(args.report)
+    if (not args.dry_run or args.plan_out) and not args.ignore_expectations:
+        refuse_failed_expectations(users, mapping)  # a saved plan is there to be applied
     out = sys.stderr if args.json else sys.stdout
     with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
         try:

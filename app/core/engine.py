@@ -1,15 +1,22 @@
 """The matching engine: the one implementation of the mapping rules.
 
 The preview, the desktop app and the sync all call `evaluate`. It never loops over users:
-source cells are split into values once per (separator, case) setting, values are matched
-to rows through a hash index, and every count is computed per profile (users sharing a
-source cell and a set of current groups) with numpy.
+source cells are split into values once per (separator, case) setting, each row is matched
+once against the distinct values (app/core/matching.py: a hash index for equals rows, string
+methods or a compiled pattern over the vocabulary for the other kinds, cached per row), and
+every count is computed per profile (users sharing a source cell and a set of current
+groups) with numpy.
 
 The rules:
 1. Values compare after stripping whitespace; case-sensitive unless `ignore_case`.
+   A row matches a value by its kind: equals, starts with, ends with, contains (the row's
+   text, stripped and case-folded alike), or pattern (a Python regular expression, stripped,
+   that must match the whole value; ignoring case if asked). A pattern that does not
+   compile, like an incomplete row, is ignored.
 2. A cell is one value, unless a separator splits it into several.
-3. One group per user: the first row in mapping order matching any value decides.
-   With `multiple_groups`: the groups of every matching row, in row order, without repeats.
+3. Row order is priority. One group per user: the first row in mapping order matching any
+   value decides. With `multiple_groups`: the groups of every matching row, in row order,
+   without repeats.
 4. A user matching no row is unmatched, and gets the default group if there is one.
 5. Only managed groups (named by rows, plus the default group) ever change.
 6. Without `apply_existing`, an "existing" user keeps all their groups: one for whom the
@@ -31,7 +38,8 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from app.core.mapping import Mapping, normalize_value
+from app.core.mapping import Mapping
+from app.core.matching import row_value_pairs
 from app.core.users import UserList
 
 
@@ -131,19 +139,10 @@ class Evaluation:
         self.managed[[code_of[g] for g in mapping.managed_groups()]] = True
 
         self.row_group = np.array(
-            [code_of[r.group.strip()] if r.is_complete else -1 for r in mapping.rows],
+            [code_of[r.group.strip()] if r.is_usable else -1 for r in mapping.rows],
             dtype=np.int64,
         )
-        complete = [i for i, row in enumerate(mapping.rows) if row.is_complete]
-        keys = [normalize_value(mapping.rows[i].value, options.ignore_case) for i in complete]
-        positions = (
-            self.tokens.vocab.get_indexer(pd.Index(keys)) if keys else np.empty(0, dtype=np.int64)
-        )
-        found = positions >= 0
-        self.value_rows_ptr, self.value_rows = _csr(
-            positions[found], np.asarray(complete, dtype=np.int64)[found], len(self.tokens.vocab)
-        )
-        self.value_matched = np.diff(self.value_rows_ptr) > 0
+        self._index_value_rows(options.separator, options.ignore_case)
 
         self._match_cells(options.multiple_groups)
         default = mapping.default_group
@@ -156,6 +155,14 @@ class Evaluation:
             )
         self.cell_target_ptr, self.cell_target = _csr(target_cell, target_group, len(users.cells))
         self._place_profiles(options.apply_existing, n_groups)
+
+    def _index_value_rows(self, separator: str, ignore_case: bool) -> None:
+        """Per vocabulary value, the rows matching it (CSR), each row evaluated once and cached."""
+        vocab = self.tokens.vocab
+        cache = self.users.engine_cache.setdefault(("rows", separator, ignore_case), {})
+        codes, rows = row_value_pairs(vocab, self.mapping.rows, ignore_case, cache)
+        self.value_rows_ptr, self.value_rows = _csr(codes, rows, len(vocab))
+        self.value_matched = np.diff(self.value_rows_ptr) > 0
 
     def _match_cells(self, multiple_groups: bool) -> None:
         """The matching (cell, row) pairs: the deciding row per cell, or every row in order."""
@@ -319,7 +326,7 @@ class Evaluation:
         rows = self.deciding_rows(cell)
         if rows:
             parts = [
-                f"{self.mapping.rows[r].value.strip()} -> {self.mapping.rows[r].group.strip()}"
+                f"{self.mapping.rows[r].describe()} -> {self.mapping.rows[r].group.strip()}"
                 for r in rows
             ]
             label = "row" if len(rows) == 1 else "rows"

@@ -1,6 +1,8 @@
-"""Mapping drafts: the table and its options as versioned JSON, written atomically.
+"""Mapping drafts: the table, its options and expectations as versioned JSON, written atomically.
 
-A draft never holds a secret (no token, no server URL credentials): only rows and options.
+A draft never holds a secret (no token, no server URL credentials): only rows, options and
+expectations. Version 2 added each row's "match" kind and the "expectations"; a version 1
+draft opens unchanged (every row equals, no expectations) and is saved as version 2.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from app.core.errors import InputError
-from app.core.mapping import Mapping, MappingRow, Options
+from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind, Options
 from app.io.atomic import atomic_write_bytes
 
 DRAFT_FORMAT = "groupmap-draft"
-DRAFT_VERSION = 1
+DRAFT_VERSION = 2
+_KINDS = {kind.value for kind in MatchKind}
 _OPTION_TYPES = {f.name: (bool if f.type in ("bool", bool) else str) for f in fields(Options)}
 
 
@@ -22,8 +25,14 @@ def draft_dict(mapping: Mapping) -> dict:
     return {
         "format": DRAFT_FORMAT,
         "version": DRAFT_VERSION,
-        "rows": [{"value": row.value, "group": row.group} for row in mapping.rows],
+        "rows": [
+            {"value": row.value, "group": row.group, "match": row.kind.value}
+            for row in mapping.rows
+        ],
         "options": asdict(mapping.options),
+        "expectations": [
+            {"subject": e.subject, "groups": list(e.groups)} for e in mapping.expectations
+        ],
     }
 
 
@@ -57,7 +66,10 @@ def mapping_from_draft(data: object, path: Path) -> Mapping:
             isinstance(item.get(k, ""), str) for k in ("value", "group")
         ):
             raise _bad(path, f"row {number} of the draft is damaged")
-        rows.append(MappingRow(item.get("value", ""), item.get("group", "")))
+        kind = item.get("match", MatchKind.EQUALS.value)
+        if kind not in _KINDS:
+            raise _bad(path, f"row {number} of the draft has an unknown match {kind!r}")
+        rows.append(MappingRow(item.get("value", ""), item.get("group", ""), MatchKind(kind)))
     options_data = data.get("options", {})
     if not isinstance(options_data, dict):
         raise _bad(path, "the draft's options are damaged")
@@ -68,7 +80,25 @@ def mapping_from_draft(data: object, path: Path) -> Mapping:
             if not isinstance(value, kind):
                 raise _bad(path, f"the draft option {name!r} is damaged")
             options[name] = value
-    return Mapping(tuple(rows), Options(**options))
+    expectations = _expectations_from_draft(data.get("expectations", []), path)
+    return Mapping(tuple(rows), Options(**options), expectations)
+
+
+def _expectations_from_draft(items: object, path: Path) -> tuple[Expectation, ...]:
+    if not isinstance(items, list):
+        raise _bad(path, "the draft's expectations are damaged")
+    found = []
+    for number, item in enumerate(items, start=1):
+        subject = item.get("subject") if isinstance(item, dict) else None
+        groups = item.get("groups", []) if isinstance(item, dict) else None
+        if (
+            not isinstance(subject, str)
+            or not isinstance(groups, list)
+            or not all(isinstance(g, str) for g in groups)
+        ):
+            raise _bad(path, f"expectation {number} of the draft is damaged")
+        found.append(Expectation(subject, tuple(groups)))
+    return tuple(found)
 
 
 def load_draft(path: str | Path) -> Mapping:

@@ -34,6 +34,7 @@ from app.core.warnings import Warning
 from app.ui.commands import MappingEditor
 from app.ui.document import Document
 from app.ui.empty_state import EmptyState
+from app.ui.expectations_panel import install_expectations
 from app.ui.icons import app_icon, retint, set_icon
 from app.ui.mapping_view import MappingPanel
 from app.ui.options_panel import OptionsPanel
@@ -65,6 +66,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self._build_layout()
         self._build_actions()
         self._build_status_bar()
+        install_expectations(self)  # the Expectations tab beside Problems, "Expect This"
         self.init_files(data_dir)
 
         self.document.evaluationChanged.connect(self._evaluation_changed)
@@ -204,6 +206,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
             view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(self.problems_dock.toggleViewAction())
+        self.view_menu = view_menu
 
         self.server_menu = self.menuBar().addMenu("&Server")
         self.help_menu = self.menuBar().addMenu("&Help")  # the sync side adds Setup help

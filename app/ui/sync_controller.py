@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
+from app.ui.expectations_panel import confirm_despite_failed_expectations
 from app.ui.history_window import install_history
 from app.ui.secrets import redact
 from app.ui.setup_help import show_setup_help
@@ -274,6 +275,8 @@ class SyncController(QObject):
 
     def sync(self, plan, allow_mass_removal: bool = False) -> None:
         if self.profile is None:
+            return
+        if not confirm_despite_failed_expectations(self._parent(), self.window.document):
             return
         if self.task is not None:  # a read is finishing: start right after it
             QTimer.singleShot(100, lambda: self.sync(plan, allow_mass_removal))
