@@ -8,7 +8,6 @@ what reached the server even when the process is killed.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from app.core.mapping import Mapping
 from app.core.source_guard import SourceStats, source_change, source_stats
 from app.core.users import UserList
+from app.io.drafts import draft_dict
 from app.io.journal import (
     FORMAT_VERSION,
     Journal,
@@ -74,7 +74,7 @@ class RunJournal:
             target=settings.target,
             attribute=settings.attribute,
             match_attribute=settings.match_attribute,
-            mapping=asdict(mapping) if mapping is not None else None,
+            mapping=draft_dict(mapping) if mapping is not None else None,
             export={"files": [Path(f).name for f in export_files], **counts},
         )
         run.journal.write(
