@@ -179,10 +179,13 @@ memberships = st.lists(st.sets(st.sampled_from(GROUPS), max_size=2), min_size=3,
     sources=st.lists(st.sampled_from(["sales", "eng", "ops", "other"]), min_size=8, max_size=8),
     multiple=st.booleans(),
     apply_existing=st.booleans(),
+    stop_after=st.one_of(st.none(), st.integers(min_value=0, max_value=6)),
 )
 def test_undo_restores_the_state_before_when_nothing_changed_since(
-    current_groups, sources, multiple, apply_existing
+    current_groups, sources, multiple, apply_existing, stop_after
 ):
+    """For any export, options and server state, and a sync run to the end or stopped after
+    any number of writes (an interrupted run), undo brings back the state before."""
     n = len(current_groups)
     users = make_users(n, sources[:n], groups=lambda i: ";".join(sorted(current_groups[i])))
     mapping = make_mapping(
@@ -193,7 +196,13 @@ def test_undo_restores_the_state_before_when_nothing_changed_since(
     )
     with LocalScimServer(users, token=TOKEN) as server:
         before = server.dump()["groups"]
-        run = sync(server.url, users, mapping)
+        checks = []
+
+        def cancelled() -> bool:
+            checks.append(1)
+            return len(checks) > stop_after
+
+        run = sync(server.url, users, mapping, None if stop_after is None else cancelled)
         settings_ = SyncSettings(server.url, TOKEN, allow_mass_removal=True)
         with fast_client(server.url) as client:
             plan = plan_undo(client, find_run(run), settings_)
