@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
+REQUEST_DEADLINE, MAX_RESPONSE_MB = 120.0, 64.0  # as app.scim.transport (not imported: startup)
 
 
 def add_scim_commands(commands: argparse._SubParsersAction) -> None:
@@ -87,6 +88,20 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow plain http to a host other than this machine",
     )
+    sync.add_argument(
+        "--request-deadline",
+        type=float,
+        default=REQUEST_DEADLINE,
+        metavar="SECONDS",
+        help="longest one request may take, answer included (default 120)",
+    )
+    sync.add_argument(
+        "--max-response-mb",
+        type=float,
+        default=MAX_RESPONSE_MB,
+        metavar="MB",
+        help="largest answer read from the server (default 64)",
+    )
     sync.set_defaults(run=cmd_sync)
     from app.cli_journal import add_journal_commands, add_sync_trust_options
 
@@ -147,7 +162,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from app.cli_connections import apply_connection
     from app.core.errors import InputError
     from app.scim.client import ScimClient
-    from app.scim.errors import ScimError
+    from app.scim.errors import BadAnswer, ScimError
     from app.scim.record import (
         RunJournal,
         applied_since,
@@ -179,9 +194,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
     if (not args.dry_run or args.plan_out) and not args.ignore_expectations:
         refuse_failed_expectations(users, mapping)  # a saved plan is there to be applied
     out = sys.stderr if args.json else sys.stdout
-    with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
+    if args.request_deadline <= 0 or args.max_response_mb <= 0:
+        raise InputError("--request-deadline and --max-response-mb must be more than 0")
+    with ScimClient(
+        settings.url,
+        token,
+        insecure_http=settings.insecure_http,
+        request_deadline=args.request_deadline,
+        max_response_mb=args.max_response_mb,
+    ) as client:
         try:
             state = read_server_state(client, users, mapping, settings)
+        except BadAnswer as error:  # it names the server, the request and the field
+            print(f"groupmap: error: {error}; nothing was written.", file=sys.stderr)
+            return EXIT_CONNECT
         except ScimError as error:
             print(
                 f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
@@ -231,6 +257,8 @@ def finish_sync(args: argparse.Namespace, result) -> int:
             print(f"  not found on the server (not created): {email}")
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
+    for line in result.unverified:  # written, but not checked: a new dry run shows the state
+        print(f"groupmap: warning: {line}", file=sys.stderr)
     if result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "

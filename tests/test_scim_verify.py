@@ -181,3 +181,22 @@ def test_put_answers_are_compared_without_false_alarms(scim_server, fault_proxy)
     result = _sync(proxy.url, users)
     assert proxy.count("PUT") == 1 and result.ok and result.not_kept == []
     assert len(server.dump()["groups"]["Sales"]) == 6
+
+
+def test_a_group_the_read_back_cannot_read_is_named(scim_server, fault_proxy):
+    users = make_users(4, ["sales"])
+    server = scim_server(users)
+    wrote = []
+
+    def refuse(request):
+        if request.method in ("POST", "PATCH"):
+            wrote.append(request)
+        if wrote and request.method == "GET" and request.path.startswith("/Groups/"):
+            return 403, "reading groups is not allowed for this token"
+        return None
+
+    proxy = fault_proxy(server.url, refuse=refuse)
+    result = _sync(proxy.url, users)
+    assert result.added == 4 and result.not_kept == []
+    assert len(result.unverified) == 1
+    assert "could not read 'Sales' back to verify it" in result.unverified[0]

@@ -180,6 +180,7 @@ def plan_sync(
         users=on_server,
         evaluation=evaluation,
         current_memberships=state.current_memberships(),
+        conflicts=dict(state.ambiguous),  # users the server cannot tell apart: left alone
     )
     if settings.target == "attribute":
         _attribute_values(plan, evaluation, emails, managed)

@@ -147,6 +147,7 @@ class RunJournal:
             not_kept=[
                 {"group": n.group, "op": n.operation, "email": n.email} for n in result.not_kept
             ],
+            unverified=list(result.unverified),
         )
 
     def finish(self, result: SyncResult | None, status: str = "") -> None:

@@ -68,6 +68,7 @@ class SyncResult:
     done: dict[str, set[str]] = field(default_factory=dict)  # group -> emails (lower) applied
     not_kept: list[NotKept] = field(default_factory=list)
     verified: bool = False  # the changed groups were read back
+    unverified: list[str] = field(default_factory=list)  # groups the read-back could not read
     journal: Any = field(default=None, repr=False)  # app.scim.record.RunJournal, when recording
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -22,10 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.scim.redact import redact
 from app.scim.settings import MATCH_ATTRIBUTES, TARGET_ATTRIBUTE, TARGET_GROUPS
 from app.scim.transport import is_loopback
 from app.ui.connection import ConnectionProfile, ConnectionStore
-from app.ui.secrets import redact
 from app.ui.sync_tasks import describe_error, probe_server
 from app.ui.worker import start_task
 
@@ -221,6 +221,11 @@ class ConnectionDialog(QDialog):
             return (
                 "The SCIM base URL must start with https:// "
                 "(for example https://example.com/scim/v2)."
+            )
+        if QUrl(profile.url).userInfo():
+            return (
+                "The URL carries a user name or password (user:password@host): remove them. "
+                "GroupMap sends only the bearer token, never credentials in the URL."
             )
         host = QUrl(profile.url).host()
         if profile.url.lower().startswith("http://") and not (

@@ -17,11 +17,11 @@ from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Sig
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
 
+from app.scim.redact import redact
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
 from app.ui.expectations_panel import confirm_despite_failed_expectations
 from app.ui.history_window import install_history
-from app.ui.secrets import redact
 from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
 from app.ui.sync_journal import begin_sync_journal

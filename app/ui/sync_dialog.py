@@ -74,6 +74,7 @@ def result_summary(result) -> str:
             "answered success: " + short_list([n.email for n in result.not_kept]) + " (Export "
             "report lists them)."
         )
+    lines += [f"Not verified: {line}." for line in getattr(result, "unverified", [])]
     lines.append(f"{plural(result.requests, 'request')} sent.")
     return "\n".join(lines)
 

@@ -36,13 +36,11 @@ def describe_error(exc: BaseException) -> str:
 
 def _total(client: Any, endpoint: str, params: dict[str, Any] | None = None) -> int | None:
     try:
-        body = client.request("GET", endpoint, params=dict(params or {}, count=1)) or {}
+        return client.total_of(endpoint, params)
     except ScimError as exc:
         if isinstance(exc, (AuthError, ConnectError)):
             raise
         return None
-    total = body.get("totalResults")
-    return int(total) if isinstance(total, int) else None
 
 
 def _count(number: int | None, word: str) -> str:
