@@ -124,6 +124,13 @@ def test_history_lists_shows_and_follows_a_user(scim_server, cli, capsys):
     assert lines[0].startswith("added to Sales by run 1, ")
     second = sorted(line.split(",")[0] for line in lines[1:])  # written as they complete
     assert second == ["added to Engineering by run 2", "removed from Sales by run 2"]
+    assert main(["history", "1", "--user", "user00000@ex.com", "--json"]) == 0
+    (only,) = json.loads(capsys.readouterr().out)
+    assert (only["run"], only["op"], only["group"]) == (1, "add", "Sales")
+    assert main(["history", "2", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["run"] == 2 and shown["plan"]["removes"]["Sales"] and shown["verify"]
+    assert all(m["id"] for op in shown["ops"] for m in op["members"])
     assert main(["history", "9"]) == 2
     assert "no run 9 in the journal folder" in capsys.readouterr().err
     assert main(["history", "--url", "http://elsewhere.example/v2"]) == 0
