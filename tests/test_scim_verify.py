@@ -200,3 +200,71 @@ def test_a_group_the_read_back_cannot_read_is_named(scim_server, fault_proxy):
     assert result.added == 4 and result.not_kept == []
     assert len(result.unverified) == 1
     assert "could not read 'Sales' back to verify it" in result.unverified[0]
+
+
+class HidesMembers:
+    """WSGI middleware: after the first write, GET /Groups/{id} answers without `members`."""
+
+    def __init__(self, app) -> None:
+        self.app, self.wrote = app, False
+
+    def __call__(self, environ, start_response):
+        method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        if method in ("POST", "PATCH", "PUT"):
+            self.wrote = True
+        if not (self.wrote and method == "GET" and "/Groups/" in path):
+            return self.app(environ, start_response)
+        captured = {}
+
+        def keep(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+
+        body = json.loads(b"".join(self.app(environ, keep)))
+        body.pop("members", None)
+        data = json.dumps(body).encode()
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        start_response(captured["status"], [*headers, ("Content-Length", str(len(data)))])
+        return [data]
+
+
+@pytest.fixture
+def hides_members():
+    started: list[LocalScimServer] = []
+
+    def factory(users) -> LocalScimServer:
+        server = LocalScimServer(users, token=TOKEN, extra_groups={"Sales": []})
+        server.app = HidesMembers(server.app)
+        server.start()
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+
+
+def test_members_absent_from_the_read_back_is_unverified_not_lost(hides_members):
+    users = make_users(4, ["sales"])
+    server = hides_members(users)
+    result = _sync(server.url, users)
+    assert result.not_kept == [] and result.added == 4
+    assert "does not list its members" in result.unverified[0]
+
+
+def test_undo_leaves_a_group_whose_members_are_not_listed(hides_members):
+    from app.io.journal import find_run
+    from app.scim.record import RunJournal
+    from app.scim.undo import plan_undo
+
+    users = make_users(4, ["sales"])
+    server = hides_members(users)
+    settings = SyncSettings(server.url, TOKEN)
+    with fast_client(server.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        plan = plan_sync(users, MAPPING, state, settings)
+        journal = RunJournal.begin(plan, settings, MAPPING, [])
+        journal.finish(execute(client, plan, settings, journal=journal))
+        undo = plan_undo(client, find_run(journal.run_id), settings)
+    assert undo.plan.removes == {} and len(undo.left_as_is) == 4
+    reasons = {item.now for item in undo.left_as_is}
+    assert reasons == {"the server does not list the group's members"}

@@ -21,6 +21,7 @@ from app.scim.client import ScimClient, member_ids
 from app.scim.errors import ScimError
 from app.scim.execute import execute
 from app.scim.plan import MassRemovalError, SyncPlan
+from app.scim.protocol import has_members
 from app.scim.record import RunJournal
 from app.scim.result import SyncResult
 from app.scim.settings import SyncProgress, SyncSettings
@@ -128,9 +129,16 @@ def plan_undo(
             if error.status != 404:
                 raise
             body = None
-        if body is None:
+        if body is None or not has_members(body):
+            # Gone, or its members are not listed: "absent" is not "none", so nothing is
+            # known to be as the run left it.
+            now = (
+                "the group is no longer on the server"
+                if body is None
+                else "the server does not list the group's members"
+            )
             left += [
-                LeftAsIs(n, op, email, "the group is no longer on the server")
+                LeftAsIs(n, op, email, now)
                 for (gid, _), (op, email, n) in changes.items()
                 if gid == group_id
             ]

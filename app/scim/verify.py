@@ -14,6 +14,7 @@ from typing import Any
 
 from app.scim.client import ScimClient, member_ids
 from app.scim.errors import ScimError
+from app.scim.protocol import has_members
 from app.scim.result import SyncResult
 from app.scim.run import Run
 
@@ -97,6 +98,8 @@ def read_back(
             return 0
         try:
             body, _ = client.get_group(group_ids[group])
+            if not has_members(body):
+                raise ScimError(200, None, "the server's answer does not list its members")
             present = set(member_ids(body))
         except ScimError as error:
             reason = client.redact(f"could not read {group!r} back to verify it: {error}")
