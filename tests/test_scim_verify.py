@@ -203,10 +203,11 @@ def test_a_group_the_read_back_cannot_read_is_named(scim_server, fault_proxy):
 
 
 class HidesMembers:
-    """WSGI middleware: after the first write, GET /Groups/{id} answers without `members`."""
+    """WSGI middleware: after the first write, GET /Groups/{id} answers without `members`, or
+    with at most `cap` of them (a server capping member lists)."""
 
-    def __init__(self, app) -> None:
-        self.app, self.wrote = app, False
+    def __init__(self, app, cap: int | None = None) -> None:
+        self.app, self.wrote, self.cap = app, False, cap
 
     def __call__(self, environ, start_response):
         method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
@@ -220,7 +221,10 @@ class HidesMembers:
             captured["status"], captured["headers"] = status, headers
 
         body = json.loads(b"".join(self.app(environ, keep)))
-        body.pop("members", None)
+        if self.cap is None:
+            body.pop("members", None)
+        else:
+            body["members"] = body.get("members", [])[: self.cap]
         data = json.dumps(body).encode()
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
         start_response(captured["status"], [*headers, ("Content-Length", str(len(data)))])
@@ -231,9 +235,9 @@ class HidesMembers:
 def hides_members():
     started: list[LocalScimServer] = []
 
-    def factory(users) -> LocalScimServer:
+    def factory(users, cap: int | None = None) -> LocalScimServer:
         server = LocalScimServer(users, token=TOKEN, extra_groups={"Sales": []})
-        server.app = HidesMembers(server.app)
+        server.app = HidesMembers(server.app, cap)
         server.start()
         started.append(server)
         return server
@@ -249,6 +253,15 @@ def test_members_absent_from_the_read_back_is_unverified_not_lost(hides_members)
     result = _sync(server.url, users)
     assert result.not_kept == [] and result.added == 4
     assert "does not list its members" in result.unverified[0]
+
+
+def test_a_capped_member_list_is_unverified_not_lost(hides_members):
+    users = make_users(8, ["sales"])
+    server = hides_members(users, cap=3)
+    result = _sync(server.url, users)
+    assert result.not_kept == [] and result.added == 8
+    assert "member list looks capped (3 listed" in result.unverified[0]
+    assert len(server.dump()["groups"]["Sales"]) == 8
 
 
 def test_undo_leaves_a_group_whose_members_are_not_listed(hides_members):

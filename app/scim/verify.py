@@ -3,7 +3,9 @@
 A server may answer 200 or 204 and keep less than was sent (vendors silently cap groups at
 20 or 100 members), or answer 200 with a SCIM Error body. An Error body is a failure; a
 PATCH or PUT answer that lists members is compared with what was sent; after the writes,
-one GET per changed group compares the export users' memberships with the plan.
+one GET per changed group compares the export users' memberships with the plan. Where an add
+seems lost, a few of the missing users are looked up with a members filter: found, the list
+was capped (the group is reported unverified); not found, the losses are real.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from app.scim.client import ScimClient, member_ids
+from app.scim.client import ScimClient, escape_filter_value, member_ids
 from app.scim.errors import ScimError
 from app.scim.protocol import has_members
 from app.scim.result import SyncResult
 from app.scim.run import Run
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+CONFIRM_SAMPLE = 3  # users missing from a read-back looked up by filter, to tell capped lists
 
 
 def error_in_body(answer: Any) -> ScimError | None:
@@ -76,6 +79,26 @@ def record_answer(
         run.say(f"{group}: {len(lost_adds) + len(lost_removes)} change(s) not kept by the server")
 
 
+def _filter_finds(client: ScimClient, group_id: str, user_id: str) -> bool | None:
+    """Whether a members filter finds the user in the group; None when the server cannot say
+    (no filtering, an error, or an answer that ignored the filter)."""
+    if not client.features().filter:
+        return None
+    query = f"id eq {escape_filter_value(group_id)} and members.value eq "
+    query += escape_filter_value(user_id)
+    params = {"filter": query, "excludedAttributes": "members"}
+    try:
+        body = client.request("GET", "/Groups", params=params) or {}
+    except ScimError:
+        return None
+    resources = body.get("Resources") if isinstance(body, dict) else None
+    if not isinstance(resources, list):
+        return None
+    if any(not isinstance(r, dict) or str(r.get("id")) != group_id for r in resources):
+        return None  # the filter was ignored: this answer says nothing about the member
+    return bool(resources)
+
+
 def read_back(
     client: ScimClient,
     result: SyncResult,
@@ -83,7 +106,8 @@ def read_back(
     cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> int:
-    """One GET per changed group; what it did not keep goes to result.not_kept. Requests made."""
+    """One GET per changed group (and a few filters where adds seem lost); what the server did
+    not keep goes to result.not_kept, groups it cannot tell to result.unverified. Requests made."""
     plan = result.plan
     if plan.settings.target != "groups":
         return 0
@@ -110,6 +134,21 @@ def read_back(
         done = sorted(result.done.get(group, set()))
         lost_adds = [e for e in done if e in adds[group] and ids[e] not in present]
         lost_removes = [e for e in done if e not in adds[group] and ids[e] in present]
+        requests = 1
+        if lost_adds:  # a member missing from the list may be kept by a server capping lists
+            sample = lost_adds[:CONFIRM_SAMPLE]
+            listed = [_filter_finds(client, group_ids[group], ids[e]) for e in sample]
+            requests += len(sample)
+            if all(found is True for found in listed):
+                reason = client.redact(
+                    f"could not read {group!r} back to verify it: its member list looks capped "
+                    f"({len(present):,} listed; a members filter finds users it leaves out)"
+                )
+                result.unverified.append(reason)
+                lost_adds = []
+            else:
+                found = {e for e, hit in zip(sample, listed, strict=True) if hit}
+                lost_adds = [e for e in lost_adds if e not in found]
         reason = "the group read back after the sync does not show the change"
         for operation, emails in (("add", lost_adds), ("remove", lost_removes)):
             if emails:
@@ -117,7 +156,7 @@ def read_back(
         if (lost_adds or lost_removes) and log is not None:
             count = len(lost_adds) + len(lost_removes)
             log(f"{group}: {count} change(s) not kept by the server (read back)")
-        return 1
+        return requests
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         requests = sum(pool.map(check, changed))
