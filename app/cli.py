@@ -140,7 +140,20 @@ def _summary_table(report: dict) -> str:
     return "\n".join(out)
 
 
+def check_output_option(option: str, path: str) -> None:
+    """Refuse `--out`/`--report` before any work: a type GroupMap cannot write (.pdf), or a
+    folder where a temporary file cannot be created and removed (missing, read-only)."""
+    from app.io import check_output
+
+    try:
+        check_output(path)
+    except InputError as error:
+        raise InputError(f"{option} {error}") from error
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output_option("--out", args.out)
     users, mapping = load_inputs(args)
     evaluation = evaluate(users, mapping)
     warnings = find_warnings(evaluation)

@@ -195,8 +195,6 @@ def cmd_undo(args: argparse.Namespace) -> int:
                 plan, settings, None, [], dry_run=True, undoes=run.run_id, counted=False
             )
             journal.finish(None, "dry run")
-            if args.report:
-                _write_report(args.report, plan.to_frame())
             if args.json:
                 summary = {
                     "dry_run": True,
@@ -205,7 +203,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
                     **undo.to_json(),
                 }
                 print(json.dumps(summary, ensure_ascii=False))
-            return EXIT_OK
+            return _write_report(args.report, plan.to_frame(), EXIT_OK)
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
         result, journal, deleted = apply_undo(
@@ -215,8 +213,6 @@ def cmd_undo(args: argparse.Namespace) -> int:
             delete_created_groups=args.delete_created_groups,
             verify=not args.no_verify,
         )
-    if args.report:
-        _write_report(args.report, result.report_frame())
     if args.json:
         data = {**result.to_json(), **undo.to_json(), "run": journal.run_id}
         data["deleted_groups"] = deleted
@@ -230,4 +226,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
             print(f"  deleted the empty group {name}, created by run {run.run_id}")
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
-    return EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
+    for line in result.unverified:
+        print(f"groupmap: warning: {line}", file=sys.stderr)
+    status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
+    return _write_report(args.report, result.report_frame(), status)

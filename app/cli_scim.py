@@ -186,11 +186,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
         allow_mass_removal=args.allow_mass_removal,
         insecure_http=args.insecure_http,
     )
+    if args.report:
+        _check_report_path(args.report)
     users, mapping = load_inputs(args)
     if args.plan_out and not args.dry_run:
         raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
-    if args.report:
-        _check_report_path(args.report)
     if (not args.dry_run or args.plan_out) and not args.ignore_expectations:
         refuse_failed_expectations(users, mapping)  # a saved plan is there to be applied
     out = sys.stderr if args.json else sys.stdout
@@ -230,11 +230,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if args.plan_out:
                 saved = save_plan(args.plan_out, plan, mapping, args.users)
                 print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
-            if args.report:
-                _write_report(args.report, plan.to_frame())
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))
-            return EXIT_OK
+            return _write_report(args.report, plan.to_frame(), EXIT_OK)
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
         if guard:
@@ -246,9 +244,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def finish_sync(args: argparse.Namespace, result) -> int:
-    """After the writes (sync and apply): report, summary, failures, and the exit status."""
-    if args.report:
-        _write_report(args.report, result.report_frame())
+    """After the writes (sync and apply): summary, failures, report last, and the exit status."""
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
@@ -259,14 +255,15 @@ def finish_sync(args: argparse.Namespace, result) -> int:
         print(f"groupmap: failed: {line}", file=sys.stderr)
     for line in result.unverified:  # written, but not checked: a new dry run shows the state
         print(f"groupmap: warning: {line}", file=sys.stderr)
+    status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
     if result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
             f"nothing was written. Check that {args.token_origin} may write.",
             file=sys.stderr,
         )
-        return EXIT_CONNECT
-    return EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
+        status = EXIT_CONNECT
+    return _write_report(args.report, result.report_frame(), status)
 
 
 def save_plan(path: str, plan, mapping, export_files: list[str]):
@@ -286,23 +283,26 @@ def save_plan(path: str, plan, mapping, export_files: list[str]):
 
 
 def _check_report_path(path: str) -> None:
-    """Refuse a report that cannot be written before the sync writes anything, not after."""
+    """Refuse a report that cannot be written before the sync writes anything, not after: its
+    type, and a temporary file created and removed beside it (missing or read-only folder)."""
+    from app.cli import check_output_option
+
+    check_output_option("--report", path)
+
+
+def _write_report(path: str | None, frame, status: int) -> int:
+    """Write the report last, after the summary and failures: if it fails (a disk filled up
+    during the sync), say so in one line and keep the sync's own exit status."""
     from app.core.errors import InputError
-
-    report = Path(path)
-    if report.suffix.lower() not in (".csv", ".txt", ".xlsx", ".xlsm"):
-        raise InputError(f"--report {path}: can only save as .csv or .xlsx; choose one of those")
-    if not report.parent.is_dir():
-        raise InputError(
-            f"--report {path}: the folder {str(report.parent)!r} does not exist; create it or "
-            "choose another path"
-        )
-
-
-def _write_report(path: str, frame) -> None:
     from app.io import write_table
 
-    write_table(Path(path), frame)
+    if path:
+        try:
+            write_table(Path(path), frame)
+        except InputError as error:
+            print(f"groupmap: error: --report {error} The sync itself is done (summary above).",
+                  file=sys.stderr)
+    return status
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 from app.core.errors import InputError
 from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind, Options
 from app.io.atomic import atomic_write_bytes
+from app.io.limits import MAX_DRAFT_BYTES, decode_json, read_limited, shown
 
 DRAFT_FORMAT = "groupmap-draft"
 DRAFT_VERSION = 2
@@ -51,7 +52,7 @@ def mapping_from_draft(data: object, path: Path) -> Mapping:
         raise _bad(path, "not a GroupMap draft")
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _bad(path, f"the draft has an invalid version {version!r}")
+        raise _bad(path, f"the draft has an invalid version {shown(version)}")
     if version > DRAFT_VERSION:
         raise InputError(
             f"{path.name}: this draft was saved by a newer GroupMap (draft version {version}; "
@@ -104,14 +105,9 @@ def _expectations_from_draft(items: object, path: Path) -> tuple[Expectation, ..
 def load_draft(path: str | Path) -> Mapping:
     """The mapping saved in a draft; InputError for a damaged or newer draft."""
     path = Path(path)
+    raw = read_limited(path, MAX_DRAFT_BYTES)  # a regular file, at most 64 MB
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file. Check the path and try again.") from exc
-    except OSError as exc:
-        raise InputError(f"{path.name}: cannot be read ({exc.strerror}).") from exc
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bad(path, "the draft is damaged (not valid JSON)") from exc
+        data = decode_json(raw)
+    except ValueError as exc:
+        raise _bad(path, f"the draft is damaged ({exc})") from exc
     return mapping_from_draft(data, path)

@@ -8,7 +8,7 @@ from pathlib import Path
 from app.core.engine import Evaluation
 from app.core.report import problem_rows, summary_rows, user_rows
 from app.core.warnings import Warning
-from app.io.writers import write_table, write_workbook
+from app.io.writers import output_kind, write_table, write_workbook
 
 
 def write_preview(
@@ -19,8 +19,9 @@ def write_preview(
 ) -> None:
     """.xlsx: sheets Summary, Users and Problems. .csv: the Users table only."""
     path = Path(path)
+    kind = output_kind(path)  # a .pdf is refused, never written as a workbook
     users = user_rows(evaluation)
-    if path.suffix.lower() in (".csv", ".txt"):
+    if kind == "csv":
         write_table(path, users, progress=progress)
         return
     sheets = {

@@ -15,6 +15,7 @@ import pandas as pd
 from app.core.errors import InputError
 from app.io import csvfile, xlsxfile
 from app.io.cells import header_key, unescape_series
+from app.io.limits import check_regular_file
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -67,8 +68,7 @@ def _is_workbook_content(path: Path) -> bool:
 def open_table(path: str | Path, accept: Callable[[list[str]], bool] | None = None) -> Table:
     """Open `path`; for workbooks, `accept(headers)` picks the sheet and header row to use."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file. Check the path and try again.")
+    check_regular_file(path)  # "no such file", "is a directory", "is a device"...
     try:
         return _open(path, accept)
     except OSError as exc:
