@@ -21,7 +21,6 @@ from app.scim.client import ScimClient, member_ids
 from app.scim.errors import ScimError
 from app.scim.execute import execute
 from app.scim.plan import MassRemovalError, SyncPlan
-from app.scim.protocol import has_members
 from app.scim.record import RunJournal
 from app.scim.result import SyncResult
 from app.scim.settings import SyncProgress, SyncSettings
@@ -129,16 +128,9 @@ def plan_undo(
             if error.status != 404:
                 raise
             body = None
-        if body is None or not has_members(body):
-            # Gone, or its members are not listed: "absent" is not "none", so nothing is
-            # known to be as the run left it.
-            now = (
-                "the group is no longer on the server"
-                if body is None
-                else "the server does not list the group's members"
-            )
+        if body is None:
             left += [
-                LeftAsIs(n, op, email, now)
+                LeftAsIs(n, op, email, "the group is no longer on the server")
                 for (gid, _), (op, email, n) in changes.items()
                 if gid == group_id
             ]
@@ -157,7 +149,10 @@ def plan_undo(
         elif op == "remove" and not present:
             adds.setdefault(name, []).append(email)
         else:
-            now = "no longer a member" if op == "add" else "a member again"
+            # An answer without a member list is read as empty (servers leave `members` out of
+            # an empty group): at worst a removal the run made is re-added to a member who is
+            # there, and an add is left as is; nothing is ever removed unseen.
+            now = "not listed as a member now" if op == "add" else "a member again"
             left.append(LeftAsIs(name, op, email, now))
     emails = sorted({e for (_, e, _) in changes.values()})
     users = UserList.from_records(
