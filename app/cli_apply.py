@@ -54,6 +54,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.scim.errors import ScimError
     from app.scim.plan import MassRemovalError
     from app.scim.planfile import read_plan, stale_groups, sync_plan
+    from app.scim.record import RunJournal
     from app.scim.settings import SyncSettings
     from app.scim.sync import execute
 
@@ -103,7 +104,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
             return EXIT_CONNECT
         if plan.blocked:
             raise MassRemovalError(plan.mass_removal_message())
-        result = execute(client, plan, settings)
+        journal = RunJournal.begin(plan, settings, saved.mapping, saved.export_files, counted=False)
+        result = execute(client, plan, settings, journal=journal)  # verified, journaled
+        journal.finish(result)
     return finish_sync(args, result)
 
 

@@ -103,6 +103,10 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         help="largest answer read from the server (default 64)",
     )
     sync.set_defaults(run=cmd_sync)
+    from app.cli_journal import add_journal_commands, add_sync_trust_options
+
+    add_sync_trust_options(sync)
+    add_journal_commands(commands)
 
     serve = commands.add_parser("serve", help="run a local SCIM 2.0 server to rehearse a sync")
     serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
@@ -132,7 +136,8 @@ def _print_result(result) -> None:
     print(
         f"Created {len(data['created_groups'])} group(s), added {data['added']}, "
         f"removed {data['removed']}, unchanged {data['unchanged']}, "
-        f"not found {data['not_found']}, failed {data['failed']}, drift {data['drift']}, "
+        f"not found {data['not_found']}, failed {data['failed']}, "
+        f"not kept {data['not_kept']}, drift {data['drift']}, "
         f"{data['requests']} request(s)."
     )
 
@@ -146,6 +151,7 @@ def _plan_json(plan, requests: int) -> dict:
         "unchanged": plan.unchanged_count,
         "not_found": len(plan.not_found),
         "failed": 0,
+        "not_kept": 0,
         "requests": requests,
         "drift": len(plan.drift),
     }
@@ -157,6 +163,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from app.core.errors import InputError
     from app.scim.client import ScimClient
     from app.scim.errors import BadAnswer, ScimError
+    from app.scim.record import (
+        RunJournal,
+        applied_since,
+        discount_own_changes,
+        export_time,
+        source_guard_message,
+    )
     from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
     apply_connection(args, CONNECTION_DEFAULTS)
@@ -203,10 +216,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
             )
             return EXIT_CONNECT
         plan = plan_sync(users, mapping, state, settings)
+        own = applied_since(settings.url, export_time(args.users))  # placed by this app: no drift
+        plan.drift = discount_own_changes(plan.drift, own, state.managed)
+        guard = "" if args.allow_source_change else source_guard_message(settings.url, users)
         if args.dry_run:
             print(plan.describe(), file=out)
-            if plan.blocked:
-                print(plan.mass_removal_message(), file=out)
+            for message in (plan.mass_removal_message() if plan.blocked else "", guard):
+                if message:
+                    print(message, file=out)
+            dry = RunJournal.begin(plan, settings, mapping, args.users, dry_run=True)
+            dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count)
             if args.plan_out:
                 saved = save_plan(args.plan_out, plan, mapping, args.users)
@@ -216,7 +235,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             return _write_report(args.report, plan.to_frame(), EXIT_OK)
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
-        result = execute(client, plan, settings)
+        if guard:
+            raise InputError(guard)
+        journal = RunJournal.begin(plan, settings, mapping, args.users)
+        result = execute(client, plan, settings, journal=journal, verify=not args.no_verify)
+        journal.finish(result)
     return finish_sync(args, result)
 
 
@@ -230,7 +253,9 @@ def finish_sync(args: argparse.Namespace, result) -> int:
             print(f"  not found on the server (not created): {email}")
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
-    status = EXIT_FAILED if result.failed else EXIT_OK
+    for line in result.unverified:  # written, but not checked: a new dry run shows the state
+        print(f"groupmap: warning: {line}", file=sys.stderr)
+    status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
     if result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
