@@ -58,6 +58,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.scim.plan import MassRemovalError
     from app.scim.planfile import read_plan, stale_groups, sync_plan
     from app.scim.profiles import pacing_options
+    from app.scim.record import RunJournal
     from app.scim.settings import SyncSettings
     from app.scim.sync import execute
 
@@ -121,7 +122,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
             return EXIT_CONNECT
         if plan.blocked:
             raise MassRemovalError(plan.mass_removal_message())
-        result = execute(client, plan, settings, cancelled=cancel.is_set)
+        journal = RunJournal.begin(plan, settings, saved.mapping, saved.export_files, counted=False)
+        # read back (verified) and journaled, like a sync
+        result = execute(client, plan, settings, cancelled=cancel.is_set, journal=journal)
+        journal.finish(result)
     return finish_sync(args, result, limiter)
 
 

@@ -110,6 +110,10 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         help="largest answer read from the server (default 64)",
     )
     sync.set_defaults(run=cmd_sync)
+    from app.cli_journal import add_journal_commands, add_sync_trust_options
+
+    add_sync_trust_options(sync)
+    add_journal_commands(commands)
 
     serve = commands.add_parser("serve", help="run a local SCIM 2.0 server to rehearse a sync")
     serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
@@ -141,7 +145,8 @@ def _print_result(result) -> None:
     print(
         f"Created {len(data['created_groups'])} group(s), added {data['added']}, "
         f"removed {data['removed']}, unchanged {data['unchanged']}, "
-        f"not found {data['not_found']}, failed {data['failed']}, drift {data['drift']}, "
+        f"not found {data['not_found']}, failed {data['failed']}, "
+        f"not kept {data['not_kept']}, drift {data['drift']}, "
         f"{data['requests']} request(s)."
     )
 
@@ -155,6 +160,7 @@ def _plan_json(plan, requests: int, estimate) -> dict:
         "unchanged": plan.unchanged_count,
         "not_found": len(plan.not_found),
         "failed": 0,
+        "not_kept": 0,
         "requests": requests,
         "drift": len(plan.drift),
         "estimate": estimate.to_json(),
@@ -170,6 +176,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from app.scim.estimate import plan_estimate
     from app.scim.pacing import RateLimiter
     from app.scim.profiles import pacing_options
+    from app.scim.record import (
+        RunJournal,
+        applied_since,
+        discount_own_changes,
+        export_time,
+        source_guard_message,
+    )
     from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
     apply_connection(args, CONNECTION_DEFAULTS)
@@ -231,13 +244,19 @@ def cmd_sync(args: argparse.Namespace) -> int:
             )
             return EXIT_CONNECT
         plan = plan_sync(users, mapping, state, settings)
+        own = applied_since(settings.url, export_time(args.users))  # placed by this app: no drift
+        plan.drift = discount_own_changes(plan.drift, own, state.managed)
+        guard = "" if args.allow_source_change else source_guard_message(settings.url, users)
         estimate = plan_estimate(plan, settings, client.limiter)
         if args.dry_run:
             print(plan.describe(), file=out)
-            if plan.blocked:
-                print(plan.mass_removal_message(), file=out)
+            for message in (plan.mass_removal_message() if plan.blocked else "", guard):
+                if message:
+                    print(message, file=out)
             if not plan.is_empty:
                 print(f"Writing would take {estimate.text()}.", file=out)
+            dry = RunJournal.begin(plan, settings, mapping, args.users, dry_run=True)
+            dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count, estimate)
             if args.plan_out:
                 saved = save_plan(args.plan_out, plan, mapping, args.users)
@@ -247,9 +266,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
             return _write_report(args.report, plan.to_frame(), EXIT_OK)
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
+        if guard:
+            raise InputError(guard)
         if not plan.is_empty:
             print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
-        result = execute(client, plan, settings, cancelled=cancel.is_set)
+        journal = RunJournal.begin(plan, settings, mapping, args.users)
+        result = execute(
+            client,
+            plan,
+            settings,
+            cancelled=cancel.is_set,
+            journal=journal,
+            verify=not args.no_verify,
+        )
+        journal.finish(result)
     return finish_sync(args, result, client.limiter)
 
 
@@ -272,7 +302,9 @@ def finish_sync(args: argparse.Namespace, result, limiter=None) -> int:
             )
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
-    status = EXIT_FAILED if result.failed else EXIT_OK
+    for line in result.unverified:  # written, but not checked: a new dry run shows the state
+        print(f"groupmap: warning: {line}", file=sys.stderr)
+    status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
     if result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "

@@ -18,3 +18,11 @@ pytest_plugins = ["tests.scim_fixtures"]
 def _own_config_folder(tmp_path_factory, monkeypatch):
     """Each test saves connections in a folder of its own (platformdirs reads the variable)."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
+@pytest.fixture(autouse=True)
+def journal_folder(tmp_path, monkeypatch):
+    """Every test journals its syncs into its own folder (app/io/journal.py reads the env)."""
+    folder = tmp_path / "journal"
+    monkeypatch.setenv("GROUPMAP_JOURNAL_DIR", str(folder))
+    return folder

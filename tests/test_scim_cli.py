@@ -23,6 +23,7 @@ KEYS = {
     "created_groups",
     "added",
     "removed",
+    "not_kept",
     "unchanged",
     "not_found",
     "failed",
@@ -189,7 +190,7 @@ def test_token_never_in_any_output(
     run(inputs, proxy.url)
     captured = capsys.readouterr()
     outputs += [captured.out, captured.err, caplog.text]
-    outputs += [p.read_bytes().decode("latin-1") for p in tmp_path.iterdir()]
+    outputs += [p.read_bytes().decode("latin-1") for p in tmp_path.rglob("*") if p.is_file()]
     assert any("[redacted]" in text for text in outputs)
     for text in outputs:
         assert TOKEN not in text

@@ -53,6 +53,7 @@ def test_sync_creates_groups_and_places_everyone(scim_server):
         "unchanged": 0,
         "not_found": 0,
         "failed": 0,
+        "not_kept": 0,
         "requests": result.requests,
         "drift": 0,
     }
@@ -81,8 +82,8 @@ def test_batches_and_request_economy(scim_server, fault_proxy):
     assert sorted(len(p.body.get("members", [])) for p in posts) == [0, 0, 100]
     assert sorted(len(p.body["Operations"][0]["value"]) for p in patches) == [50, 100]
     assert result.requests == proxy.count()
-    # SPC, 1 page of users, 1 page of groups, 3 creates, 2 patches
-    assert proxy.count() == 8
+    # SPC, 1 page of users, 1 page of groups, 3 creates, 2 patches, 1 read-back of Sales
+    assert proxy.count() == 9
     assert len(server.dump()["groups"]["Sales"]) == 250
 
 

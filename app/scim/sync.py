@@ -67,13 +67,14 @@ def retry_failed(
         state=state,
         attribute_values={e: v for e, v in plan.attribute_values.items() if e in touched},
     )
-    again = execute(client, retry_plan, settings, progress, cancelled, log)
+    again = execute(client, retry_plan, settings, progress, cancelled, log, result.journal)
     merged = replace(
         result,
         created_groups=list(dict.fromkeys([*result.created_groups, *again.created_groups])),
         added=result.added + again.added,
         removed=result.removed + again.removed,
         failed=again.failed,
+        not_kept=[*result.not_kept, *again.not_kept],
         requests=client.request_count,
         cancelled=again.cancelled,
         group_ids={**result.group_ids, **again.group_ids},

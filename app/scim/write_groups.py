@@ -14,6 +14,7 @@ from app.scim.client import member_ids
 from app.scim.errors import ScimError, UnsafeRemoval
 from app.scim.plan import SyncPlan
 from app.scim.run import Run, Stop
+from app.scim.verify import record_answer
 
 SPLIT_STATUSES = frozenset({400, 404, 409, 413, 422})
 
@@ -46,7 +47,7 @@ def write_group(run: Run, group: str) -> None:
                 return
             run.step()
             group_id = str(created["id"])
-            result.created(group, group_id)
+            result.created(group, group_id, adopted)
             try:
                 present = _members_after_create(run, group_id, created, adopted, bool(first))
             except ScimError as exc:  # the group exists; what it holds is unknown
@@ -104,7 +105,7 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     batch_removes = [e for op, e in batch if op == "remove"]
     run.check()
     try:
-        run.client.modify_members(
+        answer = run.client.modify_members(
             group_id,
             [ids[e.lower()] for e in batch_adds],
             [ids[e.lower()] for e in batch_removes],
@@ -125,4 +126,4 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
         if batch_removes:
             run.fail(group, "remove", batch_removes, exc)
     else:
-        run.result.applied(group, added=batch_adds, removed=batch_removes)
+        record_answer(run, group, batch_adds, batch_removes, answer)

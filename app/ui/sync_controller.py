@@ -10,6 +10,7 @@ contract: `document.set_current_groups_from_server`, `set_known_groups("server",
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
@@ -20,8 +21,10 @@ from app.scim.redact import redact
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
 from app.ui.expectations_panel import confirm_despite_failed_expectations
+from app.ui.history_window import install_history
 from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
+from app.ui.sync_journal import begin_sync_journal
 from app.ui.sync_preview import PlanDialog, plural, save_frame
 from app.ui.sync_tasks import describe_error, plan_task, retry_task, sync_task
 from app.ui.worker import start_task
@@ -206,6 +209,7 @@ class SyncController(QObject):
             self.export_users,
             self.document.mapping,
             self._settings(),
+            [str(p) for p in self.document.export_paths],  # drift less this app's own changes
             on_done=lambda out: self._on_read(out, show_plan),
             on_error=self._on_error,
         )
@@ -277,11 +281,15 @@ class SyncController(QObject):
         if self.task is not None:  # a read is finishing: start right after it
             QTimer.singleShot(100, lambda: self.sync(plan, allow_mass_removal))
             return
+        settings = self._settings(allow_mass_removal)
+        journal = begin_sync_journal(self, plan, settings)  # asks about a suspicious export
+        if journal is None:
+            return
         dialog = self._sync_dialog()
         dialog.log.clear()
         dialog.set_running(True, f"Syncing to {self.profile.name}…")
         dialog.show()
-        self._run_write(sync_task, plan, self._settings(allow_mass_removal))
+        self._run_write(partial(sync_task, journal=journal), plan, settings)
 
     def retry_failed(self) -> None:
         if self.result is None or not self.result.failed or self.task is not None:
@@ -362,4 +370,5 @@ def install_sync(window: Any, store: ConnectionStore | None = None) -> SyncContr
         store = ConnectionStore(settings if isinstance(settings, QSettings) else None)
     controller = SyncController(window, store)
     window.sync_controller = controller
+    install_history(controller)  # Server ▸ Sync history, undo, per-user history
     return controller

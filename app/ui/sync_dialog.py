@@ -60,6 +60,13 @@ def result_summary(result) -> str:
             f"{plural(len(result.failed), 'operation')} failed (listed below): "
             "fix the cause, then Retry failed."
         )
+    if getattr(result, "not_kept", None):  # verified writes (app/scim/verify.py)
+        lines.append(
+            f"{plural(len(result.not_kept), 'change')} not kept by the server, though it "
+            "answered success: " + short_list([n.email for n in result.not_kept]) + " (Export "
+            "report lists them)."
+        )
+    lines += [f"Not verified: {line}." for line in getattr(result, "unverified", [])]
     lines.append(f"{plural(result.requests, 'request')} sent.")
     return "\n".join(lines)
 
