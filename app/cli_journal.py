@@ -10,6 +10,8 @@ import argparse
 import json
 import sys
 
+from app.cli_pacing import add_pacing_options
+
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
 
 
@@ -70,6 +72,7 @@ def add_journal_commands(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow plain http to a host other than this machine",
     )
+    add_pacing_options(undo)
     undo.set_defaults(run=cmd_undo)
 
 
@@ -159,11 +162,14 @@ def cmd_undo(args: argparse.Namespace) -> int:
     from app.io.journal import find_run
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
+    from app.scim.pacing import RateLimiter
+    from app.scim.profiles import pacing_options
     from app.scim.record import RunJournal
     from app.scim.settings import SyncSettings
     from app.scim.undo import apply_undo, plan_undo
 
-    apply_connection(args, {"url": None, "insecure_http": False})
+    defaults = {"url": None, "insecure_http": False, "vendor": "generic", "max_rate": None}
+    apply_connection(args, defaults)
     token = args.token
     settings = SyncSettings(
         url=args.url,
@@ -171,12 +177,21 @@ def cmd_undo(args: argparse.Namespace) -> int:
         max_removal_ratio=args.max_removal_ratio,
         allow_mass_removal=args.allow_mass_removal,
         insecure_http=args.insecure_http,
+        deadline=args.deadline,
+        **pacing_options(args.vendor, max_rate=args.max_rate or None, page_size=args.page_size),
     )
     run = find_run(args.run_id)
     if args.report:
         _check_report_path(args.report)
     out = sys.stderr if args.json else sys.stdout
-    with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
+    limiter = RateLimiter(settings.max_rate, settings.deadline)  # paced like a sync
+    with ScimClient(
+        settings.url,
+        token,
+        insecure_http=settings.insecure_http,
+        limiter=limiter,
+        page_size=settings.page_size,
+    ) as client:
         try:
             undo = plan_undo(client, run, settings)
         except ScimError as error:

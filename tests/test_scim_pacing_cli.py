@@ -160,3 +160,20 @@ def test_apply_is_paced_like_sync(scim_server, rate_proxy, tmp_path, monkeypatch
     assert summary["added"] == 80 and summary["failed"] == 0 and not summary["cancelled"]
     assert summary["throttled"] == 0 and proxy.throttled == refused_before
     assert server.dump()["groups"] == expected_groups(users, mapping)
+
+
+def test_undo_is_paced_like_sync(scim_server, rate_proxy, monkeypatch, capsys):
+    from tests.test_undo import sync, users_moving
+
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    users = users_moving()
+    server = scim_server(users)
+    before = server.dump()["groups"]
+    proxy = rate_proxy(server.url, rate=40.0, burst=2.0, mode="retry_after")
+    run = sync(proxy.url, users)
+    refused_before = proxy.throttled
+    argv = ["undo", str(run), "--url", proxy.url, "--allow-mass-removal", "--json"]
+    assert main([*argv, "--delete-created-groups", "--max-rate", "30"]) == 0
+    assert json.loads(capsys.readouterr().out)["undoes"] == run
+    assert proxy.throttled == refused_before  # 30 a second stays under the proxy's 40
+    assert server.dump()["groups"] == before
