@@ -53,7 +53,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
     from app.scim.plan import MassRemovalError
-    from app.scim.planfile import read_plan, stale_groups, sync_plan
+    from app.scim.planfile import read_plan, saved_settings, stale_groups, sync_plan
     from app.scim.record import RunJournal
     from app.scim.settings import SyncSettings
     from app.scim.sync import execute
@@ -63,21 +63,21 @@ def cmd_apply(args: argparse.Namespace) -> int:
     print(f"Applying {saved.summary()}", file=out)
     plan_url = saved.url
     apply_connection(args, {"url": plan_url, "insecure_http": False})
-    if args.url.rstrip("/") != plan_url.rstrip("/"):
+    if not saved.fits_server(args.url):
         raise InputError(
             f"the plan was made for {plan_url}, not {args.url}: user and group ids differ "
             "between servers, so apply it to the server it was made for, or make a new plan"
         )
     if args.report:
         _check_report_path(args.report)
-    guard = saved.content["guard"]
-    settings = SyncSettings(
-        url=plan_url,
-        token=args.token,
-        match_attribute=saved.content["server"]["match_attribute"],
-        max_removal_ratio=float(guard["max_removal_ratio"]),
-        allow_mass_removal=args.allow_mass_removal,
-        insecure_http=args.insecure_http,
+    settings = saved_settings(
+        saved,
+        SyncSettings(
+            url=plan_url,
+            token=args.token,
+            allow_mass_removal=args.allow_mass_removal,
+            insecure_http=args.insecure_http,
+        ),
     )
     with ScimClient(plan_url, args.token, insecure_http=settings.insecure_http) as client:
         try:
