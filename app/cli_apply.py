@@ -56,7 +56,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.scim.errors import ScimError
     from app.scim.pacing import RateLimiter
     from app.scim.plan import MassRemovalError
-    from app.scim.planfile import read_plan, stale_groups, sync_plan
+    from app.scim.planfile import read_plan, saved_settings, stale_groups, sync_plan
     from app.scim.profiles import pacing_options
     from app.scim.record import RunJournal
     from app.scim.settings import SyncSettings
@@ -68,23 +68,25 @@ def cmd_apply(args: argparse.Namespace) -> int:
     plan_url = saved.url
     defaults = {"url": plan_url, "insecure_http": False, "vendor": "generic", "max_rate": None}
     apply_connection(args, defaults)
-    if args.url.rstrip("/") != plan_url.rstrip("/"):
+    if not saved.fits_server(args.url):
         raise InputError(
             f"the plan was made for {plan_url}, not {args.url}: user and group ids differ "
             "between servers, so apply it to the server it was made for, or make a new plan"
         )
     if args.report:
         _check_report_path(args.report)
-    guard = saved.content["guard"]
-    settings = SyncSettings(
-        url=plan_url,
-        token=args.token,
-        match_attribute=saved.content["server"]["match_attribute"],
-        max_removal_ratio=float(guard["max_removal_ratio"]),
-        allow_mass_removal=args.allow_mass_removal,
-        insecure_http=args.insecure_http,
-        deadline=args.deadline,
-        **pacing_options(args.vendor, max_rate=args.max_rate or None, page_size=args.page_size),
+    settings = saved_settings(
+        saved,
+        SyncSettings(
+            url=plan_url,
+            token=args.token,
+            allow_mass_removal=args.allow_mass_removal,
+            insecure_http=args.insecure_http,
+            deadline=args.deadline,
+            **pacing_options(
+                args.vendor, max_rate=args.max_rate or None, page_size=args.page_size
+            ),
+        ),
     )
     limiter = RateLimiter(settings.max_rate, settings.deadline)
     with (

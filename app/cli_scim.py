@@ -259,7 +259,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
             dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count, estimate)
             if args.plan_out:
-                saved = save_plan(args.plan_out, plan, mapping, args.users)
+                from app.scim.planfile import save_plan
+
+                saved = save_plan(Path(args.plan_out), plan, mapping, args.users)
                 print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))
@@ -321,22 +323,6 @@ def finish_sync(args: argparse.Namespace, result, limiter=None) -> int:
         )
         status = EXIT_CANCELLED
     return _write_report(args.report, result.report_frame(), status)
-
-
-def save_plan(path: str, plan, mapping, export_files: list[str]):
-    """Write a plan file for approval; its summary names the code reviewers compare."""
-    import getpass
-    from datetime import UTC, datetime
-
-    from app.scim.planfile import plan_content, write_plan
-
-    when = datetime.now(UTC).isoformat(timespec="seconds")
-    content = plan_content(plan, mapping, [Path(p) for p in export_files], when)
-    try:
-        content["created_by"] = getpass.getuser()
-    except (KeyError, OSError):  # no user name in the environment or the password database
-        content["created_by"] = ""
-    return write_plan(Path(path), content)
 
 
 def _check_report_path(path: str) -> None:

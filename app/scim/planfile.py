@@ -40,11 +40,18 @@ def fingerprint(members: Iterable[str]) -> str:
 
 
 def files_digest(paths: Iterable[Path]) -> str:
+    """A SHA-256 of the export files' bytes, in order: says whether the export changed."""
     digest = hashlib.sha256()
     for path in paths:
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except OSError as exc:
+            raise InputError(
+                f"{path}: cannot read the export to record its digest in the plan "
+                f"({exc.strerror or exc}); open the export again, then save the plan"
+            ) from None
     return digest.hexdigest()
 
 
@@ -79,6 +86,10 @@ class SavedPlan:
     @property
     def export_files(self) -> list[str]:
         return [str(name) for name in self.content["export"]["files"]]
+
+    def fits_server(self, url: str) -> bool:
+        """Ids belong to one server: a plan applies only to the server it was made for."""
+        return url.rstrip("/").casefold() == self.url.rstrip("/").casefold()
 
     @property
     def operations(self) -> list[dict[str, Any]]:
@@ -143,6 +154,32 @@ def plan_content(
         "groups": groups,
         "operations": operations,
     }
+
+
+def save_plan(
+    path: Path, plan: SyncPlan, mapping: Mapping, export_files: Iterable[str | Path]
+) -> SavedPlan:
+    """Write a plan file for approval, stamped with when and by whom it was made."""
+    from datetime import UTC, datetime
+
+    from app.io.journal import os_user
+
+    when = datetime.now(UTC).isoformat(timespec="seconds")
+    content = plan_content(plan, mapping, [Path(p) for p in export_files], when)
+    content["created_by"] = os_user()
+    return write_plan(path, content)
+
+
+def saved_settings(saved: SavedPlan, settings: SyncSettings) -> SyncSettings:
+    """The settings to apply a saved plan with: the connection's, under the plan's guard."""
+    from dataclasses import replace
+
+    guard = saved.content["guard"]
+    return replace(
+        settings,
+        match_attribute=str(saved.content["server"]["match_attribute"]),
+        max_removal_ratio=float(guard["max_removal_ratio"]),
+    )
 
 
 def write_plan(path: Path, content: dict[str, Any]) -> SavedPlan:

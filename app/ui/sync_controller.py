@@ -22,6 +22,7 @@ from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
 from app.ui.expectations_panel import confirm_despite_failed_expectations
 from app.ui.history_window import install_history
+from app.ui.plan_flow import SavedPlanFlow, add_save_button
 from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
 from app.ui.sync_journal import begin_sync_journal
@@ -56,6 +57,7 @@ class SyncController(QObject):
         self._cancel = threading.Event()
         self._export_users = self.document.users
         self._own_update = False
+        self.saved_plans = SavedPlanFlow(self)
         self.document.usersChanged.connect(self._on_users_changed)
         app = QCoreApplication.instance()
         if app is not None:  # quitting mid-sync stops between requests instead of hanging
@@ -78,18 +80,20 @@ class SyncController(QObject):
         )
         self.preview_action = QAction("&Preview changes…", window)
         self.preview_action.setToolTip("Show what a sync would change, before writing anything")
-        self.sync_action = QAction("&Sync…", window)
-        self.sync_action.setToolTip("Preview, then write the changes to the server")
+        self.apply_plan_action = QAction("&Apply saved plan…", window)
+        self.apply_plan_action.setToolTip(
+            "Apply a plan saved for approval, exactly as saved, after checking it still fits"
+        )
         self.help_action = QAction("Setup &help…", window)
         self.connect_action.triggered.connect(self.open_connection_dialog)
         self.refresh_action.triggered.connect(self.refresh)
         self.preview_action.triggered.connect(self.preview)
-        self.sync_action.triggered.connect(self.preview)
+        self.apply_plan_action.triggered.connect(self.saved_plans.choose)
         self.help_action.triggered.connect(lambda: self.show_help("Okta"))
         menu = window.server_menu
         menu.addAction(self.connect_action)
         menu.addSeparator()
-        for action in (self.refresh_action, self.preview_action, self.sync_action):
+        for action in (self.refresh_action, self.preview_action, self.apply_plan_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.help_action)
@@ -105,7 +109,7 @@ class SyncController(QObject):
         toolbar.addSeparator()
         toolbar.addWidget(self.status_label)
         for action in (
-            self.connect_action, self.refresh_action, self.preview_action, self.sync_action
+            self.connect_action, self.refresh_action, self.preview_action
         ):
             toolbar.addAction(action)
 
@@ -128,8 +132,9 @@ class SyncController(QObject):
         has_users = self.document.users is not None
         idle = self.task is None
         self.connect_action.setEnabled(idle)
-        for action in (self.refresh_action, self.preview_action, self.sync_action):
+        for action in (self.refresh_action, self.preview_action):
             action.setEnabled(connected and has_users and idle)
+        self.apply_plan_action.setEnabled(connected and idle)
         if self.profile is None:
             self.status_label.setText("Not connected")
         else:
@@ -256,6 +261,7 @@ class SyncController(QObject):
 
     def show_plan(self, plan) -> PlanDialog:
         dialog = PlanDialog(plan, self._parent())
+        add_save_button(dialog, self)
         dialog.accepted.connect(lambda: self.sync(plan, dialog.allow_mass_removal))
         self.plan_dialog = dialog
         dialog.open()
