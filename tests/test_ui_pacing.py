@@ -97,3 +97,27 @@ def test_preview_shows_the_estimate_and_the_sync_completes_behind_a_rate_limit(
     assert not blocker.args[0].failed
     assert server.dump()["groups"] == expected_groups(users, MAPPING)
     assert proxy.throttled == 0  # 30 a second stays under the proxy's 40
+
+
+def test_test_connection_against_a_server_that_keeps_throttling_reports_it(
+    qtbot, tmp_path, monkeypatch, scim_server, fault_proxy
+):
+    import app.ui.sync_tasks as sync_tasks
+
+    monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
+    monkeypatch.setattr(sync_tasks, "PROBE_DEADLINE", 0.5)  # a minute, in the app
+    server = scim_server()
+    proxy = fault_proxy(server.url, fault_rate=1.0, faults=("429",), retry_after="0")
+    store = ConnectionStore(
+        QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+        TokenStore(),
+        tmp_path / "connections.json",
+    )
+    dialog = ConnectionDialog(store)
+    qtbot.addWidget(dialog)
+    dialog.name.setText("throttled")
+    dialog.url.setText(proxy.url)
+    dialog.token_edit.setText(TOKEN)
+    dialog.test_connection()
+    qtbot.waitUntil(lambda: "HTTP 429" in dialog.status.text(), timeout=WAIT)
+    assert "still limits the rate" in dialog.status.text()

@@ -224,12 +224,13 @@ class Transport:
     def _throttled(self, error: ScimError, wait: float) -> None:
         """A 429/503 is retried until the deadline; a wait beyond it fails now, not later."""
         if self.limiter.past_deadline(wait):
-            hours = self.limiter.deadline / 3600
+            limit = self.limiter.deadline
+            shown = f"{limit / 3600:g} h" if limit >= 3600 else f"{round(limit / 60, 1):g} min"
             raise ScimError(
                 error.status,
                 error.scim_type,
                 f"{error.detail} (the server still limits the rate: retrying would run past "
-                f"the {hours:g} h deadline (--deadline); run the sync again later, it sends "
+                f"the {shown} deadline (--deadline); run the sync again later, it sends "
                 "only what is still missing)".lstrip(),
             )
 

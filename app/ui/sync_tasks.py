@@ -14,6 +14,8 @@ from app.scim.errors import AuthError, ConnectError, ScimError
 from app.scim.settings import TARGET_GROUPS
 from app.ui.connection import ConnectionProfile
 
+PROBE_DEADLINE = 60.0  # seconds Test connection retries a server that answers 429 or 503
+
 
 def describe_error(exc: BaseException) -> str:
     """One plain-text explanation of a failure, saying what to do next."""
@@ -51,7 +53,11 @@ def _count(number: int | None, word: str) -> str:
 
 def probe_server(state: Any, profile: ConnectionProfile, token: str) -> list[str]:
     """Test connection: ServiceProviderConfig, then the number of users and groups."""
-    with profile.client(token, max_attempts=2, timeout=15.0) as client:
+    from app.scim.pacing import RateLimiter
+
+    # A test, not a sync: a server that keeps throttling is reported soon, not after 2 h.
+    limiter = RateLimiter(profile.sync_settings(token).max_rate, deadline=PROBE_DEADLINE)
+    with profile.client(token, max_attempts=2, timeout=15.0, limiter=limiter) as client:
         features = client.features()
         users = _total(client, "/Users")
         groups = (
