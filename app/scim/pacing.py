@@ -37,8 +37,15 @@ MIN_RATE = 0.01  # requests a second: one every 100 s, the floor a 429 storm can
 SLICE = 0.2  # seconds: waits are cut in slices so that a cancel is seen promptly
 
 
-class WaitCancelled(ScimError):
-    """The admin cancelled while a request waited for the rate limit: it was not sent."""
+class Stop(Exception):
+    """Raised inside a worker when the sync is cancelled or must stop."""
+
+
+class WaitCancelled(ScimError, Stop):
+    """The admin cancelled while a request waited for the rate limit: it was not sent.
+
+    A ScimError where a request's failure is handled, a Stop where the worker's work is.
+    """
 
     def __init__(self) -> None:
         super().__init__(0, None, "not sent: cancelled while waiting for the server's rate limit")

@@ -9,14 +9,10 @@ from dataclasses import dataclass, field
 
 from app.scim.client import ScimClient
 from app.scim.errors import AuthError, ConnectError, ScimError
-from app.scim.pacing import WaitCancelled
+from app.scim.pacing import Stop, WaitCancelled  # Stop: raised in a worker that must stop
 from app.scim.plan import SyncPlan
 from app.scim.result import FailedOperation, SyncResult
 from app.scim.settings import SyncProgress, SyncSettings
-
-
-class Stop(Exception):
-    """Raised inside a worker when the sync is cancelled or must stop."""
 
 
 @dataclass
@@ -73,5 +69,7 @@ class Run:
 
     def not_sent(self, group: str, operation: str, emails: list[str], stop: Stop) -> None:
         """Changes left undone by a stop: listed as failed, unless the admin cancelled."""
+        if isinstance(stop, WaitCancelled):  # cancelled while waiting for the rate limit
+            self.was_cancelled = True
         if emails and not self.was_cancelled:
             self.result.add_failure(FailedOperation(group, operation, list(emails), 0, str(stop)))
