@@ -94,3 +94,30 @@ def test_cancel_during_a_long_retry_after_stops_at_once_and_fails_nothing(
     assert result.cancelled and not result.failed
     assert not server.dump()["groups"]
     assert proxy.count("POST") <= 4  # at most the creates already under way
+
+
+def test_cancel_while_a_worker_waits_outside_a_request_handler_is_a_clean_cancel(
+    scim_server, fault_proxy
+):
+    """The app writes with a new client: a worker's first ServiceProviderConfig read may be
+    the request that waits when Cancel comes; the sync still ends cancelled, not in error."""
+    users = make_users(40, VALUES)
+    server = scim_server(users)
+    settings = SyncSettings(server.url, TOKEN, batch_size=2, concurrency=1)
+    with ScimClient(server.url, TOKEN) as reader:
+        state = read_server_state(reader, users, MAPPING, settings)
+    plan = plan_sync(users, MAPPING, state, settings)
+    cancel = threading.Event()
+
+    def throttle_config(record):
+        if record.path == "/ServiceProviderConfig":
+            cancel.set()
+            return 429, "slow down", {"Retry-After": "600"}
+        return None
+
+    proxy = fault_proxy(server.url, refuse=throttle_config)
+    writer = ScimClient(proxy.url, TOKEN, limiter=RateLimiter(cancelled=cancel.is_set))
+    with writer:
+        result = execute(writer, plan, settings, cancelled=cancel.is_set)
+    assert result.cancelled and not result.failed
+    assert proxy.count("POST") == 1  # the first create went through; nothing after the cancel
