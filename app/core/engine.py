@@ -244,10 +244,44 @@ class Evaluation:
         return int(self.users.profiles.weight[~self.profile_matched].sum())
 
     @cached_property
+    def changed_profiles(self) -> np.ndarray:
+        """Per profile: its set of groups differs between before and after (a "change")."""
+        changed: np.ndarray = np.isin(
+            self.profile_change, [Change.ASSIGNED, Change.MOVED, Change.REMOVED]
+        )
+        return changed
+
+    @cached_property
+    def unmatched_profiles(self) -> np.ndarray:
+        """Per profile: no row matches its value (rule 4)."""
+        unmatched: np.ndarray = ~self.profile_matched
+        return unmatched
+
+    def profiles_landing_in(self, groups: list[str]) -> np.ndarray:
+        """Per profile: it is in one of these groups after the mapping applies."""
+        codes = [self.group_names.index(g) for g in groups if g in self.group_names]
+        n_profiles = len(self.users.profiles)
+        owner = np.repeat(np.arange(n_profiles), np.diff(self.after_ptr))
+        mask = np.zeros(n_profiles, dtype=bool)
+        mask[owner[np.isin(self.after_groups, codes)]] = True
+        return mask
+
+    def profiles_in_group(self, group: str) -> np.ndarray:
+        """Per profile: in the group before or after (a group's users, as the summary lists)."""
+        users = self.users
+        in_set = np.array([group in s for s in users.groupsets] or [False], dtype=bool)
+        before = in_set[users.profiles.groupset] if len(users.groupsets) else in_set[:0]
+        landing: np.ndarray = before | self.profiles_landing_in([group])
+        return landing
+
+    def profiles_in_new_groups(self) -> np.ndarray:
+        """Per profile: it lands in a group that does not exist yet (new_groups)."""
+        return self.profiles_landing_in(self.new_groups())
+
+    @cached_property
     def changes(self) -> int:
         """Users whose set of groups differs between before and after."""
-        changed = (self.profile_change == Change.ASSIGNED) | (self.profile_change == Change.MOVED)
-        changed |= self.profile_change == Change.REMOVED
+        changed = self.changed_profiles
         return int(self.users.profiles.weight[changed].sum())
 
     def group_summaries(self) -> list[GroupSummary]:
