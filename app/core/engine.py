@@ -30,6 +30,7 @@ The rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
@@ -124,9 +125,13 @@ class GroupSummary:
 class Evaluation:
     """Where every user lands and why, for one user list and one mapping."""
 
-    def __init__(self, users: UserList, mapping: Mapping) -> None:
+    def __init__(
+        self, users: UserList, mapping: Mapping, existing_groups: Iterable[str] = ()
+    ) -> None:
         self.users = users
         self.mapping = mapping
+        self.existing_groups = frozenset(existing_groups)
+        """Groups known to exist beyond the export's (the server's, once read)."""
         options = mapping.options
         self.tokens = tokens_of(users, options.separator, options.ignore_case)
 
@@ -287,6 +292,7 @@ class Evaluation:
     def group_summaries(self) -> list[GroupSummary]:
         """Every group someone holds before or after, sorted by name."""
         held = np.flatnonzero((self.before_count > 0) | (self.after_count > 0))
+        new = set(self.new_groups())
         rows = [
             GroupSummary(
                 name=self.group_names[g],
@@ -294,7 +300,7 @@ class Evaluation:
                 after=int(self.after_count[g]),
                 added=int(self.added_count[g]),
                 removed=int(self.removed_count[g]),
-                new=bool(self.before_count[g] == 0),
+                new=self.group_names[g] in new,
                 managed=bool(self.managed[g]),
             )
             for g in held
@@ -302,12 +308,10 @@ class Evaluation:
         return sorted(rows, key=lambda s: s.name)
 
     def new_groups(self) -> list[str]:
-        """Managed groups that no user of the export holds today."""
-        return [
-            name
-            for g, name in enumerate(self.group_names)
-            if self.managed[g] and self.before_count[g] == 0
-        ]
+        """Managed groups that do not exist yet: no user holds them before, and they are not
+        among the groups known to exist (Mapping.new_groups)."""
+        held = [name for g, name in enumerate(self.group_names) if self.before_count[g] > 0]
+        return self.mapping.new_groups([*held, *self.existing_groups])
 
     def row_user_counts(self) -> np.ndarray:
         """Per mapping row, the users whose target it decides (every matching row, with
@@ -408,5 +412,6 @@ def _groupset_csr(users: UserList) -> tuple[np.ndarray, np.ndarray]:
     return cast(tuple[np.ndarray, np.ndarray], cache["groupsets"])
 
 
-def evaluate(users: UserList, mapping: Mapping) -> Evaluation:
-    return Evaluation(users, mapping)
+def evaluate(users: UserList, mapping: Mapping, existing_groups: Iterable[str] = ()) -> Evaluation:
+    """Where every user lands and why; existing_groups: groups known to exist (the server's)."""
+    return Evaluation(users, mapping, existing_groups)
