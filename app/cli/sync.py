@@ -1,4 +1,4 @@
-"""`groupmap sync` and `groupmap serve`: registered on the main parser by app/cli.py.
+"""`groupmap sync`: make a SCIM service provider's group memberships match the mapping.
 
 Exit status of sync: 0 everything applied; 1 some operations failed (each listed);
 2 bad input (including the mass-removal guard); 3 could not connect or authenticate;
@@ -11,21 +11,33 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.cli_pacing import CANCELLED_WHILE_READING, add_pacing_options, ctrl_c_cancels
+from app.cli.common import (
+    EXIT_CANCELLED,
+    EXIT_CONNECT,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_mapping_options,
+    check_report_path,
+    load_inputs,
+    print_result,
+    refuse_failed_expectations,
+    write_report,
+)
+from app.cli.connections import add_connection_option, apply_connection
+from app.cli.history import add_sync_trust_options
+from app.cli.pacing import CANCELLED_WHILE_READING, add_pacing_options, ctrl_c_cancels
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
-EXIT_CANCELLED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+if TYPE_CHECKING:
+    from app.cli import AddCommand
 REQUEST_DEADLINE, MAX_RESPONSE_MB = 120.0, 64.0  # as app.scim.transport (not imported: startup)
 
 
-def add_scim_commands(commands: argparse._SubParsersAction) -> None:
-    from app.cli import add_mapping_options
-    from app.cli_apply import add_apply_command
-    from app.cli_connections import add_connection_option, add_connections_command
+def register(add: AddCommand) -> None:
     from app.scim.settings import MATCH_ATTRIBUTES, TARGETS
 
-    sync = commands.add_parser(
+    sync = add(
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
     add_mapping_options(sync)
@@ -110,23 +122,8 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         help="largest answer read from the server (default 64)",
     )
     sync.set_defaults(run=cmd_sync)
-    from app.cli_journal import add_journal_commands, add_sync_trust_options
-
     add_sync_trust_options(sync)
-    add_journal_commands(commands)
 
-    serve = commands.add_parser("serve", help="run a local SCIM 2.0 server to rehearse a sync")
-    serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
-    serve.add_argument(
-        "--users",
-        action="append",
-        metavar="FILE",
-        help="seed with an export's users and their current groups",
-    )
-    serve.add_argument("--token", metavar="T", help="require this bearer token")
-    serve.set_defaults(run=cmd_serve)
-    add_connections_command(commands)
-    add_apply_command(commands)
 
 
 CONNECTION_DEFAULTS = {
@@ -138,17 +135,6 @@ CONNECTION_DEFAULTS = {
     "vendor": "generic",  # --profile, or the saved connection's service provider
     "max_rate": None,
 }
-
-
-def _print_result(result) -> None:
-    data = result.to_json()
-    print(
-        f"Created {len(data['created_groups'])} group(s), added {data['added']}, "
-        f"removed {data['removed']}, unchanged {data['unchanged']}, "
-        f"not found {data['not_found']}, failed {data['failed']}, "
-        f"not kept {data['not_kept']}, drift {data['drift']}, "
-        f"{data['requests']} request(s)."
-    )
 
 
 def _plan_json(plan, requests: int, estimate) -> dict:
@@ -168,8 +154,6 @@ def _plan_json(plan, requests: int, estimate) -> dict:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from app.cli import load_inputs, refuse_failed_expectations
-    from app.cli_connections import apply_connection
     from app.core.errors import InputError
     from app.scim.client import ScimClient
     from app.scim.errors import BadAnswer, ScimError, SyncCancelled
@@ -207,7 +191,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         **pacing,
     )
     if args.report:
-        _check_report_path(args.report)
+        check_report_path(args.report)
     users, mapping = load_inputs(args)
     if args.plan_out and not args.dry_run:
         raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
@@ -265,7 +249,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))
-            return _write_report(args.report, plan.to_frame(), EXIT_OK)
+            return write_report(args.report, plan.to_frame(), EXIT_OK)
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
         if guard:
@@ -294,7 +278,7 @@ def finish_sync(args: argparse.Namespace, result, limiter=None) -> int:
         summary = {**result.to_json(), "throttled": throttled, "cancelled": result.cancelled}
         print(json.dumps(summary, ensure_ascii=False))
     else:
-        _print_result(result)
+        print_result(result)
         for email in result.not_found:
             print(f"  not found on the server (not created): {email}")
         if throttled:
@@ -322,55 +306,4 @@ def finish_sync(args: argparse.Namespace, result, limiter=None) -> int:
             file=sys.stderr,
         )
         status = EXIT_CANCELLED
-    return _write_report(args.report, result.report_frame(), status)
-
-
-def _check_report_path(path: str) -> None:
-    """Refuse a report that cannot be written before the sync writes anything, not after: its
-    type, and a temporary file created and removed beside it (missing or read-only folder)."""
-    from app.cli import check_output_option
-
-    check_output_option("--report", path)
-
-
-def _write_report(path: str | None, frame, status: int) -> int:
-    """Write the report last, after the summary and failures: if it fails (a disk filled up
-    during the sync), say so in one line and keep the sync's own exit status."""
-    from app.core.errors import InputError
-    from app.io import write_table
-
-    if path:
-        try:
-            write_table(Path(path), frame)
-        except InputError as error:
-            print(f"groupmap: error: --report {error} The sync itself is done (summary above).",
-                  file=sys.stderr)
-    return status
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from app.scim.server import LocalScimServer
-
-    users = None
-    if args.users:
-        from app.io import read_users
-
-        users = read_users([Path(p) for p in args.users])
-    server = LocalScimServer(users, token=args.token, port=args.port)
-    try:
-        url = server.start()
-    except OSError as error:
-        print(
-            f"groupmap: error: cannot listen on 127.0.0.1:{args.port}: {error.strerror}. "
-            "Pick another --port (0 picks a free one).",
-            file=sys.stderr,
-        )
-        return EXIT_BAD_INPUT
-    seeded = f"{len(users):,} users from the export" if users is not None else "empty"
-    auth = "bearer token required" if args.token else "no token required"
-    print(f"Serving SCIM on {url} ({seeded}; {auth}). Press Ctrl+C to stop.", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        server.stop()
-    return EXIT_OK
+    return write_report(args.report, result.report_frame(), status)

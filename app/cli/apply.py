@@ -11,15 +11,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from app.cli_pacing import add_pacing_options, ctrl_c_cancels
+from app.cli.pacing import add_pacing_options, ctrl_c_cancels
 from app.core.errors import InputError
 
+if TYPE_CHECKING:
+    from app.cli import AddCommand
 
-def add_apply_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from app.cli_connections import add_connection_option
 
-    apply = commands.add_parser("apply", help="apply a plan saved by sync --dry-run --plan-out")
+def register(add: AddCommand) -> None:
+    from app.cli.connections import add_connection_option
+
+    apply = add("apply", help="apply a plan saved by sync --dry-run --plan-out")
     apply.add_argument("plan", metavar="PLAN", help="the plan file (.json)")
     apply.add_argument("--url", metavar="BASE_URL", help="the plan's server (default: its URL)")
     add_connection_option(apply)
@@ -50,8 +54,9 @@ def add_apply_command(commands: argparse._SubParsersAction) -> None:  # type: ig
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from app.cli_connections import apply_connection
-    from app.cli_scim import EXIT_BAD_INPUT, EXIT_CONNECT, _check_report_path, finish_sync
+    from app.cli.common import EXIT_BAD_INPUT, EXIT_CONNECT, check_report_path
+    from app.cli.connections import apply_connection
+    from app.cli.sync import finish_sync
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
     from app.scim.pacing import RateLimiter
@@ -74,7 +79,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             "between servers, so apply it to the server it was made for, or make a new plan"
         )
     if args.report:
-        _check_report_path(args.report)
+        check_report_path(args.report)
     settings = saved_settings(
         saved,
         SyncSettings(
