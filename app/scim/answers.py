@@ -14,24 +14,24 @@ from app.scim.errors import BadAnswer
 KINDS = {dict: "an object", list: "a list", str: "a string", bool: "true/false", type(None): "null"}
 
 
-def kind(value: Any) -> str:
+def kind(value: object) -> str:
     return KINDS.get(type(value), "a number" if isinstance(value, int | float) else "something")
 
 
-def wrong(where: str, field: str, value: Any, expected: str) -> BadAnswer:
+def wrong(where: str, field: str, value: object, expected: str) -> BadAnswer:
     return BadAnswer(
         f"{where}: `{field}` is {kind(value)}, not {expected}; the server does not follow SCIM "
         "(RFC 7643/7644) here: report it to its vendor"
     )
 
 
-def as_object(value: Any, where: str, field: str = "the answer") -> dict[str, Any]:
+def as_object(value: object, where: str, field: str = "the answer") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise wrong(where, field, value, "an object")
     return value
 
 
-def as_list(value: Any, where: str, field: str) -> list[Any]:
+def as_list(value: object, where: str, field: str) -> list[Any]:
     """A list; absent (None) is an empty one."""
     if value is None:
         return []
@@ -40,7 +40,7 @@ def as_list(value: Any, where: str, field: str) -> list[Any]:
     return value
 
 
-def objects(value: Any, where: str, field: str) -> list[dict[str, Any]]:
+def objects(value: object, where: str, field: str) -> list[dict[str, Any]]:
     """A list of objects, e.g. Resources, members, groups, emails."""
     items = as_list(value, where, field)
     for item in items:
@@ -49,7 +49,7 @@ def objects(value: Any, where: str, field: str) -> list[dict[str, Any]]:
     return items
 
 
-def count(value: Any, where: str, field: str, default: int | None = None) -> int | None:
+def count(value: object, where: str, field: str, default: int | None = None) -> int | None:
     """A whole number, also written as digits in a string ("200"); absent gives the default."""
     if value is None or value == "":
         return default

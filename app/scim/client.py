@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from app.scim import answers
 from app.scim.errors import AuthError, BadAnswer, ConnectError, ScimError, UnsafeWrite
@@ -69,7 +71,7 @@ class Features:
     sort: bool = False
 
     @classmethod
-    def from_config(cls, config: Any, where: str = "/ServiceProviderConfig") -> Features:
+    def from_config(cls, config: object, where: str = "/ServiceProviderConfig") -> Features:
         config = answers.as_object(config, where)
 
         def section(name: str) -> dict[str, Any]:
@@ -175,8 +177,9 @@ class ScimClient(MembersMixin):
     def redact(self, text: str) -> str:
         return self._t.redact(text)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """The decoded JSON body of a 2xx answer, or None for an empty one (204)."""
+    def request(self, method: str, path: str, **kwargs: Any) -> object:
+        """The decoded JSON body of a 2xx answer, or None for an empty one (204); unchecked:
+        read it through app.scim.answers."""
         return self._body(method, path, self._t.send(method, path, **kwargs))
 
     def where(self, method: str, path: str) -> str:
@@ -184,7 +187,7 @@ class ScimClient(MembersMixin):
         return f"{self.base_url}: {method} {path} answered"
 
     @staticmethod
-    def _body(method: str, path: str, response: Any) -> Any:
+    def _body(method: str, path: str, response: httpx.Response) -> object:
         """The JSON of a 2xx answer. A read answered otherwise (a web page at the wrong URL)
         is an error; a write answered so went through, and its answer is not needed."""
         if not response.content.strip():
@@ -226,7 +229,7 @@ class ScimClient(MembersMixin):
 
     def iter_pages(
         self, endpoint: str, params: dict[str, Any] | None = None, page_size: int | None = None
-    ) -> Iterator[tuple[list[dict[str, Any]], int]]:
+    ) -> Generator[tuple[list[dict[str, Any]], int]]:
         """(resources, totalResults) per page, by startIndex, until totalResults is reached.
 
         Pages may hold fewer than asked (servers cap them): the next startIndex follows what
@@ -316,7 +319,9 @@ class ScimClient(MembersMixin):
             raise FilterIgnored(f"{endpoint} answered filter on {attribute} with other resources")
         return matching
 
-    def find_users(self, attribute: str, value: str, attributes: Iterable[str] | None = None):
+    def find_users(
+        self, attribute: str, value: str, attributes: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
         """Users whose attribute (userName, emails.value or externalId) equals value."""
         return self.search("/Users", attribute, value, attributes)
 
@@ -396,12 +401,14 @@ class ScimClient(MembersMixin):
             if 200 <= status < 300:
                 outcomes.append(None)
                 continue
-            error = answer.get("response") if isinstance(answer.get("response"), dict) else {}
+            response = answer.get("response")
+            error = response if isinstance(response, dict) else {}
             detail = self.redact(str(error.get("detail") or ""))
             outcomes.append(ScimError(status, error.get("scimType"), detail))
         return outcomes
 
-    def patch_user(self, user_id: str, operations: list[dict[str, Any]]) -> dict[str, Any] | None:
+    def patch_user(self, user_id: str, operations: list[dict[str, Any]]) -> object:
+        """The server's answer as sent (checked by app.scim.verify.error_in_body)."""
         return self.request(
             "PATCH",
             resource_path("/Users", user_id),

@@ -25,6 +25,8 @@ from app.scim.settings import MATCH_ATTRIBUTES, TARGETS, SyncSettings
 FORMAT = "groupmap-connections"
 VERSION = 1
 MAX_FILE_BYTES = 1 << 20
+# What a saved profile's field must be to be kept (other fields: a string).
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {"insecure_http": bool, "max_rate": (int, float)}
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ def _profile(item: object) -> ConnectionProfile | None:
     values: dict[str, Any] = {}
     for f in fields(ConnectionProfile):
         value = item.get(f.name, f.default)
-        expected = {"insecure_http": bool, "max_rate": (int, float)}.get(f.name, str)
+        expected = FIELD_TYPES.get(f.name, str)
         values[f.name] = value if isinstance(value, expected) else f.default
     if values["target"] not in TARGETS:
         values["target"] = TARGETS[0]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from app.scim.client import ScimClient
 from app.scim.plan import MassRemovalError, SyncPlan
@@ -47,12 +48,13 @@ def execute(
     result = SyncResult.start(plan)
     result.journal = journal
     run = Run(client, plan, settings, result, progress, cancelled, log)
+    jobs: list[Callable[[], None]]
     if settings.target == "attribute":
         jobs = attribute_jobs(run)
     else:
         run.total = planned_group_requests(plan, settings.batch_size)
         groups = list(dict.fromkeys([*plan.groups_to_create, *plan.adds, *plan.removes]))
-        jobs = [(lambda g=g: write_group(run, g)) for g in groups]
+        jobs = [partial(write_group, run, g) for g in groups]
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
         for future in [pool.submit(job) for job in jobs]:
             future.result()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.scim import answers
 from app.scim.errors import BadAnswer, ConnectError, ScimError, UnsafeRemoval, UnsafeWrite
@@ -27,13 +27,38 @@ from app.scim.protocol import (
     member_ids,
     resource_path,
 )
+from app.scim.transport import Transport
+
+if TYPE_CHECKING:  # client.py imports this module; Features is only named in a signature
+    from app.scim.client import Features
 
 COUNT_FIELDS = ("memberCount", "membersCount", "totalMembers")  # vendor extensions seen
 
 
-class MembersMixin:
-    """The group-writing half of ScimClient (uses its request, find_group(s), get_group,
-    features, where)."""
+class ClientCore(Protocol):
+    """What the group writes use of ScimClient: its transport, discovery and group reads."""
+
+    _t: Transport
+    create_settle: tuple[float, ...]
+
+    @property
+    def base_url(self) -> str: ...
+
+    def request(self, method: str, path: str, **kwargs: Any) -> object: ...
+
+    def where(self, method: str, path: str) -> str: ...
+
+    def features(self) -> Features: ...
+
+    def find_groups(self, display_name: str) -> list[dict[str, Any]]: ...
+
+    def find_group(self, display_name: str) -> dict[str, Any] | None: ...
+
+    def get_group(self, group_id: str) -> tuple[dict[str, Any], str | None]: ...
+
+
+class MembersMixin(ClientCore):
+    """The group-writing half of ScimClient, over the ClientCore it provides."""
 
     def __init__(self) -> None:
         self._style_lock = threading.RLock()  # worker threads share what is learned
@@ -115,8 +140,9 @@ class MembersMixin:
         add: list[str],
         remove: list[str],
         known_members: Iterable[str] = (),
-    ) -> dict[str, Any] | None:
-        """One PATCH adding and removing members (200 with a body or 204 without).
+    ) -> object:
+        """One PATCH adding and removing members; the server's answer as sent (200 with a body
+        or 204 without), checked by the caller (app.scim.verify.record_answer).
 
         Without PATCH support, the whole group is replaced with PUT and If-Match, and only when
         its member list is complete (known_members: ids the users' `groups` place in it).
@@ -149,7 +175,7 @@ class MembersMixin:
 
     def _other_shape(
         self, group_id: str, add: list[str], remove: list[str], style: str, refused: ScimError
-    ) -> dict[str, Any] | None:
+    ) -> object:
         with self._style_lock:  # one thread finds out; the others wait and use the answer
             learned = self.remove_style
             if self._remove_style_known and learned == style:
@@ -160,7 +186,8 @@ class MembersMixin:
                 return self._patch_members(group_id, add, remove, learned)
             if style != "filter":
                 raise refused
-            return self._verified_value_removal(group_id, add, remove, refused)
+            self._verified_value_removal(group_id, add, remove, refused)
+            return None
 
     def _verified_value_removal(
         self, group_id: str, add: list[str], remove: list[str], refused: ScimError
@@ -225,7 +252,7 @@ class MembersMixin:
 
     def _patch_members(
         self, group_id: str, add: list[str], remove: list[str], style: str
-    ) -> dict[str, Any] | None:
+    ) -> object:
         operations: list[dict[str, Any]] = []
         if add:
             operations.append(
@@ -248,7 +275,7 @@ class MembersMixin:
 
     def _replace_members(
         self, group_id: str, add: list[str], remove: list[str], known: set[str]
-    ) -> dict[str, Any]:
+    ) -> object:
         gone = set(remove)
         path = resource_path("/Groups", group_id)
         for attempt in range(1, self._t.max_attempts + 1):
@@ -285,7 +312,7 @@ class MembersMixin:
             )
         where = self.where("GET", path)
         members = member_ids(group, where)
-        counts = [group.get(f) for f in COUNT_FIELDS if isinstance(group.get(f), int)]
+        counts = [c for f in COUNT_FIELDS if isinstance(c := group.get(f), int)]
         listed = len(group["members"])
         missing = known - set(members)
         if missing or listed != len(members) or any(c > len(members) for c in counts):

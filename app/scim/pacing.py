@@ -223,7 +223,7 @@ class RateLimiter:
                         if waited and self.source == "learned":
                             self._grow(now)
                     return now
-                if wait <= 0:
+                if wait <= 0 and self.rate is not None:  # no token left at a known rate
                     wait = max((1 - self._tokens) / self.rate, 1e-6)
             waited = True
             self.sleep(wait)

@@ -7,6 +7,7 @@ preview. Only export users found on the server and only managed groups are ever 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -183,13 +184,13 @@ def plan_sync(
         conflicts=dict(state.ambiguous),  # users the server cannot tell apart: left alone
     )
     if settings.target == "attribute":
-        _attribute_values(plan, evaluation, emails, managed)
+        _attribute_values(plan, evaluation, emails)
     else:
         plan.groups_to_create = mapping.new_groups(state.groups)
     return plan
 
 
-def _found(emails, state: ServerState) -> list[str]:
+def _found(emails: Iterable[object], state: ServerState) -> list[str]:
     seen: dict[str, str] = {}
     for email in emails:
         lower = str(email).lower()
@@ -198,7 +199,7 @@ def _found(emails, state: ServerState) -> list[str]:
     return list(seen.values())
 
 
-def _attribute_values(plan: SyncPlan, evaluation: Evaluation, emails, managed: set[str]) -> None:
+def _attribute_values(plan: SyncPlan, evaluation: Evaluation, emails: Iterable[object]) -> None:
     """Per user to change: the single value to write ("" clears it)."""
     changed = plan.changed_emails()
     for i, email in enumerate(emails):

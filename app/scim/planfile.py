@@ -130,10 +130,10 @@ def plan_content(
         }
     operations: list[dict[str, Any]] = [{"op": "create", "group": g} for g in plan.groups_to_create]
     for op, changes in (("add", plan.adds), ("remove", plan.removes)):
-        for group in sorted(changes):
+        for name in sorted(changes):
             operations += [
-                {"op": op, "group": group, "email": email, "id": ids[email.lower()]}
-                for email in changes[group]
+                {"op": op, "group": name, "email": email, "id": ids[email.lower()]}
+                for email in changes[name]
             ]
     settings = plan.settings
     return {

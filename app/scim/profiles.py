@@ -8,6 +8,7 @@ the limiter to learn from the server's answers (headers, Retry-After, 429s).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 from app.core.errors import InputError
 
@@ -104,6 +105,16 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+class PacingOptions(TypedDict):
+    """The SyncSettings fields a preset fills in (passed on as keyword arguments)."""
+
+    profile: str
+    max_rate: float | None
+    batch_size: int
+    page_size: int | None
+    concurrency: int
+
+
 def profile(name: str | None) -> Profile:
     """The preset of that name ("generic" when none is given)."""
     key = (name or "generic").strip().lower()
@@ -122,7 +133,7 @@ def pacing_options(
     batch_size: int | None = None,
     page_size: int | None = None,
     concurrency: int | None = None,
-) -> dict[str, object]:
+) -> PacingOptions:
     """SyncSettings fields from a preset, each explicit option (not None) winning over it."""
     preset = profile(name)
     return {

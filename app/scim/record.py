@@ -112,7 +112,9 @@ class RunJournal:
         else:
             self._op("create", group, [], "applied", status=201)
 
-    def applied(self, group: str, added: list[str], removed: list[str], status: int | None):
+    def applied(
+        self, group: str, added: list[str], removed: list[str], status: int | None
+    ) -> None:
         if added:
             self._op("add", group, added, "applied", status=status)
         if removed:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from app.scim.plan import Drift, SyncPlan
+
+if TYPE_CHECKING:  # record.py is only needed by runs that keep a journal
+    from app.scim.record import RunJournal
 
 REPORT_COLUMNS = ["email", "name", "outcome", "added to", "removed from", "reason"]
 
@@ -69,7 +73,7 @@ class SyncResult:
     not_kept: list[NotKept] = field(default_factory=list)
     verified: bool = False  # the changed groups were read back
     unverified: list[str] = field(default_factory=list)  # groups the read-back could not read
-    journal: Any = field(default=None, repr=False)  # app.scim.record.RunJournal, when recording
+    journal: RunJournal | None = field(default=None, repr=False)  # when recording
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -90,7 +94,11 @@ class SyncResult:
             self.journal.created(group, group_id, adopted)
 
     def applied(
-        self, group: str, added: list[str] = (), removed: list[str] = (), status: int | None = None
+        self,
+        group: str,
+        added: Sequence[str] = (),
+        removed: Sequence[str] = (),
+        status: int | None = None,
     ) -> None:
         with self._lock:
             self.added += len(added)

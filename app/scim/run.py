@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from app.scim.client import ScimClient
 from app.scim.errors import AuthError, ConnectError, ScimError
-from app.scim.pacing import Stop, WaitCancelled  # Stop: raised in a worker that must stop
+from app.scim.pacing import Stop, WaitCancelled
 from app.scim.plan import SyncPlan
 from app.scim.result import FailedOperation, SyncResult
 from app.scim.settings import SyncProgress, SyncSettings

@@ -171,21 +171,20 @@ def read_server_state(
     check()
 
     resources = _resolve_users(wanted, candidates, attribute, state)
-    has_groups = any("groups" in r for r in resources.values())
-    if has_groups:
+    if any("groups" in r for r in resources.values()):
         state.all_groups_of = {}
     for key, email in wanted.items():
-        resource = resources.get(key)
-        if resource is None:
+        account = resources.get(key)
+        if account is None:
             if email.lower() not in state.ambiguous:
                 state.not_found.append(email)
             continue
         lower = email.lower()
-        state.user_ids[lower] = str(resource["id"])
-        if has_groups:
-            state.all_groups_of[lower] = _group_names(resource, where)
+        state.user_ids[lower] = str(account["id"])
+        if state.all_groups_of is not None:
+            state.all_groups_of[lower] = _group_names(account, where)
         if settings.target == "attribute":
-            state.attribute_values[lower] = read_attribute(resource, str(settings.attribute))
+            state.attribute_values[lower] = read_attribute(account, str(settings.attribute))
     _stop_if_nobody_found(client, settings, wanted, state)
     if settings.target == "groups":
         _read_groups(client, settings, state)
@@ -262,7 +261,15 @@ def _stop_if_nobody_found(
     )
 
 
-def _read_by_filter(client, settings, attributes, missing, take, report, cancelled) -> None:
+def _read_by_filter(
+    client: ScimClient,
+    settings: SyncSettings,
+    attributes: list[str],
+    missing: list[str],
+    take: Callable[[dict[str, Any]], None],
+    report: Callable[[int, int], None],
+    cancelled: Callable[[], bool] | None,
+) -> None:
     """One filter per export email, spelled as the export writes it.
 
     RFC 7643 compares userName and emails case-insensitively, but some servers compare
@@ -309,7 +316,7 @@ def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState)
         by_key.setdefault(group_key(name), []).append(group)
     # Only an exact spelling is adopted, so "Sales" and "sales" in one mapping can never
     # both claim the server's "Sales" (each would remove the other's members from it).
-    found = {}
+    found: dict[str, str] = {}  # managed group -> the id of its server group
     for name in state.managed:
         group_id = _server_group(client, name, by_key.get(group_key(name), []))
         if group_id is not None:
@@ -321,8 +328,8 @@ def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState)
         return ServerGroup(group_id, name, member_ids(body, where), version)
 
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-        for group in pool.map(fetch, found.items()):
-            state.groups[group.name] = group
+        for server_group in pool.map(fetch, found.items()):
+            state.groups[server_group.name] = server_group
 
 
 def _server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) -> str | None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Any
+from types import ModuleType
 
 SERVICE = "GroupMap SCIM"
 
 
-def _keyring_module() -> Any:
+def _keyring_module() -> ModuleType | None:
     """The keyring module if a real backend is available, else None."""
     if os.environ.get("GROUPMAP_NO_KEYRING"):
         return None

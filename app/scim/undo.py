@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.core.errors import InputError
 from app.core.users import UserList
@@ -59,7 +60,7 @@ class UndoPlan:
             lines += [f"  = {item.describe()}" for item in self.left_as_is]
         return "\n".join(lines)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "undoes": self.run.run_id,
             "left_as_is": [item.__dict__ for item in self.left_as_is],

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from app.scim.client import ScimClient, escape_filter_value, member_ids
 from app.scim.errors import ScimError
@@ -24,7 +23,7 @@ ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 CONFIRM_SAMPLE = 3  # users missing from a read-back looked up by filter, to tell capped lists
 
 
-def error_in_body(answer: Any) -> ScimError | None:
+def error_in_body(answer: object) -> ScimError | None:
     """The SCIM Error a 2xx answer carries in its body, if it carries one."""
     if not isinstance(answer, dict):
         return None
@@ -45,7 +44,7 @@ def error_in_body(answer: Any) -> ScimError | None:
 
 
 def record_answer(
-    run: Run, group: str, adds: list[str], removes: list[str], answer: Any
+    run: Run, group: str, adds: list[str], removes: list[str], answer: object
 ) -> None:
     """Record one membership write from the server's answer: done, failed, or not kept."""
     error = error_in_body(answer)

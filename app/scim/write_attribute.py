@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from app.scim.errors import ScimError
-from app.scim.run import Run, Stop
+from app.scim.pacing import Stop
+from app.scim.run import Run
 from app.scim.verify import error_in_body
 
 Item = tuple[str, str, list[str], list[str]]  # email, value, groups added to, removed from
@@ -32,9 +34,9 @@ def attribute_jobs(run: Run) -> list[Callable[[], None]]:
     if features.bulk and per_bulk > 1:
         chunks = _chunks(run, items, per_bulk, features.bulk_max_payload)
         run.total = len(chunks)
-        return [(lambda c=c: _write_bulk(run, c)) for c in chunks]
+        return [partial(_write_bulk, run, c) for c in chunks]
     run.total = len(items)
-    return [(lambda i=i: _write_one(run, i)) for i in items]
+    return [partial(_write_one, run, i) for i in items]
 
 
 def _operation(run: Run, value: str) -> dict[str, Any]:

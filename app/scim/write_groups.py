@@ -12,8 +12,9 @@ from typing import Any
 
 from app.scim.client import member_ids
 from app.scim.errors import ScimError, UnsafeRemoval
+from app.scim.pacing import Stop
 from app.scim.plan import SyncPlan
-from app.scim.run import Run, Stop
+from app.scim.run import Run
 from app.scim.verify import record_answer
 
 SPLIT_STATUSES = frozenset({400, 404, 409, 413, 422})
@@ -78,7 +79,9 @@ def _members_after_create(
     return set(member_ids(created))
 
 
-def _write_batches(run: Run, group: str, group_id: str, adds: list[str], removes: list[str]):
+def _write_batches(
+    run: Run, group: str, group_id: str, adds: list[str], removes: list[str]
+) -> None:
     changes = [("add", e) for e in adds] + [("remove", e) for e in removes]
     # Without PATCH every write replaces the whole group: one PUT carries every change.
     size = run.settings.batch_size if run.client.features().patch else max(len(changes), 1)
