@@ -59,35 +59,51 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def checked_base_url(base_url: str, insecure_http: bool) -> str:
-    """The base URL without a trailing slash; refuses plain http to anything but loopback.
-
-    A URL carrying credentials (user:password@host) is refused, and never quoted back.
-    """
+def url_problem(base_url: str, insecure_http: bool) -> str | None:
+    """The one rule for a usable SCIM base URL: why not ("invalid", "credentials", "not http",
+    "plain http"), or None. Plain http is only for this machine unless allowed."""
     try:
         url = httpx.URL(base_url.strip())
     except httpx.InvalidURL:
+        return "invalid"
+    if url.userinfo:
+        return "credentials"
+    if url.scheme not in ("http", "https") or not url.host:
+        return "not http"
+    if url.scheme == "http" and not (insecure_http or is_loopback(url.host)):
+        return "plain http"
+    return None
+
+
+def checked_base_url(base_url: str, insecure_http: bool) -> str:
+    """The base URL without a trailing slash; refuses what url_problem refuses.
+
+    A URL carrying credentials (user:password@host) is never quoted back.
+    """
+    problem = url_problem(base_url, insecure_http)
+    if problem == "invalid":
         raise InputError(
             "the SCIM URL is not a valid URL: give the service provider's SCIM base URL, e.g. "
             "https://example.com/scim/v2"
-        ) from None
-    if url.userinfo:
+        )
+    if problem == "credentials":
+        host = httpx.URL(base_url.strip()).host
         raise InputError(
-            f"the SCIM URL for {url.host or 'the server'} carries a user name or password "
+            f"the SCIM URL for {host or 'the server'} carries a user name or password "
             "(user:password@host): GroupMap never sends credentials in the URL; remove them "
             "from the URL and give the bearer token as the token instead"
         )
-    if url.scheme not in ("http", "https") or not url.host:
+    if problem == "not http":
         raise InputError(
             f"SCIM URL {base_url!r} is not an http(s) URL: give the service provider's SCIM base "
             "URL, e.g. https://example.com/scim/v2"
         )
-    if url.scheme == "http" and not (insecure_http or is_loopback(url.host)):
+    if problem == "plain http":
         raise InputError(
             f"SCIM URL {base_url!r} uses plain http, which would send the token unencrypted: "
             "use https, or pass --insecure-http if this is a test server you trust"
         )
-    return str(url).rstrip("/")
+    return str(httpx.URL(base_url.strip())).rstrip("/")
 
 
 def checked_token(token: str | None) -> str | None:

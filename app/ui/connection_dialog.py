@@ -6,7 +6,7 @@ The token field is a password field; the token goes to the TokenStore, never to 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from app.scim.redact import redact
 from app.scim.settings import MATCH_ATTRIBUTES, TARGET_ATTRIBUTE, TARGET_GROUPS
-from app.scim.transport import is_loopback
+from app.scim.transport import url_problem
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.sync_tasks import describe_error, probe_server
 from app.ui.worker import start_task
@@ -244,20 +244,18 @@ class ConnectionDialog(QDialog):
         profile = self.edited_profile()
         if not profile.url:
             return "Enter the SCIM base URL (Setup help shows where to find it)."
-        if not profile.url.lower().startswith(("http://", "https://")):
+        problem = url_problem(profile.url, profile.insecure_http)
+        if problem in ("invalid", "not http"):
             return (
                 "The SCIM base URL must start with https:// "
                 "(for example https://example.com/scim/v2)."
             )
-        if QUrl(profile.url).userInfo():
+        if problem == "credentials":
             return (
                 "The URL carries a user name or password (user:password@host): remove them. "
                 "GroupMap sends only the bearer token, never credentials in the URL."
             )
-        host = QUrl(profile.url).host()
-        if profile.url.lower().startswith("http://") and not (
-            profile.insecure_http or is_loopback(host)
-        ):
+        if problem == "plain http":
             return (
                 "The URL uses plain HTTP, which would send the token unencrypted. "
                 "Use https://, or tick 'Allow plain HTTP' for a local test server."
