@@ -246,8 +246,12 @@ def test_failures_listed_with_reason_and_retried(scim_server, fault_proxy):
         failed = report[report["outcome"] == "failed"]
         assert len(failed) == 10 and failed["reason"].str.contains("seat limit").all()
         refusing["on"] = False
-        again = retry_failed(client, result, settings)
+    first_requests = proxy.count()
+    with fast_client(proxy.url) as retry_client:  # as the app retries: a new client
+        again = retry_failed(retry_client, result, settings)
     assert not again.failed and again.added == 30
+    # Requests are cumulative like the counts: the first run's and the retry's.
+    assert again.requests == result.requests + (proxy.count() - first_requests)
     assert server.dump()["groups"] == expected_groups(users, MAPPING)
 
 

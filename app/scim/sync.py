@@ -67,6 +67,7 @@ def retry_failed(
         state=state,
         attribute_values={e: v for e, v in plan.attribute_values.items() if e in touched},
     )
+    sent_before = client.request_count  # the app retries on a new client: count only this
     again = execute(client, retry_plan, settings, progress, cancelled, log, result.journal)
     merged = replace(
         result,
@@ -75,7 +76,7 @@ def retry_failed(
         removed=result.removed + again.removed,
         failed=again.failed,
         not_kept=[*result.not_kept, *again.not_kept],
-        requests=client.request_count,
+        requests=result.requests + client.request_count - sent_before,
         cancelled=again.cancelled,
         group_ids={**result.group_ids, **again.group_ids},
         done={
