@@ -35,6 +35,7 @@ from app.ui.commands import MappingEditor
 from app.ui.document import Document
 from app.ui.empty_state import EmptyState
 from app.ui.icons import app_icon, retint, set_icon
+from app.ui.keyboard import PaneCycler, WindowShortcuts
 from app.ui.mapping_view import MappingPanel
 from app.ui.options_panel import OptionsPanel
 from app.ui.preview_view import PreviewPanel
@@ -78,6 +79,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self._update_title()
         install_sync(self)  # the Server menu: connect, refresh, preview, sync
         self._order_start_page_tabs()
+        self._build_keyboard_paths()
         self.restore_layout()
 
     # --- layout --------------------------------------------------------------------------
@@ -203,7 +205,12 @@ class MainWindow(FileActions, WindowState, QMainWindow):
                        f"Ctrl+{n + 1}", None, tip)
             view_menu.addAction(action)
         view_menu.addSeparator()
-        view_menu.addAction(self.problems_dock.toggleViewAction())
+        names["problems"] = a("Go to &Problems", self.focus_problems, "Ctrl+Shift+P", None,
+                              "Show the Problems panel and move the focus to it")
+        view_menu.addAction(names["problems"])
+        panel_toggle = self.problems_dock.toggleViewAction()
+        panel_toggle.setText("Problems Pa&nel")
+        view_menu.addAction(panel_toggle)
 
         self.server_menu = self.menuBar().addMenu("&Server")
         self.help_menu = self.menuBar().addMenu("&Help")  # the sync side adds Setup help
@@ -345,6 +352,29 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         elif warning.code in ("unmatched_values_more", "blank_value"):
             self.preview.set_search("")
             self.preview.set_quick("unmatched")
+
+    def focus_problems(self) -> None:
+        self.problems_dock.show()
+        self.problems_dock.raise_()
+        self.problems.list.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if self.problems.list.currentRow() < 0 and self.problems.warnings:
+            self.problems.list.setCurrentRow(0)
+
+    def _build_keyboard_paths(self) -> None:
+        """Tab leaves a table (arrows move inside), F6 cycles the panes, shortcuts pass fields."""
+        for table in (self.mapping_panel.table, self.preview.summary, self.preview.users):
+            table.setTabKeyNavigation(False)
+        self.pane_cycler = PaneCycler(self, self.panes)
+        self.window_shortcuts = WindowShortcuts(self, self._window_actions)
+
+    def _window_actions(self) -> list[QAction]:
+        wide = (Qt.ShortcutContext.WindowShortcut, Qt.ShortcutContext.ApplicationShortcut)
+        return [a for a in self.findChildren(QAction) if a.shortcutContext() in wide]
+
+    def panes(self) -> list:
+        """The panes F6 visits, in order: mapping, options, summary, users, problems."""
+        return [self.mapping_panel.table, self.options_panel.source, self.preview.summary,
+                self.preview.users, self.problems.list]
 
     def _focus_search(self) -> None:
         self.preview.search.setFocus()

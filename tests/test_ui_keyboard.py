@@ -1,0 +1,101 @@
+"""Keyboard paths: Tab leaves tables, F6 cycles panes, shortcuts over text fields, access keys."""
+
+import pytest
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.resources import resource_path
+from app.ui.keyboard import missing_access_keys
+from app.ui.main_window import MainWindow
+
+SAMPLE_USERS = resource_path("sample", "users.csv")
+SAMPLE_MAPPING = resource_path("sample", "mapping.csv")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, tmp_path / "data")
+    qtbot.addWidget(win)
+    win.show()
+    win.activateWindow()
+    qtbot.waitExposed(win)
+    win.open_mapping(SAMPLE_MAPPING)
+    win.open_paths([SAMPLE_USERS])
+    qtbot.waitUntil(lambda: win.task is None, timeout=20_000)
+    win.editor.mark_saved()
+    return win
+
+
+def focus(qtbot, widget):
+    widget.setFocus()
+    qtbot.waitUntil(widget.hasFocus)
+
+
+@pytest.mark.parametrize("table", ["mapping", "summary", "users"])
+def test_tab_leaves_each_table_and_arrows_move_inside(qtbot, window, table):
+    view = {"mapping": window.mapping_panel.table, "summary": window.preview.summary,
+            "users": window.preview.users}[table]
+    focus(qtbot, view)
+    view.setCurrentIndex(view.model().index(0, 0))
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    assert view.currentIndex().row() == 1  # arrows move between cells
+    qtbot.keyClick(view, Qt.Key.Key_Tab)
+    assert not view.hasFocus()  # Tab goes on to the next control
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Backtab)
+    assert view.hasFocus()
+
+
+def test_f6_cycles_the_panes_both_ways(qtbot, window):
+    panes = window.panes()
+    focus(qtbot, panes[0])
+    seen = []
+    for _ in panes:
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F6)
+        seen.append(QApplication.focusWidget())
+    assert seen == [*panes[1:], panes[0]]
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F6, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is panes[-1]
+
+
+def test_problems_shortcut_and_view_menu_access_key(qtbot, window):
+    window.problems_dock.hide()
+    focus(qtbot, window.mapping_panel.table)
+    action = window.actions_by_name["problems"]
+    assert "&P" in action.text() and action.shortcut().toString() == "Ctrl+Shift+P"
+    view_menu = next(m.menu() for m in window.menuBar().actions() if m.text() == "&View")
+    assert action in view_menu.actions()
+    qtbot.keyClick(window.mapping_panel.table, Qt.Key.Key_P,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.problems_dock.isVisible()
+    assert window.problems.list.hasFocus()
+
+
+def test_ctrl_e_exports_the_preview_while_the_filter_box_has_focus(qtbot, window, monkeypatch):
+    asked = []
+    monkeypatch.setattr(window, "export_preview_dialog", lambda: asked.append(True))
+    window.actions_by_name["export_preview"].triggered.disconnect()
+    window.actions_by_name["export_preview"].triggered.connect(window.export_preview_dialog)
+    focus(qtbot, window.preview.search)
+    qtbot.keyClicks(window.preview.search, "abc")
+    qtbot.keyClick(window.preview.search, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert asked == [True]
+    qtbot.keyClick(window.preview.search, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert window.preview.search.selectedText() == "abc"  # the field keeps its editing keys
+
+
+def test_unsaved_changes_dialog_buttons_have_access_keys(qtbot, window):
+    window.editor.set_cell(0, "group", "Somewhere else")
+    seen = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        seen.append(sorted(b.text() for b in box.buttons()))
+        seen.append(missing_access_keys(box.buttons()))
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(0, answer)
+    assert not window.confirm_discard("closing")
+    assert seen[0] == ["&Cancel", "&Don't Save", "&Save"]
+    assert seen[1] == []
+    window.editor.mark_saved()
