@@ -1,0 +1,100 @@
+"""Editing traps in the grid: completion popups with Tab and Enter, the Group list's keys."""
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QLineEdit
+
+from app.core.mapping import Mapping, MappingRow
+from app.ui.commands import MappingEditor
+from app.ui.document import Document
+from app.ui.mapping_model import GROUP, VALUE
+from app.ui.mapping_view import MappingPanel
+from tests.test_ui_mapping import make_users, rows
+
+
+@pytest.fixture
+def panel(qtbot):
+    document = Document()
+    editor = MappingEditor(document)
+    document.set_users(make_users())
+    editor.reset(Mapping((MappingRow("Sales", "Sales Team"), MappingRow("Eng", "Engineering"))))
+    widget = MappingPanel(editor)
+    widget.value_delegate.set_values(["Eng", "Ops", "Sales"])
+    widget.group_delegate.set_groups(["Engineering", "Operations", "Sales Team"],
+                                     {"Engineering", "Operations", "Sales Team"})
+    qtbot.addWidget(widget)
+    widget.resize(700, 400)
+    widget.show()
+    widget.activateWindow()
+    qtbot.waitExposed(widget)
+    widget.table.setFocus()
+    return widget
+
+
+def editing(panel):
+    return panel.table.state() == panel.table.State.EditingState
+
+
+def start_typing(qtbot, panel, row, column, text):
+    table = panel.table
+    table.setCurrentIndex(panel.model.index(row, column))
+    qtbot.keyClick(table, text[0])
+    qtbot.waitUntil(lambda: editing(panel))
+    if text[1:]:
+        qtbot.keyClicks(table.focusWidget(), text[1:])
+    return table.focusWidget()
+
+
+def popup_of(editor):
+    completer = editor.completer()
+    return completer.popup()
+
+
+def test_tab_in_the_value_popup_takes_the_completion_and_moves_to_the_group(qtbot, panel):
+    editor = start_typing(qtbot, panel, 2, VALUE, "Op")
+    assert isinstance(editor, QLineEdit)
+    popup = popup_of(editor)
+    qtbot.waitUntil(popup.isVisible)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)  # highlight "Ops"
+    qtbot.keyClick(popup, Qt.Key.Key_Tab)
+    qtbot.waitUntil(lambda: editing(panel) and panel.table.currentIndex().column() == GROUP)
+    assert rows(panel) == [("Sales", "Sales Team"), ("Eng", "Engineering"), ("Ops", "")]
+    assert panel.table.currentIndex().row() == 2  # the same row, not a new one
+    qtbot.keyClicks(panel.table.focusWidget(), "Operations")
+    qtbot.keyClick(panel.table.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: rows(panel)[2:] == [("Ops", "Operations")])
+    assert len(rows(panel)) == 3
+
+
+def test_tab_and_enter_in_the_group_popup_take_the_highlighted_group_at_once(qtbot, panel):
+    combo = start_typing(qtbot, panel, 0, GROUP, "Op")
+    combo = combo if isinstance(combo, QComboBox) else combo.parent()
+    assert isinstance(combo, QComboBox)
+    popup = combo.completer().popup()
+    qtbot.waitUntil(popup.isVisible)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)  # one Enter: accepted and saved
+    qtbot.waitUntil(lambda: rows(panel)[0] == ("Sales", "Operations"))
+    qtbot.waitUntil(lambda: not editing(panel))
+    combo = start_typing(qtbot, panel, 1, GROUP, "Sal")
+    combo = combo if isinstance(combo, QComboBox) else combo.parent()
+    popup = combo.completer().popup()
+    qtbot.waitUntil(popup.isVisible)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Tab)
+    qtbot.waitUntil(lambda: rows(panel)[1] == ("Eng", "Sales Team"))  # not a new group "Sal"
+
+
+def test_down_in_the_group_editor_opens_the_list_without_changing_the_group(qtbot, panel):
+    table = panel.table
+    table.setCurrentIndex(panel.model.index(1, GROUP))
+    qtbot.keyClick(table, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: editing(panel))
+    combo = table.focusWidget()
+    combo = combo if isinstance(combo, QComboBox) else combo.parent()
+    qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert combo.currentText() == "Engineering"
+    qtbot.waitUntil(combo.view().isVisible)
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Down)
+    qtbot.keyClick(combo.view(), Qt.Key.Key_Return)  # picked in the list: saved at once
+    qtbot.waitUntil(lambda: rows(panel)[1] == ("Eng", "Operations"))
