@@ -98,3 +98,21 @@ def test_down_in_the_group_editor_opens_the_list_without_changing_the_group(qtbo
     qtbot.keyClick(combo.view(), Qt.Key.Key_Down)
     qtbot.keyClick(combo.view(), Qt.Key.Key_Return)  # picked in the list: saved at once
     qtbot.waitUntil(lambda: rows(panel)[1] == ("Eng", "Operations"))
+
+
+def test_a_new_group_close_to_an_existing_one_is_flagged(panel):
+    from app.core.names import close_group
+    from app.ui.mapping_model import STATUS
+
+    known = ["Sales Team", "Engineering"]
+    assert close_group("sales team", known) == "Sales Team"
+    assert close_group("SalesTeam ", known) == "Sales Team"
+    assert close_group("Sa", known) == "Sales Team"
+    assert close_group("Engineering", known) is None and close_group("Ops", known) is None
+    panel.model.set_known_groups(set(known))
+    panel.editor.set_cell(1, "group", "engineering")
+    status = panel.model.status(1)
+    assert status.severity == "warning" and "'Engineering'" in status.label
+    assert "new group" in panel.model.data(panel.model.index(1, STATUS))
+    panel.editor.set_cell(1, "group", "Operations")
+    assert panel.model.status(1).label == "new group"

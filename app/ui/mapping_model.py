@@ -13,6 +13,7 @@ from PySide6.QtCore import QMimeData, QModelIndex, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 
 from app.core.mapping import GROUP_NAME_LIMIT
+from app.core.names import close_group
 from app.core.warnings import Warning
 from app.ui.commands import MappingEditor
 from app.ui.icons import icon
@@ -113,6 +114,11 @@ class MappingModel(HeaderedTableModel):
             elif row.is_complete and (has_export or known) and group not in known:
                 severity, label = "new", "new group"
                 tip = f"No user is in {group!r} today: the group will be created."
+                similar = close_group(group, known)
+                if similar is not None:
+                    severity, label = "warning", f"new group, like {similar!r}"
+                    tip = (f"{group!r} is a new group, close to the existing {similar!r}."
+                           f" Pick {similar!r} unless a new group is meant.")
             elif not row.value.strip() and not group:
                 severity, label, tip = "ok", "", ""
             else:
