@@ -116,3 +116,52 @@ def test_a_new_group_close_to_an_existing_one_is_flagged(panel):
     assert "new group" in panel.model.data(panel.model.index(1, STATUS))
     panel.editor.set_cell(1, "group", "Operations")
     assert panel.model.status(1).label == "new group"
+
+
+def test_unmapped_values_get_empty_groups_and_the_cursor_in_the_first(qtbot, panel):
+    assert panel.add_unmapped() == 2
+    assert rows(panel)[2:] == [("sales", "Sales Team"), ("Ops", "")]  # near-miss's group
+    assert panel.table.currentIndex().row() == 2
+    assert panel.table.currentIndex().column() == GROUP and editing(panel)
+    assert all(r.group != r.value for r in panel.editor.rows)  # never a group per value
+    panel.editor.stack.undo()
+    assert len(rows(panel)) == 2  # one undo step
+
+
+def test_many_unmapped_values_ask_first(qtbot, panel, monkeypatch):
+    from app.core.users import UserList
+    from app.ui import mapping_view
+
+    records = [{"email": f"u{i}@x.org", "name": f"U {i}", "status": "active",
+                "source": f"Team {i}", "groups": ""} for i in range(12)]
+    panel.editor.document.set_users(UserList.from_records(records))
+    asked = []
+    monkeypatch.setattr(mapping_view.QMessageBox, "question", lambda _p, _t, text, *a: (
+        asked.append(text), mapping_view.QMessageBox.StandardButton.Cancel)[1])
+    assert panel.add_unmapped() == 0 and len(rows(panel)) == 2
+    assert "Add 12 rows" in asked[0]
+    monkeypatch.setattr(mapping_view.QMessageBox, "question",
+                        lambda *a: mapping_view.QMessageBox.StandardButton.Yes)
+    assert panel.add_unmapped() == 12 and len(rows(panel)) == 14
+    assert panel.editor.stack.undoText() == "Add 12 rows for unmapped values"
+
+
+def test_fixes_say_when_they_leave_a_group_to_pick_or_create_one():
+    from app.core.engine import evaluate
+    from app.core.mapping import GROUP_NAME_LIMIT
+    from app.core.warnings import find_warnings
+    from app.ui.quick_fixes import fix_for
+
+    users = make_users()
+    long_name = "Sales " + "x" * GROUP_NAME_LIMIT
+    mapping = Mapping((MappingRow("Sales", long_name),))
+    evaluation = evaluate(users, mapping)
+    warnings = find_warnings(evaluation)
+    by_code = {w.code: w for w in warnings}
+    unmatched = fix_for(by_code["unmatched_value"], mapping, evaluation, warnings)
+    assert unmatched.edit_group and "pick its group" in unmatched.label
+    assert unmatched.mapping.rows[-1].group == ""
+    shorten = fix_for(by_code["group_name_too_long"], mapping, evaluation, warnings)
+    assert shorten.label.endswith("(new group)")
+    blank = fix_for(by_code["blank_value"], mapping, evaluation, warnings)
+    assert blank.focus == "default_group" and blank.mapping is None

@@ -99,3 +99,18 @@ def test_unsaved_changes_dialog_buttons_have_access_keys(qtbot, window):
     assert seen[0] == ["&Cancel", "&Don't Save", "&Save"]
     assert seen[1] == []
     window.editor.mark_saved()
+
+
+def test_enter_on_a_problem_applies_its_fix_and_selects_the_next(qtbot, window):
+    problems = window.problems
+    near = next(i for i, w in enumerate(problems.warnings) if w.code == "near_miss")
+    warning = problems.warnings[near]
+    count = len(window.document.mapping.rows)
+    focus(qtbot, problems.list)
+    problems.list.setCurrentRow(near)
+    qtbot.keyClick(problems.list, Qt.Key.Key_Return)
+    assert len(window.document.mapping.rows) == count + 1
+    assert warning not in problems.warnings
+    assert problems.list.currentRow() == min(near, len(problems.warnings) - 1)
+    assert problems.list.hasFocus()
+    window.editor.mark_saved()  # closing must not ask

@@ -74,6 +74,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self.document.dirtyChanged.connect(lambda _: self._update_title())
         self.document.draftPathChanged.connect(self._update_title)
         self.problems.problemSelected.connect(self.show_problem)
+        self.problems.fixNeedsInput.connect(self._fix_needs_input)
         self._users_changed()
         self._evaluation_changed()
         self._update_title()
@@ -352,6 +353,13 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         elif warning.code in ("unmatched_values_more", "blank_value"):
             self.preview.set_search("")
             self.preview.set_quick("unmatched")
+
+    def _fix_needs_input(self, fix) -> None:
+        if fix.focus == "default_group":
+            self.options_panel.default_group.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.options_panel.default_group.showPopup()
+        elif fix.edit_group and fix.select:
+            self.mapping_panel.edit_group(fix.select[0])
 
     def focus_problems(self) -> None:
         self.problems_dock.show()
