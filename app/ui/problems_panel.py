@@ -19,7 +19,7 @@ from app.ui.icons import icon
 from app.ui.quick_fixes import fix_for
 
 ERRORS = {"duplicate_value", "group_name_too_long"}
-INFO = {"several_rows_match", "unmatched_values_more"}
+INFO = {"several_rows_match", "unmatched_values_more", "kept_by_apply_existing"}
 
 
 class ProblemsPanel(QWidget):

@@ -48,6 +48,9 @@ def fix_for(warning: Warning, mapping: Mapping, evaluation: Evaluation | None,
         new, select = edits.insert_rows(rows, len(rows), added)
         return Fix(f"Add {len(added):,} rows for unmapped values, then pick their groups",
                    mapping.with_rows(new), select, edit_group=True)
+    if code == "kept_by_apply_existing" and not mapping.options.apply_existing:
+        return Fix("Turn on 'apply changes to existing users'",
+                   mapping.with_options(apply_existing=True), [])
     if code == "blank_value" and not mapping.default_group:
         return Fix("Set a default group for users without a value", None, [],
                    focus="default_group")
