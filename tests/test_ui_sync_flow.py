@@ -114,8 +114,11 @@ def test_connect_refresh_preview_sync_and_final_state(
     assert dialog.export() == out
     assert "create group" in out.read_text("utf-8-sig")
 
+    confirmed = []  # anything removed: Sync now asks first, naming the users who lose a group
+    monkeypatch.setattr(dialog, "confirm_removals", lambda n: confirmed.append(n) or True)
     with qtbot.waitSignal(controller.synced, timeout=WAIT) as blocker:
         dialog.sync_button.click()
+    assert confirmed == [7]
     result = blocker.args[0]
     qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)
     assert not result.failed and not result.cancelled

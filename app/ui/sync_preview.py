@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.explain import removal_reasons
 from app.ui.connection_dialog import plain_label
 
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
@@ -43,6 +45,17 @@ def alert_color(palette: QPalette) -> str:
     """A red that reads on the window's background: dark red on light, light red on dark."""
     dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
     return "#ff7b72" if dark else "#b00020"
+
+
+def add_color(palette: QPalette) -> str:
+    """A green that reads on the window's background, for memberships added."""
+    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
+    return "#7ee787" if dark else "#1a7f37"
+
+
+def losing_users(plan) -> int:
+    """Users who lose at least one group: the count the Sync confirmation names."""
+    return len({e.lower() for emails in plan.removes.values() for e in emails})
 
 
 def plan_totals(plan) -> tuple[int, int]:
@@ -127,16 +140,19 @@ class PlanDialog(QDialog):
         layout.addWidget(self.allow)
 
         self.tree = QTreeWidget(self)
-        self.tree.setHeaderLabels(["Group / user", "Add", "Remove"])
+        self.tree.setHeaderLabels(["Group / user", "Add", "Remove", "Why"])
         self.tree.setUniformRowHeights(True)
+        self._details = _UserDetails(plan)
         self._fill_tree()
-        self.tree.header().setStretchLastSection(False)
-        self.tree.setColumnWidth(0, 460)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.setColumnWidth(0, 330)
+        self.tree.setColumnWidth(1, 60)
+        self.tree.setColumnWidth(2, 70)
         layout.addWidget(self.tree, 1)
 
         self.buttons = QDialogButtonBox(self)
         self.export_button = self.buttons.addButton(
-            "Export plan…", QDialogButtonBox.ButtonRole.ActionRole
+            "&Export plan…", QDialogButtonBox.ButtonRole.ActionRole
         )
         self.export_button.clicked.connect(self.export)
         self.sync_button = self.buttons.addButton(
@@ -183,14 +199,15 @@ class PlanDialog(QDialog):
                 continue
             label = f"{name}  (new group)" if name in plan.groups_to_create else name
             item = QTreeWidgetItem([label, signed(len(adds), "+"), signed(len(removes), "−")])
-            rows = [[e, "add", ""] for e in adds[:SHOWN_PER_GROUP]]
-            rows += [[e, "", "remove"] for e in removes[: max(0, SHOWN_PER_GROUP - len(rows))]]
-            children = [QTreeWidgetItem(row) for row in rows]
+            shown_adds = adds[:SHOWN_PER_GROUP]
+            shown_removes = removes[: max(0, SHOWN_PER_GROUP - len(shown_adds))]
+            children = self._user_items(name, shown_adds, "add")
+            children += self._user_items(name, shown_removes, "remove")
             for row_item in (item, *children):
                 for column in (1, 2):
                     row_item.setTextAlignment(column, NUMBER_ALIGNMENT)
             item.addChildren(children)
-            hidden = len(adds) + len(removes) - len(rows)
+            hidden = len(adds) + len(removes) - len(children)
             if hidden:
                 more = QTreeWidgetItem([f"… and {hidden:,} more: Export plan lists them all"])
                 more.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -211,5 +228,76 @@ class PlanDialog(QDialog):
         for column in (1, 2):
             self.tree.headerItem().setTextAlignment(column, NUMBER_ALIGNMENT)
 
+    def _user_items(self, group: str, emails: list[str], change: str) -> list[QTreeWidgetItem]:
+        """One line per user: name and email, the change, and (for a removal) why, as the
+        core explains it; removals in red, adds in green."""
+        details = self._details
+        reasons = details.removal_reasons(group, emails) if change == "remove" else [""] * len(
+            emails)
+        color = QColor(alert_color(self.palette()) if change == "remove"
+                       else add_color(self.palette()))
+        items = []
+        for email, reason in zip(emails, reasons, strict=True):
+            cells = [details.label(email), "add" if change == "add" else "",
+                     "remove" if change == "remove" else "", reason]
+            item = QTreeWidgetItem(cells)
+            item.setToolTip(3, reason)
+            for column in range(4):
+                item.setForeground(column, color)
+            items.append(item)
+        return items
+
+    def accept(self) -> None:
+        """Sync now; whenever anything is removed, only after a confirmation naming the count."""
+        losing = losing_users(self.plan)
+        if losing and not self.confirm_removals(losing):
+            return
+        super().accept()
+
+    def confirm_removals(self, losing: int) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Sync now?", "", parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(f"{plural(losing, 'user')} will lose a group. Sync now?")
+        box.setInformativeText("Preview changes lists each removal and why.")
+        sync = box.addButton("&Sync now", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(box.addButton("&Cancel", QMessageBox.ButtonRole.RejectRole))
+        box.exec()
+        return box.clickedButton() is sync
+
     def export(self) -> Path | None:
         return save_frame(self, self.plan.to_frame(), "sync-plan.xlsx", "Export the sync plan")
+
+
+class _UserDetails:
+    """Names and removal reasons for a plan's emails, looked up in the plan's evaluation."""
+
+    def __init__(self, plan) -> None:
+        self.evaluation = getattr(plan, "evaluation", None)
+        users = getattr(plan, "users", None)
+        if users is None or self.evaluation is None:
+            self.index, self.names = None, None
+            return
+        frame = users.frame
+        self.index = pd.Index(frame["email"].str.strip().str.lower())
+        self.names = frame["name"].to_numpy(dtype=object)
+
+    def _positions(self, emails: list[str]) -> np.ndarray:
+        return self.index.get_indexer([e.strip().lower() for e in emails])
+
+    def label(self, email: str) -> str:
+        if self.index is None:
+            return email
+        position = int(self._positions([email])[0])
+        name = str(self.names[position]).strip() if position >= 0 else ""
+        return f"{name} <{email}>" if name else email
+
+    def removal_reasons(self, group: str, emails: list[str]) -> list[str]:
+        if self.index is None:
+            return [""] * len(emails)
+        positions = self._positions(emails)
+        found = positions >= 0
+        reasons = [""] * len(emails)
+        texts = removal_reasons(self.evaluation, positions[found], group)
+        for i, text in zip(np.flatnonzero(found), texts, strict=True):
+            reasons[i] = text
+        return reasons
