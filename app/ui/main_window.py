@@ -40,6 +40,7 @@ from app.ui.mapping_view import MappingPanel
 from app.ui.options_panel import OptionsPanel
 from app.ui.preview_view import PreviewPanel
 from app.ui.problems_panel import ProblemsPanel
+from app.ui.screen_fit import CompactToolbar
 from app.ui.sync_controller import install_sync
 from app.ui.window_files import FileActions
 from app.ui.window_state import WindowState
@@ -55,7 +56,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self.editor = MappingEditor(self.document, self)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
-        self.setMinimumSize(960, 600)
+        self.setMinimumSize(760, 520)  # 1024x640 screens, with the window's frame
         self._known: dict[str, list[str]] = {source: [] for source in GROUP_SOURCES}
         self._completion_tokens = None
 
@@ -373,6 +374,9 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         for table in (self.mapping_panel.table, self.preview.summary, self.preview.users):
             table.setTabKeyNavigation(False)
         self.pane_cycler = PaneCycler(self, self.panes)
+        names = self.actions_by_name
+        self.compact_toolbar = CompactToolbar(self.toolbar, [
+            names[n] for n in ("new", "open", "save", "open_export", "export_preview")])
         self.window_shortcuts = WindowShortcuts(self, self._window_actions)
 
     def _window_actions(self) -> list[QAction]:

@@ -167,6 +167,13 @@ class MappingPanel(QWidget):
             self.addAction(action)
             self.actions[name] = action
 
+    def needed_width(self) -> int:
+        """The width showing every column, the Value column at its minimum (first layout)."""
+        header = self.table.horizontalHeader()
+        columns = sum(header.sectionSize(c) for c in range(header.count()) if c != VALUE)
+        scrollbar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        return columns + self.value_column.minimum + scrollbar + 2 * self.table.frameWidth()
+
     # --- selection -----------------------------------------------------------------------
 
     def selected_rows(self) -> list[int]:

@@ -23,8 +23,9 @@ from app.core.engine import Evaluation
 from app.ui.columns import FillColumn
 from app.ui.delegates import BarDelegate
 from app.ui.icons import set_icon
+from app.ui.screen_fit import PriorityColumns, fit_columns_to_content
 from app.ui.summary_model import BAR, NAME, SummaryModel
-from app.ui.users_model import UsersModel
+from app.ui.users_model import CHANGE, REASON, UsersModel
 
 QUICK = (
     ("all", "All", "Every user"),
@@ -162,7 +163,9 @@ class PreviewPanel(QWidget):
         users_header.setSortIndicatorShown(True)
         users_header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         users_header.setSectionsClickable(True)
-        users_header.sortIndicatorChanged.connect(self.users_model.sort)
+        users_header.sortIndicatorChanged.connect(self._sort)
+        self.priority_columns = PriorityColumns(self.users, [CHANGE, REASON])
+        self._fitted = False  # columns sized to the first export's content once
 
         copy = QAction("&Copy Users", self.users)
         copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
@@ -204,6 +207,23 @@ class PreviewPanel(QWidget):
         self.users_model.set_evaluation(evaluation)
         self._show_drift()
         self._update_count()
+        if evaluation is not None and not self._fitted:
+            self._fitted = True
+            QTimer.singleShot(0, self.fit_columns)
+
+    def fit_columns(self) -> None:
+        """Columns as wide as their content on screen (up to a limit), then Change and Reason
+        first if the users table still cannot show every column."""
+        fit_columns_to_content(self.users)
+        self.priority_columns.fit()
+
+    def _sort(self, column: int, order: Qt.SortOrder) -> None:
+        """Sort with a busy cursor: a million users take a moment."""
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        try:
+            self.users_model.sort(column, order)
+        finally:
+            QGuiApplication.restoreOverrideCursor()
 
     def set_quick(self, key: str) -> None:
         self.quick_buttons[key].setChecked(True)

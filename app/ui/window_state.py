@@ -51,13 +51,19 @@ class WindowState:
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        else:  # first start: 1280x800, or the whole screen if it is smaller
-            screen = self.screen().availableGeometry()
-            self.resize(min(1280, screen.width()), min(800, screen.height()))
+        else:  # first start: 1280x800, or what fits the screen with the window's frame
+            from app.ui.screen_fit import first_geometry
+
+            self.setGeometry(first_geometry(self.screen().availableGeometry()))
         for key, widget in self._splitters().items():
             state = self.settings.value(f"window/{key}")
             if isinstance(state, QByteArray):
                 widget.restoreState(state)
+            elif key == "mainSplitter":  # first start: the grid shows every column, Status too
+                total = max(self.width() - 24, 1)
+                left = min(max(self.mapping_panel.needed_width() + 16, total * 4 // 9),
+                           total * 2 // 3)
+                widget.setSizes([left, total - left])
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)

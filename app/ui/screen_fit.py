@@ -1,0 +1,142 @@
+"""Small and large screens: the first window fits the screen, the toolbar turns compact when
+narrow, the users table puts Change and Reason first when it cannot show every column, and
+columns take their content's width (up to a limit) on first show."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QTableView, QToolBar, QToolButton
+
+FIRST_SIZE = QSize(1280, 800)
+FRAME_ALLOWANCE = QSize(16, 48)  # title bar and borders the window manager adds
+COLUMN_LIMIT = 360  # px: a column sized to its content never grows wider than this
+STRETCHED_MINIMUM = 160  # px: a stretched last column is readable from this width
+
+
+def first_geometry(available: QRect) -> QRect:
+    """The first window: FIRST_SIZE, or what fits the available screen with its frame."""
+    width = min(FIRST_SIZE.width(), available.width() - FRAME_ALLOWANCE.width())
+    height = min(FIRST_SIZE.height(), available.height() - FRAME_ALLOWANCE.height())
+    rect = QRect(0, 0, width, height)
+    rect.moveCenter(available.center())
+    rect.moveTop(max(available.top() + FRAME_ALLOWANCE.height() - 16, rect.top()))
+    return rect
+
+
+class CompactToolbar(QObject):
+    """Buttons of `secondary` actions drop their text when the toolbar would overflow, so the
+    server actions at its end (Preview changes, Sync) stay on screen."""
+
+    def __init__(self, toolbar: QToolBar, secondary: list[QAction]) -> None:
+        super().__init__(toolbar)
+        self.toolbar, self.secondary = toolbar, secondary
+        self.compact = False
+        toolbar.installEventFilter(self)
+
+    def buttons(self) -> list[QToolButton]:
+        found = [self.toolbar.widgetForAction(a) for a in self.secondary]
+        return [b for b in found if isinstance(b, QToolButton)]
+
+    def set_compact(self, compact: bool) -> None:
+        self.compact = compact
+        style = (Qt.ToolButtonStyle.ToolButtonIconOnly if compact
+                 else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        for button in self.buttons():
+            button.setToolButtonStyle(style)
+
+    def full_width(self) -> int:
+        """The width every button needs with its text (the compact ones measured as full)."""
+        total = 0
+        for action in self.toolbar.actions():
+            widget = self.toolbar.widgetForAction(action)
+            if widget is None or not action.isVisible():
+                continue
+            hint = widget.sizeHint().width()
+            if self.compact and widget in self.buttons():
+                hint += widget.fontMetrics().horizontalAdvance(action.iconText()) + 8
+            total += hint + self.toolbar.layout().spacing()
+        return total + 2 * self.toolbar.layout().contentsMargins().left() + 24
+
+    def fit(self) -> None:
+        self.set_compact(self.full_width() > self.toolbar.width())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
+
+
+def fit_columns_to_content(table: QTableView, limit: int = COLUMN_LIMIT) -> None:
+    """Each visible column as wide as its header and the rows on screen need, at most `limit`
+    (reads only the visible rows: cheap with a million users)."""
+    header = table.horizontalHeader()
+    for column in range(header.count()):
+        if header.isSectionHidden(column) or header.stretchLastSection() and (
+                column == header.count() - 1):
+            continue
+        wanted = max(table.sizeHintForColumn(column), header.sectionSizeHint(column))
+        if wanted > header.sectionSize(column):
+            header.resizeSection(column, min(wanted, limit))
+
+
+class PriorityColumns(QObject):
+    """When the table cannot show every column, `first` move right after column 0 (Change and
+    Reason beside the name); with room they go back. The header's menu hides or shows any."""
+
+    def __init__(self, table: QTableView, first: list[int]) -> None:
+        super().__init__(table)
+        self.table, self.first = table, first
+        self.moved = False
+        header = table.horizontalHeader()
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._menu)
+        header.sectionResized.connect(lambda *_: self.fit())  # hiding a column resizes it
+        table.viewport().installEventFilter(self)
+
+    def needed(self) -> int:
+        """The width every shown column needs; a stretched last one counts as its minimum."""
+        header = self.table.horizontalHeader()
+        shown = [header.logicalIndex(v) for v in range(header.count())
+                 if not header.isSectionHidden(header.logicalIndex(v))]
+        stretched = shown[-1] if shown and header.stretchLastSection() else None
+        return sum(STRETCHED_MINIMUM if c == stretched else header.sectionSize(c) for c in shown)
+
+    def fit(self) -> None:
+        narrow = self.needed() > self.table.viewport().width() + 1
+        if narrow != self.moved:
+            self.set_moved(narrow)
+
+    def set_moved(self, moved: bool) -> None:
+        header = self.table.horizontalHeader()
+        self.moved = moved
+        order = list(range(header.count()))
+        if moved:
+            order = [order[0], *self.first, *(c for c in order[1:] if c not in self.first)]
+        for target, column in enumerate(order):
+            header.moveSection(header.visualIndex(column), target)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
+
+    def _menu(self, position) -> None:
+        header = self.table.horizontalHeader()
+        menu = QMenu(self.table)
+        model = self.table.model()
+        for column in range(header.count()):
+            title = str(model.headerData(column, Qt.Orientation.Horizontal))
+            action = menu.addAction(title)
+            action.setCheckable(True)
+            action.setChecked(not header.isSectionHidden(column))
+            action.setEnabled(column != 0)
+            action.toggled.connect(lambda on, c=column: header.setSectionHidden(c, not on))
+        menu.popup(header.mapToGlobal(position))
+
+
+def shown_columns(table: QTableView) -> list[int]:
+    """Logical columns in their visual order, hidden ones left out (for tests)."""
+    header = table.horizontalHeader()
+    return [header.logicalIndex(v) for v in range(header.count())
+            if not header.isSectionHidden(header.logicalIndex(v))]
