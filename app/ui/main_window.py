@@ -376,7 +376,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self.pane_cycler = PaneCycler(self, self.panes)
         names = self.actions_by_name
         self.compact_toolbar = CompactToolbar(self.toolbar, [
-            names[n] for n in ("new", "open", "save", "open_export", "export_preview")])
+            names[n] for n in ("open", "save", "open_export", "export_preview")])
         self.window_shortcuts = WindowShortcuts(self, self._window_actions)
 
     def _window_actions(self) -> list[QAction]:

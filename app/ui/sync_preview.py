@@ -126,7 +126,8 @@ class PlanDialog(QDialog):
         super().__init__(parent)
         self.plan = plan
         self.setWindowTitle("Preview changes")
-        self.resize(720, 540)
+        screen = self.screen().availableGeometry()  # names, emails and reasons need the width
+        self.resize(min(980, screen.width() - 40), min(600, screen.height() - 60))
         layout = QVBoxLayout(self)
         self.summary = plain_label(plan_summary(plan), self)
         layout.addWidget(self.summary)
@@ -145,7 +146,7 @@ class PlanDialog(QDialog):
         self._details = _UserDetails(plan)
         self._fill_tree()
         self.tree.header().setStretchLastSection(True)
-        self.tree.setColumnWidth(0, 330)
+        self.tree.setColumnWidth(0, 400)
         self.tree.setColumnWidth(1, 60)
         self.tree.setColumnWidth(2, 70)
         layout.addWidget(self.tree, 1)
