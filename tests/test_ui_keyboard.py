@@ -114,3 +114,24 @@ def test_enter_on_a_problem_applies_its_fix_and_selects_the_next(qtbot, window):
     assert problems.list.currentRow() == min(near, len(problems.warnings) - 1)
     assert problems.list.hasFocus()
     window.editor.mark_saved()  # closing must not ask
+
+
+def test_a_problem_lists_exactly_its_users_as_a_chip_and_keeps_the_filter_text(qtbot, window):
+    from app.core.explain import cells_with_value
+
+    preview, problems = window.preview, window.problems
+    preview.search.setText("example")
+    qtbot.waitUntil(lambda: preview.users_model.filter.text == "example")
+    near = next(i for i, w in enumerate(problems.warnings)
+                if w.code == "near_miss" and w.value == "engineering")
+    problems.list.setCurrentRow(near)
+    evaluation = window.document.evaluation
+    users = evaluation.users
+    exact = int(cells_with_value(evaluation, "engineering")[users.cell_codes].sum())
+    assert exact == problems.warnings[near].count  # not "Engineering;Support" as well
+    assert preview.users_model.rowCount() == exact
+    assert preview.search.text() == "example" and preview.value_chip.isVisible()
+    assert preview.value_chip.text() == "Value: engineering"
+    preview.value_chip.click()
+    assert not preview.value_chip.isVisible()
+    assert preview.users_model.rowCount() > exact

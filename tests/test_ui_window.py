@@ -170,8 +170,8 @@ def test_problem_click_selects_and_quick_fix_applies(qtbot, window):
     warning = problems.warnings[near]
     problems.list.setCurrentRow(near)
     assert window.mapping_panel.selected_rows() == [warning.row - 1]
-    assert window.preview.users_model.filter.quick == "unmatched"
-    assert window.preview.users_model.filter.text == warning.value
+    assert window.preview.users_model.filter.value == warning.value  # a chip, not the text
+    assert window.preview.users_model.filter.text == ""
     assert problems.fix_button.isEnabled()
     count = len(window.document.mapping.rows)
     problems.fix_button.click()

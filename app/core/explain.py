@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from app.core.engine import Evaluation
+from app.core.mapping import normalize_value
 
 
 def removal_reasons(evaluation: Evaluation, users: np.ndarray, group: str) -> list[str]:
@@ -31,3 +32,19 @@ def _removal_reason(evaluation: Evaluation, profile: int, group: str) -> str:
     if evaluation.mapping.options.apply_existing:
         text += "; apply changes to existing users is on"
     return text
+
+
+def cells_with_value(evaluation: Evaluation, value: str) -> np.ndarray:
+    """Per distinct source cell, whether one of its values is exactly `value` (after the
+    separator split and the case rule): the users a problem about that value is about."""
+    tokens = evaluation.tokens
+    mask = np.zeros(len(evaluation.users.cells), dtype=bool)
+    if not value.strip():  # the blank-value problem: cells with no value at all
+        mask[:] = True
+        mask[tokens.pair_cell] = False
+        return mask
+    key = normalize_value(value, evaluation.mapping.options.ignore_case)
+    code = tokens.vocab.get_indexer([key])
+    if code[0] >= 0:
+        mask[tokens.pair_cell[tokens.pair_value == code[0]]] = True
+    return mask

@@ -349,10 +349,13 @@ class MainWindow(FileActions, WindowState, QMainWindow):
             return
         if warning.code in ("unmatched_value", "near_miss") and warning.value:
             self.preview.set_group("")
-            self.preview.set_quick("unmatched")
-            self.preview.set_search(warning.value)
-        elif warning.code in ("unmatched_values_more", "blank_value"):
-            self.preview.set_search("")
+            self.preview.set_quick("all")
+            self.preview.set_value(warning.value)  # exactly its users, as a clearable chip
+        elif warning.code == "blank_value":
+            self.preview.set_quick("all")
+            self.preview.set_value("")
+        elif warning.code == "unmatched_values_more":
+            self.preview.set_value(None)
             self.preview.set_quick("unmatched")
 
     def _fix_needs_input(self, fix) -> None:

@@ -142,6 +142,14 @@ class PreviewPanel(QWidget):
         self.group_chip.setVisible(False)
         self.group_chip.clicked.connect(lambda: self.set_group(""))
 
+        self.value_chip = QToolButton(self)
+        set_icon(self.value_chip, "cancel")
+        self.value_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.value_chip.setAutoRaise(True)
+        self.value_chip.setToolTip("Show users of every value")
+        self.value_chip.setVisible(False)
+        self.value_chip.clicked.connect(lambda: self.set_value(None))
+
         self.count_label = QLabel(self)
         self.count_label.setAccessibleName("Users shown")
 
@@ -180,6 +188,7 @@ class PreviewPanel(QWidget):
         filters.addWidget(self.search, 1)
         filters.addLayout(quick_row)
         filters.addWidget(self.group_chip)
+        filters.addWidget(self.value_chip)
         users_box = QWidget(self)
         users_layout = QVBoxLayout(users_box)
         users_layout.setContentsMargins(0, 0, 0, 0)
@@ -240,6 +249,14 @@ class PreviewPanel(QWidget):
         else:
             self.summary.clearSelection()
         self.users_model.set_filter(group=group)
+
+    def set_value(self, value: str | None) -> None:
+        """Show only the users holding exactly `value` ("" no value, None every user), as a
+        chip that clears it; the filter box keeps the admin's text."""
+        label = "Value: (none)" if value == "" else f"Value: {value}"
+        self.value_chip.setText(label.replace("&", "&&") if value is not None else "")
+        self.value_chip.setVisible(value is not None)
+        self.users_model.set_value_filter(value)
 
     def set_search(self, text: str) -> None:
         """Filter users by text at once (a problem about a value shows its users)."""

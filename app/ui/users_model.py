@@ -17,6 +17,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 from app.core.engine import Change, Evaluation
+from app.core.explain import cells_with_value
 from app.core.users import UserList, join_groups
 from app.ui.table_model import HeaderedTableModel, Index
 
@@ -51,6 +52,7 @@ class Filter:
     text: str = ""
     quick: str = "all"
     group: str = ""  # show only users in this group before or after
+    value: str | None = None  # show only users holding exactly this value ("" = no value)
 
 
 class UsersModel(HeaderedTableModel):
@@ -90,6 +92,7 @@ class UsersModel(HeaderedTableModel):
         depends_on_mapping = (
             self.filter.quick not in ("all", "drift")
             or bool(self.filter.group)
+            or self.filter.value is not None
             or self.sort_column in (NEW, CHANGE, REASON)
         )
         if new_users or depends_on_mapping:
@@ -99,12 +102,18 @@ class UsersModel(HeaderedTableModel):
 
     def set_filter(self, text: str | None = None, quick: str | None = None,
                    group: str | None = None) -> None:
+        """Text, quick filter and group; the value chip is set by set_value_filter."""
         if text is not None:
             self.filter.text = text.strip()
         if quick is not None:
             self.filter.quick = quick
         if group is not None:
             self.filter.group = group
+        self._rebuild()
+
+    def set_value_filter(self, value: str | None) -> None:
+        """Only the users holding exactly `value` (a problem's users); None clears it."""
+        self.filter.value = value
         self._rebuild()
 
     def set_drift(self, mask: np.ndarray) -> None:
@@ -170,6 +179,8 @@ class UsersModel(HeaderedTableModel):
             both(self._profile_mask(f.quick)[users.profiles.of_user])
         if f.group and evaluation is not None:
             both(self._group_mask(f.group)[users.profiles.of_user])
+        if f.value is not None and evaluation is not None:
+            both(cells_with_value(evaluation, f.value)[users.cell_codes])
         return mask
 
     def _profile_mask(self, quick: str) -> np.ndarray:
