@@ -260,8 +260,12 @@ class UsersModel(HeaderedTableModel):
         cached = self._profile_text.get((column, profile))
         if cached is None:
             evaluation = self.evaluation
-            if column == NEW:
-                cached = join_groups(evaluation.profile_after(profile))
+            if column == NEW:  # in the Current column's order: unchanged reads unchanged
+                after = evaluation.profile_after(profile)
+                users = evaluation.users
+                current = users.groupsets[int(users.profiles.groupset[profile])]
+                kept = [g for g in current if g in after]
+                cached = join_groups(kept + [g for g in after if g not in kept])
             elif column == CHANGE:
                 cached = Change(int(evaluation.profile_change[profile])).label
             else:
