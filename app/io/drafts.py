@@ -82,6 +82,9 @@ def load_draft(path: str | Path) -> Mapping:
         raise InputError(f"{path.name}: cannot be read ({exc.strerror}).") from exc
     try:
         data = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except json.JSONDecodeError as exc:
+        raise _bad(path, f"the draft is damaged (not valid JSON at line {exc.lineno},"
+                         f" column {exc.colno}: {exc.msg})") from exc
+    except UnicodeDecodeError as exc:
         raise _bad(path, "the draft is damaged (not valid JSON)") from exc
     return mapping_from_draft(data, path)

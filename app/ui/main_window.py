@@ -272,6 +272,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         users = self.document.users
         self.right.setCurrentIndex(0 if users is None else 1)
         self.set_known_groups("export", list(users.group_names) if users is not None else [])
+        self.autosaver.exports_changed()  # a crash-restore reopens the export open now
 
     def _update_value_completion(self) -> None:
         """The export's distinct values (as split by the separator) for the Value editor."""

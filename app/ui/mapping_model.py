@@ -38,7 +38,7 @@ ROW_CODES = {
     "near_miss": "warning",
     "row_matches_no_user": "warning",
 }
-SEVERITY_ORDER = ("error", "warning", "new", "ok")
+SEVERITY_ORDER = ("error", "warning", "new", "info", "ok")
 
 
 @dataclass
@@ -121,9 +121,11 @@ class MappingModel(HeaderedTableModel):
                            f" Pick {similar!r} unless a new group is meant.")
             elif not row.value.strip() and not group:
                 severity, label, tip = "ok", "", ""
+            elif has_export:
+                severity, label, tip = "ok", "ok", "This row is fine."
             else:
-                severity, label = "ok", "ok"
-                tip = "This row is fine." if has_export else "Open an export to check this row."
+                severity, label = "info", "needs export"
+                tip = "Open the export to count this row's users and check it."
             statuses.append(RowStatus(severity, label, tip))
         return statuses
 
@@ -228,5 +230,5 @@ _LABELS = {
 
 
 def _status_icon(severity: str) -> QIcon:
-    return icon({"error": "status-error", "warning": "status-warning", "new": "status-new"}.get(
-        severity, "status-ok"))
+    return icon({"error": "status-error", "warning": "status-warning", "new": "status-new",
+                 "info": "status-info"}.get(severity, "status-ok"))

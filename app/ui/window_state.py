@@ -33,8 +33,12 @@ class WindowState:
         menu.clear()
         recent = self.recent_files()
         menu.setToolTipsVisible(True)  # the full path: two exports may share a file name
+        names = [Path(n).name for n in recent]
         for number, name in enumerate(recent, 1):
-            label = Path(name).name.replace("&", "&&")
+            label = Path(name).name
+            if names.count(label) > 1:  # two exports called users.csv: show their folders
+                label = f"{label} — {Path(name).parent}"
+            label = label.replace("&", "&&")
             action = menu.addAction(f"&{number} {label}" if number < 10 else label)
             action.setToolTip(name)
             action.setStatusTip(name)
