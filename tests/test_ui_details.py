@@ -75,3 +75,18 @@ def test_crash_restore_reopens_the_export_opened_after_the_last_edit(qtbot, wind
     assert again.document.export_paths == [Path(SAMPLE_USERS)]
     again.document.dirty = False
     window.document.dirty = False
+
+
+def test_add_export_combines_another_export_with_the_open_one(qtbot, window, tmp_path):
+    pending = tmp_path / "pending.csv"
+    pending.write_text("Name,Email,Status,Identity Provider Group\n"
+                       "Eve New,eve.new@x.com,pending,Engineering\n", "utf-8")
+    assert not window.actions_by_name["add_export"].isEnabled()
+    window.open_paths([SAMPLE_USERS])
+    qtbot.waitUntil(lambda: window.task is None, timeout=20_000)
+    before = len(window.document.users)
+    assert window.actions_by_name["add_export"].isEnabled()
+    window.add_exports([pending])
+    qtbot.waitUntil(lambda: window.task is None and len(window.document.users) == before + 1,
+                    timeout=20_000)
+    assert window.document.export_paths == [Path(SAMPLE_USERS), pending]

@@ -156,6 +156,8 @@ class MainWindow(FileActions, WindowState, QMainWindow):
                          "Save the draft under a new name"),
             "open_export": a("Open &Export…", self.open_export_dialog, "Ctrl+I", "import-export",
                              "Open the user list exported from Calendly (.xlsx, .csv)"),
+            "add_export": a("A&dd Export…", self.add_export_dialog, None, None,
+                            "Combine another export with the open one (e.g. pending users)"),
             "import_mapping": a("&Import Mapping…", self.import_mapping_dialog, "Ctrl+Shift+I",
                                 None, "Replace the rows with a mapping table (.xlsx, .csv)"),
             "export_mapping": a("Export &Mapping…", self.export_mapping_dialog, "Ctrl+Shift+E",
@@ -186,7 +188,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         file_menu.addMenu(self.recent_menu)
         file_menu.addActions([names["save"], names["save_as"]])
         file_menu.addSeparator()
-        file_menu.addActions([names["open_export"], names["import_mapping"],
+        file_menu.addActions([names["open_export"], names["add_export"], names["import_mapping"],
                               names["export_mapping"], names["export_preview"]])
         file_menu.addSeparator()
         file_menu.addAction(names["quit"])
@@ -293,6 +295,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self.preview.set_evaluation(evaluation)
         self._update_value_completion()
         self.actions_by_name["export_preview"].setEnabled(evaluation is not None)
+        self.actions_by_name["add_export"].setEnabled(evaluation is not None)
         if evaluation is None:
             self.users_label.setText("No export open")
             self.unmatched_label.setText("")
