@@ -223,7 +223,7 @@ def test_export_preview_and_mapping_tables(qtbot, window, tmp_path, monkeypatch)
     assert task is not None and window.progress.isVisible()
     qtbot.waitUntil(lambda: window.task is None, timeout=30_000)
     sheets = pd.read_excel(target, sheet_name=None, engine="openpyxl")
-    assert list(sheets) == ["Summary", "Users", "Problems"]
+    assert list(sheets) == ["Summary", "Users", "Problems", "Mapping", "Options"]
     assert len(sheets["Users"]) == window.document.evaluation.user_count
     table = tmp_path / "mapping.csv"
     monkeypatch.setattr(window_files.QFileDialog, "getSaveFileName",

@@ -32,6 +32,46 @@ BUTTON_TEXTS = {  # standard buttons by name, each with its access key
 }
 
 
+class KeyboardPaths:
+    """Mixin of MainWindow: Tab out of tables, F6 between panes, Go to Problems, fixes that
+    need a cell or field filled in, the compact toolbar of narrow windows."""
+
+    def _fix_needs_input(self, fix) -> None:
+        if fix.focus == "default_group":
+            self.options_panel.default_group.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.options_panel.default_group.showPopup()
+        elif fix.edit_group and fix.select:
+            self.mapping_panel.edit_group(fix.select[0])
+
+    def focus_problems(self) -> None:
+        self.problems_dock.show()
+        self.problems_dock.raise_()
+        self.problems.list.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if self.problems.list.currentRow() < 0 and self.problems.warnings:
+            self.problems.list.setCurrentRow(0)
+
+    def _build_keyboard_paths(self) -> None:
+        """Tab leaves a table (arrows move inside), F6 cycles the panes, shortcuts pass fields."""
+        for table in (self.mapping_panel.table, self.preview.summary, self.preview.users):
+            table.setTabKeyNavigation(False)
+        self.pane_cycler = PaneCycler(self, self.panes)
+        names = self.actions_by_name
+        from app.ui.screen_fit import CompactToolbar
+
+        self.compact_toolbar = CompactToolbar(self.toolbar, [
+            names[n] for n in ("open", "save", "open_export", "export_preview")])
+        self.window_shortcuts = WindowShortcuts(self, self._window_actions)
+
+    def _window_actions(self) -> list[QAction]:
+        wide = (Qt.ShortcutContext.WindowShortcut, Qt.ShortcutContext.ApplicationShortcut)
+        return [a for a in self.findChildren(QAction) if a.shortcutContext() in wide]
+
+    def panes(self) -> list:
+        """The panes F6 visits, in order: mapping, options, summary, users, problems."""
+        return [self.mapping_panel.table, self.options_panel.source, self.preview.summary,
+                self.preview.users, self.problems.list]
+
+
 class PaneCycler(QObject):
     """F6 and Shift+F6 move the focus to the next or previous pane that is visible."""
 

@@ -35,12 +35,11 @@ from app.ui.commands import MappingEditor
 from app.ui.document import Document
 from app.ui.empty_state import EmptyState
 from app.ui.icons import app_icon, retint, set_icon
-from app.ui.keyboard import PaneCycler, WindowShortcuts
+from app.ui.keyboard import KeyboardPaths
 from app.ui.mapping_view import MappingPanel
 from app.ui.options_panel import OptionsPanel
 from app.ui.preview_view import PreviewPanel
 from app.ui.problems_panel import ProblemsPanel
-from app.ui.screen_fit import CompactToolbar
 from app.ui.sync_controller import install_sync
 from app.ui.window_files import FileActions
 from app.ui.window_state import WindowState
@@ -48,7 +47,7 @@ from app.ui.window_state import WindowState
 GROUP_SOURCES = ("export", "server", "mapping")
 
 
-class MainWindow(FileActions, WindowState, QMainWindow):
+class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
     def __init__(self, settings: QSettings | None = None, data_dir: Path | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings()
@@ -361,39 +360,6 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         elif warning.code == "unmatched_values_more":
             self.preview.set_value(None)
             self.preview.set_quick("unmatched")
-
-    def _fix_needs_input(self, fix) -> None:
-        if fix.focus == "default_group":
-            self.options_panel.default_group.setFocus(Qt.FocusReason.OtherFocusReason)
-            self.options_panel.default_group.showPopup()
-        elif fix.edit_group and fix.select:
-            self.mapping_panel.edit_group(fix.select[0])
-
-    def focus_problems(self) -> None:
-        self.problems_dock.show()
-        self.problems_dock.raise_()
-        self.problems.list.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        if self.problems.list.currentRow() < 0 and self.problems.warnings:
-            self.problems.list.setCurrentRow(0)
-
-    def _build_keyboard_paths(self) -> None:
-        """Tab leaves a table (arrows move inside), F6 cycles the panes, shortcuts pass fields."""
-        for table in (self.mapping_panel.table, self.preview.summary, self.preview.users):
-            table.setTabKeyNavigation(False)
-        self.pane_cycler = PaneCycler(self, self.panes)
-        names = self.actions_by_name
-        self.compact_toolbar = CompactToolbar(self.toolbar, [
-            names[n] for n in ("open", "save", "open_export", "export_preview")])
-        self.window_shortcuts = WindowShortcuts(self, self._window_actions)
-
-    def _window_actions(self) -> list[QAction]:
-        wide = (Qt.ShortcutContext.WindowShortcut, Qt.ShortcutContext.ApplicationShortcut)
-        return [a for a in self.findChildren(QAction) if a.shortcutContext() in wide]
-
-    def panes(self) -> list:
-        """The panes F6 visits, in order: mapping, options, summary, users, problems."""
-        return [self.mapping_panel.table, self.options_panel.source, self.preview.summary,
-                self.preview.users, self.problems.list]
 
     def _focus_search(self) -> None:
         self.preview.search.setFocus()
