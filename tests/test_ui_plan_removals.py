@@ -65,3 +65,17 @@ def test_sync_now_asks_first_naming_how_many_lose_a_group(qtbot):
     QTimer.singleShot(0, lambda: answer("&Sync now"))
     with qtbot.waitSignal(dialog.accepted):
         dialog.sync_button.click()
+
+
+def test_the_sync_summary_counts_in_matching_units_and_the_log_names_groups():
+    from app.ui.sync_dialog import result_summary
+    from app.ui.sync_tasks import named_path
+
+    result = SimpleNamespace(cancelled=False, created_groups=["New"], added=3, removed=8,
+                             unchanged=290, not_found=[], failed=[], requests=12)
+    text = result_summary(result, planned=9)
+    assert "8 memberships removed, 290 users already as planned." in text
+    assert "12 requests sent for 9 planned" in text
+    assert "12 requests sent, as planned." in result_summary(result, planned=12)
+    assert named_path("/Groups/g-17", {"g-17": "Sales"}) == "/Groups/g-17 (Sales)"
+    assert named_path("/Users?filter=x", {"g-17": "Sales"}) == "/Users?filter=x"

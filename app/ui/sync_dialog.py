@@ -46,8 +46,9 @@ def short_list(emails: list[str], shown: int = 2) -> str:
     return ", ".join(emails[:shown]) + f" and {len(emails) - shown:,} more"
 
 
-def result_summary(result) -> str:
-    """What a finished (or cancelled) sync did, in a few plain lines."""
+def result_summary(result, planned: int | None = None) -> str:
+    """What a finished (or cancelled) sync did, in a few plain lines; `planned`: the requests
+    the plan needed, explained when the count sent differs (retries, re-reads)."""
     head = (
         "Sync cancelled between two requests. Done until then:"
         if result.cancelled
@@ -58,7 +59,7 @@ def result_summary(result) -> str:
         f"{plural(len(result.created_groups), 'group')} created, "
         f"{plural(result.added, 'membership')} added, "
         f"{plural(result.removed, 'membership')} removed, "
-        f"{result.unchanged:,} already as planned.",
+        f"{plural(result.unchanged, 'user')} already as planned.",
     ]
     if result.not_found:
         verb = "was" if len(result.not_found) == 1 else "were"
@@ -68,7 +69,11 @@ def result_summary(result) -> str:
             f"{plural(len(result.failed), 'operation')} failed (listed below): "
             "fix the cause, then Retry failed."
         )
-    lines.append(f"{plural(result.requests, 'request')} sent.")
+    sent = plural(result.requests, "request")
+    if planned is None or planned == result.requests:
+        lines.append(f"{sent} sent, as planned." if planned else f"{sent} sent.")
+    else:
+        lines.append(f"{sent} sent for {planned:,} planned (retries and re-reads count too).")
     return "\n".join(lines)
 
 
@@ -181,7 +186,8 @@ class SyncDialog(QDialog):
 
     def show_result(self, result) -> None:
         self.result = result
-        self.summary.setText(result_summary(result))
+        planned = self.bar.maximum() if not result.cancelled and self.bar.maximum() > 1 else None
+        self.summary.setText(result_summary(result, planned))
         self.summary.setVisible(True)
         if self.bar.maximum() == 0:
             self.bar.setRange(0, 1)
@@ -189,8 +195,7 @@ class SyncDialog(QDialog):
             self.counts.setText("Stopped. Preview changes again to see what is left to do.")
         else:  # the last progress signals may have been throttled away
             self.bar.setValue(self.bar.maximum())
-            total = self.bar.maximum()
-            self.counts.setText(f"{total:,} of {plural(total, 'planned request')} done")
+            self.counts.setText("")  # the summary gives the one request count
         self.failed.setRowCount(len(result.failed))
         for row, failure in enumerate(result.failed):
             cells = (
