@@ -78,3 +78,12 @@ def test_sorting_shows_a_busy_cursor(qtbot, window, monkeypatch):
     window.preview.users.horizontalHeader().setSortIndicator(EMAIL, Qt.SortOrder.AscendingOrder)
     assert seen == [Qt.CursorShape.BusyCursor]
     assert QGuiApplication.overrideCursor() is None
+
+
+def test_the_export_columns_are_ranked_in_the_background(qtbot, window):
+    model = window.preview.users_model
+    qtbot.waitUntil(lambda: all(model.has_sort_key(c) for c in (NAME, EMAIL, SOURCE, CURRENT)),
+                    timeout=20_000)
+    window.preview.users.horizontalHeader().setSortIndicator(EMAIL, Qt.SortOrder.AscendingOrder)
+    emails = [model.data(model.index(r, EMAIL)) for r in range(5)]
+    assert emails == sorted(emails)

@@ -25,7 +25,7 @@ from app.ui.delegates import BarDelegate
 from app.ui.icons import set_icon
 from app.ui.screen_fit import PriorityColumns, fit_columns_to_content
 from app.ui.summary_model import BAR, NAME, SummaryModel
-from app.ui.users_model import CHANGE, REASON, UsersModel
+from app.ui.users_model import CHANGE, REASON, UsersModel, frame_sort_keys
 
 QUICK = (
     ("all", "All", "Every user"),
@@ -212,6 +212,8 @@ class PreviewPanel(QWidget):
     # --- inputs --------------------------------------------------------------------------
 
     def set_evaluation(self, evaluation: Evaluation | None) -> None:
+        if evaluation is not None and evaluation.users is not self.users_model.evaluation_users:
+            self._rank_in_background(evaluation.users)
         self.summary_model.set_evaluation(evaluation)
         self.users_model.set_evaluation(evaluation)
         self._show_drift()
@@ -226,8 +228,16 @@ class PreviewPanel(QWidget):
         fit_columns_to_content(self.users)
         self.priority_columns.fit()
 
+    def _rank_in_background(self, users) -> None:
+        """Rank the export's columns on a worker thread, so a click on a header sorts a
+        million users in milliseconds instead of freezing the window."""
+        from app.ui.worker import start_task
+
+        self._rank_task = start_task(lambda state: frame_sort_keys(users))
+        self._rank_task.done.connect(lambda keys: self.users_model.add_sort_keys(users, keys))
+
     def _sort(self, column: int, order: Qt.SortOrder) -> None:
-        """Sort with a busy cursor: a million users take a moment."""
+        """Sort (a busy cursor if the column is not ranked yet: a million users take a moment)."""
         QGuiApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
         try:
             self.users_model.sort(column, order)

@@ -210,18 +210,26 @@ class UsersModel(HeaderedTableModel):
         before = in_set[users.profiles.groupset] if len(users.groupsets) else in_set[:0]
         return before | self._profiles_with_after(np.array([code]))
 
+    @property
+    def evaluation_users(self) -> UserList | None:
+        return self._users
+
+    def has_sort_key(self, column: int) -> bool:
+        return column in self._sort_keys
+
+    def add_sort_keys(self, users: UserList, keys: dict[int, np.ndarray]) -> None:
+        """Keys ranked in the background (frame_sort_keys) for these users; later sorts by
+        those columns take milliseconds."""
+        if users is self._users:
+            self._sort_keys.update({c: k for c, k in keys.items() if c not in self._sort_keys})
+
     def _sort_key(self, column: int) -> np.ndarray:
         """An integer rank per user for the column (frame columns cached per user list)."""
         if column in self._sort_keys:
             return self._sort_keys[column]
         users, evaluation = self._users, self.evaluation
-        if column == SOURCE:
-            key = _ranks(users.cells)[users.cell_codes]
-        elif column == CURRENT:
-            key = _ranks(np.array([join_groups(s) for s in users.groupsets], dtype=object))[
-                users.groupset_codes]
-        elif column in FRAME_COLUMN:
-            key = _ranks(self._columns[column])
+        if column in FRAME_COLUMN:
+            key = frame_sort_keys(users, [column])[column]
         else:
             if column == CHANGE:
                 texts = evaluation.profile_change.astype(np.int64)
@@ -299,6 +307,22 @@ class UsersModel(HeaderedTableModel):
             dark = QGuiApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128
             return QColor(colors[dark])
         return None
+
+
+def frame_sort_keys(users: UserList, columns: list[int] | tuple[int, ...] = tuple(FRAME_COLUMN)
+                    ) -> dict[int, np.ndarray]:
+    """Per export column, an integer rank per user: no Qt, so a worker thread can rank a
+    million names while the window stays responsive."""
+    keys: dict[int, np.ndarray] = {}
+    for column in columns:
+        if column == SOURCE:
+            keys[column] = _ranks(users.cells)[users.cell_codes]
+        elif column == CURRENT:
+            keys[column] = _ranks(np.array([join_groups(s) for s in users.groupsets],
+                                           dtype=object))[users.groupset_codes]
+        else:
+            keys[column] = _ranks(users.frame[FRAME_COLUMN[column]].to_numpy(dtype=object))
+    return keys
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
