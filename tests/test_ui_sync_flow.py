@@ -8,6 +8,7 @@ import logging
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
@@ -264,6 +265,11 @@ def test_token_never_written_logged_or_shown(
     answers = iter([(str(report), ""), (str(plan_file), "")])
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: next(answers))
     assert controller.export_report() == report
+    sheets = pd.read_excel(report, sheet_name=None, engine="openpyxl", dtype=str)
+    assert list(sheets) == ["Sync report", "Summary"]  # named sheet, then server and totals
+    summary = dict(sheets["Summary"].itertuples(index=False))
+    assert summary["Server"] == f"production ({server.url})" and summary["Outcome"] == "finished"
+    assert int(summary["Requests sent"]) > 0
     assert controller.show_plan(plan).export() == plan_file
     window.autosaver.save()
     window.settings.sync()

@@ -22,7 +22,7 @@ from app.ui.connection_dialog import ConnectionDialog
 from app.ui.secrets import redact
 from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
-from app.ui.sync_preview import PlanDialog, plural, save_frame
+from app.ui.sync_preview import PlanDialog, plural, report_summary, save_frame
 from app.ui.sync_tasks import describe_error, plan_task, retry_task, sync_task
 from app.ui.worker import start_task
 
@@ -363,9 +363,9 @@ class SyncController(QObject):
     def export_report(self):
         if self.result is None:
             return None
-        return save_frame(
-            self._parent(), self.result.report_frame(), "sync-report.xlsx", "Export the report"
-        )
+        sheets = {"Sync report": self.result.report_frame(),
+                  "Summary": report_summary(self.result, self.profile)}
+        return save_frame(self._parent(), sheets, "sync-report.xlsx", "Export the report")
 
     # --- shared -------------------------------------------------------------------------
 

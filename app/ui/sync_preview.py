@@ -98,9 +98,11 @@ def mass_removal_text(plan) -> str:
     )
 
 
-def save_frame(parent: QWidget, frame: pd.DataFrame, suggested: str, title: str) -> Path | None:
-    """Ask for a file and write the frame with app/io (formula-safe); None if cancelled."""
-    from app.io import write_table
+def save_frame(parent: QWidget, frame: pd.DataFrame | dict[str, pd.DataFrame], suggested: str,
+               title: str) -> Path | None:
+    """Ask for a file and write the frame with app/io (formula-safe); None if cancelled.
+    Several named frames become the sheets of an .xlsx (a .csv gets the first one)."""
+    from app.io import write_table, write_workbook
 
     path, chosen = QFileDialog.getSaveFileName(parent, title, suggested, EXPORT_FILTER)
     if not path:
@@ -109,7 +111,10 @@ def save_frame(parent: QWidget, frame: pd.DataFrame, suggested: str, title: str)
     if not target.suffix:
         target = target.with_suffix(".csv" if "csv" in chosen.lower() else ".xlsx")
     try:
-        write_table(target, frame)
+        if isinstance(frame, dict) and target.suffix.lower() == ".xlsx":
+            write_workbook(target, frame)
+        else:
+            write_table(target, next(iter(frame.values())) if isinstance(frame, dict) else frame)
     except Exception as exc:  # shown to the admin, who can pick another place
         box = QMessageBox(QMessageBox.Icon.Warning, title, "", parent=parent)
         box.setTextFormat(Qt.TextFormat.PlainText)
@@ -117,6 +122,25 @@ def save_frame(parent: QWidget, frame: pd.DataFrame, suggested: str, title: str)
         box.exec()
         return None
     return target
+
+
+def report_summary(result, profile) -> pd.DataFrame:
+    """The sync report's Summary sheet: which server, when, and the totals."""
+    import time
+
+    rows = [
+        ("Server", f"{profile.name} ({profile.url})" if profile is not None else ""),
+        ("Exported at", time.strftime("%Y-%m-%d %H:%M:%S %z")),
+        ("Outcome", "cancelled" if result.cancelled else "finished"),
+        ("Groups created", len(result.created_groups)),
+        ("Memberships added", result.added),
+        ("Memberships removed", result.removed),
+        ("Users already as planned", result.unchanged),
+        ("Users not on the server", len(result.not_found)),
+        ("Failed operations", len(result.failed)),
+        ("Requests sent", result.requests),
+    ]
+    return pd.DataFrame(rows, columns=["Item", "Value"]).astype({"Value": str})
 
 
 class PlanDialog(QDialog):
