@@ -135,3 +135,22 @@ def test_a_problem_lists_exactly_its_users_as_a_chip_and_keeps_the_filter_text(q
     preview.value_chip.click()
     assert not preview.value_chip.isVisible()
     assert preview.users_model.rowCount() > exact
+
+
+def test_every_dialog_button_has_an_access_key(qtbot, window):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from app.ui.about import AboutDialog
+    from app.ui.setup_help import SetupHelpDialog
+    from app.ui.sync_dialog import SyncDialog
+    from app.ui.sync_preview import PlanDialog
+    from tests.test_ui_plan_removals import explained_plan
+
+    dialogs = [window.sync_controller.open_connection_dialog(), SyncDialog(window),
+               PlanDialog(explained_plan(), window), AboutDialog(window),
+               SetupHelpDialog(window)]
+    for dialog in dialogs:
+        dialog.show()
+        buttons = [b for box in dialog.findChildren(QDialogButtonBox) for b in box.buttons()]
+        assert buttons and missing_access_keys(buttons) == [], type(dialog).__name__
+        dialog.reject()

@@ -121,13 +121,13 @@ class SyncDialog(QDialog):
 
         self.buttons = QDialogButtonBox(self)
         self.cancel_button = self.buttons.addButton(
-            "Cancel", QDialogButtonBox.ButtonRole.RejectRole
+            "&Cancel", QDialogButtonBox.ButtonRole.RejectRole
         )
         self.retry_button = self.buttons.addButton(
-            "Retry failed", QDialogButtonBox.ButtonRole.ActionRole
+            "&Retry failed", QDialogButtonBox.ButtonRole.ActionRole
         )
         self.export_button = self.buttons.addButton(
-            "Export report…", QDialogButtonBox.ButtonRole.ActionRole
+            "&Export report…", QDialogButtonBox.ButtonRole.ActionRole
         )
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         for button in (self.cancel_button, self.retry_button, self.export_button):
