@@ -33,8 +33,11 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q
 
+# Style, the layers (import contracts in pyproject.toml) and strict types where they are enforced.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check app tests
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 bench: $(VENV)/.installed
 	$(VPY) -m tests.bench

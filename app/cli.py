@@ -5,19 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import __version__
-from app.core.engine import evaluate
 from app.core.errors import InputError
-from app.core.mapping import Mapping
-from app.core.report import preview_json
-from app.core.users import UserList
-from app.core.warnings import find_warnings
 
+if TYPE_CHECKING:  # pandas and the engine load only for a command that needs them
+    from app.core.mapping import Mapping
+    from app.core.users import UserList
+    from app.core.warnings import Warning
+
+EXIT_EXPECTATION_FAILED = 1
 EXIT_BAD_INPUT = 2
-Command = Callable[[argparse.Namespace], int]
 
 
 def add_mapping_options(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +62,14 @@ def add_mapping_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="move users who are already in a group, too",
     )
+    parser.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help='expectations (.csv, .xlsx: "Email or value", "Expected group"), added to the'
+        " draft's; repeatable",
+    )
 
 
 OPTION_NAMES = (
@@ -82,8 +90,29 @@ def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
     given = {name: getattr(args, name) for name in OPTION_NAMES if getattr(args, name) is not None}
     if given:
         mapping = mapping.with_options(**given)
+    if args.expect:
+        from app.io.expectfile import read_expectations
+
+        added = [e for path in args.expect for e in read_expectations(Path(path))]
+        mapping = mapping.with_expectations(mapping.expectations + tuple(added))
     users = read_users([Path(p) for p in args.users], source_column=mapping.options.source_column)
     return users, mapping
+
+
+def refuse_failed_expectations(users: UserList, mapping: Mapping) -> None:
+    """`groupmap sync` writes nothing while an expectation fails (InputError listing them)."""
+    from app.core.engine import evaluate
+    from app.core.expectations import failures
+
+    if not mapping.expectations:
+        return
+    failed = failures(evaluate(users, mapping))
+    if failed:
+        listed = "\n".join(f"  FAIL {outcome.message}" for outcome in failed)
+        raise InputError(
+            f"{len(failed)} expectation(s) of the mapping fail, so nothing was written:\n"
+            f"{listed}\nFix the mapping (or the expectations), or pass --ignore-expectations."
+        )
 
 
 def _summary_table(report: dict) -> str:
@@ -113,7 +142,24 @@ def _summary_table(report: dict) -> str:
     return "\n".join(out)
 
 
+def check_output_option(option: str, path: str) -> None:
+    """Refuse `--out`/`--report` before any work: a type GroupMap cannot write (.pdf), or a
+    folder where a temporary file cannot be created and removed (missing, read-only)."""
+    from app.io import check_output
+
+    try:
+        check_output(path)
+    except InputError as error:
+        raise InputError(f"{option} {error}") from error
+
+
 def cmd_preview(args: argparse.Namespace) -> int:
+    from app.core.engine import evaluate
+    from app.core.report import preview_json
+    from app.core.warnings import find_warnings
+
+    if args.out:
+        check_output_option("--out", args.out)
     users, mapping = load_inputs(args)
     evaluation = evaluate(users, mapping)
     warnings = find_warnings(evaluation)
@@ -122,9 +168,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
         from app.io import write_preview
 
         write_preview(Path(args.out), evaluation, warnings)
+    failed = [w for w in warnings if w.code == "expectation_failed"]
+    status = EXIT_EXPECTATION_FAILED if args.check and failed else 0
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
-        return 0
+        return status
     print(
         f"{report['users']:,} users, {report['unmatched']:,} unmatched, "
         f"{report['changes']:,} would change.\n"
@@ -136,7 +184,19 @@ def cmd_preview(args: argparse.Namespace) -> int:
             print(f"- {w.message}")
     if args.out:
         print(f"\nWrote {args.out}")
-    return 0
+    if args.check:
+        print(check_summary(mapping, failed), file=sys.stderr if failed else sys.stdout)
+    return status
+
+
+def check_summary(mapping: Mapping, failed: list[Warning]) -> str:
+    """The verdict of `preview --check`: every failed expectation, or that all passed."""
+    total = len(mapping.expectations)
+    if not failed:
+        return f"\nAll {total} expectation(s) pass." if total else "\nNo expectations to check."
+    lines = [f"\n{len(failed)} of {total} expectation(s) fail:"]
+    lines += [f"  FAIL {w.message}" for w in failed]
+    return "\n".join(lines)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -161,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     preview.add_argument(
         "--out", metavar="FILE", help="write one row per user to FILE (.xlsx or .csv)"
+    )
+    preview.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 and list the failures if an expectation fails (for CI)",
     )
     preview.set_defaults(run=cmd_preview)
 

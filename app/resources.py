@@ -30,7 +30,3 @@ def resource_path(*parts: str) -> Path:
         )
     return path
 
-
-def is_frozen() -> bool:
-    """True when running from a PyInstaller bundle rather than from Python."""
-    return bool(getattr(sys, "frozen", False))

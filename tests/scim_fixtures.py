@@ -1,4 +1,5 @@
-"""Fixtures for the SCIM tests: a fresh real server per test, the fault proxy, fast clients."""
+"""Fixtures for the SCIM tests: a fresh real server per test, the fault proxy, the fake
+server of one misbehaviour, fast clients."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
 from app.scim.client import ScimClient
 from app.scim.server import LocalScimServer
+from tests.fake_scim import FakeScim
 from tests.scim_proxy import FaultProxy
 
 TOKEN = "tok-7f3a9c1e5b2d4e6f8a0b1c2d3e4f5a6b"
@@ -49,7 +51,12 @@ def expected_groups(users, mapping) -> dict[str, set[str]]:
 
 def fast_client(url: str, token: str | None = TOKEN, **kwargs: Any) -> ScimClient:
     """A client with test-sized timeouts and backoff."""
-    settings: dict[str, Any] = {"timeout": 1.0, "backoff": 0.01, "max_backoff": 0.05}
+    settings: dict[str, Any] = {
+        "timeout": 1.0,
+        "backoff": 0.01,
+        "max_backoff": 0.05,
+        "create_settle": (0.05, 0.1),
+    }
     settings.update(kwargs)
     return ScimClient(url, token, **settings)
 
@@ -88,3 +95,19 @@ def fault_proxy() -> Iterator[Callable[..., FaultProxy]]:
     yield factory
     for proxy in started:
         proxy.stop()
+
+
+@pytest.fixture
+def fake_scim() -> Iterator[Callable[..., FakeScim]]:
+    """Factory: a started FakeScim (tests/fake_scim.py) misbehaving in one mode, token TOKEN."""
+    started: list[FakeScim] = []
+
+    def factory(mode: str = "", **kwargs: Any) -> FakeScim:
+        fake = FakeScim(mode, token=kwargs.pop("token", TOKEN), **kwargs)
+        fake.start()
+        started.append(fake)
+        return fake
+
+    yield factory
+    for fake in started:
+        fake.stop()

@@ -215,3 +215,20 @@ def test_a_mistyped_command_is_not_opened_as_a_file(capsys):
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert "'previw' is neither a command" in err and "preview" in err
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_version_and_help_load_neither_pandas_nor_qt(flag):
+    # They answer at once: the engine, pandas and Qt load only for a command that needs them.
+    probe = (
+        "import sys\n"
+        "from app.cli import main\n"
+        f"try:\n    main([{flag!r}])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pandas', 'numpy', 'PySide6', 'httpx') if m in sys.modules]\n"
+        "print('heavy=' + ','.join(heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "heavy="

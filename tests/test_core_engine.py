@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.core.engine import Change, evaluate
-from app.core.mapping import Mapping, MappingRow, Options
+from app.core.mapping import Mapping, MappingRow, MatchKind, Options
 from app.core.users import UserList
 from tests.core_reference import reference_after
 
@@ -26,8 +26,9 @@ def users_of(*rows: tuple[str, str]) -> UserList:
     )
 
 
-def mapping_of(*rows: tuple[str, str], **options: object) -> Mapping:
-    return Mapping(tuple(MappingRow(v, g) for v, g in rows), Options(**options))
+def mapping_of(*rows: tuple[str, ...], **options: object) -> Mapping:
+    """A mapping from (value, group) or (value, group, match kind) rows."""
+    return Mapping(tuple(MappingRow(*row) for row in rows), Options(**options))
 
 
 def afters(users: UserList, mapping: Mapping) -> list[tuple[str, ...]]:
@@ -172,6 +173,9 @@ VALUES = [
     "Ops; eng",
     "x",
     "Sales;Sales",
+    "Sales - EMEA",
+    "EMEA Sales (contractor)",
+    "egg",
 ]
 GROUPS = ["", "S", "E", "Hand", "S; Hand", "E; S"]
 
@@ -181,8 +185,14 @@ GROUPS = ["", "S", "E", "Hand", "S; Hand", "E; S"]
     user_rows=st.lists(st.tuples(st.sampled_from(VALUES), st.sampled_from(GROUPS)), max_size=30),
     map_rows=st.lists(
         st.tuples(
-            st.sampled_from(["Sales", "eng", "Eng", "Ops", " ops", ""]),
+            st.sampled_from(["Sales", "eng", "Eng", "Ops", " ops", "", "s", "S", "x", "ales"]),
             st.sampled_from(["S", "E", "O", "", "Hand"]),
+            st.sampled_from([kind.value for kind in MatchKind]),
+        )
+        | st.tuples(
+            st.sampled_from(["S.*", "(?i)eng", "e.g", "[", "Sales|Ops", ".*s.*", " ops ", "x?"]),
+            st.sampled_from(["S", "E", "O", "Hand"]),
+            st.just(MatchKind.PATTERN),
         ),
         max_size=6,
     ),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.core.errors import InputError
-from app.io import read_users
+from app.io import read_mapping, read_users
 
 BAD = Path(__file__).parent / "data" / "bad"
 ANN = {"email": "ann@example.com", "name": "Ann Lee", "status": "active", "source": "Sales",
@@ -32,7 +32,10 @@ LOADS = {
     "dates.xlsx": ([{**ANN, "source": "2024-03-04", "groups": "7"},
                     {**BOB, "source": "3-4", "groups": "007"}], []),
     "huge_dimension.xlsx": ([ANN, BOB], []),
+    "cells_without_r.xlsx": ([ANN, BOB], []),
+    "huge_dimension_single_quotes.xlsx": ([ANN, BOB], []),  # calamine caps what it reserves
 }
+FAR = "too large to read .*1,048,576 rows x 16,384 columns"
 
 FAILS = {
     "empty.csv": "the file is empty",
@@ -42,12 +45,37 @@ FAILS = {
     "text_named.xlsx": "not an Excel workbook",
     "truncated.xlsx": "damaged or incomplete",
     "zip_not_workbook.xlsx": "not an Excel workbook",
-    "far_cell.xlsx": "too large to read .*1,048,576 rows x 16,384 columns",
+    "far_cell.xlsx": FAR,
+    # Issue 11: the far cell however XML spells it; each of these aborted the process.
+    "far_cell_single_quotes.xlsx": FAR,
+    "far_cell_newline.xlsx": FAR,
+    "far_cell_in_first_row.xlsx": FAR,
+    "far_cell_prefixed.xlsx": FAR,
+    "far_cell_after_comment.xlsx": FAR,
+    "huge_unique_count.xlsx": "too many texts .*4,000,000,000; GroupMap reads up to 25,000,000",
+    "lying_size.xlsx": "damaged or incomplete",
+    "wide_header.csv": "the header has 20,001 columns, more than the 16,384",
+}
+
+
+DRAFT_FAILS = {
+    "draft_deep_nesting.json": r"the draft is damaged \(nested too deeply\)",
+    "draft_huge_version.json": r"the draft is damaged \(a number with 5,000 digits\)",
+    "draft_long_version_text.json": r"invalid version 'xxxxxxxx.*…\. Open a draft",
+    "draft_not_utf8.json": r"the draft is damaged \(not UTF-8 text\)",
 }
 
 
 def test_the_corpus_is_fully_covered():
-    assert sorted(p.name for p in BAD.iterdir()) == sorted([*LOADS, *FAILS])
+    assert sorted(p.name for p in BAD.iterdir()) == sorted([*LOADS, *FAILS, *DRAFT_FAILS])
+
+
+@pytest.mark.parametrize("name", sorted(DRAFT_FAILS))
+def test_hostile_drafts_fail_with_one_short_line(name):
+    with pytest.raises(InputError, match=DRAFT_FAILS[name]) as caught:
+        read_mapping(BAD / name)
+    message = str(caught.value)
+    assert message.startswith(name + ":") and "\n" not in message and len(message) < 200
 
 
 @pytest.mark.parametrize("name", sorted(LOADS))

@@ -61,12 +61,12 @@ def test_draft_is_versioned_json_without_secrets(tmp_path):
     path = tmp_path / "d.json"
     save_draft(path, SAMPLE)
     data = json.loads(path.read_text(encoding="utf-8"))
-    assert data["format"] == "groupmap-draft" and data["version"] == 1
-    assert data["rows"][1] == {"value": "=1+1", "group": "@ops"}
+    assert data["format"] == "groupmap-draft" and data["version"] == 2
+    assert data["rows"][1] == {"value": "=1+1", "group": "@ops", "match": "equals"}
     assert data["options"] == {"source_column": "Dept", "default_group": "Everyone",
                                "ignore_case": True, "separator": ",", "multiple_groups": True,
                                "apply_existing": True}
-    assert set(data) == {"format", "version", "rows", "options"}
+    assert set(data) == {"format", "version", "rows", "options", "expectations"}
     assert load_draft(path) == SAMPLE
     assert not list(tmp_path.glob(".*.tmp"))  # no leftover temp file
 
@@ -74,7 +74,7 @@ def test_draft_is_versioned_json_without_secrets(tmp_path):
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"format": "groupmap-draft", "version": 2, "rows": []}', "newer GroupMap"),
+        ('{"format": "groupmap-draft", "version": 3, "rows": []}', "newer GroupMap"),
         ("{not json", "damaged"),
         (b"\xff\xfe\x00garbage", "damaged"),
         ('{"format": "something-else", "version": 1}', "not a GroupMap draft"),

@@ -23,6 +23,7 @@ KEYS = {
     "created_groups",
     "added",
     "removed",
+    "not_kept",
     "unchanged",
     "not_found",
     "failed",
@@ -189,7 +190,7 @@ def test_token_never_in_any_output(
     run(inputs, proxy.url)
     captured = capsys.readouterr()
     outputs += [captured.out, captured.err, caplog.text]
-    outputs += [p.read_bytes().decode("latin-1") for p in tmp_path.iterdir()]
+    outputs += [p.read_bytes().decode("latin-1") for p in tmp_path.rglob("*") if p.is_file()]
     assert any("[redacted]" in text for text in outputs)
     for text in outputs:
         assert TOKEN not in text
@@ -281,3 +282,27 @@ def test_a_report_that_cannot_be_written_is_refused_before_any_write(
         assert run(inputs, proxy.url, "--report", str(report)) == 2
         assert not proxy.writes()  # refused before the sync, not after it
         assert "--report" in capsys.readouterr().err
+
+
+def test_dry_run_and_sync_count_attribute_conflicts_the_same_way(
+    scim_server, tmp_path, capsys, monkeypatch
+):
+    # user001 also holds an unmanaged group: one attribute cannot hold both, so the user is
+    # left alone; neither JSON counts them as unchanged.
+    lines = ["Name,Email,Status,Identity Provider Group,Group"]
+    lines += ["A,user000@ex.com,active,sales,", "B,user001@ex.com,active,sales,Hand"]
+    (tmp_path / "users.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "mapping.csv").write_text(
+        "Value in Identity Provider,Group\nsales,Sales\n", encoding="utf-8"
+    )
+    inputs = (tmp_path / "users.csv", tmp_path / "mapping.csv")
+    server = seeded(scim_server, inputs)
+    path = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+    extra = ("--target", "attribute", "--attribute", path, "--apply-existing", "--json")
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    assert run(inputs, server.url, *extra, "--dry-run") == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert run(inputs, server.url, *extra) == 0
+    real = json.loads(capsys.readouterr().out)
+    assert dry["unchanged"] == real["unchanged"] == 0
+    assert dry["added"] == real["added"] == 1

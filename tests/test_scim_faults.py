@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -54,10 +55,11 @@ def test_sync_through_20_percent_faults_is_exact(scim_server, fault_proxy):
     assert result.requests >= proxy.count()  # a request on a connection the proxy dropped counts
 
 
-def _write_inputs(tmp_path: Path, n: int) -> tuple[Path, Path]:
-    values = ["sales", "eng", "ops", "legal"]
+def _write_inputs(
+    tmp_path: Path, n: int, values: tuple[str, ...] = ("sales", "eng", "ops", "legal")
+) -> tuple[Path, Path]:
     lines = ["Name,Email,Status,Identity Provider Group,Group"]
-    lines += [f"User {i},user{i:05d}@ex.com,active,{values[i % 4]}," for i in range(n)]
+    lines += [f'User {i},user{i:05d}@ex.com,active,"{values[i % len(values)]}",' for i in range(n)]
     users = tmp_path / "users.csv"
     users.write_text("\n".join(lines) + "\n", encoding="utf-8")
     mapping = tmp_path / "mapping.csv"
@@ -68,7 +70,7 @@ def _write_inputs(tmp_path: Path, n: int) -> tuple[Path, Path]:
     return users, mapping
 
 
-def _sync_command(users: Path, mapping: Path, url: str) -> list[str]:
+def _sync_command(users: Path, mapping: Path, url: str, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -85,15 +87,19 @@ def _sync_command(users: Path, mapping: Path, url: str) -> list[str]:
         "--concurrency",
         "1",
         "--json",
+        *extra,
     ]
 
 
-def test_sync_killed_halfway_converges_when_run_again(scim_server, fault_proxy, tmp_path):
-    users_file, mapping_file = _write_inputs(tmp_path, 400)
-    from app.io import read_mapping, read_users
+def _kill_at_the_21st_write_then_rerun(scim_server, fault_proxy, users_file, mapping_file, *extra):
+    """Run a sync, SIGKILL it while its 21st write is held, run it again: (partial, rerun
+    report, server dump, users, mapping)."""
+    from app.cli import add_mapping_options, load_inputs
 
-    users = read_users([users_file])
-    mapping = read_mapping(mapping_file)
+    parser = argparse.ArgumentParser()
+    add_mapping_options(parser)
+    args = ["--users", str(users_file), "--mapping", str(mapping_file), *extra]
+    users, mapping = load_inputs(parser.parse_args(args))
     server = scim_server(users)
     reached, killed = threading.Event(), threading.Event()
 
@@ -109,12 +115,9 @@ def test_sync_killed_halfway_converges_when_run_again(scim_server, fault_proxy, 
 
     proxy = fault_proxy(server.url, refuse=hold_the_21st_write)
     env = {**os.environ, "GROUPMAP_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
+    command = _sync_command(users_file, mapping_file, proxy.url, *extra)
     first = subprocess.Popen(
-        _sync_command(users_file, mapping_file, proxy.url),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     assert reached.wait(60), first.stderr.read().decode() if first.poll() is not None else ""
     first.send_signal(signal.SIGKILL)
@@ -122,19 +125,37 @@ def test_sync_killed_halfway_converges_when_run_again(scim_server, fault_proxy, 
     killed.set()
     assert first.returncode == -signal.SIGKILL
     partial = sum(len(m) for m in server.dump()["groups"].values())
-    assert 0 < partial < 400
 
-    second = subprocess.run(
-        _sync_command(users_file, mapping_file, proxy.url),
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    second = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr
-    report = json.loads(second.stdout)
+    return partial, json.loads(second.stdout), server.dump(), users, mapping
+
+
+def test_sync_killed_halfway_converges_when_run_again(scim_server, fault_proxy, tmp_path):
+    users_file, mapping_file = _write_inputs(tmp_path, 400)
+    partial, report, dump, users, mapping = _kill_at_the_21st_write_then_rerun(
+        scim_server, fault_proxy, users_file, mapping_file
+    )
+    assert 0 < partial < 400
     assert report["added"] == 400 - partial and report["failed"] == 0
-    dump = server.dump()
     assert all(count == 1 for count in dump["group_counts"].values())
     assert dump["groups"] == expected_groups(users, mapping)
+
+
+def test_multiple_groups_sync_killed_after_some_targets_gives_the_rest_when_run_again(
+    scim_server, fault_proxy, tmp_path
+):
+    # Every user has two or three targets; the first run stops after some users got only
+    # their first ones. Rule 6 must not read those users as "already in a group".
+    users_file, mapping_file = _write_inputs(
+        tmp_path, 120, values=("sales;eng", "eng;ops;legal", "ops;sales")
+    )
+    partial, report, dump, users, mapping = _kill_at_the_21st_write_then_rerun(
+        scim_server, fault_proxy, users_file, mapping_file, "--multiple-groups", "--separator", ";"
+    )
+    expected = expected_groups(users, mapping)
+    total = sum(len(m) for m in expected.values())
+    assert 0 < partial < total
+    assert report["added"] == total - partial and report["failed"] == 0
+    assert all(count == 1 for count in dump["group_counts"].values())
+    assert dump["groups"] == expected

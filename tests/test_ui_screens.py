@@ -42,7 +42,8 @@ def test_a_narrow_window_keeps_preview_and_sync_on_the_toolbar(qtbot, window):
     controller = window.sync_controller
     window.resize(1000, 600)
     qtbot.waitUntil(lambda: window.compact_toolbar.compact)
-    for action in (controller.preview_action, controller.sync_action):
+    for action in (controller.connect_action, controller.refresh_action,
+                   controller.preview_action):
         assert window.toolbar.widgetForAction(action).isVisible()
     window.resize(1900, 900)
     qtbot.waitUntil(lambda: not window.compact_toolbar.compact)

@@ -8,9 +8,11 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from PySide6.QtCore import QSettings, Qt
 
-from app.ui.connection import TARGET_ATTRIBUTE, ConnectionProfile, ConnectionStore
+from app.scim.redact import redact
+from app.scim.settings import TARGET_ATTRIBUTE
+from app.scim.tokens import TokenStore
+from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
-from app.ui.secrets import TokenStore, redact
 from tests.scim_fixtures import TOKEN, make_users
 
 WAIT = 15_000
@@ -119,7 +121,7 @@ def test_profiles_persist_without_their_tokens(store, tmp_path):
 
 
 def test_redact_hides_the_token_in_any_text():
-    assert redact(f"GET failed: Bearer {TOKEN}", TOKEN) == "GET failed: Bearer [token hidden]"
+    assert redact(f"GET failed: Bearer {TOKEN}", TOKEN) == "GET failed: Bearer [redacted]"
 
 
 def wait_tested(qtbot, dialog):
@@ -171,6 +173,7 @@ def test_server_error_text_is_never_rich_text(qtbot, store, scim_server, fault_p
         ("", False, "groups", "", "Enter the SCIM base URL"),
         ("ftp://example.com", False, "groups", "", "must start with https://"),
         ("http://example.com/scim/v2", False, "groups", "", "plain HTTP"),
+        ("https://admin:pw@example.com/scim/v2", False, "groups", "", "user:password@host"),
         ("https://example.com/scim/v2", False, "attribute", "", "attribute path"),
     ],
 )

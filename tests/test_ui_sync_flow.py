@@ -303,9 +303,12 @@ def test_attribute_target_writes_one_value_per_user(qtbot, window, scim_server):
         email: (data.get(extension) or {}).get("department")
         for email, data in server.dump()["attributes"].items()
     }
-    # "Before" is the server's attribute (empty for everyone), so every user gets a value,
-    # even those the export lists in "Team A".
-    assert departments == {f"user{i:03d}@ex.com": GROUPS[VALUES[i % 8]] for i in range(16)}
+    # "Before" is the server's attribute (empty for everyone). Rule 6: the users the export
+    # lists in "Team A" are existing users and keep what they have, as the preview says;
+    # everyone else gets a value.
+    assert departments == {
+        f"user{i:03d}@ex.com": None if i < 8 else GROUPS[VALUES[i % 8]] for i in range(16)
+    }
     assert not refresh(qtbot, controller).adds  # read back: nothing left to do
 
 

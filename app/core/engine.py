@@ -1,20 +1,31 @@
 """The matching engine: the one implementation of the mapping rules.
 
 The preview, the desktop app and the sync all call `evaluate`. It never loops over users:
-source cells are split into values once per (separator, case) setting, values are matched
-to rows through a hash index, and every count is computed per profile (users sharing a
-source cell and a set of current groups) with numpy.
+source cells are split into values once per (separator, case) setting, each row is matched
+once against the distinct values (app/core/matching.py: a hash index for equals rows, string
+methods or a compiled pattern over the vocabulary for the other kinds, cached per row), and
+every count is computed per profile (users sharing a source cell and a set of current
+groups) with numpy.
 
 The rules:
 1. Values compare after stripping whitespace; case-sensitive unless `ignore_case`.
+   A row matches a value by its kind: equals, starts with, ends with, contains (the row's
+   text, stripped and case-folded alike), or pattern (a Python regular expression, stripped,
+   that must match the whole value; ignoring case if asked). A pattern that does not
+   compile, like an incomplete row, is ignored.
 2. A cell is one value, unless a separator splits it into several.
-3. One group per user: the first row in mapping order matching any value decides.
-   With `multiple_groups`: the groups of every matching row, in row order, without repeats.
+3. Row order is priority. One group per user: the first row in mapping order matching any
+   value decides. With `multiple_groups`: the groups of every matching row, in row order,
+   without repeats.
 4. A user matching no row is unmatched, and gets the default group if there is one.
 5. Only managed groups (named by rows, plus the default group) ever change.
-6. Without `apply_existing`, a user already in any group keeps their groups; only users in
-   no group get their target. With it, a user with a target leaves the managed groups that
-   are not their target and joins their target.
+6. Without `apply_existing`, an "existing" user keeps all their groups: one for whom the
+   export lists a current group, or who is (on the server) in a group that is not one of
+   their own targets. Every other user with a target joins all their targets, so a user
+   that an interrupted sync placed in some of their targets gets the rest on the next run
+   (the rule has a fixed point). Offline, where the export is the "before", this reads
+   "a user already in any group keeps their groups". With `apply_existing`, a user with a
+   target leaves the managed groups that are not their target and joins their target.
 """
 
 from __future__ import annotations
@@ -22,14 +33,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
-from app.core.mapping import Mapping, normalize_value
+from app.core.mapping import Mapping
+from app.core.matching import row_value_pairs
 from app.core.users import UserList
-
-NO_ROW = np.iinfo(np.int32).max
 
 
 class Change(IntEnum):
@@ -60,7 +71,7 @@ def tokens_of(users: UserList, separator: str, ignore_case: bool) -> Tokens:
     key = (separator, ignore_case)
     if key not in cache:
         cache[key] = _tokenize(users.cells, separator, ignore_case)
-    return cache[key]
+    return cast(Tokens, cache[key])
 
 
 def _tokenize(cells: np.ndarray, separator: str, ignore_case: bool) -> Tokens:
@@ -128,17 +139,10 @@ class Evaluation:
         self.managed[[code_of[g] for g in mapping.managed_groups()]] = True
 
         self.row_group = np.array(
-            [code_of[r.group.strip()] if r.is_complete else -1 for r in mapping.rows],
+            [code_of[r.group.strip()] if r.is_usable else -1 for r in mapping.rows],
             dtype=np.int64,
         )
-        complete = [i for i, row in enumerate(mapping.rows) if row.is_complete]
-        keys = [normalize_value(mapping.rows[i].value, options.ignore_case) for i in complete]
-        positions = self.tokens.vocab.get_indexer(keys) if keys else np.empty(0, dtype=np.int64)
-        found = positions >= 0
-        self.value_rows_ptr, self.value_rows = _csr(
-            positions[found], np.asarray(complete, dtype=np.int64)[found], len(self.tokens.vocab)
-        )
-        self.value_matched = np.diff(self.value_rows_ptr) > 0
+        self._index_value_rows(options.separator, options.ignore_case)
 
         self._match_cells(options.multiple_groups)
         default = mapping.default_group
@@ -151,6 +155,14 @@ class Evaluation:
             )
         self.cell_target_ptr, self.cell_target = _csr(target_cell, target_group, len(users.cells))
         self._place_profiles(options.apply_existing, n_groups)
+
+    def _index_value_rows(self, separator: str, ignore_case: bool) -> None:
+        """Per vocabulary value, the rows matching it (CSR), each row evaluated once and cached."""
+        vocab = self.tokens.vocab
+        cache = self.users.engine_cache.setdefault(("rows", separator, ignore_case), {})
+        codes, rows = row_value_pairs(vocab, self.mapping.rows, ignore_case, cache)
+        self.value_rows_ptr, self.value_rows = _csr(codes, rows, len(vocab))
+        self.value_matched = np.diff(self.value_rows_ptr) > 0
 
     def _match_cells(self, multiple_groups: bool) -> None:
         """The matching (cell, row) pairs: the deciding row per cell, or every row in order."""
@@ -182,13 +194,15 @@ class Evaluation:
             self.cell_target_ptr, self.cell_target, profiles.cell.astype(np.int64)
         )
         has_target = np.bincount(target_p, minlength=n_profiles) > 0
-        in_no_group = np.diff(set_ptr)[profiles.groupset] == 0
-        assigned = has_target & (apply_existing | in_no_group)
+        before_key = before_p * n_groups + before_g
+        outside_targets = ~np.isin(before_key, target_p * n_groups + target_g)
+        in_other_group = np.bincount(before_p[outside_targets], minlength=n_profiles) > 0
+        existing = profiles.listed | in_other_group
+        assigned = has_target & (apply_existing | ~existing)
 
         keep_before = ~assigned[before_p] | ~self.managed[before_g]
         joins = assigned[target_p]
         target_p, target_g = target_p[joins], target_g[joins]
-        before_key = before_p * n_groups + before_g
         target_key = target_p * n_groups + target_g
         is_added = ~np.isin(target_key, before_key)
         is_removed = ~keep_before & ~np.isin(before_key, target_key)
@@ -287,7 +301,8 @@ class Evaluation:
 
     @cached_property
     def user_change(self) -> np.ndarray:
-        return self.profile_change[self.users.profiles.of_user]
+        change: np.ndarray = self.profile_change[self.users.profiles.of_user]
+        return change
 
     def profile_after(self, profile: int) -> tuple[str, ...]:
         groups = self.after_groups[self.after_ptr[profile] : self.after_ptr[profile + 1]]
@@ -311,7 +326,7 @@ class Evaluation:
         rows = self.deciding_rows(cell)
         if rows:
             parts = [
-                f"{self.mapping.rows[r].value.strip()} -> {self.mapping.rows[r].group.strip()}"
+                f"{self.mapping.rows[r].describe()} -> {self.mapping.rows[r].group.strip()}"
                 for r in rows
             ]
             label = "row" if len(rows) == 1 else "rows"
@@ -340,7 +355,7 @@ class Evaluation:
 
         return {
             self.group_names[g]: (users_of(self._added_pairs, g), users_of(self._removed_pairs, g))
-            for g in np.flatnonzero(self.managed)
+            for g in map(int, np.flatnonzero(self.managed))
         }
 
 
@@ -356,7 +371,7 @@ def _groupset_csr(users: UserList) -> tuple[np.ndarray, np.ndarray]:
             (code_of[g] for s in users.groupsets for g in s), dtype=np.int64, count=int(ptr[-1])
         )
         cache["groupsets"] = (ptr, data)
-    return cache["groupsets"]
+    return cast(tuple[np.ndarray, np.ndarray], cache["groupsets"])
 
 
 def evaluate(users: UserList, mapping: Mapping) -> Evaluation:

@@ -2,23 +2,110 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
 
 from app.core.users import DEFAULT_SOURCE_COLUMN
 
 GROUP_NAME_LIMIT = 50  # Calendly caps group names at 50 characters.
 
 
+class MatchKind(StrEnum):
+    """How a row's text is compared with a (stripped, case-folded if asked) export value."""
+
+    EQUALS = "equals"
+    STARTS_WITH = "starts with"
+    ENDS_WITH = "ends with"
+    CONTAINS = "contains"
+    PATTERN = "pattern"  # a Python regular expression that must match the whole value
+
+
 @dataclass(frozen=True)
 class MappingRow:
-    """One line of the table: users whose source value equals `value` land in `group`."""
+    """One line of the table: users whose source value matches `value` land in `group`."""
 
     value: str
     group: str
+    kind: MatchKind = MatchKind.EQUALS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", MatchKind(self.kind))  # "starts with" is accepted too
 
     @property
     def is_complete(self) -> bool:
         return bool(self.value.strip()) and bool(self.group.strip())
+
+    @property
+    def is_usable(self) -> bool:
+        """Complete, and for a pattern, one that compiles: the rows the engine applies."""
+        return self.is_complete and (
+            self.kind != MatchKind.PATTERN or pattern_error(self.value) is None
+        )
+
+    def describe(self) -> str:
+        """The row's condition as the reasons show it: "Sales", or "starts with 'Sales'"."""
+        if self.kind == MatchKind.EQUALS:
+            return self.value.strip()
+        return f"{self.kind} '{self.value.strip()}'"  # as typed: no doubled backslashes
+
+
+def match_kind(text: str) -> MatchKind | None:
+    """The kind a file or the command line names ("starts with", "regex", ...); None if unknown."""
+    key = " ".join(text.replace("_", " ").replace("-", " ").split()).casefold()
+    if not key:
+        return MatchKind.EQUALS
+    return _KIND_ALIASES.get(key)
+
+
+_KIND_ALIASES = {kind.value: kind for kind in MatchKind} | {
+    "equal": MatchKind.EQUALS,
+    "is": MatchKind.EQUALS,
+    "exact": MatchKind.EQUALS,
+    "startswith": MatchKind.STARTS_WITH,
+    "begins with": MatchKind.STARTS_WITH,
+    "endswith": MatchKind.ENDS_WITH,
+    "regex": MatchKind.PATTERN,
+    "regex match": MatchKind.PATTERN,
+    "regular expression": MatchKind.PATTERN,
+}
+
+
+@lru_cache(maxsize=4096)
+def compile_pattern(text: str, ignore_case: bool) -> re.Pattern[str]:
+    """A row's pattern, stripped like every row value; re.error if it does not compile."""
+    return re.compile(text.strip(), re.IGNORECASE if ignore_case else 0)
+
+
+def pattern_error(text: str) -> re.error | None:
+    """Why a pattern does not compile (message and position), or None."""
+    try:
+        compile_pattern(text, False)
+    except re.error as error:
+        return error
+    return None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What the mapping must do for one user (by email) or one export value.
+
+    `groups` are the expected target groups in any order; empty means "no group". A subject
+    with an "@" is an email; anything else is an export value (a whole source cell).
+    """
+
+    subject: str
+    groups: tuple[str, ...] = ()
+
+    @property
+    def is_email(self) -> bool:
+        return "@" in self.subject
+
+    def expected_text(self) -> str:
+        return ", ".join(self.groups) if self.groups else "no group"
 
 
 @dataclass(frozen=True)
@@ -35,16 +122,20 @@ class Options:
 
 @dataclass(frozen=True)
 class Mapping:
-    """The rows, in priority order, and the options."""
+    """The rows, in priority order, the options, and the expectations the rows must meet."""
 
     rows: tuple[MappingRow, ...] = ()
     options: Options = field(default_factory=Options)
+    expectations: tuple[Expectation, ...] = ()
 
     def with_rows(self, rows: list[MappingRow] | tuple[MappingRow, ...]) -> Mapping:
         return replace(self, rows=tuple(rows))
 
-    def with_options(self, **changes: object) -> Mapping:
+    def with_options(self, **changes: Any) -> Mapping:
         return replace(self, options=replace(self.options, **changes))
+
+    def with_expectations(self, expectations: Sequence[Expectation]) -> Mapping:
+        return replace(self, expectations=tuple(expectations))
 
     @property
     def default_group(self) -> str:
@@ -57,7 +148,7 @@ class Mapping:
         """
         names: dict[str, None] = {}
         for row in self.rows:
-            if row.is_complete:
+            if row.is_usable:
                 names.setdefault(row.group.strip(), None)
         if self.default_group:
             names.setdefault(self.default_group, None)

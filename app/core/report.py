@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -66,7 +68,7 @@ def problem_rows(warnings: list[Warning]) -> pd.DataFrame:
     )
 
 
-def preview_json(evaluation: Evaluation, warnings: list[Warning]) -> dict:
+def preview_json(evaluation: Evaluation, warnings: list[Warning]) -> dict[str, Any]:
     """The object `groupmap preview --json` prints."""
     return {
         "users": evaluation.user_count,

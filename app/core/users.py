@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,7 @@ class Profiles:
 
     cell: np.ndarray  # per profile: code into UserList.cells
     groupset: np.ndarray  # per profile: code into UserList.groupsets
+    listed: np.ndarray  # per profile: the export lists a current group for these users
     weight: np.ndarray  # per profile: number of users
     of_user: np.ndarray  # per user: profile code
 
@@ -54,8 +56,13 @@ class UserList:
 
     frame: pd.DataFrame
     source_column: str = DEFAULT_SOURCE_COLUMN
-    notes: list[dict] = field(default_factory=list)
-    engine_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    export_listed: np.ndarray | None = field(default=None, repr=False, compare=False)
+    """Per user, whether the export lists a current group: kept when the current groups
+    come from elsewhere (the server); None while they are the export's own."""
+    engine_cache: dict[Any, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     """What the engine derives once per list (split values per setting); never edited."""
 
     def __post_init__(self) -> None:
@@ -121,13 +128,24 @@ class UserList:
         return list(names)
 
     @cached_property
+    def listed(self) -> np.ndarray:
+        """Per user: the export lists a current group for them (rule 6's "existing")."""
+        if self.export_listed is not None:
+            return self.export_listed
+        in_some = np.array([len(s) > 0 for s in self.groupsets], dtype=bool)
+        return in_some[self.groupset_codes] if len(in_some) else np.zeros(len(self), dtype=bool)
+
+    @cached_property
     def profiles(self) -> Profiles:
-        key = self.cell_codes.astype(np.int64) * max(len(self.groupsets), 1) + self.groupset_codes
-        uniques, of_user = np.unique(key, return_inverse=True)
         n_sets = max(len(self.groupsets), 1)
+        key = self.cell_codes.astype(np.int64) * n_sets + self.groupset_codes
+        key = key * 2 + self.listed
+        uniques, of_user = np.unique(key, return_inverse=True)
+        pair = uniques // 2
         return Profiles(
-            cell=(uniques // n_sets).astype(np.int32),
-            groupset=(uniques % n_sets).astype(np.int32),
+            cell=(pair // n_sets).astype(np.int32),
+            groupset=(pair % n_sets).astype(np.int32),
+            listed=(uniques % 2).astype(bool),
             weight=np.bincount(of_user, minlength=len(uniques)).astype(np.int64),
             of_user=of_user.astype(np.int32),
         )
@@ -136,8 +154,9 @@ class UserList:
         """A copy whose current groups come from elsewhere (the SCIM server), keyed by email.
 
         Emails compare case-insensitively; a user missing from the mapping is in no group.
+        Whether the export listed a current group for each user is kept (rule 6).
         """
         lowered = {email.lower(): join_groups(groups) for email, groups in groups_by_email.items()}
         frame = self.frame.copy()
         frame["groups"] = frame["email"].str.lower().map(lowered).fillna("").astype(str)
-        return UserList(frame, self.source_column, list(self.notes))
+        return UserList(frame, self.source_column, list(self.notes), export_listed=self.listed)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
 from app.core.engine import Change, Evaluation, evaluate
-from app.core.mapping import GROUP_NAME_LIMIT, loose_key, normalize_value
+from app.core.expectations import failures
+from app.core.mapping import (
+    GROUP_NAME_LIMIT,
+    MappingRow,
+    MatchKind,
+    loose_key,
+    normalize_value,
+    pattern_error,
+)
 
 LISTED_VALUES = 50  # unmatched values listed one by one; the rest are summed up in one warning
+BROAD_SHARE = 0.5  # a non-equals row matching more than this share of the users is too broad
+LISTED_ROWS = 5  # rows named in a shadowing warning; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -23,7 +34,7 @@ class Warning:
     count: int | None = None
     suggestion: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {key: val for key, val in asdict(self).items() if val is not None}
 
 
@@ -37,9 +48,13 @@ def _users_have(n: int) -> str:
 
 def find_warnings(evaluation: Evaluation) -> list[Warning]:
     """Every warning about the mapping against this export, most useful first."""
-    found: list[Warning] = []
+    found: list[Warning] = _failed_expectations(evaluation)
     found += _incomplete_rows(evaluation)
-    found += _duplicate_rows(evaluation)
+    found += _bad_patterns(evaluation)
+    duplicates = _duplicate_rows(evaluation)
+    found += duplicates
+    found += _shadowed_rows(evaluation, {w.row for w in duplicates})
+    found += _broad_rows(evaluation)
     found += _value_warnings(evaluation)
     found += _several_rows(evaluation)
     found += _long_group_names(evaluation)
@@ -47,6 +62,19 @@ def find_warnings(evaluation: Evaluation) -> list[Warning]:
     found += kept_by_apply_existing(evaluation)
     found += [Warning(**note) for note in evaluation.users.notes if "code" in note]
     return found
+
+
+def _failed_expectations(evaluation: Evaluation) -> list[Warning]:
+    """Each failed expectation, pointing at the row that decides (the first, with several)."""
+    return [
+        Warning(
+            "expectation_failed",
+            outcome.message,
+            row=outcome.rows[0] + 1 if outcome.rows else None,
+            value=outcome.expectation.subject.strip(),
+        )
+        for outcome in failures(evaluation)
+    ]
 
 
 def _incomplete_rows(evaluation: Evaluation) -> list[Warning]:
@@ -61,19 +89,113 @@ def _incomplete_rows(evaluation: Evaluation) -> list[Warning]:
     ]
 
 
-def _duplicate_rows(evaluation: Evaluation) -> list[Warning]:
-    ignore_case = evaluation.mapping.options.ignore_case
-    first: dict[str, int] = {}
+def _bad_patterns(evaluation: Evaluation) -> list[Warning]:
     found = []
     for i, row in enumerate(evaluation.mapping.rows):
-        if not row.is_complete:
+        if row.kind != MatchKind.PATTERN or not row.is_complete:
             continue
-        key = normalize_value(row.value, ignore_case)
+        error = pattern_error(row.value)
+        if error is not None:
+            where = f" at position {error.pos}" if error.pos is not None else ""
+            found.append(
+                Warning(
+                    "bad_pattern",
+                    f"Row {i + 1}: the pattern {row.value.strip()!r} does not compile"
+                    f" ({error.msg}{where}), so the row is ignored. Fix the pattern"
+                    " (Python regular expression syntax) or choose another match kind.",
+                    row=i + 1,
+                    value=row.value.strip(),
+                )
+            )
+    return found
+
+
+def _row_list(rows: list[int]) -> str:
+    """ "row 3", "rows 3 and 7", "rows 1, 2, 3, 4, 5 and 4 more" (1-based numbers)."""
+    shown = [str(r) for r in rows[:LISTED_ROWS]]
+    if len(rows) > LISTED_ROWS:
+        shown.append(f"{len(rows) - LISTED_ROWS} more")
+    if len(shown) == 1:
+        return f"row {shown[0]}"
+    return f"rows {', '.join(shown[:-1])} and {shown[-1]}"
+
+
+def _shadowed_rows(evaluation: Evaluation, already: set[int | None]) -> list[Warning]:
+    """One-group mode: rows that match users but never decide, because earlier rows do."""
+    if evaluation.mapping.options.multiple_groups or not len(evaluation.hit_row):
+        return []
+    n_rows = len(evaluation.mapping.rows)
+    decider = np.full(len(evaluation.users.cells), -1, dtype=np.int64)
+    decider[evaluation.match_cell] = evaluation.match_row
+    shadowed = np.setdiff1d(evaluation.hit_row, evaluation.match_row)
+    if not len(shadowed):
+        return []
+    pairs = np.unique(evaluation.hit_row * n_rows + decider[evaluation.hit_cell])
+    row_of, by = pairs // n_rows, pairs % n_rows
+    found = []
+    for row in shadowed:
+        if int(row) + 1 in already:
+            continue
+        earlier = [int(r) + 1 for r in by[row_of == row]]
+        mapping_row = evaluation.mapping.rows[row]
+        found.append(
+            Warning(
+                "shadowed_row",
+                f"Row {row + 1} ({mapping_row.describe()}) is shadowed by {_row_list(earlier)}:"
+                " they come first and already decide every user it matches, so it never"
+                " decides a group. Move it up, or remove it.",
+                row=int(row) + 1,
+                value=mapping_row.value.strip(),
+                suggestion=str(earlier[0]),  # the row to move it above
+            )
+        )
+    return found
+
+
+def _broad_rows(evaluation: Evaluation) -> list[Warning]:
+    """Non-equals rows matching more than half of the users: likely too broad."""
+    total = evaluation.user_count
+    rows = evaluation.mapping.rows
+    other = np.array([row.kind != MatchKind.EQUALS for row in rows], dtype=bool)
+    if not total or not other.any():
+        return []
+    n_rows = len(rows)
+    kept = other[evaluation.hit_row]
+    pairs = np.unique(evaluation.hit_cell[kept] * n_rows + evaluation.hit_row[kept])
+    per_row = np.bincount(
+        pairs % n_rows, weights=evaluation.users.cell_weights[pairs // n_rows], minlength=n_rows
+    ).astype(np.int64)
+    found = []
+    for i in np.flatnonzero(per_row > BROAD_SHARE * total):
+        row = rows[i]
+        count = int(per_row[i])
+        found.append(
+            Warning(
+                "row_too_broad",
+                f"Row {i + 1} ({row.describe()}) matches {count:,} of {_users(total)}"
+                f" ({count / total:.0%}): likely too broad. Narrow it, or check it on purpose.",
+                row=int(i) + 1,
+                value=row.value.strip(),
+                count=count,
+            )
+        )
+    return found
+
+
+def _duplicate_rows(evaluation: Evaluation) -> list[Warning]:
+    ignore_case = evaluation.mapping.options.ignore_case
+    first: dict[tuple[str, str], int] = {}
+    found = []
+    for i, row in enumerate(evaluation.mapping.rows):
+        if not row.is_usable:
+            continue
+        pattern = row.kind == MatchKind.PATTERN  # a pattern keeps its case: \S is not \s
+        key = (row.kind, normalize_value(row.value, ignore_case and not pattern))
         if key in first:
             found.append(
                 Warning(
                     "duplicate_value",
-                    f"Row {i + 1} repeats the value {row.value.strip()!r} of row {first[key] + 1};"
+                    f"Row {i + 1} repeats {_repeated(row)} of row {first[key] + 1};"
                     f" row {first[key] + 1} comes first, so row {i + 1} never decides a group"
                     " in one-group mode.",
                     row=i + 1,
@@ -90,17 +212,18 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
     tokens = evaluation.tokens
     users_per_value = evaluation.value_user_counts()
     rows = evaluation.mapping.rows
-    ignore_case = evaluation.mapping.options.ignore_case
     found: list[Warning] = []
 
     row_by_loose: dict[str, int] = {}
     for i, row in enumerate(rows):
-        if row.is_complete:
+        if row.is_usable and row.kind == MatchKind.EQUALS:
             row_by_loose.setdefault(loose_key(row.value), i)
 
     unmatched = np.flatnonzero(~evaluation.value_matched)
     unmatched = unmatched[np.argsort(-users_per_value[unmatched], kind="stable")]
-    near_misses, listed, rest_users, rest_values = [], [], 0, 0
+    near_misses: list[Warning] = []
+    listed: list[Warning] = []
+    rest_users = rest_values = 0
     for code in unmatched:
         spelled, count = str(tokens.spelling[code]), int(users_per_value[code])
         near_row = row_by_loose.get(loose_key(spelled))
@@ -143,20 +266,29 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
             )
         )
 
-    positions = tokens.vocab.get_indexer(
-        [normalize_value(r.value, ignore_case) if r.is_complete else "" for r in rows]
-    )
+    matching = np.zeros(len(rows), dtype=bool)
+    matching[evaluation.value_rows] = True
     for i, row in enumerate(rows):
-        if row.is_complete and positions[i] < 0:
+        if row.is_usable and not matching[i]:
             found.append(
                 Warning(
                     "row_matches_no_user",
-                    f"Row {i + 1} ({row.value.strip()!r}) matches no user of the export.",
+                    f"Row {i + 1} ({_condition(row)}) matches no user of the export.",
                     row=i + 1,
                     value=row.value.strip(),
                 )
             )
     return found
+
+
+def _condition(row: MappingRow) -> str:
+    return row.describe() if row.kind != MatchKind.EQUALS else repr(row.value.strip())
+
+
+def _repeated(row: MappingRow) -> str:
+    if row.kind == MatchKind.EQUALS:
+        return f"the value {row.value.strip()!r}"
+    return f"the condition {row.describe()}"
 
 
 def _near_miss(spelled: str, count: int, row: int, target: str) -> Warning:

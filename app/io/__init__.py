@@ -1,6 +1,6 @@
 """Spreadsheets, mapping files and drafts: everything GroupMap reads from or writes to disk."""
 
-from app.io.atomic import atomic_path, atomic_write_bytes
+from app.io.atomic import atomic_path, atomic_write_bytes, check_writable
 from app.io.cells import safe_cell, unescape_cell
 from app.io.drafts import load_draft, save_draft
 from app.io.errors import ImportCancelled
@@ -8,12 +8,14 @@ from app.io.mappingfile import read_mapping, write_mapping
 from app.io.preview import write_preview
 from app.io.tables import read_table
 from app.io.userfile import read_users
-from app.io.writers import write_table, write_workbook
+from app.io.writers import check_output, write_table, write_workbook
 
 __all__ = [
     "ImportCancelled",
     "atomic_path",
     "atomic_write_bytes",
+    "check_output",
+    "check_writable",
     "load_draft",
     "read_mapping",
     "read_table",

@@ -42,7 +42,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
-        raise _cannot_save(target, exc) from exc
+        raise cannot_save(target, exc) from exc
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -59,14 +59,33 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         if isinstance(exc, OSError):
-            raise _cannot_save(target, exc) from exc
+            raise cannot_save(target, exc) from exc
         raise
     _fsync_dir(folder)
 
 
-def _cannot_save(target: Path, exc: OSError) -> InputError:
-    """A save that failed (missing folder, no permission, disk full) as one clear line."""
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Create and remove a temporary file beside `path`, as a save would: a missing, read-only
+    or otherwise unusable folder is refused before any work whose result it would lose."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{target}: is a directory; give the name of the file to write.")
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise cannot_save(target, exc) from exc
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
+def cannot_save(target: Path, exc: OSError, where: str | None = None) -> InputError:
+    """A save that failed (missing folder, no permission, disk full) as one clear line;
+    `where` names the temporary folder when the failure was there, not beside the target."""
     reason = exc.strerror or str(exc)
+    if where is not None:
+        reason += f" in the temporary folder {where}"
     return InputError(
         f"{target}: cannot save the file ({reason}); the previous file, if any, is unchanged. "
         "Choose another folder or free some space and try again."
@@ -78,6 +97,3 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         handle.write(data)
 
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))

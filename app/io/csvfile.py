@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from app.core.errors import InputError
+from app.io.limits import MAX_CSV_COLUMNS, MAX_CSV_HEADER_BYTES, size_text
 
 SAMPLE_BYTES = 1 << 16
 DELIMITERS = (",", ";", "\t")
@@ -110,7 +113,7 @@ def detect_format(path: Path) -> CsvFormat:
     return CsvFormat(encoding, _delimiter_of(text), 0)
 
 
-def _read_kwargs(fmt: CsvFormat) -> dict:
+def _read_kwargs(fmt: CsvFormat) -> dict[str, Any]:
     return dict(
         sep=fmt.delimiter,
         dtype=str,
@@ -133,7 +136,35 @@ def _parse_error(path: Path, exc: Exception) -> InputError:
     )
 
 
+def check_header(path: Path, fmt: CsvFormat) -> None:
+    """Refuse a header line over the documented size or column count before pandas builds
+    anything per column (a 44 MB line of millions of columns would take minutes, then fail)."""
+    with open(path, "rb") as handle:
+        head = handle.read(MAX_CSV_HEADER_BYTES + 1)
+    text = head.decode(fmt.encoding, errors="replace")
+    lines = text.split("\n", fmt.skip_rows)[fmt.skip_rows:] if fmt.skip_rows else [text]
+    rest = lines[0] if lines else ""
+    buffer = io.StringIO(rest)
+    try:
+        header = next(csv.reader(buffer, delimiter=fmt.delimiter), [])
+    except csv.Error as exc:
+        raise _parse_error(path, exc) from exc
+    ended = buffer.tell() < len(rest) or rest.endswith(("\n", "\r"))
+    complete = len(head) <= MAX_CSV_HEADER_BYTES or ended
+    if not complete:
+        raise InputError(
+            f"{path.name}: the header line is longer than {size_text(MAX_CSV_HEADER_BYTES)}; "
+            "this is not a user export. Export the user list again."
+        )
+    if len(header) > MAX_CSV_COLUMNS:
+        raise InputError(
+            f"{path.name}: the header has {len(header):,} columns, more than the "
+            f"{MAX_CSV_COLUMNS:,} GroupMap reads. Export only the needed columns and try again."
+        )
+
+
 def read_header(path: Path, fmt: CsvFormat) -> list[str]:
+    check_header(path, fmt)
     try:
         return [str(c) for c in pd.read_csv(path, nrows=0, **_read_kwargs(fmt)).columns]
     except pd.errors.EmptyDataError as exc:

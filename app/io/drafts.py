@@ -1,6 +1,8 @@
-"""Mapping drafts: the table and its options as versioned JSON, written atomically.
+"""Mapping drafts: the table, its options and expectations as versioned JSON, written atomically.
 
-A draft never holds a secret (no token, no server URL credentials): only rows and options.
+A draft never holds a secret (no token, no server URL credentials): only rows, options and
+expectations. Version 2 added each row's "match" kind and the "expectations"; a version 1
+draft opens unchanged (every row equals, no expectations) and is saved as version 2.
 """
 
 from __future__ import annotations
@@ -8,22 +10,31 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 from app.core.errors import InputError
-from app.core.mapping import Mapping, MappingRow, Options
+from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind, Options
 from app.io.atomic import atomic_write_bytes
+from app.io.limits import MAX_DRAFT_BYTES, decode_json, read_limited, shown
 
 DRAFT_FORMAT = "groupmap-draft"
-DRAFT_VERSION = 1
+DRAFT_VERSION = 2
+_KINDS = {kind.value for kind in MatchKind}
 _OPTION_TYPES = {f.name: (bool if f.type in ("bool", bool) else str) for f in fields(Options)}
 
 
-def draft_dict(mapping: Mapping) -> dict:
+def draft_dict(mapping: Mapping) -> dict[str, Any]:
     return {
         "format": DRAFT_FORMAT,
         "version": DRAFT_VERSION,
-        "rows": [{"value": row.value, "group": row.group} for row in mapping.rows],
+        "rows": [
+            {"value": row.value, "group": row.group, "match": row.kind.value}
+            for row in mapping.rows
+        ],
         "options": asdict(mapping.options),
+        "expectations": [
+            {"subject": e.subject, "groups": list(e.groups)} for e in mapping.expectations
+        ],
     }
 
 
@@ -42,7 +53,7 @@ def mapping_from_draft(data: object, path: Path) -> Mapping:
         raise _bad(path, "not a GroupMap draft")
     version = data.get("version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _bad(path, f"the draft has an invalid version {version!r}")
+        raise _bad(path, f"the draft has an invalid version {shown(version)}")
     if version > DRAFT_VERSION:
         raise InputError(
             f"{path.name}: this draft was saved by a newer GroupMap (draft version {version}; "
@@ -57,34 +68,47 @@ def mapping_from_draft(data: object, path: Path) -> Mapping:
             isinstance(item.get(k, ""), str) for k in ("value", "group")
         ):
             raise _bad(path, f"row {number} of the draft is damaged")
-        rows.append(MappingRow(item.get("value", ""), item.get("group", "")))
+        kind = item.get("match", MatchKind.EQUALS.value)
+        if kind not in _KINDS:
+            raise _bad(path, f"row {number} of the draft has an unknown match {kind!r}")
+        rows.append(MappingRow(item.get("value", ""), item.get("group", ""), MatchKind(kind)))
     options_data = data.get("options", {})
     if not isinstance(options_data, dict):
         raise _bad(path, "the draft's options are damaged")
-    options = {}
+    options: dict[str, Any] = {}  # each value is checked against its field's type
     for name, kind in _OPTION_TYPES.items():
         if name in options_data:
             value = options_data[name]
             if not isinstance(value, kind):
                 raise _bad(path, f"the draft option {name!r} is damaged")
             options[name] = value
-    return Mapping(tuple(rows), Options(**options))
+    expectations = _expectations_from_draft(data.get("expectations", []), path)
+    return Mapping(tuple(rows), Options(**options), expectations)
+
+
+def _expectations_from_draft(items: object, path: Path) -> tuple[Expectation, ...]:
+    if not isinstance(items, list):
+        raise _bad(path, "the draft's expectations are damaged")
+    found = []
+    for number, item in enumerate(items, start=1):
+        subject = item.get("subject") if isinstance(item, dict) else None
+        groups = item.get("groups", []) if isinstance(item, dict) else None
+        if (
+            not isinstance(subject, str)
+            or not isinstance(groups, list)
+            or not all(isinstance(g, str) for g in groups)
+        ):
+            raise _bad(path, f"expectation {number} of the draft is damaged")
+        found.append(Expectation(subject, tuple(groups)))
+    return tuple(found)
 
 
 def load_draft(path: str | Path) -> Mapping:
     """The mapping saved in a draft; InputError for a damaged or newer draft."""
     path = Path(path)
+    raw = read_limited(path, MAX_DRAFT_BYTES)  # a regular file, at most 64 MB
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file. Check the path and try again.") from exc
-    except OSError as exc:
-        raise InputError(f"{path.name}: cannot be read ({exc.strerror}).") from exc
-    try:
-        data = json.loads(raw.decode("utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise _bad(path, f"the draft is damaged (not valid JSON at line {exc.lineno},"
-                         f" column {exc.colno}: {exc.msg})") from exc
-    except UnicodeDecodeError as exc:
-        raise _bad(path, "the draft is damaged (not valid JSON)") from exc
+        data = decode_json(raw)
+    except ValueError as exc:
+        raise _bad(path, f"the draft is damaged ({exc})") from exc
     return mapping_from_draft(data, path)

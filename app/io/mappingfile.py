@@ -1,6 +1,8 @@
 """Mapping tables as Calendly shows them: "Value in Identity Provider" and "Group" columns.
 
 Row order is priority order; fully blank lines are skipped. A .json file is read as a draft.
+An optional "Match" column gives each row's match kind (equals when absent or blank); it is
+written only when some row is not equals, so an equals-only table stays Calendly's two columns.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from app.core.errors import InputError
-from app.core.mapping import Mapping, MappingRow
+from app.core.mapping import Mapping, MappingRow, MatchKind, match_kind
 from app.io.cells import header_key
 from app.io.drafts import load_draft, save_draft
+from app.io.limits import MAX_MAPPING_BYTES, check_regular_file
 from app.io.tables import open_table
 from app.io.writers import write_table
 
@@ -20,6 +23,8 @@ VALUE_HEADER = "Value in Identity Provider"
 GROUP_HEADER = "Group"
 VALUE_HEADERS = (VALUE_HEADER, "Value in IdP", "Identity Provider Value", "Value")
 GROUP_HEADERS = (GROUP_HEADER, "Calendly Group", "Groups")
+MATCH_HEADER = "Match"
+MATCH_HEADERS = (MATCH_HEADER, "Match kind", "Match type", "Operator")
 
 
 def _accepts_mapping(headers: list[str]) -> bool:
@@ -34,6 +39,7 @@ def read_mapping(path: str | Path) -> Mapping:
     path = Path(path)
     if path.suffix.lower() == ".json":
         return load_draft(path)
+    check_regular_file(path, MAX_MAPPING_BYTES)
     table = open_table(path, _accepts_mapping)
     value, group = table.find(VALUE_HEADERS), table.find(GROUP_HEADERS)
     if value is None or group is None:
@@ -41,22 +47,43 @@ def read_mapping(path: str | Path) -> Mapping:
             f"{table.file}: a mapping file needs the columns {VALUE_HEADER!r} and "
             f"{GROUP_HEADER!r}; columns found: {table.listed_headers}."
         )
-    values, groups = table.columns([value, group])
-    frame = pd.DataFrame({"value": values.to_numpy(), "group": groups.to_numpy()})
+    match = table.find(MATCH_HEADERS)
+    columns = table.columns([value, group] if match is None else [value, group, match])
+    frame = pd.DataFrame({"value": columns[0].to_numpy(), "group": columns[1].to_numpy()})
+    frame["match"] = columns[2].to_numpy() if match is not None else ""
     blank = (frame["value"].str.strip() == "") & (frame["group"].str.strip() == "")
     frame = frame.loc[~blank]
-    rows = tuple(MappingRow(v, g) for v, g in zip(frame["value"], frame["group"], strict=True))
+    kinds = _match_kinds(table.file, frame["match"], frame["value"])
+    rows = tuple(
+        MappingRow(v, g, k) for v, g, k in zip(frame["value"], frame["group"], kinds, strict=True)
+    )
     return Mapping(rows)
 
 
+def _match_kinds(file: str, cells: pd.Series, values: pd.Series) -> list[MatchKind]:
+    """The kind named in each "Match" cell; InputError naming the first unknown one."""
+    kinds = []
+    for number, (cell, value) in enumerate(zip(cells, values, strict=True), start=1):
+        kind = match_kind(str(cell))
+        if kind is None:
+            allowed = ", ".join(k.value for k in MatchKind)
+            raise InputError(
+                f"{file}: mapping row {number} ({str(value).strip()!r}) has the unknown match"
+                f" {str(cell).strip()!r} in the {MATCH_HEADER!r} column. Use one of: {allowed}"
+                " (blank means equals)."
+            )
+        kinds.append(kind)
+    return kinds
+
+
 def mapping_frame(mapping: Mapping) -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            VALUE_HEADER: [row.value for row in mapping.rows],
-            GROUP_HEADER: [row.group for row in mapping.rows],
-        },
-        dtype=str,
-    )
+    columns = {
+        VALUE_HEADER: [row.value for row in mapping.rows],
+        GROUP_HEADER: [row.group for row in mapping.rows],
+    }
+    if any(row.kind != MatchKind.EQUALS for row in mapping.rows):
+        columns[MATCH_HEADER] = [row.kind.value for row in mapping.rows]
+    return pd.DataFrame(columns, dtype=str)
 
 
 def write_mapping(path: str | Path, mapping: Mapping) -> None:

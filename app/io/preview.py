@@ -10,7 +10,7 @@ import pandas as pd
 from app.core.engine import Evaluation
 from app.core.report import problem_rows, summary_rows, user_rows
 from app.core.warnings import Warning
-from app.io.writers import write_table, write_workbook
+from app.io.writers import output_kind, write_table, write_workbook
 
 # The workbook is for people: headers as the app shows them, problem types in words. The CSV
 # keeps the stable lower-case column names scripts read.
@@ -45,8 +45,9 @@ def write_preview(
     """.xlsx: sheets Summary, Users, Problems, Mapping and Options with readable headers.
     .csv: the Users table only, with the stable lower-case column names."""
     path = Path(path)
+    kind = output_kind(path)  # a .pdf is refused, never written as a workbook
     users = user_rows(evaluation)
-    if path.suffix.lower() in (".csv", ".txt"):
+    if kind == "csv":
         write_table(path, users, progress=progress)
         return
     problems = problem_rows(list(warnings))

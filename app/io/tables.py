@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from app.core.errors import InputError
 from app.io import csvfile, xlsxfile
 from app.io.cells import header_key, unescape_series
+from app.io.limits import check_regular_file
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -30,7 +32,7 @@ class Table:
     headers: list[str]
     read: Callable[[list[int], Progress | None], list[pd.Series]]
     sheet: str | None = None
-    notes: list[dict] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     def find(self, names: Sequence[str]) -> int | None:
         """Index of the first header equal to one of `names` (by `header_key`, in names' order)."""
@@ -67,8 +69,7 @@ def _is_workbook_content(path: Path) -> bool:
 def open_table(path: str | Path, accept: Callable[[list[str]], bool] | None = None) -> Table:
     """Open `path`; for workbooks, `accept(headers)` picks the sheet and header row to use."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such file. Check the path and try again.")
+    check_regular_file(path)  # "no such file", "is a directory", "is a device"...
     try:
         return _open(path, accept)
     except OSError as exc:

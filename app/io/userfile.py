@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -55,7 +56,7 @@ def read_users(
     total = float(sum(sizes))
     done = 0.0
     frames: list[pd.DataFrame] = []
-    notes: list[dict] = []
+    notes: list[dict[str, Any]] = []
     for path, size in zip(files, sizes, strict=True):
         _check(cancelled)
         share, base = 0.9 * size / total, 0.9 * done / total
@@ -87,7 +88,7 @@ def read_users(
 
 def _read_one(
     path: Path, source_column: str | None, on_progress: Progress
-) -> tuple[pd.DataFrame, list[dict]]:
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     table = open_table(path, _accepts_users)
     if table.sheet is not None:
         on_progress(0.8)  # a workbook is parsed when opened; a CSV when its columns are read
@@ -146,10 +147,10 @@ def _assemble(series: dict[str, pd.Series]) -> pd.DataFrame:
     )
 
 
-def _drop_blank(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, list[dict]]:
+def _drop_blank(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Drop rows without an email; note those that had other data (they can't be synced)."""
     no_email = frame["email"] == ""
-    notes: list[dict] = []
+    notes: list[dict[str, Any]] = []
     if not no_email.any():
         return frame, notes
     has_data = (frame["name"] != "") | (frame["status"] != "")
@@ -167,7 +168,7 @@ def _drop_blank(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, list[d
     return frame.loc[~no_email].reset_index(drop=True), notes
 
 
-def _drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+def _drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     key = frame["email"].str.lower()
     duplicate = key.duplicated(keep="first")
     if not duplicate.any():

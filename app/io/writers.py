@@ -7,14 +7,17 @@ with `write_string`, so it is a string cell that Excel and LibreOffice never eva
 
 from __future__ import annotations
 
+import io
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.exceptions import XlsxWriterException
 
 from app.core.errors import InputError
-from app.io.atomic import atomic_path
+from app.io.atomic import atomic_path, cannot_save, check_writable
 from app.io.cells import safe_cell, safe_series
 
 Progress = Callable[[float], None]
@@ -35,7 +38,7 @@ def write_table(
 ) -> None:
     """Write one table: .csv (UTF-8 with BOM, so Excel shows accents) or .xlsx."""
     path = Path(path)
-    if _kind(path) == "csv":
+    if output_kind(path) == "csv":
         write_csv(path, frame)
         if progress is not None:
             progress(1.0)
@@ -43,13 +46,20 @@ def write_table(
         write_workbook(path, {sheet_name: frame}, progress)
 
 
-def _kind(path: Path) -> str:
+def output_kind(path: Path) -> str:
+    """ "csv" or "xlsx" from the name; InputError for any other (a .pdf is never written)."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
         return "csv"
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
     raise InputError(f"{path.name}: can only save as .csv or .xlsx; choose one of those.")
+
+
+def check_output(path: str | Path) -> None:
+    """Before any work: refuse a type GroupMap cannot write, or a folder it cannot write in."""
+    output_kind(Path(path))
+    check_writable(path)
 
 
 def _text_column(series: pd.Series) -> bool:
@@ -82,19 +92,45 @@ def write_workbook(
     sheets: dict[str, pd.DataFrame],
     progress: Progress | None = None,
 ) -> None:
-    """One sheet per table: bold frozen header row, autofilter, fitted column widths."""
+    """One sheet per table: bold frozen header row, autofilter, fitted column widths.
+
+    xlsxwriter zips into memory and its part files go to a private temporary folder, removed
+    whatever happens; only then is the file written, atomically. So its own errors (a full
+    disk while zipping is a FileCreateError, not an OSError) never leave a file open or half
+    written, and every failure is the one-line save message.
+    """
+    path = Path(path)
+    if output_kind(path) != "xlsx":
+        raise InputError(f"{path.name}: a workbook is saved as .xlsx; choose that extension.")
     total = max(sum(len(frame) for frame in sheets.values()), 1)
     done = 0
-    with atomic_path(path) as tmp:
-        workbook = xlsxwriter.Workbook(str(tmp), WORKBOOK_OPTIONS)
-        header_format = workbook.add_format({"bold": True})
-        try:
+    zipped = _Memory()
+    try:
+        with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as parts:
+            workbook = xlsxwriter.Workbook(zipped, {**WORKBOOK_OPTIONS, "tmpdir": parts})
+            header_format = workbook.add_format({"bold": True})
             for name, frame in sheets.items():
                 done = _write_sheet(workbook, name, frame, header_format, progress, done, total)
-        finally:
             workbook.close()
+    except XlsxWriterException as exc:
+        cause = exc.args[0] if exc.args and isinstance(exc.args[0], OSError) else None
+        if cause is None:
+            raise InputError(f"{path.name}: cannot save the workbook ({exc}).") from exc
+        raise cannot_save(path, cause, tempfile.gettempdir()) from exc
+    except OSError as exc:
+        raise cannot_save(path, exc, tempfile.gettempdir()) from exc
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(zipped.getbuffer())
     if progress is not None:
         progress(1.0)
+
+
+class _Memory(io.BytesIO):
+    """The zip in memory. Never closed: when a part file fails, xlsxwriter leaves its zip open
+    and closes it whenever it is collected, which must not fail then (a traceback at exit)."""
+
+    def close(self) -> None:
+        pass
 
 
 def _sheet_name(workbook: xlsxwriter.Workbook, name: str) -> str:

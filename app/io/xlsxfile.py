@@ -1,51 +1,34 @@
 """Reading .xlsx/.xlsm workbooks with python-calamine, every cell as the text shown.
 
-Before calamine sees a sheet, its XML is streamed once to learn its true extent (calamine
-allocates rows x columns cells, so a stray cell in XFD1048576 would abort the process) and
-its merged ranges (calamine leaves all but the top-left cell of a merge empty).
+Before calamine opens the workbook, every part it reads is located and weighed (app/io/
+xlsxparts.py); before it reads a sheet, the sheet's XML is streamed once to learn its true
+extent (calamine allocates rows x columns cells, so a stray cell in XFD1048576 would abort the
+process) and its merged ranges (calamine leaves all but the top-left cell of a merge empty),
+in app/io/xlsxscan.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
-import re
-import xml.etree.ElementTree as ET
-import zipfile
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import python_calamine as calamine
 
 from app.core.errors import InputError
+from app.io.limits import MAX_CELLS
+from app.io.xlsxparts import damaged, open_package
+from app.io.xlsxscan import SheetScan, scan_sheet
 
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 ZIP_MAGIC = b"PK\x03\x04"
-MAX_CELLS = 25_000_000
-MAX_SHEET_XML = 4 << 30
 HEADER_SEARCH_ROWS = 20
-CHUNK = 1 << 22
-
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-# Literal-led patterns, so the scan runs at memchr speed ("r=" is the cell reference).
-_ROW = re.compile(rb"row [^>]*?r=\"(\d+)\"")
-_CELL = re.compile(rb" r=\"([A-Z]{1,3})\d")
-_WIDE_CELL = re.compile(rb" r=\"([A-Z]{2,3})\d")
-_MERGE = re.compile(rb"mergeCell ref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
 
 Cell = str | float | int | bool | dt.date | dt.datetime | dt.time | dt.timedelta
-
-
-def column_number(letters: bytes | str) -> int:
-    """0-based column index of Excel column letters (A -> 0, AA -> 26)."""
-    number = 0
-    for char in letters if isinstance(letters, str) else letters.decode():
-        number = number * 26 + ord(char) - 64
-    return number - 1
 
 
 def _number_text(value: float) -> str:
@@ -78,7 +61,8 @@ def _duration_text(value: dt.timedelta) -> str:
     return f"{sign}{hours}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-_TEXT_OF: dict[type, Callable[[object], str]] = {
+# Each function takes values of exactly its key's type (looked up by `type(value)`).
+_TEXT_OF: dict[type, Callable[[Any], str]] = {
     float: _number_text,
     int: str,
     bool: lambda value: "TRUE" if value else "FALSE",
@@ -99,13 +83,6 @@ def cell_text(value: Cell | None) -> str:
 
 
 @dataclass
-class SheetScan:
-    rows: int = 0
-    columns: int = 0
-    merges: set[tuple[int, int, int, int]] = field(default_factory=set)  # r1, c1, r2, c2
-
-
-@dataclass
 class Sheet:
     """One sheet: the header row's texts and the calamine rows below it (converted on demand)."""
 
@@ -113,7 +90,7 @@ class Sheet:
     name: str
     headers: list[str]
     rows: list[list[Cell]]
-    notes: list[dict] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     def series(self, index: int) -> pd.Series:
         """A column as pandas text, blank cells as "", date cells as ISO dates."""
@@ -149,69 +126,6 @@ def _protected(path: Path) -> InputError:
     )
 
 
-def _damaged(path: Path) -> InputError:
-    return InputError(
-        f"{path.name}: the workbook is damaged or incomplete (maybe cut off while copying "
-        "or downloading). Export or download it again."
-    )
-
-
-def _sheet_parts(archive: zipfile.ZipFile, path: Path) -> list[tuple[str, str]]:
-    """(sheet name, XML part) in workbook order."""
-    try:
-        workbook = ET.fromstring(archive.read("xl/workbook.xml"))
-        rels = ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    except KeyError as exc:
-        raise InputError(
-            f"{path.name}: not an Excel workbook (it is a zip file without a workbook inside). "
-            "Export the list again as .xlsx or CSV."
-        ) from exc
-    except (ET.ParseError, zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise _damaged(path) from exc
-    targets = {}
-    for rel in rels:
-        target = rel.get("Target", "")
-        target = target.lstrip("/") if target.startswith("/") else posixpath.join("xl", target)
-        targets[rel.get("Id")] = posixpath.normpath(target)
-    parts = []
-    for sheet in workbook.iter():
-        if sheet.tag.endswith("}sheet") or sheet.tag == "sheet":
-            rid = sheet.get(f"{{{_NS_REL}}}id")
-            parts.append((sheet.get("name", ""), targets.get(rid, "")))
-    return parts
-
-
-def _scan(archive: zipfile.ZipFile, part: str, path: Path) -> SheetScan:
-    scan = SheetScan()
-    try:
-        info = archive.getinfo(part)
-    except KeyError:
-        return scan
-    if info.file_size > MAX_SHEET_XML:
-        raise _too_large(path, part, "its XML is over 4 GB")
-    tail = b""
-    try:
-        with archive.open(info) as stream:
-            while chunk := stream.read(CHUNK):
-                data = tail + chunk
-                last_row = max(data.rfind(b"<row "), data.rfind(b":row "))
-                found = _ROW.search(data, last_row) if last_row >= 0 else None
-                if found:
-                    scan.rows = max(scan.rows, int(found[1]))
-                # Every cell of the first chunk, then only cells past column Z (cheap to find).
-                cells = _WIDE_CELL if tail else _CELL
-                for letters in set(cells.findall(data)):
-                    scan.columns = max(scan.columns, column_number(letters) + 1)
-                merges = _MERGE.findall(data) if b"mergeCell " in data else []
-                for c1, r1, c2, r2 in merges:
-                    scan.merges.add((int(r1) - 1, column_number(c1),
-                                     int(r2 or r1) - 1, column_number(c2 or c1)))
-                tail = data[-512:]
-    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
-        raise _damaged(path) from exc
-    return scan
-
-
 def _first_line(exc: Exception) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
@@ -224,12 +138,16 @@ def _too_large(path: Path, sheet: str, why: str) -> InputError:
     )
 
 
-def _fill_merges(rows: list[list[Cell]], scan: SheetScan) -> None:
+def _fill_merges(rows: list[list[Cell]], scan: SheetScan, path: Path, name: str) -> None:
     """Give every cell of a merged range the top-left cell's text, as the admin sees it."""
     width = len(rows[0])
+    area = 0
     for r1, c1, r2, c2 in sorted(scan.merges):
         if r1 >= len(rows) or c1 >= width:
             continue
+        area += (min(r2, len(rows) - 1) - r1 + 1) * (min(c2, width - 1) - c1 + 1)
+        if area > MAX_CELLS:  # overlapping ranges, which Excel never writes
+            raise _too_large(path, name, "its merged ranges overlap")
         top = rows[r1][c1]
         for row in rows[r1 : r2 + 1]:
             row[c1 : c2 + 1] = [top] * len(row[c1 : c2 + 1])
@@ -255,20 +173,19 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
     The caller then checks the headers of what it gets (and names them in its error).
     """
     _check_container(path)
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _damaged(path) from exc
-    with archive:
-        parts = dict(_sheet_parts(archive, path))
+    with open_package(path) as package:
+        parts = package.sheets()
+        package.check_opened_parts()
         try:
             workbook = calamine.CalamineWorkbook.from_path(path)
         except calamine.PasswordError as exc:
             raise _protected(path) from exc
         except (calamine.CalamineError, OSError) as exc:
-            raise _damaged(path) from exc
+            raise damaged(path) from exc
         with workbook:
             names = workbook.sheet_names
+            if len(names) != len(parts):
+                raise damaged(path)  # calamine sees other sheets than the checks did
             charts = {sheet.name for sheet in workbook.sheets_metadata
                       if sheet.typ == calamine.SheetTypeEnum.ChartSheet}
             fallback: Sheet | None = None
@@ -276,8 +193,9 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
             for index, name in enumerate(names):
                 if name in charts:
                     continue
-                scan = _scan(archive, parts.get(name, ""), path)
                 try:
+                    part = parts[index].part
+                    scan = scan_sheet(package, part) if part is not None else SheetScan()
                     if scan.rows * scan.columns > MAX_CELLS:
                         size = f"it spans {scan.rows:,} rows x {scan.columns:,} columns"
                         raise _too_large(path, name, size)
@@ -300,7 +218,7 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
     return fallback
 
 
-def _sheet_note(path: Path, name: str, names: list[str]) -> dict:
+def _sheet_note(path: Path, name: str, names: list[str]) -> dict[str, Any]:
     others = [n for n in names if n != name]
     return {
         "code": "sheet_chosen",
@@ -328,7 +246,7 @@ def _load(
     if not rows or not rows[0]:
         return None
     if scan.merges:
-        _fill_merges(rows, scan)
+        _fill_merges(rows, scan, path, name)
     header, accepted = _header_row(rows, accept)
     headers = [cell_text(value).strip() for value in rows[header]]
     sheet = Sheet(path.name, name, headers, rows[header + 1 :])

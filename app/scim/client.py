@@ -2,18 +2,37 @@
 
 It reads /ServiceProviderConfig once and follows it (page size, filtering, PATCH or PUT),
 pages lists until totalResults, checks filtered answers, creates groups with their first
-members, and changes membership by delta in batches.
+members, and changes membership by delta in batches (app.scim.members). Every answer is read
+through app.scim.answers, so a wrong JSON type is one clear error naming server and field.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from app.scim.errors import AuthError, ConnectError, ScimError
-from app.scim.transport import REDACTED, RequestEvent, Transport
+from app.scim import answers
+from app.scim.errors import AuthError, BadAnswer, ConnectError, ScimError, UnsafeWrite
+from app.scim.members import MembersMixin
+from app.scim.protocol import (
+    BULK_SCHEMA,
+    PATCH_SCHEMA,
+    attribute_values,
+    escape_filter_value,
+    member_ids,
+    resource_path,
+    value_matches,
+)
+from app.scim.transport import (
+    MAX_RESPONSE_MB,
+    REDACTED,
+    REQUEST_DEADLINE,
+    RequestEvent,
+    Transport,
+)
 
 __all__ = [
     "AuthError",
@@ -23,13 +42,16 @@ __all__ = [
     "RequestEvent",
     "ScimClient",
     "ScimError",
+    "attribute_values",
     "escape_filter_value",
+    "member_ids",
+    "resource_path",
+    "value_matches",
 ]
 
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-BULK_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 DEFAULT_PAGE = 100
+MAX_PAGES = 10_000  # a list walk that does not end by then is a server paging forever
+CREATE_SETTLE = (1.0, 2.0, 4.0)  # seconds between look-ups after a create of unknown outcome
 
 
 @dataclass(frozen=True)
@@ -46,21 +68,34 @@ class Features:
     sort: bool = False
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Features:
+    def from_config(cls, config: Any, where: str = "/ServiceProviderConfig") -> Features:
+        config = answers.as_object(config, where)
+
         def section(name: str) -> dict[str, Any]:
             value = config.get(name)
-            return value if isinstance(value, dict) else {}
+            return {} if value is None else answers.as_object(value, where, name)
 
-        bulk, flt = section("bulk"), section("filter")
+        def flag(name: str, default: bool) -> bool:
+            value = section(name).get("supported", default)
+            if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+                return value.strip().lower() == "true"
+            if not isinstance(value, bool):
+                raise answers.wrong(where, f"{name}.supported", value, "true or false")
+            return value
+
+        def number(name: str, field: str, default: int) -> int:
+            value = answers.count(section(name).get(field), where, f"{name}.{field}", default)
+            return value or default
+
         return cls(
-            patch=bool(section("patch").get("supported", True)),
-            bulk=bool(bulk.get("supported", False)),
-            bulk_max_operations=int(bulk.get("maxOperations") or 0),
-            bulk_max_payload=int(bulk.get("maxPayloadSize") or 0),
-            filter=bool(flt.get("supported", False)),
-            filter_max_results=int(flt.get("maxResults") or DEFAULT_PAGE),
-            etag=bool(section("etag").get("supported", False)),
-            sort=bool(section("sort").get("supported", False)),
+            patch=flag("patch", True),
+            bulk=flag("bulk", False),
+            bulk_max_operations=number("bulk", "maxOperations", 0),
+            bulk_max_payload=number("bulk", "maxPayloadSize", 0),
+            filter=flag("filter", False),
+            filter_max_results=number("filter", "maxResults", DEFAULT_PAGE),
+            etag=flag("etag", False),
+            sort=flag("sort", False),
         )
 
 
@@ -71,18 +106,7 @@ class FilterIgnored(ScimError):
         super().__init__(200, None, detail)
 
 
-def escape_filter_value(value: str) -> str:
-    """A filter string literal (RFC 7644 3.4.2.2 uses JSON strings): quotes and backslashes."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
-
-
-def member_ids(group: dict[str, Any]) -> list[str]:
-    members = group.get("members") or []
-    return [str(m["value"]) for m in members if isinstance(m, dict) and m.get("value")]
-
-
-class ScimClient:
+class ScimClient(MembersMixin):
     """One connection to a service provider, safe to share between threads."""
 
     def __init__(
@@ -97,6 +121,9 @@ class ScimClient:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         max_retry_after: float = 300.0,
+        request_deadline: float = REQUEST_DEADLINE,
+        max_response_mb: float = MAX_RESPONSE_MB,
+        create_settle: tuple[float, ...] = CREATE_SETTLE,
     ) -> None:
         self._t = Transport(
             base_url,
@@ -108,11 +135,14 @@ class ScimClient:
             max_backoff=max_backoff,
             max_retry_after=max_retry_after,
             on_request=on_request,
+            request_deadline=request_deadline,
+            max_response_mb=max_response_mb,
         )
         self._features: Features | None = None
         self._lock = threading.Lock()
-        self.remove_style = "filter"  # or "value" (Entra style), learned from the server
-        self._remove_style_known = False
+        self.create_settle = tuple(create_settle)
+        self.max_pages = MAX_PAGES
+        MembersMixin.__init__(self)
 
     def __repr__(self) -> str:
         token = REDACTED if self._t._token else None
@@ -141,6 +171,10 @@ class ScimClient:
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """The decoded JSON body of a 2xx answer, or None for an empty one (204)."""
         return self._body(method, path, self._t.send(method, path, **kwargs))
+
+    def where(self, method: str, path: str) -> str:
+        """How errors name a request: the server and what was asked."""
+        return f"{self.base_url}: {method} {path} answered"
 
     @staticmethod
     def _body(method: str, path: str, response: Any) -> Any:
@@ -173,7 +207,8 @@ class ScimClient:
                     if exc.status not in (404, 501):
                         raise
                     config = {}
-                self._features = Features.from_config(config)
+                where = self.where("GET", "/ServiceProviderConfig")
+                self._features = Features.from_config({} if config is None else config, where)
             return self._features
 
     def page_size(self, wanted: int | None = None) -> int:
@@ -188,23 +223,52 @@ class ScimClient:
         """(resources, totalResults) per page, by startIndex, until totalResults is reached.
 
         Pages may hold fewer than asked (servers cap them): the next startIndex follows what
-        actually came back. A page with nothing new ends the walk, and so does an empty page
-        where a server leaves totalResults out (reported then as what was seen so far).
+        actually came back. An empty page ends the walk (where a server leaves totalResults
+        out, the total is reported as what was seen so far). A page that only repeats what
+        came before (a server ignoring startIndex), or a walk longer than totalResults and
+        `max_pages` allow (a server paging forever), is an error: ending quietly would report
+        the users not read as "not found".
         """
         count = self.page_size(page_size)
-        start, seen = 1, set()
+        start, seen, pages = 1, set(), 0
+        where = self.where("GET", endpoint)
+        limit = self.max_pages
         while True:
             query = dict(params or {}, startIndex=start, count=count)
-            body = self.request("GET", endpoint, params=query) or {}
-            resources = [r for r in body.get("Resources") or [] if isinstance(r, dict)]
-            fresh = [r for r in resources if r.get("id") not in seen]
-            seen.update(r.get("id") for r in fresh)
-            given = body.get("totalResults")
-            total = int(given) if isinstance(given, int | str) and str(given).isdigit() else None
+            body = answers.as_object(self.request("GET", endpoint, params=query) or {}, where)
+            resources = answers.objects(body.get("Resources"), where, "Resources")
+            ids = [answers.resource_id(r, where, "Resources[].id") for r in resources]
+            fresh = [r for r, rid in zip(resources, ids, strict=True) if rid not in seen]
+            seen.update(ids)
+            total = answers.count(body.get("totalResults"), where, "totalResults")
+            pages += 1
+            if total is not None and pages == 1 and resources:
+                limit = min(limit, math.ceil(total / len(resources)) * 2 + 10)
+            if resources and not fresh:
+                raise BadAnswer(
+                    f"{where} the same resources again at startIndex {start} (it ignores "
+                    "startIndex or repeats pages): GroupMap cannot read every resource on this "
+                    "server, so nothing was changed; report it to the vendor"
+                )
             yield fresh, total if total is not None else len(seen) + (count if fresh else 0)
             start += len(resources)
-            if not fresh or (total is not None and len(seen) >= total):
+            if not resources or (total is not None and len(seen) >= total):
                 return
+            if pages >= limit:
+                raise BadAnswer(
+                    f"{where} page after page: {pages} pages and {len(seen)} resources"
+                    + (f" where totalResults says {total}" if total is not None else "")
+                    + " without an end; stopped reading, nothing was changed: report it to "
+                    "the vendor"
+                )
+
+    def total_of(self, endpoint: str, params: dict[str, Any] | None = None) -> int | None:
+        """How many resources the endpoint holds (totalResults of a one-item page), if said."""
+        where = self.where("GET", endpoint)
+        body = self.request("GET", endpoint, params=dict(params or {}, count=1)) or {}
+        return answers.count(
+            answers.as_object(body, where).get("totalResults"), where, "totalResults"
+        )
 
     def list_resources(
         self, endpoint: str, params: dict[str, Any] | None = None
@@ -234,12 +298,14 @@ class ScimClient:
         }
         if attributes:
             params["attributes"] = ",".join(attributes)
-        body = self.request("GET", endpoint, params=params) or {}
-        resources = [r for r in body.get("Resources") or [] if isinstance(r, dict)]
+        where = self.where("GET", endpoint)
+        body = answers.as_object(self.request("GET", endpoint, params=params) or {}, where)
+        resources = answers.objects(body.get("Resources"), where, "Resources")
+        for resource in resources:
+            answers.resource_id(resource, where, "Resources[].id")
         matching = [r for r in resources if value_matches(r, attribute, value)]
-        if len(resources) - len(matching) > 1 or int(body.get("totalResults") or 0) > max(
-            len(resources), 1
-        ):
+        total = answers.count(body.get("totalResults"), where, "totalResults", 0) or 0
+        if len(resources) - len(matching) > 1 or total > max(len(resources), 1):
             raise FilterIgnored(f"{endpoint} answered filter on {attribute} with other resources")
         return matching
 
@@ -247,149 +313,48 @@ class ScimClient:
         """Users whose attribute (userName, emails.value or externalId) equals value."""
         return self.search("/Users", attribute, value, attributes)
 
-    def find_group(self, display_name: str) -> dict[str, Any] | None:
-        """The group with this displayName (exact spelling first, else case-insensitively)."""
+    def find_groups(self, display_name: str) -> list[dict[str, Any]]:
+        """The groups with this displayName, compared case-insensitively (RFC 7643).
+
+        By filter where the server offers one; a filter ignored or refused (400) is answered
+        by listing and comparing here.
+        """
         if self.features().filter:
             try:
-                found = self.search(
+                return self.search(
                     "/Groups", "displayName", display_name, ["id", "displayName", "meta"]
                 )
             except FilterIgnored:
-                found = [
-                    g for g in self.list_groups() if value_matches(g, "displayName", display_name)
-                ]
-        else:
-            found = [g for g in self.list_groups() if value_matches(g, "displayName", display_name)]
-        exact = [g for g in found if g.get("displayName") == display_name]
-        return (exact or found or [None])[0]
+                pass
+            except ScimError as exc:
+                if exc.status != 400:
+                    raise
+        return [g for g in self.list_groups() if value_matches(g, "displayName", display_name)]
+
+    def find_group(self, display_name: str) -> dict[str, Any] | None:
+        """The one group spelled exactly so; several of them is an error, never a guess."""
+        exact = [g for g in self.find_groups(display_name) if g.get("displayName") == display_name]
+        if len(exact) > 1:
+            ids = ", ".join(str(g.get("id")) for g in exact)
+            raise UnsafeWrite(
+                f"{self.base_url} has {len(exact)} groups named {display_name!r} (ids {ids}): "
+                "GroupMap cannot tell which one the mapping means; delete or rename the extra "
+                "ones on the server and run the sync again"
+            )
+        return exact[0] if exact else None
 
     def get_group(self, group_id: str) -> tuple[dict[str, Any], str | None]:
         """The group with its members, and its version (ETag) for If-Match."""
-        response = self._t.send("GET", f"/Groups/{group_id}")
-        body = self._body("GET", f"/Groups/{group_id}", response) or {}
-        version = response.headers.get("ETag") or (body.get("meta") or {}).get("version")
-        return body, version
+        path = resource_path("/Groups", group_id)
+        response = self._t.send("GET", path)
+        where = self.where("GET", path)
+        body = answers.as_object(self._body("GET", path, response) or {}, where)
+        meta = body.get("meta")
+        meta = answers.as_object(meta, where, "meta") if meta is not None else {}
+        version = response.headers.get("ETag") or meta.get("version")
+        return body, str(version) if version else None
 
-    # --- writing --------------------------------------------------------------------------
-
-    def create_group(self, name: str, members: list[str]) -> tuple[dict[str, Any], bool]:
-        """(group, adopted): POST /Groups with its first members.
-
-        A 409 means the group exists (often: an earlier attempt went through): it is adopted.
-        After an ambiguous failure (timeout, dropped connection, 5xx) the group is looked up
-        before the create is repeated, so a retry never makes a duplicate.
-        """
-        body = {
-            "schemas": [GROUP_SCHEMA],
-            "displayName": name,
-            "members": [{"value": m} for m in members],
-        }
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                created = self.request("POST", "/Groups", json=body, retry_ambiguous=False)
-            except ScimError as exc:
-                ambiguous = (isinstance(exc, ConnectError) and exc.ambiguous) or exc.status >= 500
-                if exc.status != 409 and not ambiguous:
-                    raise
-                existing = self.find_group(name)
-                if existing is not None:
-                    return existing, True
-                if exc.status == 409 or attempt >= self._t.max_attempts:
-                    raise
-                self._t.wait_before_retry(attempt)
-                continue
-            if not created or "id" not in created:
-                found = self.find_group(name)
-                if found is None:
-                    raise ScimError(201, None, f"created group {name!r} but cannot find it")
-                return found, False
-            return created, False
-
-    def modify_members(
-        self, group_id: str, add: list[str], remove: list[str]
-    ) -> dict[str, Any] | None:
-        """One PATCH adding and removing members (200 with a body or 204 without).
-
-        Without PATCH support, the whole group is replaced with PUT and If-Match. A removal
-        refused in one shape (RFC filter path, or Entra's value array) is tried in the other,
-        and the shape that works is kept for this server.
-        """
-        if not self.features().patch:
-            return self._replace_members(group_id, add, remove)
-        style = self.remove_style
-        try:
-            return self._patch_members(group_id, add, remove, style)
-        except ScimError as exc:
-            if not remove or exc.status not in (400, 501):
-                raise
-            if exc.scim_type == "noTarget":
-                # A member is already gone (a retried PATCH whose first answer was lost): the
-                # shape works. Never switch shapes here: a literal server reads Entra's value
-                # array as "remove every member".
-                group, _ = self.get_group(group_id)
-                still_there = [m for m in remove if m in set(member_ids(group))]
-                if not add and not still_there:
-                    return None
-                return self._patch_members(group_id, add, still_there, style)
-            # Another thread may have learned the server's shape while this PATCH was out.
-            if self._remove_style_known and self.remove_style == style:
-                raise
-            other = "value" if style == "filter" else "filter"
-            try:
-                result = self._patch_members(group_id, add, remove, other)
-            except ScimError:
-                raise exc from None
-            self.remove_style = other
-            self._remove_style_known = True
-            return result
-
-    def _patch_members(
-        self, group_id: str, add: list[str], remove: list[str], style: str
-    ) -> dict[str, Any] | None:
-        operations: list[dict[str, Any]] = []
-        if add:
-            operations.append(
-                {"op": "add", "path": "members", "value": [{"value": m} for m in add]}
-            )
-        if remove and style == "filter":
-            operations += [
-                {"op": "remove", "path": f"members[value eq {escape_filter_value(m)}]"}
-                for m in remove
-            ]
-        elif remove:
-            operations.append(
-                {"op": "remove", "path": "members", "value": [{"value": m} for m in remove]}
-            )
-        result = self.request(
-            "PATCH",
-            f"/Groups/{group_id}",
-            json={"schemas": [PATCH_SCHEMA], "Operations": operations},
-        )
-        if remove:
-            self._remove_style_known = True
-        return result
-
-    def _replace_members(self, group_id: str, add: list[str], remove: list[str]) -> dict[str, Any]:
-        gone = set(remove)
-        for attempt in range(1, self._t.max_attempts + 1):
-            group, version = self.get_group(group_id)
-            members = [m for m in member_ids(group) if m not in gone]
-            members += [m for m in add if m not in set(members)]
-            # Everything the server sent back except meta: a PUT replaces the whole resource,
-            # so attributes this client does not know (extensions) must travel with it.
-            body = {key: value for key, value in group.items() if key != "meta"}
-            body.setdefault("schemas", [GROUP_SCHEMA])
-            body["id"] = group_id
-            body["members"] = [{"value": m} for m in members]
-            headers = {"If-Match": version} if version else None
-            try:
-                return self.request("PUT", f"/Groups/{group_id}", json=body, headers=headers)
-            except ScimError as exc:
-                if exc.status != 412 or attempt >= self._t.max_attempts:
-                    raise
-        raise AssertionError("unreachable")
+    # --- writing (group creation and membership: app.scim.members) -----------------------
 
     def bulk_patch(
         self, endpoint: str, patches: list[tuple[str, list[dict[str, Any]]]]
@@ -399,7 +364,7 @@ class ScimClient:
             {
                 "method": "PATCH",
                 "bulkId": f"p{i}",
-                "path": f"{endpoint}/{resource_id}",
+                "path": resource_path(endpoint, resource_id),
                 "data": {"schemas": [PATCH_SCHEMA], "Operations": ops},
             }
             for i, (resource_id, ops) in enumerate(patches)
@@ -407,11 +372,13 @@ class ScimClient:
         body = self.request(
             "POST", "/Bulk", json={"schemas": [BULK_SCHEMA], "Operations": operations}
         )
-        answers = [a for a in (body or {}).get("Operations") or [] if isinstance(a, dict)]
-        by_id = {a.get("bulkId"): a for a in answers if a.get("bulkId")}
+        where = self.where("POST", "/Bulk")
+        body = answers.as_object(body or {}, where)
+        results = answers.objects(body.get("Operations"), where, "Operations")
+        by_id = {a.get("bulkId"): a for a in results if a.get("bulkId")}
         outcomes: list[ScimError | None] = []
         for i, operation in enumerate(operations):
-            answer = by_id.get(operation["bulkId"]) or (answers[i] if i < len(answers) else None)
+            answer = by_id.get(operation["bulkId"]) or (results[i] if i < len(results) else None)
             if answer is None:
                 outcomes.append(ScimError(0, None, "the bulk answer has no result for this user"))
                 continue
@@ -429,26 +396,8 @@ class ScimClient:
 
     def patch_user(self, user_id: str, operations: list[dict[str, Any]]) -> dict[str, Any] | None:
         return self.request(
-            "PATCH", f"/Users/{user_id}", json={"schemas": [PATCH_SCHEMA], "Operations": operations}
+            "PATCH",
+            resource_path("/Users", user_id),
+            json={"schemas": [PATCH_SCHEMA], "Operations": operations},
         )
 
-
-def attribute_values(resource: dict[str, Any], attribute: str) -> list[str]:
-    """The values of userName, externalId, displayName or emails(.value) on a resource."""
-    if attribute in ("emails", "emails.value"):
-        return [
-            str(e.get("value"))
-            for e in resource.get("emails") or []
-            if isinstance(e, dict) and e.get("value")
-        ]
-    value = resource.get(attribute)
-    return [str(value)] if value not in (None, "") else []
-
-
-def value_matches(resource: dict[str, Any], attribute: str, value: str) -> bool:
-    """RFC 7643: userName, emails and displayName compare case-insensitively; externalId exactly."""
-    values = attribute_values(resource, attribute)
-    if attribute == "externalId":
-        return value in values
-    folded = value.casefold()
-    return any(v.casefold() == folded for v in values)

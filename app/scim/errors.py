@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+MAX_DETAIL = 500  # characters of a server's text kept: enough to read, not a 2 MB page
+
+
+def shortened(text: str, limit: int = MAX_DETAIL) -> str:
+    """Server text cut to a sane length (redact it before, or a cut token would show)."""
+    text = " ".join(str(text).split()) if len(text) > limit else str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters not shown)"
+
 
 class ScimError(Exception):
     """The service provider refused a request: HTTP status, scimType and the server's detail."""
 
     def __init__(self, status: int, scim_type: str | None = None, detail: str = "") -> None:
         self.status = status
-        self.scim_type = scim_type or None
-        self.detail = detail
+        self.scim_type = shortened(str(scim_type), 80) if scim_type else None
+        self.detail = shortened(detail)
         super().__init__(self.message)
 
     @property
@@ -38,6 +48,32 @@ class ConnectError(ScimError):
     def __init__(self, detail: str, ambiguous: bool = False) -> None:
         self.ambiguous = ambiguous
         super().__init__(0, None, detail)
+
+
+class BadAnswer(ScimError):
+    """A 2xx answer GroupMap cannot use: wrong JSON types, a missing id, a body too large."""
+
+    def __init__(self, detail: str, status: int = 200) -> None:
+        super().__init__(status, None, detail)
+
+    @property
+    def message(self) -> str:
+        return self.detail  # it names the server and the request itself
+
+
+class UnsafeWrite(ScimError):
+    """A write GroupMap did not send because its effect on this server cannot be vouched for."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(0, None, detail)
+
+    @property
+    def message(self) -> str:
+        return f"not sent: {self.detail}"
+
+
+class UnsafeRemoval(UnsafeWrite):
+    """Removals only: the adds of the same batch can still be sent on their own."""
 
 
 class SyncCancelled(Exception):

@@ -4,7 +4,8 @@ Per group: one create carrying the first members (what the server did not keep i
 after), then PATCH requests of at most `batch_size` membership changes each. A failed
 batch is recorded with the server's reason and the sync goes on; authentication failures
 and an unreachable server stop the remaining work. `cancelled()` is checked before every
-request.
+request. Unless `verify` is off, every changed group is then read back (app/scim/verify.py);
+with a `journal`, every operation is recorded as it completes (app/scim/record.py).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from app.scim.client import ScimClient
 from app.scim.plan import MassRemovalError, SyncPlan
+from app.scim.record import RunJournal
 from app.scim.result import SyncResult
 from app.scim.run import Run
 from app.scim.settings import SyncProgress, SyncSettings
+from app.scim.verify import read_back
 from app.scim.write_attribute import attribute_jobs
 from app.scim.write_groups import planned_group_requests, write_group
 
@@ -35,11 +38,14 @@ def execute(
     progress: Callable[[SyncProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
+    journal: RunJournal | None = None,
+    verify: bool = True,
 ) -> SyncResult:
     """Apply the plan; raises MassRemovalError (nothing written) when the guard trips."""
     if plan.blocked:
         raise MassRemovalError(plan.mass_removal_message())
     result = SyncResult.start(plan)
+    result.journal = journal
     run = Run(client, plan, settings, result, progress, cancelled, log)
     if settings.target == "attribute":
         jobs = attribute_jobs(run)
@@ -51,5 +57,7 @@ def execute(
         for future in [pool.submit(job) for job in jobs]:
             future.result()
     result.cancelled = run.was_cancelled
+    if verify and not run.abort:
+        read_back(client, result, settings.concurrency, cancelled, log)
     result.requests = client.request_count
     return result

@@ -55,6 +55,16 @@ class SyncPlan:
     def removed_count(self) -> int:
         return sum(len(v) for v in self.removes.values())
 
+    def changed_emails(self) -> set[str]:
+        """The export users (email, lower case) the plan adds to or removes from a group."""
+        return {e.lower() for m in (self.adds, self.removes) for v in m.values() for e in v}
+
+    @property
+    def unchanged_count(self) -> int:
+        """Users found on the server that the plan leaves as they are (conflicts apart)."""
+        changed = self.changed_emails()
+        return sum(1 for e in self.state.user_ids if e not in changed and e not in self.conflicts)
+
     @property
     def removal_ratio(self) -> float:
         if self.current_memberships == 0:
@@ -170,6 +180,7 @@ def plan_sync(
         users=on_server,
         evaluation=evaluation,
         current_memberships=state.current_memberships(),
+        conflicts=dict(state.ambiguous),  # users the server cannot tell apart: left alone
     )
     if settings.target == "attribute":
         _attribute_values(plan, evaluation, emails, managed)
@@ -189,7 +200,7 @@ def _found(emails, state: ServerState) -> list[str]:
 
 def _attribute_values(plan: SyncPlan, evaluation: Evaluation, emails, managed: set[str]) -> None:
     """Per user to change: the single value to write ("" clears it)."""
-    changed = {e.lower() for group in (plan.adds, plan.removes) for v in group.values() for e in v}
+    changed = plan.changed_emails()
     for i, email in enumerate(emails):
         lower = str(email).lower()
         if lower not in changed or lower in plan.attribute_values:

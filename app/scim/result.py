@@ -35,6 +35,23 @@ class FailedOperation:
         return f"{self.operation} {self.group!r} for {who}: {self.reason}"
 
 
+@dataclass(frozen=True)
+class NotKept:
+    """A change the server answered as done but did not keep (its answer or the read-back)."""
+
+    group: str
+    operation: str  # "add" or "remove"
+    email: str
+    reason: str
+
+    def what(self) -> str:
+        verb = "added to" if self.operation == "add" else "removed from"
+        return f"{verb} {self.group!r} but not kept by the server ({self.reason})"
+
+    def describe(self) -> str:
+        return f"{self.email}: {self.what()}"
+
+
 @dataclass
 class SyncResult:
     plan: SyncPlan
@@ -49,29 +66,53 @@ class SyncResult:
     cancelled: bool = False
     group_ids: dict[str, str] = field(default_factory=dict)  # groups created or adopted
     done: dict[str, set[str]] = field(default_factory=dict)  # group -> emails (lower) applied
+    not_kept: list[NotKept] = field(default_factory=list)
+    verified: bool = False  # the changed groups were read back
+    unverified: list[str] = field(default_factory=list)  # groups the read-back could not read
+    journal: Any = field(default=None, repr=False)  # app.scim.record.RunJournal, when recording
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def start(cls, plan: SyncPlan) -> SyncResult:
-        changing = {e.lower() for m in (plan.adds, plan.removes) for v in m.values() for e in v}
-        unchanged = sum(
-            1 for e in plan.state.user_ids if e not in changing and e not in plan.conflicts
+        return cls(
+            plan, unchanged=plan.unchanged_count, not_found=list(plan.not_found), drift=plan.drift
         )
-        return cls(plan, unchanged=unchanged, not_found=list(plan.not_found), drift=plan.drift)
 
     # --- recording (thread-safe) ---------------------------------------------------------
 
-    def created(self, group: str, group_id: str) -> None:
+    def created(self, group: str, group_id: str, adopted: bool = False) -> None:
+        """A managed group now on the server; `adopted`: it was there already (a 409)."""
         with self._lock:
             if group not in self.created_groups:
                 self.created_groups.append(group)
             self.group_ids[group] = group_id
+        if self.journal is not None:
+            self.journal.created(group, group_id, adopted)
 
-    def applied(self, group: str, added: list[str] = (), removed: list[str] = ()) -> None:
+    def applied(
+        self, group: str, added: list[str] = (), removed: list[str] = (), status: int | None = None
+    ) -> None:
         with self._lock:
             self.added += len(added)
             self.removed += len(removed)
             self.done.setdefault(group, set()).update(e.lower() for e in [*added, *removed])
+        if self.journal is not None:
+            self.journal.applied(group, list(added), list(removed), status)
+
+    def lost(
+        self, group: str, operation: str, emails: list[str], reason: str, counted: bool = False
+    ) -> None:
+        """Changes the server did not keep; `counted`: they were recorded as applied before."""
+        with self._lock:
+            self.not_kept += [NotKept(group, operation, e, reason) for e in emails]
+            if counted:
+                if operation == "add":
+                    self.added -= len(emails)
+                else:
+                    self.removed -= len(emails)
+                self.done.get(group, set()).difference_update(e.lower() for e in emails)
+        if self.journal is not None:
+            self.journal.not_kept(group, operation, emails, reason, counted)
 
     def is_done(self, group: str, email: str) -> bool:
         with self._lock:
@@ -80,6 +121,8 @@ class SyncResult:
     def add_failure(self, failure: FailedOperation) -> None:
         with self._lock:
             self.failed.append(failure)
+        if self.journal is not None:
+            self.journal.failed(failure)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -104,7 +147,7 @@ class SyncResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.cancelled
+        return not self.failed and not self.cancelled and not self.not_kept
 
     def _plan_order(self, group: str) -> tuple[int, str]:
         order = self.plan.groups_to_create
@@ -118,6 +161,7 @@ class SyncResult:
             "unchanged": self.unchanged,
             "not_found": len(self.not_found),
             "failed": self.failed_count,
+            "not_kept": len(self.not_kept),
             "requests": self.requests,
             "drift": len(self.drift),
         }
@@ -135,6 +179,9 @@ class SyncResult:
             for email in f.emails:
                 failures.setdefault((f.operation, f.group, email.lower()), f.reason)
         not_found = {e.lower() for e in self.not_found}
+        lost: dict[str, list[str]] = {}
+        for n in self.not_kept:
+            lost.setdefault(n.email.lower(), []).append(n.what())
         rows = []
         frame = plan.users.frame
         for email, name in zip(frame["email"], frame["name"], strict=True):
@@ -152,6 +199,8 @@ class SyncResult:
                 outcome, reason = "left unchanged", plan.conflicts[key]
             elif not ops:
                 outcome, reason = "unchanged", ""
+            elif key in lost:
+                outcome, reason = "not kept by the server", "; ".join(lost[key])
             elif reasons:
                 outcome = "failed" if len(reasons) >= len(ops) else "partly failed"
                 reason = "; ".join(dict.fromkeys(reasons))
@@ -163,4 +212,4 @@ class SyncResult:
         return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
     def describe_failures(self) -> list[str]:
-        return [f.describe() for f in self.failed]
+        return [f.describe() for f in self.failed] + [n.describe() for n in self.not_kept]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from app.core.errors import InputError
 
 MATCH_ATTRIBUTES = {"userName": "userName", "emails": "emails.value", "externalId": "externalId"}
-TARGETS = ("groups", "attribute")
+TARGET_GROUPS, TARGET_ATTRIBUTE = "groups", "attribute"
+TARGETS = (TARGET_GROUPS, TARGET_ATTRIBUTE)
 
 
 @dataclass(frozen=True)

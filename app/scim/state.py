@@ -1,8 +1,11 @@
 """Read what the service provider holds now: the export's users and the managed groups.
 
 Users are read by listing pages or by one filter per user, whichever takes fewer requests
-(decided after the first page, which says how many users the server has). Groups are listed
-without members; only the managed ones are then read with their members.
+(decided after the first page, which says how many users the server has); users a filter
+does not find (a server comparing case-exactly, or refusing the filter) are then looked for
+by listing. Groups are listed without members; only the managed ones are then read with
+their members. Nothing is guessed: two accounts for one export user, one account for two
+export users, or two server groups for one managed group are reported, never picked.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -18,9 +22,10 @@ from typing import Any
 from app.core.errors import InputError
 from app.core.mapping import Mapping
 from app.core.users import UserList, split_groups
+from app.scim import answers
 from app.scim.client import FilterIgnored, ScimClient, attribute_values, member_ids
-from app.scim.errors import SyncCancelled
-from app.scim.settings import SyncProgress, SyncSettings
+from app.scim.errors import ScimError, SyncCancelled
+from app.scim.settings import MATCH_ATTRIBUTES, SyncProgress, SyncSettings
 
 
 @dataclass
@@ -40,6 +45,10 @@ class ServerState:
     attribute_values: dict[str, str] = field(default_factory=dict)  # email -> value (attr mode)
     all_groups_of: dict[str, list[str]] | None = None  # email -> every group, if users say so
     not_found: list[str] = field(default_factory=list)  # export emails, as written
+    ambiguous: dict[str, str] = field(default_factory=dict)  # email (lower) -> why left alone
+    # group displayName -> ids of every user read (export or not) whose `groups` name it: a
+    # group's member list without them is incomplete (never replaced from, on PUT servers)
+    claimed_members: dict[str, set[str]] = field(default_factory=dict)
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
 
@@ -118,13 +127,18 @@ def read_server_state(
     attributes = ["id", "userName", "emails", "externalId", "groups"]
     if settings.target == "attribute":
         attributes.append(str(settings.attribute))
-    resources: dict[str, dict[str, Any]] = {}  # key -> user resource
+    candidates: dict[str, dict[str, dict[str, Any]]] = {}  # key -> {id: user resource}
+    where = client.where("GET", "/Users")
 
     def take(resource: dict[str, Any]) -> None:
+        user_id = answers.resource_id(resource, where, "Resources[].id")
+        if resource.get("groups") is not None:
+            for name in _group_names(resource, where, direct_only=True):
+                state.claimed_members.setdefault(name, set()).add(user_id)
         for value in attribute_values(resource, attribute):
             key = _key(value, attribute)
-            if key in wanted and key not in resources:
-                resources[key] = resource
+            if key in wanted:
+                candidates.setdefault(key, {})[user_id] = resource
 
     pages = client.iter_pages("/Users", {"attributes": ",".join(attributes)})
     first, total = next(pages, ([], 0))
@@ -132,7 +146,7 @@ def read_server_state(
         take(resource)
     page_size = max(len(first), 1)
     pages_left = math.ceil(max(0, total - len(first)) / page_size)
-    missing = [key for key in wanted if key not in resources]
+    missing = [key for key in wanted if key not in candidates]
     if missing and features.filter and len(missing) < pages_left:
         try:
             written = [wanted[key] for key in missing]
@@ -140,7 +154,10 @@ def read_server_state(
             state.read_by = "filter"
         except FilterIgnored:
             pass
-    if state.read_by == "list":
+        except ScimError as exc:
+            if exc.status != 400:  # a filter this server cannot answer: list and compare here
+                raise
+    if state.read_by == "list" or any(key not in candidates for key in wanted):
         done = 1
         for page, total in pages:
             done += 1
@@ -148,31 +165,101 @@ def read_server_state(
                 take(resource)
             report(done, math.ceil(total / page_size))
             check()
-            if all(key in resources for key in wanted):
+            if all(key in candidates for key in wanted):
                 break
     pages.close()
     check()
 
+    resources = _resolve_users(wanted, candidates, attribute, state)
     has_groups = any("groups" in r for r in resources.values())
     if has_groups:
         state.all_groups_of = {}
     for key, email in wanted.items():
         resource = resources.get(key)
         if resource is None:
-            state.not_found.append(email)
+            if email.lower() not in state.ambiguous:
+                state.not_found.append(email)
             continue
         lower = email.lower()
         state.user_ids[lower] = str(resource["id"])
         if has_groups:
-            state.all_groups_of[lower] = [
-                str(g.get("display")) for g in resource.get("groups") or [] if g.get("display")
-            ]
+            state.all_groups_of[lower] = _group_names(resource, where)
         if settings.target == "attribute":
             state.attribute_values[lower] = read_attribute(resource, str(settings.attribute))
+    _stop_if_nobody_found(client, settings, wanted, state)
     if settings.target == "groups":
         _read_groups(client, settings, state)
     check()
     return state
+
+
+def _resolve_users(
+    wanted: dict[str, str],
+    candidates: dict[str, dict[str, dict[str, Any]]],
+    attribute: str,
+    state: ServerState,
+) -> dict[str, dict[str, Any]]:
+    """Per export user, the one server account; ambiguous ones go to state.ambiguous.
+
+    Two accounts whose userName differs only in case: the exact spelling wins, else neither.
+    One account matching two export emails: neither email is changed.
+    """
+    chosen: dict[str, dict[str, Any]] = {}
+    for key, found in candidates.items():
+        written = wanted[key]
+        if len(found) == 1:
+            chosen[key] = next(iter(found.values()))
+            continue
+        exact = [r for r in found.values() if written in attribute_values(r, attribute)]
+        if len(exact) == 1:
+            chosen[key] = exact[0]
+            continue
+        names = ", ".join(sorted(repr(str(r.get("userName") or r["id"])) for r in found.values()))
+        state.ambiguous[written.lower()] = (
+            f"{len(found)} server accounts match it by {attribute} ({names}), none spelled "
+            "exactly as the export: left alone; merge or rename the accounts on the server"
+        )
+    owners: dict[str, list[str]] = {}
+    for key, resource in chosen.items():
+        owners.setdefault(str(resource["id"]), []).append(key)
+    for user_id, keys in owners.items():
+        if len(keys) > 1:
+            emails = [wanted[k] for k in keys]
+            for key in keys:
+                del chosen[key]
+                state.ambiguous[wanted[key].lower()] = (
+                    f"one server account (id {user_id}) matches {len(keys)} export users "
+                    f"({', '.join(emails)}): left alone; fix the emails in the export or on "
+                    "the server"
+                )
+    return chosen
+
+
+def _group_names(resource: dict[str, Any], where: str, direct_only: bool = False) -> list[str]:
+    """The displays of a user's `groups` (RFC 7643 4.1.2), each checked for its type;
+    direct_only leaves out memberships through nested groups (type "indirect")."""
+    groups = answers.objects(resource.get("groups"), where, "Resources[].groups")
+    return [
+        str(g["display"])
+        for g in groups
+        if g.get("display") and not (direct_only and g.get("type") == "indirect")
+    ]
+
+
+def _stop_if_nobody_found(
+    client: ScimClient, settings: SyncSettings, wanted: dict[str, str], state: ServerState
+) -> None:
+    """Not one export user on the server: the match attribute is wrong, not the directory."""
+    if not wanted or state.user_ids or state.ambiguous:
+        return
+    others = [name for name in MATCH_ATTRIBUTES if name != settings.match_attribute]
+    raise InputError(
+        f"none of the export's {len(wanted)} users was found on {client.base_url} by "
+        f"{settings.filter_attribute} (the export's email compared with each user's "
+        f"{settings.filter_attribute}); nothing was written. If this server's "
+        f"{settings.filter_attribute} is not the email, choose another match attribute: "
+        f"{' or '.join(others)}"
+    )
 
 
 def _read_by_filter(client, settings, attributes, missing, take, report, cancelled) -> None:
@@ -206,40 +293,65 @@ def _read_by_filter(client, settings, attributes, missing, take, report, cancell
             report(done, len(missing))
 
 
+def group_key(name: str) -> str:
+    """What tells two group names apart on some server: not spaces, case or NFC/NFD."""
+    return unicodedata.normalize("NFC", name).strip().casefold()
+
+
 def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState) -> None:
-    listed = client.list_groups()
-    by_exact = {}
-    by_folded: dict[str, dict[str, Any]] = {}
-    for group in listed:
-        name = str(group.get("displayName") or "")
-        by_exact.setdefault(name, group)
-        by_folded.setdefault(name.casefold(), group)
-    # A server group backs one managed group at most: "Sales" and "sales" in one mapping
-    # would otherwise both claim the server's "Sales", and each would remove the other's
-    # members from it.
-    found = {name: str(by_exact[name]["id"]) for name in state.managed if name in by_exact}
-    claimed = {group_id: name for name, group_id in found.items()}
+    where = client.where("GET", "/Groups")
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for group in client.list_groups():
+        answers.resource_id(group, where, "Resources[].id")
+        name = group.get("displayName")
+        if not isinstance(name, str):
+            raise answers.wrong(where, "Resources[].displayName", name, "a string")
+        by_key.setdefault(group_key(name), []).append(group)
+    # Only an exact spelling is adopted, so "Sales" and "sales" in one mapping can never
+    # both claim the server's "Sales" (each would remove the other's members from it).
+    found = {}
     for name in state.managed:
-        group = by_folded.get(name.casefold())
-        if name in found or group is None:
-            continue
-        group_id = str(group["id"])
-        if group_id in claimed:
-            raise InputError(
-                f"the mapping names the groups {claimed[group_id]!r} and {name!r}, which are "
-                f"one group on the server ({group.get('displayName')!r}): spell them the same "
-                "way in the mapping; nothing was written"
-            )
-        found[name] = claimed[group_id] = group_id
+        group_id = _server_group(client, name, by_key.get(group_key(name), []))
+        if group_id is not None:
+            found[name] = group_id
 
     def fetch(item: tuple[str, str]) -> ServerGroup:
         name, group_id = item
         body, version = client.get_group(group_id)
-        return ServerGroup(group_id, name, member_ids(body), version)
+        return ServerGroup(group_id, name, member_ids(body, where), version)
 
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
         for group in pool.map(fetch, found.items()):
             state.groups[group.name] = group
+
+
+def _server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) -> str | None:
+    """The id of the one server group spelled exactly as the managed group, or None.
+
+    Two groups of that exact name, or only groups that differ from it by surrounding spaces,
+    case or Unicode normalization, stop the sync: adopting one would be a guess, and
+    creating the group beside them would make a near-duplicate.
+    """
+    exact = [g for g in similar if g["displayName"] == name]
+    if len(exact) == 1:
+        return str(exact[0]["id"])
+    if not similar:
+        return None
+    shown = ", ".join(f"{g['displayName']!r} (id {g['id']})" for g in similar)
+    if exact:
+        what, advice = f"{len(exact)} groups named {name!r}: {shown}", (
+            "Delete or rename the extra ones on the server"
+        )
+    else:
+        what, advice = f"no group spelled exactly {name!r}, only {shown}", (
+            "Rename the server group to the mapping's spelling, or spell the mapping's group "
+            "as the server does"
+        )
+    raise InputError(
+        f"{client.base_url} has {what} (differing at most by surrounding spaces, case or "
+        f"Unicode normalization): GroupMap will not pick one. {advice}, then run the sync "
+        "again; nothing was written"
+    )
 
 
 def export_groups_of(users: UserList) -> dict[str, tuple[str, ...]]:

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from app.scim.client import ScimClient
 from app.scim.errors import SyncCancelled
-from app.scim.execute import execute, planned_requests
+from app.scim.execute import execute
 from app.scim.plan import Drift, MassRemovalError, SyncPlan, plan_sync
 from app.scim.result import FailedOperation, SyncResult
 from app.scim.settings import SyncProgress, SyncSettings
@@ -30,7 +30,6 @@ __all__ = [
     "SyncSettings",
     "execute",
     "plan_sync",
-    "planned_requests",
     "read_server_state",
     "retry_failed",
 ]
@@ -68,13 +67,14 @@ def retry_failed(
         state=state,
         attribute_values={e: v for e, v in plan.attribute_values.items() if e in touched},
     )
-    again = execute(client, retry_plan, settings, progress, cancelled, log)
+    again = execute(client, retry_plan, settings, progress, cancelled, log, result.journal)
     merged = replace(
         result,
         created_groups=list(dict.fromkeys([*result.created_groups, *again.created_groups])),
         added=result.added + again.added,
         removed=result.removed + again.removed,
         failed=again.failed,
+        not_kept=[*result.not_kept, *again.not_kept],
         requests=client.request_count,
         cancelled=again.cancelled,
         group_ids={**result.group_ids, **again.group_ids},

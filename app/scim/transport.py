@@ -2,6 +2,9 @@
 
 The token lives only in the Authorization header of the httpx client; nothing here formats
 headers into text, and any server text echoing the token is redacted before it is shown.
+Every request is bounded: a total deadline from sending to the last byte of the answer (not
+only per read, so a server dripping bytes cannot hold a sync), and a cap on the answer's size,
+read as a stream so an oversized body is refused before it fills the memory.
 """
 
 from __future__ import annotations
@@ -19,13 +22,17 @@ from typing import Any
 import httpx
 
 from app.core.errors import InputError
-from app.scim.errors import AuthError, ConnectError, ScimError
+from app.scim.errors import AuthError, BadAnswer, ConnectError, ScimError
+from app.scim.redact import REDACTED, redact
 
 log = logging.getLogger("app.scim")
 
 SCIM_JSON = "application/scim+json"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-REDACTED = "[redacted]"
+REQUEST_DEADLINE = 120.0  # seconds from sending a request to the last byte of its answer
+MAX_RESPONSE_MB = 64  # a 1,000-user page with groups is a few MB; a 100,000-member group ~10 MB
+KEPT_EXTENSIONS = ("http_version", "reason_phrase")
+__all__ = ["REDACTED", "RequestEvent", "Transport", "checked_base_url", "checked_token"]
 
 
 @dataclass(frozen=True)
@@ -50,8 +57,23 @@ def is_loopback(host: str) -> bool:
 
 
 def checked_base_url(base_url: str, insecure_http: bool) -> str:
-    """The base URL without a trailing slash; refuses plain http to anything but loopback."""
-    url = httpx.URL(base_url.strip())
+    """The base URL without a trailing slash; refuses plain http to anything but loopback.
+
+    A URL carrying credentials (user:password@host) is refused, and never quoted back.
+    """
+    try:
+        url = httpx.URL(base_url.strip())
+    except httpx.InvalidURL:
+        raise InputError(
+            "the SCIM URL is not a valid URL: give the service provider's SCIM base URL, e.g. "
+            "https://example.com/scim/v2"
+        ) from None
+    if url.userinfo:
+        raise InputError(
+            f"the SCIM URL for {url.host or 'the server'} carries a user name or password "
+            "(user:password@host): GroupMap never sends credentials in the URL; remove them "
+            "from the URL and give the bearer token as the token instead"
+        )
     if url.scheme not in ("http", "https") or not url.host:
         raise InputError(
             f"SCIM URL {base_url!r} is not an http(s) URL: give the service provider's SCIM base "
@@ -134,6 +156,8 @@ class Transport:
         max_backoff: float = 30.0,
         max_retry_after: float = 300.0,
         on_request: Callable[[RequestEvent], None] | None = None,
+        request_deadline: float = REQUEST_DEADLINE,
+        max_response_mb: float = MAX_RESPONSE_MB,
     ) -> None:
         self.base_url = checked_base_url(base_url, insecure_http)
         self._token = checked_token(token)
@@ -148,6 +172,8 @@ class Transport:
         self.max_backoff = max_backoff
         self.max_retry_after = max_retry_after
         self.on_request = on_request
+        self.request_deadline = request_deadline
+        self.max_response_bytes = int(max_response_mb * 1024 * 1024)
         self._lock = threading.Lock()
         self._count = 0
 
@@ -159,9 +185,7 @@ class Transport:
         self._http.close()
 
     def redact(self, text: str) -> str:
-        if self._token and self._token in text:
-            text = text.replace(self._token, REDACTED)
-        return text
+        return redact(text, self._token)
 
     def wait_before_retry(self, attempt: int, retry_after: float | None = None) -> None:
         if retry_after is not None:
@@ -197,10 +221,7 @@ class Transport:
                 self._count += 1
             started = time.monotonic()
             try:
-                response = self._http.request(
-                    method, url, params=params, json=json, headers=send_headers
-                )
-                response.read()
+                response = self._exchange(method, path, url, params, json, send_headers)
             except httpx.TransportError as exc:
                 ambiguous = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 reason = self._describe(exc)
@@ -235,6 +256,65 @@ class Transport:
                     )
             self.wait_before_retry(attempt, wait)
 
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        url: str,
+        params: dict[str, Any] | None,
+        json: Any,
+        headers: dict[str, str],
+    ) -> httpx.Response:
+        """One request, its answer read as a stream within the deadline and the size cap."""
+        deadline = time.monotonic() + self.request_deadline
+        request = self._http.build_request(method, url, params=params, json=json, headers=headers)
+        response = self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > self.max_response_bytes:
+                raise self._too_large(method, path, response.status_code)
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self.max_response_bytes:
+                    raise self._too_large(method, path, response.status_code)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(
+                        f"no complete answer within the {self.request_deadline:g} s request "
+                        "deadline"
+                    )
+                chunks.append(chunk)
+        except httpx.DecodingError:
+            raise BadAnswer(
+                f"{self.base_url}: {method} {path} answered a body that cannot be decoded "
+                f"(Content-Encoding {response.headers.get('Content-Encoding', '')!r}): report "
+                "it to the vendor",
+                response.status_code,
+            ) from None
+        finally:
+            response.close()
+        headers_read = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers_read,
+            content=b"".join(chunks),
+            request=request,
+            extensions={k: v for k, v in response.extensions.items() if k in KEPT_EXTENSIONS},
+        )
+
+    def _too_large(self, method: str, path: str, status: int) -> BadAnswer:
+        limit = self.max_response_bytes / 1024 / 1024
+        return BadAnswer(
+            f"{self.base_url}: {method} {path} answered more than {limit:g} MB, the response "
+            "size limit: raise it (--max-response-mb) if this server's answers are that "
+            "large, or ask for smaller pages",
+            status,
+        )
+
     def _describe(self, exc: httpx.TransportError) -> str:
         if isinstance(exc, httpx.TimeoutException):
             kind = "timed out"
@@ -268,10 +348,11 @@ class Transport:
         except ValueError:
             body = None
         if isinstance(body, dict):
-            scim_type = body.get("scimType")
+            scim_type = self.redact(str(body.get("scimType") or "")) or None
             detail = str(body.get("detail") or "")
-        if not detail:  # redacted before it is cut short, or a cut token would show
-            detail = self.redact((response.text or response.reason_phrase or "").strip())[:300]
+        if not detail:
+            detail = (response.text or response.reason_phrase or "").strip()
+        # Redacted whole before ScimError cuts it short, or a cut token would show.
         detail = self.redact(detail)
         if status in (401, 403):
             return AuthError(status, scim_type, detail or "authentication refused")

@@ -13,6 +13,7 @@ from typing import Any
 
 from app.scim.errors import ScimError
 from app.scim.run import Run, Stop
+from app.scim.verify import error_in_body
 
 Item = tuple[str, str, list[str], list[str]]  # email, value, groups added to, removed from
 
@@ -87,11 +88,11 @@ def _write_one(run: Run, item: Item) -> None:
         _stopped(run, [item], stop)
         return
     try:
-        run.client.patch_user(run.plan.state.user_ids[item[0]], [_operation(run, item[1])])
+        answer = run.client.patch_user(run.plan.state.user_ids[item[0]], [_operation(run, item[1])])
     except ScimError as exc:
         _record(run, item, exc)
     else:
-        _record(run, item, None)
+        _record(run, item, error_in_body(answer))  # a 200 carrying a SCIM Error failed
     run.step()
 
 

@@ -1,17 +1,20 @@
 """Write one managed group: create it with its first members, then batched membership changes.
 
 A batch the server refuses with a client error (4xx) is split in halves and retried, so one
-bad member fails alone instead of taking its whole batch down.
+bad member fails alone instead of taking its whole batch down. Removals no shape can make
+safely on a server fail alone too: their batch's adds are still sent.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from app.scim.client import member_ids
-from app.scim.errors import ScimError
+from app.scim.errors import ScimError, UnsafeRemoval
 from app.scim.plan import SyncPlan
 from app.scim.run import Run, Stop
+from app.scim.verify import record_answer
 
 SPLIT_STATUSES = frozenset({400, 404, 409, 413, 422})
 
@@ -44,13 +47,12 @@ def write_group(run: Run, group: str) -> None:
                 return
             run.step()
             group_id = str(created["id"])
-            result.created(group, group_id)
-            if adopted or (first and "members" not in created):
-                run.check()
-                body, _ = run.client.get_group(group_id)
-                present = set(member_ids(body))
-            else:
-                present = set(member_ids(created))
+            result.created(group, group_id, adopted)
+            try:
+                present = _members_after_create(run, group_id, created, adopted, bool(first))
+            except ScimError as exc:  # the group exists; what it holds is unknown
+                run.fail(group, "add", adds, exc)
+                return
             done = [e for e in adds if ids[e.lower()] in present]
             result.applied(group, added=done)
             adds = [e for e in adds if ids[e.lower()] not in present]
@@ -63,6 +65,17 @@ def write_group(run: Run, group: str) -> None:
     except Stop as stop:
         run.not_sent(group, "add", [e for e in adds if not result.is_done(group, e)], stop)
         run.not_sent(group, "remove", [e for e in removes if not result.is_done(group, e)], stop)
+
+
+def _members_after_create(
+    run: Run, group_id: str, created: dict[str, Any], adopted: bool, sent: bool
+) -> set[str]:
+    """Who the new (or adopted) group holds: its answer, or a read where that says nothing."""
+    if adopted or (sent and "members" not in created):
+        run.check()
+        body, _ = run.client.get_group(group_id)
+        return set(member_ids(body))
+    return set(member_ids(created))
 
 
 def _write_batches(run: Run, group: str, group_id: str, adds: list[str], removes: list[str]):
@@ -80,15 +93,28 @@ def _write_batches(run: Run, group: str, group_id: str, adds: list[str], removes
         run.say(f"{group}: {added} added, {removed} removed{note}")
 
 
+def known_members(run: Run, group: str) -> set[str]:
+    """Ids of the users read (export or not) whose own `groups`, as the server lists them,
+    name this group: a member list without them is capped, and must not be written back."""
+    return set(run.plan.state.claimed_members.get(group, set()))
+
+
 def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
     ids = run.plan.state.user_ids
     batch_adds = [e for op, e in batch if op == "add"]
     batch_removes = [e for op, e in batch if op == "remove"]
     run.check()
     try:
-        run.client.modify_members(
-            group_id, [ids[e.lower()] for e in batch_adds], [ids[e.lower()] for e in batch_removes]
+        answer = run.client.modify_members(
+            group_id,
+            [ids[e.lower()] for e in batch_adds],
+            [ids[e.lower()] for e in batch_removes],
+            known_members(run, group) if not run.client.features().patch else (),
         )
+    except UnsafeRemoval as exc:
+        if batch_adds:
+            _send_batch(run, group, group_id, [("add", e) for e in batch_adds])
+        run.fail(group, "remove", batch_removes, exc)
     except ScimError as exc:
         if len(batch) > 1 and exc.status in SPLIT_STATUSES:
             half = len(batch) // 2
@@ -100,4 +126,4 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
         if batch_removes:
             run.fail(group, "remove", batch_removes, exc)
     else:
-        run.result.applied(group, added=batch_adds, removed=batch_removes)
+        record_answer(run, group, batch_adds, batch_removes, answer)

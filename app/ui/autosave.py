@@ -8,12 +8,13 @@ the last session ended without closing, so the window offers to restore the draf
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.core.errors import InputError
 from app.core.mapping import Mapping
@@ -39,6 +40,8 @@ class Recovered:
 
 
 class Autosaver(QObject):
+    failed = Signal(str)  # a save failed (full disk, read-only folder): the one-line reason
+
     def __init__(self, document: Document, folder: Path, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.document = document
@@ -76,6 +79,14 @@ class Autosaver(QObject):
         self.save()
 
     def save(self) -> None:
+        """Save now; a failure is reported by `failed` and retried at the next change or tick."""
+        try:
+            self._write()
+        except (OSError, InputError) as exc:
+            self.failed.emit(str(exc) if isinstance(exc, InputError) else
+                             f"{exc.filename or self.folder}: {exc.strerror or exc}")
+
+    def _write(self) -> None:
         from app.io import atomic_write_bytes, save_draft
 
         mapping = self.document.mapping
@@ -93,7 +104,8 @@ class Autosaver(QObject):
     def discard(self) -> None:
         """The session ended cleanly (or the draft was saved and closed): nothing to recover."""
         for path in (self.draft_file, self.meta_file):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a folder that could never be written
+                path.unlink(missing_ok=True)
         self._saved = None
 
     def recover(self) -> Recovered | None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from app.core.mapping import Mapping, MappingRow
+from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind
 from app.ui import mapping_edits as edits
 from app.ui.document import Document
 
@@ -90,6 +90,16 @@ class MappingEditor(QObject):
             return
         label = "value" if field == "value" else "group"
         self._push_rows(edits.set_cell(self.rows, row, field, text), f"Edit {label}", [row])
+
+    def set_kind(self, row: int, kind: MatchKind) -> None:
+        if row < len(self.rows) and self.rows[row].kind == kind:
+            return
+        self._push_rows(edits.set_kind(self.rows, row, kind), "Change match", [row])
+
+    def set_expectations(self, expectations: Sequence[Expectation], text: str) -> None:
+        """Replace the expectations (one undoable command, like a row edit)."""
+        self.push(self.document.mapping.with_expectations(tuple(expectations)), text,
+                  self.selection)
 
     def add_row(self, at: int | None = None) -> None:
         at = len(self.rows) if at is None else at

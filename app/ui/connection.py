@@ -1,61 +1,42 @@
-"""Named SCIM connections (staging, production), kept in QSettings without their tokens."""
+"""The app's saved SCIM connections: the shared connections file, plus session-only ones.
+
+Profiles live in app.scim.connections' file (the command line reads it too); the last used
+name stays in QSettings. Connections saved by earlier versions in QSettings move to the file
+the first time it is read.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from app.ui.secrets import TokenStore
+from app.scim.connections import (
+    ConnectionProfile,
+    connections_path,
+    read_connections,
+    write_connections,
+)
+from app.scim.settings import TARGET_GROUPS
+from app.scim.tokens import TokenStore
 
-TARGET_GROUPS = "groups"
-TARGET_ATTRIBUTE = "attribute"
-MATCH_ATTRIBUTES = ("userName", "emails", "externalId")
-_KEY = "scim/connections"
-_FIELDS = ("name", "url", "target", "attribute", "match_attribute", "insecure_http")
+__all__ = ["ConnectionProfile", "ConnectionStore"]
 
-
-@dataclass(frozen=True)
-class ConnectionProfile:
-    """What is needed to reach one service provider, minus the token."""
-
-    name: str
-    url: str = ""
-    target: str = TARGET_GROUPS
-    attribute: str = ""
-    match_attribute: str = "userName"
-    insecure_http: bool = False
-
-    def with_changes(self, **changes: object) -> ConnectionProfile:
-        return replace(self, **changes)
-
-    def sync_settings(self, token: str | None):
-        """The app/scim settings for this profile, with the token given at call time."""
-        from app.scim.sync import SyncSettings
-
-        return SyncSettings(
-            url=self.url,
-            token=token or None,
-            match_attribute=self.match_attribute,
-            target=self.target,
-            attribute=self.attribute or None,
-            insecure_http=self.insecure_http,
-        )
-
-    def client(self, token: str | None, **kwargs: object):
-        from app.scim.client import ScimClient
-
-        return ScimClient(
-            self.url, token or None, insecure_http=self.insecure_http, **kwargs
-        )
+_LEGACY_KEY = "scim/connections"
 
 
 class ConnectionStore:
-    """The saved profiles (QSettings) and their tokens (TokenStore)."""
+    """The saved profiles (the connections file) and their tokens (TokenStore)."""
 
-    def __init__(self, settings: QSettings | None = None, tokens: TokenStore | None = None):
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        tokens: TokenStore | None = None,
+        path: Path | None = None,
+    ):
         self.settings = settings if settings is not None else QSettings("GroupMap", "GroupMap")
         self.tokens = tokens if tokens is not None else TokenStore()
+        self.path = path or connections_path()
         self._session_only: dict[str, ConnectionProfile] = {}
 
     def profiles(self) -> list[ConnectionProfile]:
@@ -95,8 +76,21 @@ class ConnectionStore:
         self.settings.sync()
 
     def _read(self) -> list[ConnectionProfile]:
+        if not self.path.exists():
+            legacy = self._read_legacy()
+            if legacy:
+                self._write(legacy)
+                self.settings.remove(_LEGACY_KEY)
+            return legacy
+        return read_connections(self.path)
+
+    def _write(self, profiles: list[ConnectionProfile]) -> None:
+        write_connections(profiles, self.path)
+
+    def _read_legacy(self) -> list[ConnectionProfile]:
+        """Profiles an earlier version kept in QSettings."""
         profiles = []
-        count = self.settings.beginReadArray(_KEY)
+        count = self.settings.beginReadArray(_LEGACY_KEY)
         for i in range(count):
             self.settings.setArrayIndex(i)
             name = str(self.settings.value("name", "") or "")
@@ -116,17 +110,6 @@ class ConnectionStore:
             )
         self.settings.endArray()
         return profiles
-
-    def _write(self, profiles: list[ConnectionProfile]) -> None:
-        self.settings.remove(_KEY)
-        self.settings.beginWriteArray(_KEY, len(profiles))
-        for i, profile in enumerate(profiles):
-            self.settings.setArrayIndex(i)
-            values = asdict(profile)
-            for key in _FIELDS:  # never a token: the profile has none to write
-                self.settings.setValue(key, values[key])
-        self.settings.endArray()
-        self.settings.sync()
 
 
 def _as_bool(value: object) -> bool:

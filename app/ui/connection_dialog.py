@@ -1,7 +1,7 @@
 """The connection dialog: named profiles, URL, token, target, match attribute, Test connection.
 
 Everything a server says (its detail messages, its feature list) is shown as plain text.
-The token field is a password field; the token goes to the TokenStore, never to QSettings.
+The token field is a password field; the token goes to the TokenStore, never to a file.
 """
 
 from __future__ import annotations
@@ -22,15 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.scim.redact import redact
+from app.scim.settings import MATCH_ATTRIBUTES, TARGET_ATTRIBUTE, TARGET_GROUPS
 from app.scim.transport import is_loopback
-from app.ui.connection import (
-    MATCH_ATTRIBUTES,
-    TARGET_ATTRIBUTE,
-    TARGET_GROUPS,
-    ConnectionProfile,
-    ConnectionStore,
-)
-from app.ui.secrets import redact
+from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.sync_tasks import describe_error, probe_server
 from app.ui.worker import start_task
 
@@ -111,7 +106,7 @@ class ConnectionDialog(QDialog):
         self.target.setToolTip("Where the group goes: SCIM groups, or an attribute on each user"
                                " for providers without /Groups")
         self.match = QComboBox(self)
-        self.match.addItems(MATCH_ATTRIBUTES)
+        self.match.addItems(list(MATCH_ATTRIBUTES))
         self.match.setToolTip("The server's user attribute that holds the export's email")
         self.insecure = QCheckBox("A&llow plain HTTP to a non-local server (testing only)", self)
         self.insecure.setToolTip("Plain HTTP sends the token unencrypted: only for a test server")
@@ -228,6 +223,11 @@ class ConnectionDialog(QDialog):
             return (
                 "The SCIM base URL must start with https:// "
                 "(for example https://example.com/scim/v2)."
+            )
+        if QUrl(profile.url).userInfo():
+            return (
+                "The URL carries a user name or password (user:password@host): remove them. "
+                "GroupMap sends only the bearer token, never credentials in the URL."
             )
         host = QUrl(profile.url).host()
         if profile.url.lower().startswith("http://") and not (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, QSize, QStringListModel, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, QSize, QStringListModel, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemDelegate,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.mapping import MatchKind
 from app.ui.icons import icon
 from app.ui.summary_model import BAR_ROLE
 
@@ -179,3 +180,40 @@ class BarDelegate(QStyledItemDelegate):
             QRect(rect.left(), rect.top() + half + 2, round(width * after / largest), half)
         )
         painter.restore()
+
+
+class MatchDelegate(QStyledItemDelegate):
+    """A combo of the match kinds whose list opens at once. F2 or Space opens it, the arrows
+    move and Enter applies (as a click does); a letter typed on the cell picks the kind it
+    starts (e for equals, p for pattern); Escape leaves the kind as it was."""
+
+    def createEditor(self, parent: QWidget, option, index: QModelIndex) -> QWidget:
+        combo = QComboBox(parent)
+        for kind in MatchKind:
+            combo.addItem(kind.value, kind.value)
+            combo.setItemData(combo.count() - 1, MATCH_TIPS[kind], Qt.ItemDataRole.ToolTipRole)
+        combo.setAccessibleName("Match")
+        combo.setToolTip("How this row's value is compared with the export's values")
+        combo.activated.connect(lambda _: self._commit(combo))
+        return combo
+
+    def _commit(self, combo: QComboBox) -> None:
+        self.commitData.emit(combo)
+        self.closeEditor.emit(combo, QStyledItemDelegate.EndEditHint.SubmitModelCache)
+
+    def setEditorData(self, editor: QComboBox, index: QModelIndex) -> None:
+        editor.setCurrentIndex(max(editor.findData(index.data(Qt.ItemDataRole.EditRole)), 0))
+        # Open the list once the editor is shown, unless a typed letter already chose a kind.
+        QTimer.singleShot(0, editor, lambda: editor.showPopup() if editor.isVisible() else None)
+
+    def setModelData(self, editor: QComboBox, model, index: QModelIndex) -> None:
+        model.setData(index, editor.currentData(), Qt.ItemDataRole.EditRole)
+
+
+MATCH_TIPS = {
+    MatchKind.EQUALS: "The whole value is the row's text",
+    MatchKind.STARTS_WITH: "The value begins with the row's text",
+    MatchKind.ENDS_WITH: "The value ends with the row's text",
+    MatchKind.CONTAINS: "The row's text appears anywhere in the value",
+    MatchKind.PATTERN: "A regular expression (Python syntax) that matches the whole value",
+}

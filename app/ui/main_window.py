@@ -34,6 +34,7 @@ from app.core.warnings import Warning
 from app.ui.commands import MappingEditor
 from app.ui.document import Document
 from app.ui.empty_state import EmptyState
+from app.ui.expectations_panel import install_expectations
 from app.ui.icons import app_icon, retint, set_icon
 from app.ui.keyboard import KeyboardPaths
 from app.ui.mapping_view import MappingPanel
@@ -66,6 +67,7 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
         self._build_layout()
         self._build_actions()
         self._build_status_bar()
+        install_expectations(self)  # the Expectations tab beside Problems, "Expect This"
         self.init_files(data_dir)
 
         self.document.evaluationChanged.connect(self._evaluation_changed)
@@ -214,6 +216,7 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
         panel_toggle = self.problems_dock.toggleViewAction()
         panel_toggle.setText("Problems Pa&nel")
         view_menu.addAction(panel_toggle)
+        self.view_menu = view_menu
 
         self.server_menu = self.menuBar().addMenu("&Server")
         self.help_menu = self.menuBar().addMenu("&Help")  # the sync side adds Setup help

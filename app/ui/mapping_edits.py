@@ -6,9 +6,10 @@ The grid's undo commands are built from these, so every edit is testable without
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from app.core.engine import Evaluation
-from app.core.mapping import MappingRow
+from app.core.mapping import MappingRow, MatchKind, match_kind
 from app.core.warnings import Warning
 
 Rows = tuple[MappingRow, ...]
@@ -18,12 +19,14 @@ EDITABLE = ("value", "group")  # the grid columns that hold text, left to right
 def set_cell(rows: Rows, row: int, field: str, text: str) -> Rows:
     """Set value or group of a row; writing past the end appends a row (the grid's blank line)."""
     rows = _padded(rows, row + 1)
-    current = rows[row]
-    if field == "value":
-        updated = MappingRow(text, current.group)
-    else:
-        updated = MappingRow(current.value, text)
+    updated = replace(rows[row], **{field: text})  # the row keeps its match kind
     return rows[:row] + (updated,) + rows[row + 1 :]
+
+
+def set_kind(rows: Rows, row: int, kind: MatchKind) -> Rows:
+    """Set a row's match kind; writing past the end appends a row (the grid's blank line)."""
+    rows = _padded(rows, row + 1)
+    return rows[:row] + (replace(rows[row], kind=MatchKind(kind)),) + rows[row + 1 :]
 
 
 def clear_cells(rows: Rows, selected: Sequence[int], fields: Sequence[str]) -> Rows:
@@ -31,9 +34,8 @@ def clear_cells(rows: Rows, selected: Sequence[int], fields: Sequence[str]) -> R
     updated = list(rows)
     for i in set(selected):
         if i < len(rows):
-            value = "" if "value" in fields else rows[i].value
-            group = "" if "group" in fields else rows[i].group
-            updated[i] = MappingRow(value, group)
+            blank = {f: MatchKind.EQUALS if f == "kind" else "" for f in fields}
+            updated[i] = replace(rows[i], **blank)
     return tuple(updated)
 
 
@@ -107,7 +109,8 @@ def is_header(cells: Sequence[str]) -> bool:
 def paste_block(
     rows: Rows, top: int, field: str, block: list[list[str]]
 ) -> tuple[Rows, list[int]]:
-    """Paste cells starting at (top, field); a two-column block at the value column fills both."""
+    """Paste cells starting at (top, field); a two-column block at the value column fills both,
+    and a third cell naming a match kind (as a mapping file's Match column) sets the kind."""
     if block and is_header(block[0]):
         block = block[1:]
     if not block:
@@ -120,16 +123,20 @@ def paste_block(
         values = [row.value, row.group]
         for k, cell in enumerate(cells[: len(EDITABLE) - start]):
             values[start + k] = cell.strip()
-        updated[top + offset] = MappingRow(values[0], values[1])
+        kind = match_kind(cells[2]) if start == 0 and len(cells) > 2 else None
+        updated[top + offset] = replace(row, value=values[0], group=values[1],
+                                        kind=kind or row.kind)
     return tuple(updated), list(range(top, top + len(block)))
 
 
 def block_text(rows: Rows, selected_rows: Sequence[int], fields: Sequence[str]) -> str:
-    """The selected cells as tab-separated lines, ready for Excel or Google Sheets."""
-    lines = []
-    for i in sorted(set(selected_rows)):
-        if i < len(rows):
-            lines.append("\t".join(getattr(rows[i], f) for f in fields))
+    """The selected cells as tab-separated lines, ready for Excel or Google Sheets (fields:
+    "value", "group" and "kind", in that order, as in a mapping file). Like a mapping file,
+    rows that are all equals are copied without their kind, as Calendly's two columns."""
+    chosen = [i for i in sorted(set(selected_rows)) if i < len(rows)]
+    if len(fields) > 1 and all(rows[i].kind == MatchKind.EQUALS for i in chosen):
+        fields = [f for f in fields if f != "kind"]
+    lines = ["\t".join(getattr(rows[i], f) for f in fields) for i in chosen]
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -12,7 +12,8 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QModelIndex, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 
-from app.core.mapping import GROUP_NAME_LIMIT
+from app.core.mapping import GROUP_NAME_LIMIT, MatchKind, match_kind
+from app.core.matching import row_values
 from app.core.names import close_group
 from app.core.warnings import Warning
 from app.ui.commands import MappingEditor
@@ -20,10 +21,12 @@ from app.ui.icons import icon
 from app.ui.mapping_edits import EDITABLE, block_text
 from app.ui.table_model import HeaderedTableModel, Index
 
-PRIORITY, VALUE, GROUP, USERS, STATUS = range(5)
-HEADERS = ("#", "Value in Identity Provider", "Group", "Users", "Status")
+PRIORITY, MATCH, VALUE, GROUP, USERS, STATUS = range(6)
+HEADERS = ("#", "Match", "Value in Identity Provider", "Group", "Users", "Status")
 HEADER_TIPS = (
     "Priority: the first matching row decides. Drag rows to reorder.",
+    "How the value is compared: equals, starts with, ends with, contains, or pattern"
+    " (a regular expression matching the whole value). F2 or Space picks another.",
     "The value of the source column in the export (completes from the export's values)",
     "The group users with this value join; a name not known yet creates a new group",
     "Users this row decides",
@@ -32,13 +35,17 @@ HEADER_TIPS = (
 FIELD_OF = {VALUE: "value", GROUP: "group"}
 # Row warnings, worst first: (code, severity) where severity picks the icon.
 ROW_CODES = {
+    "bad_pattern": "error",
     "group_name_too_long": "error",
     "duplicate_value": "error",
+    "shadowed_row": "warning",
+    "row_too_broad": "warning",
     "incomplete_row": "warning",
     "near_miss": "warning",
     "row_matches_no_user": "warning",
 }
 SEVERITY_ORDER = ("error", "warning", "new", "info", "ok")
+MATCHED_SHOWN = 20  # export values listed in a non-equals row's tooltip
 
 
 @dataclass
@@ -140,7 +147,8 @@ class MappingModel(HeaderedTableModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.ItemIsDropEnabled
-        return _FLAGS[(index.column() in FIELD_OF, index.row() < self._n_rows)]
+        real = index.row() < self._n_rows
+        return _FLAGS[(index.column() in FIELD_OF or (real and index.column() == MATCH), real)]
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -153,6 +161,8 @@ class MappingModel(HeaderedTableModel):
             mapping_row = self.document.mapping.rows[row]
             if col == PRIORITY:
                 return str(row + 1)
+            if col == MATCH:
+                return mapping_row.kind.value
             if col in FIELD_OF:
                 return getattr(mapping_row, FIELD_OF[col])
             if col == USERS:
@@ -178,14 +188,44 @@ class MappingModel(HeaderedTableModel):
                 return f"{int(self._counts[row]):,} users get their group from row {row + 1}"
             if col == PRIORITY:
                 return "Drag to reorder; the first matching row decides"
+            if col in (MATCH, VALUE):
+                return self._matched_values_tip(row)
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (PRIORITY, USERS):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and col == PRIORITY:
             return self._muted()
+        equals = col == MATCH and self.document.mapping.rows[row].kind == MatchKind.EQUALS
+        if role == Qt.ItemDataRole.ForegroundRole and equals:
+            return self._muted()
         return None
 
+    def _matched_values_tip(self, row: int) -> str | None:
+        """A non-equals row's tooltip: the export values it matches, most users first."""
+        mapping_row = self.document.mapping.rows[row]
+        evaluation = self.document.evaluation
+        if mapping_row.kind == MatchKind.EQUALS or evaluation is None:
+            return None
+        if not mapping_row.is_usable:
+            return self._statuses[row].tooltip or None
+        shown, total = row_values(evaluation, row, MATCHED_SHOWN)
+        if not total:
+            return f"Row {row + 1} ({mapping_row.describe()}) matches no value of the export."
+        lines = [f"Row {row + 1} ({mapping_row.describe()}) matches {total:,} export value"
+                 + ("" if total == 1 else "s") + ":"]
+        lines += [f"{value}  ({count:,} user{'' if count == 1 else 's'})"
+                  for value, count in shown]
+        if total > len(shown):
+            lines.append(f"… and {total - len(shown):,} more")
+        return "\n".join(lines)
+
     def setData(self, index: Index, value, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role == Qt.ItemDataRole.EditRole and index.column() == MATCH:
+            kind = match_kind(str(value))
+            if kind is None or index.row() >= self._n_rows:
+                return False
+            self.editor.set_kind(index.row(), kind)
+            return True
         if role != Qt.ItemDataRole.EditRole or index.column() not in FIELD_OF:
             return False
         text = str(value)
@@ -221,6 +261,9 @@ _FLAGS = {  # (editable column, real row) -> flags, built once: flags() runs per
     for real in (False, True)
 }
 _LABELS = {
+    "bad_pattern": "bad pattern",
+    "shadowed_row": "shadowed",
+    "row_too_broad": "too broad",
     "group_name_too_long": "name too long",
     "duplicate_value": "duplicate value",
     "incomplete_row": "incomplete",

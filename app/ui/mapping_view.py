@@ -17,10 +17,19 @@ from PySide6.QtWidgets import (
 
 from app.ui.columns import FillColumn
 from app.ui.commands import MappingEditor
-from app.ui.delegates import GroupDelegate, ValueDelegate
+from app.ui.delegates import GroupDelegate, MatchDelegate, ValueDelegate
 from app.ui.icons import set_icon
 from app.ui.mapping_edits import EDITABLE, block_text
-from app.ui.mapping_model import FIELD_OF, GROUP, PRIORITY, STATUS, USERS, VALUE, MappingModel
+from app.ui.mapping_model import (
+    FIELD_OF,
+    GROUP,
+    MATCH,
+    PRIORITY,
+    STATUS,
+    USERS,
+    VALUE,
+    MappingModel,
+)
 
 ROW_HEIGHT_PAD = 10
 SELECT_LIMIT = 1000  # rows selected after a command; beyond, only the first
@@ -83,6 +92,8 @@ class MappingPanel(QWidget):
         self.group_delegate = GroupDelegate(self.table)
         self.table.setItemDelegateForColumn(VALUE, self.value_delegate)
         self.table.setItemDelegateForColumn(GROUP, self.group_delegate)
+        self.match_delegate = MatchDelegate(self.table)
+        self.table.setItemDelegateForColumn(MATCH, self.match_delegate)
         vertical = self.table.verticalHeader()
         vertical.setVisible(False)
         vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -92,6 +103,7 @@ class MappingPanel(QWidget):
         header.setTextElideMode(Qt.TextElideMode.ElideRight)
         width = self.fontMetrics().horizontalAdvance
         header.resizeSection(PRIORITY, width("000") + 14)
+        header.resizeSection(MATCH, width("starts with") + 34)
         header.resizeSection(GROUP, width("Engineering") + 44)
         header.resizeSection(USERS, width("000,000") + 14)
         header.resizeSection(STATUS, width("matches no user") + 34)
@@ -257,6 +269,7 @@ class MappingPanel(QWidget):
         for span in self.table.selectionModel().selection():
             columns.update(range(span.left(), span.right() + 1))
         fields = [FIELD_OF[c] for c in (VALUE, GROUP) if c in columns]
+        fields += ["kind"] if MATCH in columns else []  # last, as a mapping file's Match column
         return fields or list(EDITABLE)
 
     def copy(self) -> None:

@@ -57,6 +57,10 @@ def fix_for(warning: Warning, mapping: Mapping, evaluation: Evaluation | None,
     if code in ("duplicate_value", "incomplete_row", "row_matches_no_user") and row is not None:
         new, select = edits.delete_rows(rows, [row])
         return Fix(f"Delete row {row + 1}", mapping.with_rows(new), select)
+    if code == "shadowed_row" and row is not None and (warning.suggestion or "").isdigit():
+        above = int(warning.suggestion or 0) - 1
+        new, select = edits.move_rows(rows, [row], above)
+        return Fix(f"Move row {row + 1} above row {above + 1}", mapping.with_rows(new), select)
     if code == "looks_multi_valued" and warning.suggestion:
         return Fix(f"Set the separator to {warning.suggestion!r}",
                    mapping.with_options(separator=warning.suggestion), [])

@@ -5,8 +5,8 @@ columns take their content's width (up to a limit) on first show."""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu, QTableView, QToolBar, QToolButton
+from PySide6.QtGui import QAction, QPainter
+from PySide6.QtWidgets import QLabel, QMenu, QTableView, QToolBar, QToolButton
 
 FIRST_SIZE = QSize(1280, 800)
 FRAME_ALLOWANCE = QSize(16, 48)  # title bar and borders the window manager adds
@@ -24,9 +24,29 @@ def first_geometry(available: QRect) -> QRect:
     return rect
 
 
+class ElidingLabel(QLabel):
+    """A label that ends in "…" when it is given less than its text's width (toolbar status)."""
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(40, super().minimumSizeHint().height())
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle,
+                                             rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
+                         text)
+
+
 class CompactToolbar(QObject):
-    """Buttons of `secondary` actions drop their text when the toolbar would overflow, so the
-    server actions at its end (Preview changes, Sync) stay on screen."""
+    """When the toolbar would overflow, the `secondary` actions' buttons drop their text, the
+    server actions use short names and the connection label is elided, so Connect, Refresh and
+    Preview changes stay on screen."""
+
+    SHORT = {"&Refresh from server": "Refresh", "&Preview changes…": "Preview…"}
+    LABEL_WIDTH = 150  # px for the connection label in compact mode (full text in its tooltip)
 
     def __init__(self, toolbar: QToolBar, secondary: list[QAction]) -> None:
         super().__init__(toolbar)
@@ -44,21 +64,27 @@ class CompactToolbar(QObject):
                  else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for button in self.buttons():
             button.setToolButtonStyle(style)
+        for action in self.toolbar.actions():
+            short = self.SHORT.get(action.text())
+            if short:
+                action.setIconText(short if compact else action.text().replace("&", ""))
+            widget = self.toolbar.widgetForAction(action)
+            if isinstance(widget, ElidingLabel):
+                widget.setMaximumWidth(self.LABEL_WIDTH if compact else 16_777_215)
 
     def full_width(self) -> int:
-        """The width every button needs with its text (the compact ones measured as full)."""
+        """The width every button and label needs as shown now."""
         total = 0
         for action in self.toolbar.actions():
             widget = self.toolbar.widgetForAction(action)
-            if widget is None or not action.isVisible():
-                continue
-            hint = widget.sizeHint().width()
-            if self.compact and widget in self.buttons():
-                hint += widget.fontMetrics().horizontalAdvance(action.iconText()) + 8
-            total += hint + self.toolbar.layout().spacing()
+            if widget is not None and action.isVisible():
+                total += widget.sizeHint().width() + self.toolbar.layout().spacing()
         return total + 2 * self.toolbar.layout().contentsMargins().left() + 24
 
     def fit(self) -> None:
+        """Compact below the width measured with every label shown (measured uncompacted)."""
+        if self.compact:
+            self.set_compact(False)  # measure with every label shown
         self.set_compact(self.full_width() > self.toolbar.width())
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

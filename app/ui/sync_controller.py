@@ -10,18 +10,24 @@ contract: `document.set_current_groups_from_server`, `set_known_groups("server",
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from app.scim.errors import AuthError, ConnectError
+from app.scim.redact import redact
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
-from app.ui.secrets import redact
+from app.ui.expectations_panel import confirm_despite_failed_expectations
+from app.ui.history_window import install_history
+from app.ui.plan_flow import SavedPlanFlow, add_save_button
+from app.ui.screen_fit import ElidingLabel
 from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
+from app.ui.sync_journal import begin_sync_journal
 from app.ui.sync_preview import PlanDialog, plural, report_summary, save_frame
 from app.ui.sync_tasks import describe_error, plan_task, retry_task, sync_task
 from app.ui.worker import start_task
@@ -61,6 +67,7 @@ class SyncController(QObject):
         self._cancel = threading.Event()
         self._export_users = self.document.users
         self._own_update = False
+        self.saved_plans = SavedPlanFlow(self)
         self.document.usersChanged.connect(self._on_users_changed)
         app = QCoreApplication.instance()
         if app is not None:  # quitting mid-sync stops between requests instead of hanging
@@ -83,18 +90,20 @@ class SyncController(QObject):
         )
         self.preview_action = QAction("&Preview changes…", window)
         self.preview_action.setToolTip("Show what a sync would change, before writing anything")
-        self.sync_action = QAction("&Sync…", window)
-        self.sync_action.setToolTip("Preview, then write the changes to the server")
+        self.apply_plan_action = QAction("&Apply saved plan…", window)
+        self.apply_plan_action.setToolTip(
+            "Apply a plan saved for approval, exactly as saved, after checking it still fits"
+        )
         self.help_action = QAction("Setup &help…", window)
         self.connect_action.triggered.connect(self.open_connection_dialog)
         self.refresh_action.triggered.connect(self.refresh)
         self.preview_action.triggered.connect(self.preview)
-        self.sync_action.triggered.connect(self.preview)
+        self.apply_plan_action.triggered.connect(self.saved_plans.choose)
         self.help_action.triggered.connect(lambda: self.show_help("Okta"))
         menu = window.server_menu
         menu.addAction(self.connect_action)
         menu.addSeparator()
-        for action in (self.refresh_action, self.preview_action, self.sync_action):
+        for action in (self.refresh_action, self.preview_action, self.apply_plan_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.help_action)
@@ -102,7 +111,7 @@ class SyncController(QObject):
         if help_menu is not None:  # where an admin looks for help first
             help_menu.insertAction(help_menu.actions()[0] if help_menu.actions() else None,
                                    self.help_action)
-        self.status_label = QLabel(window)
+        self.status_label = ElidingLabel(window)  # elided in a narrow window's toolbar
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label.setContentsMargins(8, 0, 8, 0)
         self._add_help_to_empty_state()
@@ -110,7 +119,7 @@ class SyncController(QObject):
         toolbar.addSeparator()
         toolbar.addWidget(self.status_label)
         for action in (
-            self.connect_action, self.refresh_action, self.preview_action, self.sync_action
+            self.connect_action, self.refresh_action, self.preview_action
         ):
             toolbar.addAction(action)
 
@@ -133,8 +142,9 @@ class SyncController(QObject):
         has_users = self.document.users is not None
         idle = self.task is None
         self.connect_action.setEnabled(idle)
-        for action in (self.refresh_action, self.preview_action, self.sync_action):
+        for action in (self.refresh_action, self.preview_action):
             action.setEnabled(connected and has_users and idle)
+        self.apply_plan_action.setEnabled(connected and idle)
         if self.profile is None:
             self.status_label.setText("Not connected")
         else:
@@ -239,6 +249,7 @@ class SyncController(QObject):
             self.export_users,
             self.document.mapping,
             self._settings(),
+            [str(p) for p in self.document.export_paths],  # drift less this app's own changes
             on_done=lambda out: self._on_read(out, show_plan),
             on_error=self._on_error,
         )
@@ -288,6 +299,7 @@ class SyncController(QObject):
 
     def show_plan(self, plan) -> PlanDialog:
         dialog = PlanDialog(plan, self._parent())
+        add_save_button(dialog, self)
         dialog.accepted.connect(lambda: self.sync(plan, dialog.allow_mass_removal))
         self.plan_dialog = dialog
         dialog.open()
@@ -308,14 +320,20 @@ class SyncController(QObject):
     def sync(self, plan, allow_mass_removal: bool = False) -> None:
         if self.profile is None:
             return
+        if not confirm_despite_failed_expectations(self._parent(), self.window.document):
+            return
         if self.task is not None:  # a read is finishing: start right after it
             QTimer.singleShot(100, lambda: self.sync(plan, allow_mass_removal))
+            return
+        settings = self._settings(allow_mass_removal)
+        journal = begin_sync_journal(self, plan, settings)  # asks about a suspicious export
+        if journal is None:
             return
         dialog = self._sync_dialog()
         dialog.log.clear()
         dialog.set_running(True, f"Syncing to {self.profile.name}…")
         dialog.show()
-        self._run_write(sync_task, plan, self._settings(allow_mass_removal))
+        self._run_write(partial(sync_task, journal=journal), plan, settings)
 
     def retry_failed(self) -> None:
         if self.result is None or not self.result.failed or self.task is not None:
@@ -399,4 +417,5 @@ def install_sync(window: Any, store: ConnectionStore | None = None) -> SyncContr
         store = ConnectionStore(settings if isinstance(settings, QSettings) else None)
     controller = SyncController(window, store)
     window.sync_controller = controller
+    install_history(controller)  # Server ▸ Sync history, undo, per-user history
     return controller

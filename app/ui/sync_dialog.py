@@ -69,11 +69,19 @@ def result_summary(result, planned: int | None = None) -> str:
             f"{plural(len(result.failed), 'operation')} failed (listed below): "
             "fix the cause, then Retry failed."
         )
+    if getattr(result, "not_kept", None):  # verified writes (app/scim/verify.py)
+        lines.append(
+            f"{plural(len(result.not_kept), 'change')} not kept by the server, though it "
+            "answered success: " + short_list([n.email for n in result.not_kept]) + " (Export "
+            "report lists them)."
+        )
+    lines += [f"Not verified: {line}." for line in getattr(result, "unverified", [])]
     sent = plural(result.requests, "request")
     if planned is None or planned == result.requests:
         lines.append(f"{sent} sent, as planned." if planned else f"{sent} sent.")
     else:
-        lines.append(f"{sent} sent for {planned:,} planned (retries and re-reads count too).")
+        lines.append(f"{sent} sent for {planned:,} planned (retries, re-reads and checks count"
+                     " too).")
     return "\n".join(lines)
 
 

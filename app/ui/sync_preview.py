@@ -280,11 +280,12 @@ class PlanDialog(QDialog):
         super().accept()
 
     def confirm_removals(self, losing: int) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Sync now?", "", parent=self)
+        box = QMessageBox(QMessageBox.Icon.Warning, self.windowTitle(), "", parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setText(f"{plural(losing, 'user')} will lose a group. Sync now?")
-        box.setInformativeText("Preview changes lists each removal and why.")
-        sync = box.addButton("&Sync now", QMessageBox.ButtonRole.AcceptRole)
+        action = self.sync_button.text()  # "&Sync now", "&Undo now", "&Apply plan"
+        box.setText(f"{plural(losing, 'user')} will lose a group. {action.replace('&', '')}?")
+        box.setInformativeText("This window lists each removal and why.")
+        sync = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(box.addButton("&Cancel", QMessageBox.ButtonRole.RejectRole))
         box.exec()
         return box.clickedButton() is sync

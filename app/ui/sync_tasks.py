@@ -11,7 +11,8 @@ from typing import Any
 from app.core.errors import InputError
 from app.core.users import split_groups
 from app.scim.errors import AuthError, ConnectError, ScimError
-from app.ui.connection import TARGET_GROUPS, ConnectionProfile
+from app.scim.settings import TARGET_GROUPS
+from app.ui.connection import ConnectionProfile
 
 
 def describe_error(exc: BaseException) -> str:
@@ -35,13 +36,11 @@ def describe_error(exc: BaseException) -> str:
 
 def _total(client: Any, endpoint: str, params: dict[str, Any] | None = None) -> int | None:
     try:
-        body = client.request("GET", endpoint, params=dict(params or {}, count=1)) or {}
+        return client.total_of(endpoint, params)
     except ScimError as exc:
         if isinstance(exc, (AuthError, ConnectError)):
             raise
         return None
-    total = body.get("totalResults")
-    return int(total) if isinstance(total, int) else None
 
 
 def _count(number: int | None, word: str) -> str:
@@ -119,9 +118,19 @@ def _client(profile: ConnectionProfile, token: str, state: Any,
 
 
 def plan_task(
-    state: Any, profile: ConnectionProfile, token: str, users: Any, mapping: Any, settings: Any
+    state: Any,
+    profile: ConnectionProfile,
+    token: str,
+    users: Any,
+    mapping: Any,
+    settings: Any,
+    export_paths: list[str] = (),
 ) -> tuple[Any, Any, list[str], dict[str, tuple[str, ...]]]:
-    """Read the server (managed groups, the export's users), plan; also list every group name."""
+    """Read the server (managed groups, the export's users), plan; also list every group name.
+
+    Drift leaves out what this app's journaled runs since the export explain.
+    """
+    from app.scim.record import applied_since, discount_own_changes, export_time
     from app.scim.sync import plan_sync, read_server_state
 
     def progress(p: Any) -> None:
@@ -136,6 +145,8 @@ def plan_task(
             state.set_progress(0.95)
             names = [str(g.get("displayName") or "") for g in client.list_groups()]
     plan = plan_sync(users, mapping, server, settings)
+    own = applied_since(settings.url, export_time(list(export_paths)))
+    plan.drift = discount_own_changes(plan.drift, own, server.managed)
     frame = plan.users.frame  # the export's users with their groups as the server has them
     groups_by_email = {
         email: split_groups(groups)
@@ -154,12 +165,19 @@ def _write(state: Any, profile: ConnectionProfile, token: str, run: Any, cancel:
 
 
 def sync_task(
-    state: Any, profile: ConnectionProfile, token: str, plan: Any, settings: Any, cancel: Any
+    state: Any,
+    profile: ConnectionProfile,
+    token: str,
+    plan: Any,
+    settings: Any,
+    cancel: Any,
+    journal: Any = None,
 ) -> Any:
     """Execute the plan with these settings (the allow-mass-removal choice travels in them).
 
     Cancel comes from `cancel` (a threading.Event), not the task's own flag, so a cancelled
-    sync still returns its SyncResult (marked cancelled) to show and retry.
+    sync still returns its SyncResult (marked cancelled) to show and retry. With a journal
+    (app/scim/record.py), every operation is recorded as it completes, then the run's end.
     """
     from dataclasses import replace
 
@@ -167,10 +185,19 @@ def sync_task(
 
     plan = replace(plan, settings=settings)
     names = {group.id: name for name, group in plan.state.groups.items()}
-    return _write(
-        state, profile, token, lambda c, p, k, log: execute(c, plan, settings, p, k, log), cancel,
-        names,
-    )
+
+    def run(c: Any, p: Any, k: Any, log: Any) -> Any:
+        try:
+            result = execute(c, plan, settings, p, k, log, journal)
+        except Exception as exc:
+            if journal is not None:
+                journal.finish(None, f"stopped: {describe_error(exc)}")
+            raise
+        if journal is not None:
+            journal.finish(result)
+        return result
+
+    return _write(state, profile, token, run, cancel, names)
 
 
 def retry_task(
@@ -179,10 +206,10 @@ def retry_task(
     """Run the failed operations of a result again; returns the merged result."""
     from app.scim.sync import retry_failed
 
-    return _write(
-        state,
-        profile,
-        token,
-        lambda c, p, k, log: retry_failed(c, result, settings, p, k, log),
-        cancel,
-    )
+    def run(c: Any, p: Any, k: Any, log: Any) -> Any:
+        merged = retry_failed(c, result, settings, p, k, log)
+        if merged.journal is not None:  # the retry belongs to the same journaled run
+            merged.journal.finish(merged)
+        return merged
+
+    return _write(state, profile, token, run, cancel)

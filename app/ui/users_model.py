@@ -37,7 +37,6 @@ HEADER_TIPS = (
 )
 FRAME_COLUMN = {NAME: "name", EMAIL: "email", STATUS: "status", SOURCE: "source",
                 CURRENT: "groups"}
-QUICK_FILTERS = ("all", "changes", "unmatched", "new groups", "drift")
 CHANGE_COLORS = {  # (on a light table, on a dark one): both readable (contrast >= 4.5)
     Change.ASSIGNED: ("#1e7b3a", "#4cc36f"),
     Change.MOVED: ("#1f63c6", "#6ea8fe"),

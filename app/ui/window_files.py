@@ -63,6 +63,15 @@ def restore_question(found, when: str) -> str:
             "\n\nNo deletes the autosaved copy.")
 
 
+def _table_path(name: str, chosen_filter: str) -> Path:
+    """The name typed in a save dialog, given the chosen type's extension if it has none
+    (GroupMap writes only .xlsx and .csv and refuses other extensions)."""
+    path = Path(name)
+    if path.suffix:
+        return path
+    return path.with_suffix(".csv" if chosen_filter.startswith("CSV") else ".xlsx")
+
+
 def _read_users_task(state, paths: list[Path], source_column: str):
     from app.io import read_users
 
@@ -82,6 +91,8 @@ class FileActions:
 
     def init_files(self, data_dir: Path | None) -> None:
         self.autosaver = Autosaver(self.document, data_dir or default_data_dir(), self)
+        self.autosaver.failed.connect(
+            lambda reason: self.statusBar().showMessage(f"Autosave failed: {reason}", 15000))
         self.task: Task | None = None
         self.cancel_button.clicked.connect(self.cancel_task)
 
@@ -353,26 +364,27 @@ class FileActions:
     def export_mapping_dialog(self) -> None:
         from app.io import write_mapping
 
-        name, _ = QFileDialog.getSaveFileName(
+        name, chosen = QFileDialog.getSaveFileName(
             self, "Export Mapping", str(self._export_start("mapping.xlsx")), TABLE_FILTER)
         if not name:
             return
+        path = _table_path(name, chosen)
         try:
-            write_mapping(Path(name), self.document.mapping)
+            write_mapping(path, self.document.mapping)
         except (OSError, InputError) as exc:
-            self.show_error("Can't export the mapping", Path(name), str(exc))
+            self.show_error("Can't export the mapping", path, str(exc))
             return
-        self.statusBar().showMessage(f"Exported the mapping to {Path(name).name}.", 5000)
+        self.statusBar().showMessage(f"Exported the mapping to {path.name}.", 5000)
 
     def export_preview_dialog(self) -> None:
         evaluation = self.document.evaluation
         if evaluation is None:
             self.statusBar().showMessage("Open an export first: the preview needs users.", 5000)
             return
-        name, _ = QFileDialog.getSaveFileName(
+        name, chosen = QFileDialog.getSaveFileName(
             self, "Export Preview", str(self._export_start("preview.xlsx")), TABLE_FILTER)
         if name:
-            self.export_preview(Path(name))
+            self.export_preview(_table_path(name, chosen))
 
     def export_preview(self, path: Path) -> Task | None:
         if self.task is not None:

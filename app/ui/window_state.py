@@ -64,13 +64,18 @@ class WindowState:
             if isinstance(state, QByteArray):
                 widget.restoreState(state)
             elif key == "mainSplitter":  # first start: the grid shows every column, Status too
-                total = max(self.width() - 24, 1)
-                left = min(max(self.mapping_panel.needed_width() + 16, total * 4 // 9),
-                           total * 2 // 3)
-                widget.setSizes([left, total - left])
+                from PySide6.QtCore import QTimer
+
+                QTimer.singleShot(0, self, self.fit_main_splitter)  # once it has its real width
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
+
+    def fit_main_splitter(self) -> None:
+        """The grid wide enough for all its columns (Status included), the preview the rest."""
+        total = max(self.splitter.width() - self.splitter.handleWidth(), 1)
+        left = min(max(self.mapping_panel.needed_width() + 16, total * 4 // 9), total * 2 // 3)
+        self.splitter.setSizes([left, total - left])
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -16,6 +16,7 @@ from app.core.users import UserList
 from app.scim.client import ScimClient
 from app.scim.server import LocalScimServer
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
+from app.scim.verify import read_back
 
 TOKEN = "bench-token"
 
@@ -90,4 +91,41 @@ def run(quick: bool = False) -> list[tuple[str, str, str]]:
             ">= 10x",
         ),
         (f"{label}: less wall time than 1 PATCH/change", f"{base_time / our_time:.1f}x", ">= 5x"),
+    ] + read_back_rows(users, mapping)
+
+
+def _read_back(users: UserList, mapping: Mapping) -> tuple[int, float, float, int]:
+    """A sync without verification, then the read-back alone: (requests, s, sync s, groups)."""
+    with LocalScimServer(users, token=TOKEN) as server:
+        settings = SyncSettings(server.url, TOKEN)
+        with ScimClient(server.url, TOKEN) as client:
+            started = time.perf_counter()
+            state = read_server_state(client, users, mapping, settings)
+            plan = plan_sync(users, mapping, state, settings)
+            result = execute(client, plan, settings, verify=False)
+            synced = time.perf_counter() - started
+            before = client.request_count
+            started = time.perf_counter()
+            read_back(client, result, settings.concurrency)
+            elapsed = time.perf_counter() - started
+            assert not result.not_kept
+            changed = sum(1 for members in result.done.values() if members)
+            return client.request_count - before, elapsed, synced, changed
+
+
+def read_back_rows(users: UserList, mapping: Mapping) -> list[tuple[str, str, str]]:
+    """Verified writes' cost: one GET per changed group after the writes (app/scim/verify.py)."""
+    runs = [_read_back(users, mapping) for _ in range(3)]
+    requests = statistics.median(r for r, _, _, _ in runs)
+    elapsed = statistics.median(t for _, t, _, _ in runs)
+    synced = statistics.median(s for _, _, s, _ in runs)
+    groups = runs[0][3]
+    label = f"read-back of {len(users):,} users in {groups} changed groups"
+    return [
+        (f"{label}: extra requests", f"{requests:,.0f}", f"<= {groups} (1 per changed group)"),
+        (
+            f"{label}: extra wall time",
+            f"{elapsed:.2f} s ({elapsed / synced:.0%} of the sync's {synced:.2f} s)",
+            "",
+        ),
     ]

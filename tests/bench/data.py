@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from app.core.mapping import Mapping, MappingRow, Options
+from app.core.mapping import Mapping, MappingRow, MatchKind, Options
 from app.core.users import UserList
 
 BASE_VALUES = 300
 MAPPING_ROWS = 200
+KIND_ROWS = 40  # of the mapping's rows, those that are not equals in `kinds_mapping`
 
 
 def base_values(n: int = BASE_VALUES) -> list[str]:
@@ -58,3 +59,25 @@ def bench_mapping() -> Mapping:
     values = base_values()[:MAPPING_ROWS]
     rows = tuple(MappingRow(v, f"Group {i % 40}") for i, v in enumerate(values))
     return Mapping(rows, Options(default_group="Everyone", separator=";", apply_existing=True))
+
+
+def kinds_mapping() -> Mapping:
+    """`bench_mapping` with every fifth row (40 of 200) starts with, ends with, contains or
+    pattern, each matching a few values of the export; the positions are `kind_rows()`."""
+    mapping = bench_mapping()
+    rows = list(mapping.rows)
+    kinds = [MatchKind.STARTS_WITH, MatchKind.ENDS_WITH, MatchKind.CONTAINS, MatchKind.PATTERN]
+    for n, i in enumerate(kind_rows()):
+        value, kind = rows[i].value, kinds[n % len(kinds)]
+        text = {
+            MatchKind.STARTS_WITH: value,
+            MatchKind.ENDS_WITH: value.split("-", 1)[1],
+            MatchKind.CONTAINS: value.split("-", 1)[1],
+            MatchKind.PATTERN: value + r"\d?",
+        }[kind]
+        rows[i] = MappingRow(text, rows[i].group, kind)
+    return mapping.with_rows(rows)
+
+
+def kind_rows() -> list[int]:
+    return list(range(0, MAPPING_ROWS, MAPPING_ROWS // KIND_ROWS))

@@ -36,15 +36,36 @@ def _xlsx_bytes(rows: list[list[object]]) -> bytes:
     return buffer.getvalue()
 
 
-def _rewrite_sheet(data: bytes, edit) -> bytes:
+def _rewrite_sheet(data: bytes, edit, part: str = "xl/worksheets/sheet1.xml") -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as zin, zipfile.ZipFile(out, "w") as zout:
         for info in zin.infolist():
             content = zin.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
+            if info.filename == part:
                 content = edit(content)
             zout.writestr(info, content)
     return out.getvalue()
+
+
+def _far_cell(valid: bytes, row: bytes) -> bytes:
+    return _rewrite_sheet(valid, lambda xml: xml.replace(b"</sheetData>", row + b"</sheetData>"))
+
+
+def _without_references(xml: bytes) -> bytes:
+    """Rows and cells without r= (some writers omit them): calamine places them in order."""
+    return re.sub(rb' (?:r|spans)="[^"]*"', b"", xml)
+
+
+def _lie_about_size(data: bytes, part: bytes, size: int) -> bytes:
+    """Headers declaring `size` for `part` while its data inflates to more."""
+    out = bytearray(data)
+    for magic, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = 0
+        while (start := out.find(magic, start)) >= 0:
+            if out[start + name_at : start + name_at + len(part)] == part:
+                out[start + size_at : start + size_at + 4] = size.to_bytes(4, "little")
+            start += 4
+    return bytes(out)
 
 
 def text_files() -> None:
@@ -118,11 +139,49 @@ def workbooks() -> None:
     (BAD / "far_cell.xlsx").write_bytes(
         _rewrite_sheet(valid, lambda xml: xml.replace(b"</sheetData>", far + b"</sheetData>"))
     )
+    # The far cell, spelled as XML allows but not as Excel writes it (issue 11).
+    _hostile_workbooks(valid)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("readme.txt", "not a workbook")
     (BAD / "zip_not_workbook.xlsx").write_bytes(buffer.getvalue())
     _encrypted(valid)
+
+
+def _hostile_workbooks(valid: bytes) -> None:
+    text = b"<is><t>x</t></is></c></row>"
+    spellings = {
+        "far_cell_single_quotes.xlsx": b"<row r='1048576'><c r='XFD1048576' t='inlineStr'>",
+        "far_cell_newline.xlsx": b'<row\nr="1048576"><c t="inlineStr"\n  r="XFD1048576">',
+        "far_cell_in_first_row.xlsx": b'<row r="3"><c r="XFD1048576" t="inlineStr">',
+        "far_cell_prefixed.xlsx": b'<row r="4"><x:c xmlns:x="http://schemas.openxmlformats.org/'
+        b'spreadsheetml/2006/main" r="XFD1048576" t="inlineStr">',
+        "far_cell_after_comment.xlsx": b'<row r="1048576"><!-- <row r="4"> -->'
+        + b'<c t="inlineStr"><is><t>x</t></is></c>' * 3 + b'<c r="XFD1048576" t="inlineStr">',
+    }
+    for name, row in spellings.items():
+        closing = text.replace(b"</c>", b"</x:c>") if b"x:c" in row else text
+        (BAD / name).write_bytes(_far_cell(valid, row + closing))
+    (BAD / "cells_without_r.xlsx").write_bytes(_rewrite_sheet(valid, _without_references))
+    (BAD / "huge_dimension_single_quotes.xlsx").write_bytes(_rewrite_sheet(
+        valid, lambda xml: re.sub(rb'<dimension ref="[^"]*"', b"<dimension\n ref='A1:XFD1048576'",
+                                  xml)))
+    shared = io.BytesIO()
+    with xlsxwriter.Workbook(shared) as book:  # xlsxwriter keeps texts in sharedStrings.xml
+        sheet = book.add_worksheet()
+        for r, row in enumerate([HEADER, *ROWS]):
+            sheet.write_row(r, 0, row)
+    (BAD / "huge_unique_count.xlsx").write_bytes(_rewrite_sheet(
+        shared.getvalue(),
+        lambda xml: re.sub(rb'uniqueCount="\d+"', b'uniqueCount="4000000000"', xml),
+        "xl/sharedStrings.xml"))
+    padded = _rewrite_sheet(valid, lambda xml: xml + b" " * 100_000)
+    sheet = b"xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(io.BytesIO(valid)) as archive:
+        size = archive.getinfo(sheet.decode()).file_size
+    (BAD / "lying_size.xlsx").write_bytes(_lie_about_size(padded, sheet, size))
+    header = ",".join(f"c{i}" for i in range(20_000))
+    (BAD / "wide_header.csv").write_text(f"Email,{header}\r\na@example.com\r\n", encoding="utf-8")
 
 
 def _encrypted(valid: bytes) -> None:
@@ -136,7 +195,19 @@ def _encrypted(valid: bytes) -> None:
     (BAD / "encrypted.xlsx").write_bytes(out.getvalue())
 
 
+def drafts() -> None:
+    """Drafts an adversary writes: each must end in the one-line "damaged" message."""
+    start = '{"format": "groupmap-draft", "version": '
+    (BAD / "draft_deep_nesting.json").write_text(
+        start + '1, "rows": ' + "[" * 100_000 + "]" * 100_000 + "}", encoding="utf-8")
+    (BAD / "draft_huge_version.json").write_text(start + "9" * 5000 + "}", encoding="utf-8")
+    (BAD / "draft_long_version_text.json").write_text(
+        start + '"' + "x" * 100_000 + '"}', encoding="utf-8")
+    (BAD / "draft_not_utf8.json").write_bytes(start.encode() + b'1, "rows": ["\xff\xfe"]}')
+
+
 if __name__ == "__main__":
     BAD.mkdir(exist_ok=True)
     text_files()
     workbooks()
+    drafts()

@@ -1,8 +1,9 @@
 """Where bearer tokens live: the OS keyring when one works, else this session's memory only.
 
-A token is never written to QSettings, drafts, logs or reports. Headless machines and CI
-usually have no keyring backend (keyring answers with its "fail" backend, or raises), so
-every keyring call is guarded and a failure falls back to the in-memory store.
+A token is never written to settings, connection files, drafts, logs or reports. The desktop
+app stores tokens here and the command line (`--connection NAME`) reads them. Headless
+machines and CI usually have no keyring backend (keyring answers with its "fail" backend, or
+raises), so every keyring call is guarded and a failure falls back to the in-memory store.
 Set GROUPMAP_NO_KEYRING=1 to never touch the OS keyring (tests, demo).
 """
 
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Any
 
 SERVICE = "GroupMap SCIM"
 
 
-def _keyring_module():
+def _keyring_module() -> Any:
     """The keyring module if a real backend is available, else None."""
     if os.environ.get("GROUPMAP_NO_KEYRING"):
         return None
@@ -91,17 +93,3 @@ class TokenStore:
             # Nothing stored, or the keyring went away: nothing to undo either way.
             with contextlib.suppress(Exception):
                 self._keyring.delete_password(SERVICE, name)
-
-    def rename(self, old: str, new: str) -> None:
-        token = self.get(old)
-        if token:
-            self.delete(old)
-            self.set(new, token)
-
-
-def redact(text: str, *secrets: str) -> str:
-    """The text with every given secret replaced, for anything shown or logged."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[token hidden]")
-    return text

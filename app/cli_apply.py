@@ -1,0 +1,142 @@
+"""`groupmap apply plan.json`: apply a saved plan exactly as it was approved.
+
+The plan's summary and code are printed first; the touched groups are read again and a plan
+that no longer fits the server (a member changed, a group appeared or went) is refused,
+unless `--replan` plans again from the current state and shows the difference. The writes
+go through the same executor, guards and reporting as `groupmap sync`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from app.core.errors import InputError
+
+
+def add_apply_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from app.cli_connections import add_connection_option
+
+    apply = commands.add_parser("apply", help="apply a plan saved by sync --dry-run --plan-out")
+    apply.add_argument("plan", metavar="PLAN", help="the plan file (.json)")
+    apply.add_argument("--url", metavar="BASE_URL", help="the plan's server (default: its URL)")
+    add_connection_option(apply)
+    apply.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
+    )
+    apply.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    apply.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
+    apply.add_argument(
+        "--replan",
+        action="store_true",
+        help="if the server changed since the plan, plan again from its state and apply that",
+    )
+    apply.add_argument(
+        "--allow-mass-removal",
+        action="store_true",
+        help="apply the plan even above the removal limit it was made with",
+    )
+    apply.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow plain http to a host other than this machine",
+    )
+    apply.set_defaults(run=cmd_apply)
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    from app.cli_connections import apply_connection
+    from app.cli_scim import EXIT_BAD_INPUT, EXIT_CONNECT, _check_report_path, finish_sync
+    from app.scim.client import ScimClient
+    from app.scim.errors import ScimError
+    from app.scim.plan import MassRemovalError
+    from app.scim.planfile import read_plan, saved_settings, stale_groups, sync_plan
+    from app.scim.record import RunJournal
+    from app.scim.settings import SyncSettings
+    from app.scim.sync import execute
+
+    saved = read_plan(Path(args.plan))
+    out = sys.stderr if args.json else sys.stdout
+    print(f"Applying {saved.summary()}", file=out)
+    plan_url = saved.url
+    apply_connection(args, {"url": plan_url, "insecure_http": False})
+    if not saved.fits_server(args.url):
+        raise InputError(
+            f"the plan was made for {plan_url}, not {args.url}: user and group ids differ "
+            "between servers, so apply it to the server it was made for, or make a new plan"
+        )
+    if args.report:
+        _check_report_path(args.report)
+    settings = saved_settings(
+        saved,
+        SyncSettings(
+            url=plan_url,
+            token=args.token,
+            allow_mass_removal=args.allow_mass_removal,
+            insecure_http=args.insecure_http,
+        ),
+    )
+    with ScimClient(plan_url, args.token, insecure_http=settings.insecure_http) as client:
+        try:
+            stale = stale_groups(client, saved)
+            plan = sync_plan(saved, settings)
+            if stale:
+                for line in stale:
+                    print(f"groupmap: {line}", file=sys.stderr)
+                if not args.replan:
+                    print(
+                        f"groupmap: error: plan {saved.code} no longer fits {plan_url}; nothing "
+                        "was applied. Make a new plan and have it approved, or pass --replan "
+                        "to plan again from the server's current state.",
+                        file=sys.stderr,
+                    )
+                    return EXIT_BAD_INPUT
+                plan = _replan(client, saved, settings, out)
+        except ScimError as error:
+            print(
+                f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
+                f"{args.token_origin} and the network; nothing was applied.",
+                file=sys.stderr,
+            )
+            return EXIT_CONNECT
+        if plan.blocked:
+            raise MassRemovalError(plan.mass_removal_message())
+        journal = RunJournal.begin(plan, settings, saved.mapping, saved.export_files, counted=False)
+        result = execute(client, plan, settings, journal=journal)  # verified, journaled
+        journal.finish(result)
+    return finish_sync(args, result)
+
+
+def _replan(client, saved, settings, out):
+    """A new plan from the server's state and the plan's export and mapping, its difference
+    with the saved one printed."""
+    from app.io import read_users
+    from app.scim.plan import plan_sync
+    from app.scim.planfile import files_digest
+    from app.scim.state import read_server_state
+
+    files = [Path(name) for name in saved.export_files]
+    missing = [str(p) for p in files if not p.is_file()]
+    if missing:
+        raise InputError(
+            f"--replan needs the plan's export, and {missing[0]} is not there; make a new plan"
+        )
+    if files_digest(files) != saved.content["export"]["sha256"]:
+        print("Note: the export changed since the plan was made; planning from it as it is now.",
+              file=out)
+    mapping = saved.mapping
+    users = read_users(files, source_column=mapping.options.source_column)
+    plan = plan_sync(users, mapping, read_server_state(client, users, mapping, settings), settings)
+    before = {(op["op"], op["group"], str(op.get("email", "")).lower()) for op in saved.operations}
+    after = {("create", g, "") for g in plan.groups_to_create}
+    for op, changes in (("add", plan.adds), ("remove", plan.removes)):
+        after |= {(op, g, e.lower()) for g, emails in changes.items() for e in emails}
+    print(f"Replanned: {len(after - before)} operation(s) new, {len(before - after)} dropped "
+          "since the saved plan.", file=out)
+    for sign, ops in (("+", after - before), ("-", before - after)):
+        for op, group, email in sorted(ops):
+            print(f"  {sign} {op} {group} {email}".rstrip(), file=out)
+    return plan

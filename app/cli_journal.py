@@ -1,0 +1,232 @@
+"""`groupmap history` and `groupmap undo`, and the sync's journal, verify and source-guard options.
+
+Registered by app/cli_scim.py. Exit status of undo is that of sync: 0 done, 1 some operations
+failed or were not kept, 2 bad input (unknown run, guard), 3 could not connect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
+
+
+def add_sync_trust_options(sync: argparse.ArgumentParser) -> None:
+    sync.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip reading the changed groups back after the writes",
+    )
+    sync.add_argument(
+        "--allow-source-change",
+        action="store_true",
+        help="sync even if the export has far fewer users, or far more blank source values, "
+        "than the last sync to this server used",
+    )
+
+
+def add_journal_commands(commands: argparse._SubParsersAction) -> None:
+    from app.cli_connections import add_connection_option
+
+    history = commands.add_parser("history", help="list the journaled runs, or show one")
+    history.add_argument("run_id", nargs="?", type=int, metavar="RUN", help="show this run")
+    history.add_argument("--url", metavar="BASE_URL", help="only runs to this SCIM server")
+    history.add_argument("--user", metavar="EMAIL", help="one user's placements across runs")
+    history.add_argument("--json", action="store_true", help="print JSON on stdout")
+    history.set_defaults(run=cmd_history)
+
+    undo = commands.add_parser("undo", help="revert what one journaled sync applied")
+    undo.add_argument("run_id", type=int, metavar="RUN", help="the run to undo (see history)")
+    undo.add_argument("--url", metavar="BASE_URL", help="SCIM base URL (the run's server)")
+    add_connection_option(undo)
+    undo.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
+    )
+    undo.add_argument("--dry-run", action="store_true", help="print the inverse plan only")
+    undo.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    undo.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
+    undo.add_argument(
+        "--delete-created-groups",
+        action="store_true",
+        help="delete the groups the run created, if they are empty after the undo",
+    )
+    undo.add_argument(
+        "--max-removal-ratio",
+        type=float,
+        default=0.2,
+        metavar="R",
+        help="stop if more than R of the current memberships would go (default 0.2)",
+    )
+    undo.add_argument(
+        "--allow-mass-removal", action="store_true", help="undo even above --max-removal-ratio"
+    )
+    undo.add_argument("--no-verify", action="store_true", help="skip the read-back")
+    undo.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow plain http to a host other than this machine",
+    )
+    undo.set_defaults(run=cmd_undo)
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from app.io.journal import (
+        describe_op,
+        describe_placement,
+        find_run,
+        journal_dir,
+        list_runs,
+        user_placements,
+    )
+    from app.io.journal import when as _when
+
+    runs = [find_run(args.run_id)] if args.run_id is not None else list_runs(args.url)
+    if args.user:
+        placements = user_placements(runs, args.user)
+        if args.json:
+            print(json.dumps(placements, ensure_ascii=False))
+        elif not placements:
+            print(f"No journaled change for {args.user}.")
+        else:
+            print("\n".join(describe_placement(p) for p in placements))
+        return EXIT_OK
+    if args.run_id is not None:
+        run = runs[0]
+        if args.json:
+            data = {**run.summary(), "plan": run.plan, "ops": run.ops, "verify": run.verify}
+            print(json.dumps(data, ensure_ascii=False))
+            return EXIT_OK
+        s = run.summary()
+        export = run.start.get("export") or {}
+        print(f"Run {s['run']}: {s['mode']} to {s['server']} by {s['user'] or 'unknown'}")
+        print(f"Started {_when(s['started'])}, {s['status']}" + (
+            f" {_when(s['ended'])}" if s["ended"] else ""
+        ))
+        files = ", ".join(export.get("files") or []) or "none"
+        print(f"Export: {files} ({export.get('users', 0):,} users)")
+        print(f"Added {s['added']}, removed {s['removed']}, failed or not kept {s['failed']}.")
+        for op in run.ops:
+            print("  " + describe_op(op))
+        return EXIT_OK
+    summaries = [r.summary() for r in runs]
+    if args.json:
+        print(json.dumps(summaries, ensure_ascii=False))
+        return EXIT_OK
+    if not summaries:
+        where = f" to {args.url}" if args.url else ""
+        print(f"No runs{where} in the journal ({journal_dir()}).")
+        return EXIT_OK
+    headers = ["run", "when", "server", "mode", "status", "added", "removed", "failed", "by"]
+    rows = [
+        [
+            str(s["run"]),
+            _when(s["started"]),
+            s["server"],
+            s["mode"],
+            s["status"],
+            str(s["added"]),
+            str(s["removed"]),
+            str(s["failed"]),
+            s["user"],
+        ]
+        for s in summaries
+    ]
+    print(_table(rows, headers))
+    return EXIT_OK
+
+
+# --- undo -----------------------------------------------------------------------------------
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from app.cli_connections import apply_connection
+    from app.cli_scim import _check_report_path, _print_result, _write_report
+    from app.core.errors import InputError
+    from app.io.journal import find_run
+    from app.scim.client import ScimClient
+    from app.scim.errors import ScimError
+    from app.scim.record import RunJournal
+    from app.scim.settings import SyncSettings
+    from app.scim.undo import apply_undo, plan_undo
+
+    apply_connection(args, {"url": None, "insecure_http": False})
+    token = args.token
+    settings = SyncSettings(
+        url=args.url,
+        token=token,
+        max_removal_ratio=args.max_removal_ratio,
+        allow_mass_removal=args.allow_mass_removal,
+        insecure_http=args.insecure_http,
+    )
+    run = find_run(args.run_id)
+    if args.report:
+        _check_report_path(args.report)
+    out = sys.stderr if args.json else sys.stdout
+    with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
+        try:
+            undo = plan_undo(client, run, settings)
+        except ScimError as error:
+            print(
+                f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
+                f"{args.token_origin} and the network; nothing was written.",
+                file=sys.stderr,
+            )
+            return EXIT_CONNECT
+        plan = undo.plan
+        if args.dry_run:
+            print(undo.describe(), file=out)
+            if plan.blocked:
+                print(plan.mass_removal_message(), file=out)
+            journal = RunJournal.begin(
+                plan, settings, None, [], dry_run=True, undoes=run.run_id, counted=False
+            )
+            journal.finish(None, "dry run")
+            if args.json:
+                summary = {
+                    "dry_run": True,
+                    "added": plan.added_count,
+                    "removed": plan.removed_count,
+                    **undo.to_json(),
+                }
+                print(json.dumps(summary, ensure_ascii=False))
+            return _write_report(args.report, plan.to_frame(), EXIT_OK)
+        if plan.blocked:
+            raise InputError(plan.mass_removal_message())
+        result, journal, deleted = apply_undo(
+            client,
+            undo,
+            settings,
+            delete_created_groups=args.delete_created_groups,
+            verify=not args.no_verify,
+        )
+    if args.json:
+        data = {**result.to_json(), **undo.to_json(), "run": journal.run_id}
+        data["deleted_groups"] = deleted
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        print(f"Undo of run {run.run_id} (journaled as run {journal.run_id}):")
+        _print_result(result)
+        for item in undo.left_as_is:
+            print(f"  {item.describe()}")
+        for name in deleted:
+            print(f"  deleted the empty group {name}, created by run {run.run_id}")
+    for line in result.describe_failures():
+        print(f"groupmap: failed: {line}", file=sys.stderr)
+    for line in result.unverified:
+        print(f"groupmap: warning: {line}", file=sys.stderr)
+    status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
+    return _write_report(args.report, result.report_frame(), status)
