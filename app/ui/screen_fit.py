@@ -52,6 +52,7 @@ class CompactToolbar(QObject):
         super().__init__(toolbar)
         self.toolbar, self.secondary = toolbar, secondary
         self.compact = False
+        self._fitted: tuple = ()
         toolbar.installEventFilter(self)
 
     def buttons(self) -> list[QToolButton]:
@@ -83,13 +84,22 @@ class CompactToolbar(QObject):
 
     def fit(self) -> None:
         """Compact below the width measured with every label shown (measured uncompacted)."""
+        self._fitted = self._fingerprint()
         if self.compact:
             self.set_compact(False)  # measure with every label shown
         self.set_compact(self.full_width() > self.toolbar.width())
 
+    def _fingerprint(self) -> tuple:
+        """What decides the fit: the width and the texts (our own restyling changes neither)."""
+        labels = tuple(w.text() for w in self.toolbar.findChildren(QLabel))
+        actions = tuple((a.text(), a.isVisible()) for a in self.toolbar.actions())
+        return self.toolbar.width(), labels, actions
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize:
-            self.fit()
+        kind = event.type()
+        if kind == QEvent.Type.Resize or (
+                kind == QEvent.Type.LayoutRequest and self._fingerprint() != self._fitted):
+            self.fit()  # resized, or a label changed ("Server: … · connected")
         return False
 
 

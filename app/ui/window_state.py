@@ -64,12 +64,18 @@ class WindowState:
             if isinstance(state, QByteArray):
                 widget.restoreState(state)
             elif key == "mainSplitter":  # first start: the grid shows every column, Status too
-                from PySide6.QtCore import QTimer
-
-                QTimer.singleShot(0, self, self.fit_main_splitter)  # once it has its real width
+                self._fit_split_on_show = True  # once the window has its real width
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if getattr(self, "_fit_split_on_show", False):
+            from PySide6.QtCore import QTimer
+
+            self._fit_split_on_show = False
+            QTimer.singleShot(0, self, self.fit_main_splitter)
 
     def fit_main_splitter(self) -> None:
         """The grid wide enough for all its columns (Status included), the preview the rest."""
