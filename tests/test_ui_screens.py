@@ -88,3 +88,20 @@ def test_the_export_columns_are_ranked_in_the_background(qtbot, window):
     window.preview.users.horizontalHeader().setSortIndicator(EMAIL, Qt.SortOrder.AscendingOrder)
     emails = [model.data(model.index(r, EMAIL)) for r in range(5)]
     assert emails == sorted(emails)
+
+
+def test_the_first_split_shows_the_grids_status_column(qtbot, tmp_path):
+    from app.ui.mapping_model import STATUS
+
+    settings = QSettings(str(tmp_path / "first.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, tmp_path / "first")
+    qtbot.addWidget(win)
+    win.resize(1000, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    win.open_paths([resource_path("sample", "users.csv")])
+    qtbot.waitUntil(lambda: win.task is None, timeout=20_000)
+    table = win.mapping_panel.table
+    header = table.horizontalHeader()
+    qtbot.waitUntil(lambda: header.sectionViewportPosition(STATUS) + header.sectionSize(STATUS)
+                    <= table.viewport().width())

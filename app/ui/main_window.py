@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolBar,
@@ -275,6 +276,12 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
     def _users_changed(self) -> None:
         users = self.document.users
         self.right.setCurrentIndex(0 if users is None else 1)
+        # The hidden start page must not keep the preview side wide (the grid's Status).
+        self.empty_state.setSizePolicy(
+            QSizePolicy.Policy.Preferred if users is None else QSizePolicy.Policy.Ignored,
+            QSizePolicy.Policy.Preferred)
+        if users is not None:
+            self.fit_split_for_export()
         self.set_known_groups("export", list(users.group_names) if users is not None else [])
         self.autosaver.exports_changed()  # a crash-restore reopens the export open now
 

@@ -65,6 +65,7 @@ class WindowState:
                 widget.restoreState(state)
             elif key == "mainSplitter":  # first start: the grid shows every column, Status too
                 self._fit_split_on_show = True  # once the window has its real width
+                self._fit_split_on_export = True  # and again when the start page gives way
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
@@ -75,6 +76,15 @@ class WindowState:
             from PySide6.QtCore import QTimer
 
             self._fit_split_on_show = False
+            QTimer.singleShot(0, self, self.fit_main_splitter)
+
+    def fit_split_for_export(self) -> None:
+        """The first export of a first start: size the split for the preview, not the start
+        page (which needs more width)."""
+        if getattr(self, "_fit_split_on_export", False) and self.isVisible():
+            from PySide6.QtCore import QTimer
+
+            self._fit_split_on_export = False
             QTimer.singleShot(0, self, self.fit_main_splitter)
 
     def fit_main_splitter(self) -> None:
