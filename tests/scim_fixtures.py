@@ -12,9 +12,11 @@ from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
 from app.scim.client import ScimClient
+from app.scim.pacing import RateLimiter
 from app.scim.server import LocalScimServer
 from tests.fake_scim import FakeScim
 from tests.scim_proxy import FaultProxy
+from tests.scim_rate_proxy import RateLimitProxy
 
 TOKEN = "tok-7f3a9c1e5b2d4e6f8a0b1c2d3e4f5a6b"
 
@@ -50,11 +52,16 @@ def expected_groups(users, mapping) -> dict[str, set[str]]:
 
 
 def fast_client(url: str, token: str | None = TOKEN, **kwargs: Any) -> ScimClient:
-    """A client with test-sized timeouts and backoff."""
+    """A client with test-sized timeouts and backoff.
+
+    Its limiter never paces below 100 requests a second: the fault proxy's random 429s are
+    not a rate limit, and the rate-limit tests bring their own limiter.
+    """
     settings: dict[str, Any] = {
         "timeout": 1.0,
         "backoff": 0.01,
         "max_backoff": 0.05,
+        "limiter": RateLimiter(min_rate=100.0),
         "create_settle": (0.05, 0.1),
     }
     settings.update(kwargs)
@@ -88,6 +95,22 @@ def fault_proxy() -> Iterator[Callable[..., FaultProxy]]:
 
     def factory(upstream: str, **kwargs: Any) -> FaultProxy:
         proxy = FaultProxy(upstream, **kwargs)
+        proxy.start()
+        started.append(proxy)
+        return proxy
+
+    yield factory
+    for proxy in started:
+        proxy.stop()
+
+
+@pytest.fixture
+def rate_proxy() -> Iterator[Callable[..., RateLimitProxy]]:
+    """Factory: a started token-bucket RateLimitProxy in front of an upstream base URL."""
+    started: list[RateLimitProxy] = []
+
+    def factory(upstream: str, **kwargs: Any) -> RateLimitProxy:
+        proxy = RateLimitProxy(upstream, **kwargs)
         proxy.start()
         started.append(proxy)
         return proxy

@@ -254,3 +254,20 @@ def test_unmatched_values_most_users_first_as_spelled():
     users = users_of(("hr ", ""), ("Ops", ""), ("hr", ""), ("Sales", ""))
     evaluation = evaluate(users, mapping_of(("Sales", "S")))
     assert evaluation.unmatched_values() == [("hr", 2), ("Ops", 1)]
+
+
+def test_profile_queries_answer_what_the_users_table_filters_on():
+    users = users_of(("Sales", ""), ("Eng", "Old"), ("HR", ""), ("Sales", "S"))
+    evaluation = evaluate(users, mapping_of(("Sales", "S"), ("Eng", "E"), apply_existing=True))
+    of_user = users.profiles.of_user
+
+    def who(mask):
+        return [i for i in range(len(users)) if mask[of_user[i]]]
+
+    assert who(evaluation.changed_profiles) == [0, 1]
+    assert who(evaluation.unmatched_profiles) == [2]
+    assert who(evaluation.profiles_landing_in(["S"])) == [0, 3]
+    assert who(evaluation.profiles_in_group("Old")) == [1]  # before counts: the summary's users
+    assert who(evaluation.profiles_in_group("Nobody")) == []
+    assert evaluation.new_groups() == ["E"]
+    assert who(evaluation.profiles_in_new_groups()) == [1]

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import email.utils
 import threading
-import time
 
 import httpx
 import pytest
@@ -12,7 +10,8 @@ import pytest
 from app.core.errors import InputError
 from app.scim.client import FilterIgnored, ScimClient, escape_filter_value
 from app.scim.errors import AuthError, ConnectError, ScimError
-from app.scim.transport import Transport, rate_limit_reset_seconds, retry_after_seconds
+from app.scim.pacing import RateLimiter
+from app.scim.transport import Transport
 from tests.scim_fixtures import TOKEN, fast_client, make_users
 
 
@@ -161,26 +160,23 @@ def test_put_fallback_carries_the_attributes_the_client_does_not_manage(scim_ser
     assert len(group["members"]) == 2
 
 
-def test_retry_after_honoured_on_429(scim_server, fault_proxy):
+@pytest.mark.parametrize("status", [429, 503])
+def test_throttled_is_retried_past_max_attempts(scim_server, fault_proxy, status):
+    """A throttled request is never a failure: retried beyond the attempts other errors get."""
     server = scim_server()
-    proxy = fault_proxy(server.url, fault_rate=1.0, faults=("429",), retry_after="0")
-    waits: list[float] = []
+    refused: list[object] = []
+
+    def throttle_seven(record):
+        if len(refused) < 7:
+            refused.append(record)
+            return status, "slow down", {"Retry-After": "0"}
+        return None
+
+    proxy = fault_proxy(server.url, refuse=throttle_seven)
     with fast_client(proxy.url, max_attempts=3) as client:
-        client._t.wait_before_retry = lambda attempt, retry_after=None: waits.append(retry_after)
-        with pytest.raises(ScimError) as info:
-            client.features()
-    assert info.value.status == 429
-    assert waits == [0.0, 0.0]
-    assert proxy.count() == 3
-
-
-def test_retry_after_parses_seconds_and_http_dates():
-    now = time.time()
-    assert retry_after_seconds("7") == 7.0
-    date = email.utils.formatdate(now + 30, usegmt=True)
-    assert 28 <= retry_after_seconds(date, now=now) <= 31
-    assert retry_after_seconds("garbage") is None
-    assert retry_after_seconds(None) is None
+        assert client.features().patch
+        assert client.limiter.throttled == 7
+    assert proxy.count() == 8
 
 
 def test_5xx_and_dropped_connections_retried_then_bounded(scim_server, fault_proxy):
@@ -226,15 +222,6 @@ def test_unreachable_server_is_a_connect_error():
     client = fast_client("http://127.0.0.1:9/v2", max_attempts=2)
     with client, pytest.raises(ConnectError, match="could not connect"):
         client.features()
-
-
-def test_rate_limit_reset_used_when_no_retry_after():
-    now = time.time()
-    headers = httpx.Headers({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(now + 12)})
-    assert 11 <= rate_limit_reset_seconds(headers, now=now) <= 12
-    assert rate_limit_reset_seconds(httpx.Headers({"X-RateLimit-Reset": "5"})) == 5.0
-    left = httpx.Headers({"X-RateLimit-Remaining": "3", "X-RateLimit-Reset": "5"})
-    assert rate_limit_reset_seconds(left) is None
 
 
 def test_put_on_a_stale_etag_rereads_and_keeps_the_other_writer(scim_server, fault_proxy):
@@ -307,12 +294,12 @@ def test_a_long_error_page_echoing_the_token_is_cut_after_redaction():
     assert "[redacted]" in str(error) and TOKEN[:10] not in str(error)
 
 
-def test_a_retry_after_beyond_the_limit_fails_at_once(scim_server, fault_proxy):
-    """Hours of Retry-After: no early retry (refused again), no hang; the wait is reported."""
+def test_a_retry_after_beyond_the_deadline_fails_at_once(scim_server, fault_proxy):
+    """Hours of Retry-After: no early retry (refused again), no hang; the deadline is named."""
     server = scim_server()
     proxy = fault_proxy(server.url, fault_rate=1.0, faults=("429",), retry_after="3600")
-    client = fast_client(proxy.url, max_retry_after=60)
-    with client, pytest.raises(ScimError, match="asks to wait 3600 s") as info:
+    client = fast_client(proxy.url, limiter=RateLimiter(deadline=60))
+    with client, pytest.raises(ScimError, match="--deadline") as info:
         client.features()
     assert info.value.status == 429 and proxy.count() == 1
 

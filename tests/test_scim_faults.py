@@ -94,7 +94,7 @@ def _sync_command(users: Path, mapping: Path, url: str, *extra: str) -> list[str
 def _kill_at_the_21st_write_then_rerun(scim_server, fault_proxy, users_file, mapping_file, *extra):
     """Run a sync, SIGKILL it while its 21st write is held, run it again: (partial, rerun
     report, server dump, users, mapping)."""
-    from app.cli import add_mapping_options, load_inputs
+    from app.cli.common import add_mapping_options, load_inputs
 
     parser = argparse.ArgumentParser()
     add_mapping_options(parser)

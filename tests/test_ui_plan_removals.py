@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
+from app.scim.settings import SyncSettings
 from app.ui.sync_preview import PlanDialog, add_color, alert_color
 
 
@@ -23,7 +24,8 @@ def explained_plan():
     changes = evaluation.changes_by_group()
     adds = {g: list(emails[a]) for g, (a, _) in changes.items() if len(a)}
     removes = {g: list(emails[r]) for g, (_, r) in changes.items() if len(r)}
-    return SimpleNamespace(groups_to_create=[], adds=adds, removes=removes, not_found=[],
+    return SimpleNamespace(settings=SyncSettings("http://127.0.0.1:9/v2"),
+                           groups_to_create=[], adds=adds, removes=removes, not_found=[],
                            drift=[], removal_ratio=0.1, mass_removal=False, users=users,
                            evaluation=evaluation)
 

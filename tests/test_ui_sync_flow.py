@@ -14,6 +14,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
 from app.core.users import UserList
+from app.scim.settings import SyncSettings
 from app.ui.connection import ConnectionProfile
 from app.ui.main_window import MainWindow
 from tests.scim_fixtures import TOKEN, make_mapping
@@ -319,6 +320,7 @@ def test_a_huge_plan_lists_a_bounded_sample_per_group(qtbot):
 
     emails = [f"u{i}@ex.com" for i in range(20_000)]
     plan = SimpleNamespace(
+        settings=SyncSettings("http://127.0.0.1:9/v2"),
         groups_to_create=["Big"], adds={"Big": emails}, removes={}, not_found=[], drift=[],
         removal_ratio=0.0, mass_removal=False,
     )
@@ -336,6 +338,7 @@ def test_plan_cells_leave_zeros_blank_and_enter_does_not_sync(qtbot):
     from app.ui.sync_preview import PlanDialog
 
     plan = SimpleNamespace(
+        settings=SyncSettings("http://127.0.0.1:9/v2"),
         groups_to_create=["Empty"], adds={"Big": ["a@ex.com", "b@ex.com"]},
         removes={"Old": ["c@ex.com"]}, not_found=[], drift=[], removal_ratio=0.1,
         mass_removal=False,
@@ -363,6 +366,7 @@ def test_the_mass_removal_warning_reads_in_light_and_dark_mode(qtbot):
     from app.ui.sync_preview import PlanDialog
 
     plan = SimpleNamespace(
+        settings=SyncSettings("http://127.0.0.1:9/v2"),
         groups_to_create=[], adds={}, removes={"Old": ["a@ex.com", "b@ex.com"]}, not_found=[],
         drift=[], removal_ratio=1.0, mass_removal=True,
     )

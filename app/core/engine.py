@@ -30,6 +30,7 @@ The rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cached_property
@@ -124,9 +125,13 @@ class GroupSummary:
 class Evaluation:
     """Where every user lands and why, for one user list and one mapping."""
 
-    def __init__(self, users: UserList, mapping: Mapping) -> None:
+    def __init__(
+        self, users: UserList, mapping: Mapping, existing_groups: Iterable[str] = ()
+    ) -> None:
         self.users = users
         self.mapping = mapping
+        self.existing_groups = frozenset(existing_groups)
+        """Groups known to exist beyond the export's (the server's, once read)."""
         options = mapping.options
         self.tokens = tokens_of(users, options.separator, options.ignore_case)
 
@@ -244,15 +249,50 @@ class Evaluation:
         return int(self.users.profiles.weight[~self.profile_matched].sum())
 
     @cached_property
+    def changed_profiles(self) -> np.ndarray:
+        """Per profile: its set of groups differs between before and after (a "change")."""
+        changed: np.ndarray = np.isin(
+            self.profile_change, [Change.ASSIGNED, Change.MOVED, Change.REMOVED]
+        )
+        return changed
+
+    @cached_property
+    def unmatched_profiles(self) -> np.ndarray:
+        """Per profile: no row matches its value (rule 4)."""
+        unmatched: np.ndarray = ~self.profile_matched
+        return unmatched
+
+    def profiles_landing_in(self, groups: list[str]) -> np.ndarray:
+        """Per profile: it is in one of these groups after the mapping applies."""
+        codes = [self.group_names.index(g) for g in groups if g in self.group_names]
+        n_profiles = len(self.users.profiles)
+        owner = np.repeat(np.arange(n_profiles), np.diff(self.after_ptr))
+        mask = np.zeros(n_profiles, dtype=bool)
+        mask[owner[np.isin(self.after_groups, codes)]] = True
+        return mask
+
+    def profiles_in_group(self, group: str) -> np.ndarray:
+        """Per profile: in the group before or after (a group's users, as the summary lists)."""
+        users = self.users
+        in_set = np.array([group in s for s in users.groupsets] or [False], dtype=bool)
+        before = in_set[users.profiles.groupset] if len(users.groupsets) else in_set[:0]
+        landing: np.ndarray = before | self.profiles_landing_in([group])
+        return landing
+
+    def profiles_in_new_groups(self) -> np.ndarray:
+        """Per profile: it lands in a group that does not exist yet (new_groups)."""
+        return self.profiles_landing_in(self.new_groups())
+
+    @cached_property
     def changes(self) -> int:
         """Users whose set of groups differs between before and after."""
-        changed = (self.profile_change == Change.ASSIGNED) | (self.profile_change == Change.MOVED)
-        changed |= self.profile_change == Change.REMOVED
+        changed = self.changed_profiles
         return int(self.users.profiles.weight[changed].sum())
 
     def group_summaries(self) -> list[GroupSummary]:
         """Every group someone holds before or after, sorted by name."""
         held = np.flatnonzero((self.before_count > 0) | (self.after_count > 0))
+        new = set(self.new_groups())
         rows = [
             GroupSummary(
                 name=self.group_names[g],
@@ -260,7 +300,7 @@ class Evaluation:
                 after=int(self.after_count[g]),
                 added=int(self.added_count[g]),
                 removed=int(self.removed_count[g]),
-                new=bool(self.before_count[g] == 0),
+                new=self.group_names[g] in new,
                 managed=bool(self.managed[g]),
             )
             for g in held
@@ -268,12 +308,10 @@ class Evaluation:
         return sorted(rows, key=lambda s: s.name)
 
     def new_groups(self) -> list[str]:
-        """Managed groups that no user of the export holds today."""
-        return [
-            name
-            for g, name in enumerate(self.group_names)
-            if self.managed[g] and self.before_count[g] == 0
-        ]
+        """Managed groups that do not exist yet: no user holds them before, and they are not
+        among the groups known to exist (Mapping.new_groups)."""
+        held = [name for g, name in enumerate(self.group_names) if self.before_count[g] > 0]
+        return self.mapping.new_groups([*held, *self.existing_groups])
 
     def row_user_counts(self) -> np.ndarray:
         """Per mapping row, the users whose target it decides (every matching row, with
@@ -374,5 +412,6 @@ def _groupset_csr(users: UserList) -> tuple[np.ndarray, np.ndarray]:
     return cast(tuple[np.ndarray, np.ndarray], cache["groupsets"])
 
 
-def evaluate(users: UserList, mapping: Mapping) -> Evaluation:
-    return Evaluation(users, mapping)
+def evaluate(users: UserList, mapping: Mapping, existing_groups: Iterable[str] = ()) -> Evaluation:
+    """Where every user lands and why; existing_groups: groups known to exist (the server's)."""
+    return Evaluation(users, mapping, existing_groups)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -153,6 +153,15 @@ class Mapping:
         if self.default_group:
             names.setdefault(self.default_group, None)
         return list(names)
+
+    def new_groups(self, existing: Iterable[str]) -> list[str]:
+        """The managed groups that do not exist yet, given the groups known to exist.
+
+        The one definition of a "new group": what exists is whatever is known, the export's
+        current groups, the server's groups once read (a sync knows only the server's).
+        """
+        known = set(existing)
+        return [name for name in self.managed_groups() if name not in known]
 
 
 def normalize_value(value: str, ignore_case: bool) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 from app.scim import answers
 from app.scim.errors import AuthError, BadAnswer, ConnectError, ScimError, UnsafeWrite
 from app.scim.members import MembersMixin
+from app.scim.pacing import RateLimiter
 from app.scim.protocol import (
     BULK_SCHEMA,
     PATCH_SCHEMA,
@@ -120,10 +121,11 @@ class ScimClient(MembersMixin):
         on_request: Callable[[RequestEvent], None] | None = None,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
-        max_retry_after: float = 300.0,
         request_deadline: float = REQUEST_DEADLINE,
         max_response_mb: float = MAX_RESPONSE_MB,
         create_settle: tuple[float, ...] = CREATE_SETTLE,
+        limiter: RateLimiter | None = None,
+        page_size: int | None = None,
     ) -> None:
         self._t = Transport(
             base_url,
@@ -133,11 +135,12 @@ class ScimClient(MembersMixin):
             max_attempts=max_attempts,
             backoff=backoff,
             max_backoff=max_backoff,
-            max_retry_after=max_retry_after,
+            limiter=limiter,
             on_request=on_request,
             request_deadline=request_deadline,
             max_response_mb=max_response_mb,
         )
+        self._page_size = page_size  # a vendor preset's page size, within the server's cap
         self._features: Features | None = None
         self._lock = threading.Lock()
         self.create_settle = tuple(create_settle)
@@ -164,6 +167,10 @@ class ScimClient(MembersMixin):
     @property
     def request_count(self) -> int:
         return self._t.request_count
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._t.limiter
 
     def redact(self, text: str) -> str:
         return self._t.redact(text)
@@ -213,7 +220,7 @@ class ScimClient(MembersMixin):
 
     def page_size(self, wanted: int | None = None) -> int:
         cap = max(1, self.features().filter_max_results)
-        return min(wanted or cap, cap)
+        return min(wanted or self._page_size or cap, cap)
 
     # --- reading --------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from app.core.errors import InputError
 from app.io.atomic import atomic_write_bytes
 from app.scim.client import ScimClient
+from app.scim.pacing import RateLimiter
+from app.scim.profiles import PROFILES, pacing_options
 from app.scim.settings import MATCH_ATTRIBUTES, TARGETS, SyncSettings
 
 FORMAT = "groupmap-connections"
@@ -34,6 +37,8 @@ class ConnectionProfile:
     attribute: str = ""
     match_attribute: str = "userName"
     insecure_http: bool = False
+    vendor: str = "generic"  # the pacing preset (app/scim/profiles.py)
+    max_rate: float = 0.0  # requests a second; 0: the preset's, else learned from the server
 
     def sync_settings(self, token: str | None) -> SyncSettings:
         """The sync settings for this profile, with the token given at call time."""
@@ -44,9 +49,16 @@ class ConnectionProfile:
             target=self.target,
             attribute=self.attribute or None,
             insecure_http=self.insecure_http,
+            **pacing_options(self.vendor, max_rate=self.max_rate or None),
         )
 
-    def client(self, token: str | None, **kwargs: Any) -> ScimClient:
+    def client(
+        self, token: str | None, cancelled: Callable[[], bool] | None = None, **kwargs: Any
+    ) -> ScimClient:
+        """A client paced by its own limiter (a cancel ends its waits) at the profile's rate."""
+        settings = self.sync_settings(token)
+        kwargs.setdefault("page_size", settings.page_size)
+        kwargs.setdefault("limiter", RateLimiter(settings.max_rate, cancelled=cancelled))
         return ScimClient(self.url, token or None, insecure_http=self.insecure_http, **kwargs)
 
 
@@ -106,10 +118,14 @@ def _profile(item: object) -> ConnectionProfile | None:
     values: dict[str, Any] = {}
     for f in fields(ConnectionProfile):
         value = item.get(f.name, f.default)
-        expected = bool if f.name == "insecure_http" else str
+        expected = {"insecure_http": bool, "max_rate": (int, float)}.get(f.name, str)
         values[f.name] = value if isinstance(value, expected) else f.default
     if values["target"] not in TARGETS:
         values["target"] = TARGETS[0]
     if values["match_attribute"] not in MATCH_ATTRIBUTES:
         values["match_attribute"] = "userName"
+    if values["vendor"] not in PROFILES:
+        values["vendor"] = "generic"
+    if isinstance(values["max_rate"], bool) or not values["max_rate"] > 0:
+        values["max_rate"] = 0.0
     return ConnectionProfile(**values)

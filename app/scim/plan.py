@@ -185,7 +185,7 @@ def plan_sync(
     if settings.target == "attribute":
         _attribute_values(plan, evaluation, emails, managed)
     else:
-        plan.groups_to_create = [g for g in state.managed if g not in state.groups]
+        plan.groups_to_create = mapping.new_groups(state.groups)
     return plan
 
 

@@ -9,13 +9,10 @@ from dataclasses import dataclass, field
 
 from app.scim.client import ScimClient
 from app.scim.errors import AuthError, ConnectError, ScimError
+from app.scim.pacing import Stop, WaitCancelled  # Stop: raised in a worker that must stop
 from app.scim.plan import SyncPlan
 from app.scim.result import FailedOperation, SyncResult
 from app.scim.settings import SyncProgress, SyncSettings
-
-
-class Stop(Exception):
-    """Raised inside a worker when the sync is cancelled or must stop."""
 
 
 @dataclass
@@ -47,7 +44,9 @@ class Run:
             self.done += 1
             done, total = self.done, max(self.total, self.done)
         if self.progress is not None:
-            self.progress(SyncProgress(done, total, time.monotonic() - self.started))
+            limiter = self.client.limiter  # the time left follows the rate limit
+            elapsed = time.monotonic() - self.started
+            self.progress(SyncProgress(done, total, elapsed, "write", limiter.rate, limiter.paused))
 
     def say(self, message: str) -> None:
         if self.log is not None:
@@ -55,6 +54,9 @@ class Run:
 
     def fail(self, group: str, operation: str, emails: list[str], error: Exception) -> None:
         """Record a failed operation; an auth failure or an unreachable server stops the rest."""
+        if isinstance(error, WaitCancelled):  # cancelled while waiting for the rate limit
+            self.was_cancelled = True
+            return
         status = error.status if isinstance(error, ScimError) else 0
         reason = self.client.redact(str(error))
         self.result.add_failure(FailedOperation(group, operation, list(emails), status, reason))
@@ -67,5 +69,7 @@ class Run:
 
     def not_sent(self, group: str, operation: str, emails: list[str], stop: Stop) -> None:
         """Changes left undone by a stop: listed as failed, unless the admin cancelled."""
+        if isinstance(stop, WaitCancelled):  # cancelled while waiting for the rate limit
+            self.was_cancelled = True
         if emails and not self.was_cancelled:
             self.result.add_failure(FailedOperation(group, operation, list(emails), 0, str(stop)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.core.errors import InputError
+from app.scim.pacing import DEFAULT_DEADLINE
 
 MATCH_ATTRIBUTES = {"userName": "userName", "emails": "emails.value", "externalId": "externalId"}
 TARGET_GROUPS, TARGET_ATTRIBUTE = "groups", "attribute"
@@ -25,6 +26,10 @@ class SyncSettings:
     max_removal_ratio: float = 0.2
     allow_mass_removal: bool = False
     insecure_http: bool = False
+    max_rate: float | None = None  # requests a second; None: learned from the server
+    deadline: float = DEFAULT_DEADLINE  # seconds throttled requests are retried for
+    page_size: int | None = None  # results per list page, within the server's maxResults
+    profile: str = "generic"  # the vendor preset the pacing fields came from
 
     def __post_init__(self) -> None:
         if self.match_attribute not in MATCH_ATTRIBUTES:
@@ -43,6 +48,15 @@ class SyncSettings:
             raise InputError(f"batch size {self.batch_size} must be 1 or more")
         if self.concurrency < 1:
             raise InputError(f"concurrency {self.concurrency} must be 1 or more")
+        if self.max_rate is not None and not self.max_rate > 0:
+            raise InputError(
+                f"max rate {self.max_rate} must be above 0 requests a second (0.5 = one "
+                "request every 2 seconds)"
+            )
+        if not self.deadline > 0:
+            raise InputError(f"deadline {self.deadline} must be above 0 seconds (e.g. 2h)")
+        if self.page_size is not None and self.page_size < 1:
+            raise InputError(f"page size {self.page_size} must be 1 or more")
         if not 0 <= self.max_removal_ratio <= 1:
             raise InputError(
                 f"max removal ratio {self.max_removal_ratio} must be between 0 and 1 (0.2 = 20%)"
@@ -69,3 +83,5 @@ class SyncProgress:
     total: int
     elapsed: float
     phase: str = "write"  # "read" while the server's state is read
+    rate: float | None = None  # the limiter's rate now (requests a second), if one is known
+    paused: float = 0.0  # seconds every worker still waits (a Retry-After)

@@ -1,5 +1,8 @@
 """HTTP transport for SCIM: the bearer token, retries with backoff, and SCIM Error bodies.
 
+Every request first takes a token from the client's RateLimiter (app/scim/pacing.py), which
+learns from every answer; 429 and 503 are retried until its deadline, not a fixed count.
+
 The token lives only in the Authorization header of the httpx client; nothing here formats
 headers into text, and any server text echoing the token is redacted before it is shown.
 Every request is bounded: a total deadline from sending to the last byte of the answer (not
@@ -9,7 +12,6 @@ read as a stream so an oversized body is refused before it fills the memory.
 
 from __future__ import annotations
 
-import email.utils
 import ipaddress
 import logging
 import random
@@ -23,6 +25,7 @@ import httpx
 
 from app.core.errors import InputError
 from app.scim.errors import AuthError, BadAnswer, ConnectError, ScimError
+from app.scim.pacing import THROTTLE_STATUSES, RateLimiter
 from app.scim.redact import REDACTED, redact
 
 log = logging.getLogger("app.scim")
@@ -56,67 +59,51 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def checked_base_url(base_url: str, insecure_http: bool) -> str:
-    """The base URL without a trailing slash; refuses plain http to anything but loopback.
-
-    A URL carrying credentials (user:password@host) is refused, and never quoted back.
-    """
+def url_problem(base_url: str, insecure_http: bool) -> str | None:
+    """The one rule for a usable SCIM base URL: why not ("invalid", "credentials", "not http",
+    "plain http"), or None. Plain http is only for this machine unless allowed."""
     try:
         url = httpx.URL(base_url.strip())
     except httpx.InvalidURL:
+        return "invalid"
+    if url.userinfo:
+        return "credentials"
+    if url.scheme not in ("http", "https") or not url.host:
+        return "not http"
+    if url.scheme == "http" and not (insecure_http or is_loopback(url.host)):
+        return "plain http"
+    return None
+
+
+def checked_base_url(base_url: str, insecure_http: bool) -> str:
+    """The base URL without a trailing slash; refuses what url_problem refuses.
+
+    A URL carrying credentials (user:password@host) is never quoted back.
+    """
+    problem = url_problem(base_url, insecure_http)
+    if problem == "invalid":
         raise InputError(
             "the SCIM URL is not a valid URL: give the service provider's SCIM base URL, e.g. "
             "https://example.com/scim/v2"
-        ) from None
-    if url.userinfo:
+        )
+    if problem == "credentials":
+        host = httpx.URL(base_url.strip()).host
         raise InputError(
-            f"the SCIM URL for {url.host or 'the server'} carries a user name or password "
+            f"the SCIM URL for {host or 'the server'} carries a user name or password "
             "(user:password@host): GroupMap never sends credentials in the URL; remove them "
             "from the URL and give the bearer token as the token instead"
         )
-    if url.scheme not in ("http", "https") or not url.host:
+    if problem == "not http":
         raise InputError(
             f"SCIM URL {base_url!r} is not an http(s) URL: give the service provider's SCIM base "
             "URL, e.g. https://example.com/scim/v2"
         )
-    if url.scheme == "http" and not (insecure_http or is_loopback(url.host)):
+    if problem == "plain http":
         raise InputError(
             f"SCIM URL {base_url!r} uses plain http, which would send the token unencrypted: "
             "use https, or pass --insecure-http if this is a test server you trust"
         )
-    return str(url).rstrip("/")
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def rate_limit_reset_seconds(headers: httpx.Headers, now: float | None = None) -> float | None:
-    """X-RateLimit-Reset (Calendly and others) when no Retry-After came: epoch or seconds."""
-    value = headers.get("X-RateLimit-Reset")
-    if not value or headers.get("X-RateLimit-Remaining", "0").strip() not in ("0", ""):
-        return None
-    try:
-        reset = float(value)
-    except ValueError:
-        return None
-    if reset > 1e9:  # an epoch timestamp
-        reset -= time.time() if now is None else now
-    return max(0.0, reset)
+    return str(httpx.URL(base_url.strip())).rstrip("/")
 
 
 def checked_token(token: str | None) -> str | None:
@@ -154,7 +141,7 @@ class Transport:
         max_attempts: int = 5,
         backoff: float = 0.5,
         max_backoff: float = 30.0,
-        max_retry_after: float = 300.0,
+        limiter: RateLimiter | None = None,
         on_request: Callable[[RequestEvent], None] | None = None,
         request_deadline: float = REQUEST_DEADLINE,
         max_response_mb: float = MAX_RESPONSE_MB,
@@ -170,7 +157,7 @@ class Transport:
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self.max_retry_after = max_retry_after
+        self.limiter = limiter if limiter is not None else RateLimiter()
         self.on_request = on_request
         self.request_deadline = request_deadline
         self.max_response_bytes = int(max_response_mb * 1024 * 1024)
@@ -187,12 +174,12 @@ class Transport:
     def redact(self, text: str) -> str:
         return redact(text, self._token)
 
-    def wait_before_retry(self, attempt: int, retry_after: float | None = None) -> None:
-        if retry_after is not None:
-            time.sleep(retry_after)
-            return
-        ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
-        time.sleep(random.uniform(ceiling / 2, ceiling))  # "equal jitter"
+    def wait_before_retry(self, attempt: int, delay: float | None = None) -> None:
+        """Back off (or wait `delay` seconds); a cancel of the sync ends the wait."""
+        if delay is None:
+            ceiling = min(self.max_backoff, self.backoff * (2 ** (attempt - 1)))
+            delay = random.uniform(ceiling / 2, ceiling)  # "equal jitter"
+        self.limiter.sleep(delay)
 
     def send(
         self,
@@ -214,47 +201,54 @@ class Transport:
         send_headers = dict(headers or {})
         if json is not None:
             send_headers["Content-Type"] = SCIM_JSON
-        attempt = 0
+        attempt = throttled = 0
         while True:
             attempt += 1
+            sent_at = self.limiter.acquire()
             with self._lock:
                 self._count += 1
             started = time.monotonic()
             try:
                 response = self._exchange(method, path, url, params, json, send_headers)
             except httpx.TransportError as exc:
+                self.limiter.observe(None, {}, sent_at)
                 ambiguous = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 reason = self._describe(exc)
                 self._event(method, path, None, started, attempt, reason)
-                if attempt >= self.max_attempts or (ambiguous and not retry_ambiguous):
+                if attempt - throttled >= self.max_attempts or (ambiguous and not retry_ambiguous):
                     raise ConnectError(
                         f"{method} {path}: {reason} (after {attempt} attempt(s))", ambiguous
                     ) from None
-                self.wait_before_retry(attempt)
+                self.wait_before_retry(attempt - throttled)
                 continue
             status = response.status_code
+            wait = self.limiter.observe(status, response.headers, sent_at)
             self._event(method, path, status, started, attempt)
             if status < 300:
                 return response
             error = self.error_of(response)
-            if status not in RETRY_STATUSES or attempt >= self.max_attempts:
+            if status in THROTTLE_STATUSES:
+                self._throttled(error, wait or 0.0)
+                throttled += 1
+                continue  # the limiter paces the retry (and pauses every worker if asked)
+            if status not in RETRY_STATUSES or attempt - throttled >= self.max_attempts:
                 raise error
-            if status not in (429, 503) and not retry_ambiguous:
+            if not retry_ambiguous:
                 raise error
-            wait = None
-            if status in (429, 503):
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
-                if wait is None:
-                    wait = rate_limit_reset_seconds(response.headers)
-                if wait is not None and wait > self.max_retry_after:
-                    # Retrying sooner than asked is refused again and counts against the limit.
-                    raise ScimError(
-                        status,
-                        error.scim_type,
-                        f"{error.detail} (the server asks to wait {wait:.0f} s before the next "
-                        "request; run the sync again after that)".strip(),
-                    )
-            self.wait_before_retry(attempt, wait)
+            self.wait_before_retry(attempt - throttled)
+
+    def _throttled(self, error: ScimError, wait: float) -> None:
+        """A 429/503 is retried until the deadline; a wait beyond it fails now, not later."""
+        if self.limiter.past_deadline(wait):
+            limit = self.limiter.deadline
+            shown = f"{limit / 3600:g} h" if limit >= 3600 else f"{round(limit / 60, 1):g} min"
+            raise ScimError(
+                error.status,
+                error.scim_type,
+                f"{error.detail} (the server still limits the rate: retrying would run past "
+                f"the {shown} deadline (--deadline); run the sync again later, it sends "
+                "only what is still missing)".lstrip(),
+            )
 
     def _exchange(
         self,

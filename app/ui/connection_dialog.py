@@ -6,12 +6,13 @@ The token field is a password field; the token goes to the TokenStore, never to 
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -24,12 +25,31 @@ from PySide6.QtWidgets import (
 
 from app.scim.redact import redact
 from app.scim.settings import MATCH_ATTRIBUTES, TARGET_ATTRIBUTE, TARGET_GROUPS
-from app.scim.transport import is_loopback
+from app.scim.transport import url_problem
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.sync_tasks import describe_error, probe_server
 from app.ui.worker import start_task
 
 NEW_LABEL = "New connection…"
+
+
+def pacing_fields(parent: QWidget) -> tuple[QComboBox, QDoubleSpinBox]:
+    """The vendor preset (rate, batch and page size) and an optional rate that overrides it."""
+    from app.scim.profiles import PROFILES
+
+    vendor = QComboBox(parent)
+    for preset in PROFILES.values():
+        vendor.addItem(preset.title, preset.name)
+    vendor.setToolTip("Sets the rate, batch size and page size from the provider's published "
+                      "limits; Generic learns the rate from the server's answers")
+    rate = QDoubleSpinBox(parent)
+    rate.setRange(0.0, 1000.0)
+    rate.setDecimals(2)
+    rate.setSingleStep(0.5)
+    rate.setSuffix(" requests a second")
+    rate.setSpecialValueText("the provider's (or learned from the server)")
+    rate.setToolTip("At most this many requests a second, if you know the provider's limit")
+    return vendor, rate
 
 
 def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
@@ -110,6 +130,7 @@ class ConnectionDialog(QDialog):
         self.match.setToolTip("The server's user attribute that holds the export's email")
         self.insecure = QCheckBox("A&llow plain HTTP to a non-local server (testing only)", self)
         self.insecure.setToolTip("Plain HTTP sends the token unencrypted: only for a test server")
+        self.vendor, self.max_rate = pacing_fields(self)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -123,6 +144,8 @@ class ConnectionDialog(QDialog):
         form.addRow("Attribute &path:", self.attribute)
         form.addRow("&Match users by:", self.match)
         form.addRow("", self.insecure)
+        form.addRow("Service pro&vider:", self.vendor)
+        form.addRow("Max r&ate:", self.max_rate)
         self._form = form
 
         self.test_button = QPushButton("T&est connection", self)
@@ -182,6 +205,8 @@ class ConnectionDialog(QDialog):
         self.attribute.setText(profile.attribute)
         self.match.setCurrentText(profile.match_attribute)
         self.insecure.setChecked(profile.insecure_http)
+        self.vendor.setCurrentIndex(max(self.vendor.findData(profile.vendor), 0))
+        self.max_rate.setValue(profile.max_rate)
         self.status.setText("Not tested yet.")
         self._update_target()
 
@@ -212,6 +237,8 @@ class ConnectionDialog(QDialog):
             else "",
             match_attribute=self.match.currentText(),
             insecure_http=self.insecure.isChecked(),
+            vendor=self.vendor.currentData(),
+            max_rate=self.max_rate.value(),
         )
 
     def problem(self) -> str:
@@ -219,20 +246,18 @@ class ConnectionDialog(QDialog):
         profile = self.edited_profile()
         if not profile.url:
             return "Enter the SCIM base URL (Setup help shows where to find it)."
-        if not profile.url.lower().startswith(("http://", "https://")):
+        problem = url_problem(profile.url, profile.insecure_http)
+        if problem in ("invalid", "not http"):
             return (
                 "The SCIM base URL must start with https:// "
                 "(for example https://example.com/scim/v2)."
             )
-        if QUrl(profile.url).userInfo():
+        if problem == "credentials":
             return (
                 "The URL carries a user name or password (user:password@host): remove them. "
                 "GroupMap sends only the bearer token, never credentials in the URL."
             )
-        host = QUrl(profile.url).host()
-        if profile.url.lower().startswith("http://") and not (
-            profile.insecure_http or is_loopback(host)
-        ):
+        if problem == "plain http":
             return (
                 "The URL uses plain HTTP, which would send the token unencrypted. "
                 "Use https://, or tick 'Allow plain HTTP' for a local test server."

@@ -25,19 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.scim.estimate import rate_text, time_left_text
 from app.ui.connection_dialog import plain_label
 from app.ui.sync_preview import plural
 
 FAILED_COLUMNS = ("Group", "Operation", "Users", "Status", "Server's reason")
-
-
-def time_left(elapsed: float, done: int, total: int) -> str:
-    if done <= 0 or total <= done or elapsed < 0.5:
-        return ""
-    seconds = elapsed / done * (total - done)
-    if seconds < 60:
-        return f"about {max(1, round(seconds))} s left"
-    return f"about {round(seconds / 60)} min left"
 
 
 def short_list(emails: list[str], shown: int = 2) -> str:
@@ -171,16 +163,29 @@ class SyncDialog(QDialog):
         self.retry_button.setVisible(not running and has_failures)
         self.export_button.setVisible(not running and self.result is not None)
 
-    def set_progress(self, done: int, total: int, elapsed: float | None = None) -> None:
+    def set_progress(
+        self,
+        done: int,
+        total: int,
+        elapsed: float | None = None,
+        rate: float | None = None,
+        paused: float = 0.0,
+    ) -> None:
+        """Counts and the time left, which follows the rate limit (rate, paused: the limiter's)."""
         if total <= 0:
             return
         self.bar.setRange(0, total)
         self.bar.setValue(min(done, total))
         if elapsed is None:
             elapsed = time.monotonic() - self._started
-        left = time_left(elapsed, done, total)
-        text = f"{done:,} of {plural(total, 'request')} done"
-        self.counts.setText(f"{text} · {left}" if left else text)
+        parts = [f"{done:,} of {plural(total, 'request')} done"]
+        if left := time_left_text(elapsed, done, total, rate, paused):
+            parts.append(left)
+        if paused >= 1:
+            parts.append(f"the server asked to wait {round(paused)} s")
+        elif rate:
+            parts.append(f"paced at {rate_text(rate)}")
+        self.counts.setText(" · ".join(parts))
 
     def append_log(self, line: str) -> None:
         self.log.appendPlainText(line)

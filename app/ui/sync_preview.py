@@ -90,6 +90,13 @@ def plan_summary(plan) -> str:
     return text
 
 
+def estimate_text(plan) -> str:
+    """"Writing takes about 240 requests, about 4 minutes at 1 request a second."."""
+    from app.scim.estimate import plan_estimate
+
+    return f"Writing takes {plan_estimate(plan, plan.settings).text()}."
+
+
 def mass_removal_text(plan) -> str:
     return (
         f"Mass removal: this sync would remove {plan.removal_ratio:.0%} of the current "
@@ -155,6 +162,8 @@ class PlanDialog(QDialog):
         layout = QVBoxLayout(self)
         self.summary = plain_label(plan_summary(plan), self)
         layout.addWidget(self.summary)
+        self.estimate = plain_label(estimate_text(plan), self)  # requests and time to write
+        layout.addWidget(self.estimate)
 
         self.warning = plain_label(mass_removal_text(plan) if plan.mass_removal else "", self)
         self._style_warning()
@@ -193,6 +202,7 @@ class PlanDialog(QDialog):
         layout.addWidget(self.buttons)
         adds, removes = plan_totals(plan)
         self.has_changes = bool(adds or removes or plan.groups_to_create)
+        self.estimate.setVisible(self.has_changes)
         self.sync_button.setEnabled(can_sync and self.has_changes)
         self.export_button.setEnabled(self.has_changes)
         self.allow.toggled.connect(self._update_sync_button)

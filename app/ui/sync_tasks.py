@@ -14,6 +14,8 @@ from app.scim.errors import AuthError, ConnectError, ScimError
 from app.scim.settings import TARGET_GROUPS
 from app.ui.connection import ConnectionProfile
 
+PROBE_DEADLINE = 60.0  # seconds Test connection retries a server that answers 429 or 503
+
 
 def describe_error(exc: BaseException) -> str:
     """One plain-text explanation of a failure, saying what to do next."""
@@ -51,7 +53,11 @@ def _count(number: int | None, word: str) -> str:
 
 def probe_server(state: Any, profile: ConnectionProfile, token: str) -> list[str]:
     """Test connection: ServiceProviderConfig, then the number of users and groups."""
-    with profile.client(token, max_attempts=2, timeout=15.0) as client:
+    from app.scim.pacing import RateLimiter
+
+    # A test, not a sync: a server that keeps throttling is reported soon, not after 2 h.
+    limiter = RateLimiter(profile.sync_settings(token).max_rate, deadline=PROBE_DEADLINE)
+    with profile.client(token, max_attempts=2, timeout=15.0, limiter=limiter) as client:
         features = client.features()
         users = _total(client, "/Users")
         groups = (
@@ -99,9 +105,10 @@ def named_path(path: str, group_names: dict[str, str]) -> str:
     return f"{path} ({name})" if name else path
 
 
-def _client(profile: ConnectionProfile, token: str, state: Any,
+def _client(profile: ConnectionProfile, token: str, state: Any, cancelled: Any = None,
             group_names: dict[str, str] | None = None):
-    """A client whose every request becomes a log line (method, path, status; no headers)."""
+    """A client whose every request becomes a log line (method, path, status; no headers;
+    groups named after their id); a cancel also ends its waits for the rate limit."""
     names = group_names or {}
 
     def on_request(event: Any) -> None:
@@ -114,7 +121,7 @@ def _client(profile: ConnectionProfile, token: str, state: Any,
             line += f": {event.error}"
         state.set_partial_result(line)
 
-    return profile.client(token, on_request=on_request)
+    return profile.client(token, cancelled=cancelled, on_request=on_request)
 
 
 def plan_task(
@@ -158,9 +165,9 @@ def plan_task(
 def _write(state: Any, profile: ConnectionProfile, token: str, run: Any, cancel: Any,
            group_names: dict[str, str] | None = None) -> Any:
     def progress(p: Any) -> None:
-        state.set_progress((p.done, p.total, p.elapsed))
+        state.set_progress((p.done, p.total, p.elapsed, p.rate, p.paused))
 
-    with _client(profile, token, state, group_names) as client:
+    with _client(profile, token, state, cancel.is_set, group_names) as client:
         return run(client, progress, cancel.is_set, state.set_partial_result)
 
 

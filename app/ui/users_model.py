@@ -184,30 +184,14 @@ class UsersModel(HeaderedTableModel):
 
     def _profile_mask(self, quick: str) -> np.ndarray:
         evaluation = self.evaluation
-        change = evaluation.profile_change
         if quick == "changes":
-            return np.isin(change, [Change.ASSIGNED, Change.MOVED, Change.REMOVED])
+            return evaluation.changed_profiles
         if quick == "unmatched":
-            return ~evaluation.profile_matched
-        new_codes = [evaluation.group_names.index(g) for g in evaluation.new_groups()]
-        return self._profiles_with_after(np.asarray(new_codes, dtype=np.int64))
-
-    def _profiles_with_after(self, codes: np.ndarray) -> np.ndarray:
-        evaluation = self.evaluation
-        n_profiles = len(evaluation.users.profiles)
-        owner = np.repeat(np.arange(n_profiles), np.diff(evaluation.after_ptr))
-        mask = np.zeros(n_profiles, dtype=bool)
-        mask[owner[np.isin(evaluation.after_groups, codes)]] = True
-        return mask
+            return evaluation.unmatched_profiles
+        return evaluation.profiles_in_new_groups()
 
     def _group_mask(self, group: str) -> np.ndarray:
-        evaluation, users = self.evaluation, self._users
-        if group not in evaluation.group_names:
-            return np.zeros(len(users.profiles), dtype=bool)
-        code = evaluation.group_names.index(group)
-        in_set = np.array([group in s for s in users.groupsets] or [False], dtype=bool)
-        before = in_set[users.profiles.groupset] if len(users.groupsets) else in_set[:0]
-        return before | self._profiles_with_after(np.array([code]))
+        return self.evaluation.profiles_in_group(group)
 
     @property
     def evaluation_users(self) -> UserList | None:

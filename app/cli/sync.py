@@ -1,7 +1,8 @@
-"""`groupmap sync` and `groupmap serve`: registered on the main parser by app/cli.py.
+"""`groupmap sync`: make a SCIM service provider's group memberships match the mapping.
 
 Exit status of sync: 0 everything applied; 1 some operations failed (each listed);
-2 bad input (including the mass-removal guard); 3 could not connect or authenticate.
+2 bad input (including the mass-removal guard); 3 could not connect or authenticate;
+130 cancelled with Ctrl-C between requests (run it again to finish).
 """
 
 from __future__ import annotations
@@ -10,18 +11,33 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
+from app.cli.common import (
+    EXIT_CANCELLED,
+    EXIT_CONNECT,
+    EXIT_FAILED,
+    EXIT_OK,
+    add_mapping_options,
+    check_report_path,
+    load_inputs,
+    print_result,
+    refuse_failed_expectations,
+    write_report,
+)
+from app.cli.connections import add_connection_option, apply_connection
+from app.cli.history import add_sync_trust_options
+from app.cli.pacing import CANCELLED_WHILE_READING, add_pacing_options, ctrl_c_cancels
+
+if TYPE_CHECKING:
+    from app.cli import AddCommand
 REQUEST_DEADLINE, MAX_RESPONSE_MB = 120.0, 64.0  # as app.scim.transport (not imported: startup)
 
 
-def add_scim_commands(commands: argparse._SubParsersAction) -> None:
-    from app.cli import add_mapping_options
-    from app.cli_apply import add_apply_command
-    from app.cli_connections import add_connection_option, add_connections_command
+def register(add: AddCommand) -> None:
     from app.scim.settings import MATCH_ATTRIBUTES, TARGETS
 
-    sync = commands.add_parser(
+    sync = add(
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
     add_mapping_options(sync)
@@ -40,13 +56,16 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
     sync.add_argument(
         "--batch-size",
         type=int,
-        default=100,
         metavar="N",
-        help="membership changes per request (default 100)",
+        help="membership changes per request (default 100, or the --profile's)",
     )
     sync.add_argument(
-        "--concurrency", type=int, default=4, metavar="N", help="groups written at once (default 4)"
+        "--concurrency",
+        type=int,
+        metavar="N",
+        help="groups written at once (default 4, or the --profile's)",
     )
+    add_pacing_options(sync)
     sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     sync.add_argument(
         "--plan-out",
@@ -103,23 +122,8 @@ def add_scim_commands(commands: argparse._SubParsersAction) -> None:
         help="largest answer read from the server (default 64)",
     )
     sync.set_defaults(run=cmd_sync)
-    from app.cli_journal import add_journal_commands, add_sync_trust_options
-
     add_sync_trust_options(sync)
-    add_journal_commands(commands)
 
-    serve = commands.add_parser("serve", help="run a local SCIM 2.0 server to rehearse a sync")
-    serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
-    serve.add_argument(
-        "--users",
-        action="append",
-        metavar="FILE",
-        help="seed with an export's users and their current groups",
-    )
-    serve.add_argument("--token", metavar="T", help="require this bearer token")
-    serve.set_defaults(run=cmd_serve)
-    add_connections_command(commands)
-    add_apply_command(commands)
 
 
 CONNECTION_DEFAULTS = {
@@ -128,21 +132,12 @@ CONNECTION_DEFAULTS = {
     "attribute": None,
     "match_attribute": "userName",
     "insecure_http": False,
+    "vendor": "generic",  # --profile, or the saved connection's service provider
+    "max_rate": None,
 }
 
 
-def _print_result(result) -> None:
-    data = result.to_json()
-    print(
-        f"Created {len(data['created_groups'])} group(s), added {data['added']}, "
-        f"removed {data['removed']}, unchanged {data['unchanged']}, "
-        f"not found {data['not_found']}, failed {data['failed']}, "
-        f"not kept {data['not_kept']}, drift {data['drift']}, "
-        f"{data['requests']} request(s)."
-    )
-
-
-def _plan_json(plan, requests: int) -> dict:
+def _plan_json(plan, requests: int, estimate) -> dict:
     return {
         "dry_run": True,
         "created_groups": list(plan.groups_to_create),
@@ -154,15 +149,17 @@ def _plan_json(plan, requests: int) -> dict:
         "not_kept": 0,
         "requests": requests,
         "drift": len(plan.drift),
+        "estimate": estimate.to_json(),
     }
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from app.cli import load_inputs, refuse_failed_expectations
-    from app.cli_connections import apply_connection
     from app.core.errors import InputError
     from app.scim.client import ScimClient
-    from app.scim.errors import BadAnswer, ScimError
+    from app.scim.errors import BadAnswer, ScimError, SyncCancelled
+    from app.scim.estimate import plan_estimate
+    from app.scim.pacing import RateLimiter
+    from app.scim.profiles import pacing_options
     from app.scim.record import (
         RunJournal,
         applied_since,
@@ -174,20 +171,27 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     apply_connection(args, CONNECTION_DEFAULTS)
     token = args.token
+    pacing = pacing_options(
+        args.vendor,
+        max_rate=args.max_rate or None,  # a saved connection's 0 means "the preset's"
+        batch_size=args.batch_size,
+        page_size=args.page_size,
+        concurrency=args.concurrency,
+    )
     settings = SyncSettings(
         url=args.url,
         token=token,
         match_attribute=args.match_attribute,
-        batch_size=args.batch_size,
-        concurrency=args.concurrency,
         target=args.target,
         attribute=args.attribute,
         max_removal_ratio=args.max_removal_ratio,
         allow_mass_removal=args.allow_mass_removal,
         insecure_http=args.insecure_http,
+        deadline=args.deadline,
+        **pacing,
     )
     if args.report:
-        _check_report_path(args.report)
+        check_report_path(args.report)
     users, mapping = load_inputs(args)
     if args.plan_out and not args.dry_run:
         raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
@@ -196,19 +200,27 @@ def cmd_sync(args: argparse.Namespace) -> int:
     out = sys.stderr if args.json else sys.stdout
     if args.request_deadline <= 0 or args.max_response_mb <= 0:
         raise InputError("--request-deadline and --max-response-mb must be more than 0")
-    with ScimClient(
-        settings.url,
-        token,
-        insecure_http=settings.insecure_http,
-        request_deadline=args.request_deadline,
-        max_response_mb=args.max_response_mb,
-    ) as client:
+    with (
+        ctrl_c_cancels(out) as cancel,
+        ScimClient(
+            settings.url,
+            token,
+            insecure_http=settings.insecure_http,
+            request_deadline=args.request_deadline,
+            max_response_mb=args.max_response_mb,
+            limiter=RateLimiter(settings.max_rate, settings.deadline, cancelled=cancel.is_set),
+            page_size=settings.page_size,
+        ) as client,
+    ):
         try:
-            state = read_server_state(client, users, mapping, settings)
-        except BadAnswer as error:  # it names the server, the request and the field
-            print(f"groupmap: error: {error}; nothing was written.", file=sys.stderr)
-            return EXIT_CONNECT
-        except ScimError as error:
+            state = read_server_state(client, users, mapping, settings, cancelled=cancel.is_set)
+        except (ScimError, SyncCancelled) as error:
+            if cancel.is_set():
+                print(CANCELLED_WHILE_READING, file=sys.stderr)
+                return EXIT_CANCELLED
+            if isinstance(error, BadAnswer):  # it names the server, the request and the field
+                print(f"groupmap: error: {error}; nothing was written.", file=sys.stderr)
+                return EXIT_CONNECT
             print(
                 f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
                 f"{args.token_origin} and the network; nothing was written.",
@@ -219,14 +231,17 @@ def cmd_sync(args: argparse.Namespace) -> int:
         own = applied_since(settings.url, export_time(args.users))  # placed by this app: no drift
         plan.drift = discount_own_changes(plan.drift, own, state.managed)
         guard = "" if args.allow_source_change else source_guard_message(settings.url, users)
+        estimate = plan_estimate(plan, settings, client.limiter)
         if args.dry_run:
             print(plan.describe(), file=out)
             for message in (plan.mass_removal_message() if plan.blocked else "", guard):
                 if message:
                     print(message, file=out)
+            if not plan.is_empty:
+                print(f"Writing would take {estimate.text()}.", file=out)
             dry = RunJournal.begin(plan, settings, mapping, args.users, dry_run=True)
             dry.finish(None, "dry run")
-            summary = _plan_json(plan, client.request_count)
+            summary = _plan_json(plan, client.request_count, estimate)
             if args.plan_out:
                 from app.scim.planfile import save_plan
 
@@ -234,25 +249,43 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))
-            return _write_report(args.report, plan.to_frame(), EXIT_OK)
+            return write_report(args.report, plan.to_frame(), EXIT_OK)
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
         if guard:
             raise InputError(guard)
+        if not plan.is_empty:
+            print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
         journal = RunJournal.begin(plan, settings, mapping, args.users)
-        result = execute(client, plan, settings, journal=journal, verify=not args.no_verify)
+        result = execute(
+            client,
+            plan,
+            settings,
+            cancelled=cancel.is_set,
+            journal=journal,
+            verify=not args.no_verify,
+        )
         journal.finish(result)
-    return finish_sync(args, result)
+    return finish_sync(args, result, client.limiter)
 
 
-def finish_sync(args: argparse.Namespace, result) -> int:
+def finish_sync(args: argparse.Namespace, result, limiter=None) -> int:
     """After the writes (sync and apply): summary, failures, report last, and the exit status."""
+    from app.scim.estimate import rate_text
+
+    throttled = limiter.throttled if limiter is not None else 0
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        summary = {**result.to_json(), "throttled": throttled, "cancelled": result.cancelled}
+        print(json.dumps(summary, ensure_ascii=False))
     else:
-        _print_result(result)
+        print_result(result)
         for email in result.not_found:
             print(f"  not found on the server (not created): {email}")
+        if throttled:
+            print(
+                f"The server limited the rate: {throttled:,} request(s) answered 429 or 503 "
+                f"were sent again; the last pace was {rate_text(limiter.rate or 1)}."
+            )
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
     for line in result.unverified:  # written, but not checked: a new dry run shows the state
@@ -265,55 +298,12 @@ def finish_sync(args: argparse.Namespace, result) -> int:
             file=sys.stderr,
         )
         status = EXIT_CONNECT
-    return _write_report(args.report, result.report_frame(), status)
-
-
-def _check_report_path(path: str) -> None:
-    """Refuse a report that cannot be written before the sync writes anything, not after: its
-    type, and a temporary file created and removed beside it (missing or read-only folder)."""
-    from app.cli import check_output_option
-
-    check_output_option("--report", path)
-
-
-def _write_report(path: str | None, frame, status: int) -> int:
-    """Write the report last, after the summary and failures: if it fails (a disk filled up
-    during the sync), say so in one line and keep the sync's own exit status."""
-    from app.core.errors import InputError
-    from app.io import write_table
-
-    if path:
-        try:
-            write_table(Path(path), frame)
-        except InputError as error:
-            print(f"groupmap: error: --report {error} The sync itself is done (summary above).",
-                  file=sys.stderr)
-    return status
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from app.scim.server import LocalScimServer
-
-    users = None
-    if args.users:
-        from app.io import read_users
-
-        users = read_users([Path(p) for p in args.users])
-    server = LocalScimServer(users, token=args.token, port=args.port)
-    try:
-        url = server.start()
-    except OSError as error:
+    elif result.cancelled:
         print(
-            f"groupmap: error: cannot listen on 127.0.0.1:{args.port}: {error.strerror}. "
-            "Pick another --port (0 picks a free one).",
+            f"groupmap: cancelled (Ctrl-C) between requests, after {result.requests:,} "
+            "request(s); what was done is counted above. Run the same command again to "
+            "finish: it reads the server again and sends only what is still missing.",
             file=sys.stderr,
         )
-        return EXIT_BAD_INPUT
-    seeded = f"{len(users):,} users from the export" if users is not None else "empty"
-    auth = "bearer token required" if args.token else "no token required"
-    print(f"Serving SCIM on {url} ({seeded}; {auth}). Press Ctrl+C to stop.", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        server.stop()
-    return EXIT_OK
+        status = EXIT_CANCELLED
+    return write_report(args.report, result.report_frame(), status)

@@ -10,14 +10,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from typing import TYPE_CHECKING
 
 from app.core.errors import InputError
+
+if TYPE_CHECKING:
+    from app.cli import AddCommand
 
 DEFAULT_TOKEN_ENV = "GROUPMAP_TOKEN"
 
 
-def add_connections_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    listing = commands.add_parser(
+def register(add: AddCommand) -> None:
+    listing = add(
         "connections", help="list the connections saved in the app (never their tokens)"
     )
     listing.add_argument("--json", action="store_true", help="print one JSON array on stdout")

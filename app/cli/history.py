@@ -1,7 +1,7 @@
 """`groupmap history` and `groupmap undo`, and the sync's journal, verify and source-guard options.
 
-Registered by app/cli_scim.py. Exit status of undo is that of sync: 0 done, 1 some operations
-failed or were not kept, 2 bad input (unknown run, guard), 3 could not connect.
+Exit status of undo is that of sync: 0 done, 1 some operations failed or were not kept, 2 bad
+input (unknown run, guard), 3 could not connect.
 """
 
 from __future__ import annotations
@@ -9,8 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
+from app.cli.common import EXIT_CONNECT, EXIT_FAILED, EXIT_OK
+from app.cli.pacing import add_pacing_options
+
+if TYPE_CHECKING:
+    from app.cli import AddCommand
 
 
 def add_sync_trust_options(sync: argparse.ArgumentParser) -> None:
@@ -27,17 +32,17 @@ def add_sync_trust_options(sync: argparse.ArgumentParser) -> None:
     )
 
 
-def add_journal_commands(commands: argparse._SubParsersAction) -> None:
-    from app.cli_connections import add_connection_option
+def register(add: AddCommand) -> None:
+    from app.cli.connections import add_connection_option
 
-    history = commands.add_parser("history", help="list the journaled runs, or show one")
+    history = add("history", help="list the journaled runs, or show one")
     history.add_argument("run_id", nargs="?", type=int, metavar="RUN", help="show this run")
     history.add_argument("--url", metavar="BASE_URL", help="only runs to this SCIM server")
     history.add_argument("--user", metavar="EMAIL", help="one user's placements across runs")
     history.add_argument("--json", action="store_true", help="print JSON on stdout")
     history.set_defaults(run=cmd_history)
 
-    undo = commands.add_parser("undo", help="revert what one journaled sync applied")
+    undo = add("undo", help="revert what one journaled sync applied")
     undo.add_argument("run_id", type=int, metavar="RUN", help="the run to undo (see history)")
     undo.add_argument("--url", metavar="BASE_URL", help="SCIM base URL (the run's server)")
     add_connection_option(undo)
@@ -70,6 +75,7 @@ def add_journal_commands(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="allow plain http to a host other than this machine",
     )
+    add_pacing_options(undo)
     undo.set_defaults(run=cmd_undo)
 
 
@@ -153,17 +159,21 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from app.cli_connections import apply_connection
-    from app.cli_scim import _check_report_path, _print_result, _write_report
+    from app.cli.common import check_report_path, write_report
+    from app.cli.connections import apply_connection
+    from app.cli.sync import print_result
     from app.core.errors import InputError
     from app.io.journal import find_run
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
+    from app.scim.pacing import RateLimiter
+    from app.scim.profiles import pacing_options
     from app.scim.record import RunJournal
     from app.scim.settings import SyncSettings
     from app.scim.undo import apply_undo, plan_undo
 
-    apply_connection(args, {"url": None, "insecure_http": False})
+    defaults = {"url": None, "insecure_http": False, "vendor": "generic", "max_rate": None}
+    apply_connection(args, defaults)
     token = args.token
     settings = SyncSettings(
         url=args.url,
@@ -171,12 +181,21 @@ def cmd_undo(args: argparse.Namespace) -> int:
         max_removal_ratio=args.max_removal_ratio,
         allow_mass_removal=args.allow_mass_removal,
         insecure_http=args.insecure_http,
+        deadline=args.deadline,
+        **pacing_options(args.vendor, max_rate=args.max_rate or None, page_size=args.page_size),
     )
     run = find_run(args.run_id)
     if args.report:
-        _check_report_path(args.report)
+        check_report_path(args.report)
     out = sys.stderr if args.json else sys.stdout
-    with ScimClient(settings.url, token, insecure_http=settings.insecure_http) as client:
+    limiter = RateLimiter(settings.max_rate, settings.deadline)  # paced like a sync
+    with ScimClient(
+        settings.url,
+        token,
+        insecure_http=settings.insecure_http,
+        limiter=limiter,
+        page_size=settings.page_size,
+    ) as client:
         try:
             undo = plan_undo(client, run, settings)
         except ScimError as error:
@@ -203,7 +222,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
                     **undo.to_json(),
                 }
                 print(json.dumps(summary, ensure_ascii=False))
-            return _write_report(args.report, plan.to_frame(), EXIT_OK)
+            return write_report(args.report, plan.to_frame(), EXIT_OK)
         if plan.blocked:
             raise InputError(plan.mass_removal_message())
         result, journal, deleted = apply_undo(
@@ -219,7 +238,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False))
     else:
         print(f"Undo of run {run.run_id} (journaled as run {journal.run_id}):")
-        _print_result(result)
+        print_result(result)
         for item in undo.left_as_is:
             print(f"  {item.describe()}")
         for name in deleted:
@@ -229,4 +248,4 @@ def cmd_undo(args: argparse.Namespace) -> int:
     for line in result.unverified:
         print(f"groupmap: warning: {line}", file=sys.stderr)
     status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
-    return _write_report(args.report, result.report_frame(), status)
+    return write_report(args.report, result.report_frame(), status)

@@ -11,14 +11,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from app.cli.pacing import add_pacing_options, ctrl_c_cancels
 from app.core.errors import InputError
 
+if TYPE_CHECKING:
+    from app.cli import AddCommand
 
-def add_apply_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from app.cli_connections import add_connection_option
 
-    apply = commands.add_parser("apply", help="apply a plan saved by sync --dry-run --plan-out")
+def register(add: AddCommand) -> None:
+    from app.cli.connections import add_connection_option
+
+    apply = add("apply", help="apply a plan saved by sync --dry-run --plan-out")
     apply.add_argument("plan", metavar="PLAN", help="the plan file (.json)")
     apply.add_argument("--url", metavar="BASE_URL", help="the plan's server (default: its URL)")
     add_connection_option(apply)
@@ -44,16 +49,20 @@ def add_apply_command(commands: argparse._SubParsersAction) -> None:  # type: ig
         action="store_true",
         help="allow plain http to a host other than this machine",
     )
+    add_pacing_options(apply)
     apply.set_defaults(run=cmd_apply)
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    from app.cli_connections import apply_connection
-    from app.cli_scim import EXIT_BAD_INPUT, EXIT_CONNECT, _check_report_path, finish_sync
+    from app.cli.common import EXIT_BAD_INPUT, EXIT_CONNECT, check_report_path
+    from app.cli.connections import apply_connection
+    from app.cli.sync import finish_sync
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
+    from app.scim.pacing import RateLimiter
     from app.scim.plan import MassRemovalError
     from app.scim.planfile import read_plan, saved_settings, stale_groups, sync_plan
+    from app.scim.profiles import pacing_options
     from app.scim.record import RunJournal
     from app.scim.settings import SyncSettings
     from app.scim.sync import execute
@@ -62,14 +71,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
     out = sys.stderr if args.json else sys.stdout
     print(f"Applying {saved.summary()}", file=out)
     plan_url = saved.url
-    apply_connection(args, {"url": plan_url, "insecure_http": False})
+    defaults = {"url": plan_url, "insecure_http": False, "vendor": "generic", "max_rate": None}
+    apply_connection(args, defaults)
     if not saved.fits_server(args.url):
         raise InputError(
             f"the plan was made for {plan_url}, not {args.url}: user and group ids differ "
             "between servers, so apply it to the server it was made for, or make a new plan"
         )
     if args.report:
-        _check_report_path(args.report)
+        check_report_path(args.report)
     settings = saved_settings(
         saved,
         SyncSettings(
@@ -77,9 +87,24 @@ def cmd_apply(args: argparse.Namespace) -> int:
             token=args.token,
             allow_mass_removal=args.allow_mass_removal,
             insecure_http=args.insecure_http,
+            deadline=args.deadline,
+            **pacing_options(
+                args.vendor, max_rate=args.max_rate or None, page_size=args.page_size
+            ),
         ),
     )
-    with ScimClient(plan_url, args.token, insecure_http=settings.insecure_http) as client:
+    limiter = RateLimiter(settings.max_rate, settings.deadline)
+    with (
+        ctrl_c_cancels(out) as cancel,
+        ScimClient(
+            plan_url,
+            args.token,
+            insecure_http=settings.insecure_http,
+            limiter=limiter,
+            page_size=settings.page_size,
+        ) as client,
+    ):
+        limiter.cancelled = cancel.is_set
         try:
             stale = stale_groups(client, saved)
             plan = sync_plan(saved, settings)
@@ -105,9 +130,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if plan.blocked:
             raise MassRemovalError(plan.mass_removal_message())
         journal = RunJournal.begin(plan, settings, saved.mapping, saved.export_files, counted=False)
-        result = execute(client, plan, settings, journal=journal)  # verified, journaled
+        # read back (verified) and journaled, like a sync
+        result = execute(client, plan, settings, cancelled=cancel.is_set, journal=journal)
         journal.finish(result)
-    return finish_sync(args, result)
+    return finish_sync(args, result, limiter)
 
 
 def _replan(client, saved, settings, out):

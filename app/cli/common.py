@@ -1,0 +1,156 @@
+"""What the commands share: exit statuses, the input and matching options, reading the
+inputs, and checking and writing an output file (a report) in one line on failure."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.core.errors import InputError
+
+if TYPE_CHECKING:  # pandas and the engine load only for a command that needs them
+    from app.core.mapping import Mapping
+    from app.core.users import UserList
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
+EXIT_CANCELLED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
+def add_mapping_options(parser: argparse.ArgumentParser) -> None:
+    """The inputs and matching options shared by preview and sync; they override a draft's."""
+    parser.add_argument(
+        "--users",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="exported user list (.xlsx, .xlsm, .csv); repeat to combine active and pending",
+    )
+    parser.add_argument(
+        "--mapping",
+        required=True,
+        metavar="FILE",
+        help="mapping table (.csv, .xlsx) or draft (.json)",
+    )
+    parser.add_argument(
+        "--source-column",
+        metavar="NAME",
+        help='column holding the value to map (default "Identity Provider Group")',
+    )
+    parser.add_argument("--default-group", metavar="NAME", help="group for users that match no row")
+    parser.add_argument(
+        "--ignore-case",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compare values without regard to case (default: case-sensitive)",
+    )
+    parser.add_argument(
+        "--separator", metavar="S", help='split cells into several values at S, for example ";"'
+    )
+    parser.add_argument(
+        "--multiple-groups",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="give users the groups of every matching row, not only the first",
+    )
+    parser.add_argument(
+        "--apply-existing",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="move users who are already in a group, too",
+    )
+    parser.add_argument(
+        "--expect",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help='expectations (.csv, .xlsx: "Email or value", "Expected group"), added to the'
+        " draft's; repeatable",
+    )
+
+
+OPTION_NAMES = (
+    "source_column",
+    "default_group",
+    "ignore_case",
+    "separator",
+    "multiple_groups",
+    "apply_existing",
+)
+
+
+def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
+    """Read the mapping (or draft) and the exports, command-line options winning over a draft's."""
+    from app.io import read_mapping, read_users
+
+    mapping = read_mapping(Path(args.mapping))
+    given = {name: getattr(args, name) for name in OPTION_NAMES if getattr(args, name) is not None}
+    if given:
+        mapping = mapping.with_options(**given)
+    if args.expect:
+        from app.io.expectfile import read_expectations
+
+        added = [e for path in args.expect for e in read_expectations(Path(path))]
+        mapping = mapping.with_expectations(mapping.expectations + tuple(added))
+    users = read_users([Path(p) for p in args.users], source_column=mapping.options.source_column)
+    return users, mapping
+
+
+def refuse_failed_expectations(users: UserList, mapping: Mapping) -> None:
+    """`groupmap sync` writes nothing while an expectation fails (InputError listing them)."""
+    from app.core.engine import evaluate
+    from app.core.expectations import failures
+
+    if not mapping.expectations:
+        return
+    failed = failures(evaluate(users, mapping))
+    if failed:
+        listed = "\n".join(f"  FAIL {outcome.message}" for outcome in failed)
+        raise InputError(
+            f"{len(failed)} expectation(s) of the mapping fail, so nothing was written:\n"
+            f"{listed}\nFix the mapping (or the expectations), or pass --ignore-expectations."
+        )
+
+
+def check_output_option(option: str, path: str) -> None:
+    """Refuse `--out`/`--report` before any work: a type GroupMap cannot write (.pdf), or a
+    folder where a temporary file cannot be created and removed (missing, read-only)."""
+    from app.io import check_output
+
+    try:
+        check_output(path)
+    except InputError as error:
+        raise InputError(f"{option} {error}") from error
+
+
+def check_report_path(path: str) -> None:
+    """Refuse a report that cannot be written before the sync writes anything, not after: its
+    type, and a temporary file created and removed beside it (missing or read-only folder)."""
+    check_output_option("--report", path)
+
+
+def write_report(path: str | None, frame: object, status: int) -> int:
+    """Write the report last, after the summary and failures: if it fails (a disk filled up
+    during the sync), say so in one line and keep the sync's own exit status."""
+    from app.io import write_table
+
+    if path:
+        try:
+            write_table(Path(path), frame)
+        except InputError as error:
+            print(f"groupmap: error: --report {error} The sync itself is done (summary above).",
+                  file=sys.stderr)
+    return status
+
+
+def print_result(result: Any) -> None:
+    """The one-line summary of a sync, an apply or an undo."""
+    data = result.to_json()
+    print(
+        f"Created {len(data['created_groups'])} group(s), added {data['added']}, "
+        f"removed {data['removed']}, unchanged {data['unchanged']}, "
+        f"not found {data['not_found']}, failed {data['failed']}, "
+        f"not kept {data['not_kept']}, drift {data['drift']}, "
+        f"{data['requests']} request(s)."
+    )

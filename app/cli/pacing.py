@@ -1,0 +1,98 @@
+"""`groupmap sync`'s pacing options (--profile, --max-rate, --page-size, --deadline) and Ctrl-C.
+
+Ctrl-C sets a cancel flag that the executor checks before every request and that ends any
+wait for the rate limit, so a sync stops between requests; a second Ctrl-C quits at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def add_pacing_options(sync: argparse.ArgumentParser) -> None:
+    from app.scim.profiles import PROFILES
+
+    sync.add_argument(
+        "--profile",
+        dest="vendor",
+        choices=list(PROFILES),
+        help="the service provider's published limits: rate, batch size, page size "
+        "(default generic: the rate is learned from the server)",
+    )
+    sync.add_argument(
+        "--max-rate",
+        type=rate,
+        metavar="N",
+        help="at most N requests a second, e.g. 1 or 0.5 (default: the --profile's, else "
+        "learned from the server's answers)",
+    )
+    sync.add_argument(
+        "--page-size", type=int, metavar="N", help="results per list page (default: the server's)"
+    )
+    sync.add_argument(
+        "--deadline",
+        type=duration,
+        default="2h",
+        metavar="TIME",
+        help="keep retrying requests the server throttles (429, 503) for this long, e.g. 45m "
+        "or 3h (default 2h)",
+    )
+
+
+def rate(text: str) -> float:
+    """Requests a second, above 0 (for --max-rate)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a rate above 0: give requests a second, e.g. 1, or 0.5 for one "
+            "request every 2 seconds"
+        )
+    return value
+
+
+def duration(text: str) -> float:
+    """Seconds from "7200", "90s", "45m" or "2h" (for --deadline)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
+    if not match:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: give seconds, or a number with s, m or h (e.g. 2h)"
+        )
+    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+@contextmanager
+def ctrl_c_cancels(out) -> Iterator[threading.Event]:
+    """Ctrl-C sets the event (the sync stops between requests); a second one quits at once."""
+    cancel = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield cancel
+        return
+
+    def on_interrupt(signum, frame) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print(
+            "\nStopping after the requests under way (Ctrl-C again quits at once)...",
+            file=out,
+            flush=True,
+        )
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+CANCELLED_WHILE_READING = (
+    "groupmap: cancelled (Ctrl-C) while reading the server; nothing was written."
+)

@@ -1,0 +1,106 @@
+"""`groupmap preview`: where every user lands and why, offline; `--check` for CI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.cli.common import EXIT_FAILED, add_mapping_options, check_output_option, load_inputs
+
+if TYPE_CHECKING:
+    from app.cli import AddCommand
+    from app.core.mapping import Mapping
+    from app.core.warnings import Warning
+
+
+def register(add: AddCommand) -> None:
+    preview = add("preview", help="show where every user lands, offline")
+    add_mapping_options(preview)
+    preview.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    preview.add_argument(
+        "--out", metavar="FILE", help="write one row per user to FILE (.xlsx or .csv)"
+    )
+    preview.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 and list the failures if an expectation fails (for CI)",
+    )
+    preview.set_defaults(run=cmd_preview)
+
+
+def _summary_table(report: dict) -> str:
+    headers = ["group", "before", "after", "added", "removed", "new"]
+    rows = [
+        [
+            g["name"],
+            str(g["before"]),
+            str(g["after"]),
+            f"+{g['added']}",
+            f"-{g['removed']}",
+            "new" if g["new"] else "",
+        ]
+        for g in report["groups"]
+    ]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from app.core.engine import evaluate
+    from app.core.report import preview_json
+    from app.core.warnings import find_warnings
+
+    if args.out:
+        check_output_option("--out", args.out)
+    users, mapping = load_inputs(args)
+    evaluation = evaluate(users, mapping)
+    warnings = find_warnings(evaluation)
+    report = preview_json(evaluation, warnings)
+    if args.out:
+        from app.io import write_preview
+
+        write_preview(Path(args.out), evaluation, warnings)
+    failed = [w for w in warnings if w.code == "expectation_failed"]
+    status = EXIT_FAILED if args.check and failed else 0
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return status
+    print(
+        f"{report['users']:,} users, {report['unmatched']:,} unmatched, "
+        f"{report['changes']:,} would change.\n"
+    )
+    print(_summary_table(report))
+    if warnings:
+        print(f"\n{len(warnings)} warning(s):")
+        for w in warnings:
+            print(f"- {w.message}")
+    if args.out:
+        print(f"\nWrote {args.out}")
+    if args.check:
+        print(check_summary(mapping, failed), file=sys.stderr if failed else sys.stdout)
+    return status
+
+
+def check_summary(mapping: Mapping, failed: list[Warning]) -> str:
+    """The verdict of `preview --check`: every failed expectation, or that all passed."""
+    total = len(mapping.expectations)
+    if not failed:
+        return f"\nAll {total} expectation(s) pass." if total else "\nNo expectations to check."
+    lines = [f"\n{len(failed)} of {total} expectation(s) fail:"]
+    lines += [f"  FAIL {w.message}" for w in failed]
+    return "\n".join(lines)
+
+
