@@ -36,6 +36,8 @@ def test_the_first_window_fits_the_available_screen_with_its_frame(width, height
     assert rect.width() + FRAME_ALLOWANCE.width() <= available.width()
     assert rect.height() + FRAME_ALLOWANCE.height() <= available.height()
     assert available.contains(rect)
+    if width >= 1920:  # a large screen: a large first window, room for every users column
+        assert rect.width() >= 1600
 
 
 def test_a_narrow_window_keeps_preview_and_sync_on_the_toolbar(qtbot, window):

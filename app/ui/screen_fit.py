@@ -9,15 +9,19 @@ from PySide6.QtGui import QAction, QPainter
 from PySide6.QtWidgets import QLabel, QMenu, QTableView, QToolBar, QToolButton
 
 FIRST_SIZE = QSize(1280, 800)
+LARGE_SHARE = 0.85  # of a screen larger than FIRST_SIZE allows
 FRAME_ALLOWANCE = QSize(16, 48)  # title bar and borders the window manager adds
 COLUMN_LIMIT = 360  # px: a column sized to its content never grows wider than this
 STRETCHED_MINIMUM = 160  # px: a stretched last column is readable from this width
 
 
 def first_geometry(available: QRect) -> QRect:
-    """The first window: FIRST_SIZE, or what fits the available screen with its frame."""
-    width = min(FIRST_SIZE.width(), available.width() - FRAME_ALLOWANCE.width())
-    height = min(FIRST_SIZE.height(), available.height() - FRAME_ALLOWANCE.height())
+    """The first window: FIRST_SIZE or LARGE_SHARE of a large screen (room for every users
+    column at 1920), never more than fits the available screen with its frame."""
+    width = min(max(FIRST_SIZE.width(), round(available.width() * LARGE_SHARE)),
+                available.width() - FRAME_ALLOWANCE.width())
+    height = min(max(FIRST_SIZE.height(), round(available.height() * LARGE_SHARE)),
+                 available.height() - FRAME_ALLOWANCE.height())
     rect = QRect(0, 0, width, height)
     rect.moveCenter(available.center())
     rect.moveTop(max(available.top() + FRAME_ALLOWANCE.height() - 16, rect.top()))
