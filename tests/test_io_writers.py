@@ -25,6 +25,7 @@ from app.io import (
     write_preview,
     write_table,
 )
+from app.io.preview import HEADERS
 
 RISKY = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=x", "\r=x", "=HYPERLINK(\"http://x\")"]
 FIXTURE_OK = [HealthCheck.function_scoped_fixture]
@@ -135,17 +136,19 @@ def test_preview_workbook(tmp_path):
     write_preview(tmp_path / "p.xlsx", evaluation, warnings, progress=seen.append)
     assert seen[-1] == 1.0
     book = openpyxl.load_workbook(tmp_path / "p.xlsx")
-    assert book.sheetnames == ["Summary", "Users", "Problems"]
+    assert book.sheetnames == ["Summary", "Users", "Problems", "Mapping", "Options"]
     summary = list(book["Summary"].values)
-    assert summary[0] == ("group", "before", "after", "added", "removed", "new")
+    assert summary[0] == ("Group", "Before", "After", "Added", "Removed", "New group")
     assert ("@Sales team", 0, 1, 1, 0, "yes") in summary
     users = list(book["Users"].values)
-    assert list(users[0]) == USER_COLUMNS
+    assert list(users[0]) == [HEADERS[c] for c in USER_COLUMNS]
     assert users[1][:2] == ("=Ann", "a@x.com") and book["Users"]["A2"].data_type == "s"
     assert users[1][5] == "@Sales team"
     problems = list(book["Problems"].values)
-    assert problems[0] == ("code", "message", "row", "value")
-    assert {row[0] for row in problems[1:]} >= {"incomplete_row"}
+    assert problems[0] == ("Type", "Problem", "Row", "Value")
+    assert {row[0] for row in problems[1:]} >= {"Incomplete row"}  # words, not codes
+    assert list(book["Mapping"].values)[1] == (1, "Sales", "@Sales team", 1)
+    assert ("Apply changes to existing users", "no") in list(book["Options"].values)
     for name in book.sheetnames:
         assert book[name].freeze_panes == "A2" and book[name].auto_filter.ref
 

@@ -86,8 +86,11 @@ def test_undo_from_history_previews_then_restores_the_server(
     assert flow_dialog.plan.removed_count > 0
     if flow_dialog.plan.mass_removal:
         flow_dialog.allow.setChecked(True)
+    confirmed = []  # an undo that removes members asks first, like a sync
+    flow_dialog.confirm_removals = lambda n: confirmed.append(n) or True
     with qtbot.waitSignal(controller.synced, timeout=WAIT) as blocker:
         flow_dialog.sync_button.click()
+    assert confirmed and confirmed[0] > 0
     qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)
     assert blocker.args[0].ok
     # The groups the sync created stay, emptied; every other group is as before the sync.

@@ -65,6 +65,7 @@ def test_a_plan_saved_in_the_preview_is_applied_exactly_from_the_server_menu(
     assert dialog.summary.text().startswith(f"Plan {saved.code}, made ")
     assert dialog.sync_button.isEnabled() and dialog.sync_button.text() == "&Apply plan"
 
+    monkeypatch.setattr(dialog, "confirm_removals", lambda n: True)  # any removal asks first
     with qtbot.waitSignal(controller.synced, timeout=WAIT) as blocker:
         dialog.accept()
     qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)

@@ -227,3 +227,18 @@ def test_group_names_fill_the_summary_but_never_shrink_to_dots(qtbot, evaluation
     qtbot.waitUntil(lambda: panel.summary.viewport().width() < others())
     assert header.sectionSize(NAME) == floor
     assert panel.summary.horizontalScrollBar().maximum() > 0
+
+
+def test_current_and_new_groups_are_listed_in_the_same_order(qtbot):
+    from app.core.engine import evaluate
+    from app.core.mapping import Mapping, MappingRow, Options
+    from app.core.users import UserList
+    from app.ui.users_model import CURRENT, NEW, UsersModel
+
+    users = UserList.from_records([{"email": "a@x.org", "name": "A", "status": "active",
+                                    "source": "Sales", "groups": "Sales; Leadership"}])
+    mapping = Mapping((MappingRow("Sales", "Sales"),), Options(apply_existing=True))
+    model = UsersModel()
+    model.set_evaluation(evaluate(users, mapping))
+    current = model.data(model.index(0, CURRENT))
+    assert model.data(model.index(0, NEW)) == current == "Sales; Leadership"

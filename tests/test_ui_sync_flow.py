@@ -8,6 +8,7 @@ import logging
 import threading
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
@@ -115,15 +116,22 @@ def test_connect_refresh_preview_sync_and_final_state(
     assert dialog.export() == out
     assert "create group" in out.read_text("utf-8-sig")
 
+    confirmed = []  # anything removed: Sync now asks first, naming the users who lose a group
+    monkeypatch.setattr(dialog, "confirm_removals", lambda n: confirmed.append(n) or True)
     with qtbot.waitSignal(controller.synced, timeout=WAIT) as blocker:
         dialog.sync_button.click()
+    assert confirmed == [7]
     result = blocker.args[0]
     qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)
     assert not result.failed and not result.cancelled
     assert controller.sync_dialog.close_button.isVisible()
     assert "Sync finished." in controller.sync_dialog.summary.text()
     planned = controller.sync_dialog.bar.maximum()
-    assert controller.sync_dialog.counts.text() == f"{planned} of {planned} planned requests done"
+    summary = controller.sync_dialog.summary.text()  # one request count, in the summary
+    assert controller.sync_dialog.counts.text() == ""
+    assert f"{planned} requests sent, as planned." in summary or (
+        f"for {planned} planned" in summary)
+    assert "1 user already as planned." in summary
     assert controller.sync_dialog.log.toPlainText().count("POST /Groups") == 6
 
     groups = server.dump()["groups"]
@@ -258,6 +266,11 @@ def test_token_never_written_logged_or_shown(
     answers = iter([(str(report), ""), (str(plan_file), "")])
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: next(answers))
     assert controller.export_report() == report
+    sheets = pd.read_excel(report, sheet_name=None, engine="openpyxl", dtype=str)
+    assert list(sheets) == ["Sync report", "Summary"]  # named sheet, then server and totals
+    summary = dict(sheets["Summary"].itertuples(index=False))
+    assert summary["Server"] == f"production ({server.url})" and summary["Outcome"] == "finished"
+    assert int(summary["Requests sent"]) > 0
     assert controller.show_plan(plan).export() == plan_file
     window.autosaver.save()
     window.settings.sync()

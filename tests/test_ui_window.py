@@ -170,8 +170,8 @@ def test_problem_click_selects_and_quick_fix_applies(qtbot, window):
     warning = problems.warnings[near]
     problems.list.setCurrentRow(near)
     assert window.mapping_panel.selected_rows() == [warning.row - 1]
-    assert window.preview.users_model.filter.quick == "unmatched"
-    assert window.preview.users_model.filter.text == warning.value
+    assert window.preview.users_model.filter.value == warning.value  # a chip, not the text
+    assert window.preview.users_model.filter.text == ""
     assert problems.fix_button.isEnabled()
     count = len(window.document.mapping.rows)
     problems.fix_button.click()
@@ -223,7 +223,7 @@ def test_export_preview_and_mapping_tables(qtbot, window, tmp_path, monkeypatch)
     assert task is not None and window.progress.isVisible()
     qtbot.waitUntil(lambda: window.task is None, timeout=30_000)
     sheets = pd.read_excel(target, sheet_name=None, engine="openpyxl")
-    assert list(sheets) == ["Summary", "Users", "Problems"]
+    assert list(sheets) == ["Summary", "Users", "Problems", "Mapping", "Options"]
     assert len(sheets["Users"]) == window.document.evaluation.user_count
     table = tmp_path / "mapping.csv"
     monkeypatch.setattr(window_files.QFileDialog, "getSaveFileName",

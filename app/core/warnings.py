@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from app.core.engine import Evaluation
+from app.core.engine import Change, Evaluation, evaluate
 from app.core.expectations import failures
 from app.core.mapping import (
     GROUP_NAME_LIMIT,
@@ -59,6 +59,7 @@ def find_warnings(evaluation: Evaluation) -> list[Warning]:
     found += _several_rows(evaluation)
     found += _long_group_names(evaluation)
     found += _looks_multi_valued(evaluation)
+    found += kept_by_apply_existing(evaluation)
     found += [Warning(**note) for note in evaluation.users.notes if "code" in note]
     return found
 
@@ -382,3 +383,37 @@ def _looks_multi_valued(evaluation: Evaluation) -> list[Warning]:
             suggestion=sep,
         )
     ]
+
+
+def kept_by_apply_existing(evaluation: Evaluation) -> list[Warning]:
+    """Users a row would move, kept in their current groups because apply_existing is off:
+    per deciding row (or the default group), how many, so a change that "does nothing" says why.
+    """
+    mapping = evaluation.mapping
+    if mapping.options.apply_existing or not len(evaluation.users):
+        return []
+    applied = evaluate(evaluation.users, mapping.with_options(apply_existing=True))
+    would_change = applied.profile_change != Change.UNCHANGED
+    would_change &= applied.profile_change != Change.UNMATCHED
+    kept = would_change & ~evaluation.profile_assigned
+    if not kept.any():
+        return []
+    profiles = evaluation.users.profiles
+    cells, first = np.unique(evaluation.match_cell, return_index=True)
+    row_of_cell = np.full(len(evaluation.users.cells), -1, dtype=np.int64)
+    row_of_cell[cells] = evaluation.match_row[first]
+    rows = row_of_cell[profiles.cell[kept]]
+    weights = profiles.weight[kept]
+    found = []
+    for row in np.unique(rows):
+        count = int(weights[rows == row].sum())
+        keep = "keeps their current group" if count == 1 else "keep their current groups"
+        subject = (f"{_users(count)} of row {row + 1}" if row >= 0
+                   else f"{_users(count)} without a matching row (default group)")
+        found.append(Warning(
+            "kept_by_apply_existing",
+            f"{subject} {keep} because 'apply changes to existing users' is off.",
+            row=int(row) + 1 if row >= 0 else None,
+            count=count,
+        ))
+    return found

@@ -127,7 +127,8 @@ def decode_json(raw: bytes) -> object:
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno}") from exc
+        raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno},"
+                         f" column {exc.colno}") from exc
 
 
 def _no_constant(name: str) -> float:

@@ -5,10 +5,35 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import pandas as pd
+
 from app.core.engine import Evaluation
 from app.core.report import problem_rows, summary_rows, user_rows
 from app.core.warnings import Warning
 from app.io.writers import output_kind, write_table, write_workbook
+
+# The workbook is for people: headers as the app shows them, problem types in words. The CSV
+# keeps the stable lower-case column names scripts read.
+HEADERS = {
+    "name": "Name", "email": "Email", "status": "Status", "source value": "Source value",
+    "current groups": "Current groups", "new groups": "New groups", "change": "Change",
+    "reason": "Reason", "group": "Group", "before": "Before", "after": "After",
+    "added": "Added", "removed": "Removed", "new": "New group", "message": "Problem",
+    "row": "Row", "value": "Value",
+}
+PROBLEM_TYPES = {
+    "incomplete_row": "Incomplete row",
+    "duplicate_value": "Duplicate value",
+    "near_miss": "Near-miss value",
+    "unmatched_value": "Unmatched value",
+    "unmatched_values_more": "More unmatched values",
+    "blank_value": "No value",
+    "row_matches_no_user": "Row matches no user",
+    "several_rows_match": "Several rows match",
+    "group_name_too_long": "Group name too long",
+    "looks_multi_valued": "Several values in one cell",
+    "kept_by_apply_existing": "Kept: apply to existing users is off",
+}
 
 
 def write_preview(
@@ -17,16 +42,45 @@ def write_preview(
     warnings: Sequence[Warning],
     progress: Callable[[float], None] | None = None,
 ) -> None:
-    """.xlsx: sheets Summary, Users and Problems. .csv: the Users table only."""
+    """.xlsx: sheets Summary, Users, Problems, Mapping and Options with readable headers.
+    .csv: the Users table only, with the stable lower-case column names."""
     path = Path(path)
     kind = output_kind(path)  # a .pdf is refused, never written as a workbook
     users = user_rows(evaluation)
     if kind == "csv":
         write_table(path, users, progress=progress)
         return
+    problems = problem_rows(list(warnings))
+    problems.insert(0, "Type", [PROBLEM_TYPES.get(c, c.replace("_", " ").capitalize())
+                                for c in problems.pop("code")])
     sheets = {
-        "Summary": summary_rows(evaluation),
-        "Users": users,
-        "Problems": problem_rows(list(warnings)),
+        "Summary": summary_rows(evaluation).rename(columns=HEADERS),
+        "Users": users.rename(columns=HEADERS),
+        "Problems": problems.rename(columns=HEADERS),
+        "Mapping": mapping_rows(evaluation),
+        "Options": option_rows(evaluation),
     }
     write_workbook(path, sheets, progress)
+
+
+def mapping_rows(evaluation: Evaluation) -> pd.DataFrame:
+    """The mapping as the grid shows it: priority, value, group and the users each decides."""
+    counts = evaluation.row_user_counts()
+    return pd.DataFrame(
+        [(i + 1, r.value, r.group, int(counts[i])) for i, r in enumerate(evaluation.mapping.rows)],
+        columns=["Priority", "Value in Identity Provider", "Group", "Users"],
+    )
+
+
+def option_rows(evaluation: Evaluation) -> pd.DataFrame:
+    """The options that decided this preview, in the app's words."""
+    o = evaluation.mapping.options
+    rows = [
+        ("Source column", o.source_column),
+        ("Default group", o.default_group or "(none)"),
+        ("Case-sensitive", "no" if o.ignore_case else "yes"),
+        ("Separator", o.separator or "(none)"),
+        ("One group per user", "no" if o.multiple_groups else "yes"),
+        ("Apply changes to existing users", "yes" if o.apply_existing else "no"),
+    ]
+    return pd.DataFrame(rows, columns=["Option", "Value"])

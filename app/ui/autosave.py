@@ -67,6 +67,11 @@ class Autosaver(QObject):
         if shape != self._shape:
             self.save_if_changed()
 
+    def exports_changed(self) -> None:
+        """Another export is open: an unsaved session's restore must reopen this one."""
+        if self.document.dirty:
+            self.save()
+
     def save_if_changed(self) -> None:
         mapping = self.document.mapping
         if mapping == self._saved or not self.document.dirty:

@@ -135,10 +135,14 @@ class MappingEditor(QObject):
     def clear(self, selected: Sequence[int], fields: Sequence[str]) -> None:
         self._push_rows(edits.clear_cells(self.rows, selected, fields), "Clear cells", selected)
 
-    def add_unmapped(self) -> int:
-        """Append a row per export value no row matches; returns how many were added."""
+    def unmapped_rows(self) -> list[MappingRow]:
+        """The rows "Add Rows for Unmapped Values" would append (Group empty or a near-miss's)."""
         evaluation = self.document.evaluation
-        new = edits.unmapped_rows(evaluation) if evaluation is not None else []
+        return edits.unmapped_rows(evaluation, self.document.warnings) if evaluation else []
+
+    def add_unmapped(self) -> int:
+        """Append a row per export value no row matches, as one undo step; returns how many."""
+        new = self.unmapped_rows()
         self.insert(len(self.rows), new, f"Add {len(new)} rows for unmapped values")
         return len(new)
 

@@ -76,6 +76,7 @@ class ConnectionDialog(QDialog):
         self.token = ""
         self._task = None
         self._refocus_test = False
+        self._accept_when_tested = False
         self._loaded_name = ""
         self.setWindowTitle("Connect to a SCIM service provider")
         self.setMinimumWidth(560)
@@ -163,7 +164,8 @@ class ConnectionDialog(QDialog):
             "&Connect", QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
+        self.buttons.accepted.connect(self.connect_checked)
+        self.checked = False  # Connect tested the server first and it answered
         self.buttons.rejected.connect(self.reject)
 
         layout = QVBoxLayout(self)
@@ -282,15 +284,31 @@ class ConnectionDialog(QDialog):
 
     def _test_finished(self) -> None:
         """Enable the button again and give back the focus disabling it moved away."""
+        self._accept_when_tested = False
         self.test_button.setEnabled(True)
         if self._refocus_test:
             self.test_button.setFocus()
 
     def _on_tested(self, lines: list[str]) -> None:
         self.status.setText("Connected.\n" + "\n".join(lines))
+        if self._accept_when_tested:
+            self.checked = True
+            self.accept()
+
+    def connect_checked(self) -> None:
+        """Connect: test the server first; a refused or failing connection keeps the dialog
+        open with what went wrong, instead of a toolbar that looks connected."""
+        if self.problem() or not self.name.text().strip():
+            self.accept()  # says what to fill in
+            return
+        self._accept_when_tested = True
+        self.test_connection()
 
     def _on_test_failed(self, exc: BaseException, token: str) -> None:
-        self.status.setText(redact(describe_error(exc), token))
+        text = redact(describe_error(exc), token)
+        if self._accept_when_tested:
+            text = f"Not connected: {text}\nCheck the URL and that the server runs, then Connect."
+        self.status.setText(text)
 
     def accept(self) -> None:
         problem = self.problem()

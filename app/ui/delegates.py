@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QRect, QSize, QStringListModel, Qt, QTimer
-from PySide6.QtGui import QColor, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, QSize, QStringListModel, Qt, QTimer
+from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
     QComboBox,
     QCompleter,
     QLineEdit,
@@ -17,6 +18,44 @@ from PySide6.QtWidgets import (
 from app.core.mapping import MatchKind
 from app.ui.icons import icon
 from app.ui.summary_model import BAR_ROLE
+
+HINT_OF_KEY = {
+    Qt.Key.Key_Tab: QAbstractItemDelegate.EndEditHint.EditNextItem,
+    Qt.Key.Key_Backtab: QAbstractItemDelegate.EndEditHint.EditPreviousItem,
+    Qt.Key.Key_Return: QAbstractItemDelegate.EndEditHint.SubmitModelCache,
+    Qt.Key.Key_Enter: QAbstractItemDelegate.EndEditHint.SubmitModelCache,
+}
+
+
+class AcceptCompletion(QObject):
+    """Tab, Shift+Tab and Enter in an open completion popup take the highlighted entry and end
+    the edit in one press (Tab: on to the next cell of the row), instead of the popup keeping
+    the key and the typed prefix being saved."""
+
+    def __init__(self, delegate: QStyledItemDelegate, editor: QWidget,
+                 completer: QCompleter) -> None:
+        super().__init__(editor)
+        self.delegate, self.editor, self.completer = delegate, editor, completer
+        completer.popup().installEventFilter(self)  # after QCompleter's own filter: runs first
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        hint = HINT_OF_KEY.get(Qt.Key(event.key()))
+        if hint is None:
+            return False
+        popup = self.completer.popup()
+        current = popup.currentIndex()
+        if current.isValid():
+            text = str(current.data(self.completer.completionRole()))
+            if isinstance(self.editor, QComboBox):
+                self.editor.setEditText(text)
+            else:
+                self.editor.setText(text)
+        popup.hide()
+        self.delegate.commitData.emit(self.editor)
+        self.delegate.closeEditor.emit(self.editor, hint)
+        return True
 
 
 class ValueDelegate(QStyledItemDelegate):
@@ -37,6 +76,7 @@ class ValueDelegate(QStyledItemDelegate):
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setMaxVisibleItems(12)
         editor.setCompleter(completer)
+        AcceptCompletion(self, editor, completer)
         editor.setAccessibleName("Value in Identity Provider")
         return editor
 
@@ -78,9 +118,26 @@ class GroupDelegate(QStyledItemDelegate):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        AcceptCompletion(self, combo, completer)
+        combo.activated.connect(lambda _: self._picked(combo))
         combo.setAccessibleName("Group")
         combo.setToolTip("Pick a group, or type a new name to create it")
         return combo
+
+    def _picked(self, combo: QComboBox) -> None:
+        """A group chosen in the list ends the edit: no second Enter."""
+        self.commitData.emit(combo)
+        self.closeEditor.emit(combo, QAbstractItemDelegate.EndEditHint.SubmitModelCache)
+
+    def eventFilter(self, editor: QObject, event: QEvent) -> bool:
+        """Up and Down open the list instead of silently changing the cell's group."""
+        if (event.type() == QEvent.Type.KeyPress and isinstance(editor, QComboBox)
+                and isinstance(event, QKeyEvent)
+                and event.key() in (Qt.Key.Key_Down, Qt.Key.Key_Up)
+                and not event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            editor.showPopup()
+            return True
+        return super().eventFilter(editor, event)
 
     def setEditorData(self, editor: QComboBox, index: QModelIndex) -> None:
         text = index.data(Qt.ItemDataRole.EditRole) or ""

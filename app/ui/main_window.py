@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QToolBar,
@@ -36,6 +37,7 @@ from app.ui.document import Document
 from app.ui.empty_state import EmptyState
 from app.ui.expectations_panel import install_expectations
 from app.ui.icons import app_icon, retint, set_icon
+from app.ui.keyboard import KeyboardPaths
 from app.ui.mapping_view import MappingPanel
 from app.ui.options_panel import OptionsPanel
 from app.ui.preview_view import PreviewPanel
@@ -47,7 +49,7 @@ from app.ui.window_state import WindowState
 GROUP_SOURCES = ("export", "server", "mapping")
 
 
-class MainWindow(FileActions, WindowState, QMainWindow):
+class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
     def __init__(self, settings: QSettings | None = None, data_dir: Path | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings()
@@ -55,7 +57,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self.editor = MappingEditor(self.document, self)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
-        self.setMinimumSize(960, 600)
+        self.setMinimumSize(760, 520)  # 1024x640 screens, with the window's frame
         self._known: dict[str, list[str]] = {source: [] for source in GROUP_SOURCES}
         self._completion_tokens = None
 
@@ -75,11 +77,13 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self.document.dirtyChanged.connect(lambda _: self._update_title())
         self.document.draftPathChanged.connect(self._update_title)
         self.problems.problemSelected.connect(self.show_problem)
+        self.problems.fixNeedsInput.connect(self._fix_needs_input)
         self._users_changed()
         self._evaluation_changed()
         self._update_title()
         install_sync(self)  # the Server menu: connect, refresh, preview, sync
         self._order_start_page_tabs()
+        self._build_keyboard_paths()
         self.restore_layout()
 
     # --- layout --------------------------------------------------------------------------
@@ -154,6 +158,8 @@ class MainWindow(FileActions, WindowState, QMainWindow):
                          "Save the draft under a new name"),
             "open_export": a("Open &Export…", self.open_export_dialog, "Ctrl+I", "import-export",
                              "Open the user list exported from Calendly (.xlsx, .csv)"),
+            "add_export": a("A&dd Export…", self.add_export_dialog, None, None,
+                            "Combine another export with the open one (e.g. pending users)"),
             "import_mapping": a("&Import Mapping…", self.import_mapping_dialog, "Ctrl+Shift+I",
                                 None, "Replace the rows with a mapping table (.xlsx, .csv)"),
             "export_mapping": a("Export &Mapping…", self.export_mapping_dialog, "Ctrl+Shift+E",
@@ -184,7 +190,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         file_menu.addMenu(self.recent_menu)
         file_menu.addActions([names["save"], names["save_as"]])
         file_menu.addSeparator()
-        file_menu.addActions([names["open_export"], names["import_mapping"],
+        file_menu.addActions([names["open_export"], names["add_export"], names["import_mapping"],
                               names["export_mapping"], names["export_preview"]])
         file_menu.addSeparator()
         file_menu.addAction(names["quit"])
@@ -205,7 +211,12 @@ class MainWindow(FileActions, WindowState, QMainWindow):
                        f"Ctrl+{n + 1}", None, tip)
             view_menu.addAction(action)
         view_menu.addSeparator()
-        view_menu.addAction(self.problems_dock.toggleViewAction())
+        names["problems"] = a("Go to &Problems", self.focus_problems, "Ctrl+Shift+P", None,
+                              "Show the Problems panel and move the focus to it")
+        view_menu.addAction(names["problems"])
+        panel_toggle = self.problems_dock.toggleViewAction()
+        panel_toggle.setText("Problems Pa&nel")
+        view_menu.addAction(panel_toggle)
         self.view_menu = view_menu
 
         self.server_menu = self.menuBar().addMenu("&Server")
@@ -265,7 +276,14 @@ class MainWindow(FileActions, WindowState, QMainWindow):
     def _users_changed(self) -> None:
         users = self.document.users
         self.right.setCurrentIndex(0 if users is None else 1)
+        # The hidden start page must not keep the preview side wide (the grid's Status).
+        self.empty_state.setSizePolicy(
+            QSizePolicy.Policy.Preferred if users is None else QSizePolicy.Policy.Ignored,
+            QSizePolicy.Policy.Preferred)
+        if users is not None:
+            self.fit_split_for_export()
         self.set_known_groups("export", list(users.group_names) if users is not None else [])
+        self.autosaver.exports_changed()  # a crash-restore reopens the export open now
 
     def _update_value_completion(self) -> None:
         """The export's distinct values (as split by the separator) for the Value editor."""
@@ -286,6 +304,7 @@ class MainWindow(FileActions, WindowState, QMainWindow):
         self.preview.set_evaluation(evaluation)
         self._update_value_completion()
         self.actions_by_name["export_preview"].setEnabled(evaluation is not None)
+        self.actions_by_name["add_export"].setEnabled(evaluation is not None)
         if evaluation is None:
             self.users_label.setText("No export open")
             self.unmatched_label.setText("")
@@ -343,10 +362,13 @@ class MainWindow(FileActions, WindowState, QMainWindow):
             return
         if warning.code in ("unmatched_value", "near_miss") and warning.value:
             self.preview.set_group("")
-            self.preview.set_quick("unmatched")
-            self.preview.set_search(warning.value)
-        elif warning.code in ("unmatched_values_more", "blank_value"):
-            self.preview.set_search("")
+            self.preview.set_quick("all")
+            self.preview.set_value(warning.value)  # exactly its users, as a clearable chip
+        elif warning.code == "blank_value":
+            self.preview.set_quick("all")
+            self.preview.set_value("")
+        elif warning.code == "unmatched_values_more":
+            self.preview.set_value(None)
             self.preview.set_quick("unmatched")
 
     def _focus_search(self) -> None:

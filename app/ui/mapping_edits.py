@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from app.core.engine import Evaluation
 from app.core.mapping import MappingRow, MatchKind, match_kind
+from app.core.warnings import Warning
 
 Rows = tuple[MappingRow, ...]
 EDITABLE = ("value", "group")  # the grid columns that hold text, left to right
@@ -139,9 +140,14 @@ def block_text(rows: Rows, selected_rows: Sequence[int], fields: Sequence[str]) 
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def unmapped_rows(evaluation: Evaluation) -> list[MappingRow]:
-    """One row per export value no row matches, most users first, group pre-filled as the value."""
-    return [MappingRow(value, value) for value, _ in evaluation.unmatched_values()]
+def unmapped_rows(evaluation: Evaluation, warnings: Sequence[Warning] = ()) -> list[MappingRow]:
+    """One row per export value no row matches, most users first. The Group is left empty for
+    the admin to pick (never a new group per value), or is the group of the row the value is a
+    near-miss of."""
+    rows = evaluation.mapping.rows
+    near = {w.value: rows[w.row - 1].group.strip() for w in warnings
+            if w.code == "near_miss" and w.row is not None and w.row <= len(rows)}
+    return [MappingRow(value, near.get(value, "")) for value, _ in evaluation.unmatched_values()]
 
 
 def _padded(rows: Rows, length: int) -> Rows:

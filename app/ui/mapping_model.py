@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 
 from app.core.mapping import GROUP_NAME_LIMIT, MatchKind, match_kind
 from app.core.matching import row_values
+from app.core.names import close_group
 from app.core.warnings import Warning
 from app.ui.commands import MappingEditor
 from app.ui.icons import icon
@@ -43,7 +44,7 @@ ROW_CODES = {
     "near_miss": "warning",
     "row_matches_no_user": "warning",
 }
-SEVERITY_ORDER = ("error", "warning", "new", "ok")
+SEVERITY_ORDER = ("error", "warning", "new", "info", "ok")
 MATCHED_SHOWN = 20  # export values listed in a non-equals row's tooltip
 
 
@@ -120,11 +121,18 @@ class MappingModel(HeaderedTableModel):
             elif row.is_complete and (has_export or known) and group not in known:
                 severity, label = "new", "new group"
                 tip = f"No user is in {group!r} today: the group will be created."
+                similar = close_group(group, known)
+                if similar is not None:
+                    severity, label = "warning", f"new group, like {similar!r}"
+                    tip = (f"{group!r} is a new group, close to the existing {similar!r}."
+                           f" Pick {similar!r} unless a new group is meant.")
             elif not row.value.strip() and not group:
                 severity, label, tip = "ok", "", ""
+            elif has_export:
+                severity, label, tip = "ok", "ok", "This row is fine."
             else:
-                severity, label = "ok", "ok"
-                tip = "This row is fine." if has_export else "Open an export to check this row."
+                severity, label = "info", "needs export"
+                tip = "Open the export to count this row's users and check it."
             statuses.append(RowStatus(severity, label, tip))
         return statuses
 
@@ -265,5 +273,5 @@ _LABELS = {
 
 
 def _status_icon(severity: str) -> QIcon:
-    return icon({"error": "status-error", "warning": "status-warning", "new": "status-new"}.get(
-        severity, "status-ok"))
+    return icon({"error": "status-error", "warning": "status-warning", "new": "status-new",
+                 "info": "status-info"}.get(severity, "status-ok"))

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
+    QMessageBox,
     QTableView,
     QToolButton,
     QVBoxLayout,
@@ -32,6 +33,7 @@ from app.ui.mapping_model import (
 
 ROW_HEIGHT_PAD = 10
 SELECT_LIMIT = 1000  # rows selected after a command; beyond, only the first
+ASK_ABOVE_ROWS = 10  # adding more unmapped values' rows than this asks first
 
 
 class MappingTable(QTableView):
@@ -152,7 +154,9 @@ class MappingPanel(QWidget):
             ("down", "Move Do&wn", "row-down", "Ctrl+Shift+Down", lambda: self.shift(1),
              "Move the selected rows down (lower priority)"),
             ("unmapped", "Add Rows for Unmapped &Values", "rows-unmapped", "Ctrl+Shift+U",
-             self.add_unmapped, "Add a row for each export value no row matches, most users first"),
+             self.add_unmapped,
+             "Add a row for each export value no row matches, most users first; pick their"
+             " groups (the Group cells start empty)"),
             ("copy", "&Copy", None, QKeySequence.StandardKey.Copy, self.copy,
              "Copy the selected cells as tab-separated text (pastes into Excel)"),
             ("cut", "Cu&t", None, QKeySequence.StandardKey.Cut, self.cut,
@@ -174,6 +178,13 @@ class MappingPanel(QWidget):
             action.triggered.connect(slot)
             self.addAction(action)
             self.actions[name] = action
+
+    def needed_width(self) -> int:
+        """The width showing every column, the Value column at its minimum (first layout)."""
+        header = self.table.horizontalHeader()
+        columns = sum(header.sectionSize(c) for c in range(header.count()) if c != VALUE)
+        scrollbar = self.style().pixelMetric(self.style().PixelMetric.PM_ScrollBarExtent)
+        return columns + self.value_column.minimum + scrollbar + 2 * self.table.frameWidth()
 
     # --- selection -----------------------------------------------------------------------
 
@@ -226,8 +237,32 @@ class MappingPanel(QWidget):
     def shift(self, step: int) -> None:
         self.editor.shift(self.selected_rows(), step)
 
-    def add_unmapped(self) -> None:
+    def add_unmapped(self) -> int:
+        """Add the unmapped values' rows (asking first when many), cursor in the first Group."""
+        new = self.editor.unmapped_rows()
+        if not new:
+            return 0
+        if len(new) > ASK_ABOVE_ROWS:
+            answer = QMessageBox.question(
+                self, "Add rows for unmapped values",
+                f"Add {len(new):,} rows, one per export value no row matches? Their Group"
+                " cells stay empty until you pick a group (one undo step removes them all).",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Yes)
+            if answer != QMessageBox.StandardButton.Yes:
+                return 0
+        first = len(self.editor.rows)
         self.editor.add_unmapped()
+        self.edit_group(first)
+        return len(new)
+
+    def edit_group(self, row: int) -> None:
+        """Put the cursor in a row's Group cell and open its editor (a group to pick)."""
+        index = self.model.index(row, GROUP)
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.table.setCurrentIndex(index)
+        self.table.scrollTo(index)
+        self.table.edit(index)
 
     def _selected_fields(self) -> list[str]:
         columns: set[int] = set()

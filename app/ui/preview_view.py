@@ -23,8 +23,9 @@ from app.core.engine import Evaluation
 from app.ui.columns import FillColumn
 from app.ui.delegates import BarDelegate
 from app.ui.icons import set_icon
+from app.ui.screen_fit import PriorityColumns, fit_columns_to_content
 from app.ui.summary_model import BAR, NAME, SummaryModel
-from app.ui.users_model import UsersModel
+from app.ui.users_model import CHANGE, REASON, UsersModel, frame_sort_keys
 
 QUICK = (
     ("all", "All", "Every user"),
@@ -141,6 +142,14 @@ class PreviewPanel(QWidget):
         self.group_chip.setVisible(False)
         self.group_chip.clicked.connect(lambda: self.set_group(""))
 
+        self.value_chip = QToolButton(self)
+        set_icon(self.value_chip, "cancel")
+        self.value_chip.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.value_chip.setAutoRaise(True)
+        self.value_chip.setToolTip("Show users of every value")
+        self.value_chip.setVisible(False)
+        self.value_chip.clicked.connect(lambda: self.set_value(None))
+
         self.count_label = QLabel(self)
         self.count_label.setAccessibleName("Users shown")
 
@@ -162,7 +171,9 @@ class PreviewPanel(QWidget):
         users_header.setSortIndicatorShown(True)
         users_header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         users_header.setSectionsClickable(True)
-        users_header.sortIndicatorChanged.connect(self.users_model.sort)
+        users_header.sortIndicatorChanged.connect(self._sort)
+        self.priority_columns = PriorityColumns(self.users, [CHANGE, REASON])
+        self._fitted = False  # columns sized to the first export's content once
 
         copy = QAction("&Copy Users", self.users)
         copy.setShortcut(QKeySequence(QKeySequence.StandardKey.Copy))
@@ -177,6 +188,7 @@ class PreviewPanel(QWidget):
         filters.addWidget(self.search, 1)
         filters.addLayout(quick_row)
         filters.addWidget(self.group_chip)
+        filters.addWidget(self.value_chip)
         users_box = QWidget(self)
         users_layout = QVBoxLayout(users_box)
         users_layout.setContentsMargins(0, 0, 0, 0)
@@ -200,10 +212,37 @@ class PreviewPanel(QWidget):
     # --- inputs --------------------------------------------------------------------------
 
     def set_evaluation(self, evaluation: Evaluation | None) -> None:
+        if evaluation is not None and evaluation.users is not self.users_model.evaluation_users:
+            self._rank_in_background(evaluation.users)
         self.summary_model.set_evaluation(evaluation)
         self.users_model.set_evaluation(evaluation)
         self._show_drift()
         self._update_count()
+        if evaluation is not None and not self._fitted:
+            self._fitted = True
+            QTimer.singleShot(0, self.fit_columns)
+
+    def fit_columns(self) -> None:
+        """Columns as wide as their content on screen (up to a limit), then Change and Reason
+        first if the users table still cannot show every column."""
+        fit_columns_to_content(self.users)
+        self.priority_columns.fit()
+
+    def _rank_in_background(self, users) -> None:
+        """Rank the export's columns on a worker thread, so a click on a header sorts a
+        million users in milliseconds instead of freezing the window."""
+        from app.ui.worker import start_task
+
+        self._rank_task = start_task(lambda state: frame_sort_keys(users))
+        self._rank_task.done.connect(lambda keys: self.users_model.add_sort_keys(users, keys))
+
+    def _sort(self, column: int, order: Qt.SortOrder) -> None:
+        """Sort (a busy cursor if the column is not ranked yet: a million users take a moment)."""
+        QGuiApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        try:
+            self.users_model.sort(column, order)
+        finally:
+            QGuiApplication.restoreOverrideCursor()
 
     def set_quick(self, key: str) -> None:
         self.quick_buttons[key].setChecked(True)
@@ -220,6 +259,14 @@ class PreviewPanel(QWidget):
         else:
             self.summary.clearSelection()
         self.users_model.set_filter(group=group)
+
+    def set_value(self, value: str | None) -> None:
+        """Show only the users holding exactly `value` ("" no value, None every user), as a
+        chip that clears it; the filter box keeps the admin's text."""
+        label = "Value: (none)" if value == "" else f"Value: {value}"
+        self.value_chip.setText(label.replace("&", "&&") if value is not None else "")
+        self.value_chip.setVisible(value is not None)
+        self.users_model.set_value_filter(value)
 
     def set_search(self, text: str) -> None:
         """Filter users by text at once (a problem about a value shows its users)."""

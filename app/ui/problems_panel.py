@@ -19,13 +19,14 @@ from app.ui.icons import icon
 from app.ui.quick_fixes import fix_for
 
 ERRORS = {"duplicate_value", "group_name_too_long", "bad_pattern", "expectation_failed"}
-INFO = {"several_rows_match", "unmatched_values_more"}
+INFO = {"several_rows_match", "unmatched_values_more", "kept_by_apply_existing"}
 
 
 class ProblemsPanel(QWidget):
     """Lists warnings; selecting one emits `problemSelected` so the window can show its subject."""
 
     problemSelected = Signal(object)  # Warning
+    fixNeedsInput = Signal(object)  # Fix: a Group cell or an option to fill in
 
     def __init__(self, editor: MappingEditor, parent=None) -> None:
         super().__init__(parent)
@@ -88,18 +89,30 @@ class ProblemsPanel(QWidget):
     def _update_fix(self) -> None:
         warning = self.current()
         document = self.editor.document
-        fix = fix_for(warning, document.mapping, document.evaluation) if warning else None
+        fix = fix_for(warning, document.mapping, document.evaluation,
+                      self.warnings) if warning else None
         self.fix_button.setEnabled(fix is not None)
         self.fix_label.setText(f"Fix: {fix.label}" if fix else "")
 
     def apply_fix(self) -> None:
+        """Apply the current problem's fix, then select the next problem (Enter goes on)."""
         warning = self.current()
         if warning is None:
             return
         document = self.editor.document
-        fix = fix_for(warning, document.mapping, document.evaluation)
-        if fix is not None:
+        fix = fix_for(warning, document.mapping, document.evaluation, self.warnings)
+        if fix is None:
+            return
+        row = self.list.currentRow()
+        if fix.mapping is not None:
             self.editor.push(fix.mapping, fix.label, fix.select)
+        if fix.focus or fix.edit_group:
+            self.fixNeedsInput.emit(fix)  # the window opens the cell or field to fill in
+            return
+        if self.warnings:
+            if warning in self.warnings:  # not gone: the next one is below it
+                row = self.warnings.index(warning) + 1
+            self.list.setCurrentRow(min(row, len(self.warnings) - 1))
 
     def summary(self) -> str:
         n = len(self.warnings)

@@ -15,20 +15,28 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
+from app.scim.errors import AuthError, ConnectError
 from app.scim.redact import redact
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
 from app.ui.expectations_panel import confirm_despite_failed_expectations
 from app.ui.history_window import install_history
 from app.ui.plan_flow import SavedPlanFlow, add_save_button
+from app.ui.screen_fit import ElidingLabel
 from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
 from app.ui.sync_journal import begin_sync_journal
-from app.ui.sync_preview import PlanDialog, plural, save_frame
+from app.ui.sync_preview import PlanDialog, plural, report_summary, save_frame
 from app.ui.sync_tasks import describe_error, plan_task, retry_task, sync_task
 from app.ui.worker import start_task
+
+CONNECTION_STATES = {  # after "Server: <name>" in the toolbar
+    "unchecked": " (not checked yet)",
+    "connected": " · connected",
+    "failed": " · not reachable",
+}
 
 
 class SyncController(QObject):
@@ -52,6 +60,8 @@ class SyncController(QObject):
         self.result = None
         self.task = None
         self.plan_dialog: PlanDialog | None = None
+        self.connection_state = "unchecked"  # CONNECTION_STATES: what the toolbar says
+        self._server_read = None  # (export paths, groups by email, drift) of the last read
         self.sync_dialog: SyncDialog | None = None
         self.help_dialog = None
         self._cancel = threading.Event()
@@ -101,7 +111,7 @@ class SyncController(QObject):
         if help_menu is not None:  # where an admin looks for help first
             help_menu.insertAction(help_menu.actions()[0] if help_menu.actions() else None,
                                    self.help_action)
-        self.status_label = QLabel(window)
+        self.status_label = ElidingLabel(window)  # elided in a narrow window's toolbar
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label.setContentsMargins(8, 0, 8, 0)
         self._add_help_to_empty_state()
@@ -138,14 +148,34 @@ class SyncController(QObject):
         if self.profile is None:
             self.status_label.setText("Not connected")
         else:
-            self.status_label.setText(f"Server: {self.profile.name}")
+            self.status_label.setText(f"Server: {self.profile.name}"
+                                      f"{CONNECTION_STATES[self.connection_state]}")
         self.status_label.setToolTip(self.profile.url if self.profile else "")
 
     def _on_users_changed(self) -> None:
         if not self._own_update:
             self._export_users = self.document.users
-            self.server_state = None
+            if not self._reapply_server_groups():
+                self.server_state = None
         self._update_actions()
+
+    def _reapply_server_groups(self) -> bool:
+        """The same export read again (another source column, or undoing it): keep what the
+        server said, so "before" and Drift do not fall back to the export."""
+        read = self._server_read
+        if read is None or self.document.users is None:
+            return False
+        paths, groups_by_email, drift = read
+        if list(self.document.export_paths) != paths:
+            self._server_read = None
+            return False
+        self._own_update = True
+        try:
+            self.document.set_current_groups_from_server(groups_by_email)
+        finally:
+            self._own_update = False
+        self.window.set_drift(drift)
+        return True
 
     @property
     def export_users(self):
@@ -158,18 +188,23 @@ class SyncController(QObject):
         current = self.profile.name if self.profile else ""
         dialog = ConnectionDialog(self.store, self._parent(), current)
         dialog.helpRequested.connect(lambda: self.show_help("Service provider", dialog))
-        dialog.accepted.connect(lambda: self.set_connection(dialog.profile, dialog.token))
+        dialog.accepted.connect(
+            lambda: self.set_connection(dialog.profile, dialog.token, checked=dialog.checked))
         dialog.open()
         return dialog
 
     def set_connection(
-        self, profile: ConnectionProfile, token: str, *, persist: bool = True
+        self, profile: ConnectionProfile, token: str, *, persist: bool = True,
+        checked: bool = False,
     ) -> None:
-        """Use this connection; `persist=False` keeps profile and token for this session."""
+        """Use this connection; `persist=False` keeps profile and token for this session;
+        `checked`: the server just answered a test (the toolbar says "connected")."""
         if not persist:
             self.store.save(profile, persist=False)
             self.store.tokens.set(profile.name, token, remember=False)
         self.profile, self.token = profile, token
+        self.connection_state = "connected" if checked else "unchecked"
+        self._server_read = None
         self.server_state = None
         self._update_actions()
         self.connectionChanged.emit()
@@ -235,7 +270,10 @@ class SyncController(QObject):
 
     def _on_read(self, out: tuple, show_plan: bool) -> None:
         state, plan, group_names, groups_by_email = out
+        self.connection_state = "connected"
         self.server_state, self.plan = state, plan
+        drift = [d.email for d in plan.drift]
+        self._server_read = (list(self.document.export_paths), groups_by_email, drift)
         self._own_update = True
         try:
             self.document.set_current_groups_from_server(groups_by_email)
@@ -243,7 +281,7 @@ class SyncController(QObject):
             self._own_update = False
         if group_names:
             self.window.set_known_groups("server", group_names)
-        self.window.set_drift([d.email for d in plan.drift])
+        self.window.set_drift(drift)
         found = f"{len(state.user_ids):,} of the export's users found"
         if plan.drift:
             found += f", {len(plan.drift):,} with other groups on the server (Drift)"
@@ -343,9 +381,9 @@ class SyncController(QObject):
     def export_report(self):
         if self.result is None:
             return None
-        return save_frame(
-            self._parent(), self.result.report_frame(), "sync-report.xlsx", "Export the report"
-        )
+        sheets = {"Sync report": self.result.report_frame(),
+                  "Summary": report_summary(self.result, self.profile)}
+        return save_frame(self._parent(), sheets, "sync-report.xlsx", "Export the report")
 
     # --- shared -------------------------------------------------------------------------
 
@@ -359,6 +397,9 @@ class SyncController(QObject):
 
     def _on_error(self, exc: BaseException) -> None:
         text = redact(describe_error(exc), self.token)
+        if isinstance(exc, ConnectError | AuthError):
+            self.connection_state = "failed"
+            self._update_actions()
         if self.sync_dialog is not None and self.sync_dialog.running:
             self.sync_dialog.show_error(text)
         elif self._parent() is not None and self._parent().isVisible():

@@ -38,8 +38,9 @@ def short_list(emails: list[str], shown: int = 2) -> str:
     return ", ".join(emails[:shown]) + f" and {len(emails) - shown:,} more"
 
 
-def result_summary(result) -> str:
-    """What a finished (or cancelled) sync did, in a few plain lines."""
+def result_summary(result, planned: int | None = None) -> str:
+    """What a finished (or cancelled) sync did, in a few plain lines; `planned`: the requests
+    the plan needed, explained when the count sent differs (retries, re-reads)."""
     head = (
         "Sync cancelled between two requests. Done until then:"
         if result.cancelled
@@ -50,7 +51,7 @@ def result_summary(result) -> str:
         f"{plural(len(result.created_groups), 'group')} created, "
         f"{plural(result.added, 'membership')} added, "
         f"{plural(result.removed, 'membership')} removed, "
-        f"{result.unchanged:,} already as planned.",
+        f"{plural(result.unchanged, 'user')} already as planned.",
     ]
     if result.not_found:
         verb = "was" if len(result.not_found) == 1 else "were"
@@ -67,7 +68,12 @@ def result_summary(result) -> str:
             "report lists them)."
         )
     lines += [f"Not verified: {line}." for line in getattr(result, "unverified", [])]
-    lines.append(f"{plural(result.requests, 'request')} sent.")
+    sent = plural(result.requests, "request")
+    if planned is None or planned == result.requests:
+        lines.append(f"{sent} sent, as planned." if planned else f"{sent} sent.")
+    else:
+        lines.append(f"{sent} sent for {planned:,} planned (retries, re-reads and checks count"
+                     " too).")
     return "\n".join(lines)
 
 
@@ -115,13 +121,13 @@ class SyncDialog(QDialog):
 
         self.buttons = QDialogButtonBox(self)
         self.cancel_button = self.buttons.addButton(
-            "Cancel", QDialogButtonBox.ButtonRole.RejectRole
+            "&Cancel", QDialogButtonBox.ButtonRole.RejectRole
         )
         self.retry_button = self.buttons.addButton(
-            "Retry failed", QDialogButtonBox.ButtonRole.ActionRole
+            "&Retry failed", QDialogButtonBox.ButtonRole.ActionRole
         )
         self.export_button = self.buttons.addButton(
-            "Export report…", QDialogButtonBox.ButtonRole.ActionRole
+            "&Export report…", QDialogButtonBox.ButtonRole.ActionRole
         )
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         for button in (self.cancel_button, self.retry_button, self.export_button):
@@ -193,7 +199,8 @@ class SyncDialog(QDialog):
 
     def show_result(self, result) -> None:
         self.result = result
-        self.summary.setText(result_summary(result))
+        planned = self.bar.maximum() if not result.cancelled and self.bar.maximum() > 1 else None
+        self.summary.setText(result_summary(result, planned))
         self.summary.setVisible(True)
         if self.bar.maximum() == 0:
             self.bar.setRange(0, 1)
@@ -201,8 +208,7 @@ class SyncDialog(QDialog):
             self.counts.setText("Stopped. Preview changes again to see what is left to do.")
         else:  # the last progress signals may have been throttled away
             self.bar.setValue(self.bar.maximum())
-            total = self.bar.maximum()
-            self.counts.setText(f"{total:,} of {plural(total, 'planned request')} done")
+            self.counts.setText("")  # the summary gives the one request count
         self.failed.setRowCount(len(result.failed))
         for row, failure in enumerate(result.failed):
             cells = (

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.explain import removal_reasons
 from app.ui.connection_dialog import plain_label
 
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
@@ -43,6 +45,17 @@ def alert_color(palette: QPalette) -> str:
     """A red that reads on the window's background: dark red on light, light red on dark."""
     dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
     return "#ff7b72" if dark else "#b00020"
+
+
+def add_color(palette: QPalette) -> str:
+    """A green that reads on the window's background, for memberships added."""
+    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
+    return "#7ee787" if dark else "#1a7f37"
+
+
+def losing_users(plan) -> int:
+    """Users who lose at least one group: the count the Sync confirmation names."""
+    return len({e.lower() for emails in plan.removes.values() for e in emails})
 
 
 def plan_totals(plan) -> tuple[int, int]:
@@ -92,9 +105,11 @@ def mass_removal_text(plan) -> str:
     )
 
 
-def save_frame(parent: QWidget, frame: pd.DataFrame, suggested: str, title: str) -> Path | None:
-    """Ask for a file and write the frame with app/io (formula-safe); None if cancelled."""
-    from app.io import write_table
+def save_frame(parent: QWidget, frame: pd.DataFrame | dict[str, pd.DataFrame], suggested: str,
+               title: str) -> Path | None:
+    """Ask for a file and write the frame with app/io (formula-safe); None if cancelled.
+    Several named frames become the sheets of an .xlsx (a .csv gets the first one)."""
+    from app.io import write_table, write_workbook
 
     path, chosen = QFileDialog.getSaveFileName(parent, title, suggested, EXPORT_FILTER)
     if not path:
@@ -103,7 +118,10 @@ def save_frame(parent: QWidget, frame: pd.DataFrame, suggested: str, title: str)
     if not target.suffix:
         target = target.with_suffix(".csv" if "csv" in chosen.lower() else ".xlsx")
     try:
-        write_table(target, frame)
+        if isinstance(frame, dict) and target.suffix.lower() == ".xlsx":
+            write_workbook(target, frame)
+        else:
+            write_table(target, next(iter(frame.values())) if isinstance(frame, dict) else frame)
     except Exception as exc:  # shown to the admin, who can pick another place
         box = QMessageBox(QMessageBox.Icon.Warning, title, "", parent=parent)
         box.setTextFormat(Qt.TextFormat.PlainText)
@@ -113,6 +131,25 @@ def save_frame(parent: QWidget, frame: pd.DataFrame, suggested: str, title: str)
     return target
 
 
+def report_summary(result, profile) -> pd.DataFrame:
+    """The sync report's Summary sheet: which server, when, and the totals."""
+    import time
+
+    rows = [
+        ("Server", f"{profile.name} ({profile.url})" if profile is not None else ""),
+        ("Exported at", time.strftime("%Y-%m-%d %H:%M:%S %z")),
+        ("Outcome", "cancelled" if result.cancelled else "finished"),
+        ("Groups created", len(result.created_groups)),
+        ("Memberships added", result.added),
+        ("Memberships removed", result.removed),
+        ("Users already as planned", result.unchanged),
+        ("Users not on the server", len(result.not_found)),
+        ("Failed operations", len(result.failed)),
+        ("Requests sent", result.requests),
+    ]
+    return pd.DataFrame(rows, columns=["Item", "Value"]).astype({"Value": str})
+
+
 class PlanDialog(QDialog):
     """The plan, read-only; accept() means "Sync now" (with allow_mass_removal if ticked)."""
 
@@ -120,7 +157,8 @@ class PlanDialog(QDialog):
         super().__init__(parent)
         self.plan = plan
         self.setWindowTitle("Preview changes")
-        self.resize(720, 540)
+        screen = self.screen().availableGeometry()  # names, emails and reasons need the width
+        self.resize(min(980, screen.width() - 40), min(600, screen.height() - 60))
         layout = QVBoxLayout(self)
         self.summary = plain_label(plan_summary(plan), self)
         layout.addWidget(self.summary)
@@ -136,16 +174,19 @@ class PlanDialog(QDialog):
         layout.addWidget(self.allow)
 
         self.tree = QTreeWidget(self)
-        self.tree.setHeaderLabels(["Group / user", "Add", "Remove"])
+        self.tree.setHeaderLabels(["Group / user", "Add", "Remove", "Why"])
         self.tree.setUniformRowHeights(True)
+        self._details = _UserDetails(plan)
         self._fill_tree()
-        self.tree.header().setStretchLastSection(False)
-        self.tree.setColumnWidth(0, 460)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.setColumnWidth(0, 400)
+        self.tree.setColumnWidth(1, 60)
+        self.tree.setColumnWidth(2, 70)
         layout.addWidget(self.tree, 1)
 
         self.buttons = QDialogButtonBox(self)
         self.export_button = self.buttons.addButton(
-            "Export plan…", QDialogButtonBox.ButtonRole.ActionRole
+            "&Export plan…", QDialogButtonBox.ButtonRole.ActionRole
         )
         self.export_button.clicked.connect(self.export)
         self.sync_button = self.buttons.addButton(
@@ -193,14 +234,15 @@ class PlanDialog(QDialog):
                 continue
             label = f"{name}  (new group)" if name in plan.groups_to_create else name
             item = QTreeWidgetItem([label, signed(len(adds), "+"), signed(len(removes), "−")])
-            rows = [[e, "add", ""] for e in adds[:SHOWN_PER_GROUP]]
-            rows += [[e, "", "remove"] for e in removes[: max(0, SHOWN_PER_GROUP - len(rows))]]
-            children = [QTreeWidgetItem(row) for row in rows]
+            shown_adds = adds[:SHOWN_PER_GROUP]
+            shown_removes = removes[: max(0, SHOWN_PER_GROUP - len(shown_adds))]
+            children = self._user_items(name, shown_adds, "add")
+            children += self._user_items(name, shown_removes, "remove")
             for row_item in (item, *children):
                 for column in (1, 2):
                     row_item.setTextAlignment(column, NUMBER_ALIGNMENT)
             item.addChildren(children)
-            hidden = len(adds) + len(removes) - len(rows)
+            hidden = len(adds) + len(removes) - len(children)
             if hidden:
                 more = QTreeWidgetItem([f"… and {hidden:,} more: Export plan lists them all"])
                 more.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -221,5 +263,77 @@ class PlanDialog(QDialog):
         for column in (1, 2):
             self.tree.headerItem().setTextAlignment(column, NUMBER_ALIGNMENT)
 
+    def _user_items(self, group: str, emails: list[str], change: str) -> list[QTreeWidgetItem]:
+        """One line per user: name and email, the change, and (for a removal) why, as the
+        core explains it; removals in red, adds in green."""
+        details = self._details
+        reasons = details.removal_reasons(group, emails) if change == "remove" else [""] * len(
+            emails)
+        color = QColor(alert_color(self.palette()) if change == "remove"
+                       else add_color(self.palette()))
+        items = []
+        for email, reason in zip(emails, reasons, strict=True):
+            cells = [details.label(email), "add" if change == "add" else "",
+                     "remove" if change == "remove" else "", reason]
+            item = QTreeWidgetItem(cells)
+            item.setToolTip(3, reason)
+            for column in range(4):
+                item.setForeground(column, color)
+            items.append(item)
+        return items
+
+    def accept(self) -> None:
+        """Sync now; whenever anything is removed, only after a confirmation naming the count."""
+        losing = losing_users(self.plan)
+        if losing and not self.confirm_removals(losing):
+            return
+        super().accept()
+
+    def confirm_removals(self, losing: int) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, self.windowTitle(), "", parent=self)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        action = self.sync_button.text()  # "&Sync now", "&Undo now", "&Apply plan"
+        box.setText(f"{plural(losing, 'user')} will lose a group. {action.replace('&', '')}?")
+        box.setInformativeText("This window lists each removal and why.")
+        sync = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(box.addButton("&Cancel", QMessageBox.ButtonRole.RejectRole))
+        box.exec()
+        return box.clickedButton() is sync
+
     def export(self) -> Path | None:
         return save_frame(self, self.plan.to_frame(), "sync-plan.xlsx", "Export the sync plan")
+
+
+class _UserDetails:
+    """Names and removal reasons for a plan's emails, looked up in the plan's evaluation."""
+
+    def __init__(self, plan) -> None:
+        self.evaluation = getattr(plan, "evaluation", None)
+        users = getattr(plan, "users", None)
+        if users is None or self.evaluation is None:
+            self.index, self.names = None, None
+            return
+        frame = users.frame
+        self.index = pd.Index(frame["email"].str.strip().str.lower())
+        self.names = frame["name"].to_numpy(dtype=object)
+
+    def _positions(self, emails: list[str]) -> np.ndarray:
+        return self.index.get_indexer([e.strip().lower() for e in emails])
+
+    def label(self, email: str) -> str:
+        if self.index is None:
+            return email
+        position = int(self._positions([email])[0])
+        name = str(self.names[position]).strip() if position >= 0 else ""
+        return f"{name} <{email}>" if name else email
+
+    def removal_reasons(self, group: str, emails: list[str]) -> list[str]:
+        if self.index is None:
+            return [""] * len(emails)
+        positions = self._positions(emails)
+        found = positions >= 0
+        reasons = [""] * len(emails)
+        texts = removal_reasons(self.evaluation, positions[found], group)
+        for i, text in zip(np.flatnonzero(found), texts, strict=True):
+            reasons[i] = text
+        return reasons

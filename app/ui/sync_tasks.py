@@ -95,13 +95,26 @@ def probe_server(state: Any, profile: ConnectionProfile, token: str) -> list[str
     return lines
 
 
-def _client(profile: ConnectionProfile, token: str, state: Any, cancelled: Any = None):
-    """A client whose every request becomes a log line (method, path, status; no headers);
-    a cancel also ends its waits for the rate limit."""
+def named_path(path: str, group_names: dict[str, str]) -> str:
+    """/Groups/<id> with the group's name after it, so the log reads by name."""
+    prefix = "/Groups/"
+    if not path.startswith(prefix):
+        return path
+    group_id = path[len(prefix):].split("?")[0].split("/")[0]
+    name = group_names.get(group_id)
+    return f"{path} ({name})" if name else path
+
+
+def _client(profile: ConnectionProfile, token: str, state: Any, cancelled: Any = None,
+            group_names: dict[str, str] | None = None):
+    """A client whose every request becomes a log line (method, path, status; no headers;
+    groups named after their id); a cancel also ends its waits for the rate limit."""
+    names = group_names or {}
 
     def on_request(event: Any) -> None:
         status = event.status if event.status is not None else "no answer"
-        line = f"{event.method} {event.path} → {status} ({event.elapsed:.2f} s)"
+        path = named_path(event.path, names)
+        line = f"{event.method} {path} → {status} ({event.elapsed:.2f} s)"
         if event.attempt > 1:
             line += f", attempt {event.attempt}"
         if event.error:
@@ -149,11 +162,12 @@ def plan_task(
     return server, plan, sorted({n for n in names if n}, key=str.casefold), groups_by_email
 
 
-def _write(state: Any, profile: ConnectionProfile, token: str, run: Any, cancel: Any) -> Any:
+def _write(state: Any, profile: ConnectionProfile, token: str, run: Any, cancel: Any,
+           group_names: dict[str, str] | None = None) -> Any:
     def progress(p: Any) -> None:
         state.set_progress((p.done, p.total, p.elapsed, p.rate, p.paused))
 
-    with _client(profile, token, state, cancel.is_set) as client:
+    with _client(profile, token, state, cancel.is_set, group_names) as client:
         return run(client, progress, cancel.is_set, state.set_partial_result)
 
 
@@ -177,6 +191,7 @@ def sync_task(
     from app.scim.sync import execute
 
     plan = replace(plan, settings=settings)
+    names = {group.id: name for name, group in plan.state.groups.items()}
 
     def run(c: Any, p: Any, k: Any, log: Any) -> Any:
         try:
@@ -189,7 +204,7 @@ def sync_task(
             journal.finish(result)
         return result
 
-    return _write(state, profile, token, run, cancel)
+    return _write(state, profile, token, run, cancel, names)
 
 
 def retry_task(

@@ -17,6 +17,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 from app.core.engine import Change, Evaluation
+from app.core.explain import cells_with_value
 from app.core.users import UserList, join_groups
 from app.ui.table_model import HeaderedTableModel, Index
 
@@ -50,6 +51,7 @@ class Filter:
     text: str = ""
     quick: str = "all"
     group: str = ""  # show only users in this group before or after
+    value: str | None = None  # show only users holding exactly this value ("" = no value)
 
 
 class UsersModel(HeaderedTableModel):
@@ -89,6 +91,7 @@ class UsersModel(HeaderedTableModel):
         depends_on_mapping = (
             self.filter.quick not in ("all", "drift")
             or bool(self.filter.group)
+            or self.filter.value is not None
             or self.sort_column in (NEW, CHANGE, REASON)
         )
         if new_users or depends_on_mapping:
@@ -98,12 +101,18 @@ class UsersModel(HeaderedTableModel):
 
     def set_filter(self, text: str | None = None, quick: str | None = None,
                    group: str | None = None) -> None:
+        """Text, quick filter and group; the value chip is set by set_value_filter."""
         if text is not None:
             self.filter.text = text.strip()
         if quick is not None:
             self.filter.quick = quick
         if group is not None:
             self.filter.group = group
+        self._rebuild()
+
+    def set_value_filter(self, value: str | None) -> None:
+        """Only the users holding exactly `value` (a problem's users); None clears it."""
+        self.filter.value = value
         self._rebuild()
 
     def set_drift(self, mask: np.ndarray) -> None:
@@ -169,6 +178,8 @@ class UsersModel(HeaderedTableModel):
             both(self._profile_mask(f.quick)[users.profiles.of_user])
         if f.group and evaluation is not None:
             both(self._group_mask(f.group)[users.profiles.of_user])
+        if f.value is not None and evaluation is not None:
+            both(cells_with_value(evaluation, f.value)[users.cell_codes])
         return mask
 
     def _profile_mask(self, quick: str) -> np.ndarray:
@@ -182,18 +193,26 @@ class UsersModel(HeaderedTableModel):
     def _group_mask(self, group: str) -> np.ndarray:
         return self.evaluation.profiles_in_group(group)
 
+    @property
+    def evaluation_users(self) -> UserList | None:
+        return self._users
+
+    def has_sort_key(self, column: int) -> bool:
+        return column in self._sort_keys
+
+    def add_sort_keys(self, users: UserList, keys: dict[int, np.ndarray]) -> None:
+        """Keys ranked in the background (frame_sort_keys) for these users; later sorts by
+        those columns take milliseconds."""
+        if users is self._users:
+            self._sort_keys.update({c: k for c, k in keys.items() if c not in self._sort_keys})
+
     def _sort_key(self, column: int) -> np.ndarray:
         """An integer rank per user for the column (frame columns cached per user list)."""
         if column in self._sort_keys:
             return self._sort_keys[column]
         users, evaluation = self._users, self.evaluation
-        if column == SOURCE:
-            key = _ranks(users.cells)[users.cell_codes]
-        elif column == CURRENT:
-            key = _ranks(np.array([join_groups(s) for s in users.groupsets], dtype=object))[
-                users.groupset_codes]
-        elif column in FRAME_COLUMN:
-            key = _ranks(self._columns[column])
+        if column in FRAME_COLUMN:
+            key = frame_sort_keys(users, [column])[column]
         else:
             if column == CHANGE:
                 texts = evaluation.profile_change.astype(np.int64)
@@ -232,8 +251,12 @@ class UsersModel(HeaderedTableModel):
         cached = self._profile_text.get((column, profile))
         if cached is None:
             evaluation = self.evaluation
-            if column == NEW:
-                cached = join_groups(evaluation.profile_after(profile))
+            if column == NEW:  # in the Current column's order: unchanged reads unchanged
+                after = evaluation.profile_after(profile)
+                users = evaluation.users
+                current = users.groupsets[int(users.profiles.groupset[profile])]
+                kept = [g for g in current if g in after]
+                cached = join_groups(kept + [g for g in after if g not in kept])
             elif column == CHANGE:
                 cached = Change(int(evaluation.profile_change[profile])).label
             else:
@@ -267,6 +290,22 @@ class UsersModel(HeaderedTableModel):
             dark = QGuiApplication.palette().color(QPalette.ColorRole.Base).lightness() < 128
             return QColor(colors[dark])
         return None
+
+
+def frame_sort_keys(users: UserList, columns: list[int] | tuple[int, ...] = tuple(FRAME_COLUMN)
+                    ) -> dict[int, np.ndarray]:
+    """Per export column, an integer rank per user: no Qt, so a worker thread can rank a
+    million names while the window stays responsive."""
+    keys: dict[int, np.ndarray] = {}
+    for column in columns:
+        if column == SOURCE:
+            keys[column] = _ranks(users.cells)[users.cell_codes]
+        elif column == CURRENT:
+            keys[column] = _ranks(np.array([join_groups(s) for s in users.groupsets],
+                                           dtype=object))[users.groupset_codes]
+        else:
+            keys[column] = _ranks(users.frame[FRAME_COLUMN[column]].to_numpy(dtype=object))
+    return keys
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -190,6 +190,18 @@ class FileActions:
             self.settings.setValue("lastDir", str(Path(names[0]).parent))
             self.import_users([Path(n) for n in names])
 
+    def add_export_dialog(self) -> None:
+        """Combine another export with the open one (active + pending users, as the CLI)."""
+        start = str(self.settings.value("lastDir", str(Path.home())))
+        names, _ = QFileDialog.getOpenFileNames(self, "Add Export", start, EXPORT_FILTER)
+        if names:
+            self.settings.setValue("lastDir", str(Path(names[0]).parent))
+            self.add_exports([Path(n) for n in names])
+
+    def add_exports(self, paths: list[Path]) -> None:
+        current = list(self.document.export_paths)
+        self.import_users(current + [p for p in paths if p not in current])
+
     def import_users(self, paths: list[Path], source_column: str | None = None) -> None:
         """Read exports in the background; the result replaces the users, errors change nothing."""
         if self.task is not None:

@@ -33,8 +33,12 @@ class WindowState:
         menu.clear()
         recent = self.recent_files()
         menu.setToolTipsVisible(True)  # the full path: two exports may share a file name
+        names = [Path(n).name for n in recent]
         for number, name in enumerate(recent, 1):
-            label = Path(name).name.replace("&", "&&")
+            label = Path(name).name
+            if names.count(label) > 1:  # two exports called users.csv: show their folders
+                label = f"{label} — {Path(name).parent}"
+            label = label.replace("&", "&&")
             action = menu.addAction(f"&{number} {label}" if number < 10 else label)
             action.setToolTip(name)
             action.setStatusTip(name)
@@ -51,16 +55,43 @@ class WindowState:
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        else:  # first start: 1280x800, or the whole screen if it is smaller
-            screen = self.screen().availableGeometry()
-            self.resize(min(1280, screen.width()), min(800, screen.height()))
+        else:  # first start: 1280x800, or what fits the screen with the window's frame
+            from app.ui.screen_fit import first_geometry
+
+            self.setGeometry(first_geometry(self.screen().availableGeometry()))
         for key, widget in self._splitters().items():
             state = self.settings.value(f"window/{key}")
             if isinstance(state, QByteArray):
                 widget.restoreState(state)
+            elif key == "mainSplitter":  # first start: the grid shows every column, Status too
+                self._fit_split_on_show = True  # once the window has its real width
+                self._fit_split_on_export = True  # and again when the start page gives way
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if getattr(self, "_fit_split_on_show", False):
+            from PySide6.QtCore import QTimer
+
+            self._fit_split_on_show = False
+            QTimer.singleShot(0, self, self.fit_main_splitter)
+
+    def fit_split_for_export(self) -> None:
+        """The first export of a first start: size the split for the preview, not the start
+        page (which needs more width)."""
+        if getattr(self, "_fit_split_on_export", False) and self.isVisible():
+            from PySide6.QtCore import QTimer
+
+            self._fit_split_on_export = False
+            QTimer.singleShot(0, self, self.fit_main_splitter)
+
+    def fit_main_splitter(self) -> None:
+        """The grid wide enough for all its columns (Status included), the preview the rest."""
+        total = max(self.splitter.width() - self.splitter.handleWidth(), 1)
+        left = min(max(self.mapping_panel.needed_width() + 16, total * 4 // 9), total * 2 // 3)
+        self.splitter.setSizes([left, total - left])
 
     def save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

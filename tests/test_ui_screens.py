@@ -1,0 +1,109 @@
+"""Small and large screens: first window fits, compact toolbar, Change and Reason first,
+columns sized to content, busy cursor while sorting."""
+
+import pytest
+from PySide6.QtCore import QRect, QSettings, Qt
+from PySide6.QtGui import QGuiApplication
+
+from app.resources import resource_path
+from app.ui.main_window import MainWindow
+from app.ui.screen_fit import (
+    COLUMN_LIMIT,
+    FRAME_ALLOWANCE,
+    first_geometry,
+    fit_columns_to_content,
+    shown_columns,
+)
+from app.ui.users_model import CHANGE, CURRENT, EMAIL, NAME, NEW, REASON, SOURCE, STATUS
+
+
+@pytest.fixture
+def window(qtbot, tmp_path):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, tmp_path / "data")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    win.open_paths([resource_path("sample", "users.csv")])
+    qtbot.waitUntil(lambda: win.task is None, timeout=20_000)
+    return win
+
+
+@pytest.mark.parametrize("width, height", [(1366, 768), (1024, 640), (1920, 1080)])
+def test_the_first_window_fits_the_available_screen_with_its_frame(width, height):
+    available = QRect(0, 0, width, height - 30)  # a panel takes 30 px
+    rect = first_geometry(available)
+    assert rect.width() + FRAME_ALLOWANCE.width() <= available.width()
+    assert rect.height() + FRAME_ALLOWANCE.height() <= available.height()
+    assert available.contains(rect)
+    if width >= 1920:  # a large screen: a large first window, room for every users column
+        assert rect.width() >= 1600
+
+
+def test_a_narrow_window_keeps_preview_and_sync_on_the_toolbar(qtbot, window):
+    controller = window.sync_controller
+    window.resize(1000, 600)
+    qtbot.waitUntil(lambda: window.compact_toolbar.compact)
+    for action in (controller.connect_action, controller.refresh_action,
+                   controller.preview_action):
+        assert window.toolbar.widgetForAction(action).isVisible()
+    window.resize(1900, 900)
+    qtbot.waitUntil(lambda: not window.compact_toolbar.compact)
+
+
+def test_change_and_reason_come_first_when_the_users_table_is_narrow(qtbot, window):
+    users = window.preview.users
+    window.resize(1000, 600)
+    qtbot.waitUntil(lambda: shown_columns(users)[:3] == [NAME, CHANGE, REASON])
+    header = users.horizontalHeader()
+    for column in (STATUS, SOURCE, CURRENT, NEW):  # the header's column chooser hides them
+        header.setSectionHidden(column, True)
+    for column in (NAME, EMAIL, CHANGE, REASON):
+        header.resizeSection(column, 60)  # now everything fits the offscreen screen's width
+    qtbot.waitUntil(lambda: shown_columns(users) == [NAME, EMAIL, CHANGE, REASON])
+
+
+def test_columns_take_their_contents_width_up_to_a_limit(qtbot, window):
+    users = window.preview.users
+    header = users.horizontalHeader()
+    header.resizeSection(EMAIL, 40)
+    fit_columns_to_content(users)
+    assert header.sectionSize(EMAIL) == min(users.sizeHintForColumn(EMAIL), COLUMN_LIMIT)
+    assert header.sectionSize(EMAIL) > 100  # no "kira.lop…" on a wide screen
+
+
+def test_sorting_shows_a_busy_cursor(qtbot, window, monkeypatch):
+    seen = []
+    model = window.preview.users_model
+    original = model.sort
+    monkeypatch.setattr(model, "sort", lambda c, o: (
+        seen.append(QGuiApplication.overrideCursor().shape()), original(c, o)))
+    window.preview.users.horizontalHeader().setSortIndicator(EMAIL, Qt.SortOrder.AscendingOrder)
+    assert seen == [Qt.CursorShape.BusyCursor]
+    assert QGuiApplication.overrideCursor() is None
+
+
+def test_the_export_columns_are_ranked_in_the_background(qtbot, window):
+    model = window.preview.users_model
+    qtbot.waitUntil(lambda: all(model.has_sort_key(c) for c in (NAME, EMAIL, SOURCE, CURRENT)),
+                    timeout=20_000)
+    window.preview.users.horizontalHeader().setSortIndicator(EMAIL, Qt.SortOrder.AscendingOrder)
+    emails = [model.data(model.index(r, EMAIL)) for r in range(5)]
+    assert emails == sorted(emails)
+
+
+def test_the_first_split_shows_the_grids_status_column(qtbot, tmp_path):
+    from app.ui.mapping_model import STATUS
+
+    settings = QSettings(str(tmp_path / "first.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings, tmp_path / "first")
+    qtbot.addWidget(win)
+    win.resize(1000, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    win.open_paths([resource_path("sample", "users.csv")])
+    qtbot.waitUntil(lambda: win.task is None, timeout=20_000)
+    table = win.mapping_panel.table
+    header = table.horizontalHeader()
+    qtbot.waitUntil(lambda: header.sectionViewportPosition(STATUS) + header.sectionSize(STATUS)
+                    <= table.viewport().width())
