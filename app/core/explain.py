@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from app.core.engine import Evaluation
 from app.core.mapping import normalize_value
@@ -44,7 +45,7 @@ def cells_with_value(evaluation: Evaluation, value: str) -> np.ndarray:
         mask[tokens.pair_cell] = False
         return mask
     key = normalize_value(value, evaluation.mapping.options.ignore_case)
-    code = tokens.vocab.get_indexer([key])
+    code = tokens.vocab.get_indexer(pd.Index([key]))
     if code[0] >= 0:
         mask[tokens.pair_cell[tokens.pair_value == code[0]]] = True
     return mask
