@@ -97,7 +97,7 @@ def test_total_results_as_digits_or_text_read_the_same_everywhere():
 
 def test_total_results_as_digits_count_in_every_path(fake_scim):
     """The app's connection test, filtered searches and paging all read "3" as 3."""
-    from app.ui.sync_tasks import _total
+    from app.scim.probe import _total
 
     fake = fake_scim("total_as_digits")
     for i in range(150):

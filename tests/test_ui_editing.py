@@ -148,9 +148,9 @@ def test_many_unmapped_values_ask_first(qtbot, panel, monkeypatch):
 
 def test_fixes_say_when_they_leave_a_group_to_pick_or_create_one():
     from app.core.engine import evaluate
+    from app.core.fixes import fix_for
     from app.core.mapping import GROUP_NAME_LIMIT
     from app.core.warnings import find_warnings
-    from app.ui.quick_fixes import fix_for
 
     users = make_users()
     long_name = "Sales " + "x" * GROUP_NAME_LIMIT

@@ -102,10 +102,10 @@ def test_preview_shows_the_estimate_and_the_sync_completes_behind_a_rate_limit(
 def test_test_connection_against_a_server_that_keeps_throttling_reports_it(
     qtbot, tmp_path, monkeypatch, scim_server, fault_proxy
 ):
-    import app.ui.sync_tasks as sync_tasks
+    import app.scim.probe as probe
 
     monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
-    monkeypatch.setattr(sync_tasks, "PROBE_DEADLINE", 0.5)  # a minute, in the app
+    monkeypatch.setattr(probe, "PROBE_DEADLINE", 0.5)  # a minute, in the app
     server = scim_server()
     proxy = fault_proxy(server.url, fault_rate=1.0, faults=("429",), retry_after="0")
     store = ConnectionStore(

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from app.core import edits
 from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind
-from app.ui import mapping_edits as edits
 from app.ui.document import Document
 
 

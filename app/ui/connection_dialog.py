@@ -23,11 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.scim.probe import describe_error
 from app.scim.redact import redact
 from app.scim.settings import MATCH_ATTRIBUTES, TARGET_ATTRIBUTE, TARGET_GROUPS
 from app.scim.transport import url_problem
 from app.ui.connection import ConnectionProfile, ConnectionStore
-from app.ui.sync_tasks import describe_error, probe_server
+from app.ui.sync_tasks import probe_task
 from app.ui.worker import start_task
 
 NEW_LABEL = "New connection…"
@@ -277,7 +278,7 @@ class ConnectionDialog(QDialog):
         self._refocus_test = self.test_button.hasFocus()
         self.test_button.setEnabled(False)
         self.status.setText("Testing the connection…")
-        self._task = start_task(probe_server, self.edited_profile(), token)
+        self._task = start_task(probe_task, self.edited_profile(), token)
         self._task.done.connect(self._on_tested)
         self._task.error.connect(lambda exc: self._on_test_failed(exc, token))
         self._task.finished.connect(self._test_finished)

@@ -12,13 +12,13 @@ import numpy as np
 from PySide6.QtCore import QMimeData, QModelIndex, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 
+from app.core.edits import EDITABLE, block_text
 from app.core.mapping import GROUP_NAME_LIMIT, MatchKind, match_kind
 from app.core.matching import row_values
 from app.core.names import close_group
 from app.core.warnings import Warning
 from app.ui.commands import MappingEditor
 from app.ui.icons import icon
-from app.ui.mapping_edits import EDITABLE, block_text
 from app.ui.table_model import HeaderedTableModel, Index
 
 PRIORITY, MATCH, VALUE, GROUP, USERS, STATUS = range(6)

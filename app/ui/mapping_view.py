@@ -15,11 +15,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.edits import EDITABLE, block_text
 from app.ui.columns import FillColumn
 from app.ui.commands import MappingEditor
 from app.ui.delegates import GroupDelegate, MatchDelegate, ValueDelegate
 from app.ui.icons import set_icon
-from app.ui.mapping_edits import EDITABLE, block_text
 from app.ui.mapping_model import (
     FIELD_OF,
     GROUP,

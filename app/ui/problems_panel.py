@@ -13,10 +13,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.fixes import fix_for
 from app.core.warnings import Warning
 from app.ui.commands import MappingEditor
 from app.ui.icons import icon
-from app.ui.quick_fixes import fix_for
 
 ERRORS = {"duplicate_value", "group_name_too_long", "bad_pattern", "expectation_failed"}
 INFO = {"several_rows_match", "unmatched_values_more", "kept_by_apply_existing"}

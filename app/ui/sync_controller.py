@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from app.scim.errors import AuthError, ConnectError
+from app.scim.probe import describe_error
 from app.scim.redact import redact
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
@@ -29,7 +30,7 @@ from app.ui.setup_help import show_setup_help
 from app.ui.sync_dialog import SyncDialog
 from app.ui.sync_journal import begin_sync_journal
 from app.ui.sync_preview import PlanDialog, plural, report_summary, save_frame
-from app.ui.sync_tasks import describe_error, plan_task, retry_task, sync_task
+from app.ui.sync_tasks import plan_task, retry_task, sync_task
 from app.ui.worker import start_task
 
 CONNECTION_STATES = {  # after "Server: <name>" in the toolbar

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.core import edits
 from app.core.engine import Evaluation
 from app.core.mapping import GROUP_NAME_LIMIT, Mapping, MappingRow
 from app.core.warnings import Warning
-from app.ui import mapping_edits as edits
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ def _new_mark(group: str, evaluation: Evaluation | None) -> str:
 
 
 def fix_for(warning: Warning, mapping: Mapping, evaluation: Evaluation | None,
-            warnings: list[Warning] | tuple = ()) -> Fix | None:
+            warnings: Sequence[Warning] = ()) -> Fix | None:
     """The fix the Problems panel offers for a warning, if there is an obvious one."""
     rows = mapping.rows
     row = warning.row - 1 if warning.row is not None and warning.row <= len(rows) else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from app.core.engine import Evaluation
 from app.core.mapping import MappingRow, MatchKind, match_kind
@@ -19,7 +20,8 @@ EDITABLE = ("value", "group")  # the grid columns that hold text, left to right
 def set_cell(rows: Rows, row: int, field: str, text: str) -> Rows:
     """Set value or group of a row; writing past the end appends a row (the grid's blank line)."""
     rows = _padded(rows, row + 1)
-    updated = replace(rows[row], **{field: text})  # the row keeps its match kind
+    changes: dict[str, Any] = {field: text}
+    updated = replace(rows[row], **changes)  # the row keeps its match kind
     return rows[:row] + (updated,) + rows[row + 1 :]
 
 
@@ -34,7 +36,7 @@ def clear_cells(rows: Rows, selected: Sequence[int], fields: Sequence[str]) -> R
     updated = list(rows)
     for i in set(selected):
         if i < len(rows):
-            blank = {f: MatchKind.EQUALS if f == "kind" else "" for f in fields}
+            blank: dict[str, Any] = {f: MatchKind.EQUALS if f == "kind" else "" for f in fields}
             updated[i] = replace(rows[i], **blank)
     return tuple(updated)
 
