@@ -1,5 +1,6 @@
 """Preview changes explains every removal: who, from which group, why; Sync asks first."""
 
+
 from types import SimpleNamespace
 
 from PySide6.QtCore import QTimer
@@ -9,8 +10,8 @@ from PySide6.QtWidgets import QApplication
 from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
-from app.scim.settings import SyncSettings
 from app.ui.sync_preview import PlanDialog, add_color, alert_color
+from tests.plans import dialog_plan
 
 
 def explained_plan():
@@ -24,10 +25,7 @@ def explained_plan():
     changes = evaluation.changes_by_group()
     adds = {g: list(emails[a]) for g, (a, _) in changes.items() if len(a)}
     removes = {g: list(emails[r]) for g, (_, r) in changes.items() if len(r)}
-    return SimpleNamespace(settings=SyncSettings("http://127.0.0.1:9/v2"),
-                           groups_to_create=[], adds=adds, removes=removes, not_found=[],
-                           drift=[], removal_ratio=0.1, mass_removal=False, users=users,
-                           evaluation=evaluation)
+    return dialog_plan(adds, removes, removal_ratio=0.1, users=users, evaluation=evaluation)
 
 
 def test_removals_name_the_user_the_group_and_why_in_red(qtbot):

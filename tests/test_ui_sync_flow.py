@@ -14,9 +14,9 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
 from app.core.users import UserList
-from app.scim.settings import SyncSettings
 from app.ui.connection import ConnectionProfile
 from app.ui.main_window import MainWindow
+from tests.plans import dialog_plan
 from tests.scim_fixtures import TOKEN, make_mapping
 
 VALUES = ["A", "B", "C", "D", "E", "F", "G", "H"]
@@ -314,16 +314,11 @@ def test_attribute_target_writes_one_value_per_user(qtbot, window, scim_server):
 
 
 def test_a_huge_plan_lists_a_bounded_sample_per_group(qtbot):
-    from types import SimpleNamespace
 
     from app.ui.sync_preview import SHOWN_PER_GROUP, PlanDialog
 
     emails = [f"u{i}@ex.com" for i in range(20_000)]
-    plan = SimpleNamespace(
-        settings=SyncSettings("http://127.0.0.1:9/v2"),
-        groups_to_create=["Big"], adds={"Big": emails}, removes={}, not_found=[], drift=[],
-        removal_ratio=0.0, mass_removal=False,
-    )
+    plan = dialog_plan(adds={"Big": emails}, removes={}, groups_to_create=["Big"])
     dialog = PlanDialog(plan)
     qtbot.addWidget(dialog)
     group = dialog.tree.topLevelItem(0)
@@ -333,15 +328,12 @@ def test_a_huge_plan_lists_a_bounded_sample_per_group(qtbot):
 
 
 def test_plan_cells_leave_zeros_blank_and_enter_does_not_sync(qtbot):
-    from types import SimpleNamespace
 
     from app.ui.sync_preview import PlanDialog
 
-    plan = SimpleNamespace(
-        settings=SyncSettings("http://127.0.0.1:9/v2"),
-        groups_to_create=["Empty"], adds={"Big": ["a@ex.com", "b@ex.com"]},
-        removes={"Old": ["c@ex.com"]}, not_found=[], drift=[], removal_ratio=0.1,
-        mass_removal=False,
+    plan = dialog_plan(
+        adds={"Big": ["a@ex.com", "b@ex.com"]}, removes={"Old": ["c@ex.com"]},
+        groups_to_create=["Empty"], removal_ratio=0.1,
     )
     dialog = PlanDialog(plan)
     qtbot.addWidget(dialog)
@@ -359,17 +351,13 @@ def test_plan_cells_leave_zeros_blank_and_enter_does_not_sync(qtbot):
 
 
 def test_the_mass_removal_warning_reads_in_light_and_dark_mode(qtbot):
-    from types import SimpleNamespace
 
     from PySide6.QtGui import QColor, QPalette
 
     from app.ui.sync_preview import PlanDialog
 
-    plan = SimpleNamespace(
-        settings=SyncSettings("http://127.0.0.1:9/v2"),
-        groups_to_create=[], adds={}, removes={"Old": ["a@ex.com", "b@ex.com"]}, not_found=[],
-        drift=[], removal_ratio=1.0, mass_removal=True,
-    )
+    plan = dialog_plan(adds={}, removes={"Old": ["a@ex.com", "b@ex.com"]}, removal_ratio=1.0)
+    assert plan.mass_removal
     dialog = PlanDialog(plan)
     qtbot.addWidget(dialog)
 

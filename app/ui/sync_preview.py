@@ -58,14 +58,8 @@ def losing_users(plan) -> int:
     return len({e.lower() for emails in plan.removes.values() for e in emails})
 
 
-def plan_totals(plan) -> tuple[int, int]:
-    adds = sum(len(v) for v in plan.adds.values())
-    removes = sum(len(v) for v in plan.removes.values())
-    return adds, removes
-
-
 def plan_summary(plan) -> str:
-    adds, removes = plan_totals(plan)
+    adds, removes = plan.added_count, plan.removed_count
     groups = set(plan.adds) | set(plan.removes) | set(plan.groups_to_create)
     if not adds and not removes and not plan.groups_to_create:
         text = "Nothing to change: the server already matches the mapping."
@@ -200,7 +194,7 @@ class PlanDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
-        adds, removes = plan_totals(plan)
+        adds, removes = plan.added_count, plan.removed_count
         self.has_changes = bool(adds or removes or plan.groups_to_create)
         self.estimate.setVisible(self.has_changes)
         self.sync_button.setEnabled(can_sync and self.has_changes)
