@@ -247,3 +247,27 @@ def test_the_value_column_keeps_a_readable_width_in_a_narrow_grid(panel, qtbot):
     panel.resize(300, 400)
     qtbot.waitUntil(lambda: header.sectionSize(VALUE) == panel.value_column.minimum)
     assert panel.table.horizontalScrollBar().maximum() > 0  # the rest scrolls into view
+
+
+def test_a_group_on_the_server_is_not_new_and_the_grid_asks_the_core(panel):
+    document = panel.editor.document
+    panel.editor.insert(2, [MappingRow("Ops", "Operations")], "add")
+    assert cell(panel, 2, STATUS) == "new group"  # no export user holds "Operations"
+    document.set_server_groups(["Operations", "Hand-made"])
+    assert cell(panel, 2, STATUS) == "ok"
+    assert "Operations" not in document.evaluation.new_groups()
+    summary = {s.name: s.new for s in document.evaluation.group_summaries()}
+    assert summary["Operations"] is False and summary["Sales Team"] is True
+
+
+def test_without_an_export_the_grid_shows_the_mapping_only_warnings(qtbot):
+    document = Document()
+    editor = MappingEditor(document)
+    editor.reset(Mapping((MappingRow("Ops", "x" * 51), MappingRow("Eng", "Engineering"))))
+    widget = MappingPanel(editor)
+    qtbot.addWidget(widget)
+    assert cell(widget, 0, STATUS) == "name too long"
+    assert "Calendly allows 50" in cell(widget, 0, STATUS, Qt.ItemDataRole.ToolTipRole)
+    assert cell(widget, 1, STATUS) == "needs export"  # nothing known: not called new
+    document.set_server_groups(["Other"])
+    assert cell(widget, 1, STATUS) == "new group"

@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
 import numpy as np
 
 from app.core.engine import Change, Evaluation, evaluate
 from app.core.expectations import failures
-from app.core.mapping import (
-    GROUP_NAME_LIMIT,
-    MappingRow,
-    MatchKind,
-    loose_key,
-    normalize_value,
-    pattern_error,
+from app.core.mapping import MappingRow, MatchKind, loose_key
+from app.core.mapping_warnings import (
+    Warning,
+    bad_patterns,
+    duplicate_rows,
+    incomplete_rows,
+    long_group_names,
 )
+
+__all__ = ["Warning", "find_warnings", "kept_by_apply_existing"]
 
 LISTED_VALUES = 50  # unmatched values listed one by one; the rest are summed up in one warning
 BROAD_SHARE = 0.5  # a non-equals row matching more than this share of the users is too broad
 LISTED_ROWS = 5  # rows named in a shadowing warning; the rest are counted
-
-
-@dataclass(frozen=True)
-class Warning:
-    """One problem. `row` is a 1-based mapping row; `value` an export value it is about."""
-
-    code: str
-    message: str
-    row: int | None = None
-    value: str | None = None
-    count: int | None = None
-    suggestion: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {key: val for key, val in asdict(self).items() if val is not None}
 
 
 def _users(n: int) -> str:
@@ -49,15 +33,15 @@ def _users_have(n: int) -> str:
 def find_warnings(evaluation: Evaluation) -> list[Warning]:
     """Every warning about the mapping against this export, most useful first."""
     found: list[Warning] = _failed_expectations(evaluation)
-    found += _incomplete_rows(evaluation)
-    found += _bad_patterns(evaluation)
-    duplicates = _duplicate_rows(evaluation)
+    found += incomplete_rows(evaluation.mapping)
+    found += bad_patterns(evaluation.mapping)
+    duplicates = duplicate_rows(evaluation.mapping)
     found += duplicates
     found += _shadowed_rows(evaluation, {w.row for w in duplicates})
     found += _broad_rows(evaluation)
     found += _value_warnings(evaluation)
     found += _several_rows(evaluation)
-    found += _long_group_names(evaluation)
+    found += long_group_names(evaluation.mapping)
     found += _looks_multi_valued(evaluation)
     found += kept_by_apply_existing(evaluation)
     found += [Warning(**note) for note in evaluation.users.notes if "code" in note]
@@ -75,39 +59,6 @@ def _failed_expectations(evaluation: Evaluation) -> list[Warning]:
         )
         for outcome in failures(evaluation)
     ]
-
-
-def _incomplete_rows(evaluation: Evaluation) -> list[Warning]:
-    return [
-        Warning(
-            "incomplete_row",
-            f"Row {i + 1} has a value but no group, or a group but no value: it is ignored.",
-            row=i + 1,
-        )
-        for i, row in enumerate(evaluation.mapping.rows)
-        if not row.is_complete and (row.value.strip() or row.group.strip())
-    ]
-
-
-def _bad_patterns(evaluation: Evaluation) -> list[Warning]:
-    found = []
-    for i, row in enumerate(evaluation.mapping.rows):
-        if row.kind != MatchKind.PATTERN or not row.is_complete:
-            continue
-        error = pattern_error(row.value)
-        if error is not None:
-            where = f" at position {error.pos}" if error.pos is not None else ""
-            found.append(
-                Warning(
-                    "bad_pattern",
-                    f"Row {i + 1}: the pattern {row.value.strip()!r} does not compile"
-                    f" ({error.msg}{where}), so the row is ignored. Fix the pattern"
-                    " (Python regular expression syntax) or choose another match kind.",
-                    row=i + 1,
-                    value=row.value.strip(),
-                )
-            )
-    return found
 
 
 def _row_list(rows: list[int]) -> str:
@@ -179,31 +130,6 @@ def _broad_rows(evaluation: Evaluation) -> list[Warning]:
                 count=count,
             )
         )
-    return found
-
-
-def _duplicate_rows(evaluation: Evaluation) -> list[Warning]:
-    ignore_case = evaluation.mapping.options.ignore_case
-    first: dict[tuple[str, str], int] = {}
-    found = []
-    for i, row in enumerate(evaluation.mapping.rows):
-        if not row.is_usable:
-            continue
-        pattern = row.kind == MatchKind.PATTERN  # a pattern keeps its case: \S is not \s
-        key = (row.kind, normalize_value(row.value, ignore_case and not pattern))
-        if key in first:
-            found.append(
-                Warning(
-                    "duplicate_value",
-                    f"Row {i + 1} repeats {_repeated(row)} of row {first[key] + 1};"
-                    f" row {first[key] + 1} comes first, so row {i + 1} never decides a group"
-                    " in one-group mode.",
-                    row=i + 1,
-                    value=row.value.strip(),
-                )
-            )
-        else:
-            first[key] = i
     return found
 
 
@@ -285,12 +211,6 @@ def _condition(row: MappingRow) -> str:
     return row.describe() if row.kind != MatchKind.EQUALS else repr(row.value.strip())
 
 
-def _repeated(row: MappingRow) -> str:
-    if row.kind == MatchKind.EQUALS:
-        return f"the value {row.value.strip()!r}"
-    return f"the condition {row.describe()}"
-
-
 def _near_miss(spelled: str, count: int, row: int, target: str) -> Warning:
     if spelled.casefold() == target.casefold():
         how = "only if case is ignored. Add a row for it, or turn off case-sensitive matching"
@@ -333,33 +253,6 @@ def _several_rows(evaluation: Evaluation) -> list[Warning]:
             count=count,
         )
     ]
-
-
-def _long_group_names(evaluation: Evaluation) -> list[Warning]:
-    found = []
-    for i, row in enumerate(evaluation.mapping.rows):
-        name = row.group.strip()
-        if len(name) > GROUP_NAME_LIMIT:
-            found.append(
-                Warning(
-                    "group_name_too_long",
-                    f"Row {i + 1}: the group name {name!r} has {len(name)} characters;"
-                    f" Calendly allows {GROUP_NAME_LIMIT}. Shorten it.",
-                    row=i + 1,
-                    value=name,
-                )
-            )
-    default = evaluation.mapping.default_group
-    if len(default) > GROUP_NAME_LIMIT:
-        found.append(
-            Warning(
-                "group_name_too_long",
-                f"The default group {default!r} has {len(default)} characters;"
-                f" Calendly allows {GROUP_NAME_LIMIT}. Shorten it.",
-                value=default,
-            )
-        )
-    return found
 
 
 def _looks_multi_valued(evaluation: Evaluation) -> list[Warning]:

@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.core.engine import Evaluation, evaluate
 from app.core.mapping import Mapping
+from app.core.mapping_warnings import mapping_warnings
 from app.core.users import UserList
 from app.core.warnings import Warning, find_warnings
 
@@ -31,6 +32,7 @@ class Document(QObject):
     evaluationChanged = Signal()
     dirtyChanged = Signal(bool)
     draftPathChanged = Signal()
+    serverGroupsChanged = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +43,7 @@ class Document(QObject):
         self._draft_path: Path | None = None
         self._dirty = False
         self.export_paths: list[Path] = []
+        self._server_groups: tuple[str, ...] = ()
 
     # --- state ---------------------------------------------------------------------------
 
@@ -83,6 +86,18 @@ class Document(QObject):
             self.dirtyChanged.emit(value)
 
     @property
+    def server_groups(self) -> tuple[str, ...]:
+        """Every group on the connected server, once read (empty before a refresh)."""
+        return self._server_groups
+
+    def new_groups(self) -> list[str]:
+        """The mapping's groups that do not exist yet, from what is known: the export's
+        groups and the server's (nothing is known without either)."""
+        if self._evaluation is not None:
+            return self._evaluation.new_groups()
+        return self._mapping.new_groups(self._server_groups) if self._server_groups else []
+
+    @property
     def draft_name(self) -> str:
         return self._draft_path.name if self._draft_path else "Untitled"
 
@@ -107,6 +122,16 @@ class Document(QObject):
         self.mappingChanged.emit()
         self.evaluationChanged.emit()
 
+    def set_server_groups(self, names: Iterable[str]) -> None:
+        """The server's groups, read by Refresh: they exist, so they are not new groups."""
+        names = tuple(names)
+        if names == self._server_groups:
+            return
+        self._server_groups = names
+        self._evaluate()
+        self.serverGroupsChanged.emit()
+        self.evaluationChanged.emit()
+
     def set_current_groups_from_server(
         self, groups_by_email: AbcMapping[str, Iterable[str]]
     ) -> None:
@@ -116,8 +141,8 @@ class Document(QObject):
         self.set_users(self._users.with_current_groups(groups_by_email), self.export_paths)
 
     def _evaluate(self) -> None:
-        if self._users is None:
-            self._evaluation, self._warnings = None, []
+        if self._users is None:  # what the mapping alone shows (long names, bad patterns)
+            self._evaluation, self._warnings = None, mapping_warnings(self._mapping)
             return
-        self._evaluation = evaluate(self._users, self._mapping)
+        self._evaluation = evaluate(self._users, self._mapping, self._server_groups)
         self._warnings = find_warnings(self._evaluation)

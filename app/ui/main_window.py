@@ -74,6 +74,9 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
         self.document.evaluationChanged.connect(self._evaluation_changed)
         self.document.mappingChanged.connect(self._mapping_changed)
         self.document.usersChanged.connect(self._users_changed)
+        self.document.serverGroupsChanged.connect(
+            lambda: self.set_known_groups("server", list(self.document.server_groups))
+        )
         self.document.dirtyChanged.connect(lambda _: self._update_title())
         self.document.draftPathChanged.connect(self._update_title)
         self.problems.problemSelected.connect(self.show_problem)

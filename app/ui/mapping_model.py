@@ -13,7 +13,7 @@ from PySide6.QtCore import QMimeData, QModelIndex, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 
 from app.core.edits import EDITABLE, block_text
-from app.core.mapping import GROUP_NAME_LIMIT, MatchKind, match_kind
+from app.core.mapping import MatchKind, match_kind
 from app.core.matching import row_values
 from app.core.names import close_group
 from app.core.warnings import Warning
@@ -106,19 +106,17 @@ class MappingModel(HeaderedTableModel):
                 by_row.setdefault(w.row - 1, []).append(w)
         has_export = self.document.evaluation is not None
         known = self.known_groups
+        new_groups = set(self.document.new_groups())
         statuses = []
         for i, row in enumerate(rows):
             found = by_row.get(i, [])
             group = row.group.strip()
-            if not found and group and len(group) > GROUP_NAME_LIMIT:
-                found = [Warning("group_name_too_long", f"The group name has {len(group)}"
-                                 f" characters; the limit is {GROUP_NAME_LIMIT}.", row=i + 1)]
             if found:
                 found.sort(key=lambda w: SEVERITY_ORDER.index(ROW_CODES[w.code]))
                 severity = ROW_CODES[found[0].code]
                 label = _LABELS[found[0].code]
                 tip = "\n".join(w.message for w in found)
-            elif row.is_complete and (has_export or known) and group not in known:
+            elif row.is_complete and group in new_groups:
                 severity, label = "new", "new group"
                 tip = f"No user is in {group!r} today: the group will be created."
                 similar = close_group(group, known)

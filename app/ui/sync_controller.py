@@ -3,7 +3,7 @@
 `install_sync(window)` is the one hook the main window calls. The controller keeps the
 connection (profile + token, the token only in memory and the TokenStore), runs every
 network step in a background task (app/ui/worker.py) and feeds the window through its
-contract: `document.set_current_groups_from_server`, `set_known_groups("server", ...)` and
+contract: `document.set_current_groups_from_server`, `document.set_server_groups` and
 `set_drift(...)`.
 """
 
@@ -281,7 +281,7 @@ class SyncController(QObject):
         finally:
             self._own_update = False
         if group_names:
-            self.window.set_known_groups("server", group_names)
+            self.document.set_server_groups(group_names)
         self.window.set_drift(drift)
         found = f"{len(state.user_ids):,} of the export's users found"
         if plan.drift:
