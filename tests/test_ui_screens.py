@@ -107,3 +107,16 @@ def test_the_first_split_shows_the_grids_status_column(qtbot, tmp_path):
     header = table.horizontalHeader()
     qtbot.waitUntil(lambda: header.sectionViewportPosition(STATUS) + header.sectionSize(STATUS)
                     <= table.viewport().width())
+
+
+def test_a_narrow_connection_label_keeps_its_state(qtbot):
+    from app.ui.screen_fit import ElidingLabel
+
+    label = ElidingLabel()
+    qtbot.addWidget(label)
+    label.setText("Server: Demo server (local) · connected")
+    assert label.shown_text(10_000) == "Server: Demo server (local) · connected"
+    width = label.fontMetrics().horizontalAdvance("Demo… · connected") + 4
+    shown = label.shown_text(width)
+    assert shown.endswith(" · connected") and not shown.startswith("Server:")
+    assert "…" in shown

@@ -29,16 +29,29 @@ def first_geometry(available: QRect) -> QRect:
 
 
 class ElidingLabel(QLabel):
-    """A label that ends in "…" when it is given less than its text's width (toolbar status)."""
+    """The toolbar's connection label, shortened when it is given less than its text's width:
+    the "Server: " prefix goes first, then the name ends in "…"; the state after " · "
+    ("connected", "not reachable") always shows."""
 
     def minimumSizeHint(self) -> QSize:
         return QSize(40, super().minimumSizeHint().height())
 
+    def shown_text(self, width: int) -> str:
+        metrics, text = self.fontMetrics(), self.text()
+        if metrics.horizontalAdvance(text) <= width:
+            return text
+        name, sep, state = text.rpartition(" · ")
+        if not sep:
+            name, state = text, ""
+        name = name.removeprefix("Server: ")
+        suffix = f"{sep}{state}"
+        room = max(width - metrics.horizontalAdvance(suffix), 0)
+        return metrics.elidedText(name, Qt.TextElideMode.ElideRight, room) + suffix
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         rect = self.contentsRect()
-        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideMiddle,
-                                             rect.width())
+        text = self.shown_text(rect.width())
         painter.setPen(self.palette().color(self.foregroundRole()))
         painter.drawText(rect, int(Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft),
                          text)
