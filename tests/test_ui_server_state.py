@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QSettings
 
+from app.ui.document import Document
 from app.ui.main_window import MainWindow
 from tests.scim_fixtures import TOKEN, make_mapping
 from tests.test_ui_sync_flow import GROUPS, WAIT, connect, export_users, open_export, refresh
@@ -40,6 +41,23 @@ def test_the_export_read_again_keeps_the_server_state_and_drift(qtbot, window, s
     assert controller.export_users.frame.loc[2, "groups"] == "Team A"  # still the export's
     window.document.set_users(export_users(), [Path("another.csv")])  # another export: gone
     assert not window.preview.quick_buttons["drift"].isVisibleTo(window)
+
+
+def test_the_document_keeps_the_export_users_beside_the_servers_before(qtbot):
+    document = Document()
+    users = export_users(4)
+    with qtbot.waitSignal(document.exportChanged):
+        document.set_users(users, [Path("export.csv")])
+    replaced = []
+    document.exportChanged.connect(lambda: replaced.append(True))
+    with qtbot.waitSignal(document.usersChanged):
+        document.set_current_groups_from_server({"user001@ex.com": ["Team B"]})
+    assert replaced == []  # the export itself did not change
+    assert document.export_users is users
+    assert document.users.frame.loc[1, "groups"] == "Team B"
+    assert document.users.frame.loc[0, "groups"] == ""
+    document.set_users(None)
+    assert document.export_users is None and document.users is None
 
 
 def closed_port() -> int:

@@ -4,9 +4,10 @@ Everything the window shows derives from here. Setting the users or the mapping 
 at once (the engine takes milliseconds on factorized profiles) and emits the change signals,
 so models never compute a rule themselves.
 
-Contract with the sync helper: `users`, `mapping`, `evaluation`, `warnings`, `draft_path`,
-`dirty`, the signals `usersChanged`, `mappingChanged`, `evaluationChanged`, `dirtyChanged`,
-and `set_current_groups_from_server`.
+Two lists of users: `export_users`, as read from the files, and `users`, what the preview
+shows, whose "before" is the server's once a refresh has read it
+(`set_current_groups_from_server`). `exportChanged` says the export itself was replaced;
+`usersChanged` follows either change.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class Document(QObject):
     """Users + mapping + evaluation, with signals; the single source of truth of the window."""
 
     usersChanged = Signal()
+    exportChanged = Signal()  # after usersChanged, when set_users replaced the export itself
     mappingChanged = Signal()
     evaluationChanged = Signal()
     dirtyChanged = Signal(bool)
@@ -37,6 +39,7 @@ class Document(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._users: UserList | None = None
+        self._export_users: UserList | None = None
         self._mapping = Mapping()
         self._evaluation: Evaluation | None = None
         self._warnings: list[Warning] = []
@@ -49,7 +52,14 @@ class Document(QObject):
 
     @property
     def users(self) -> UserList | None:
+        """What the preview shows: the export, with the server's "before" after a refresh."""
         return self._users
+
+    @property
+    def export_users(self) -> UserList | None:
+        """The users as read from the export files, before the server's groups replaced
+        their current groups (what a sync plans from)."""
+        return self._export_users
 
     @property
     def mapping(self) -> Mapping:
@@ -105,11 +115,9 @@ class Document(QObject):
 
     def set_users(self, users: UserList | None, export_paths: Iterable[Path] = ()) -> None:
         """Replace the export (None closes it); re-evaluates and emits."""
-        self._users = users
+        self._export_users = users
         self.export_paths = [Path(p) for p in export_paths] if users is not None else []
-        self._evaluate()
-        self.usersChanged.emit()
-        self.evaluationChanged.emit()
+        self._show_users(users, export_changed=True)
 
     def set_mapping(self, mapping: Mapping, *, dirty: bool = True) -> None:
         """Replace the mapping (undo commands call this); re-evaluates and emits."""
@@ -135,10 +143,19 @@ class Document(QObject):
     def set_current_groups_from_server(
         self, groups_by_email: AbcMapping[str, Iterable[str]]
     ) -> None:
-        """Take "before" from the server instead of the export (keyed by email)."""
-        if self._users is None:
+        """Take "before" from the server instead of the export (keyed by email); the export's
+        own users stay as read."""
+        if self._export_users is None:
             return
-        self.set_users(self._users.with_current_groups(groups_by_email), self.export_paths)
+        self._show_users(self._export_users.with_current_groups(groups_by_email))
+
+    def _show_users(self, users: UserList | None, export_changed: bool = False) -> None:
+        self._users = users
+        self._evaluate()
+        self.usersChanged.emit()
+        if export_changed:
+            self.exportChanged.emit()
+        self.evaluationChanged.emit()
 
     def _evaluate(self) -> None:
         if self._users is None:  # what the mapping alone shows (long names, bad patterns)

@@ -66,10 +66,9 @@ class SyncController(QObject):
         self.sync_dialog: SyncDialog | None = None
         self.help_dialog = None
         self._cancel = threading.Event()
-        self._export_users = self.document.users
-        self._own_update = False
         self.saved_plans = SavedPlanFlow(self)
-        self.document.usersChanged.connect(self._on_users_changed)
+        self.document.usersChanged.connect(self._update_actions)
+        self.document.exportChanged.connect(self._on_export_changed)
         app = QCoreApplication.instance()
         if app is not None:  # quitting mid-sync stops between requests instead of hanging
             app.aboutToQuit.connect(self.cancel)
@@ -153,12 +152,9 @@ class SyncController(QObject):
                                       f"{CONNECTION_STATES[self.connection_state]}")
         self.status_label.setToolTip(self.profile.url if self.profile else "")
 
-    def _on_users_changed(self) -> None:
-        if not self._own_update:
-            self._export_users = self.document.users
-            if not self._reapply_server_groups():
-                self.server_state = None
-        self._update_actions()
+    def _on_export_changed(self) -> None:
+        if not self._reapply_server_groups():
+            self.server_state = None
 
     def _reapply_server_groups(self) -> bool:
         """The same export read again (another source column, or undoing it): keep what the
@@ -170,18 +166,14 @@ class SyncController(QObject):
         if list(self.document.export_paths) != paths:
             self._server_read = None
             return False
-        self._own_update = True
-        try:
-            self.document.set_current_groups_from_server(groups_by_email)
-        finally:
-            self._own_update = False
+        self.document.set_current_groups_from_server(groups_by_email)
         self.window.set_drift(drift)
         return True
 
     @property
     def export_users(self):
         """The users as exported (before "current groups" were replaced by the server's)."""
-        return self._export_users
+        return self.document.export_users
 
     # --- connection ---------------------------------------------------------------------
 
@@ -275,11 +267,7 @@ class SyncController(QObject):
         self.server_state, self.plan = state, plan
         drift = [d.email for d in plan.drift]
         self._server_read = (list(self.document.export_paths), groups_by_email, drift)
-        self._own_update = True
-        try:
-            self.document.set_current_groups_from_server(groups_by_email)
-        finally:
-            self._own_update = False
+        self.document.set_current_groups_from_server(groups_by_email)
         if group_names:
             self.document.set_server_groups(group_names)
         self.window.set_drift(drift)
