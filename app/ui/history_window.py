@@ -7,7 +7,7 @@ undo itself is app/ui/undo_flow.py.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
@@ -28,6 +28,9 @@ from app.ui.connection_dialog import plain_label
 from app.ui.sync_preview import plural
 from app.ui.undo_flow import UndoFlow
 
+if TYPE_CHECKING:
+    from app.ui.sync_controller import SyncController
+
 RUN_COLUMNS = ["Run", "When (UTC)", "Mode", "Status", "Added", "Removed", "Failed", "By"]
 OP_COLUMNS = ["When (UTC)", "Operation", "Group", "Users", "Outcome", "HTTP", "Reason"]
 SHOWN_MEMBERS = 20  # emails per operation row; `groupmap history RUN --json` has them all
@@ -39,7 +42,7 @@ SHOWN_MEMBERS = 20  # emails per operation row; `groupmap history RUN --json` ha
 class HistoryWindow(QDialog):
     """Runs to one server (newest first) and, below, the selected run's operations."""
 
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: SyncController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.controller = controller
         self.setWindowTitle("Sync history")
@@ -187,17 +190,17 @@ class HistoryWindow(QDialog):
             self.undo_flow.start(run.run_id)
 
 
-def install_history(controller: Any) -> None:
+def install_history(controller: SyncController) -> None:
     """Server ▸ Sync history…, and "Sync history of this user…" on the users table."""
     window = controller.window
-    action = QAction("Sync &history…", window)
+    action = QAction("Sync &history…", window.window())
     action.setToolTip("Every sync to this server: when, who, what changed; undo a sync")
     action.triggered.connect(lambda: open_history(controller))
     window.server_menu.insertAction(controller.help_action, action)
     controller.history_action = action
-    users = getattr(getattr(window, "preview", None), "users", None)
-    if users is None:
+    if window.preview is None:
         return
+    users = window.preview.users
     per_user = QAction("Sync &history of this user…", users)
     per_user.setToolTip("The groups the journaled syncs added this user to or removed them from")
 
@@ -215,8 +218,8 @@ def install_history(controller: Any) -> None:
     users.addAction(per_user)
 
 
-def open_history(controller: Any) -> HistoryWindow:
-    window = getattr(controller, "history_window", None)
+def open_history(controller: SyncController) -> HistoryWindow:
+    window = controller.history_window
     if window is None:
         window = HistoryWindow(controller, controller._parent())
         controller.history_window = window

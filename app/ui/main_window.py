@@ -1,9 +1,9 @@
 """The main window: mapping grid and options on the left, live preview on the right, Problems below.
 
-Contract with the sync helper (keep stable): `document` (app/ui/document.py), `editor`
-(undoable mapping edits), `set_known_groups(source, names)` with source "export", "server" or
-"mapping", `set_drift(emails)`, `server_menu` (the "&Server" menu), `toolbar` (server actions
-go at its end), `run_in_background(...)` for tasks with the status-bar progress and Cancel.
+It implements SyncWindow (app/ui/sync_window.py), all the sync controller uses of it:
+`document` (app/ui/document.py), `set_drift(emails)`, `server_menu` (the "&Server" menu),
+`toolbar` (server actions go at its end), `run_in_background(...)` for tasks with the
+status-bar progress and Cancel, and a few more listed there.
 """
 
 from __future__ import annotations

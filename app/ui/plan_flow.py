@@ -11,13 +11,16 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QMessageBox, QWidget
 
 from app.core.errors import InputError
 from app.ui.sync_preview import PlanDialog, plural
+
+if TYPE_CHECKING:
+    from app.ui.sync_controller import SyncController
 
 
 def stale_task(state: Any, profile: Any, token: str, saved: Any) -> list[str]:
@@ -27,7 +30,7 @@ def stale_task(state: Any, profile: Any, token: str, saved: Any) -> list[str]:
         return stale_groups(client, saved)
 
 
-def add_save_button(dialog: PlanDialog, controller: Any) -> None:
+def add_save_button(dialog: PlanDialog, controller: SyncController) -> None:
     """The Preview changes dialog's "Save plan for approval…" (group plans only)."""
     button = dialog.buttons.addButton(
         "Save plan for a&pproval…", QDialogButtonBox.ButtonRole.ActionRole
@@ -41,7 +44,7 @@ def add_save_button(dialog: PlanDialog, controller: Any) -> None:
     dialog.save_plan_button = button
 
 
-def save_plan_file(dialog: PlanDialog, controller: Any) -> Path | None:
+def save_plan_file(dialog: PlanDialog, controller: SyncController) -> Path | None:
     from app.scim.planfile import save_plan
 
     name, _ = QFileDialog.getSaveFileName(
@@ -69,7 +72,7 @@ def save_plan_file(dialog: PlanDialog, controller: Any) -> Path | None:
 class SavedPlanFlow:
     """Read a plan file, check it against the connected server, preview it, apply it."""
 
-    def __init__(self, controller: Any) -> None:
+    def __init__(self, controller: SyncController) -> None:
         self.controller = controller
         self.dialog: PlanDialog | None = None
 

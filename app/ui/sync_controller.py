@@ -2,18 +2,17 @@
 
 `install_sync(window)` is the one hook the main window calls. The controller keeps the
 connection (profile + token, the token only in memory and the TokenStore), runs every
-network step in a background task (app/ui/worker.py) and feeds the window through its
-contract: `document.set_current_groups_from_server`, `document.set_server_groups` and
-`set_drift(...)`.
+network step in a background task (app/ui/worker.py) and talks to the window only through
+the SyncWindow protocol (app/ui/sync_window.py): it feeds `document.set_current_groups_from_server`,
+`document.set_server_groups` and `set_drift(...)`.
 """
 
 from __future__ import annotations
 
 import threading
 from functools import partial
-from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
@@ -23,7 +22,7 @@ from app.scim.redact import redact
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
 from app.ui.expectations_panel import confirm_despite_failed_expectations
-from app.ui.history_window import install_history
+from app.ui.history_window import HistoryWindow, install_history
 from app.ui.plan_flow import SavedPlanFlow, add_save_button
 from app.ui.screen_fit import ElidingLabel
 from app.ui.setup_help import show_setup_help
@@ -31,6 +30,7 @@ from app.ui.sync_dialog import SyncDialog
 from app.ui.sync_journal import begin_sync_journal
 from app.ui.sync_preview import PlanDialog, plural, report_summary, save_frame
 from app.ui.sync_tasks import plan_task, retry_task, sync_task
+from app.ui.sync_window import SyncWindow
 from app.ui.worker import start_task
 
 CONNECTION_STATES = {  # after "Server: <name>" in the toolbar
@@ -49,8 +49,8 @@ class SyncController(QObject):
     synced = Signal(object)  # SyncResult
     failed = Signal(str)  # plain-text explanation
 
-    def __init__(self, window: Any, store: ConnectionStore | None = None) -> None:
-        super().__init__(window)
+    def __init__(self, window: SyncWindow, store: ConnectionStore | None = None) -> None:
+        super().__init__(window.window())
         self.window = window
         self.document = window.document
         self.store = store if store is not None else ConnectionStore()
@@ -66,6 +66,8 @@ class SyncController(QObject):
         self.sync_dialog: SyncDialog | None = None
         self.help_dialog = None
         self._cancel = threading.Event()
+        self.history_action: QAction | None = None  # Server ▸ Sync history… (install_history)
+        self.history_window: HistoryWindow | None = None  # once opened
         self.saved_plans = SavedPlanFlow(self)
         self.document.usersChanged.connect(self._update_actions)
         self.document.exportChanged.connect(self._on_export_changed)
@@ -78,7 +80,7 @@ class SyncController(QObject):
     # --- window integration -------------------------------------------------------------
 
     def _build_actions(self) -> None:
-        window = self.window
+        window = self.window.window()
         self.connect_action = QAction("&Connect…", window)
         self.connect_action.setToolTip("Choose or edit a SCIM connection (URL, token, target)")
         self.refresh_action = QAction("&Refresh from server", window)
@@ -100,14 +102,14 @@ class SyncController(QObject):
         self.preview_action.triggered.connect(self.preview)
         self.apply_plan_action.triggered.connect(self.saved_plans.choose)
         self.help_action.triggered.connect(lambda: self.show_help("Okta"))
-        menu = window.server_menu
+        menu = self.window.server_menu
         menu.addAction(self.connect_action)
         menu.addSeparator()
         for action in (self.refresh_action, self.preview_action, self.apply_plan_action):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction(self.help_action)
-        help_menu = getattr(window, "help_menu", None)
+        help_menu = self.window.help_menu
         if help_menu is not None:  # where an admin looks for help first
             help_menu.insertAction(help_menu.actions()[0] if help_menu.actions() else None,
                                    self.help_action)
@@ -115,7 +117,7 @@ class SyncController(QObject):
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label.setContentsMargins(8, 0, 8, 0)
         self._add_help_to_empty_state()
-        toolbar = window.toolbar
+        toolbar = self.window.toolbar
         toolbar.addSeparator()
         toolbar.addWidget(self.status_label)
         for action in (
@@ -125,7 +127,7 @@ class SyncController(QObject):
 
     def _add_help_to_empty_state(self) -> None:
         """A setup-help link on the window's start page, where a new admin begins."""
-        page = getattr(self.window, "empty_state", None)
+        page = self.window.empty_state
         layout = page.layout() if page is not None else None
         if layout is None:
             return
@@ -206,8 +208,8 @@ class SyncController(QObject):
         self.help_dialog = show_setup_help(parent or self._parent(), tab)
         return self.help_dialog
 
-    def _parent(self) -> QWidget | None:
-        return self.window if isinstance(self.window, QWidget) else None
+    def _parent(self) -> QWidget:
+        return self.window.window()
 
     def _settings(self, allow_mass_removal: bool = False):
         assert self.profile is not None
@@ -231,7 +233,7 @@ class SyncController(QObject):
     def _read_server(self, show_plan: bool) -> None:
         if self.profile is None or self.export_users is None or self.task is not None:
             return
-        if getattr(self.window, "task", None) is not None:  # an import is running: wait for it
+        if self.window.task is not None:  # an import is running: wait for it
             QTimer.singleShot(200, lambda: self._read_server(show_plan))
             return
         task = self.window.run_in_background(
@@ -309,7 +311,7 @@ class SyncController(QObject):
     def sync(self, plan, allow_mass_removal: bool = False) -> None:
         if self.profile is None:
             return
-        if not confirm_despite_failed_expectations(self._parent(), self.window.document):
+        if not confirm_despite_failed_expectations(self._parent(), self.document):
             return
         if self.task is not None:  # a read is finishing: start right after it
             QTimer.singleShot(100, lambda: self.sync(plan, allow_mass_removal))
@@ -348,9 +350,7 @@ class SyncController(QObject):
         self._cancel.set()
 
     def _say(self, text: str) -> None:
-        bar = getattr(self.window, "statusBar", None)
-        if callable(bar):
-            bar().showMessage(text, 15_000)
+        self.window.statusBar().showMessage(text, 15_000)
 
     def _on_synced(self, result) -> None:
         self.result = result
@@ -391,7 +391,7 @@ class SyncController(QObject):
             self._update_actions()
         if self.sync_dialog is not None and self.sync_dialog.running:
             self.sync_dialog.show_error(text)
-        elif self._parent() is not None and self._parent().isVisible():
+        elif self._parent().isVisible():
             box = QMessageBox(QMessageBox.Icon.Warning, "GroupMap", "", parent=self._parent())
             box.setTextFormat(Qt.TextFormat.PlainText)
             box.setText(text)
@@ -399,11 +399,10 @@ class SyncController(QObject):
         self.failed.emit(text)
 
 
-def install_sync(window: Any, store: ConnectionStore | None = None) -> SyncController:
+def install_sync(window: SyncWindow, store: ConnectionStore | None = None) -> SyncController:
     """Add the Server menu and toolbar actions to the main window; returns the controller."""
     if store is None:
-        settings = getattr(window, "settings", None)
-        store = ConnectionStore(settings if isinstance(settings, QSettings) else None)
+        store = ConnectionStore(window.settings)
     controller = SyncController(window, store)
     window.sync_controller = controller
     install_history(controller)  # Server ▸ Sync history, undo, per-user history

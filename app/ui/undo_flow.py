@@ -7,7 +7,7 @@ are the sync's own; the undo is journaled as a run of its own (app/scim/undo.py)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QTreeWidgetItem, QWidget
@@ -15,6 +15,9 @@ from PySide6.QtWidgets import QTreeWidgetItem, QWidget
 from app.core.errors import InputError
 from app.io.journal import RunRecord, find_run, when
 from app.ui.sync_preview import PlanDialog
+
+if TYPE_CHECKING:
+    from app.ui.sync_controller import SyncController
 
 
 def undo_plan_task(state: Any, profile: Any, token: str, run: RunRecord, settings: Any) -> Any:
@@ -44,7 +47,7 @@ def undo_task(state: Any, profile: Any, token: str, undo: Any, settings: Any, ca
 class UndoFlow:
     """Read the server, preview the inverse, then apply it with the sync window's progress."""
 
-    def __init__(self, controller: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, controller: SyncController, parent: QWidget | None = None) -> None:
         self.controller = controller
         self.parent = parent
         self.dialog: PlanDialog | None = None
