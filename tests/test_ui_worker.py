@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from app.ui.worker import start_task
+from app.ui.worker import TaskRunner, start_task
 
 
 def wait_finished(qtbot, task):
@@ -68,3 +68,51 @@ def test_cancel_stops_the_function(qtbot, raises):
     with qtbot.waitSignal(task.finished, timeout=10_000):
         task.cancel()
     assert outcome == ["cancelled"]
+
+
+def test_a_job_queued_while_a_task_runs_waits_for_it_then_runs_in_order(qtbot):
+    runner = TaskRunner()
+    release = threading.Event()
+    events = []
+
+    def first(state):
+        release.wait(10)
+        return "first"
+
+    task = runner.start(first)
+    task.done.connect(lambda result: events.append(result))
+    assert runner.busy
+
+    def second() -> None:
+        events.append("second starts")
+        runner.start(lambda state: "second").done.connect(events.append)
+
+    runner.then(second)
+    runner.then(lambda: events.append("third"))
+    assert events == []  # nothing ran while the first task runs
+    release.set()
+    qtbot.waitUntil(lambda: "second" in events, timeout=10_000)
+    qtbot.waitUntil(lambda: "third" in events, timeout=10_000)
+    assert events == ["first", "second starts", "second", "third"]
+    assert not runner.busy
+
+
+def test_a_queued_job_with_the_same_key_supersedes_the_waiting_one(qtbot):
+    runner = TaskRunner()
+    release = threading.Event()
+    ran = []
+    task = runner.start(lambda state: release.wait(10))
+    runner.then(lambda: ran.append("first refresh"), key="refresh")
+    runner.then(lambda: ran.append("other"))
+    runner.then(lambda: ran.append("second refresh"), key="refresh")
+    release.set()
+    wait_finished(qtbot, task)
+    qtbot.waitUntil(lambda: len(ran) == 2, timeout=10_000)
+    assert ran == ["other", "second refresh"]
+
+
+def test_a_job_asked_for_while_idle_runs_at_once():
+    runner = TaskRunner()
+    ran = []
+    runner.then(lambda: ran.append("now"))
+    assert ran == ["now"]

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QMessageBox, QWidget
 
 from app.core.errors import InputError
@@ -148,8 +148,8 @@ class SavedPlanFlow:
         c = self.controller
         if c.profile is None:
             return
-        if c.task is not None:  # the check is finishing: start right after it
-            QTimer.singleShot(100, lambda: self.apply(saved, plan, allow_mass_removal))
+        if c.window.tasks.busy:  # the check is finishing: start right after it
+            c.window.tasks.then(lambda: self.apply(saved, plan, allow_mass_removal))
             return
         settings = saved_settings(saved, c._settings(allow_mass_removal))
         try:

@@ -31,7 +31,6 @@ from app.ui.sync_journal import begin_sync_journal
 from app.ui.sync_preview import PlanDialog, plural, report_summary, save_frame
 from app.ui.sync_tasks import plan_task, retry_task, sync_task
 from app.ui.sync_window import SyncWindow
-from app.ui.worker import start_task
 
 CONNECTION_STATES = {  # after "Server: <name>" in the toolbar
     "unchecked": " (not checked yet)",
@@ -233,8 +232,8 @@ class SyncController(QObject):
     def _read_server(self, show_plan: bool) -> None:
         if self.profile is None or self.export_users is None or self.task is not None:
             return
-        if self.window.task is not None:  # an import is running: wait for it
-            QTimer.singleShot(200, lambda: self._read_server(show_plan))
+        if self.window.tasks.busy:  # an import is running: read right after it
+            self.window.tasks.then(lambda: self._read_server(show_plan), key="read-server")
             return
         task = self.window.run_in_background(
             f"Reading {self.profile.name}…",
@@ -311,10 +310,10 @@ class SyncController(QObject):
     def sync(self, plan, allow_mass_removal: bool = False) -> None:
         if self.profile is None:
             return
-        if not confirm_despite_failed_expectations(self._parent(), self.document):
+        if self.window.tasks.busy:  # a read is finishing: start right after it
+            self.window.tasks.then(lambda: self.sync(plan, allow_mass_removal))
             return
-        if self.task is not None:  # a read is finishing: start right after it
-            QTimer.singleShot(100, lambda: self.sync(plan, allow_mass_removal))
+        if not confirm_despite_failed_expectations(self._parent(), self.document):
             return
         settings = self._settings(allow_mass_removal)
         journal = begin_sync_journal(self, plan, settings)  # asks about a suspicious export
@@ -337,7 +336,8 @@ class SyncController(QObject):
         assert self.profile is not None and self.sync_dialog is not None
         self._cancel = threading.Event()
         dialog = self.sync_dialog
-        task = start_task(fn, self.profile, self.token, subject, settings, self._cancel)
+        task = self.window.tasks.start(
+            fn, self.profile, self.token, subject, settings, self._cancel)
         task.progress.connect(lambda v: dialog.set_progress(*v) if isinstance(v, tuple) else None)
         task.partial.connect(lambda line: dialog.append_log(redact(str(line), self.token)))
         task.done.connect(self._on_synced)

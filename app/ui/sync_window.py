@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from app.ui.document import Document
     from app.ui.preview_view import PreviewPanel
     from app.ui.sync_controller import SyncController
-    from app.ui.worker import Task
+    from app.ui.worker import Task, TaskRunner
 
 
 class SyncWindow(Protocol):
@@ -28,7 +28,7 @@ class SyncWindow(Protocol):
     toolbar: QToolBar  # the server actions go at its end
     empty_state: QWidget | None  # the start page: a setup-help link is added to its layout
     preview: PreviewPanel | None  # its users table gets "Sync history of this user…"
-    task: Task | None  # the window's running import or export, if any
+    tasks: TaskRunner  # every background task starts here; `then` queues behind them
     sync_controller: SyncController
 
     def window(self) -> QWidget:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QTreeWidgetItem, QWidget
 
 from app.core.errors import InputError
@@ -101,8 +100,8 @@ class UndoFlow:
         c = self.controller
         if c.profile is None:
             return
-        if c.task is not None:  # the read is finishing: start right after it
-            QTimer.singleShot(100, lambda: self.apply(undo, allow_mass_removal))
+        if c.window.tasks.busy:  # the read is finishing: start right after it
+            c.window.tasks.then(lambda: self.apply(undo, allow_mass_removal))
             return
         dialog = c._sync_dialog()
         dialog.log.clear()

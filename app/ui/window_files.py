@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import InputError, SourceColumnMissing
 from app.core.mapping import Mapping
 from app.ui.autosave import Autosaver, default_data_dir
-from app.ui.worker import Task, start_task
+from app.ui.worker import Task, TaskRunner
 
 EXPORT_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".tsv", ".txt")
 DRAFT_SUFFIXES = (".json",)
@@ -93,6 +93,7 @@ class FileActions:
         self.autosaver = Autosaver(self.document, data_dir or default_data_dir(), self)
         self.autosaver.failed.connect(
             lambda reason: self.statusBar().showMessage(f"Autosave failed: {reason}", 15000))
+        self.tasks = TaskRunner(self)  # every background task of the window, the sync's too
         self.task: Task | None = None
         self.cancel_button.clicked.connect(self.cancel_task)
 
@@ -108,7 +109,7 @@ class FileActions:
         self.progress.show()
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
-        task = start_task(fn, *args)
+        task = self.tasks.start(fn, *args)
         self.task = task
         task.progress.connect(self._task_progress)
 

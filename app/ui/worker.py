@@ -15,13 +15,18 @@ reaches the UI thread through queued signals of the `Task` object `start_task` r
 
 Exactly one of done, error, cancelled is emitted, then `finished`. The function must not
 touch Qt widgets. Progress is throttled so a fast loop cannot flood the event queue.
+
+A window starts its tasks through one `TaskRunner` (as Anki's operations and Orange3's
+ConcurrentMixin): a job that must not overlap the running ones is handed to `then(job)` and
+starts once they have finished, in the order asked, instead of polling with timers.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
@@ -51,8 +56,9 @@ class TaskState:
         self._task.partial.emit(value)
 
 
-class Task(QObject):
-    """The UI-thread handle of a running function (signals are delivered queued)."""
+class Task[T](QObject):
+    """The UI-thread handle of a running function returning T (`done` carries the T; signals
+    are delivered queued)."""
 
     progress = Signal(object)
     partial = Signal(object)
@@ -97,15 +103,15 @@ class _Runnable(QRunnable):
         task.finished.emit()
 
 
-def start_task(
-    fn: Callable[..., Any], *args: Any, pool: QThreadPool | None = None, **kwargs: Any
-) -> Task:
+def start_task[T](
+    fn: Callable[..., T], *args: Any, pool: QThreadPool | None = None, **kwargs: Any
+) -> Task[T]:
     """Run fn(state, *args, **kwargs) on a pool thread; connect to the returned Task's signals.
 
     The function starts once control returns to the event loop, so connections made right
     after this call are in place before any signal is emitted.
     """
-    task = Task()
+    task: Task[T] = Task()
     _RUNNING.add(task)
     task.finished.connect(lambda: _release(task))
     runnable = _Runnable(task, fn, args, kwargs)
@@ -116,3 +122,46 @@ def start_task(
 def _release(task: Task) -> None:
     task.running = False
     _RUNNING.discard(task)
+
+
+class TaskRunner(QObject):
+    """Every background task of one window starts here, so "is anything running?" has one
+    answer, and a job that must wait for the running tasks is queued rather than polled for."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._running: list[Task[Any]] = []
+        self._waiting: deque[tuple[Hashable | None, Callable[[], None]]] = deque()
+
+    @property
+    def busy(self) -> bool:
+        """True while a task started here has not emitted `finished` yet."""
+        return bool(self._running)
+
+    def start[T](self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Task[T]:
+        """Start fn(state, *args, **kwargs) now (see start_task); connect to the Task."""
+        task = start_task(fn, *args, **kwargs)
+        self._running.append(task)
+        task.finished.connect(lambda: self._finished(task))
+        return task
+
+    def then(self, job: Callable[[], None], key: Hashable | None = None) -> None:
+        """Call job on the UI thread once no task is running: now when idle, else after the
+        running ones have finished, in the order asked. A waiting job with the same `key` is
+        superseded by this one (a second Refresh replaces the first, it does not run twice)."""
+        if key is not None:
+            self._waiting = deque(w for w in self._waiting if w[0] != key)
+        self._waiting.append((key, job))
+        if not self._running:
+            self._run_waiting()
+
+    def _finished(self, task: Task[Any]) -> None:
+        self._running.remove(task)
+        if not self._running:  # after every other slot of `finished` (they clear their state)
+            QTimer.singleShot(0, self, self._run_waiting)
+
+    def _run_waiting(self) -> None:
+        """Run waiting jobs until one of them starts a task; the rest wait for it."""
+        while self._waiting and not self._running:
+            _key, job = self._waiting.popleft()
+            job()
