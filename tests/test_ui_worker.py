@@ -116,3 +116,22 @@ def test_a_job_asked_for_while_idle_runs_at_once():
     ran = []
     runner.then(lambda: ran.append("now"))
     assert ran == ["now"]
+
+
+def test_a_task_that_keeps_its_result_delivers_it_after_a_cancel(qtbot):
+    started = threading.Event()
+
+    def work(state):
+        started.set()
+        while not state.is_cancelled():
+            threading.Event().wait(0.005)
+        return "3 of 9 done, cancelled"
+
+    task = start_task(work, keep_result=True)
+    outcome = []
+    task.cancelled.connect(lambda: outcome.append("cancelled"))
+    task.done.connect(outcome.append)
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    with qtbot.waitSignal(task.finished, timeout=10_000):
+        task.cancel()
+    assert outcome == ["3 of 9 done, cancelled"]

@@ -9,7 +9,6 @@ the SyncWindow protocol (app/ui/sync_window.py): it feeds `document.set_current_
 
 from __future__ import annotations
 
-import threading
 from functools import partial
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
@@ -64,7 +63,6 @@ class SyncController(QObject):
         self._server_read = None  # (export paths, groups by email, drift) of the last read
         self.sync_dialog: SyncDialog | None = None
         self.help_dialog = None
-        self._cancel = threading.Event()
         self.history_action: QAction | None = None  # Server ▸ Sync history… (install_history)
         self.history_window: HistoryWindow | None = None  # once opened
         self.saved_plans = SavedPlanFlow(self)
@@ -334,10 +332,9 @@ class SyncController(QObject):
 
     def _run_write(self, fn, subject, settings) -> None:
         assert self.profile is not None and self.sync_dialog is not None
-        self._cancel = threading.Event()
         dialog = self.sync_dialog
         task = self.window.tasks.start(
-            fn, self.profile, self.token, subject, settings, self._cancel)
+            fn, self.profile, self.token, subject, settings, keep_result=True)
         task.progress.connect(lambda v: dialog.set_progress(*v) if isinstance(v, tuple) else None)
         task.partial.connect(lambda line: dialog.append_log(redact(str(line), self.token)))
         task.done.connect(self._on_synced)
@@ -346,8 +343,9 @@ class SyncController(QObject):
         self._set_task(task)
 
     def cancel(self) -> None:
-        """Stop between requests: the running execute returns a result marked cancelled."""
-        self._cancel.set()
+        """Stop between requests: a running sync returns a result marked cancelled."""
+        if self.task is not None:
+            self.task.cancel()
 
     def _say(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 15_000)

@@ -86,13 +86,15 @@ def plan_task(
     return server, plan, sorted({n for n in names if n}, key=str.casefold), groups_by_email
 
 
-def _write(state: Any, profile: ConnectionProfile, token: str, run: Any, cancel: Any,
+def _write(state: Any, profile: ConnectionProfile, token: str, run: Any,
            group_names: dict[str, str] | None = None) -> Any:
+    """Started with keep_result=True: after a cancel, run returns its result all the same."""
+
     def progress(p: Any) -> None:
         state.set_progress((p.done, p.total, p.elapsed, p.rate, p.paused))
 
-    with _client(profile, token, state, cancel.is_set, group_names) as client:
-        return run(client, progress, cancel.is_set, state.set_partial_result)
+    with _client(profile, token, state, state.is_cancelled, group_names) as client:
+        return run(client, progress, state.is_cancelled, state.set_partial_result)
 
 
 def sync_task(
@@ -101,13 +103,12 @@ def sync_task(
     token: str,
     plan: Any,
     settings: Any,
-    cancel: Any,
     journal: Any = None,
 ) -> Any:
     """Execute the plan with these settings (the allow-mass-removal choice travels in them).
 
-    Cancel comes from `cancel` (a threading.Event), not the task's own flag, so a cancelled
-    sync still returns its SyncResult (marked cancelled) to show and retry. With a journal
+    The task runs with keep_result=True, so a cancelled sync still returns its SyncResult
+    (marked cancelled) to show and retry. With a journal
     (app/scim/record.py), every operation is recorded as it completes, then the run's end.
     """
     from dataclasses import replace
@@ -128,11 +129,11 @@ def sync_task(
             journal.finish(result)
         return result
 
-    return _write(state, profile, token, run, cancel, names)
+    return _write(state, profile, token, run, names)
 
 
 def retry_task(
-    state: Any, profile: ConnectionProfile, token: str, result: Any, settings: Any, cancel: Any
+    state: Any, profile: ConnectionProfile, token: str, result: Any, settings: Any
 ) -> Any:
     """Run the failed operations of a result again; returns the merged result."""
     from app.scim.sync import retry_failed
@@ -143,4 +144,4 @@ def retry_task(
             merged.journal.finish(merged)
         return merged
 
-    return _write(state, profile, token, run, cancel)
+    return _write(state, profile, token, run)

@@ -26,7 +26,7 @@ def undo_plan_task(state: Any, profile: Any, token: str, run: RunRecord, setting
         return plan_undo(client, run, settings, cancelled=state.is_cancelled)
 
 
-def undo_task(state: Any, profile: Any, token: str, undo: Any, settings: Any, cancel: Any):
+def undo_task(state: Any, profile: Any, token: str, undo: Any, settings: Any):
     """Apply the inverse as a journaled run; returns its SyncResult for the sync window."""
     from dataclasses import replace
 
@@ -39,7 +39,6 @@ def undo_task(state: Any, profile: Any, token: str, undo: Any, settings: Any, ca
         profile,
         token,
         lambda c, p, k, log: apply_undo(c, undo, settings, p, k, log)[0],
-        cancel,
     )
 
 

@@ -13,8 +13,10 @@ reaches the UI thread through queued signals of the `Task` object `start_task` r
     task.cancelled.connect(on_cancel)  # it returned after task.cancel()
     cancel_button.clicked.connect(task.cancel)
 
-Exactly one of done, error, cancelled is emitted, then `finished`. The function must not
-touch Qt widgets. Progress is throttled so a fast loop cannot flood the event queue.
+Exactly one of done, error, cancelled is emitted, then `finished`; with
+`start_task(..., keep_result=True)` a function that returns after a cancel still delivers its
+result through `done` (a cancelled sync reports what it did, marked cancelled). The function
+must not touch Qt widgets. Progress is throttled so a fast loop cannot flood the event queue.
 
 A window starts its tasks through one `TaskRunner` (as Anki's operations and Orange3's
 ConcurrentMixin): a job that must not overlap the running ones is handed to `then(job)` and
@@ -67,10 +69,11 @@ class Task[T](QObject):
     cancelled = Signal()
     finished = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, keep_result: bool = False) -> None:
         super().__init__(parent)
         self.state = TaskState(self)
         self.running = True
+        self.keep_result = keep_result
 
     def cancel(self) -> None:
         """Ask the function to stop; it returns at its next check and `cancelled` follows."""
@@ -91,12 +94,12 @@ class _Runnable(QRunnable):
         try:
             result = self._fn(task.state, *self._args, **self._kwargs)
         except Exception as exc:  # handed to the UI thread as is
-            if task.state.is_cancelled():
+            if task.state.is_cancelled() and not task.keep_result:
                 task.cancelled.emit()
             else:
                 task.error.emit(exc)
         else:
-            if task.state.is_cancelled():
+            if task.state.is_cancelled() and not task.keep_result:
                 task.cancelled.emit()
             else:
                 task.done.emit(result)
@@ -104,14 +107,15 @@ class _Runnable(QRunnable):
 
 
 def start_task[T](
-    fn: Callable[..., T], *args: Any, pool: QThreadPool | None = None, **kwargs: Any
+    fn: Callable[..., T], *args: Any, pool: QThreadPool | None = None,
+    keep_result: bool = False, **kwargs: Any,
 ) -> Task[T]:
     """Run fn(state, *args, **kwargs) on a pool thread; connect to the returned Task's signals.
 
     The function starts once control returns to the event loop, so connections made right
     after this call are in place before any signal is emitted.
     """
-    task: Task[T] = Task()
+    task: Task[T] = Task(keep_result=keep_result)
     _RUNNING.add(task)
     task.finished.connect(lambda: _release(task))
     runnable = _Runnable(task, fn, args, kwargs)
