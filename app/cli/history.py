@@ -38,6 +38,7 @@ def register(add: AddCommand) -> None:
     history = add("history", help="list the journaled runs, or show one")
     history.add_argument("run_id", nargs="?", type=int, metavar="RUN", help="show this run")
     history.add_argument("--url", metavar="BASE_URL", help="only runs to this SCIM server")
+    add_connection_option(history)
     history.add_argument("--user", metavar="EMAIL", help="one user's placements across runs")
     history.add_argument("--json", action="store_true", help="print JSON on stdout")
     history.set_defaults(run=cmd_history)
@@ -100,6 +101,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     )
     from app.io.journal import when as _when
 
+    if args.connection and not args.url:  # the runs to that saved connection's server
+        from app.scim.connections import find_connection
+
+        args.url = find_connection(args.connection).url
     runs = [find_run(args.run_id)] if args.run_id is not None else list_runs(args.url)
     if args.user:
         placements = user_placements(runs, args.user)
