@@ -33,7 +33,8 @@ def add_sync_trust_options(sync: argparse.ArgumentParser) -> None:
 
 
 def register(add: AddCommand) -> None:
-    from app.cli.connections import add_connection_option
+    from app.cli.common import add_result_options
+    from app.cli.connections import add_connection_option, add_server_options
 
     history = add("history", help="list the journaled runs, or show one")
     history.add_argument("run_id", nargs="?", type=int, metavar="RUN", help="show this run")
@@ -45,16 +46,9 @@ def register(add: AddCommand) -> None:
 
     undo = add("undo", help="revert what one journaled sync applied")
     undo.add_argument("run_id", type=int, metavar="RUN", help="the run to undo (see history)")
-    undo.add_argument("--url", metavar="BASE_URL", help="SCIM base URL (the run's server)")
-    add_connection_option(undo)
-    undo.add_argument(
-        "--token-env",
-        metavar="VAR",
-        help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
-    )
+    add_server_options(undo, "SCIM base URL (the run's server)")
+    add_result_options(undo)
     undo.add_argument("--dry-run", action="store_true", help="print the inverse plan only")
-    undo.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    undo.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
     undo.add_argument(
         "--delete-created-groups",
         action="store_true",
@@ -71,11 +65,6 @@ def register(add: AddCommand) -> None:
         "--allow-mass-removal", action="store_true", help="undo even above --max-removal-ratio"
     )
     undo.add_argument("--no-verify", action="store_true", help="skip the read-back")
-    undo.add_argument(
-        "--insecure-http",
-        action="store_true",
-        help="allow plain http to a host other than this machine",
-    )
     add_pacing_options(undo)
     undo.set_defaults(run=cmd_undo)
 
