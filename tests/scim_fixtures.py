@@ -68,69 +68,53 @@ def fast_client(url: str, token: str | None = TOKEN, **kwargs: Any) -> ScimClien
     return ScimClient(url, token, **settings)
 
 
+def _started(make: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
+    """A fixture's factory: each call makes a server or proxy, starts it, and it is stopped
+    after the test."""
+    started: list[Any] = []
+
+    def factory(*args: Any, **kwargs: Any) -> Any:
+        thing = make(*args, **kwargs)
+        thing.start()
+        started.append(thing)
+        return thing
+
+    yield factory
+    for thing in started:
+        thing.stop()
+
+
 @pytest.fixture
 def scim_server() -> Iterator[Callable[..., LocalScimServer]]:
     """Factory: a started LocalScimServer (token TOKEN by default), stopped after the test."""
-    started: list[LocalScimServer] = []
 
-    def factory(
+    def make(
         users: UserList | None = None,
         token: str | None = TOKEN,
         extra_groups: dict[str, list[str]] | None = None,
     ) -> LocalScimServer:
-        server = LocalScimServer(users, token=token, extra_groups=extra_groups)
-        server.start()
-        started.append(server)
-        return server
+        return LocalScimServer(users, token=token, extra_groups=extra_groups)
 
-    yield factory
-    for server in started:
-        server.stop()
+    yield from _started(make)
 
 
 @pytest.fixture
 def fault_proxy() -> Iterator[Callable[..., FaultProxy]]:
     """Factory: a started FaultProxy in front of an upstream base URL."""
-    started: list[FaultProxy] = []
-
-    def factory(upstream: str, **kwargs: Any) -> FaultProxy:
-        proxy = FaultProxy(upstream, **kwargs)
-        proxy.start()
-        started.append(proxy)
-        return proxy
-
-    yield factory
-    for proxy in started:
-        proxy.stop()
+    yield from _started(FaultProxy)
 
 
 @pytest.fixture
 def rate_proxy() -> Iterator[Callable[..., RateLimitProxy]]:
     """Factory: a started token-bucket RateLimitProxy in front of an upstream base URL."""
-    started: list[RateLimitProxy] = []
-
-    def factory(upstream: str, **kwargs: Any) -> RateLimitProxy:
-        proxy = RateLimitProxy(upstream, **kwargs)
-        proxy.start()
-        started.append(proxy)
-        return proxy
-
-    yield factory
-    for proxy in started:
-        proxy.stop()
+    yield from _started(RateLimitProxy)
 
 
 @pytest.fixture
 def fake_scim() -> Iterator[Callable[..., FakeScim]]:
     """Factory: a started FakeScim (tests/fake_scim.py) misbehaving in one mode, token TOKEN."""
-    started: list[FakeScim] = []
 
-    def factory(mode: str = "", **kwargs: Any) -> FakeScim:
-        fake = FakeScim(mode, token=kwargs.pop("token", TOKEN), **kwargs)
-        fake.start()
-        started.append(fake)
-        return fake
+    def make(mode: str = "", **kwargs: Any) -> FakeScim:
+        return FakeScim(mode, token=kwargs.pop("token", TOKEN), **kwargs)
 
-    yield factory
-    for fake in started:
-        fake.stop()
+    yield from _started(make)

@@ -128,3 +128,18 @@ def test_connections_saved_by_an_earlier_version_move_to_the_shared_file(tmp_pat
     assert [p.url for p in read_connections()] == ["https://old.example.com/v2"]
     assert settings.beginReadArray("scim/connections") == 0
     settings.endArray()
+
+
+def test_history_with_a_saved_connection_lists_that_servers_runs(
+    scim_server, inputs, capsys, keyring_tokens, monkeypatch
+):
+    monkeypatch.delenv("GROUPMAP_TOKEN", raising=False)
+    prod, staging = scim_server(read_users([inputs[0]])), scim_server(read_users([inputs[0]]))
+    write_connections([ConnectionProfile("Prod", prod.url), ConnectionProfile("Stg", staging.url)])
+    keyring_tokens.update({"Prod": TOKEN, "Stg": TOKEN})
+    assert sync(inputs, "--connection", "Prod") == 0
+    assert sync(inputs, "--connection", "Stg") == 0
+    capsys.readouterr()
+    assert main(["history", "--connection", "Prod", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert [run["server"] for run in runs] == [prod.url]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
@@ -28,6 +30,48 @@ def test_a_server_dripping_bytes_hits_the_total_deadline(fake_scim):
     with client, pytest.raises(ConnectError, match="0.4 s request deadline"):
         client.features()
     assert len(fake.records) == 2  # two attempts, each cut at the deadline
+
+
+def test_a_server_dripping_its_headers_hits_the_total_deadline():
+    # Headers one byte every 50 ms: each read is well within the read timeout, the answer
+    # would take minutes. A raw socket server, since a WSGI app sends its headers at once.
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+    accepted = []
+
+    def serve() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(conn)
+            conn.recv(65536)
+            header = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000
+            for byte in header:
+                if stop.is_set():
+                    break
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    break
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/v2"
+    client = fast_client(url, request_deadline=0.5, max_attempts=1)
+    try:
+        with client, pytest.raises(ConnectError, match="0.5 s request deadline"):
+            client.features()
+    finally:
+        stop.set()
+        thread.join(5)
+        for conn in accepted:
+            conn.close()
+        listener.close()
+    assert len(accepted) == 1
 
 
 def test_an_oversized_answer_is_refused_while_streaming(fake_scim):

@@ -21,19 +21,13 @@ if TYPE_CHECKING:
 
 
 def register(add: AddCommand) -> None:
-    from app.cli.connections import add_connection_option
+    from app.cli.common import add_result_options
+    from app.cli.connections import add_server_options
 
     apply = add("apply", help="apply a plan saved by sync --dry-run --plan-out")
     apply.add_argument("plan", metavar="PLAN", help="the plan file (.json)")
-    apply.add_argument("--url", metavar="BASE_URL", help="the plan's server (default: its URL)")
-    add_connection_option(apply)
-    apply.add_argument(
-        "--token-env",
-        metavar="VAR",
-        help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
-    )
-    apply.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    apply.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
+    add_server_options(apply, "the plan's server (default: its URL)")
+    add_result_options(apply)
     apply.add_argument(
         "--replan",
         action="store_true",
@@ -43,11 +37,6 @@ def register(add: AddCommand) -> None:
         "--allow-mass-removal",
         action="store_true",
         help="apply the plan even above the removal limit it was made with",
-    )
-    apply.add_argument(
-        "--insecure-http",
-        action="store_true",
-        help="allow plain http to a host other than this machine",
     )
     add_pacing_options(apply)
     apply.set_defaults(run=cmd_apply)

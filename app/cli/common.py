@@ -70,6 +70,12 @@ def add_mapping_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_result_options(parser: argparse.ArgumentParser) -> None:
+    """What a command that writes prints and saves: one JSON object, a per-user report."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    parser.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
+
+
 OPTION_NAMES = (
     "source_column",
     "default_group",

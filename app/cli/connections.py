@@ -28,6 +28,22 @@ def register(add: AddCommand) -> None:
     listing.set_defaults(run=cmd_connections)
 
 
+def add_server_options(parser: argparse.ArgumentParser, url_help: str) -> None:
+    """How sync, apply and undo reach the server: URL or saved connection, token, plain http."""
+    parser.add_argument("--url", metavar="BASE_URL", help=url_help)
+    add_connection_option(parser)
+    parser.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
+    )
+    parser.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow plain http to a host other than this machine",
+    )
+
+
 def add_connection_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--connection",

@@ -33,27 +33,22 @@ def add_sync_trust_options(sync: argparse.ArgumentParser) -> None:
 
 
 def register(add: AddCommand) -> None:
-    from app.cli.connections import add_connection_option
+    from app.cli.common import add_result_options
+    from app.cli.connections import add_connection_option, add_server_options
 
     history = add("history", help="list the journaled runs, or show one")
     history.add_argument("run_id", nargs="?", type=int, metavar="RUN", help="show this run")
     history.add_argument("--url", metavar="BASE_URL", help="only runs to this SCIM server")
+    add_connection_option(history)
     history.add_argument("--user", metavar="EMAIL", help="one user's placements across runs")
     history.add_argument("--json", action="store_true", help="print JSON on stdout")
     history.set_defaults(run=cmd_history)
 
     undo = add("undo", help="revert what one journaled sync applied")
     undo.add_argument("run_id", type=int, metavar="RUN", help="the run to undo (see history)")
-    undo.add_argument("--url", metavar="BASE_URL", help="SCIM base URL (the run's server)")
-    add_connection_option(undo)
-    undo.add_argument(
-        "--token-env",
-        metavar="VAR",
-        help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
-    )
+    add_server_options(undo, "SCIM base URL (the run's server)")
+    add_result_options(undo)
     undo.add_argument("--dry-run", action="store_true", help="print the inverse plan only")
-    undo.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    undo.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
     undo.add_argument(
         "--delete-created-groups",
         action="store_true",
@@ -70,11 +65,6 @@ def register(add: AddCommand) -> None:
         "--allow-mass-removal", action="store_true", help="undo even above --max-removal-ratio"
     )
     undo.add_argument("--no-verify", action="store_true", help="skip the read-back")
-    undo.add_argument(
-        "--insecure-http",
-        action="store_true",
-        help="allow plain http to a host other than this machine",
-    )
     add_pacing_options(undo)
     undo.set_defaults(run=cmd_undo)
 
@@ -100,6 +90,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     )
     from app.io.journal import when as _when
 
+    if args.connection and not args.url:  # the runs to that saved connection's server
+        from app.scim.connections import find_connection
+
+        args.url = find_connection(args.connection).url
     runs = [find_run(args.run_id)] if args.run_id is not None else list_runs(args.url)
     if args.user:
         placements = user_placements(runs, args.user)

@@ -19,13 +19,14 @@ from app.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     add_mapping_options,
+    add_result_options,
     check_report_path,
     load_inputs,
     print_result,
     refuse_failed_expectations,
     write_report,
 )
-from app.cli.connections import add_connection_option, apply_connection
+from app.cli.connections import add_server_options, apply_connection
 from app.cli.history import add_sync_trust_options
 from app.cli.pacing import CANCELLED_WHILE_READING, add_pacing_options, ctrl_c_cancels
 
@@ -41,13 +42,8 @@ def register(add: AddCommand) -> None:
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
     add_mapping_options(sync)
-    sync.add_argument("--url", metavar="BASE_URL", help="SCIM base URL")
-    add_connection_option(sync)
-    sync.add_argument(
-        "--token-env",
-        metavar="VAR",
-        help="environment variable holding the bearer token (default GROUPMAP_TOKEN)",
-    )
+    add_server_options(sync, "SCIM base URL")
+    add_result_options(sync)
     sync.add_argument(
         "--match-attribute",
         choices=list(MATCH_ATTRIBUTES),
@@ -72,8 +68,6 @@ def register(add: AddCommand) -> None:
         metavar="FILE",
         help="with --dry-run: save the plan for approval (apply it with 'groupmap apply')",
     )
-    sync.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    sync.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
     sync.add_argument(
         "--max-removal-ratio",
         type=float,
@@ -101,11 +95,6 @@ def register(add: AddCommand) -> None:
         "--ignore-expectations",
         action="store_true",
         help="write even while an expectation of the mapping fails",
-    )
-    sync.add_argument(
-        "--insecure-http",
-        action="store_true",
-        help="allow plain http to a host other than this machine",
     )
     sync.add_argument(
         "--request-deadline",

@@ -250,6 +250,41 @@ class Transport:
                 "only what is still missing)".lstrip(),
             )
 
+    def _send_within(self, request: httpx.Request, deadline: float) -> httpx.Response:
+        """Send and wait for the answer's status and headers until the deadline, however
+        slowly a server drips them (httpx bounds each read, not the whole).
+
+        The send runs on a helper thread; past the deadline the caller gets a timeout and the
+        helper closes whatever answer arrives later (closing the client ends a stuck read).
+        """
+        outcome: dict[str, Any] = {}
+        finished = threading.Event()
+        abandoned = threading.Event()
+
+        def send() -> None:
+            try:
+                outcome["response"] = self._http.send(request, stream=True)
+            except BaseException as exc:  # handed to the waiting caller
+                outcome["error"] = exc
+            finally:
+                finished.set()
+                if abandoned.is_set() and "response" in outcome:
+                    outcome["response"].close()
+
+        threading.Thread(target=send, name="groupmap-request", daemon=True).start()
+        if not finished.wait(max(0.0, deadline - time.monotonic())):
+            abandoned.set()
+            if finished.is_set() and "response" in outcome:  # it arrived just now
+                outcome["response"].close()
+            raise httpx.ReadTimeout(
+                f"no answer within the {self.request_deadline:g} s request deadline",
+                request=request,
+            )
+        if "error" in outcome:
+            raise outcome["error"]
+        response: httpx.Response = outcome["response"]
+        return response
+
     def _exchange(
         self,
         method: str,
@@ -262,7 +297,7 @@ class Transport:
         """One request, its answer read as a stream within the deadline and the size cap."""
         deadline = time.monotonic() + self.request_deadline
         request = self._http.build_request(method, url, params=params, json=json, headers=headers)
-        response = self._http.send(request, stream=True)
+        response = self._send_within(request, deadline)
         try:
             declared = response.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > self.max_response_bytes:

@@ -270,13 +270,13 @@ class SyncController(QObject):
         if group_names:
             self.document.set_server_groups(group_names)
         self.window.set_drift(drift)
-        found = f"{len(state.user_ids):,} of the export's users found"
+        found = f"{len(state.user_ids):,} users found"
         if plan.drift:
-            found += f", {len(plan.drift):,} with other groups on the server (Drift)"
+            found += f", {len(plan.drift):,} with drift"
         next_step = (
             "The server already matches the mapping."
             if plan.is_empty
-            else "Next: Preview changes, then Sync now."
+            else "Next: Preview changes."
         )
         name = self.profile.name if self.profile else "the server"
         self._say(f"Read {name}: {found}. {next_step}")
