@@ -98,6 +98,7 @@ def test_groupmap_demo_headless_runs_the_whole_path(tmp_path):
     env["HOME"] = str(tmp_path)  # settings and autosave of this run stay in tmp_path
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
     env["XDG_DATA_HOME"] = str(tmp_path / "data")
+    env.pop("GROUPMAP_JOURNAL_DIR", None)  # where an admin's runs are journaled by default
     run = subprocess.run(
         [sys.executable, "-m", "app", "demo"],
         cwd=ROOT,
@@ -111,3 +112,4 @@ def test_groupmap_demo_headless_runs_the_whole_path(tmp_path):
     assert "Refreshed from the demo server." in run.stdout
     assert "Preview:" in run.stdout and "to create" in run.stdout
     assert "Sync finished." in run.stdout and "failed" not in run.stdout
+    assert not (tmp_path / "data" / "GroupMap" / "journal").exists()  # not the admin's history

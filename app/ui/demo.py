@@ -15,9 +15,11 @@ import json
 import os
 import secrets
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
+from app.io.journal import JOURNAL_ENV
 from app.resources import resource_path
 
 DEMO_CONNECTION = "Demo server (local)"
@@ -123,6 +125,9 @@ def run_demo(headless: bool = False) -> int:
 
     users_path, mapping_path, extra = demo_inputs()
     token = secrets.token_urlsafe(24)
+    # The demo's runs go to a throwaway server: keep them out of the admin's sync history.
+    journal = tempfile.TemporaryDirectory(prefix="groupmap-demo-journal-")
+    os.environ.setdefault(JOURNAL_ENV, journal.name)
     server = start_demo_server(users_path, extra, token)
     print(f"Demo SCIM server running at {server.url} (stops when the app closes).")
     try:
@@ -144,3 +149,4 @@ def run_demo(headless: bool = False) -> int:
         return run_app([users_path], mapping_path=mapping_path, setup=setup)
     finally:
         server.stop()
+        journal.cleanup()
