@@ -278,3 +278,45 @@ def test_a_group_the_sync_adopted_is_never_deleted_by_undo(scim_server, capsys):
     assert undo(server.url, "1", "--delete-created-groups") == 0
     out = json.loads(capsys.readouterr().out)
     assert "Ops" not in out["deleted_groups"] and server.dump()["groups"]["Ops"] == set()
+
+
+def test_ctrl_c_stops_an_undo_between_requests_and_a_rerun_finishes(
+    scim_server, capsys, monkeypatch
+):
+    import contextlib
+    import threading
+
+    import app.cli.history as history
+    import app.scim.undo as undo_module
+
+    users = users_moving()
+    server = scim_server(users)
+    before = server.dump()["groups"]
+    run = sync(server.url, users)
+    synced = server.dump()["groups"]
+    pressed = threading.Event()
+
+    @contextlib.contextmanager
+    def ctrl_c(out):
+        yield pressed
+
+    real_plan_undo, real_ctrl_c = undo_module.plan_undo, history.ctrl_c_cancels
+
+    def plan_then_press(*args, **kwargs):  # Ctrl-C right after the server was read
+        planned = real_plan_undo(*args, **kwargs)
+        pressed.set()
+        return planned
+
+    monkeypatch.setattr(history, "ctrl_c_cancels", ctrl_c)
+    monkeypatch.setattr(undo_module, "plan_undo", plan_then_press)
+    assert undo(server.url, str(run)) == 130
+    assert "Run 'groupmap undo" in capsys.readouterr().err
+    assert server.dump()["groups"] == synced  # stopped before its first write
+
+    monkeypatch.setattr(history, "ctrl_c_cancels", real_ctrl_c)
+    monkeypatch.setattr(undo_module, "plan_undo", real_plan_undo)
+    assert undo(server.url, str(run)) == 0
+    capsys.readouterr()
+    assert {g: m for g, m in server.dump()["groups"].items() if m} == {
+        g: m for g, m in before.items() if m
+    }

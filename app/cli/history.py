@@ -11,8 +11,8 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from app.cli.common import EXIT_CONNECT, EXIT_FAILED, EXIT_OK
-from app.cli.pacing import add_pacing_options
+from app.cli.common import EXIT_CANCELLED, EXIT_CONNECT, EXIT_FAILED, EXIT_OK
+from app.cli.pacing import CANCELLED_WHILE_READING, add_pacing_options, ctrl_c_cancels
 
 if TYPE_CHECKING:
     from app.cli import AddCommand
@@ -183,16 +183,23 @@ def cmd_undo(args: argparse.Namespace) -> int:
         check_report_path(args.report)
     out = sys.stderr if args.json else sys.stdout
     limiter = RateLimiter(settings.max_rate, settings.deadline)  # paced like a sync
-    with ScimClient(
-        settings.url,
-        token,
-        insecure_http=settings.insecure_http,
-        limiter=limiter,
-        page_size=settings.page_size,
-    ) as client:
+    with (
+        ctrl_c_cancels(out) as cancel,
+        ScimClient(
+            settings.url,
+            token,
+            insecure_http=settings.insecure_http,
+            limiter=limiter,
+            page_size=settings.page_size,
+        ) as client,
+    ):
+        limiter.cancelled = cancel.is_set
         try:
             undo = plan_undo(client, run, settings)
         except ScimError as error:
+            if cancel.is_set():
+                print(CANCELLED_WHILE_READING, file=sys.stderr)
+                return EXIT_CANCELLED
             print(
                 f"groupmap: error: could not read {client.base_url}: {error}. Check the URL, "
                 f"{args.token_origin} and the network; nothing was written.",
@@ -223,6 +230,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
             client,
             undo,
             settings,
+            cancelled=cancel.is_set,
             delete_created_groups=args.delete_created_groups,
             verify=not args.no_verify,
         )
@@ -242,4 +250,12 @@ def cmd_undo(args: argparse.Namespace) -> int:
     for line in result.unverified:
         print(f"groupmap: warning: {line}", file=sys.stderr)
     status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
+    if result.cancelled:
+        print(
+            f"groupmap: cancelled (Ctrl-C) between requests; what was undone is counted above. "
+            f"Run 'groupmap undo {run.run_id}' again to finish: it reverts only what is still "
+            "as the run left it.",
+            file=sys.stderr,
+        )
+        status = EXIT_CANCELLED
     return write_report(args.report, result.report_frame(), status)
