@@ -18,11 +18,10 @@ from tests.test_ui_sync_flow import (
     open_export,
     refresh,
     run_sync,
-    window,  # noqa: F401  (the fixture)
 )
 
 
-def synced_window(qtbot, window, scim_server, n=16):  # noqa: F811
+def synced_window(qtbot, window, scim_server, n=16):
     users = export_users(n)
     server = scim_server(users)
     open_export(window, users, make_mapping(GROUPS, apply_existing=True))
@@ -33,7 +32,7 @@ def synced_window(qtbot, window, scim_server, n=16):  # noqa: F811
     return server, controller, before
 
 
-def test_app_sync_is_journaled_verified_and_listed(qtbot, window, scim_server):  # noqa: F811
+def test_app_sync_is_journaled_verified_and_listed(qtbot, window, scim_server):
     server, controller, _ = synced_window(qtbot, window, scim_server)
     (run,) = list_runs(server.url)
     assert run.mode == "sync" and run.status == "done" and run.verify is not None
@@ -58,7 +57,7 @@ def test_app_sync_is_journaled_verified_and_listed(qtbot, window, scim_server): 
 
 
 def test_users_table_context_action_opens_that_users_history(
-    qtbot, window, scim_server  # noqa: F811
+    qtbot, window, scim_server
 ):
     _, controller, _ = synced_window(qtbot, window, scim_server)
     users = window.preview.users
@@ -71,7 +70,7 @@ def test_users_table_context_action_opens_that_users_history(
 
 
 def test_undo_from_history_previews_then_restores_the_server(
-    qtbot, window, scim_server  # noqa: F811
+    qtbot, window, scim_server
 ):
     server, controller, before = synced_window(qtbot, window, scim_server)
     history = open_history(controller)
@@ -102,7 +101,7 @@ def test_undo_from_history_previews_then_restores_the_server(
 
 
 def test_app_asks_before_syncing_a_much_smaller_export(
-    qtbot, window, scim_server, monkeypatch  # noqa: F811
+    qtbot, window, scim_server, monkeypatch
 ):
     server, controller, _ = synced_window(qtbot, window, scim_server, n=16)
     window.document.set_users(export_users(4), [Path("half.csv")])

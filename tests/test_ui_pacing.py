@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
 from PySide6.QtCore import QSettings
 
 from app.scim.tokens import TokenStore
 from app.ui.connection import ConnectionProfile, ConnectionStore
 from app.ui.connection_dialog import ConnectionDialog
-from app.ui.main_window import MainWindow
 from app.ui.sync_dialog import SyncDialog
 from tests.scim_fixtures import TOKEN, expected_groups, make_mapping, make_users
 
@@ -19,17 +17,6 @@ VALUES = ["A", "B", "C", "D"]
 MAPPING = make_mapping({v: f"Team {v}" for v in VALUES})
 WAIT = 30_000  # ms: an upper bound for liveness, never a timing assertion
 
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings, data_dir=tmp_path / "data")
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.document.dirty = False
-    win.close()
 
 
 def test_a_connections_preset_and_rate_are_kept_and_an_explicit_rate_wins(

@@ -17,11 +17,10 @@ from tests.test_ui_sync_flow import (
     export_users,
     open_export,
     refresh,
-    window,  # noqa: F401  (the fixture)
 )
 
 
-def saved_plan(qtbot, window, scim_server, tmp_path, monkeypatch):  # noqa: F811
+def saved_plan(qtbot, window, scim_server, tmp_path, monkeypatch):
     users = export_users(16)
     server = scim_server(users)
     mapping = make_mapping(GROUPS)
@@ -53,7 +52,7 @@ def open_saved(qtbot, controller, path: Path):
 
 
 def test_a_plan_saved_in_the_preview_is_applied_exactly_from_the_server_menu(
-    qtbot, window, scim_server, tmp_path, monkeypatch  # noqa: F811
+    qtbot, window, scim_server, tmp_path, monkeypatch
 ):
     server, controller, users, mapping, path, saved = saved_plan(
         qtbot, window, scim_server, tmp_path, monkeypatch
@@ -76,7 +75,7 @@ def test_a_plan_saved_in_the_preview_is_applied_exactly_from_the_server_menu(
 
 
 def test_a_stale_plan_is_shown_with_why_and_cannot_be_applied(
-    qtbot, window, scim_server, tmp_path, monkeypatch  # noqa: F811
+    qtbot, window, scim_server, tmp_path, monkeypatch
 ):
     server, controller, *_, path, saved = saved_plan(
         qtbot, window, scim_server, tmp_path, monkeypatch
@@ -93,7 +92,7 @@ def test_a_stale_plan_is_shown_with_why_and_cannot_be_applied(
 
 
 def test_a_plan_for_another_server_is_refused_before_reading(
-    qtbot, window, scim_server, tmp_path, monkeypatch  # noqa: F811
+    qtbot, window, scim_server, tmp_path, monkeypatch
 ):
     _, controller, users, *_, path, saved = saved_plan(
         qtbot, window, scim_server, tmp_path, monkeypatch

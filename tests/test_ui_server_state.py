@@ -6,24 +6,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-import pytest
-from PySide6.QtCore import QSettings
-
 from app.ui.document import Document
-from app.ui.main_window import MainWindow
 from tests.scim_fixtures import TOKEN, make_mapping
 from tests.test_ui_sync_flow import GROUPS, WAIT, connect, export_users, open_export, refresh
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings, data_dir=tmp_path / "data")
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.document.dirty = False  # no "save changes?" question on close
 
 
 def test_the_export_read_again_keeps_the_server_state_and_drift(qtbot, window, scim_server):

@@ -9,8 +9,7 @@ import threading
 from pathlib import Path
 
 import pandas as pd
-import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
 from app.core.users import UserList
@@ -37,17 +36,6 @@ def export_users(n: int = 48) -> UserList:
         for i in range(n)
     )
 
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings=settings, data_dir=tmp_path / "data")
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    win.document.dirty = False  # no "save changes?" question on close
-    win.close()
 
 
 def open_export(win: MainWindow, users: UserList, mapping) -> None:

@@ -76,6 +76,18 @@ def add_result_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
 
 
+def add_removal_guard_options(parser: argparse.ArgumentParser, allow_help: str) -> None:
+    """The mass-removal guard of a command that may remove memberships."""
+    parser.add_argument(
+        "--max-removal-ratio",
+        type=float,
+        default=0.2,
+        metavar="R",
+        help="stop if more than R of the current memberships would go (default 0.2)",
+    )
+    parser.add_argument("--allow-mass-removal", action="store_true", help=allow_help)
+
+
 OPTION_NAMES = (
     "source_column",
     "default_group",

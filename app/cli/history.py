@@ -33,7 +33,7 @@ def add_sync_trust_options(sync: argparse.ArgumentParser) -> None:
 
 
 def register(add: AddCommand) -> None:
-    from app.cli.common import add_result_options
+    from app.cli.common import add_removal_guard_options, add_result_options
     from app.cli.connections import add_connection_option, add_server_options
 
     history = add("history", help="list the journaled runs, or show one")
@@ -54,16 +54,7 @@ def register(add: AddCommand) -> None:
         action="store_true",
         help="delete the groups the run created, if they are empty after the undo",
     )
-    undo.add_argument(
-        "--max-removal-ratio",
-        type=float,
-        default=0.2,
-        metavar="R",
-        help="stop if more than R of the current memberships would go (default 0.2)",
-    )
-    undo.add_argument(
-        "--allow-mass-removal", action="store_true", help="undo even above --max-removal-ratio"
-    )
+    add_removal_guard_options(undo, "undo even above --max-removal-ratio")
     undo.add_argument("--no-verify", action="store_true", help="skip the read-back")
     add_pacing_options(undo)
     undo.set_defaults(run=cmd_undo)

@@ -19,6 +19,7 @@ from app.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     add_mapping_options,
+    add_removal_guard_options,
     add_result_options,
     check_report_path,
     load_inputs,
@@ -68,18 +69,7 @@ def register(add: AddCommand) -> None:
         metavar="FILE",
         help="with --dry-run: save the plan for approval (apply it with 'groupmap apply')",
     )
-    sync.add_argument(
-        "--max-removal-ratio",
-        type=float,
-        default=0.2,
-        metavar="R",
-        help="stop if more than R of the current memberships would go (default 0.2)",
-    )
-    sync.add_argument(
-        "--allow-mass-removal",
-        action="store_true",
-        help="apply the plan even above --max-removal-ratio",
-    )
+    add_removal_guard_options(sync, "apply the plan even above --max-removal-ratio")
     sync.add_argument(
         "--target",
         choices=list(TARGETS),
