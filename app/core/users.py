@@ -78,6 +78,13 @@ class UserList:
         frame = pd.DataFrame.from_records(list(records), columns=list(COLUMNS))
         return cls(frame.fillna("").astype(str), source_column)
 
+    @classmethod
+    def of_emails(cls, emails: Iterable[str]) -> UserList:
+        """Users known only by email: a plan replayed from a plan file or a journal."""
+        return cls.from_records(
+            {"email": e, "name": "", "status": "", "source": "", "groups": ""} for e in emails
+        )
+
     def __len__(self) -> int:
         return len(self.frame)
 

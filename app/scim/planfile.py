@@ -279,9 +279,7 @@ def sync_plan(saved: SavedPlan, settings: SyncSettings) -> SyncPlan:
     }
     state = ServerState(user_ids=user_ids, groups=groups, managed=list(saved.content["groups"]))
     emails = dict.fromkeys(e for changes in (adds, removes) for v in changes.values() for e in v)
-    users = UserList.from_records(
-        {"email": e, "name": "", "status": "", "source": "", "groups": ""} for e in emails
-    )
+    users = UserList.of_emails(emails)
     return SyncPlan(
         groups_to_create=[op["group"] for op in saved.operations if op["op"] == "create"],
         adds=adds,

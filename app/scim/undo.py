@@ -156,9 +156,7 @@ def plan_undo(
             now = "not listed as a member now" if op == "add" else "a member again"
             left.append(LeftAsIs(name, op, email, now))
     emails = sorted({e for (_, e, _) in changes.values()})
-    users = UserList.from_records(
-        {"email": e, "name": "", "status": "", "source": "", "groups": ""} for e in emails
-    )
+    users = UserList.of_emails(emails)
     plan = SyncPlan(
         groups_to_create=[],
         adds=adds,
