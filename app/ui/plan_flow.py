@@ -104,17 +104,14 @@ class SavedPlanFlow:
                 )
             )
             return
-        task = c.window.run_in_background(
+        c.start_read(
             f"Checking plan {saved.code} against {c.profile.name}…",
             stale_task,
             c.profile,
             c.token,
             saved,
             on_done=lambda stale: self.show(saved, stale),
-            on_error=c._on_error,
         )
-        task.finished.connect(c._task_finished)
-        c._set_task(task)
 
     def show(self, saved: Any, stale: list[str]) -> PlanDialog:
         from app.scim.planfile import saved_settings, sync_plan
