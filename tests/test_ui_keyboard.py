@@ -73,7 +73,7 @@ def test_problems_shortcut_and_view_menu_access_key(qtbot, window):
 
 def test_ctrl_e_exports_the_preview_while_the_filter_box_has_focus(qtbot, window, monkeypatch):
     asked = []
-    monkeypatch.setattr(window, "export_preview_dialog", lambda: asked.append(True))
+    monkeypatch.setattr(window.files, "export_preview_dialog", lambda: asked.append(True))
     window.actions_by_name["export_preview"].triggered.disconnect()
     window.actions_by_name["export_preview"].triggered.connect(window.files.export_preview_dialog)
     focus(qtbot, window.preview.search)
