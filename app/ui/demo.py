@@ -75,7 +75,7 @@ def connect_window(window: SyncWindow, url: str, token: str) -> SyncController:
     return controller
 
 
-def _headless_driver(controller: Any) -> None:
+def _headless_driver(controller: SyncController) -> None:
     """Offscreen: after the refresh, plan and sync without dialogs, print, then quit."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

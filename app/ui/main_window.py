@@ -9,6 +9,7 @@ SyncWindow (app/ui/sync_window.py), all the sync controller uses of it: `documen
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
@@ -46,7 +47,7 @@ from app.ui.icons import app_icon, retint, set_icon
 from app.ui.keyboard import KeyboardPaths
 from app.ui.mapping_view import MappingPanel
 from app.ui.options_panel import OptionsPanel
-from app.ui.preview_view import PreviewPanel
+from app.ui.preview_view import QUICK, PreviewPanel
 from app.ui.problems_panel import ProblemsPanel
 from app.ui.status_bar import WindowStatus
 from app.ui.sync_controller import SyncController, install_sync
@@ -71,7 +72,7 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self.setAcceptDrops(True)
         self.setMinimumSize(760, 520)  # 1024x640 screens, with the window's frame
         self._known: dict[str, list[str]] = {source: [] for source in GROUP_SOURCES}
-        self._completion_tokens = None
+        self._completion_tokens: object = None  # the tokens the Value editor completes from
 
         self.mapping_panel = MappingPanel(self.editor, self)
         self.options_panel = OptionsPanel(self.editor, self)
@@ -150,8 +151,9 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
         self.resizeDocks([self.problems_dock], [130], Qt.Orientation.Vertical)
 
-    def _action(self, text: str, slot, shortcut=None, icon_name: str | None = None,
-                tip: str = "") -> QAction:
+    def _action(self, text: str, slot: Callable[..., object],
+                shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+                icon_name: str | None = None, tip: str = "") -> QAction:
         action = QAction(text, self)
         if icon_name:
             set_icon(action, icon_name)
@@ -225,7 +227,7 @@ class MainWindow(KeyboardPaths, QMainWindow):
 
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(names["find"])
-        for n, (k, label, tip) in enumerate(_quick_items()):
+        for n, (k, label, tip) in enumerate(q for q in QUICK if q[0] != "drift"):
             action = a(f"Show &{label.title()}", lambda _=False, q=k: self.preview.set_quick(q),
                        f"Ctrl+{n + 1}", None, tip)
             view_menu.addAction(action)
@@ -390,9 +392,3 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self.window_layout.save()
         self.files.finish_autosave()
         event.accept()
-
-
-def _quick_items():
-    from app.ui.preview_view import QUICK
-
-    return [q for q in QUICK if q[0] != "drift"]

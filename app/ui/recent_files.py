@@ -23,9 +23,9 @@ class RecentFiles:
 
     def paths(self) -> list[str]:
         value = self.settings.value("recentFiles", [])
-        if isinstance(value, str):
-            value = [value]
-        return [str(v) for v in value or []]
+        if isinstance(value, str):  # QSettings gives one entry as a plain string
+            return [value]
+        return [str(v) for v in value] if isinstance(value, list) else []
 
     def add(self, path: Path) -> None:
         name = str(Path(path).resolve())

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from functools import partial
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -35,6 +36,14 @@ from app.ui.sync_preview import PlanDialog, plural, report_summary, save_frame
 from app.ui.sync_tasks import plan_task, retry_task, sync_task
 from app.ui.sync_window import SyncWindow
 from app.ui.worker import Task
+
+if TYPE_CHECKING:
+    from app.core.users import UserList
+    from app.scim.plan import SyncPlan
+    from app.scim.result import SyncResult
+    from app.scim.settings import SyncSettings
+    from app.scim.state import ServerState
+    from app.ui.setup_help import SetupHelpDialog
 
 READ_SERVER = "read-server"  # the key of a server read: a newer read supersedes it
 
@@ -68,15 +77,16 @@ class SyncController(QObject):
         self.store = store if store is not None else ConnectionStore()
         self.profile: ConnectionProfile | None = None
         self.token = ""
-        self.server_state = None
-        self.plan = None
-        self.result = None
+        self.server_state: ServerState | None = None
+        self.plan: SyncPlan | None = None
+        self.result: SyncResult | None = None
         self.task: Task[Any] | None = None  # the controller's running task (read or write)
         self.plan_dialog: PlanDialog | None = None
         self.connection_state = "unchecked"  # CONNECTION_STATES: what the toolbar says
-        self._server_read = None  # (export paths, groups by email, drift) of the last read
+        # (export paths, groups by email, drift) of the last read
+        self._server_read: tuple[list[Path], dict[str, tuple[str, ...]], list[str]] | None = None
         self.sync_dialog: SyncDialog | None = None
-        self.help_dialog = None
+        self.help_dialog: SetupHelpDialog | None = None
         self.history_action: QAction | None = None  # Server ▸ Sync history… (install_history)
         self.history_window: HistoryWindow | None = None  # once opened
         self.saved_plans = SavedPlanFlow(self)
@@ -124,7 +134,7 @@ class SyncController(QObject):
         return True
 
     @property
-    def export_users(self):
+    def export_users(self) -> UserList | None:
         """The users as exported (before "current groups" were replaced by the server's)."""
         return self.document.export_users
 
@@ -134,10 +144,13 @@ class SyncController(QObject):
         current = self.profile.name if self.profile else ""
         dialog = ConnectionDialog(self.store, self._parent(), current)
         dialog.helpRequested.connect(lambda: self.show_help("Service provider", dialog))
-        dialog.accepted.connect(
-            lambda: self.set_connection(dialog.profile, dialog.token, checked=dialog.checked))
+        dialog.accepted.connect(lambda: self._accept_connection(dialog))
         dialog.open()
         return dialog
+
+    def _accept_connection(self, dialog: ConnectionDialog) -> None:
+        if dialog.profile is not None:
+            self.set_connection(dialog.profile, dialog.token, checked=dialog.checked)
 
     def set_connection(
         self, profile: ConnectionProfile, token: str, *, persist: bool = True,
@@ -155,14 +168,14 @@ class SyncController(QObject):
         self._update_actions()
         self.connectionChanged.emit()
 
-    def show_help(self, tab: str = "Okta", parent: QWidget | None = None):
+    def show_help(self, tab: str = "Okta", parent: QWidget | None = None) -> SetupHelpDialog:
         self.help_dialog = show_setup_help(parent or self._parent(), tab)
         return self.help_dialog
 
     def _parent(self) -> QWidget:
         return self.window.window()
 
-    def _settings(self, allow_mass_removal: bool = False):
+    def _settings(self, allow_mass_removal: bool = False) -> SyncSettings:
         assert self.profile is not None
         settings = self.profile.sync_settings(self.token)
         if allow_mass_removal:
@@ -205,7 +218,7 @@ class SyncController(QObject):
         )
 
     def start_read(
-        self, label: str, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], None],
+        self, label: str, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], object],
         key: Hashable | None = None,
     ) -> Task[Any]:
         """Start a read of the server as the window's current task (status bar progress and
@@ -229,7 +242,10 @@ class SyncController(QObject):
 
         self.document.usersChanged.connect(once)
 
-    def _on_read(self, out: tuple, show_plan: bool) -> None:
+    def _on_read(
+        self, out: tuple[ServerState, SyncPlan, list[str], dict[str, tuple[str, ...]]],
+        show_plan: bool,
+    ) -> None:
         state, plan, group_names, groups_by_email = out
         self.connection_state = "connected"
         self.server_state, self.plan = state, plan
@@ -254,7 +270,7 @@ class SyncController(QObject):
         if show_plan:  # once this read task has finished, so "Sync now" can start at once
             QTimer.singleShot(0, lambda: self.show_plan(plan))
 
-    def show_plan(self, plan) -> PlanDialog:
+    def show_plan(self, plan: SyncPlan) -> PlanDialog:
         dialog = PlanDialog(plan, self._parent())
         add_save_button(dialog, self)
         dialog.accepted.connect(lambda: self.sync(plan, dialog.allow_mass_removal))
@@ -274,7 +290,7 @@ class SyncController(QObject):
             self.sync_dialog = dialog
         return self.sync_dialog
 
-    def sync(self, plan, allow_mass_removal: bool = False) -> None:
+    def sync(self, plan: SyncPlan, allow_mass_removal: bool = False) -> None:
         if self.profile is None:
             return
         if self.window.tasks.busy:  # a read is finishing: start right after it
@@ -299,7 +315,8 @@ class SyncController(QObject):
         dialog.set_running(True, f"Retrying {plural(len(self.result.failed), 'failed operation')}…")
         self._run_write(retry_task, self.result, self._settings(True))
 
-    def _run_write(self, fn, subject, settings) -> None:
+    def _run_write(self, fn: Callable[..., SyncResult], subject: Any,
+                   settings: SyncSettings) -> None:
         assert self.profile is not None and self.sync_dialog is not None
         dialog = self.sync_dialog
         task = self.window.tasks.start(
@@ -318,7 +335,7 @@ class SyncController(QObject):
     def _say(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 15_000)
 
-    def _on_synced(self, result) -> None:
+    def _on_synced(self, result: SyncResult) -> None:
         self.result = result
         self._say("Sync cancelled." if result.cancelled else (
             f"Sync finished with {plural(len(result.failed), 'failed operation')}." if result.failed
@@ -333,7 +350,7 @@ class SyncController(QObject):
                                         or self.result.created_groups):
             self.refresh()
 
-    def export_report(self):
+    def export_report(self) -> Path | None:
         if self.result is None:
             return None
         sheets = {"Sync report": self.result.report_frame(),

@@ -26,7 +26,7 @@ def undo_plan_task(state: Any, profile: Any, token: str, run: RunRecord, setting
         return plan_undo(client, run, settings, cancelled=state.is_cancelled)
 
 
-def undo_task(state: Any, profile: Any, token: str, undo: Any, settings: Any):
+def undo_task(state: Any, profile: Any, token: str, undo: Any, settings: Any) -> Any:
     """Apply the inverse as a journaled run; returns its SyncResult for the sync window."""
     from dataclasses import replace
 
