@@ -388,7 +388,7 @@ class MainWindow(KeyboardPaths, QMainWindow):
         if not self.files.confirm_discard("closing"):
             event.ignore()
             return
-        self.tasks.cancel_all()  # a running import, export or read stops at its next check
+        self.tasks.cancel_all()  # an import, a read or a sync stops at its next check
         self.window_layout.save()
         self.files.finish_autosave()
         event.accept()
