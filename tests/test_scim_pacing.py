@@ -6,6 +6,8 @@ import email.utils
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.scim.pacing import RateLimiter, WaitCancelled, header_limit, retry_after_seconds
 
@@ -136,6 +138,36 @@ def test_bare_429s_teach_the_rate_aimd():
     assert lim.source == "learned"
     least = (300 - 3) / 3.0
     assert times[-1] - times[0] <= 1.1 * least
+
+
+@settings(max_examples=40, deadline=None)
+@given(rate=st.floats(0.5, 10.0), burst_seconds=st.floats(1.0, 3.0))
+def test_bare_429s_are_few_and_the_pace_is_near_the_limit(rate, burst_seconds):
+    """Any token-bucket server whose burst is at least a second's worth: few 429s, and a pace
+    within a few percent of its limit once learned (the learning included, at most 1.2x)."""
+    clock = FakeClock()
+    lim = limiter(clock)
+    burst = max(1.0, rate) * burst_seconds
+    server = BucketServer(clock, rate=rate, burst=burst)
+    times = send_times(lim, 300, server)
+    assert server.refused <= 0.1 * 300
+    assert times[-1] - times[0] <= 1.2 * (300 - burst) / rate
+
+
+def test_a_measured_limit_is_held_with_rare_probes():
+    """Once two episodes measured the limit, the client stays just under it: a probe above it
+    after a quiet spell of 30 s costs a 429 or two, so 429s are rare, not one every few seconds."""
+    clock = FakeClock()
+    lim = limiter(clock)
+    server = BucketServer(clock, rate=3.0, burst=3.0)
+    send_times(lim, 200, server)
+    refused_before, started = server.refused, clock.now
+    times = send_times(lim, 900, server)  # five minutes at the limit
+    probes = server.refused - refused_before
+    assert probes <= (clock.now - started) / 15.0
+    assert probes <= 0.02 * 900
+    assert 0.9 * 3.0 <= lim.rate <= 1.1 * 3.0
+    assert times[-1] - times[0] <= 1.05 * 900 / 3.0
 
 
 def test_aimd_never_exceeds_a_set_rate_and_recovers_to_it():

@@ -108,3 +108,27 @@ def test_test_connection_against_a_server_that_keeps_throttling_reports_it(
     dialog.test_connection()
     qtbot.waitUntil(lambda: "HTTP 429" in dialog.status.text(), timeout=WAIT)
     assert "still limits the rate" in dialog.status.text()
+
+
+def test_cancel_ends_a_read_waiting_out_a_long_retry_after(qtbot, window, scim_server, fault_proxy):
+    """A server that asks for an hour's wait while the app reads it: Cancel ends the wait at
+    once, with "Cancelled." and no error, and nothing is written."""
+    users = make_users(20, VALUES)
+    server = scim_server(users)
+    proxy = fault_proxy(server.url, fault_rate=1.0, faults=("429",), retry_after="3600")
+    window.document.set_users(users, [])
+    window.editor.reset(MAPPING)
+    controller = window.sync_controller
+    controller.set_connection(ConnectionProfile(name="slow", url=proxy.url), TOKEN, persist=False)
+    errors = []
+    controller.failed.connect(errors.append)
+
+    controller.refresh()
+    qtbot.waitUntil(lambda: proxy.count() >= 1, timeout=WAIT)  # answered 429, waiting
+    assert controller.task is not None
+    window.cancel_button.click()
+    qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)
+    assert errors == []
+    assert window.statusBar().currentMessage() == "Cancelled."
+    assert proxy.writes() == [] and server.dump()["groups"] == {}
+

@@ -2,9 +2,12 @@
 
 The rate comes from, in this order: the RateLimit / X-RateLimit headers of the last answer
 (the remaining budget spent evenly until the reset), a rate the admin set (`--max-rate`, or a
-vendor preset), and otherwise what 429 answers teach: each throttled episode sets the rate
-to the rate the server actually admitted since the previous one (multiplicative decrease),
-and while workers wait for tokens the rate grows slowly again (additive increase). Retry-After
+vendor preset), and otherwise what 429 answers teach. At every throttled episode the server's
+bucket was empty, so what it admitted between two episodes is its rate, exactly: once two
+episodes a few seconds apart have measured it, the client holds just under that rate and
+probes above it only after a long quiet spell (a limit shared with other clients may have
+grown). Before that, each episode sets the rate to what was admitted lately (multiplicative
+decrease), and while workers wait for tokens it grows again (additive increase). Retry-After
 pauses every worker, not only the one that was told. Workers acquire a token before each
 request, so concurrency follows the rate: idle workers simply wait.
 
@@ -32,6 +35,12 @@ PAUSE_CREDIT = 0.9  # share of a Retry-After pause the server is assumed to have
 WARMUP = 1.0  # seconds: while no limit is known, one request at a time at first
 QUIET = 8.0  # seconds without a 429 after which the rate grows by doubling, not additively
 DOUBLING = 2.0  # seconds to double the rate then
+MEASURE_SPAN = 3.0  # seconds between two episodes for what was admitted between to be the limit
+MEASURE_COUNT = 5  # and requests admitted between them, for whole requests to count finely enough
+HOLD = 0.97  # share of a measured limit the client sends at
+PROBE_QUIET = 30.0  # seconds at a measured limit without a 429 before probing above it
+PROBE = 0.02  # growth a second while probing, compounded
+RISEN = 1.2  # a rate refused this far above the limit (or what was admitted) raises it
 HISTORY = 60.0  # seconds of send times and episodes kept for measuring
 MIN_RATE = 0.01  # requests a second: one every 100 s, the floor a 429 storm can push to
 SLICE = 0.2  # seconds: waits are cut in slices so that a cancel is seen promptly
@@ -201,6 +210,7 @@ class RateLimiter:
         self._episode: float | None = None  # when the rate was last decreased
         self._episodes: deque[float] = deque()  # times of throttled episodes, last minute
         self._base = max_rate or 0.0  # the rate right after the last decrease
+        self._limit: float | None = None  # the server's rate, measured between two episodes
         self._recent: deque[float] = deque()  # send times of admitted requests, last minute
         self._in_flight = 0
 
@@ -301,8 +311,9 @@ class RateLimiter:
         self.rate = max(self.min_rate, min(rate, self.ceiling or rate))
         self.source = "headers"
 
-    def _measured(self, now: float) -> float | None:
-        """The rate the server admitted since the latest episode at least a second ago.
+    def _measured(self, now: float) -> tuple[float | None, bool]:
+        """The rate the server admitted since the latest episode, and
+        whether that is a measurement of its limit (an episode at each end, far enough apart).
 
         At every throttled episode the server's bucket was empty, so what it admitted between
         two of them is its rate, Retry-After pauses included. Before there are two, the last
@@ -310,13 +321,20 @@ class RateLimiter:
         """
         while self._episodes and self._episodes[0] < now - HISTORY:
             self._episodes.popleft()
-        since = next((t for t in reversed(self._episodes) if t <= now - 1.0), now - 1.0)
+        episode = self._episodes[-1] if self._episodes else None
+        since = now - 1.0 if episode is None else episode
         admitted = sum(1 for t in self._recent if t > since)
-        return admitted / (now - since) if admitted else None
+        exact = (
+            episode is not None and now - episode >= MEASURE_SPAN and admitted >= MEASURE_COUNT
+        )
+        return (admitted / (now - since) if admitted else None), exact
 
     def _decrease(self, now: float) -> None:
-        measured = self._measured(now)
-        if measured is not None and self.rate:
+        measured, exact = self._measured(now)
+        if exact and measured is not None:
+            self._limit = self._new_limit(measured)
+            rate = HOLD * self._limit
+        elif measured is not None and self.rate:
             # The server admitted `measured` while this client sent at `rate`, which was
             # above the limit: the limit lies between them. Below the limit for part of the
             # window, `measured` underestimates it: 3/4 of the refused rate is a better guess.
@@ -333,12 +351,35 @@ class RateLimiter:
         self._episode = now
         self._episodes.append(now)
 
+    def _new_limit(self, measured: float) -> float:
+        """The limit after an episode that measured `measured`.
+
+        While the client sent below the limit the server's bucket may have overflowed, so
+        `measured` can fall short: a refused probe puts the limit between the one held and
+        the rate refused, and a rate refused far above what was admitted puts it between the
+        two. An overestimate costs one more 429, which measures again.
+        """
+        refused = self.rate or measured
+        if self._limit is not None and refused > HOLD * self._limit * 1.001:  # a probe
+            return max(measured, (self._limit + refused) / 2)
+        return (measured + refused) / 2 if refused > RISEN * measured else measured
+
     def _grow(self, now: float) -> None:
-        """One token granted to a waiting worker: additive increase, doubling once quiet."""
+        """One token granted to a waiting worker. At a measured limit: hold just under it, and
+        probe slowly above it after a long quiet spell. Otherwise additive increase, doubling
+        once quiet."""
         rate = self.rate or self.min_rate
-        if self._episode is not None and now - self._episode > QUIET:
+        quiet = float("inf") if self._episode is None else now - self._episode
+        if self._limit is not None:
+            hold = HOLD * self._limit
+            if rate < hold:
+                grown = min(hold, rate + INCREASE * self._base / rate)
+            elif quiet > PROBE_QUIET:
+                grown = rate * (1 + PROBE) ** (1 / rate)
+            else:
+                return
+        elif quiet > max(QUIET, 2 * MEASURE_COUNT / rate):  # long enough to measure next time
             grown = rate * 2 ** (1 / (rate * DOUBLING))
         else:
             grown = rate + INCREASE * self._base / rate
         self.rate = min(grown, self.ceiling) if self.ceiling else grown
-

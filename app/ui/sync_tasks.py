@@ -68,7 +68,7 @@ def plan_task(
     def progress(p: Any) -> None:
         state.set_progress(0.9 * p.done / p.total if p.total else 0.0)
 
-    with profile.client(token) as client:
+    with profile.client(token, cancelled=state.is_cancelled) as client:
         server = read_server_state(
             client, users, mapping, settings, progress=progress, cancelled=state.is_cancelled
         )
