@@ -251,3 +251,36 @@ def test_a_task_without_a_label_leaves_the_status_bar_alone(qtbot):
     with qtbot.waitSignal(task.done, timeout=10_000):
         pass
     assert window.statusBar().currentMessage() == ""
+
+
+def test_a_task_that_returns_after_its_window_is_gone_reaches_nothing_deleted(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.ui.status_bar import WindowStatus
+
+    window = QMainWindow()
+    runner = TaskRunner(window)
+    WindowStatus(window, runner)
+    release = threading.Event()
+    task = runner.start(lambda state: release.wait(10), label="Checking plan…", key="check")
+    with qtbot.waitSignal(window.destroyed, timeout=10_000):
+        window.deleteLater()
+    with qtbot.waitSignal(task.ended, timeout=10_000):
+        release.set()
+    assert not task.running  # and no slot of the deleted status bar or runner was called
+
+
+def test_the_slots_of_a_gone_window_are_not_called(qtbot):
+    from PySide6.QtWidgets import QLabel, QMainWindow
+
+    window = QMainWindow()
+    label = QLabel(window)
+    runner = TaskRunner(window)
+    release = threading.Event()
+    task = runner.start(lambda state: release.wait(10) and "read", keep_result=True)
+    task.done.connect(lambda text: label.setText(text))  # a closure over a child widget
+    with qtbot.waitSignal(window.destroyed, timeout=10_000):
+        window.deleteLater()
+    assert task.superseded  # asked to stop, and nothing more of it is delivered
+    with qtbot.waitSignal(task.ended, timeout=10_000):
+        release.set()

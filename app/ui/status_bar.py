@@ -78,11 +78,11 @@ class WindowStatus(QObject):
         self.progress.show()
         self.cancel_button.show()
         self.cancel_button.setEnabled(True)
-        task.progress.connect(lambda value: self._progress(task, value))
-        task.outcome.connect(lambda kind: self._over(task, kind))
+        task.progress.connect(self._progress)  # bound methods: dropped if the window goes first
+        task.outcome.connect(self._over)
 
-    def _progress(self, task: Task[Any], value: object) -> None:
-        if task is self.task and isinstance(value, float | int):
+    def _progress(self, value: object) -> None:
+        if self.sender() is self.task and isinstance(value, float | int):
             self.progress.setValue(int(max(0.0, min(1.0, float(value))) * 1000))
 
     def _over(self, task: Task[Any], kind: str) -> None:

@@ -34,6 +34,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
@@ -72,12 +73,12 @@ class Task[T](QObject):
 
     progress = Signal(object)
     partial = Signal(object)
-    outcome = Signal(str)  # "done", "error" or "cancelled", just before that signal
+    outcome = Signal(object, str)  # (this task, "done" | "error" | "cancelled"), just before
     done = Signal(object)
     error = Signal(object)
     cancelled = Signal()
     finished = Signal()
-    ended = Signal()  # the function returned; also for a superseded task (its thread is free)
+    ended = Signal(object)  # (this task): its function returned, also when superseded
     _report = Signal(str, object)  # (kind, value) from the pool thread
 
     def __init__(
@@ -107,12 +108,12 @@ class Task[T](QObject):
             self.running = False
             if not self.superseded:
                 self.finished.emit()
-            self.ended.emit()
+            self.ended.emit(self)
             return
         if self.superseded:
             return
         if kind in ("done", "error", "cancelled"):
-            self.outcome.emit(kind)
+            self.outcome.emit(self, kind)
         if kind == "cancelled":
             self.cancelled.emit()
         else:
@@ -158,7 +159,7 @@ def start_task[T](
     """
     task: Task[T] = Task(keep_result=keep_result, label=label, key=key)
     _RUNNING.add(task)
-    task.ended.connect(lambda: _RUNNING.discard(task))
+    task.ended.connect(_RUNNING.discard)
     runnable = _Runnable(task, fn, args, kwargs)
     QTimer.singleShot(0, task, lambda: (pool or QThreadPool.globalInstance()).start(runnable))
     return task
@@ -176,6 +177,9 @@ class TaskRunner(QObject):
         self._running: list[Task[Any]] = []
         self._waiting: deque[tuple[Hashable | None, Callable[[], None]]] = deque()
         self.current: Task[Any] | None = None  # the newest labelled task without an outcome
+        # The window is gone: its tasks stop, and none of their slots (closures over deleted
+        # widgets) is called any more.
+        self.destroyed.connect(partial(_drop_all, self._running))
 
     @property
     def busy(self) -> bool:
@@ -200,10 +204,10 @@ class TaskRunner(QObject):
                         self.current = None
         task = start_task(fn, *args, keep_result=keep_result, label=label, key=key, **kwargs)
         self._running.append(task)
-        task.ended.connect(lambda: self._ended(task))
+        task.ended.connect(self._ended)  # bound methods: dropped if the window goes first
         if label:
             self.current = task
-            task.outcome.connect(lambda _kind: self._settled(task))
+            task.outcome.connect(self._settled)
             self.started.emit(task)
         return task
 
@@ -227,7 +231,7 @@ class TaskRunner(QObject):
         if not self._running:
             self._run_waiting()
 
-    def _settled(self, task: Task[Any]) -> None:
+    def _settled(self, task: Task[Any], _kind: str) -> None:
         """Before the task's own done/error/cancelled: its slots may start the next task."""
         if self.current is task:
             self.current = None
@@ -242,3 +246,8 @@ class TaskRunner(QObject):
         while self._waiting and not self._running:
             _key, job = self._waiting.popleft()
             job()
+
+
+def _drop_all(tasks: list[Task[Any]]) -> None:
+    for task in tasks:
+        task.supersede()
