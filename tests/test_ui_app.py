@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.resources import resource_path
 from app.ui import app as app_module
-from app.ui import window_files
+from app.ui import file_controller
 
 
 def test_run_app_opens_files_and_runs_setup(qtbot, tmp_path, monkeypatch):
@@ -15,7 +15,7 @@ def test_run_app_opens_files_and_runs_setup(qtbot, tmp_path, monkeypatch):
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
                       str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setattr(window_files.QMessageBox, "question",
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
     seen = {}
 
@@ -23,7 +23,7 @@ def test_run_app_opens_files_and_runs_setup(qtbot, tmp_path, monkeypatch):
         seen["window"] = window
 
         def check():
-            if window.task is not None:
+            if window.tasks.current is not None:
                 QTimer.singleShot(50, check)
                 return
             seen["users"] = len(window.document.users)

@@ -48,8 +48,8 @@ def test_demo_opens_the_app_connected_and_refreshed(qtbot, tmp_path, monkeypatch
     window = MainWindow(settings=settings, data_dir=tmp_path / "data")
     qtbot.addWidget(window)
     window.show()
-    window.open_mapping(mapping)
-    window.open_paths([users])
+    window.files.open_mapping(mapping)
+    window.files.open_paths([users])
     controller = connect_window(window, demo_server.url, "demo-token-for-tests")
     assert controller.profile.name == DEMO_CONNECTION
     with qtbot.waitSignal(controller.planned, timeout=WAIT) as blocker:

@@ -11,7 +11,7 @@ from app.core.errors import InputError
 from app.core.mapping import Mapping, MappingRow
 from app.io import load_draft
 from app.resources import resource_path
-from app.ui import window_files
+from app.ui import file_controller
 from app.ui.main_window import MainWindow
 from app.ui.mapping_model import STATUS
 
@@ -25,7 +25,7 @@ def settings(tmp_path):
 
 @pytest.fixture
 def window(qtbot, tmp_path, settings, monkeypatch):
-    monkeypatch.setattr(window_files.QMessageBox, "question",
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
     win = MainWindow(settings, tmp_path / "data")
     qtbot.addWidget(win)
@@ -36,9 +36,9 @@ def window(qtbot, tmp_path, settings, monkeypatch):
 def test_open_recent_shows_the_folder_of_same_named_files(window, tmp_path):
     for folder in ("march", "april"):
         (tmp_path / folder).mkdir()
-        window.add_recent(tmp_path / folder / "users.csv")
-    window.add_recent(tmp_path / "mapping.csv")
-    window._fill_recent_menu()
+        window.files.recent.add(tmp_path / folder / "users.csv")
+    window.files.recent.add(tmp_path / "mapping.csv")
+    window.files.recent.fill_menu()
     titles = [a.text() for a in window.recent_menu.actions()][:3]
     assert titles[0] == "&1 mapping.csv"
     assert titles[1] == f"&2 users.csv — {(tmp_path / 'april').resolve()}"
@@ -62,15 +62,15 @@ def test_a_broken_draft_names_line_and_column(tmp_path):
 def test_crash_restore_reopens_the_export_opened_after_the_last_edit(qtbot, window, tmp_path,
                                                                     settings, monkeypatch):
     window.editor.set_cell(0, "value", "Sales")  # an edit first, the export afterwards
-    window.open_paths([SAMPLE_USERS])
-    qtbot.waitUntil(lambda: window.task is None, timeout=20_000)
+    window.files.open_paths([SAMPLE_USERS])
+    qtbot.waitUntil(lambda: window.tasks.current is None, timeout=20_000)
     crashed = tmp_path / "data"
     again = MainWindow(settings, crashed)
     qtbot.addWidget(again)
-    monkeypatch.setattr(window_files.QMessageBox, "question",
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Yes)
-    assert again.offer_restore()
-    qtbot.waitUntil(lambda: again.task is None and again.document.users is not None,
+    assert again.files.offer_restore()
+    qtbot.waitUntil(lambda: again.tasks.current is None and again.document.users is not None,
                     timeout=20_000)
     assert again.document.export_paths == [Path(SAMPLE_USERS)]
     again.document.dirty = False
@@ -82,11 +82,11 @@ def test_add_export_combines_another_export_with_the_open_one(qtbot, window, tmp
     pending.write_text("Name,Email,Status,Identity Provider Group\n"
                        "Eve New,eve.new@x.com,pending,Engineering\n", "utf-8")
     assert not window.actions_by_name["add_export"].isEnabled()
-    window.open_paths([SAMPLE_USERS])
-    qtbot.waitUntil(lambda: window.task is None, timeout=20_000)
+    window.files.open_paths([SAMPLE_USERS])
+    qtbot.waitUntil(lambda: window.tasks.current is None, timeout=20_000)
     before = len(window.document.users)
     assert window.actions_by_name["add_export"].isEnabled()
-    window.add_exports([pending])
-    qtbot.waitUntil(lambda: window.task is None and len(window.document.users) == before + 1,
-                    timeout=20_000)
+    window.files.add_exports([pending])
+    qtbot.waitUntil(lambda: window.tasks.current is None
+                    and len(window.document.users) == before + 1, timeout=20_000)
     assert window.document.export_paths == [Path(SAMPLE_USERS), pending]

@@ -9,7 +9,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from app.resources import resource_path
-from app.ui import window_files
+from app.ui import file_controller
 from app.ui.main_window import MainWindow
 
 SAMPLE_USERS = resource_path("sample", "users.csv")
@@ -19,7 +19,7 @@ BAD = Path(__file__).parent / "data" / "bad"
 
 @pytest.fixture(autouse=True)
 def discard_on_close(monkeypatch):
-    monkeypatch.setattr(window_files.QMessageBox, "question",
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
 
 
@@ -29,16 +29,16 @@ def window(qtbot, tmp_path):
     win = MainWindow(settings, tmp_path / "data")
     qtbot.addWidget(win)
     win.show()
-    win.open_mapping(SAMPLE_MAPPING)
+    win.files.open_mapping(SAMPLE_MAPPING)
     return win
 
 
 def wait(qtbot, window):
-    qtbot.waitUntil(lambda: window.task is None, timeout=20_000)
+    qtbot.waitUntil(lambda: window.tasks.current is None, timeout=20_000)
 
 
 def assert_dialog(window, title: str, *parts: str) -> None:
-    box = window.error_box
+    box = window.files.error_box
     assert box.isVisible() and box.text() == title
     text = box.informativeText()
     assert "Your draft was not changed" in text
@@ -49,7 +49,7 @@ def assert_dialog(window, title: str, *parts: str) -> None:
 
 def test_a_far_cell_in_single_quotes_is_a_dialog_not_a_crash(qtbot, window):
     rows = window.document.mapping.rows
-    window.open_paths([BAD / "far_cell_single_quotes.xlsx"])
+    window.files.open_paths([BAD / "far_cell_single_quotes.xlsx"])
     wait(qtbot, window)
     assert_dialog(window, "Can't open the export", "far_cell_single_quotes.xlsx",
                   "too large to read", "1,048,576 rows x 16,384 columns")
@@ -57,37 +57,37 @@ def test_a_far_cell_in_single_quotes_is_a_dialog_not_a_crash(qtbot, window):
 
 
 def test_a_draft_that_is_a_pipe_or_nested_too_deeply_leaves_the_draft(qtbot, window, tmp_path):
-    window.open_paths([SAMPLE_USERS])
+    window.files.open_paths([SAMPLE_USERS])
     wait(qtbot, window)
     mapping, users = window.document.mapping, window.document.users
     pipe = tmp_path / "pipe.json"
     os.mkfifo(pipe)
-    window.open_paths([pipe])  # must not block on the pipe
+    window.files.open_paths([pipe])  # must not block on the pipe
     assert_dialog(window, "Can't open the draft", "is a named pipe (FIFO)")
-    window.open_paths([BAD / "draft_deep_nesting.json"])
+    window.files.open_paths([BAD / "draft_deep_nesting.json"])
     assert_dialog(window, "Can't open the draft", "damaged (nested too deeply)")
     assert window.document.mapping == mapping and window.document.users is users
 
 
 def test_exporting_the_preview_as_pdf_is_refused_in_a_dialog(qtbot, window, tmp_path):
-    window.open_paths([SAMPLE_USERS])
+    window.files.open_paths([SAMPLE_USERS])
     wait(qtbot, window)
-    window.export_preview(tmp_path / "preview.pdf")
+    window.files.export_preview(tmp_path / "preview.pdf")
     wait(qtbot, window)
     assert_dialog(window, "Can't export the preview", "can only save as .csv or .xlsx")
     assert not (tmp_path / "preview.pdf").exists()
 
 
 def test_a_typed_name_without_extension_gets_the_chosen_type(qtbot, window, tmp_path, monkeypatch):
-    window.open_paths([SAMPLE_USERS])
+    window.files.open_paths([SAMPLE_USERS])
     wait(qtbot, window)
     answers = iter([(str(tmp_path / "plan"), "CSV (*.csv)"),
                     (str(tmp_path / "map"), "Excel workbook (*.xlsx)")])
-    monkeypatch.setattr(window_files.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(file_controller.QFileDialog, "getSaveFileName",
                         lambda *a, **k: next(answers))
-    window.export_preview_dialog()
+    window.files.export_preview_dialog()
     wait(qtbot, window)
-    window.export_mapping_dialog()
+    window.files.export_mapping_dialog()
     assert sorted(p.name for p in tmp_path.iterdir() if p.stem in ("plan", "map")) == [
         "map.xlsx", "plan.csv"]
 
@@ -98,8 +98,8 @@ def test_a_failing_autosave_is_a_status_message_not_a_traceback(qtbot, tmp_path)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     win = MainWindow(settings, blocker / "data")
     qtbot.addWidget(win)
-    win.open_mapping(SAMPLE_MAPPING)
+    win.files.open_mapping(SAMPLE_MAPPING)
     win.editor.set_option("separator", ";", "sep")  # a structural change saves at once
-    win.autosaver.save()
+    win.files.autosaver.save()
     assert win.statusBar().currentMessage().startswith("Autosave failed: ")
     assert "not a folder" in win.statusBar().currentMessage()

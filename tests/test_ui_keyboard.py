@@ -20,9 +20,9 @@ def window(qtbot, tmp_path, monkeypatch):
     win.show()
     win.activateWindow()
     qtbot.waitExposed(win)
-    win.open_mapping(SAMPLE_MAPPING)
-    win.open_paths([SAMPLE_USERS])
-    qtbot.waitUntil(lambda: win.task is None, timeout=20_000)
+    win.files.open_mapping(SAMPLE_MAPPING)
+    win.files.open_paths([SAMPLE_USERS])
+    qtbot.waitUntil(lambda: win.tasks.current is None, timeout=20_000)
     win.editor.mark_saved()
     return win
 
@@ -73,9 +73,9 @@ def test_problems_shortcut_and_view_menu_access_key(qtbot, window):
 
 def test_ctrl_e_exports_the_preview_while_the_filter_box_has_focus(qtbot, window, monkeypatch):
     asked = []
-    monkeypatch.setattr(window, "export_preview_dialog", lambda: asked.append(True))
+    monkeypatch.setattr(window.files, "export_preview_dialog", lambda: asked.append(True))
     window.actions_by_name["export_preview"].triggered.disconnect()
-    window.actions_by_name["export_preview"].triggered.connect(window.export_preview_dialog)
+    window.actions_by_name["export_preview"].triggered.connect(window.files.export_preview_dialog)
     focus(qtbot, window.preview.search)
     qtbot.keyClicks(window.preview.search, "abc")
     qtbot.keyClick(window.preview.search, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
@@ -95,7 +95,7 @@ def test_unsaved_changes_dialog_buttons_have_access_keys(qtbot, window):
         box.button(QMessageBox.StandardButton.Cancel).click()
 
     QTimer.singleShot(0, answer)
-    assert not window.confirm_discard("closing")
+    assert not window.files.confirm_discard("closing")
     assert seen[0] == ["&Cancel", "&Don't Save", "&Save"]
     assert seen[1] == []
     window.editor.mark_saved()

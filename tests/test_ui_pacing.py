@@ -126,7 +126,7 @@ def test_cancel_ends_a_read_waiting_out_a_long_retry_after(qtbot, window, scim_s
     controller.refresh()
     qtbot.waitUntil(lambda: proxy.count() >= 1, timeout=WAIT)  # answered 429, waiting
     assert controller.task is not None
-    window.cancel_button.click()
+    window.status.cancel_button.click()
     qtbot.waitUntil(lambda: controller.task is None, timeout=WAIT)
     assert errors == []
     assert window.statusBar().currentMessage() == "Cancelled."

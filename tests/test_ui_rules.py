@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QComboBox, QMessageBox
 from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind
 from app.core.users import UserList
 from app.io import load_draft
-from app.ui import window_files
+from app.ui import file_controller
 from app.ui.expectations_panel import EXPECTED, RESULT, SUBJECT
 from app.ui.main_window import MainWindow
 from app.ui.mapping_model import MATCH, STATUS, USERS, VALUE
@@ -25,7 +25,7 @@ def users() -> UserList:
 
 @pytest.fixture(autouse=True)
 def discard_on_close(monkeypatch):
-    monkeypatch.setattr(window_files.QMessageBox, "question",
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
 
 
@@ -152,7 +152,7 @@ def test_expectations_typed_in_the_tab_are_saved_in_the_draft(window, tmp_path):
     assert panel.table.selectionModel().isRowSelected(0)
     panel.remove_selected()
     assert window.document.mapping.expectations == (Expectation("u4@x.org", ("Engineering",)),)
-    assert window._save_to(tmp_path / "d.json")
+    assert window.files.save_to(tmp_path / "d.json")
     assert load_draft(tmp_path / "d.json").expectations == window.document.mapping.expectations
 
 
@@ -261,5 +261,5 @@ def test_import_expectations_from_a_file_and_a_bad_file_explained(window, tmp_pa
         Expectation("u0@x.org", ("Sales",)), Expectation("Eng", ("Engineering",)))
     assert window.editor.stack.undoText() == "Import expectations from expect.csv"
     window.expectations.import_button.click()
-    assert "an expectations file needs the columns" in window.error_box.informativeText()
+    assert "an expectations file needs the columns" in window.files.error_box.informativeText()
     assert len(window.document.mapping.expectations) == 2

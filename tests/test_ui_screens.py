@@ -24,8 +24,8 @@ def window(qtbot, tmp_path):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)
-    win.open_paths([resource_path("sample", "users.csv")])
-    qtbot.waitUntil(lambda: win.task is None, timeout=20_000)
+    win.files.open_paths([resource_path("sample", "users.csv")])
+    qtbot.waitUntil(lambda: win.tasks.current is None, timeout=20_000)
     return win
 
 
@@ -101,8 +101,8 @@ def test_the_first_split_shows_the_grids_status_column(qtbot, tmp_path):
     win.resize(1000, 600)
     win.show()
     qtbot.waitExposed(win)
-    win.open_paths([resource_path("sample", "users.csv")])
-    qtbot.waitUntil(lambda: win.task is None, timeout=20_000)
+    win.files.open_paths([resource_path("sample", "users.csv")])
+    qtbot.waitUntil(lambda: win.tasks.current is None, timeout=20_000)
     table = win.mapping_panel.table
     header = table.horizontalHeader()
     qtbot.waitUntil(lambda: header.sectionViewportPosition(STATUS) + header.sectionSize(STATUS)

@@ -260,9 +260,9 @@ def test_token_never_written_logged_or_shown(
     assert summary["Server"] == f"production ({server.url})" and summary["Outcome"] == "finished"
     assert int(summary["Requests sent"]) > 0
     assert controller.show_plan(plan).export() == plan_file
-    window.autosaver.save()
+    window.files.autosaver.save()
     window.settings.sync()
-    assert window._save_to(tmp_path / "draft.json")
+    assert window.files.save_to(tmp_path / "draft.json")
 
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert {report, plan_file, tmp_path / "draft.json", tmp_path / "settings.ini"} <= set(written)

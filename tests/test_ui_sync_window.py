@@ -3,9 +3,7 @@ implements the protocol drives Connect, Refresh and Sync against the reference s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -15,7 +13,7 @@ from app.ui.connection import ConnectionProfile
 from app.ui.document import Document
 from app.ui.sync_controller import SyncController, install_sync
 from app.ui.sync_window import SyncWindow
-from app.ui.worker import Task, TaskRunner
+from app.ui.worker import TaskRunner
 from tests.scim_fixtures import TOKEN, make_mapping
 from tests.test_ui_sync_flow import GROUPS, export_users, refresh, run_sync
 
@@ -40,15 +38,6 @@ class BareWindow(QWidget):
 
     def statusBar(self) -> QStatusBar:  # the name QMainWindow gives it
         return self._status
-
-    def run_in_background(
-        self, label: str, fn: Callable[..., Any], *args: Any,
-        on_done: Callable[[Any], None], on_error: Callable[[BaseException], None],
-    ) -> Task:
-        task = self.tasks.start(fn, *args)
-        task.done.connect(on_done)
-        task.error.connect(on_error)
-        return task
 
     def set_drift(self, emails: list[str]) -> None:
         self.drift = list(emails)

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.core.mapping import MappingRow
 from app.io import load_draft
 from app.resources import resource_path
-from app.ui import window_files
+from app.ui import file_controller, file_dialogs
 from app.ui.main_window import MainWindow
 from app.ui.mapping_model import STATUS, USERS
 
@@ -22,7 +22,7 @@ SAMPLE_MAPPING = resource_path("sample", "mapping.csv")
 @pytest.fixture(autouse=True)
 def discard_on_close(monkeypatch):
     """pytest-qt closes the windows after each test: answer "Discard" unless a test asks."""
-    monkeypatch.setattr(window_files.QMessageBox, "question",
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
 
 
@@ -36,20 +36,20 @@ def window(qtbot, tmp_path):
 
 
 def open_and_wait(qtbot, window, *paths):
-    window.open_paths(list(paths))
-    qtbot.waitUntil(lambda: window.task is None, timeout=20_000)
+    window.files.open_paths(list(paths))
+    qtbot.waitUntil(lambda: window.tasks.current is None, timeout=20_000)
 
 
 def test_open_export_shows_preview_and_status(qtbot, window):
     assert window.right.currentIndex() == 0  # empty state
     assert not window.actions_by_name["export_preview"].isEnabled()
-    window.open_mapping(SAMPLE_MAPPING)
+    window.files.open_mapping(SAMPLE_MAPPING)
     open_and_wait(qtbot, window, SAMPLE_USERS)
     evaluation = window.document.evaluation
     assert evaluation is not None and window.right.currentIndex() == 1
     assert window.actions_by_name["export_preview"].isEnabled()
-    assert window.users_label.text() == f"{evaluation.user_count:,} users"
-    assert window.unmatched_label.text() == f"{evaluation.unmatched:,} unmatched"
+    assert window.status.users_label.text() == f"{evaluation.user_count:,} users"
+    assert window.status.unmatched_label.text() == f"{evaluation.unmatched:,} unmatched"
     assert window.preview.users_model.rowCount() == evaluation.user_count
     assert window.mapping_panel.model.data(window.mapping_panel.model.index(1, USERS)) == "50"
     assert "Sales" in window.mapping_panel.group_delegate.groups
@@ -57,15 +57,15 @@ def test_open_export_shows_preview_and_status(qtbot, window):
 
 
 def test_import_error_names_the_file_and_keeps_the_draft(qtbot, window, tmp_path):
-    window.open_mapping(SAMPLE_MAPPING)
+    window.files.open_mapping(SAMPLE_MAPPING)
     rows = window.document.mapping.rows
     bad = tmp_path / "broken.xlsx"
     bad.write_bytes(b"this is not a workbook")
     open_and_wait(qtbot, window, bad)
-    box = window.error_box
+    box = window.files.error_box
     assert box.isVisible() and "broken.xlsx" in box.informativeText()
     assert "Your draft was not changed" in box.informativeText()
-    assert box.sizeHint().width() >= window_files.ERROR_WIDTH  # the path is not squeezed
+    assert box.sizeHint().width() >= file_dialogs.ERROR_WIDTH  # the path is not squeezed
     assert window.document.mapping.rows == rows and window.document.users is None
     box.close()
 
@@ -81,7 +81,7 @@ def test_missing_source_column_lets_the_admin_pick_one(qtbot, window, tmp_path, 
         assert items[current] == "Department"  # preselected: not a name, email, status
         return "Department", True
 
-    monkeypatch.setattr(window_files.QInputDialog, "getItem", pick)
+    monkeypatch.setattr(file_controller.QInputDialog, "getItem", pick)
     open_and_wait(qtbot, window, export)
     qtbot.waitUntil(lambda: window.document.users is not None, timeout=20_000)
     assert "Department" in asked[0]
@@ -92,29 +92,29 @@ def test_missing_source_column_lets_the_admin_pick_one(qtbot, window, tmp_path, 
 
 def test_the_picker_preselects_a_column_named_like_the_source_column():
     columns = ["Email", "Name", "Department", "identity provider grp", "Status"]
-    assert window_files._likely_source(columns, "Identity Provider Group") == 3
-    assert window_files._likely_source(columns, "Cost Center") == 2  # not a name, email…
-    assert window_files._likely_source(["Email", "Name"], "") == 0
+    assert file_dialogs.likely_source(columns, "Identity Provider Group") == 3
+    assert file_dialogs.likely_source(columns, "Cost Center") == 2  # not a name, email…
+    assert file_dialogs.likely_source(["Email", "Name"], "") == 0
 
 
 def test_save_and_open_round_trip(qtbot, window, tmp_path, monkeypatch):
-    window.open_mapping(SAMPLE_MAPPING)
+    window.files.open_mapping(SAMPLE_MAPPING)
     window.editor.set_option("separator", ";", "sep")
     target = tmp_path / "drafts" / "team.json"
     target.parent.mkdir()
-    monkeypatch.setattr(window_files.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(file_controller.QFileDialog, "getSaveFileName",
                         lambda *a, **k: (str(target.with_suffix("")), ""))
     assert window.document.dirty and window.windowTitle().startswith("Untitled")
-    assert window.save()
+    assert window.files.save()
     assert not window.document.dirty and window.document.draft_path == target
-    assert "team.json" in window.windowTitle() and "unsaved" not in window.draft_label.text()
+    assert "team.json" in window.windowTitle() and "unsaved" not in window.status.draft_label.text()
     saved = load_draft(target)
     assert saved == window.document.mapping
     window.editor.set_cell(0, "group", "Changed")
-    assert window.isWindowModified() and "unsaved" in window.draft_label.text()
-    window.new_draft()
+    assert window.isWindowModified() and "unsaved" in window.status.draft_label.text()
+    window.files.new_draft()
     assert window.document.mapping.rows == ()
-    window.open_paths([target])
+    window.files.open_paths([target])
     assert window.document.mapping == saved and not window.document.dirty
 
 
@@ -127,7 +127,7 @@ def test_close_with_unsaved_changes_asks(qtbot, window, monkeypatch):
         return QMessageBox.StandardButton.Cancel if len(asked) == 1 else (
             QMessageBox.StandardButton.Discard)
 
-    monkeypatch.setattr(window_files.QMessageBox, "question", answer)
+    monkeypatch.setattr(file_controller.QMessageBox, "question", answer)
     assert not window.close() and window.isVisible()
     assert asked == ["The draft Untitled has unsaved changes. Save them before closing?"]
     assert window.close() and not window.isVisible()
@@ -140,30 +140,30 @@ def test_autosave_and_recovery(qtbot, tmp_path, monkeypatch):
     first.editor.insert(0, [MappingRow("Sales", "Sales Team")], "add")  # structural: saved now
     assert (tmp_path / "data" / "autosave.json").exists()
     first.editor.set_cell(0, "group", "Sellers")
-    first.autosaver.save_if_changed()  # what the 30 s timer does
+    first.files.autosaver.save_if_changed()  # what the 30 s timer does
     expected = first.document.mapping
     # The first window "crashes": never closed. The next start offers the draft.
     second = MainWindow(settings, tmp_path / "data")
     qtbot.addWidget(second)
     asked = []
-    monkeypatch.setattr(window_files.QMessageBox, "question",
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
                         lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
-    assert second.offer_restore()
+    assert second.files.offer_restore()
     assert asked[0].startswith("GroupMap did not close properly last time. Restore the unsaved "
                                "draft (1 row), autosaved at ")
     assert asked[0].endswith("?\n\nNo deletes the autosaved copy.")
     assert second.document.mapping == expected and second.document.dirty
-    monkeypatch.setattr(window_files.QMessageBox, "question",
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Discard)
     assert second.close()
     assert not (tmp_path / "data" / "autosave.json").exists()
     third = MainWindow(settings, tmp_path / "data")
     qtbot.addWidget(third)
-    assert not third.offer_restore()
+    assert not third.files.offer_restore()
 
 
 def test_problem_click_selects_and_quick_fix_applies(qtbot, window):
-    window.open_mapping(SAMPLE_MAPPING)
+    window.files.open_mapping(SAMPLE_MAPPING)
     open_and_wait(qtbot, window, SAMPLE_USERS)
     problems = window.problems
     near = next(i for i, w in enumerate(problems.warnings) if w.code == "near_miss")
@@ -216,34 +216,34 @@ def test_known_groups_and_drift_from_the_server(qtbot, window):
 def test_export_preview_and_mapping_tables(qtbot, window, tmp_path, monkeypatch):
     import pandas as pd
 
-    window.open_mapping(SAMPLE_MAPPING)
+    window.files.open_mapping(SAMPLE_MAPPING)
     open_and_wait(qtbot, window, SAMPLE_USERS)
     target = tmp_path / "preview.xlsx"
-    task = window.export_preview(target)
-    assert task is not None and window.progress.isVisible()
-    qtbot.waitUntil(lambda: window.task is None, timeout=30_000)
+    task = window.files.export_preview(target)
+    assert task is not None and window.status.progress.isVisible()
+    qtbot.waitUntil(lambda: window.tasks.current is None, timeout=30_000)
     sheets = pd.read_excel(target, sheet_name=None, engine="openpyxl")
     assert list(sheets) == ["Summary", "Users", "Problems", "Mapping", "Options"]
     assert len(sheets["Users"]) == window.document.evaluation.user_count
     table = tmp_path / "mapping.csv"
-    monkeypatch.setattr(window_files.QFileDialog, "getSaveFileName",
+    monkeypatch.setattr(file_controller.QFileDialog, "getSaveFileName",
                         lambda *a, **k: (str(table), ""))
-    window.export_mapping_dialog()
+    window.files.export_mapping_dialog()
     rows = window.document.mapping.rows
     window.editor.reset(window.document.mapping.with_rows(()))
-    monkeypatch.setattr(window_files.QFileDialog, "getOpenFileName",
+    monkeypatch.setattr(file_controller.QFileDialog, "getOpenFileName",
                         lambda *a, **k: (str(table), ""))
-    window.import_mapping_dialog()
+    window.files.import_mapping_dialog()
     assert window.document.mapping.rows == rows
     window.editor.stack.undo()
     assert window.document.mapping.rows == ()
 
 
 def test_cancelled_import_changes_nothing(qtbot, window):
-    window.open_paths([SAMPLE_USERS])
-    assert window.cancel_button.isVisibleTo(window)
-    window.cancel_task()
-    qtbot.waitUntil(lambda: window.task is None, timeout=20_000)
+    window.files.open_paths([SAMPLE_USERS])
+    assert window.status.cancel_button.isVisibleTo(window)
+    window.status.cancel()
+    qtbot.waitUntil(lambda: window.tasks.current is None, timeout=20_000)
     assert window.document.users is None
     assert window.statusBar().currentMessage() == "Cancelled."
 
@@ -255,7 +255,7 @@ def test_layout_and_recent_files_persist(qtbot, tmp_path):
     first.show()
     first.resize(1100, 700)
     first.splitter.setSizes([300, 800])
-    first.add_recent(Path(SAMPLE_MAPPING))
+    first.files.recent.add(Path(SAMPLE_MAPPING))
     sizes = first.splitter.sizes()
     assert first.close()
     second = MainWindow(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
@@ -264,7 +264,7 @@ def test_layout_and_recent_files_persist(qtbot, tmp_path):
     second.show()
     # The offscreen screen is narrow and clamps the width; the height and left pane persist.
     assert second.height() == 700 and second.splitter.sizes()[0] == sizes[0]
-    second._fill_recent_menu()
+    second.files.recent.fill_menu()
     titles = [a.text() for a in second.recent_menu.actions()]
     assert titles[0] == "&1 mapping.csv"  # Alt+F, R, 1 opens it
     assert second.recent_menu.actions()[0].toolTip().endswith("mapping.csv")
@@ -347,7 +347,7 @@ def test_the_restore_question_names_the_draft_and_its_exports():
     found = SimpleNamespace(draft_path=Path("/drafts/team.json"),
                             mapping=SimpleNamespace(rows=(1, 2, 3)),
                             export_paths=[Path("/x/users.csv"), Path("/x/pending.xlsx")])
-    text = window_files.restore_question(found, "2026-11-28 22:30")
+    text = file_dialogs.restore_question(found, "2026-11-28 22:30")
     assert text.startswith("GroupMap did not close properly last time. Restore team.json "
                            "(3 rows, with users.csv, pending.xlsx), autosaved at 2026-11-28 22:30?")
 

@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.ui.worker import TaskRunner, start_task
 
@@ -135,3 +136,151 @@ def test_a_task_that_keeps_its_result_delivers_it_after_a_cancel(qtbot):
     with qtbot.waitSignal(task.finished, timeout=10_000):
         task.cancel()
     assert outcome == ["3 of 9 done, cancelled"]
+
+
+def test_a_task_with_the_key_of_a_running_one_supersedes_it(qtbot):
+    runner = TaskRunner()
+    started = threading.Event()
+    asked_to_stop = []
+
+    def slow(state):
+        started.set()
+        while not state.is_cancelled():
+            threading.Event().wait(0.005)
+        asked_to_stop.append(True)
+        return "first export"
+
+    first = runner.start(slow, label="Reading first.csv…", key="read-export")
+    seen = []
+    first.done.connect(seen.append)
+    first.error.connect(seen.append)
+    first.cancelled.connect(lambda: seen.append("first cancelled"))
+    first.finished.connect(lambda: seen.append("first finished"))
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    second = runner.start(lambda state: "second export", label="Reading second.csv…",
+                          key="read-export")
+    assert runner.current is second and first.superseded
+    with qtbot.waitSignal(second.done, timeout=10_000) as blocker:
+        pass
+    assert blocker.args == ["second export"]
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10_000)  # both functions returned
+    assert not first.running
+    assert asked_to_stop == [True]  # the first was asked to cancel
+    assert seen == []  # and nothing of it reached its slots, not even `finished`
+    assert runner.current is None
+
+
+def test_a_queued_job_waits_for_a_superseded_task_to_return(qtbot):
+    runner = TaskRunner()
+    release = threading.Event()
+    order = []
+
+    def stubborn(state):  # ignores the cancel until released
+        release.wait(10)
+        order.append("first returned")
+
+    runner.start(stubborn, key="read-server")
+    runner.start(lambda state: order.append("second returned"), key="read-server")
+    runner.then(lambda: order.append("queued job"))
+    qtbot.waitUntil(lambda: "second returned" in order, timeout=10_000)
+    assert runner.busy and "queued job" not in order
+    release.set()
+    qtbot.waitUntil(lambda: "queued job" in order, timeout=10_000)
+    assert order == ["second returned", "first returned", "queued job"]
+
+
+def test_tasks_with_other_keys_run_side_by_side(qtbot):
+    runner = TaskRunner()
+    results = []
+    one = runner.start(lambda state: "export read", key="read-export")
+    two = runner.start(lambda state: "server read", key="read-server")
+    one.done.connect(results.append)
+    two.done.connect(results.append)
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=10_000)
+    assert sorted(results) == ["export read", "server read"]
+    assert not one.superseded and not two.superseded
+
+
+def test_the_status_bar_shows_the_current_task_and_its_cancel_stops_it(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.ui.status_bar import WindowStatus
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    runner = TaskRunner(window)
+    status = WindowStatus(window, runner)
+    window.show()
+    started = threading.Event()
+
+    def work(state):
+        state.set_progress(0.5)
+        started.set()
+        while not state.is_cancelled():
+            threading.Event().wait(0.005)
+        return "ignored"
+
+    task = runner.start(work, label="Reading users.csv…")
+    outcome = []
+    task.cancelled.connect(lambda: outcome.append("cancelled"))
+    task.done.connect(outcome.append)
+    assert window.statusBar().currentMessage() == "Reading users.csv…"
+    assert status.progress.isVisible() and status.cancel_button.isVisible()
+    qtbot.waitUntil(started.is_set, timeout=5000)
+    qtbot.waitUntil(lambda: status.progress.value() == 500, timeout=5000)
+    with qtbot.waitSignal(task.finished, timeout=10_000):
+        qtbot.mouseClick(status.cancel_button, Qt.MouseButton.LeftButton)
+    assert outcome == ["cancelled"]
+    assert not status.progress.isVisible() and not status.cancel_button.isVisible()
+    assert window.statusBar().currentMessage() == "Cancelled."
+    assert runner.current is None
+
+
+def test_a_task_without_a_label_leaves_the_status_bar_alone(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.ui.status_bar import WindowStatus
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    runner = TaskRunner(window)
+    status = WindowStatus(window, runner)
+    window.show()
+    task = runner.start(lambda state: "synced")
+    assert runner.current is None and not status.progress.isVisible()
+    with qtbot.waitSignal(task.done, timeout=10_000):
+        pass
+    assert window.statusBar().currentMessage() == ""
+
+
+def test_a_task_that_returns_after_its_window_is_gone_reaches_nothing_deleted(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    from app.ui.status_bar import WindowStatus
+
+    window = QMainWindow()
+    runner = TaskRunner(window)
+    WindowStatus(window, runner)
+    release = threading.Event()
+    task = runner.start(lambda state: release.wait(10), label="Checking plan…", key="check")
+    with qtbot.waitSignal(window.destroyed, timeout=10_000):
+        window.deleteLater()
+    with qtbot.waitSignal(task.ended, timeout=10_000):
+        release.set()
+    assert not task.running  # and no slot of the deleted status bar or runner was called
+
+
+def test_the_slots_of_a_gone_window_are_not_called(qtbot):
+    from PySide6.QtWidgets import QLabel, QMainWindow
+
+    window = QMainWindow()
+    label = QLabel(window)
+    runner = TaskRunner(window)
+    release = threading.Event()
+    task = runner.start(lambda state: release.wait(10) and "read", keep_result=True)
+    task.done.connect(lambda text: label.setText(text))  # a closure over a child widget
+    with qtbot.waitSignal(window.destroyed, timeout=10_000):
+        window.deleteLater()
+    assert task.superseded  # asked to stop, and nothing more of it is delivered
+    with qtbot.waitSignal(task.ended, timeout=10_000):
+        release.set()

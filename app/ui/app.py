@@ -5,12 +5,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from app import __version__
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
 
 ORGANIZATION = "GroupMap"
 APPLICATION = "GroupMap"
@@ -34,7 +37,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 def run_app(
     paths: list[str], *, mapping_path: str | Path | None = None,
-    setup: Callable[[Any], None] | None = None,
+    setup: Callable[[MainWindow], None] | None = None,
 ) -> int:
     """Open the main window on the given exports/drafts (and mapping), run the event loop.
 
@@ -49,12 +52,12 @@ def run_app(
 
     def start() -> None:
         # After a crash, offer the autosaved draft first (the demo brings its own mapping).
-        restored = window.offer_restore() if mapping_path is None else False
+        restored = window.files.offer_restore() if mapping_path is None else False
         if mapping_path is not None:
-            window.open_mapping(Path(mapping_path))
+            window.files.open_mapping(Path(mapping_path))
         if paths:
             exports = [p for p in paths if Path(p).suffix.lower() != ".json"]
-            window.open_paths(exports if restored else paths)
+            window.files.open_paths(exports if restored else paths)
         if setup is not None:
             setup(window)
 

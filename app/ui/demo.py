@@ -17,10 +17,15 @@ import secrets
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.io.journal import JOURNAL_ENV
 from app.resources import resource_path
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+    from app.ui.sync_controller import SyncController
+    from app.ui.sync_window import SyncWindow
 
 DEMO_CONNECTION = "Demo server (local)"
 HEADLESS_LIMIT_MS = 90_000
@@ -59,19 +64,18 @@ def start_demo_server(users_path: Path, extra: dict[str, list[str]], token: str)
     return server
 
 
-def connect_window(window: Any, url: str, token: str):
+def connect_window(window: SyncWindow, url: str, token: str) -> SyncController:
     """Connect the window's sync controller to the demo server (session only) and refresh."""
     from app.ui.connection import ConnectionProfile
-    from app.ui.sync_controller import install_sync
 
-    controller = getattr(window, "sync_controller", None) or install_sync(window)
+    controller = window.sync_controller
     profile = ConnectionProfile(name=DEMO_CONNECTION, url=url)
     controller.set_connection(profile, token, persist=False)
     controller.refresh_when_ready()
     return controller
 
 
-def _headless_driver(controller: Any) -> None:
+def _headless_driver(controller: SyncController) -> None:
     """Offscreen: after the refresh, plan and sync without dialogs, print, then quit."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -132,7 +136,7 @@ def run_demo(headless: bool = False) -> int:
     print(f"Demo SCIM server running at {server.url} (stops when the app closes).")
     try:
 
-        def setup(window: Any) -> None:
+        def setup(window: MainWindow) -> None:
             from PySide6.QtGui import QGuiApplication
 
             controller = connect_window(window, server.url, token)

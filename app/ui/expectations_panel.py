@@ -322,6 +322,6 @@ def import_expectations(window) -> None:
     try:
         found = read_expectations(Path(name))
     except (OSError, InputError) as exc:
-        window.show_error("Can't import the expectations", Path(name), str(exc))
+        window.files.show_error("Can't import the expectations", Path(name), str(exc))
         return
     window.expectations.expect(list(found), f"Import expectations from {Path(name).name}")

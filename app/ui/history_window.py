@@ -126,7 +126,7 @@ class HistoryWindow(QDialog):
     def select_run(self, run_id: int) -> None:
         for i in range(self.run_list.topLevelItemCount()):
             item = self.run_list.topLevelItem(i)
-            if item.data(0, Qt.ItemDataRole.UserRole) == run_id:
+            if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == run_id:
                 self.run_list.setCurrentItem(item)
                 return
 

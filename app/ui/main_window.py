@@ -1,27 +1,33 @@
 """The main window: mapping grid and options on the left, live preview on the right, Problems below.
 
-It implements SyncWindow (app/ui/sync_window.py), all the sync controller uses of it:
-`document` (app/ui/document.py), `set_drift(emails)`, `server_menu` (the "&Server" menu),
-`toolbar` (server actions go at its end), `run_in_background(...)` for tasks with the
-status-bar progress and Cancel, and a few more listed there.
+The window lays out and wires its parts: `files` (app/ui/file_controller.py: open, save,
+import, export, autosave, recent files), `tasks` (app/ui/worker.py: every background job),
+`status` (app/ui/status_bar.py), `window_layout` (app/ui/window_layout.py). It implements
+SyncWindow (app/ui/sync_window.py), all the sync controller uses of it: `document`,
+`set_drift(emails)`, `server_menu`, `toolbar`, `tasks` and a few more listed there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeySequence,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QDockWidget,
     QGroupBox,
     QLabel,
     QMainWindow,
-    QMenu,
-    QProgressBar,
-    QPushButton,
     QSizePolicy,
     QSplitter,
     QStackedWidget,
@@ -36,43 +42,53 @@ from app.ui.commands import MappingEditor
 from app.ui.document import Document
 from app.ui.empty_state import EmptyState
 from app.ui.expectations_panel import install_expectations
+from app.ui.file_controller import FileController
 from app.ui.icons import app_icon, retint, set_icon
 from app.ui.keyboard import KeyboardPaths
 from app.ui.mapping_view import MappingPanel
 from app.ui.options_panel import OptionsPanel
-from app.ui.preview_view import PreviewPanel
+from app.ui.preview_view import QUICK, PreviewPanel
 from app.ui.problems_panel import ProblemsPanel
-from app.ui.sync_controller import install_sync
-from app.ui.window_files import FileActions
-from app.ui.window_state import WindowState
+from app.ui.status_bar import WindowStatus
+from app.ui.sync_controller import SyncController, install_sync
+from app.ui.window_layout import WindowLayout
+from app.ui.worker import TaskRunner
 
 GROUP_SOURCES = ("export", "server", "mapping")
 
 
-class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
+class MainWindow(KeyboardPaths, QMainWindow):
+    sync_controller: SyncController  # set by install_sync
+
     def __init__(self, settings: QSettings | None = None, data_dir: Path | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings()
         self.document = Document(self)
         self.editor = MappingEditor(self.document, self)
+        self.tasks = TaskRunner(self)  # every background task of the window, the sync's too
+        self.files = FileController(self.document, self.editor, self.settings, self,
+                                    self.statusBar(), self.tasks, data_dir)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.setMinimumSize(760, 520)  # 1024x640 screens, with the window's frame
         self._known: dict[str, list[str]] = {source: [] for source in GROUP_SOURCES}
-        self._completion_tokens = None
+        self._completion_tokens: object = None  # the tokens the Value editor completes from
 
         self.mapping_panel = MappingPanel(self.editor, self)
         self.options_panel = OptionsPanel(self.editor, self)
         self.preview = PreviewPanel(self)
         self.problems = ProblemsPanel(self.editor, self)
+        self.files.columnsFound.connect(self.options_panel.set_columns)
         self._build_layout()
+        self.window_layout = WindowLayout(self, self.settings, self.splitter,
+                                          self.preview.splitter, self.mapping_panel.needed_width)
         self._build_actions()
-        self._build_status_bar()
+        self.status = WindowStatus(self, self.tasks)
         install_expectations(self)  # the Expectations tab beside Problems, "Expect This"
-        self.init_files(data_dir)
 
         self.document.evaluationChanged.connect(self._evaluation_changed)
-        self.document.mappingChanged.connect(self._mapping_changed)
+        self.document.mappingChanged.connect(
+            lambda: self.set_known_groups("mapping", self.document.mapping.managed_groups()))
         self.document.usersChanged.connect(self._users_changed)
         self.document.serverGroupsChanged.connect(
             lambda: self.set_known_groups("server", list(self.document.server_groups))
@@ -87,7 +103,7 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
         install_sync(self)  # the Server menu: connect, refresh, preview, sync
         self._order_start_page_tabs()
         self._build_keyboard_paths()
-        self.restore_layout()
+        self.window_layout.restore()
 
     # --- layout --------------------------------------------------------------------------
 
@@ -105,7 +121,7 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
         left_layout.addWidget(options_box)
 
         self.empty_state = EmptyState(self)
-        self.empty_state.button.clicked.connect(self.open_export_dialog)
+        self.empty_state.button.clicked.connect(self.files.open_export_dialog)
         self.right = QStackedWidget(self)
         preview_box = QWidget(self)
         preview_layout = QVBoxLayout(preview_box)
@@ -135,8 +151,9 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
         self.resizeDocks([self.problems_dock], [130], Qt.Orientation.Vertical)
 
-    def _action(self, text: str, slot, shortcut=None, icon_name: str | None = None,
-                tip: str = "") -> QAction:
+    def _action(self, text: str, slot: Callable[..., object],
+                shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+                icon_name: str | None = None, tip: str = "") -> QAction:
         action = QAction(text, self)
         if icon_name:
             set_icon(action, icon_name)
@@ -152,22 +169,24 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
     def _build_actions(self) -> None:
         key = QKeySequence.StandardKey
         a = self._action
+        files = self.files
         self.actions_by_name = {
-            "new": a("&New Draft", self.new_draft, key.New, "document-new", "Start a new mapping"),
-            "open": a("&Open…", self.open_dialog, key.Open, "document-open",
+            "new": a("&New Draft", files.new_draft, key.New, "document-new",
+                     "Start a new mapping"),
+            "open": a("&Open…", files.open_dialog, key.Open, "document-open",
                       "Open a draft (.json) or an export (.xlsx, .csv)"),
-            "save": a("&Save", self.save, key.Save, "document-save", "Save the draft"),
-            "save_as": a("Save &As…", self.save_as, key.SaveAs, None,
+            "save": a("&Save", files.save, key.Save, "document-save", "Save the draft"),
+            "save_as": a("Save &As…", files.save_as, key.SaveAs, None,
                          "Save the draft under a new name"),
-            "open_export": a("Open &Export…", self.open_export_dialog, "Ctrl+I", "import-export",
+            "open_export": a("Open &Export…", files.open_export_dialog, "Ctrl+I", "import-export",
                              "Open the user list exported from Calendly (.xlsx, .csv)"),
-            "add_export": a("A&dd Export…", self.add_export_dialog, None, None,
+            "add_export": a("A&dd Export…", files.add_export_dialog, None, None,
                             "Combine another export with the open one (e.g. pending users)"),
-            "import_mapping": a("&Import Mapping…", self.import_mapping_dialog, "Ctrl+Shift+I",
+            "import_mapping": a("&Import Mapping…", files.import_mapping_dialog, "Ctrl+Shift+I",
                                 None, "Replace the rows with a mapping table (.xlsx, .csv)"),
-            "export_mapping": a("Export &Mapping…", self.export_mapping_dialog, "Ctrl+Shift+E",
+            "export_mapping": a("Export &Mapping…", files.export_mapping_dialog, "Ctrl+Shift+E",
                                 None, "Save the rows as a mapping table (.xlsx, .csv)"),
-            "export_preview": a("Export &Preview…", self.export_preview_dialog, "Ctrl+E",
+            "export_preview": a("Export &Preview…", files.export_preview_dialog, "Ctrl+E",
                                 "export-preview",
                                 "Save the preview: Summary, Users and Problems (.xlsx, .csv)"),
             "quit": a("&Quit", self.close, QKeySequence(key.Quit).toString() or "Ctrl+Q", None,
@@ -188,8 +207,7 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
 
         file_menu = self.menuBar().addMenu("&File")
         file_menu.addActions([names["new"], names["open"]])
-        self.recent_menu = QMenu("Open &Recent", self)
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.recent_menu = files.recent.menu
         file_menu.addMenu(self.recent_menu)
         file_menu.addActions([names["save"], names["save_as"]])
         file_menu.addSeparator()
@@ -209,7 +227,7 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
 
         view_menu = self.menuBar().addMenu("&View")
         view_menu.addAction(names["find"])
-        for n, (k, label, tip) in enumerate(_quick_items()):
+        for n, (k, label, tip) in enumerate(q for q in QUICK if q[0] != "drift"):
             action = a(f"Show &{label.title()}", lambda _=False, q=k: self.preview.set_quick(q),
                        f"Ctrl+{n + 1}", None, tip)
             view_menu.addAction(action)
@@ -249,31 +267,6 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut if scoped
                                       else Qt.ShortcutContext.WindowShortcut)
 
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.users_label = QLabel(self)
-        self.unmatched_label = QLabel(self)
-        self.draft_label = QLabel(self)
-        for label, name in ((self.users_label, "User count"),
-                            (self.unmatched_label, "Unmatched users"),
-                            (self.draft_label, "Draft")):
-            label.setAccessibleName(name)
-        self.progress = QProgressBar(self)
-        self.progress.setMaximumWidth(180)
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        self.progress.setAccessibleName("Progress")
-        self.cancel_button = QPushButton("Cancel", self)
-        set_icon(self.cancel_button, "cancel")
-        self.cancel_button.setToolTip("Stop the running task")
-        self.progress.hide()
-        self.cancel_button.hide()
-        bar.addPermanentWidget(self.progress)
-        bar.addPermanentWidget(self.cancel_button)
-        bar.addPermanentWidget(self.users_label)
-        bar.addPermanentWidget(self.unmatched_label)
-        bar.addPermanentWidget(self.draft_label)
-
     # --- document changes ----------------------------------------------------------------
 
     def _users_changed(self) -> None:
@@ -284,9 +277,8 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
             QSizePolicy.Policy.Preferred if users is None else QSizePolicy.Policy.Ignored,
             QSizePolicy.Policy.Preferred)
         if users is not None:
-            self.fit_split_for_export()
+            self.window_layout.export_opened()
         self.set_known_groups("export", list(users.group_names) if users is not None else [])
-        self.autosaver.exports_changed()  # a crash-restore reopens the export open now
 
     def _update_value_completion(self) -> None:
         """The export's distinct values (as split by the separator) for the Value editor."""
@@ -298,38 +290,26 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
         values = [str(v) for v in tokens.spelling] if tokens is not None else []
         self.mapping_panel.value_delegate.set_values(sorted(values, key=str.casefold))
 
-    def _mapping_changed(self) -> None:
-        self.set_known_groups("mapping", self.document.mapping.managed_groups())
-        self.schedule_autosave()
-
     def _evaluation_changed(self) -> None:
         evaluation = self.document.evaluation
         self.preview.set_evaluation(evaluation)
         self._update_value_completion()
         self.actions_by_name["export_preview"].setEnabled(evaluation is not None)
         self.actions_by_name["add_export"].setEnabled(evaluation is not None)
-        if evaluation is None:
-            self.users_label.setText("No export open")
-            self.unmatched_label.setText("")
-        else:
-            self.users_label.setText(f"{evaluation.user_count:,} users")
-            self.unmatched_label.setText(f"{evaluation.unmatched:,} unmatched")
+        self.status.show_counts(evaluation)
         self.problems_dock.setWindowTitle(self.problems.summary())
         self.mapping_panel._selection_changed()
 
     def _update_title(self) -> None:
-        name = self.document.draft_name
-        self.setWindowTitle(f"{name}[*] — GroupMap")
+        self.setWindowTitle(f"{self.document.draft_name}[*] — GroupMap")
         self.setWindowModified(self.document.dirty)
-        self.draft_label.setText(f"{name}{' • unsaved' if self.document.dirty else ''}")
-        self.draft_label.setToolTip(str(self.document.draft_path or "Not saved yet"))
+        self.status.show_draft(self.document)
 
     def _order_start_page_tabs(self) -> None:
         """Tab goes left to right on the start page too: options, Open Export, help, Problems."""
         chain = [self.options_panel.apply_existing, self.empty_state.button]
-        help_button = getattr(getattr(self, "sync_controller", None), "empty_help_button", None)
-        if help_button is not None:
-            chain.append(help_button)
+        if self.sync_controller.empty_help_button is not None:
+            chain.append(self.sync_controller.empty_help_button)
         for first, second in pairwise(chain):
             QWidget.setTabOrder(first, second)
 
@@ -386,14 +366,18 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
     # --- drag and drop, close ------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls() and self.droppable(event.mimeData().urls()):
+        if event.mimeData().hasUrls() and self.files.droppable(event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
-        paths = self.droppable(event.mimeData().urls())
+        paths = self.files.droppable(event.mimeData().urls())
         if paths:
             event.acceptProposedAction()
-            QTimer.singleShot(0, lambda: self.open_paths(paths))
+            QTimer.singleShot(0, lambda: self.files.open_paths(list(paths)))
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.window_layout.shown()
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange:
@@ -401,16 +385,10 @@ class MainWindow(FileActions, WindowState, KeyboardPaths, QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.confirm_discard("closing"):
+        if not self.files.confirm_discard("closing"):
             event.ignore()
             return
-        self.cancel_task()  # a running import or export stops at its next check
-        self.save_layout()
-        self.finish_autosave()
+        self.tasks.cancel_all()  # an import, a read or a sync stops at its next check
+        self.window_layout.save()
+        self.files.finish_autosave()
         event.accept()
-
-
-def _quick_items():
-    from app.ui.preview_view import QUICK
-
-    return [q for q in QUICK if q[0] != "drift"]

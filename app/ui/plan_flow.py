@@ -90,31 +90,31 @@ class SavedPlanFlow:
         from app.scim.planfile import read_plan
 
         c = self.controller
+        profile = c.profile
+        if profile is None:
+            return
         try:
             saved = read_plan(path)
         except InputError as error:
             c._on_error(error)
             return
-        if not saved.fits_server(c.profile.url):
+        if not saved.fits_server(profile.url):
             c._on_error(
                 InputError(
-                    f"plan {saved.code} was made for {saved.url}, not {c.profile.url} "
-                    f"({c.profile.name}): user and group ids differ between servers, so "
+                    f"plan {saved.code} was made for {saved.url}, not {profile.url} "
+                    f"({profile.name}): user and group ids differ between servers, so "
                     "connect to the plan's server, or make a new plan"
                 )
             )
             return
-        task = c.window.run_in_background(
-            f"Checking plan {saved.code} against {c.profile.name}…",
+        c.start_read(
+            f"Checking plan {saved.code} against {profile.name}…",
             stale_task,
-            c.profile,
+            profile,
             c.token,
             saved,
             on_done=lambda stale: self.show(saved, stale),
-            on_error=c._on_error,
         )
-        task.finished.connect(c._task_finished)
-        c._set_task(task)
 
     def show(self, saved: Any, stale: list[str]) -> PlanDialog:
         from app.scim.planfile import saved_settings, sync_plan

@@ -2,17 +2,21 @@
 
 `install_sync(window)` is the one hook the main window calls. The controller keeps the
 connection (profile + token, the token only in memory and the TokenStore), runs every
-network step in a background task (app/ui/worker.py) and talks to the window only through
-the SyncWindow protocol (app/ui/sync_window.py): it feeds `document.set_current_groups_from_server`,
-`document.set_server_groups` and `set_drift(...)`.
+network step through the window's TaskRunner (app/ui/worker.py) and talks to the window
+only through the SyncWindow protocol (app/ui/sync_window.py): it feeds
+`document.set_current_groups_from_server`, `document.set_server_groups` and `set_drift(...)`.
+Its menu and toolbar entries are built by app/ui/sync_actions.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from app.scim.errors import AuthError, ConnectError
@@ -25,11 +29,23 @@ from app.ui.history_window import HistoryWindow, install_history
 from app.ui.plan_flow import SavedPlanFlow, add_save_button
 from app.ui.screen_fit import ElidingLabel
 from app.ui.setup_help import show_setup_help
+from app.ui.sync_actions import build_server_actions
 from app.ui.sync_dialog import SyncDialog
 from app.ui.sync_journal import begin_sync_journal
 from app.ui.sync_preview import PlanDialog, plural, report_summary, save_frame
 from app.ui.sync_tasks import plan_task, retry_task, sync_task
 from app.ui.sync_window import SyncWindow
+from app.ui.worker import Task
+
+if TYPE_CHECKING:
+    from app.core.users import UserList
+    from app.scim.plan import SyncPlan
+    from app.scim.result import SyncResult
+    from app.scim.settings import SyncSettings
+    from app.scim.state import ServerState
+    from app.ui.setup_help import SetupHelpDialog
+
+READ_SERVER = "read-server"  # the key of a server read: a newer read supersedes it
 
 CONNECTION_STATES = {  # after "Server: <name>" in the toolbar
     "unchecked": " (not checked yet)",
@@ -46,6 +62,13 @@ class SyncController(QObject):
     planned = Signal(object)  # SyncPlan
     synced = Signal(object)  # SyncResult
     failed = Signal(str)  # plain-text explanation
+    connect_action: QAction  # these are built by app/ui/sync_actions.py
+    refresh_action: QAction
+    preview_action: QAction
+    apply_plan_action: QAction
+    help_action: QAction
+    status_label: ElidingLabel
+    empty_help_button: QPushButton | None  # on the start page, when the window has one
 
     def __init__(self, window: SyncWindow, store: ConnectionStore | None = None) -> None:
         super().__init__(window.window())
@@ -54,15 +77,16 @@ class SyncController(QObject):
         self.store = store if store is not None else ConnectionStore()
         self.profile: ConnectionProfile | None = None
         self.token = ""
-        self.server_state = None
-        self.plan = None
-        self.result = None
-        self.task = None
+        self.server_state: ServerState | None = None
+        self.plan: SyncPlan | None = None
+        self.result: SyncResult | None = None
+        self.task: Task[Any] | None = None  # the controller's running task (read or write)
         self.plan_dialog: PlanDialog | None = None
         self.connection_state = "unchecked"  # CONNECTION_STATES: what the toolbar says
-        self._server_read = None  # (export paths, groups by email, drift) of the last read
+        # (export paths, groups by email, drift) of the last read
+        self._server_read: tuple[list[Path], dict[str, tuple[str, ...]], list[str]] | None = None
         self.sync_dialog: SyncDialog | None = None
-        self.help_dialog = None
+        self.help_dialog: SetupHelpDialog | None = None
         self.history_action: QAction | None = None  # Server ▸ Sync history… (install_history)
         self.history_window: HistoryWindow | None = None  # once opened
         self.saved_plans = SavedPlanFlow(self)
@@ -71,70 +95,10 @@ class SyncController(QObject):
         app = QCoreApplication.instance()
         if app is not None:  # quitting mid-sync stops between requests instead of hanging
             app.aboutToQuit.connect(self.cancel)
-        self._build_actions()
+        build_server_actions(self)
         self._update_actions()
 
     # --- window integration -------------------------------------------------------------
-
-    def _build_actions(self) -> None:
-        window = self.window.window()
-        self.connect_action = QAction("&Connect…", window)
-        self.connect_action.setToolTip("Choose or edit a SCIM connection (URL, token, target)")
-        self.refresh_action = QAction("&Refresh from server", window)
-        self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
-        keys = self.refresh_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        self.refresh_action.setToolTip(
-            "Read the managed groups and the export's users from the server"
-            + (f" ({keys})" if keys else "")
-        )
-        self.preview_action = QAction("&Preview changes…", window)
-        self.preview_action.setToolTip("Show what a sync would change, before writing anything")
-        self.apply_plan_action = QAction("&Apply saved plan…", window)
-        self.apply_plan_action.setToolTip(
-            "Apply a plan saved for approval, exactly as saved, after checking it still fits"
-        )
-        self.help_action = QAction("Setup &help…", window)
-        self.connect_action.triggered.connect(self.open_connection_dialog)
-        self.refresh_action.triggered.connect(self.refresh)
-        self.preview_action.triggered.connect(self.preview)
-        self.apply_plan_action.triggered.connect(self.saved_plans.choose)
-        self.help_action.triggered.connect(lambda: self.show_help("Okta"))
-        menu = self.window.server_menu
-        menu.addAction(self.connect_action)
-        menu.addSeparator()
-        for action in (self.refresh_action, self.preview_action, self.apply_plan_action):
-            menu.addAction(action)
-        menu.addSeparator()
-        menu.addAction(self.help_action)
-        help_menu = self.window.help_menu
-        if help_menu is not None:  # where an admin looks for help first
-            help_menu.insertAction(help_menu.actions()[0] if help_menu.actions() else None,
-                                   self.help_action)
-        self.status_label = ElidingLabel(window)  # elided in a narrow window's toolbar
-        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.status_label.setContentsMargins(8, 0, 8, 0)
-        self._add_help_to_empty_state()
-        toolbar = self.window.toolbar
-        toolbar.addSeparator()
-        toolbar.addWidget(self.status_label)
-        for action in (
-            self.connect_action, self.refresh_action, self.preview_action
-        ):
-            toolbar.addAction(action)
-
-    def _add_help_to_empty_state(self) -> None:
-        """A setup-help link on the window's start page, where a new admin begins."""
-        page = self.window.empty_state
-        layout = page.layout() if page is not None else None
-        if layout is None:
-            return
-        button = QPushButton("How to send “Identity Provider Group” from your identity provider…")
-        button.setFlat(True)
-        button.setCursor(Qt.CursorShape.PointingHandCursor)
-        button.setStyleSheet("color: palette(link); text-decoration: underline;")
-        button.clicked.connect(lambda: self.show_help("Okta"))
-        self.empty_help_button = button
-        layout.insertWidget(layout.count() - 1, button, 0, Qt.AlignmentFlag.AlignHCenter)
 
     def _update_actions(self) -> None:
         connected = self.profile is not None
@@ -170,7 +134,7 @@ class SyncController(QObject):
         return True
 
     @property
-    def export_users(self):
+    def export_users(self) -> UserList | None:
         """The users as exported (before "current groups" were replaced by the server's)."""
         return self.document.export_users
 
@@ -180,10 +144,13 @@ class SyncController(QObject):
         current = self.profile.name if self.profile else ""
         dialog = ConnectionDialog(self.store, self._parent(), current)
         dialog.helpRequested.connect(lambda: self.show_help("Service provider", dialog))
-        dialog.accepted.connect(
-            lambda: self.set_connection(dialog.profile, dialog.token, checked=dialog.checked))
+        dialog.accepted.connect(lambda: self._accept_connection(dialog))
         dialog.open()
         return dialog
+
+    def _accept_connection(self, dialog: ConnectionDialog) -> None:
+        if dialog.profile is not None:
+            self.set_connection(dialog.profile, dialog.token, checked=dialog.checked)
 
     def set_connection(
         self, profile: ConnectionProfile, token: str, *, persist: bool = True,
@@ -201,14 +168,14 @@ class SyncController(QObject):
         self._update_actions()
         self.connectionChanged.emit()
 
-    def show_help(self, tab: str = "Okta", parent: QWidget | None = None):
+    def show_help(self, tab: str = "Okta", parent: QWidget | None = None) -> SetupHelpDialog:
         self.help_dialog = show_setup_help(parent or self._parent(), tab)
         return self.help_dialog
 
     def _parent(self) -> QWidget:
         return self.window.window()
 
-    def _settings(self, allow_mass_removal: bool = False):
+    def _settings(self, allow_mass_removal: bool = False) -> SyncSettings:
         assert self.profile is not None
         settings = self.profile.sync_settings(self.token)
         if allow_mass_removal:
@@ -228,12 +195,16 @@ class SyncController(QObject):
         self._read_server(show_plan=True)
 
     def _read_server(self, show_plan: bool) -> None:
-        if self.profile is None or self.export_users is None or self.task is not None:
+        """A read already running is superseded (the newest read wins); a sync, a plan check
+        or an undo's read is not; an import is waited for."""
+        if self.profile is None or self.export_users is None:
             return
-        if self.window.tasks.busy:  # an import is running: read right after it
-            self.window.tasks.then(lambda: self._read_server(show_plan), key="read-server")
+        if self.task is not None and self.task.key != READ_SERVER:
             return
-        task = self.window.run_in_background(
+        if self.task is None and self.window.tasks.busy:  # an import: read right after it
+            self.window.tasks.then(lambda: self._read_server(show_plan), key=READ_SERVER)
+            return
+        self.start_read(
             f"Reading {self.profile.name}…",
             plan_task,
             self.profile,
@@ -243,10 +214,21 @@ class SyncController(QObject):
             self._settings(),
             [str(p) for p in self.document.export_paths],  # drift less this app's own changes
             on_done=lambda out: self._on_read(out, show_plan),
-            on_error=self._on_error,
+            key=READ_SERVER,
         )
+
+    def start_read(
+        self, label: str, fn: Callable[..., Any], *args: Any, on_done: Callable[[Any], object],
+        key: Hashable | None = None,
+    ) -> Task[Any]:
+        """Start a read of the server as the window's current task (status bar progress and
+        Cancel); its errors are explained, and the actions wait for it."""
+        task = self.window.tasks.start(fn, *args, label=label, key=key)
+        task.done.connect(on_done)
+        task.error.connect(self._on_error)
         task.finished.connect(self._task_finished)
         self._set_task(task)
+        return task
 
     def refresh_when_ready(self) -> None:
         """Refresh as soon as an export is open (the demo connects before it has loaded)."""
@@ -260,7 +242,10 @@ class SyncController(QObject):
 
         self.document.usersChanged.connect(once)
 
-    def _on_read(self, out: tuple, show_plan: bool) -> None:
+    def _on_read(
+        self, out: tuple[ServerState, SyncPlan, list[str], dict[str, tuple[str, ...]]],
+        show_plan: bool,
+    ) -> None:
         state, plan, group_names, groups_by_email = out
         self.connection_state = "connected"
         self.server_state, self.plan = state, plan
@@ -285,7 +270,7 @@ class SyncController(QObject):
         if show_plan:  # once this read task has finished, so "Sync now" can start at once
             QTimer.singleShot(0, lambda: self.show_plan(plan))
 
-    def show_plan(self, plan) -> PlanDialog:
+    def show_plan(self, plan: SyncPlan) -> PlanDialog:
         dialog = PlanDialog(plan, self._parent())
         add_save_button(dialog, self)
         dialog.accepted.connect(lambda: self.sync(plan, dialog.allow_mass_removal))
@@ -305,7 +290,7 @@ class SyncController(QObject):
             self.sync_dialog = dialog
         return self.sync_dialog
 
-    def sync(self, plan, allow_mass_removal: bool = False) -> None:
+    def sync(self, plan: SyncPlan, allow_mass_removal: bool = False) -> None:
         if self.profile is None:
             return
         if self.window.tasks.busy:  # a read is finishing: start right after it
@@ -330,7 +315,8 @@ class SyncController(QObject):
         dialog.set_running(True, f"Retrying {plural(len(self.result.failed), 'failed operation')}…")
         self._run_write(retry_task, self.result, self._settings(True))
 
-    def _run_write(self, fn, subject, settings) -> None:
+    def _run_write(self, fn: Callable[..., SyncResult], subject: Any,
+                   settings: SyncSettings) -> None:
         assert self.profile is not None and self.sync_dialog is not None
         dialog = self.sync_dialog
         task = self.window.tasks.start(
@@ -344,13 +330,12 @@ class SyncController(QObject):
 
     def cancel(self) -> None:
         """Stop between requests: a running sync returns a result marked cancelled."""
-        if self.task is not None:
-            self.task.cancel()
+        self.window.tasks.cancel(self.task)
 
     def _say(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 15_000)
 
-    def _on_synced(self, result) -> None:
+    def _on_synced(self, result: SyncResult) -> None:
         self.result = result
         self._say("Sync cancelled." if result.cancelled else (
             f"Sync finished with {plural(len(result.failed), 'failed operation')}." if result.failed
@@ -365,7 +350,7 @@ class SyncController(QObject):
                                         or self.result.created_groups):
             self.refresh()
 
-    def export_report(self):
+    def export_report(self) -> Path | None:
         if self.result is None:
             return None
         sheets = {"Sync report": self.result.report_frame(),
@@ -374,7 +359,7 @@ class SyncController(QObject):
 
     # --- shared -------------------------------------------------------------------------
 
-    def _set_task(self, task) -> None:
+    def _set_task(self, task: Task[Any]) -> None:
         self.task = task
         self._update_actions()
 

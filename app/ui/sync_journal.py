@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from app.core.errors import InputError
 
+if TYPE_CHECKING:
+    from app.ui.sync_controller import SyncController
 
-def begin_sync_journal(controller: Any, plan: Any, settings: Any) -> Any:
+
+def begin_sync_journal(controller: SyncController, plan: Any, settings: Any) -> Any:
     """Ask about a suspicious export, then open the run's journal; None: do not sync."""
     from app.scim.record import RunJournal, source_change_since_last
 

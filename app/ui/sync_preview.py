@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QMessageBox,
+    QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -146,6 +147,8 @@ def report_summary(result, profile) -> pd.DataFrame:
 
 class PlanDialog(QDialog):
     """The plan, read-only; accept() means "Sync now" (with allow_mass_removal if ticked)."""
+
+    save_plan_button: QPushButton  # "Save plan for approval…", added by app/ui/plan_flow.py
 
     def __init__(self, plan, parent: QWidget | None = None, can_sync: bool = True) -> None:
         super().__init__(parent)

@@ -6,6 +6,7 @@ the end) and reports progress and log lines through the state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from app.core.users import split_groups
@@ -30,7 +31,7 @@ def named_path(path: str, group_names: dict[str, str]) -> str:
 
 
 def _client(profile: ConnectionProfile, token: str, state: Any, cancelled: Any = None,
-            group_names: dict[str, str] | None = None):
+            group_names: dict[str, str] | None = None) -> Any:
     """A client whose every request becomes a log line (method, path, status; no headers;
     groups named after their id); a cancel also ends its waits for the rate limit."""
     names = group_names or {}
@@ -55,7 +56,7 @@ def plan_task(
     users: Any,
     mapping: Any,
     settings: Any,
-    export_paths: list[str] = (),
+    export_paths: Sequence[str] = (),
 ) -> tuple[Any, Any, list[str], dict[str, tuple[str, ...]]]:
     """Read the server (managed groups, the export's users), plan; also list every group name.
 

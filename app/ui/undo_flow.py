@@ -26,7 +26,7 @@ def undo_plan_task(state: Any, profile: Any, token: str, run: RunRecord, setting
         return plan_undo(client, run, settings, cancelled=state.is_cancelled)
 
 
-def undo_task(state: Any, profile: Any, token: str, undo: Any, settings: Any):
+def undo_task(state: Any, profile: Any, token: str, undo: Any, settings: Any) -> Any:
     """Apply the inverse as a journaled run; returns its SyncResult for the sync window."""
     from dataclasses import replace
 
@@ -59,7 +59,7 @@ class UndoFlow:
         except InputError as error:  # the run's file went away since the list was read
             c._on_error(error)
             return
-        task = c.window.run_in_background(
+        c.start_read(
             f"Reading {c.profile.name} to undo run {run_id}…",
             undo_plan_task,
             c.profile,
@@ -67,10 +67,7 @@ class UndoFlow:
             run,
             c._settings(),
             on_done=self.show_plan,
-            on_error=c._on_error,
         )
-        task.finished.connect(c._task_finished)
-        c._set_task(task)
 
     def show_plan(self, undo: Any) -> PlanDialog:
         dialog = PlanDialog(undo.plan, self.parent or self.controller._parent())
