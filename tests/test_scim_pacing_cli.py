@@ -62,7 +62,15 @@ def test_dry_run_shows_the_estimate_at_the_presets_rate(scim_server, inputs, mon
         == 0
     )
     estimate = json.loads(capsys.readouterr().out)["estimate"]
-    assert estimate == {"requests": 40, "seconds": 2.0, "rate": 20.0, "rate_basis": "set"}
+    assert estimate == {
+        "requests": 40,
+        "seconds": 2.0,
+        "rate": 20.0,
+        "rate_basis": "set",
+        "changes": 400,
+        "max_changes_per_hour": None,
+        "bound": "requests",
+    }
     assert not server.dump()["groups"]
 
 

@@ -46,6 +46,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.cli.common import EXIT_BAD_INPUT, EXIT_CONNECT, check_report_path
     from app.cli.connections import apply_connection
     from app.cli.sync import finish_sync
+    from app.scim.budget import ChangeBudget
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
     from app.scim.pacing import RateLimiter
@@ -60,7 +61,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
     out = sys.stderr if args.json else sys.stdout
     print(f"Applying {saved.summary()}", file=out)
     plan_url = saved.url
-    defaults = {"url": plan_url, "insecure_http": False, "vendor": "generic", "max_rate": None}
+    defaults = {
+        "url": plan_url,
+        "insecure_http": False,
+        "vendor": "generic",
+        "max_rate": None,
+        "max_changes_per_hour": None,
+    }
     apply_connection(args, defaults)
     if not saved.fits_server(args.url):
         raise InputError(
@@ -78,11 +85,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
             insecure_http=args.insecure_http,
             deadline=args.deadline,
             **pacing_options(
-                args.vendor, max_rate=args.max_rate or None, page_size=args.page_size
+                args.vendor,
+                max_rate=args.max_rate or None,
+                page_size=args.page_size,
+                max_changes_per_hour=args.max_changes_per_hour or None,
             ),
         ),
     )
     limiter = RateLimiter(settings.max_rate, settings.deadline)
+    budget = ChangeBudget(settings.max_changes_per_hour, settings.deadline)
     with (
         ctrl_c_cancels(out) as cancel,
         ScimClient(
@@ -93,7 +104,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             page_size=settings.page_size,
         ) as client,
     ):
-        limiter.cancelled = cancel.is_set
+        limiter.cancelled = budget.cancelled = cancel.is_set
         try:
             stale = stale_groups(client, saved)
             plan = sync_plan(saved, settings)
@@ -120,9 +131,11 @@ def cmd_apply(args: argparse.Namespace) -> int:
             raise MassRemovalError(plan.mass_removal_message())
         journal = RunJournal.begin(plan, settings, saved.mapping, saved.export_files, counted=False)
         # read back (verified) and journaled, like a sync
-        result = execute(client, plan, settings, cancelled=cancel.is_set, journal=journal)
+        result = execute(
+            client, plan, settings, cancelled=cancel.is_set, journal=journal, budget=budget
+        )
         journal.finish(result)
-    return finish_sync(args, result, limiter)
+    return finish_sync(args, result, limiter, budget)
 
 
 def _replan(client, saved, settings, out):

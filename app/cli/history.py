@@ -157,7 +157,13 @@ def cmd_undo(args: argparse.Namespace) -> int:
     from app.scim.settings import SyncSettings
     from app.scim.undo import apply_undo, plan_undo
 
-    defaults = {"url": None, "insecure_http": False, "vendor": "generic", "max_rate": None}
+    defaults = {
+        "url": None,
+        "insecure_http": False,
+        "vendor": "generic",
+        "max_rate": None,
+        "max_changes_per_hour": None,
+    }
     apply_connection(args, defaults)
     token = args.token
     settings = SyncSettings(
@@ -167,7 +173,12 @@ def cmd_undo(args: argparse.Namespace) -> int:
         allow_mass_removal=args.allow_mass_removal,
         insecure_http=args.insecure_http,
         deadline=args.deadline,
-        **pacing_options(args.vendor, max_rate=args.max_rate or None, page_size=args.page_size),
+        **pacing_options(
+            args.vendor,
+            max_rate=args.max_rate or None,
+            page_size=args.page_size,
+            max_changes_per_hour=args.max_changes_per_hour or None,
+        ),
     )
     run = find_run(args.run_id)
     if args.report:

@@ -1,4 +1,5 @@
-"""`groupmap sync`'s pacing options (--profile, --max-rate, --page-size, --deadline) and Ctrl-C.
+"""`groupmap sync`'s pacing options (--profile, --max-rate, --max-changes-per-hour,
+--page-size, --deadline) and Ctrl-C.
 
 Ctrl-C sets a cancel flag that the executor checks before every request and that ends any
 wait for the rate limit, so a sync stops between requests; a second Ctrl-C quits at once.
@@ -32,6 +33,13 @@ def add_pacing_options(sync: argparse.ArgumentParser) -> None:
         "learned from the server's answers)",
     )
     sync.add_argument(
+        "--max-changes-per-hour",
+        type=changes_per_hour,
+        metavar="N",
+        help="at most N membership changes an hour, however few requests carry them, e.g. "
+        "1000 (default: the --profile's, github 1000; else no budget)",
+    )
+    sync.add_argument(
         "--page-size", type=int, metavar="N", help="results per list page (default: the server's)"
     )
     sync.add_argument(
@@ -54,6 +62,20 @@ def rate(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a rate above 0: give requests a second, e.g. 1, or 0.5 for one "
             "request every 2 seconds"
+        )
+    return value
+
+
+def changes_per_hour(text: str) -> float:
+    """Membership changes an hour, above 0 (for --max-changes-per-hour)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of changes above 0: give membership changes an hour, "
+            "e.g. 1000"
         )
     return value
 

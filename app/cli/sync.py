@@ -113,6 +113,7 @@ CONNECTION_DEFAULTS = {
     "insecure_http": False,
     "vendor": "generic",  # --profile, or the saved connection's service provider
     "max_rate": None,
+    "max_changes_per_hour": None,
 }
 
 
@@ -134,6 +135,7 @@ def _plan_json(plan, requests: int, estimate) -> dict:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.core.errors import InputError
+    from app.scim.budget import ChangeBudget
     from app.scim.client import ScimClient
     from app.scim.errors import BadAnswer, ScimError, SyncCancelled
     from app.scim.estimate import plan_estimate
@@ -156,6 +158,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         page_size=args.page_size,
         concurrency=args.concurrency,
+        max_changes_per_hour=args.max_changes_per_hour or None,
     )
     settings = SyncSettings(
         url=args.url,
@@ -236,6 +239,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if not plan.is_empty:
             print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
         journal = RunJournal.begin(plan, settings, mapping, args.users)
+        budget = ChangeBudget(
+            settings.max_changes_per_hour, settings.deadline, cancelled=cancel.is_set
+        )
         result = execute(
             client,
             plan,
@@ -243,18 +249,22 @@ def cmd_sync(args: argparse.Namespace) -> int:
             cancelled=cancel.is_set,
             journal=journal,
             verify=not args.no_verify,
+            budget=budget,
         )
         journal.finish(result)
-    return finish_sync(args, result, client.limiter)
+    return finish_sync(args, result, client.limiter, budget)
 
 
-def finish_sync(args: argparse.Namespace, result, limiter=None) -> int:
+def finish_sync(args: argparse.Namespace, result, limiter=None, budget=None) -> int:
     """After the writes (sync and apply): summary, failures, report last, and the exit status."""
-    from app.scim.estimate import rate_text
+    from app.scim.estimate import changes_rate_text, duration_text, rate_text
 
     throttled = limiter.throttled if limiter is not None else 0
     if args.json:
         summary = {**result.to_json(), "throttled": throttled, "cancelled": result.cancelled}
+        if budget is not None:
+            summary["changes_sent"] = budget.spent
+            summary["budget_waited"] = round(budget.waited, 1)
         print(json.dumps(summary, ensure_ascii=False))
     else:
         print_result(result)
@@ -264,6 +274,12 @@ def finish_sync(args: argparse.Namespace, result, limiter=None) -> int:
             print(
                 f"The server limited the rate: {throttled:,} request(s) answered 429 or 503 "
                 f"were sent again; the last pace was {rate_text(limiter.rate or 1)}."
+            )
+        if budget is not None and budget.per_hour and budget.waited >= 1:
+            print(
+                f"The membership-change budget ({changes_rate_text(budget.per_hour)}) spaced "
+                f"the requests: {budget.spent:,} change(s) sent; they waited "
+                f"{duration_text(budget.waited)} for it in all."
             )
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)

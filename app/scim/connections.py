@@ -26,7 +26,12 @@ FORMAT = "groupmap-connections"
 VERSION = 1
 MAX_FILE_BYTES = 1 << 20
 # What a saved profile's field must be to be kept (other fields: a string).
-FIELD_TYPES: dict[str, type | tuple[type, ...]] = {"insecure_http": bool, "max_rate": (int, float)}
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "insecure_http": bool,
+    "max_rate": (int, float),
+    "max_changes_per_hour": (int, float),
+}
+RATES = ("max_rate", "max_changes_per_hour")  # 0 (or absent, in older files): the preset's
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class ConnectionProfile:
     insecure_http: bool = False
     vendor: str = "generic"  # the pacing preset (app/scim/profiles.py)
     max_rate: float = 0.0  # requests a second; 0: the preset's, else learned from the server
+    max_changes_per_hour: float = 0.0  # membership changes; 0: the preset's, else no budget
 
     def sync_settings(self, token: str | None) -> SyncSettings:
         """The sync settings for this profile, with the token given at call time."""
@@ -51,7 +57,11 @@ class ConnectionProfile:
             target=self.target,
             attribute=self.attribute or None,
             insecure_http=self.insecure_http,
-            **pacing_options(self.vendor, max_rate=self.max_rate or None),
+            **pacing_options(
+                self.vendor,
+                max_rate=self.max_rate or None,
+                max_changes_per_hour=self.max_changes_per_hour or None,
+            ),
         )
 
     def client(
@@ -128,6 +138,7 @@ def _profile(item: object) -> ConnectionProfile | None:
         values["match_attribute"] = "userName"
     if values["vendor"] not in PROFILES:
         values["vendor"] = "generic"
-    if isinstance(values["max_rate"], bool) or not values["max_rate"] > 0:
-        values["max_rate"] = 0.0
+    for name in RATES:
+        if isinstance(values[name], bool) or not values[name] > 0:
+            values[name] = 0.0
     return ConnectionProfile(**values)

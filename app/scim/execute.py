@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
+from app.scim.budget import ChangeBudget
 from app.scim.client import ScimClient
 from app.scim.plan import MassRemovalError, SyncPlan
 from app.scim.record import RunJournal
@@ -41,18 +42,25 @@ def execute(
     log: Callable[[str], None] | None = None,
     journal: RunJournal | None = None,
     verify: bool = True,
+    budget: ChangeBudget | None = None,
 ) -> SyncResult:
-    """Apply the plan; raises MassRemovalError (nothing written) when the guard trips."""
+    """Apply the plan; raises MassRemovalError (nothing written) when the guard trips.
+
+    Without a `budget`, one is made from the settings' max_changes_per_hour for this run.
+    """
     if plan.blocked:
         raise MassRemovalError(plan.mass_removal_message())
     result = SyncResult.start(plan)
     result.journal = journal
-    run = Run(client, plan, settings, result, progress, cancelled, log)
+    if budget is None:
+        budget = ChangeBudget(settings.max_changes_per_hour, settings.deadline, cancelled=cancelled)
+    run = Run(client, plan, settings, result, progress, cancelled, log, budget)
     jobs: list[Callable[[], None]]
     if settings.target == "attribute":
         jobs = attribute_jobs(run)
     else:
         run.total = planned_group_requests(plan, settings.batch_size)
+        run.changes = plan.added_count + plan.removed_count
         groups = list(dict.fromkeys([*plan.groups_to_create, *plan.adds, *plan.removes]))
         jobs = [partial(write_group, run, g) for g in groups]
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:

@@ -79,6 +79,23 @@ class HeaderLimit:
         return None
 
 
+def sliced_sleep(
+    seconds: float,
+    cancelled: Callable[[], bool] | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
+    """Sleep in short slices; raises WaitCancelled when the sync is cancelled meanwhile."""
+    end = clock() + max(0.0, seconds)
+    while True:
+        if cancelled is not None and cancelled():
+            raise WaitCancelled()
+        left = end - clock()
+        if left <= 0:
+            return
+        sleep(min(left, SLICE))
+
+
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
     """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110)."""
     if not value:
@@ -272,14 +289,7 @@ class RateLimiter:
 
     def sleep(self, seconds: float) -> None:
         """Sleep in short slices; raises WaitCancelled when the sync is cancelled meanwhile."""
-        end = self._clock() + max(0.0, seconds)
-        while True:
-            if self.cancelled is not None and self.cancelled():
-                raise WaitCancelled()
-            left = end - self._clock()
-            if left <= 0:
-                return
-            self._sleep(min(left, SLICE))
+        sliced_sleep(seconds, self.cancelled, self._clock, self._sleep)
 
     def past_deadline(self, wait: float) -> bool:
         """True when waiting that long would run past the sync's deadline."""

@@ -1,8 +1,9 @@
 """Vendor presets (`--profile NAME`): rate, batch size and page size from public documentation.
 
 A preset only fills in what the admin did not give: an explicit --max-rate, --batch-size,
---page-size or --concurrency wins. Where a vendor publishes no rate, the preset leaves it to
-the limiter to learn from the server's answers (headers, Retry-After, 429s).
+--page-size, --concurrency or --max-changes-per-hour wins. Where a vendor publishes no rate,
+the preset leaves it to the limiter to learn from the server's answers (headers, Retry-After,
+429s); only a vendor that publishes a cap on membership changes (GitHub) has a change budget.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Profile:
     page_size: int | None  # results per list page; None: the server's maxResults
     concurrency: int
     source: str  # where the figures come from
+    max_changes_per_hour: float | None = None  # membership changes; None: none published
 
 
 PROFILES: dict[str, Profile] = {
@@ -64,6 +66,7 @@ PROFILES: dict[str, Profile] = {
             "https://docs.github.com/en/enterprise-cloud@latest/admin/managing-iam/"
             "provisioning-user-accounts-with-scim/"
             "provisioning-users-and-groups-with-scim-using-the-rest-api",
+            max_changes_per_hour=1000,  # at most about 1,000 users added to groups an hour
         ),
         Profile(
             "aws",
@@ -113,6 +116,7 @@ class PacingOptions(TypedDict):
     batch_size: int
     page_size: int | None
     concurrency: int
+    max_changes_per_hour: float | None
 
 
 def profile(name: str | None) -> Profile:
@@ -133,6 +137,7 @@ def pacing_options(
     batch_size: int | None = None,
     page_size: int | None = None,
     concurrency: int | None = None,
+    max_changes_per_hour: float | None = None,
 ) -> PacingOptions:
     """SyncSettings fields from a preset, each explicit option (not None) winning over it."""
     preset = profile(name)
@@ -142,4 +147,7 @@ def pacing_options(
         "batch_size": batch_size if batch_size is not None else preset.batch_size,
         "page_size": page_size if page_size is not None else preset.page_size,
         "concurrency": concurrency if concurrency is not None else preset.concurrency,
+        "max_changes_per_hour": max_changes_per_hour
+        if max_changes_per_hour is not None
+        else preset.max_changes_per_hour,
     }

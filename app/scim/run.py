@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.scim.budget import ChangeBudget
 from app.scim.client import ScimClient
 from app.scim.errors import AuthError, ConnectError, ScimError
 from app.scim.pacing import Stop, WaitCancelled
@@ -24,7 +25,9 @@ class Run:
     progress: Callable[[SyncProgress], None] | None
     cancelled: Callable[[], bool] | None
     log: Callable[[str], None] | None
+    budget: ChangeBudget = field(default_factory=ChangeBudget)
     total: int = 0
+    changes: int = 0  # membership changes planned (spent from the budget as they are sent)
     started: float = field(default_factory=time.monotonic)
     done: int = 0
     abort: str = ""
@@ -39,14 +42,30 @@ class Run:
             self.was_cancelled = True
             raise Stop("cancelled")
 
+    def spend(self, changes: int) -> None:
+        """Before a request carrying membership changes: wait for the change budget."""
+        self.budget.spend(changes)
+
     def step(self) -> None:
         with self.lock:
             self.done += 1
             done, total = self.done, max(self.total, self.done)
         if self.progress is not None:
-            limiter = self.client.limiter  # the time left follows the rate limit
+            limiter, budget = self.client.limiter, self.budget  # the time left follows both
             elapsed = time.monotonic() - self.started
-            self.progress(SyncProgress(done, total, elapsed, "write", limiter.rate, limiter.paused))
+            budget_left = budget.seconds_for(max(0, self.changes - budget.spent))
+            self.progress(
+                SyncProgress(
+                    done,
+                    total,
+                    elapsed,
+                    "write",
+                    limiter.rate,
+                    limiter.paused,
+                    budget_left,
+                    budget.per_hour,
+                )
+            )
 
     def say(self, message: str) -> None:
         if self.log is not None:

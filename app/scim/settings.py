@@ -30,6 +30,7 @@ class SyncSettings:
     deadline: float = DEFAULT_DEADLINE  # seconds throttled requests are retried for
     page_size: int | None = None  # results per list page, within the server's maxResults
     profile: str = "generic"  # the vendor preset the pacing fields came from
+    max_changes_per_hour: float | None = None  # membership changes; None: no budget
 
     def __post_init__(self) -> None:
         if self.match_attribute not in MATCH_ATTRIBUTES:
@@ -52,6 +53,11 @@ class SyncSettings:
             raise InputError(
                 f"max rate {self.max_rate} must be above 0 requests a second (0.5 = one "
                 "request every 2 seconds)"
+            )
+        if self.max_changes_per_hour is not None and not self.max_changes_per_hour > 0:
+            raise InputError(
+                f"max changes per hour {self.max_changes_per_hour} must be above 0 membership "
+                "changes an hour (e.g. 1000)"
             )
         if not self.deadline > 0:
             raise InputError(f"deadline {self.deadline} must be above 0 seconds (e.g. 2h)")
@@ -85,3 +91,5 @@ class SyncProgress:
     phase: str = "write"  # "read" while the server's state is read
     rate: float | None = None  # the limiter's rate now (requests a second), if one is known
     paused: float = 0.0  # seconds every worker still waits (a Retry-After)
+    budget_left: float = 0.0  # seconds the membership-change budget needs for the changes left
+    changes_per_hour: float | None = None  # that budget, if one is set

@@ -2,7 +2,8 @@
 
 A batch the server refuses with a client error (4xx) is split in halves and retried, so one
 bad member fails alone instead of taking its whole batch down. Removals no shape can make
-safely on a server fail alone too: their batch's adds are still sent.
+safely on a server fail alone too: their batch's adds are still sent. Every request carrying
+membership changes first spends them from the sync's change budget (app/scim/budget.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def write_group(run: Run, group: str) -> None:
         if group in plan.groups_to_create:
             run.check()
             first = adds[: run.settings.batch_size]
+            run.spend(len(first))
             try:
                 created, adopted = run.client.create_group(group, [ids[e.lower()] for e in first])
             except ScimError as exc:
@@ -107,6 +109,7 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     batch_adds = [e for op, e in batch if op == "add"]
     batch_removes = [e for op, e in batch if op == "remove"]
     run.check()
+    run.spend(len(batch))
     try:
         answer = run.client.modify_members(
             group_id,

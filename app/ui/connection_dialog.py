@@ -34,8 +34,9 @@ from app.ui.worker import start_task
 NEW_LABEL = "New connection…"
 
 
-def pacing_fields(parent: QWidget) -> tuple[QComboBox, QDoubleSpinBox]:
-    """The vendor preset (rate, batch and page size) and an optional rate that overrides it."""
+def pacing_fields(parent: QWidget) -> tuple[QComboBox, QDoubleSpinBox, QDoubleSpinBox]:
+    """The vendor preset (rate, batch and page size, change budget), and an optional rate and
+    membership-change budget that override it."""
     from app.scim.profiles import PROFILES
 
     vendor = QComboBox(parent)
@@ -50,7 +51,15 @@ def pacing_fields(parent: QWidget) -> tuple[QComboBox, QDoubleSpinBox]:
     rate.setSuffix(" requests a second")
     rate.setSpecialValueText("the provider's (or learned from the server)")
     rate.setToolTip("At most this many requests a second, if you know the provider's limit")
-    return vendor, rate
+    changes = QDoubleSpinBox(parent)
+    changes.setRange(0.0, 1_000_000.0)
+    changes.setDecimals(0)
+    changes.setSingleStep(100.0)
+    changes.setSuffix(" membership changes an hour")
+    changes.setSpecialValueText("the provider's (GitHub: 1,000; others: no cap)")
+    changes.setToolTip("At most this many users added to or removed from groups an hour, "
+                       "however few requests carry them, if the provider caps them")
+    return vendor, rate, changes
 
 
 def plain_label(text: str = "", parent: QWidget | None = None) -> QLabel:
@@ -131,7 +140,7 @@ class ConnectionDialog(QDialog):
         self.match.setToolTip("The server's user attribute that holds the export's email")
         self.insecure = QCheckBox("A&llow plain HTTP to a non-local server (testing only)", self)
         self.insecure.setToolTip("Plain HTTP sends the token unencrypted: only for a test server")
-        self.vendor, self.max_rate = pacing_fields(self)
+        self.vendor, self.max_rate, self.max_changes = pacing_fields(self)
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
@@ -147,6 +156,7 @@ class ConnectionDialog(QDialog):
         form.addRow("", self.insecure)
         form.addRow("Service pro&vider:", self.vendor)
         form.addRow("Max r&ate:", self.max_rate)
+        form.addRow("Max membership chan&ges:", self.max_changes)
         self._form = form
 
         self.test_button = QPushButton("T&est connection", self)
@@ -208,6 +218,7 @@ class ConnectionDialog(QDialog):
         self.insecure.setChecked(profile.insecure_http)
         self.vendor.setCurrentIndex(max(self.vendor.findData(profile.vendor), 0))
         self.max_rate.setValue(profile.max_rate)
+        self.max_changes.setValue(profile.max_changes_per_hour)
         self.status.setText("Not tested yet.")
         self._update_target()
 
@@ -240,6 +251,7 @@ class ConnectionDialog(QDialog):
             insecure_http=self.insecure.isChecked(),
             vendor=self.vendor.currentData(),
             max_rate=self.max_rate.value(),
+            max_changes_per_hour=self.max_changes.value(),
         )
 
     def problem(self) -> str:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.scim.estimate import rate_text, time_left_text
+from app.scim.estimate import changes_rate_text, rate_text, seconds_left, time_left_text
 from app.ui.connection_dialog import plain_label
 from app.ui.sync_preview import plural
 
@@ -170,8 +170,11 @@ class SyncDialog(QDialog):
         elapsed: float | None = None,
         rate: float | None = None,
         paused: float = 0.0,
+        budget: float = 0.0,
+        changes_per_hour: float | None = None,
     ) -> None:
-        """Counts and the time left, which follows the rate limit (rate, paused: the limiter's)."""
+        """Counts and the time left, which follows the rate limit (rate, paused: the limiter's)
+        or the membership-change budget where that binds (budget: the seconds it needs)."""
         if total <= 0:
             return
         self.bar.setRange(0, total)
@@ -179,10 +182,13 @@ class SyncDialog(QDialog):
         if elapsed is None:
             elapsed = time.monotonic() - self._started
         parts = [f"{done:,} of {plural(total, 'request')} done"]
-        if left := time_left_text(elapsed, done, total, rate, paused):
+        if left := time_left_text(elapsed, done, total, rate, paused, budget):
             parts.append(left)
+        by_requests = seconds_left(elapsed, done, total, rate, paused) or 0.0
         if paused >= 1:
             parts.append(f"the server asked to wait {round(paused)} s")
+        elif changes_per_hour and budget > by_requests:
+            parts.append(f"paced at {changes_rate_text(changes_per_hour)}")
         elif rate:
             parts.append(f"paced at {rate_text(rate)}")
         self.counts.setText(" · ".join(parts))

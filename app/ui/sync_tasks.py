@@ -92,7 +92,9 @@ def _write(state: Any, profile: ConnectionProfile, token: str, run: Any,
     """Started with keep_result=True: after a cancel, run returns its result all the same."""
 
     def progress(p: Any) -> None:
-        state.set_progress((p.done, p.total, p.elapsed, p.rate, p.paused))
+        state.set_progress(
+            (p.done, p.total, p.elapsed, p.rate, p.paused, p.budget_left, p.changes_per_hour)
+        )
 
     with _client(profile, token, state, state.is_cancelled, group_names) as client:
         return run(client, progress, state.is_cancelled, state.set_partial_result)
