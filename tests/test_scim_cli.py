@@ -80,7 +80,8 @@ def test_json_then_second_run_sends_no_change(
     proxy = fault_proxy(seeded(scim_server, inputs).url)
     assert run(inputs, proxy.url, "--json") == 0
     first = json.loads(capsys.readouterr().out)
-    assert set(first) == KEYS | {"throttled", "cancelled"}
+    assert set(first) == KEYS | {"throttled", "cancelled", "changes_sent", "budget_waited"}
+    assert first["changes_sent"] == 31 and first["budget_waited"] == 0
     assert sorted(first["created_groups"]) == ["Engineering", "Ops", "Sales"]
     assert first["added"] == 31 and first["failed"] == 0
     assert first["requests"] == proxy.count()
