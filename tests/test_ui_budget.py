@@ -52,6 +52,7 @@ def test_the_time_left_follows_the_budget_where_it_binds(qtbot):
 
 def test_preview_changes_shows_the_change_bound_estimate():
     from app.core.users import UserList
+    from app.scim.estimate import watched_settings
     from app.scim.plan import SyncPlan
     from app.scim.settings import SyncSettings
     from app.scim.state import ServerState
@@ -65,8 +66,10 @@ def test_preview_changes_shows_the_change_bound_estimate():
         settings=settings,
         users=UserList.of_emails(emails), current_memberships=0,
     )
+    # The app's sync is watched (time left, Cancel): its deadline makes room for the budget's
+    # five hours, so Preview changes warns of no stop half-way.
     assert estimate_text(plan) == (
         "Writing takes about 50 requests (5,000 membership changes), about 5 hours at 1,000 "
-        "membership changes an hour (the preset's budget); that runs past the 2 h deadline, "
-        "when the sync stops (a later run sends the rest, or allow a longer --deadline)."
+        "membership changes an hour (the preset's budget)."
     )
+    assert watched_settings(plan, settings).deadline == 5 * 3600 + settings.deadline

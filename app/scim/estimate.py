@@ -111,6 +111,16 @@ def plan_estimate(
     return Estimate(requests, rate, basis, changes, per_hour, budget_basis, settings.deadline)
 
 
+def watched_settings(plan: SyncPlan, settings: SyncSettings) -> SyncSettings:
+    """The settings of a sync the admin watches (the app: time left and Cancel on screen): its
+    deadline leaves room for the time the change budget plans, then the usual deadline for
+    throttling, so a paced sync is not stopped half-way for being as slow as planned."""
+    from dataclasses import replace
+
+    planned = plan_estimate(plan, settings).budget_seconds
+    return replace(settings, deadline=max(settings.deadline, planned + settings.deadline))
+
+
 def rate_text(rate: float) -> str:
     """1 request a second, 2.5 requests a second, 17 requests a minute, 90 requests an hour."""
     for unit, per in (("a second", 1), ("a minute", 60), ("an hour", 3600)):

@@ -52,6 +52,7 @@ def execute(
         raise MassRemovalError(plan.mass_removal_message())
     result = SyncResult.start(plan)
     result.journal = journal
+    client.limiter.deadline = settings.deadline  # throttled retries end with the sync's deadline
     if budget is None:
         budget = ChangeBudget(settings.max_changes_per_hour, settings.deadline, cancelled=cancelled)
     run = Run(client, plan, settings, result, progress, cancelled, log, budget)

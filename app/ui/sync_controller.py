@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
 from app.scim.errors import AuthError, ConnectError
+from app.scim.estimate import watched_settings
 from app.scim.probe import describe_error
 from app.scim.redact import redact
 from app.ui.connection import ConnectionProfile, ConnectionStore
@@ -298,7 +299,7 @@ class SyncController(QObject):
             return
         if not confirm_despite_failed_expectations(self._parent(), self.document):
             return
-        settings = self._settings(allow_mass_removal)
+        settings = watched_settings(plan, self._settings(allow_mass_removal))
         journal = begin_sync_journal(self, plan, settings)  # asks about a suspicious export
         if journal is None:
             return

@@ -87,9 +87,9 @@ def plan_summary(plan) -> str:
 
 def estimate_text(plan) -> str:
     """"Writing takes about 240 requests, about 4 minutes at 1 request a second."."""
-    from app.scim.estimate import plan_estimate
+    from app.scim.estimate import plan_estimate, watched_settings
 
-    return f"Writing takes {plan_estimate(plan, plan.settings).text()}."
+    return f"Writing takes {plan_estimate(plan, watched_settings(plan, plan.settings)).text()}."
 
 
 def mass_removal_text(plan) -> str:
