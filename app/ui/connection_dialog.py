@@ -56,7 +56,7 @@ def pacing_fields(parent: QWidget) -> tuple[QComboBox, QDoubleSpinBox, QDoubleSp
     changes.setDecimals(0)
     changes.setSingleStep(100.0)
     changes.setSuffix(" membership changes an hour")
-    changes.setSpecialValueText("the provider's (GitHub: 1,000; others: no cap)")
+    changes.setSpecialValueText("the provider's (GitHub: 1,000 an hour; others: none)")
     changes.setToolTip("At most this many users added to or removed from groups an hour, "
                        "however few requests carry them, if the provider caps them")
     return vendor, rate, changes
