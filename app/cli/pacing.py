@@ -52,32 +52,31 @@ def add_pacing_options(sync: argparse.ArgumentParser) -> None:
     )
 
 
-def rate(text: str) -> float:
-    """Requests a second, above 0 (for --max-rate)."""
+def _positive(text: str, problem: str) -> float:
+    """A number above 0, else argparse's error: `problem` says what to give instead."""
     try:
         value = float(text)
     except ValueError:
         value = 0.0
     if not value > 0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a rate above 0: give requests a second, e.g. 1, or 0.5 for one "
-            "request every 2 seconds"
-        )
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
     return value
+
+
+def rate(text: str) -> float:
+    """Requests a second, above 0 (for --max-rate)."""
+    return _positive(
+        text,
+        "is not a rate above 0: give requests a second, e.g. 1, or 0.5 for one request "
+        "every 2 seconds",
+    )
 
 
 def changes_per_hour(text: str) -> float:
     """Membership changes an hour, above 0 (for --max-changes-per-hour)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of changes above 0: give membership changes an hour, "
-            "e.g. 1000"
-        )
-    return value
+    return _positive(
+        text, "is not a number of changes above 0: give membership changes an hour, e.g. 1000"
+    )
 
 
 def duration(text: str) -> float:
