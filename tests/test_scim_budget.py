@@ -181,3 +181,41 @@ def test_saved_connections_keep_the_budget_and_old_files_still_load(tmp_path):
     assert old.max_changes_per_hour == 0.0 and old.max_rate == 0.5
     assert old.sync_settings("t").max_changes_per_hour == 1000  # the preset's
     assert odd.max_changes_per_hour == 0.0 and odd.sync_settings("t").max_changes_per_hour is None
+
+
+def test_a_refused_request_gives_its_changes_back():
+    """A 4xx changed nothing: the halves of a split batch spend its changes once, not again."""
+    clock = FakeClock()
+    b = budget(clock, 3600)
+    b.spend(100)  # refused whole, then split
+    b.refund(100)
+    times = spend_times(b, clock, [50, 50])
+    assert [t - 1000.0 for t in times] == pytest.approx([0, 50])
+    assert b.spent == 100
+
+
+def test_waited_is_elapsed_time_not_a_sum_over_workers():
+    """Four workers blocked together for the same minute waited a minute, not four."""
+    clock = FakeClock()
+    b = budget(clock, 3600)
+    b.spend(60)
+    b._waiting(+1)
+    for _ in range(3):
+        b._waiting(+1)
+    clock.now += 60
+    for _ in range(4):
+        b._waiting(-1)
+    assert b.waited == pytest.approx(60)
+
+
+def test_the_last_request_needs_no_wait_of_its_own():
+    """During the last batch the time left is 0, not one more batch's refill."""
+    clock = FakeClock()
+    b = budget(clock, 1000)
+    b.spend(100)
+    assert b.seconds_for(100, last=100) == pytest.approx(360)  # the debt of the batch sent
+    b.spend(100)
+    clock.now += 360
+    assert b.seconds_for(0, last=100) == 0.0
+    assert b.seconds_for(100, last=100) == pytest.approx(0)
+

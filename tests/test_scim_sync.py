@@ -354,6 +354,27 @@ def test_refused_member_fails_alone_in_its_batch(scim_server, fault_proxy):
     assert len(server.dump()["groups"]["Sales"]) == 39
 
 
+def test_a_split_batch_spends_the_change_budget_once(scim_server, fault_proxy):
+    """The refused batches give their changes back: 40 changes spend 40, not 3x as many."""
+    from app.scim.budget import ChangeBudget
+
+    users = make_users(40, ["sales"])
+    server = scim_server(users)
+    bad = {}
+    proxy = fault_proxy(server.url, refuse=lambda r: (
+        (400, "user is suspended")
+        if r.method in ("PATCH", "POST") and bad["id"] in str(r.body) else None))
+    settings = SyncSettings(proxy.url, TOKEN, batch_size=16)
+    budget = ChangeBudget(None)
+    with fast_client(proxy.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        bad["id"] = state.user_ids["user00030@ex.com"]
+        result = execute(client, plan_sync(users, MAPPING, state, settings), settings,
+                         budget=budget)
+    assert result.added == 39 and len(server.dump()["groups"]["Sales"]) == 39
+    assert budget.spent == 40  # 39 that landed and the one refused alone
+
+
 def test_settings_refuse_bad_values():
     with pytest.raises(InputError, match="--attribute"):
         SyncSettings("https://x", target="attribute")

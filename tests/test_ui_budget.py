@@ -73,3 +73,26 @@ def test_preview_changes_shows_the_change_bound_estimate():
         "membership changes an hour (the preset's budget)."
     )
     assert watched_settings(plan, settings).deadline == 5 * 3600 + settings.deadline
+
+
+def test_the_apps_writes_get_the_watched_deadline(window):
+    """Sync, apply, undo and retry all take their settings from _settings(..., plan): the
+    deadline makes room for the budget's planned time (here 5 hours) plus the usual 2."""
+    from app.core.users import UserList
+    from app.scim.plan import SyncPlan
+    from app.scim.state import ServerState
+    from app.ui.connection import ConnectionProfile
+
+    controller = window.sync_controller
+    profile = ConnectionProfile(name="gh", url="https://x.example/scim", vendor="github")
+    controller.set_connection(profile, TOKEN, persist=False)
+    settings = controller._settings()
+    emails = [f"u{i}@ex.com" for i in range(5000)]
+    plan = SyncPlan(
+        groups_to_create=[], adds={"G": emails}, removes={}, not_found=[], drift=[],
+        state=ServerState(managed=["G"]), settings=settings,
+        users=UserList.of_emails(emails), current_memberships=0,
+    )
+    assert controller._settings(True, plan).deadline == 5 * 3600 + settings.deadline
+    assert controller._settings(True, plan).allow_mass_removal
+

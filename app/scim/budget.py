@@ -46,8 +46,10 @@ class ChangeBudget:
         self.per_hour = per_hour
         self.deadline = deadline
         self.cancelled = cancelled
-        self.spent = 0  # membership changes carried by the requests let through
-        self.waited = 0.0  # seconds workers waited for the budget, summed
+        self.spent = 0  # membership changes carried by the requests let through, less refunds
+        self.waited = 0.0  # seconds during which at least one worker waited for the budget
+        self._waiters = 0
+        self._wait_began = 0.0
         self._clock, self._sleep = clock, sleep
         self._lock = threading.Lock()
         self.started = self._last = clock()
@@ -79,18 +81,43 @@ class ChangeBudget:
                 wait = -self._balance / rate
             if now + wait > self.started + self.deadline:
                 raise BudgetDeadline(self._past_deadline())
-            sliced_sleep(wait, self.cancelled, self._clock, self._sleep)
-            with self._lock:
-                self.waited += self._clock() - now
+            self._waiting(+1)
+            try:
+                sliced_sleep(wait, self.cancelled, self._clock, self._sleep)
+            finally:
+                self._waiting(-1)
 
-    def seconds_for(self, changes: int) -> float:
-        """Seconds until that many more changes have been spent (the debt first), or 0."""
+    def refund(self, changes: int) -> None:
+        """The server refused a request outright (a 4xx: nothing changed): give its changes
+        back, so that the halves of a split batch or a request sent again spend them once."""
+        if changes <= 0:
+            return
+        with self._lock:
+            self.spent = max(0, self.spent - changes)
+            if self.rate is not None:
+                self._refill(self._clock())
+                self._balance = min(0.0, self._balance + changes)
+
+    def _waiting(self, step: int) -> None:
+        """Count the time at least one worker waits: elapsed time, not a sum over workers."""
+        with self._lock:
+            now = self._clock()
+            if step > 0 and self._waiters == 0:
+                self._wait_began = now
+            self._waiters += step
+            if step < 0 and self._waiters == 0:
+                self.waited += now - self._wait_began
+
+    def seconds_for(self, changes: int, last: int = 0) -> float:
+        """Seconds until the last request of `changes` more may go, the debt paid first; the
+        `last` request's own changes need no wait (it goes when the balance reaches 0)."""
         rate = self.rate
-        if rate is None:
+        if rate is None or changes <= 0:
             return 0.0
         with self._lock:
             self._refill(self._clock())
-            return (max(0.0, -self._balance) + max(0, changes)) / rate
+            owed = max(0.0, -self._balance) + changes - min(max(0, last), changes)
+            return max(0.0, owed) / rate
 
     def _refill(self, now: float) -> None:
         rate = self.rate

@@ -53,7 +53,8 @@ class Run:
         if self.progress is not None:
             limiter, budget = self.client.limiter, self.budget  # the time left follows both
             elapsed = time.monotonic() - self.started
-            budget_left = budget.seconds_for(max(0, self.changes - budget.spent))
+            left = max(0, self.changes - budget.spent)
+            budget_left = budget.seconds_for(left, last=self.settings.batch_size)
             self.progress(
                 SyncProgress(
                     done,

@@ -118,11 +118,13 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
             known_members(run, group) if not run.client.features().patch else (),
         )
     except UnsafeRemoval as exc:
+        run.budget.refund(len(batch_adds))  # the adds go again, alone: they spend once
         if batch_adds:
             _send_batch(run, group, group_id, [("add", e) for e in batch_adds])
         run.fail(group, "remove", batch_removes, exc)
     except ScimError as exc:
         if len(batch) > 1 and exc.status in SPLIT_STATUSES:
+            run.budget.refund(len(batch))  # refused whole: the halves spend it again
             half = len(batch) // 2
             _send_batch(run, group, group_id, batch[:half])
             _send_batch(run, group, group_id, batch[half:])

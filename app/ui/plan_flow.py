@@ -141,6 +141,7 @@ class SavedPlanFlow:
         return dialog
 
     def apply(self, saved: Any, plan: Any, allow_mass_removal: bool) -> None:
+        from app.scim.estimate import watched_settings
         from app.scim.planfile import saved_settings
         from app.scim.record import RunJournal
         from app.ui.sync_tasks import sync_task
@@ -151,7 +152,7 @@ class SavedPlanFlow:
         if c.window.tasks.busy:  # the check is finishing: start right after it
             c.window.tasks.then(lambda: self.apply(saved, plan, allow_mass_removal))
             return
-        settings = saved_settings(saved, c._settings(allow_mass_removal))
+        settings = watched_settings(plan, saved_settings(saved, c._settings(allow_mass_removal)))
         try:
             journal = RunJournal.begin(
                 plan, settings, saved.mapping, saved.export_files, counted=False

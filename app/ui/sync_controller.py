@@ -176,14 +176,18 @@ class SyncController(QObject):
     def _parent(self) -> QWidget:
         return self.window.window()
 
-    def _settings(self, allow_mass_removal: bool = False) -> SyncSettings:
+    def _settings(
+        self, allow_mass_removal: bool = False, plan: SyncPlan | None = None
+    ) -> SyncSettings:
+        """The connection's settings; for writing a plan, watched ones (the app shows the time
+        left and Cancel, so the deadline makes room for the change budget's planned time)."""
         assert self.profile is not None
         settings = self.profile.sync_settings(self.token)
         if allow_mass_removal:
             from dataclasses import replace
 
             settings = replace(settings, allow_mass_removal=True)
-        return settings
+        return settings if plan is None else watched_settings(plan, settings)
 
     # --- refresh and preview ------------------------------------------------------------
 
@@ -299,7 +303,7 @@ class SyncController(QObject):
             return
         if not confirm_despite_failed_expectations(self._parent(), self.document):
             return
-        settings = watched_settings(plan, self._settings(allow_mass_removal))
+        settings = self._settings(allow_mass_removal, plan)
         journal = begin_sync_journal(self, plan, settings)  # asks about a suspicious export
         if journal is None:
             return
@@ -314,7 +318,7 @@ class SyncController(QObject):
             return
         dialog = self._sync_dialog()
         dialog.set_running(True, f"Retrying {plural(len(self.result.failed), 'failed operation')}…")
-        self._run_write(retry_task, self.result, self._settings(True))
+        self._run_write(retry_task, self.result, self._settings(True, self.result.plan))
 
     def _run_write(self, fn: Callable[..., SyncResult], subject: Any,
                    settings: SyncSettings) -> None:

@@ -103,4 +103,4 @@ class UndoFlow:
         dialog.log.clear()
         dialog.set_running(True, f"Undoing run {undo.run.run_id} on {c.profile.name}…")
         dialog.show()
-        c._run_write(undo_task, undo, c._settings(allow_mass_removal))
+        c._run_write(undo_task, undo, c._settings(allow_mass_removal, undo.plan))
