@@ -37,6 +37,7 @@ MODES = {
     "echo_token": "every write is answered 400 echoing the token (detail, scimType, reason)",
     "echo_token_text": "every write is answered 400 with a text body echoing the token",
     "echo_token_reason": "every write is answered 400, no body, the token in the reason phrase",
+    "echo_token_success": "every PATCH is answered 200 with a SCIM Error echoing the token",
     "total_as_digits": 'totalResults written as a string of digits ("3")',
     "created_members_string": "POST /Groups answers `members` as a string",
     "bad_encoding": "answers claim Content-Encoding gzip but are plain",
@@ -179,7 +180,11 @@ class FakeScim:
         mode = self.mode
         if segments == ["ServiceProviderConfig"]:
             return 200, self._config()
-        if mode.startswith(("long_error", "echo_token")) and method != "GET":
+        if mode == "echo_token_success" and method == "PATCH":
+            return 200, self._write_error()
+        if mode.startswith(("long_error", "echo_token")) and mode != "echo_token_success" and (
+            method != "GET"
+        ):
             return 400, self._write_error()
         if segments == ["Users"] and method == "GET":
             if mode == "huge":

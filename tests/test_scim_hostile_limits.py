@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -167,10 +168,15 @@ def test_every_spelling_of_the_token_is_redacted():
     assert redact("nothing secret", ODD_TOKEN, None, "") == "nothing secret"
 
 
-@pytest.mark.parametrize("mode", ["echo_token", "echo_token_text", "echo_token_reason"])
+@pytest.mark.parametrize(
+    "mode", ["echo_token", "echo_token_text", "echo_token_reason", "echo_token_success"]
+)
 def test_a_server_echoing_the_token_never_shows_it(fake_scim, tmp_path, monkeypatch, capsys, mode):
     fake = fake_scim(mode, token=ODD_TOKEN)
     seeded(fake, [f"user{i:03d}@ex.com" for i in range(30)])
+    if mode == "echo_token_success":  # existing groups: the members go in by PATCH
+        fake.add_group("Sales")
+        fake.add_group("Engineering")
     users, mapping = tmp_path / "users.csv", tmp_path / "mapping.csv"
     rows = [f"U{i},user{i:03d}@ex.com,active,{['sales', 'eng'][i % 2]}," for i in range(30)]
     users.write_text("Name,Email,Status,Identity Provider Group,Group\n" + "\n".join(rows) + "\n")
@@ -182,7 +188,10 @@ def test_a_server_echoing_the_token_never_shows_it(fake_scim, tmp_path, monkeypa
     code = main([*args, "--report", str(report)])
     out = capsys.readouterr()
     assert code == 1 and "[redacted]" in out.err
+    journal = Path(os.environ["GROUPMAP_JOURNAL_DIR"])
     texts = [out.out, out.err, report.read_text(encoding="utf-8-sig")]
+    texts += [p.read_text(encoding="utf-8") for p in journal.rglob("*") if p.is_file()]
+    assert len(texts) > 3  # the run was journaled, and its journal is checked too
     secret_bits = ['9"Xq', '9\\"Xq', "9%22Xq", "9%22xq", "Xq+z&k", "Xq%2Bz"]
     for text in texts:
         for bit in secret_bits:

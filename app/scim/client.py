@@ -404,7 +404,8 @@ class ScimClient(MembersMixin):
             response = answer.get("response")
             error = response if isinstance(response, dict) else {}
             detail = self.redact(str(error.get("detail") or ""))
-            outcomes.append(ScimError(status, error.get("scimType"), detail))
+            scim_type = self.redact(str(error.get("scimType") or "")) or None
+            outcomes.append(ScimError(status, scim_type, detail))
         return outcomes
 
     def patch_user(self, user_id: str, operations: list[dict[str, Any]]) -> object:

@@ -23,8 +23,11 @@ ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 CONFIRM_SAMPLE = 3  # users missing from a read-back looked up by filter, to tell capped lists
 
 
-def error_in_body(answer: object) -> ScimError | None:
-    """The SCIM Error a 2xx answer carries in its body, if it carries one."""
+def error_in_body(
+    answer: object, redact: Callable[[str], str]
+) -> ScimError | None:
+    """The SCIM Error a 2xx answer carries in its body, if it carries one (its texts redacted:
+    a server may echo the token)."""
     if not isinstance(answer, dict):
         return None
     schemas = answer.get("schemas")
@@ -34,12 +37,10 @@ def error_in_body(answer: object) -> ScimError | None:
         status = int(str(answer.get("status", 0)))
     except ValueError:
         status = 0
-    detail = str(answer.get("detail") or "no detail given")
-    scim_type = answer.get("scimType")
+    detail = redact(str(answer.get("detail") or "no detail given"))
+    scim_type = redact(str(answer.get("scimType") or "")) or None
     return ScimError(
-        status or 200,
-        str(scim_type) if scim_type else None,
-        f"the server answered success with a SCIM Error: {detail}",
+        status or 200, scim_type, f"the server answered success with a SCIM Error: {detail}"
     )
 
 
@@ -47,7 +48,7 @@ def record_answer(
     run: Run, group: str, adds: list[str], removes: list[str], answer: object
 ) -> None:
     """Record one membership write from the server's answer: done, failed, or not kept."""
-    error = error_in_body(answer)
+    error = error_in_body(answer, run.client.redact)
     if error is not None:
         if adds:
             run.fail(group, "add", adds, error)

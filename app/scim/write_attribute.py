@@ -94,7 +94,8 @@ def _write_one(run: Run, item: Item) -> None:
     except ScimError as exc:
         _record(run, item, exc)
     else:
-        _record(run, item, error_in_body(answer))  # a 200 carrying a SCIM Error failed
+        # A 200 carrying a SCIM Error failed.
+        _record(run, item, error_in_body(answer, run.client.redact))
     run.step()
 
 
