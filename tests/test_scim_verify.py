@@ -144,11 +144,21 @@ def test_attribute_mode_error_body_in_a_200_is_a_failure(misbehaving):
     assert all("group is full" in f.reason for f in result.failed)
 
 
-def test_error_in_body_reads_scim_errors_only():
-    assert error_in_body(None) is None
-    assert error_in_body({"id": "1", "members": []}) is None
-    error = error_in_body({"schemas": [ERROR_SCHEMA], "status": "409", "scimType": "uniqueness"})
+def test_error_in_body_reads_scim_errors_only_and_redacts_them():
+    def hide(text: str) -> str:
+        return text.replace("s3cret", "[redacted]")
+
+    assert error_in_body(None, hide) is None
+    assert error_in_body({"id": "1", "members": []}, hide) is None
+    error = error_in_body(
+        {"schemas": [ERROR_SCHEMA], "status": "409", "scimType": "uniqueness"}, hide
+    )
     assert error is not None and error.status == 409 and error.scim_type == "uniqueness"
+    echoed = error_in_body(
+        {"schemas": [ERROR_SCHEMA], "scimType": "bad s3cret", "detail": "token s3cret"}, hide
+    )
+    assert echoed is not None and "s3cret" not in str(echoed)
+    assert echoed.scim_type == "bad [redacted]"
 
 
 def test_cli_counts_not_kept_and_exits_1(misbehaving, tmp_path, monkeypatch, capsys):
