@@ -36,6 +36,28 @@ def test_result_and_progress_arrive_on_the_ui_thread(qtbot):
     assert not task.running
 
 
+def test_a_final_progress_from_many_threads_is_never_throttled_out(qtbot):
+    """A sync's workers report counts (tuples, never 1.0) from four threads at once: the
+    throttle drops most of them, but never the one marked final."""
+    def work(state):
+        def report(worker):
+            for i in range(200):
+                state.set_progress((worker, i))
+        threads = [threading.Thread(target=report, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        state.set_progress(("all", 800), final=True)
+
+    task = start_task(work)
+    seen = []
+    task.progress.connect(seen.append)
+    wait_finished(qtbot, task)
+    assert seen[-1] == ("all", 800)
+    assert len(seen) < 800  # the rest was throttled
+
+
 def test_error_is_handed_over(qtbot):
     def work(state):
         raise ValueError("bad row 3")

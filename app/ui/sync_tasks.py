@@ -93,7 +93,8 @@ def _write(state: Any, profile: ConnectionProfile, token: str, run: Any,
 
     def progress(p: Any) -> None:
         state.set_progress(
-            (p.done, p.total, p.elapsed, p.rate, p.paused, p.budget_left, p.changes_per_hour)
+            (p.done, p.total, p.elapsed, p.rate, p.paused, p.budget_left, p.changes_per_hour),
+            final=p.done >= p.total,
         )
 
     with _client(profile, token, state, state.is_cancelled, group_names) as client:

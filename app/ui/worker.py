@@ -49,14 +49,18 @@ class TaskState:
         self._task = task
         self._cancel = threading.Event()
         self._last_progress = 0.0
+        self._progress_lock = threading.Lock()  # a sync's workers report from several threads
 
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
 
-    def set_progress(self, value: Any) -> None:
-        """A fraction 0..1 or any object; throttled except for the final 1.0."""
-        now = time.monotonic()
-        if now - self._last_progress >= PROGRESS_INTERVAL or value == 1.0:
+    def set_progress(self, value: Any, final: bool = False) -> None:
+        """A fraction 0..1 or any object; throttled except for the last one (1.0, or any value
+        marked `final`, such as a sync's count when the last request is done)."""
+        with self._progress_lock:
+            now = time.monotonic()
+            if not (final or value == 1.0) and now - self._last_progress < PROGRESS_INTERVAL:
+                return
             self._last_progress = now
             self._task._report.emit("progress", value)
 
