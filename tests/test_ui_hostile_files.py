@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QMessageBox
 
 from app.resources import resource_path
 from app.ui import file_controller
@@ -17,20 +16,13 @@ SAMPLE_MAPPING = resource_path("sample", "mapping.csv")
 BAD = Path(__file__).parent / "data" / "bad"
 
 
-@pytest.fixture(autouse=True)
-def discard_on_close(monkeypatch):
-    monkeypatch.setattr(file_controller.QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+pytestmark = pytest.mark.usefixtures("discard_on_close")  # from tests/ui_fixtures.py
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings, tmp_path / "data")
-    qtbot.addWidget(win)
-    win.show()
-    win.files.open_mapping(SAMPLE_MAPPING)
-    return win
+def window(window):
+    window.files.open_mapping(SAMPLE_MAPPING)
+    return window
 
 
 def wait(qtbot, window):

@@ -2,15 +2,13 @@
 Expectations tab, "Expect This", and expectations saved in the draft."""
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QMessageBox
 
 from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind
 from app.core.users import UserList
 from app.io import load_draft
-from app.ui import file_controller
 from app.ui.expectations_panel import EXPECTED, RESULT, SUBJECT
-from app.ui.main_window import MainWindow
 from app.ui.mapping_model import MATCH, STATUS, USERS, VALUE
 
 SOURCES = ["Sales - EMEA", "Sales - AMER", "Sales - EMEA", "Marketing EMEA", "Eng"]
@@ -23,25 +21,18 @@ def users() -> UserList:
     )
 
 
-@pytest.fixture(autouse=True)
-def discard_on_close(monkeypatch):
-    monkeypatch.setattr(file_controller.QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
+pytestmark = pytest.mark.usefixtures("discard_on_close")  # from tests/ui_fixtures.py
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings, tmp_path / "data")
-    qtbot.addWidget(win)
-    win.show()
-    win.document.set_users(users())
-    win.editor.reset(Mapping((
+def window(window):
+    window.document.set_users(users())
+    window.editor.reset(Mapping((
         MappingRow("Sales", "Sales", MatchKind.STARTS_WITH),
         MappingRow("EMEA", "Europe", MatchKind.CONTAINS),
         MappingRow("Eng", "Engineering"),
     )))
-    return win
+    return window
 
 
 def data(window, row, col, role=Qt.ItemDataRole.DisplayRole):

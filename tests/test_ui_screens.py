@@ -18,15 +18,11 @@ from app.ui.users_model import CHANGE, CURRENT, EMAIL, NAME, NEW, REASON, SOURCE
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings, tmp_path / "data")
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    win.files.open_paths([resource_path("sample", "users.csv")])
-    qtbot.waitUntil(lambda: win.tasks.current is None, timeout=20_000)
-    return win
+def window(qtbot, window):
+    qtbot.waitExposed(window)
+    window.files.open_paths([resource_path("sample", "users.csv")])
+    qtbot.waitUntil(lambda: window.tasks.current is None, timeout=20_000)
+    return window
 
 
 @pytest.mark.parametrize("width, height", [(1366, 768), (1024, 640), (1920, 1080)])

@@ -17,22 +17,7 @@ from app.ui.mapping_model import STATUS, USERS
 
 SAMPLE_USERS = resource_path("sample", "users.csv")
 SAMPLE_MAPPING = resource_path("sample", "mapping.csv")
-
-
-@pytest.fixture(autouse=True)
-def discard_on_close(monkeypatch):
-    """pytest-qt closes the windows after each test: answer "Discard" unless a test asks."""
-    monkeypatch.setattr(file_controller.QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-
-
-@pytest.fixture
-def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(settings, tmp_path / "data")
-    qtbot.addWidget(win)
-    win.show()
-    return win
+pytestmark = pytest.mark.usefixtures("discard_on_close")  # from tests/ui_fixtures.py
 
 
 def open_and_wait(qtbot, window, *paths):

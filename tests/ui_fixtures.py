@@ -1,12 +1,21 @@
-"""The main window the sync, history, plan, pacing and server-state tests share (a plugin
-of tests/conftest.py). Test modules with a window of their own define `window` themselves."""
+"""The main window the UI tests share (a plugin of tests/conftest.py). A module that needs
+more in it overrides `window` with a fixture of the same name that takes this one."""
 
 from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
+from app.ui import file_controller
 from app.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def discard_on_close(monkeypatch):
+    """pytest-qt closes the windows after each test: answer "Discard" unless a test asks."""
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Discard)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.pacing import add_pacing_options, ctrl_c_cancels
+from app.cli.pacing import add_pacing_options, ctrl_c_cancels, pacing_from_args
 from app.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.scim.pacing import RateLimiter
     from app.scim.plan import MassRemovalError
     from app.scim.planfile import read_plan, saved_settings, stale_groups, sync_plan
-    from app.scim.profiles import pacing_options
     from app.scim.record import RunJournal
     from app.scim.settings import SyncSettings
     from app.scim.sync import execute
@@ -84,12 +83,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             allow_mass_removal=args.allow_mass_removal,
             insecure_http=args.insecure_http,
             deadline=args.deadline,
-            **pacing_options(
-                args.vendor,
-                max_rate=args.max_rate or None,
-                page_size=args.page_size,
-                max_changes_per_hour=args.max_changes_per_hour or None,
-            ),
+            **pacing_from_args(args),
         ),
     )
     limiter = RateLimiter(settings.max_rate, settings.deadline)

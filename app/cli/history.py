@@ -12,7 +12,12 @@ import sys
 from typing import TYPE_CHECKING
 
 from app.cli.common import EXIT_CANCELLED, EXIT_CONNECT, EXIT_FAILED, EXIT_OK
-from app.cli.pacing import CANCELLED_WHILE_READING, add_pacing_options, ctrl_c_cancels
+from app.cli.pacing import (
+    CANCELLED_WHILE_READING,
+    add_pacing_options,
+    ctrl_c_cancels,
+    pacing_from_args,
+)
 
 if TYPE_CHECKING:
     from app.cli import AddCommand
@@ -152,7 +157,6 @@ def cmd_undo(args: argparse.Namespace) -> int:
     from app.scim.client import ScimClient
     from app.scim.errors import ScimError
     from app.scim.pacing import RateLimiter
-    from app.scim.profiles import pacing_options
     from app.scim.record import RunJournal
     from app.scim.settings import SyncSettings
     from app.scim.undo import apply_undo, plan_undo
@@ -173,12 +177,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         allow_mass_removal=args.allow_mass_removal,
         insecure_http=args.insecure_http,
         deadline=args.deadline,
-        **pacing_options(
-            args.vendor,
-            max_rate=args.max_rate or None,
-            page_size=args.page_size,
-            max_changes_per_hour=args.max_changes_per_hour or None,
-        ),
+        **pacing_from_args(args),
     )
     run = find_run(args.run_id)
     if args.report:

@@ -13,6 +13,25 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.scim.profiles import PacingOptions
+
+
+def pacing_from_args(args: argparse.Namespace, **explicit: int | None) -> PacingOptions:
+    """The SyncSettings pacing fields of a command that took add_pacing_options: the preset
+    filled in under what was given (a saved connection's 0 means "the preset's"); `explicit`
+    adds options only some commands have (--batch-size, --concurrency)."""
+    from app.scim.profiles import pacing_options
+
+    return pacing_options(
+        args.vendor,
+        max_rate=args.max_rate or None,
+        page_size=args.page_size,
+        max_changes_per_hour=args.max_changes_per_hour or None,
+        **explicit,
+    )
 
 
 def add_pacing_options(sync: argparse.ArgumentParser) -> None:

@@ -29,7 +29,12 @@ from app.cli.common import (
 )
 from app.cli.connections import add_server_options, apply_connection
 from app.cli.history import add_sync_trust_options
-from app.cli.pacing import CANCELLED_WHILE_READING, add_pacing_options, ctrl_c_cancels
+from app.cli.pacing import (
+    CANCELLED_WHILE_READING,
+    add_pacing_options,
+    ctrl_c_cancels,
+    pacing_from_args,
+)
 
 if TYPE_CHECKING:
     from app.cli import AddCommand
@@ -140,7 +145,6 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from app.scim.errors import BadAnswer, ScimError, SyncCancelled
     from app.scim.estimate import plan_estimate
     from app.scim.pacing import RateLimiter
-    from app.scim.profiles import pacing_options
     from app.scim.record import (
         RunJournal,
         applied_since,
@@ -152,14 +156,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     apply_connection(args, CONNECTION_DEFAULTS)
     token = args.token
-    pacing = pacing_options(
-        args.vendor,
-        max_rate=args.max_rate or None,  # a saved connection's 0 means "the preset's"
-        batch_size=args.batch_size,
-        page_size=args.page_size,
-        concurrency=args.concurrency,
-        max_changes_per_hour=args.max_changes_per_hour or None,
-    )
+    pacing = pacing_from_args(args, batch_size=args.batch_size, concurrency=args.concurrency)
     settings = SyncSettings(
         url=args.url,
         token=token,

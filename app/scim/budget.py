@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from app.scim.pacing import DEFAULT_DEADLINE, Stop, sliced_sleep
+from app.scim.pacing import DEFAULT_DEADLINE, Stop, deadline_text, sliced_sleep
 
 HOUR = 3600.0
 SLACK = 1e-9  # changes: a balance this close to 0 after a wait counts as paid off
@@ -132,8 +132,3 @@ class ChangeBudget:
             "(--deadline); run the sync again later (it sends only what is still missing), "
             "or allow a longer deadline"
         )
-
-
-def deadline_text(seconds: float) -> str:
-    """2 h, 45 min: how a --deadline is named in messages."""
-    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{round(seconds / 60, 1):g} min"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.scim.budget import HOUR, deadline_text
+from app.scim.budget import HOUR
 from app.scim.execute import planned_requests
-from app.scim.pacing import RateLimiter
+from app.scim.pacing import RateLimiter, deadline_text
 from app.scim.plan import SyncPlan
 from app.scim.settings import TARGET_GROUPS, SyncSettings
 

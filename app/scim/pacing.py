@@ -46,6 +46,11 @@ MIN_RATE = 0.01  # requests a second: one every 100 s, the floor a 429 storm can
 SLICE = 0.2  # seconds: waits are cut in slices so that a cancel is seen promptly
 
 
+def deadline_text(seconds: float) -> str:
+    """2 h, 45 min: how a --deadline is named in messages."""
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{round(seconds / 60, 1):g} min"
+
+
 class Stop(Exception):
     """Raised inside a worker when the sync is cancelled or must stop."""
 

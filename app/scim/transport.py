@@ -25,7 +25,7 @@ import httpx
 
 from app.core.errors import InputError
 from app.scim.errors import AuthError, BadAnswer, ConnectError, ScimError
-from app.scim.pacing import THROTTLE_STATUSES, RateLimiter
+from app.scim.pacing import THROTTLE_STATUSES, RateLimiter, deadline_text
 from app.scim.redact import REDACTED, redact
 
 log = logging.getLogger("app.scim")
@@ -240,8 +240,7 @@ class Transport:
     def _throttled(self, error: ScimError, wait: float) -> None:
         """A 429/503 is retried until the deadline; a wait beyond it fails now, not later."""
         if self.limiter.past_deadline(wait):
-            limit = self.limiter.deadline
-            shown = f"{limit / 3600:g} h" if limit >= 3600 else f"{round(limit / 60, 1):g} min"
+            shown = deadline_text(self.limiter.deadline)
             raise ScimError(
                 error.status,
                 error.scim_type,

@@ -160,11 +160,8 @@ class SavedPlanFlow:
         except InputError as error:  # the journal folder cannot be written: do not apply
             c._on_error(error)
             return
-        dialog = c._sync_dialog()
-        dialog.log.clear()
-        dialog.set_running(True, f"Applying plan {saved.code} to {c.profile.name}…")
-        dialog.show()
-        c._run_write(partial(sync_task, journal=journal), plan, settings)
+        c._run_write(f"Applying plan {saved.code} to {c.profile.name}…",
+                     partial(sync_task, journal=journal), plan, settings)
 
 
 def _message(parent: QWidget, icon: QMessageBox.Icon, text: str) -> None:

@@ -307,23 +307,26 @@ class SyncController(QObject):
         journal = begin_sync_journal(self, plan, settings)  # asks about a suspicious export
         if journal is None:
             return
-        dialog = self._sync_dialog()
-        dialog.log.clear()
-        dialog.set_running(True, f"Syncing to {self.profile.name}…")
-        dialog.show()
-        self._run_write(partial(sync_task, journal=journal), plan, settings)
+        self._run_write(f"Syncing to {self.profile.name}…",
+                        partial(sync_task, journal=journal), plan, settings)
 
     def retry_failed(self) -> None:
         if self.result is None or not self.result.failed or self.task is not None:
             return
-        dialog = self._sync_dialog()
-        dialog.set_running(True, f"Retrying {plural(len(self.result.failed), 'failed operation')}…")
-        self._run_write(retry_task, self.result, self._settings(True, self.result.plan))
+        self._run_write(f"Retrying {plural(len(self.result.failed), 'failed operation')}…",
+                        retry_task, self.result, self._settings(True, self.result.plan),
+                        new_log=False)
 
-    def _run_write(self, fn: Callable[..., SyncResult], subject: Any,
-                   settings: SyncSettings) -> None:
-        assert self.profile is not None and self.sync_dialog is not None
-        dialog = self.sync_dialog
+    def _run_write(self, title: str, fn: Callable[..., SyncResult], subject: Any,
+                   settings: SyncSettings, new_log: bool = True) -> None:
+        """Show the sync dialog running `title` (its log cleared for a new run) and start the
+        write: a sync, an applied plan, an undo or a retry."""
+        assert self.profile is not None
+        dialog = self._sync_dialog()
+        if new_log:
+            dialog.log.clear()
+        dialog.set_running(True, title)
+        dialog.show()
         task = self.window.tasks.start(
             fn, self.profile, self.token, subject, settings, keep_result=True)
         task.progress.connect(lambda v: dialog.set_progress(*v) if isinstance(v, tuple) else None)

@@ -99,8 +99,5 @@ class UndoFlow:
         if c.window.tasks.busy:  # the read is finishing: start right after it
             c.window.tasks.then(lambda: self.apply(undo, allow_mass_removal))
             return
-        dialog = c._sync_dialog()
-        dialog.log.clear()
-        dialog.set_running(True, f"Undoing run {undo.run.run_id} on {c.profile.name}…")
-        dialog.show()
-        c._run_write(undo_task, undo, c._settings(allow_mass_removal, undo.plan))
+        c._run_write(f"Undoing run {undo.run.run_id} on {c.profile.name}…",
+                     undo_task, undo, c._settings(allow_mass_removal, undo.plan))
