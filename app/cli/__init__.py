@@ -14,7 +14,7 @@ from pathlib import Path
 
 from app import __version__
 from app.cli import apply, connections, demo, history, preview, serve, sync
-from app.cli.common import EXIT_BAD_INPUT
+from app.cli.common import EXIT_BAD_INPUT, EXIT_JOURNAL
 from app.core.errors import InputError
 
 COMMAND_MODULES = (preview, sync, apply, history, connections, serve, demo)
@@ -64,8 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         from app.ui.shell.smoke import smoke_test
 
         return smoke_test()
+    from app.io.journal import JournalUnwritable
+
     try:
         return int(args.run(args))
+    except JournalUnwritable as error:  # raised before the first write: nothing was sent
+        print(f"groupmap: error: {error}", file=sys.stderr)
+        return EXIT_JOURNAL
     except InputError as error:
         print(f"groupmap: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

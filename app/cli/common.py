@@ -17,6 +17,9 @@ if TYPE_CHECKING:  # pandas and the engine load only for a command that needs th
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
 EXIT_CANCELLED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+# The journal could not be written: 4 before anything reached the server, 5 after some writes
+# (each of them journaled, intent first); nothing more was sent either way.
+EXIT_JOURNAL, EXIT_JOURNAL_PARTIAL = 4, 5
 
 AddCommand = Callable[..., argparse.ArgumentParser]
 """Adds a command's parser: `add(name, help=...)`, as argparse's add_parser."""
@@ -164,6 +167,15 @@ def write_report(path: str | None, frame: object, status: int) -> int:
             print(f"groupmap: error: --report {error} The sync itself is done (summary above).",
                   file=sys.stderr)
     return status
+
+
+def journal_failure(result: Any) -> int:
+    """The run's journal became unwritable mid-run: say so in one line; the exit status."""
+    written = "nothing reached the server" if result.nothing_written else (
+        "what was written before is journaled, so history and undo see it"
+    )
+    print(f"groupmap: error: {result.journal_error} ({written})", file=sys.stderr)
+    return EXIT_JOURNAL if result.nothing_written else EXIT_JOURNAL_PARTIAL
 
 
 def print_result(result: Any) -> None:
