@@ -1,5 +1,5 @@
-"""The `groupmap` command line: the desktop app, and headless preview, sync, apply, history,
-undo, connections, serve and demo.
+"""The `groupmap` command line: the desktop app, and headless preview, rules, sync, apply,
+history, undo, connections, serve and demo.
 
 Each command is a module here with `register(add)`; the modules import only argparse and
 the standard library at the top, so `groupmap --version` and `--help` answer without loading
@@ -14,14 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app import __version__
-from app.cli import apply, connections, demo, history, preview, serve, sync
+from app.cli import apply, connections, demo, history, preview, rules, serve, sync
 from app.cli.common import EXIT_BAD_INPUT
 from app.core.errors import InputError
 
 AddCommand = Callable[..., argparse.ArgumentParser]
 """Adds a command's parser: `add(name, help=...)`, as argparse's add_parser."""
 
-COMMAND_MODULES = (preview, sync, apply, history, connections, serve, demo)
+COMMAND_MODULES = (preview, rules, sync, apply, history, connections, serve, demo)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, list[str]]:

@@ -137,6 +137,7 @@ def python_class(charset: CharSet) -> str:
     return f"[{''.join(parts)}]" if parts else "[^\\x00-\\U0010ffff]"
 
 
+@cache
 def ignorecase_closure(charset: CharSet) -> CharSet:
     """Every character `re.IGNORECASE` lets this set match (Python's simple case rules)."""
     if charset.empty:
@@ -147,6 +148,7 @@ def ignorecase_closure(charset: CharSet) -> CharSet:
     )
 
 
+@cache
 def raw_for_folded(folded: CharSet) -> CharSet:
     """The characters whose fold is one character of `folded`: what a value may hold where
     GroupMap's case-folded text holds one of them."""
@@ -160,6 +162,7 @@ def raw_for_folded(folded: CharSet) -> CharSet:
     return CharSet.of(points).union(high)
 
 
+@cache
 def case_stable(charset: CharSet) -> bool:
     """True when a case-insensitive matcher would accept exactly these characters: the set is
     closed under case equivalence (Python's `re.IGNORECASE` as the model)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from enum import StrEnum
 
-from app.core.idp_rules.charsets import ANY, MAX_CP, CharSet
+from app.core.idp_rules.charsets import ANY, MAX_CP, WHITESPACE, CharSet
 from app.core.idp_rules.regex_ast import Alt, Chars, Look, Node, Repeat, Seq
 
 
@@ -78,6 +78,8 @@ def render_chars(chars: CharSet, flavour: Flavour) -> str:
         return _char(chars.ranges[0][0], flavour, False)
     if flavour is not Flavour.DOTNET:
         return _set_text(chars, flavour)
+    if chars == WHITESPACE:
+        return "[\\s\\x1C-\\x1F]"  # .NET's \s is [\f\n\r\t\v\x85\p{Z}]
     astral = chars.minus(_BMP)
     bmp = chars.minus(_ASTRAL)
     if astral.empty:
@@ -118,6 +120,9 @@ def render(node: Node, flavour: Flavour) -> str:
         case Look(chars, behind):
             if flavour is Flavour.RE2:
                 raise CannotRender("lookaround, which RE2 lacks")
+            if flavour is Flavour.DOTNET and chars == ANY.minus(WHITESPACE):
+                # one UTF-16 unit is enough: no half of a surrogate pair is whitespace
+                return f"(?{'<=' if behind else '='}[^\\s\\x1C-\\x1F])"
             return f"(?{'<=' if behind else '='}{render_chars(chars, flavour)})"
         case Seq(items):
             return "".join(_grouped(i, flavour, in_seq=True) for i in items)
