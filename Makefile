@@ -30,8 +30,10 @@ $(VENV)/.installed: pyproject.toml | python
 run: $(VENV)/.installed
 	$(VENV)/bin/groupmap demo
 
+# In parallel on every core (pytest-xdist): each worker has its own QApplication, settings
+# folder, journal folder and SCIM servers on ephemeral ports, so tests share nothing.
 test: $(VENV)/.installed
-	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -n auto --dist worksteal
 
 # Style, the layers (import contracts in pyproject.toml) and strict types where they are enforced.
 lint: $(VENV)/.installed

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from app.core.engine import Evaluation
 from app.core.users import UserList
-from app.scim.plan import SyncPlan
-from app.scim.settings import SyncSettings
-from app.scim.state import ServerState
+from app.scim.config.settings import SyncSettings
+from app.scim.sync.plan import SyncPlan
+from app.scim.sync.state import ServerState
 
 
 def dialog_plan(

@@ -11,8 +11,8 @@ import pytest
 from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
-from app.scim.client import ScimClient
-from app.scim.pacing import RateLimiter
+from app.scim.http.client import ScimClient
+from app.scim.http.pacing import RateLimiter
 from app.scim.server import LocalScimServer
 from tests.fake_scim import FakeScim
 from tests.scim_proxy import FaultProxy

@@ -11,8 +11,8 @@ import pytest
 
 from app.cli import main
 from app.io import read_mapping, read_users
-from app.scim.planfile import read_plan
-from app.scim.transport import Transport
+from app.scim.http.transport import Transport
+from app.scim.sync.planfile import read_plan
 from tests.scim_fixtures import TOKEN, expected_groups, fast_client
 
 

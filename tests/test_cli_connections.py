@@ -10,14 +10,14 @@ from PySide6.QtCore import QSettings
 
 from app.cli import main
 from app.io import read_users
-from app.scim.connections import (
+from app.scim.config.connections import (
     ConnectionProfile,
     connections_path,
     read_connections,
     write_connections,
 )
-from app.scim.tokens import TokenStore
-from app.ui.connection import ConnectionStore
+from app.scim.config.tokens import TokenStore
+from app.ui.server.connection import ConnectionStore
 from tests.scim_fixtures import TOKEN
 
 

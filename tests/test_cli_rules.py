@@ -12,7 +12,7 @@ from app.core.errors import InputError
 from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind
 from app.io import read_users, save_draft
 from app.io.expectfile import read_expectations, write_expectations
-from app.scim.transport import Transport
+from app.scim.http.transport import Transport
 from tests.scim_fixtures import TOKEN
 
 

@@ -28,7 +28,7 @@ from app.cli import main
 from app.core.errors import InputError
 from app.core.mapping import Mapping, MappingRow
 from app.io import check_writable, read_users, save_draft, write_mapping, write_table
-from app.scim.transport import Transport
+from app.scim.http.transport import Transport
 from tests.scim_fixtures import TOKEN, expected_groups
 
 FULL_REASONS = ("No space left on device", "File too large")

@@ -11,8 +11,8 @@ import pytest
 from app.cli import main
 from app.core.source_guard import SourceStats, source_change
 from app.io.journal import Journal, find_run, list_runs, read_run
-from app.scim.record import RunJournal
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
+from app.scim.sync.record import RunJournal
 from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
 
 VALUES = ["sales", "eng"]

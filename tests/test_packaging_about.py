@@ -11,7 +11,7 @@ from PySide6.QtCore import qVersion
 import app
 from app.cli import main
 from app.licenses import PackageLicense, bundled_packages
-from app.ui.about import AboutDialog, show_about
+from app.ui.shell.about import AboutDialog, show_about
 
 
 def test_version_option_prints_the_package_version(capsys):

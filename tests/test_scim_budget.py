@@ -7,11 +7,11 @@ import threading
 import pytest
 
 from app.core.errors import InputError
-from app.scim.budget import BudgetDeadline, ChangeBudget
-from app.scim.connections import ConnectionProfile, read_connections, write_connections
-from app.scim.pacing import WaitCancelled
-from app.scim.profiles import PROFILES, pacing_options
-from app.scim.settings import SyncSettings
+from app.scim.config.connections import ConnectionProfile, read_connections, write_connections
+from app.scim.config.profiles import PROFILES, pacing_options
+from app.scim.config.settings import SyncSettings
+from app.scim.http.budget import BudgetDeadline, ChangeBudget
+from app.scim.http.pacing import WaitCancelled
 
 
 class FakeClock:

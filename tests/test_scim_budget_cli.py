@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import app.scim.budget as budget_module
+import app.scim.http.budget as budget_module
 from app.cli import main
 from app.io import read_mapping, read_users
 from tests.scim_fixtures import TOKEN, expected_groups
@@ -61,7 +61,7 @@ def budgets(monkeypatch) -> tuple[FakeClock, list[budget_module.ChangeBudget]]:
             made.append(self)
 
     monkeypatch.setattr(budget_module, "ChangeBudget", OnFakeClock)
-    monkeypatch.setattr("app.scim.execute.ChangeBudget", OnFakeClock)
+    monkeypatch.setattr("app.scim.sync.executor.ChangeBudget", OnFakeClock)
     monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
     return clock, made
 

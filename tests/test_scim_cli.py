@@ -15,7 +15,7 @@ import pytest
 
 from app.cli import main
 from app.io import read_users
-from app.scim.transport import Transport
+from app.scim.http.transport import Transport
 from tests.scim_fixtures import TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from app.core.errors import InputError
-from app.scim.client import FilterIgnored, ScimClient, escape_filter_value
-from app.scim.errors import AuthError, ConnectError, ScimError
-from app.scim.pacing import RateLimiter
-from app.scim.transport import Transport
+from app.scim.http.client import FilterIgnored, ScimClient, escape_filter_value
+from app.scim.http.errors import AuthError, ConnectError, ScimError
+from app.scim.http.pacing import RateLimiter
+from app.scim.http.transport import Transport
 from tests.scim_fixtures import TOKEN, fast_client, make_users
 
 

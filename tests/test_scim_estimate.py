@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.scim.estimate import (
+from app.scim.sync.estimate import (
     Estimate,
     changes_rate_text,
     duration_text,

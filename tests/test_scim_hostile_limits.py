@@ -14,10 +14,10 @@ import pytest
 
 from app.cli import main
 from app.core.errors import InputError
-from app.scim import answers
-from app.scim.errors import MAX_DETAIL, BadAnswer, ConnectError, ScimError
-from app.scim.redact import redact
-from app.scim.transport import Transport, checked_base_url
+from app.scim.http import answers
+from app.scim.http.errors import MAX_DETAIL, BadAnswer, ConnectError, ScimError
+from app.scim.http.redact import redact
+from app.scim.http.transport import Transport, checked_base_url
 from tests.scim_fixtures import TOKEN, fast_client, make_users
 from tests.test_scim_hostile import export, seeded, sync
 from tests.test_scim_hostile_read import read
@@ -142,7 +142,7 @@ def test_total_results_as_digits_or_text_read_the_same_everywhere():
 
 def test_total_results_as_digits_count_in_every_path(fake_scim):
     """The app's connection test, filtered searches and paging all read "3" as 3."""
-    from app.scim.probe import _total
+    from app.scim.config.probe import _total
 
     fake = fake_scim("total_as_digits")
     for i in range(150):
@@ -199,7 +199,7 @@ def test_a_server_echoing_the_token_never_shows_it(fake_scim, tmp_path, monkeypa
 
 
 def test_one_redaction_everywhere():
-    from app.ui import connection_dialog, sync_controller
+    from app.ui.server import connection_dialog, sync_controller
 
     assert connection_dialog.redact is sync_controller.redact is redact
 

@@ -11,7 +11,7 @@ import unicodedata
 import pytest
 
 from app.core.errors import InputError
-from app.scim.errors import ScimError
+from app.scim.http.errors import ScimError
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 from tests.scim_fixtures import TOKEN, fast_client, make_mapping
 from tests.test_scim_hostile import MAPPING, export, sync

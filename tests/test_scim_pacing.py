@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.scim.pacing import RateLimiter, WaitCancelled, header_limit, retry_after_seconds
+from app.scim.http.pacing import RateLimiter, WaitCancelled, header_limit, retry_after_seconds
 
 
 class FakeClock:

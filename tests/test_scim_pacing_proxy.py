@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from app.scim.client import ScimClient
-from app.scim.pacing import RateLimiter
+from app.scim.http.client import ScimClient
+from app.scim.http.pacing import RateLimiter
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 from tests.scim_fixtures import TOKEN, expected_groups, make_mapping, make_users
 from tests.scim_rate_proxy import MODES

@@ -356,7 +356,7 @@ def test_refused_member_fails_alone_in_its_batch(scim_server, fault_proxy):
 
 def test_a_split_batch_spends_the_change_budget_once(scim_server, fault_proxy):
     """The refused batches give their changes back: 40 changes spend 40, not 3x as many."""
-    from app.scim.budget import ChangeBudget
+    from app.scim.http.budget import ChangeBudget
 
     users = make_users(40, ["sales"])
     server = scim_server(users)

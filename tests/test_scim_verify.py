@@ -17,7 +17,7 @@ from app.cli import main
 from app.io.journal import list_runs
 from app.scim.server import LocalScimServer
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
-from app.scim.verify import error_in_body
+from app.scim.sync.verify import error_in_body
 from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
 
 MAPPING = make_mapping({"sales": "Sales"})
@@ -276,8 +276,8 @@ def test_a_capped_member_list_is_unverified_not_lost(hides_members):
 
 def test_undo_never_removes_members_a_server_does_not_list(hides_members):
     from app.io.journal import find_run
-    from app.scim.record import RunJournal
-    from app.scim.undo import plan_undo
+    from app.scim.sync.record import RunJournal
+    from app.scim.sync.undo import plan_undo
 
     users = make_users(4, ["sales"])
     server = hides_members(users)

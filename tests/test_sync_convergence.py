@@ -1,6 +1,6 @@
 """Rule 6 has a fixed point: a sync that stopped anywhere converges when planned again.
 
-No server is needed: the server is modelled as memberships, the planner (app.scim.plan,
+No server is needed: the server is modelled as memberships, the planner (app.scim.sync.plan,
 through the core engine) plans from it, and any subset of the plan's operations is applied
 as an interrupted or partly failed run would have applied it.
 """
@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
-from app.scim.plan import plan_sync
-from app.scim.settings import SyncSettings
-from app.scim.state import ServerGroup, ServerState
+from app.scim.config.settings import SyncSettings
+from app.scim.sync.plan import plan_sync
+from app.scim.sync.state import ServerGroup, ServerState
 from tests.core_reference import reference_after
 
 SETTINGS = SyncSettings(url="http://127.0.0.1:9/v2")

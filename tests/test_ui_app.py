@@ -6,8 +6,8 @@ from PySide6.QtCore import QCoreApplication, QSettings, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from app.resources import resource_path
-from app.ui import app as app_module
-from app.ui import file_controller
+from app.ui.files import file_controller
+from app.ui.shell import app as app_module
 
 
 def test_run_app_opens_files_and_runs_setup(qtbot, tmp_path, monkeypatch):

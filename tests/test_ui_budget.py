@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
-from app.scim.tokens import TokenStore
-from app.ui.connection import ConnectionStore
-from app.ui.connection_dialog import ConnectionDialog
-from app.ui.sync_dialog import SyncDialog
-from app.ui.sync_preview import estimate_text
+from app.scim.config.tokens import TokenStore
+from app.ui.server.connection import ConnectionStore
+from app.ui.server.connection_dialog import ConnectionDialog
+from app.ui.server.sync_dialog import SyncDialog
+from app.ui.server.sync_preview import estimate_text
 from tests.scim_fixtures import TOKEN
 
 
@@ -52,10 +52,10 @@ def test_the_time_left_follows_the_budget_where_it_binds(qtbot):
 
 def test_preview_changes_shows_the_change_bound_estimate():
     from app.core.users import UserList
-    from app.scim.estimate import watched_settings
-    from app.scim.plan import SyncPlan
-    from app.scim.settings import SyncSettings
-    from app.scim.state import ServerState
+    from app.scim.config.settings import SyncSettings
+    from app.scim.sync.estimate import watched_settings
+    from app.scim.sync.plan import SyncPlan
+    from app.scim.sync.state import ServerState
 
     settings = SyncSettings(url="https://x.example/scim", profile="github",
                             max_rate=1000 / 3600, max_changes_per_hour=1000)
@@ -76,23 +76,23 @@ def test_preview_changes_shows_the_change_bound_estimate():
 
 
 def test_the_apps_writes_get_the_watched_deadline(window):
-    """Sync, apply, undo and retry all take their settings from _settings(..., plan): the
+    """Sync, apply, undo and retry all take their settings from sync_settings(..., plan): the
     deadline makes room for the budget's planned time (here 5 hours) plus the usual 2."""
     from app.core.users import UserList
-    from app.scim.plan import SyncPlan
-    from app.scim.state import ServerState
-    from app.ui.connection import ConnectionProfile
+    from app.scim.sync.plan import SyncPlan
+    from app.scim.sync.state import ServerState
+    from app.ui.server.connection import ConnectionProfile
 
     controller = window.sync_controller
     profile = ConnectionProfile(name="gh", url="https://x.example/scim", vendor="github")
     controller.set_connection(profile, TOKEN, persist=False)
-    settings = controller._settings()
+    settings = controller.sync_settings()
     emails = [f"u{i}@ex.com" for i in range(5000)]
     plan = SyncPlan(
         groups_to_create=[], adds={"G": emails}, removes={}, not_found=[], drift=[],
         state=ServerState(managed=["G"]), settings=settings,
         users=UserList.of_emails(emails), current_memberships=0,
     )
-    assert controller._settings(True, plan).deadline == 5 * 3600 + settings.deadline
-    assert controller._settings(True, plan).allow_mass_removal
+    assert controller.sync_settings(True, plan).deadline == 5 * 3600 + settings.deadline
+    assert controller.sync_settings(True, plan).allow_mass_removal
 

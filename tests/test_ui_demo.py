@@ -13,8 +13,8 @@ import httpx
 import pytest
 from PySide6.QtCore import QSettings
 
-from app.ui.demo import DEMO_CONNECTION, connect_window, demo_inputs, start_demo_server
-from app.ui.main_window import MainWindow
+from app.ui.shell.demo import DEMO_CONNECTION, connect_window, demo_inputs, start_demo_server
+from app.ui.shell.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 15_000
@@ -70,8 +70,8 @@ def test_demo_opens_the_app_connected_and_refreshed(qtbot, tmp_path, monkeypatch
 
 
 def test_the_server_stops_when_the_app_returns(monkeypatch):
-    import app.ui.app
-    from app.ui.demo import run_demo
+    import app.ui.shell.app
+    from app.ui.shell.demo import run_demo
 
     seen = {}
 
@@ -85,7 +85,7 @@ def test_the_server_stops_when_the_app_returns(monkeypatch):
 
     seen["out"] = io.StringIO()
     monkeypatch.setattr(sys, "stdout", seen["out"])
-    monkeypatch.setattr(app.ui.app, "run_app", fake_run_app)
+    monkeypatch.setattr(app.ui.shell.app, "run_app", fake_run_app)
     assert run_demo() == 7
     assert seen["status"] == 401  # up, and asking for the session's token
     assert seen["paths"] == ["users.csv"]

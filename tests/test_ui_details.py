@@ -11,9 +11,9 @@ from app.core.errors import InputError
 from app.core.mapping import Mapping, MappingRow
 from app.io import load_draft
 from app.resources import resource_path
-from app.ui import file_controller
-from app.ui.main_window import MainWindow
-from app.ui.mapping_model import STATUS
+from app.ui.files import file_controller
+from app.ui.mapping.mapping_model import STATUS
+from app.ui.shell.main_window import MainWindow
 
 SAMPLE_USERS = resource_path("sample", "users.csv")
 

@@ -5,10 +5,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLineEdit
 
 from app.core.mapping import Mapping, MappingRow
-from app.ui.commands import MappingEditor
-from app.ui.document import Document
-from app.ui.mapping_model import GROUP, VALUE
-from app.ui.mapping_view import MappingPanel
+from app.ui.base.document import Document
+from app.ui.mapping.commands import MappingEditor
+from app.ui.mapping.mapping_model import GROUP, VALUE
+from app.ui.mapping.mapping_view import MappingPanel
 from tests.test_ui_mapping import make_users, rows
 
 
@@ -102,7 +102,7 @@ def test_down_in_the_group_editor_opens_the_list_without_changing_the_group(qtbo
 
 def test_a_new_group_close_to_an_existing_one_is_flagged(panel):
     from app.core.names import close_group
-    from app.ui.mapping_model import STATUS
+    from app.ui.mapping.mapping_model import STATUS
 
     known = ["Sales Team", "Engineering"]
     assert close_group("sales team", known) == "Sales Team"
@@ -130,7 +130,7 @@ def test_unmapped_values_get_empty_groups_and_the_cursor_in_the_first(qtbot, pan
 
 def test_many_unmapped_values_ask_first(qtbot, panel, monkeypatch):
     from app.core.users import UserList
-    from app.ui import mapping_view
+    from app.ui.mapping import mapping_view
 
     records = [{"email": f"u{i}@x.org", "name": f"U {i}", "status": "active",
                 "source": f"Team {i}", "groups": ""} for i in range(12)]

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox
 
 from app.io.journal import list_runs
-from app.ui.history_window import open_history
+from app.ui.server.history_window import open_history
 from tests.scim_fixtures import make_mapping
 from tests.test_ui_sync_flow import (
     GROUPS,

@@ -8,8 +8,8 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from app.resources import resource_path
-from app.ui import file_controller
-from app.ui.main_window import MainWindow
+from app.ui.files import file_controller
+from app.ui.shell.main_window import MainWindow
 
 SAMPLE_USERS = resource_path("sample", "users.csv")
 SAMPLE_MAPPING = resource_path("sample", "mapping.csv")

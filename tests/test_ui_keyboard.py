@@ -5,8 +5,8 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.resources import resource_path
-from app.ui.keyboard import missing_access_keys
-from app.ui.main_window import MainWindow
+from app.ui.shell.keyboard import missing_access_keys
+from app.ui.shell.main_window import MainWindow
 
 SAMPLE_USERS = resource_path("sample", "users.csv")
 SAMPLE_MAPPING = resource_path("sample", "mapping.csv")
@@ -140,10 +140,10 @@ def test_a_problem_lists_exactly_its_users_as_a_chip_and_keeps_the_filter_text(q
 def test_every_dialog_button_has_an_access_key(qtbot, window):
     from PySide6.QtWidgets import QDialogButtonBox
 
-    from app.ui.about import AboutDialog
-    from app.ui.setup_help import SetupHelpDialog
-    from app.ui.sync_dialog import SyncDialog
-    from app.ui.sync_preview import PlanDialog
+    from app.ui.server.setup_help import SetupHelpDialog
+    from app.ui.server.sync_dialog import SyncDialog
+    from app.ui.server.sync_preview import PlanDialog
+    from app.ui.shell.about import AboutDialog
     from tests.test_ui_plan_removals import explained_plan
 
     dialogs = [window.sync_controller.open_connection_dialog(), SyncDialog(window),

@@ -7,11 +7,11 @@ from PySide6.QtGui import QDropEvent, QGuiApplication
 from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
-from app.ui.commands import MappingEditor
-from app.ui.document import Document
-from app.ui.mapping_model import GROUP, STATUS, USERS, VALUE
-from app.ui.mapping_view import MappingPanel
-from app.ui.options_panel import OptionsPanel
+from app.ui.base.document import Document
+from app.ui.mapping.commands import MappingEditor
+from app.ui.mapping.mapping_model import GROUP, STATUS, USERS, VALUE
+from app.ui.mapping.mapping_view import MappingPanel
+from app.ui.mapping.options_panel import OptionsPanel
 
 
 def make_users() -> UserList:

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 from PySide6.QtCore import QSettings
 
-from app.scim.tokens import TokenStore
-from app.ui.connection import ConnectionProfile, ConnectionStore
-from app.ui.connection_dialog import ConnectionDialog
-from app.ui.sync_dialog import SyncDialog
+from app.scim.config.tokens import TokenStore
+from app.ui.server.connection import ConnectionProfile, ConnectionStore
+from app.ui.server.connection_dialog import ConnectionDialog
+from app.ui.server.sync_dialog import SyncDialog
 from tests.scim_fixtures import TOKEN, expected_groups, make_mapping, make_users
 
 VALUES = ["A", "B", "C", "D"]
@@ -89,7 +89,7 @@ def test_preview_shows_the_estimate_and_the_sync_completes_behind_a_rate_limit(
 def test_test_connection_against_a_server_that_keeps_throttling_reports_it(
     qtbot, tmp_path, monkeypatch, scim_server, fault_proxy
 ):
-    import app.scim.probe as probe
+    import app.scim.config.probe as probe
 
     monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
     monkeypatch.setattr(probe, "PROBE_DEADLINE", 0.5)  # a minute, in the app

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
-from app.ui.sync_preview import PlanDialog, add_color, alert_color
+from app.ui.server.sync_preview import PlanDialog, add_color, alert_color
 from tests.plans import dialog_plan
 
 
@@ -68,8 +68,8 @@ def test_sync_now_asks_first_naming_how_many_lose_a_group(qtbot):
 
 
 def test_the_sync_summary_counts_in_matching_units_and_the_log_names_groups():
-    from app.ui.sync_dialog import result_summary
-    from app.ui.sync_tasks import named_path
+    from app.ui.server.sync_dialog import result_summary
+    from app.ui.server.sync_tasks import named_path
 
     result = SimpleNamespace(cancelled=False, created_groups=["New"], added=3, removed=8,
                              unchanged=290, not_found=[], failed=[], requests=12)

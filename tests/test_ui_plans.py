@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.io.journal import list_runs
-from app.scim.planfile import read_plan
+from app.scim.sync.planfile import read_plan
 from tests.scim_fixtures import expected_groups, fast_client, make_mapping
 from tests.test_ui_sync_flow import (
     GROUPS,

@@ -9,10 +9,10 @@ from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.report import USER_COLUMNS, user_rows
 from app.core.users import UserList
-from app.ui.preview_view import PreviewPanel
-from app.ui.summary_model import AFTER, BAR, BAR_ROLE, NAME, SummaryModel
-from app.ui.users_model import CHANGE, EMAIL, NEW, SOURCE, UsersModel
-from app.ui.users_model import NAME as USER_NAME
+from app.ui.preview.preview_view import PreviewPanel
+from app.ui.preview.summary_model import AFTER, BAR, BAR_ROLE, NAME, SummaryModel
+from app.ui.preview.users_model import CHANGE, EMAIL, NEW, SOURCE, UsersModel
+from app.ui.preview.users_model import NAME as USER_NAME
 
 SOURCES = ["Sales", "Eng", "Ops", "sales", "", "Eng;Ops", "Legal"]
 
@@ -184,7 +184,7 @@ def _contrast(a: QColor, b: QColor) -> float:
 
 
 def test_change_colours_are_readable_in_light_and_dark_mode(evaluation, qapp):
-    from app.ui.users_model import CHANGE, CHANGE_COLORS
+    from app.ui.preview.users_model import CHANGE, CHANGE_COLORS
 
     for light, dark in CHANGE_COLORS.values():
         assert _contrast(QColor(light), QColor("#ffffff")) >= 4.5
@@ -207,8 +207,8 @@ def test_change_colours_are_readable_in_light_and_dark_mode(evaluation, qapp):
 
 
 def test_group_names_fill_the_summary_but_never_shrink_to_dots(qtbot, evaluation):
-    from app.ui.preview_view import PreviewPanel
-    from app.ui.summary_model import NAME
+    from app.ui.preview.preview_view import PreviewPanel
+    from app.ui.preview.summary_model import NAME
 
     panel = PreviewPanel()
     qtbot.addWidget(panel)
@@ -233,7 +233,7 @@ def test_current_and_new_groups_are_listed_in_the_same_order(qtbot):
     from app.core.engine import evaluate
     from app.core.mapping import Mapping, MappingRow, Options
     from app.core.users import UserList
-    from app.ui.users_model import CURRENT, NEW, UsersModel
+    from app.ui.preview.users_model import CURRENT, NEW, UsersModel
 
     users = UserList.from_records([{"email": "a@x.org", "name": "A", "status": "active",
                                     "source": "Sales", "groups": "Sales; Leadership"}])

@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QComboBox, QMessageBox
 from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind
 from app.core.users import UserList
 from app.io import load_draft
-from app.ui.expectations_panel import EXPECTED, RESULT, SUBJECT
-from app.ui.mapping_model import MATCH, STATUS, USERS, VALUE
+from app.ui.mapping.expectations_panel import EXPECTED, RESULT, SUBJECT
+from app.ui.mapping.mapping_model import MATCH, STATUS, USERS, VALUE
 
 SOURCES = ["Sales - EMEA", "Sales - AMER", "Sales - EMEA", "Marketing EMEA", "Eng"]
 
@@ -191,8 +191,8 @@ def test_delete_key_removes_the_selected_expectations(window, qtbot):
 def test_the_apps_sync_asks_before_writing_while_an_expectation_fails(
     qtbot, window, scim_server, monkeypatch
 ):
-    from app.ui import expectations_panel
-    from app.ui.connection import ConnectionProfile
+    from app.ui.mapping import expectations_panel
+    from app.ui.server.connection import ConnectionProfile
     from tests.scim_fixtures import TOKEN
 
     server = scim_server(window.document.users)
@@ -237,7 +237,7 @@ def test_a_shadowed_row_is_fixed_by_moving_it_above_the_first_row_shadowing_it(w
 
 
 def test_import_expectations_from_a_file_and_a_bad_file_explained(window, tmp_path, monkeypatch):
-    from app.ui import expectations_panel
+    from app.ui.mapping import expectations_panel
 
     good = tmp_path / "expect.csv"
     good.write_text("Email or value,Expected group\nu0@x.org,Sales\nEng,Engineering\n")

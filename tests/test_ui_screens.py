@@ -6,15 +6,15 @@ from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 
 from app.resources import resource_path
-from app.ui.main_window import MainWindow
-from app.ui.screen_fit import (
+from app.ui.base.screen_fit import (
     COLUMN_LIMIT,
     FRAME_ALLOWANCE,
     first_geometry,
     fit_columns_to_content,
     shown_columns,
 )
-from app.ui.users_model import CHANGE, CURRENT, EMAIL, NAME, NEW, REASON, SOURCE, STATUS
+from app.ui.preview.users_model import CHANGE, CURRENT, EMAIL, NAME, NEW, REASON, SOURCE, STATUS
+from app.ui.shell.main_window import MainWindow
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_the_export_columns_are_ranked_in_the_background(qtbot, window):
 
 
 def test_the_first_split_shows_the_grids_status_column(qtbot, tmp_path):
-    from app.ui.mapping_model import STATUS
+    from app.ui.mapping.mapping_model import STATUS
 
     settings = QSettings(str(tmp_path / "first.ini"), QSettings.Format.IniFormat)
     win = MainWindow(settings, tmp_path / "first")
@@ -106,7 +106,7 @@ def test_the_first_split_shows_the_grids_status_column(qtbot, tmp_path):
 
 
 def test_a_narrow_connection_label_keeps_its_state(qtbot):
-    from app.ui.screen_fit import ElidingLabel
+    from app.ui.base.screen_fit import ElidingLabel
 
     label = ElidingLabel()
     qtbot.addWidget(label)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from app.ui.document import Document
+from app.ui.base.document import Document
 from tests.scim_fixtures import TOKEN, make_mapping
 from tests.test_ui_sync_flow import GROUPS, WAIT, connect, export_users, open_export, refresh
 

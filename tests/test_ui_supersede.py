@@ -7,7 +7,7 @@ import shutil
 import threading
 
 from app.resources import resource_path
-from app.ui import file_controller
+from app.ui.files import file_controller
 from tests.scim_fixtures import make_mapping
 from tests.test_ui_sync_flow import GROUPS, WAIT, connect, export_users, open_export
 

@@ -8,11 +8,11 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from PySide6.QtCore import QSettings, Qt
 
-from app.scim.redact import redact
-from app.scim.settings import TARGET_ATTRIBUTE
-from app.scim.tokens import TokenStore
-from app.ui.connection import ConnectionProfile, ConnectionStore
-from app.ui.connection_dialog import ConnectionDialog
+from app.scim.config.settings import TARGET_ATTRIBUTE
+from app.scim.config.tokens import TokenStore
+from app.scim.http.redact import redact
+from app.ui.server.connection import ConnectionProfile, ConnectionStore
+from app.ui.server.connection_dialog import ConnectionDialog
 from tests.scim_fixtures import TOKEN, make_users
 
 WAIT = 15_000
@@ -205,7 +205,7 @@ def test_loopback_http_needs_no_insecure_flag_and_renaming_moves_the_token(qtbot
 
 
 def test_setup_help_is_reachable_from_the_start_page_and_the_dialog(qtbot, tmp_path, monkeypatch):
-    from app.ui.main_window import MainWindow
+    from app.ui.shell.main_window import MainWindow
 
     monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)

@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
 from app.core.users import UserList
-from app.ui.connection import ConnectionProfile
-from app.ui.main_window import MainWindow
+from app.ui.server.connection import ConnectionProfile
+from app.ui.shell.main_window import MainWindow
 from tests.plans import dialog_plan
 from tests.scim_fixtures import TOKEN, make_mapping
 
@@ -303,7 +303,7 @@ def test_attribute_target_writes_one_value_per_user(qtbot, window, scim_server):
 
 def test_a_huge_plan_lists_a_bounded_sample_per_group(qtbot):
 
-    from app.ui.sync_preview import SHOWN_PER_GROUP, PlanDialog
+    from app.ui.server.sync_preview import SHOWN_PER_GROUP, PlanDialog
 
     emails = [f"u{i}@ex.com" for i in range(20_000)]
     plan = dialog_plan(adds={"Big": emails}, removes={}, groups_to_create=["Big"])
@@ -317,7 +317,7 @@ def test_a_huge_plan_lists_a_bounded_sample_per_group(qtbot):
 
 def test_plan_cells_leave_zeros_blank_and_enter_does_not_sync(qtbot):
 
-    from app.ui.sync_preview import PlanDialog
+    from app.ui.server.sync_preview import PlanDialog
 
     plan = dialog_plan(
         adds={"Big": ["a@ex.com", "b@ex.com"]}, removes={"Old": ["c@ex.com"]},
@@ -342,7 +342,7 @@ def test_the_mass_removal_warning_reads_in_light_and_dark_mode(qtbot):
 
     from PySide6.QtGui import QColor, QPalette
 
-    from app.ui.sync_preview import PlanDialog
+    from app.ui.server.sync_preview import PlanDialog
 
     plan = dialog_plan(adds={}, removes={"Old": ["a@ex.com", "b@ex.com"]}, removal_ratio=1.0)
     assert plan.mass_removal
@@ -370,7 +370,7 @@ def test_the_mass_removal_warning_reads_in_light_and_dark_mode(qtbot):
 def test_the_sync_window_summary_reads_well_and_enter_closes(qtbot):
     from types import SimpleNamespace
 
-    from app.ui.sync_dialog import SyncDialog, result_summary
+    from app.ui.server.sync_dialog import SyncDialog, result_summary
 
     failure = SimpleNamespace(group="Eng", operation="add members", emails=["a@ex.com"],
                               status=409, reason="conflict")

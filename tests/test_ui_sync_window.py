@@ -9,11 +9,12 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMenu, QStatusBar, QToolBar, QVBoxLayout, QWidget
 
-from app.ui.connection import ConnectionProfile
-from app.ui.document import Document
-from app.ui.sync_controller import SyncController, install_sync
-from app.ui.sync_window import SyncWindow
-from app.ui.worker import TaskRunner
+from app.ui.base.document import Document
+from app.ui.base.worker import TaskRunner
+from app.ui.server.connection import ConnectionProfile
+from app.ui.server.install import install_sync
+from app.ui.server.sync_controller import SyncController
+from app.ui.server.sync_window import SyncWindow
 from tests.scim_fixtures import TOKEN, make_mapping
 from tests.test_ui_sync_flow import GROUPS, export_users, refresh, run_sync
 

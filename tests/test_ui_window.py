@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QMessageBox
 from app.core.mapping import MappingRow
 from app.io import load_draft
 from app.resources import resource_path
-from app.ui import file_controller, file_dialogs
-from app.ui.main_window import MainWindow
-from app.ui.mapping_model import STATUS, USERS
+from app.ui.files import file_controller, file_dialogs
+from app.ui.mapping.mapping_model import STATUS, USERS
+from app.ui.shell.main_window import MainWindow
 
 SAMPLE_USERS = resource_path("sample", "users.csv")
 SAMPLE_MAPPING = resource_path("sample", "mapping.csv")

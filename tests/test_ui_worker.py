@@ -5,7 +5,7 @@ import threading
 import pytest
 from PySide6.QtCore import Qt
 
-from app.ui.worker import TaskRunner, start_task
+from app.ui.base.worker import TaskRunner, start_task
 
 
 def wait_finished(qtbot, task):
@@ -226,7 +226,7 @@ def test_tasks_with_other_keys_run_side_by_side(qtbot):
 def test_the_status_bar_shows_the_current_task_and_its_cancel_stops_it(qtbot):
     from PySide6.QtWidgets import QMainWindow
 
-    from app.ui.status_bar import WindowStatus
+    from app.ui.shell.status_bar import WindowStatus
 
     window = QMainWindow()
     qtbot.addWidget(window)
@@ -261,7 +261,7 @@ def test_the_status_bar_shows_the_current_task_and_its_cancel_stops_it(qtbot):
 def test_a_task_without_a_label_leaves_the_status_bar_alone(qtbot):
     from PySide6.QtWidgets import QMainWindow
 
-    from app.ui.status_bar import WindowStatus
+    from app.ui.shell.status_bar import WindowStatus
 
     window = QMainWindow()
     qtbot.addWidget(window)
@@ -278,7 +278,7 @@ def test_a_task_without_a_label_leaves_the_status_bar_alone(qtbot):
 def test_a_task_that_returns_after_its_window_is_gone_reaches_nothing_deleted(qtbot):
     from PySide6.QtWidgets import QMainWindow
 
-    from app.ui.status_bar import WindowStatus
+    from app.ui.shell.status_bar import WindowStatus
 
     window = QMainWindow()
     runner = TaskRunner(window)

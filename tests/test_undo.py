@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 
 from app.cli import main
 from app.io.journal import find_run, list_runs
-from app.scim.record import RunJournal
 from app.scim.server import LocalScimServer
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
-from app.scim.undo import apply_undo, plan_undo
+from app.scim.sync.record import RunJournal
+from app.scim.sync.undo import apply_undo, plan_undo
 from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
 
 GROUPS = ["Sales", "Engineering", "Ops"]
@@ -287,7 +287,7 @@ def test_ctrl_c_stops_an_undo_between_requests_and_a_rerun_finishes(
     import threading
 
     import app.cli.history as history
-    import app.scim.undo as undo_module
+    import app.scim.sync.undo as undo_module
 
     users = users_moving()
     server = scim_server(users)

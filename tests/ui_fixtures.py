@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
-from app.ui import file_controller
-from app.ui.main_window import MainWindow
+from app.ui.files import file_controller
+from app.ui.shell.main_window import MainWindow
 
 
 @pytest.fixture

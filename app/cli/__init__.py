@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from app import __version__
 from app.cli import apply, connections, demo, history, preview, rules, serve, sync
 from app.cli.common import EXIT_BAD_INPUT
 from app.core.errors import InputError
-
-AddCommand = Callable[..., argparse.ArgumentParser]
-"""Adds a command's parser: `add(name, help=...)`, as argparse's add_parser."""
 
 COMMAND_MODULES = (preview, rules, sync, apply, history, connections, serve, demo)
 
@@ -47,7 +43,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, list[str]]:
 
 
 def _open_app(paths: list[str]) -> int:
-    from app.ui.app import run_app
+    from app.ui.shell.app import run_app
 
     return run_app(paths)
 
@@ -65,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return _open_app(argv)
     args = parser.parse_args(argv)
     if args.smoke_test:
-        from app.ui.smoke import smoke_test
+        from app.ui.shell.smoke import smoke_test
 
         return smoke_test()
     try:

@@ -17,7 +17,7 @@ from app.cli.pacing import add_pacing_options, ctrl_c_cancels, pacing_from_args
 from app.core.errors import InputError
 
 if TYPE_CHECKING:
-    from app.cli import AddCommand
+    from app.cli.common import AddCommand
 
 
 def register(add: AddCommand) -> None:
@@ -46,15 +46,15 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.cli.common import EXIT_BAD_INPUT, EXIT_CONNECT, check_report_path
     from app.cli.connections import apply_connection
     from app.cli.sync import finish_sync
-    from app.scim.budget import ChangeBudget
-    from app.scim.client import ScimClient
-    from app.scim.errors import ScimError
-    from app.scim.pacing import RateLimiter
-    from app.scim.plan import MassRemovalError
-    from app.scim.planfile import read_plan, saved_settings, stale_groups, sync_plan
-    from app.scim.record import RunJournal
-    from app.scim.settings import SyncSettings
+    from app.scim.config.settings import SyncSettings
+    from app.scim.http.budget import ChangeBudget
+    from app.scim.http.client import ScimClient
+    from app.scim.http.errors import ScimError
+    from app.scim.http.pacing import RateLimiter
     from app.scim.sync import execute
+    from app.scim.sync.plan import MassRemovalError
+    from app.scim.sync.planfile import read_plan, saved_settings, stale_groups, sync_plan
+    from app.scim.sync.record import RunJournal
 
     saved = read_plan(Path(args.plan))
     out = sys.stderr if args.json else sys.stdout
@@ -136,9 +136,9 @@ def _replan(client, saved, settings, out):
     """A new plan from the server's state and the plan's export and mapping, its difference
     with the saved one printed."""
     from app.io import read_users
-    from app.scim.plan import plan_sync
-    from app.scim.planfile import files_digest
-    from app.scim.state import read_server_state
+    from app.scim.sync.plan import plan_sync
+    from app.scim.sync.planfile import files_digest
+    from app.scim.sync.state import read_server_state
 
     files = [Path(name) for name in saved.export_files]
     missing = [str(p) for p in files if not p.is_file()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,9 @@ if TYPE_CHECKING:  # pandas and the engine load only for a command that needs th
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
 EXIT_CANCELLED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+AddCommand = Callable[..., argparse.ArgumentParser]
+"""Adds a command's parser: `add(name, help=...)`, as argparse's add_parser."""
 
 
 def add_mapping_options(parser: argparse.ArgumentParser, users_required: bool = True) -> None:

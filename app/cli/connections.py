@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from app.core.errors import InputError
 
 if TYPE_CHECKING:
-    from app.cli import AddCommand
+    from app.cli.common import AddCommand
 
 DEFAULT_TOKEN_ENV = "GROUPMAP_TOKEN"
 
@@ -53,8 +53,8 @@ def add_connection_option(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_connections(args: argparse.Namespace) -> int:
-    from app.scim.connections import connections_path, read_connections
-    from app.scim.tokens import TokenStore
+    from app.scim.config.connections import connections_path, read_connections
+    from app.scim.config.tokens import TokenStore
 
     tokens = TokenStore()
     rows = [
@@ -91,7 +91,7 @@ def apply_connection(args: argparse.Namespace, defaults: dict[str, object]) -> N
     """
     profile = None
     if getattr(args, "connection", None):
-        from app.scim.connections import find_connection
+        from app.scim.config.connections import find_connection
 
         profile = find_connection(args.connection)
     for name, default in defaults.items():
@@ -108,7 +108,7 @@ def apply_connection(args: argparse.Namespace, defaults: dict[str, object]) -> N
 
 def _token(args: argparse.Namespace, connection: str | None) -> tuple[str | None, str]:
     if args.token_env is None and connection is not None:
-        from app.scim.tokens import TokenStore
+        from app.scim.config.tokens import TokenStore
 
         stored = TokenStore().get(connection)
         if stored:

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.cli import AddCommand
+    from app.cli.common import AddCommand
 
 
 def register(add: AddCommand) -> None:
@@ -18,7 +18,7 @@ def register(add: AddCommand) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app.ui.demo import run_demo
+    from app.ui.shell.demo import run_demo
 
     return run_demo(headless=args.headless)
 

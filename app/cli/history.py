@@ -1,4 +1,4 @@
-"""`groupmap history` and `groupmap undo`, and the sync's journal, verify and source-guard options.
+"""`groupmap history` and `groupmap undo`.
 
 Exit status of undo is that of sync: 0 done, 1 some operations failed or were not kept, 2 bad
 input (unknown run, guard), 3 could not connect.
@@ -20,21 +20,7 @@ from app.cli.pacing import (
 )
 
 if TYPE_CHECKING:
-    from app.cli import AddCommand
-
-
-def add_sync_trust_options(sync: argparse.ArgumentParser) -> None:
-    sync.add_argument(
-        "--no-verify",
-        action="store_true",
-        help="skip reading the changed groups back after the writes",
-    )
-    sync.add_argument(
-        "--allow-source-change",
-        action="store_true",
-        help="sync even if the export has far fewer users, or far more blank source values, "
-        "than the last sync to this server used",
-    )
+    from app.cli.common import AddCommand
 
 
 def register(add: AddCommand) -> None:
@@ -87,7 +73,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from app.io.journal import when as _when
 
     if args.connection and not args.url:  # the runs to that saved connection's server
-        from app.scim.connections import find_connection
+        from app.scim.config.connections import find_connection
 
         args.url = find_connection(args.connection).url
     runs = [find_run(args.run_id)] if args.run_id is not None else list_runs(args.url)
@@ -149,17 +135,16 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from app.cli.common import check_report_path, write_report
+    from app.cli.common import check_report_path, print_result, write_report
     from app.cli.connections import apply_connection
-    from app.cli.sync import print_result
     from app.core.errors import InputError
     from app.io.journal import find_run
-    from app.scim.client import ScimClient
-    from app.scim.errors import ScimError
-    from app.scim.pacing import RateLimiter
-    from app.scim.record import RunJournal
-    from app.scim.settings import SyncSettings
-    from app.scim.undo import apply_undo, plan_undo
+    from app.scim.config.settings import SyncSettings
+    from app.scim.http.client import ScimClient
+    from app.scim.http.errors import ScimError
+    from app.scim.http.pacing import RateLimiter
+    from app.scim.sync.record import RunJournal
+    from app.scim.sync.undo import apply_undo, plan_undo
 
     defaults = {
         "url": None,

@@ -16,14 +16,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from app.scim.profiles import PacingOptions
+    from app.scim.config.profiles import PacingOptions
 
 
 def pacing_from_args(args: argparse.Namespace, **explicit: int | None) -> PacingOptions:
     """The SyncSettings pacing fields of a command that took add_pacing_options: the preset
     filled in under what was given (a saved connection's 0 means "the preset's"); `explicit`
     adds options only some commands have (--batch-size, --concurrency)."""
-    from app.scim.profiles import pacing_options
+    from app.scim.config.profiles import pacing_options
 
     return pacing_options(
         args.vendor,
@@ -35,7 +35,7 @@ def pacing_from_args(args: argparse.Namespace, **explicit: int | None) -> Pacing
 
 
 def add_pacing_options(sync: argparse.ArgumentParser) -> None:
-    from app.scim.profiles import PROFILES
+    from app.scim.config.profiles import PROFILES
 
     sync.add_argument(
         "--profile",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from app.cli.common import EXIT_FAILED, add_mapping_options, check_output_option, load_inputs
 
 if TYPE_CHECKING:
-    from app.cli import AddCommand
+    from app.cli.common import AddCommand
     from app.core.mapping import Mapping
     from app.core.warnings import Warning
 

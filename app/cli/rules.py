@@ -14,7 +14,7 @@ from app.cli.common import EXIT_BAD_INPUT, add_mapping_options, load_mapping
 from app.core.errors import InputError
 
 if TYPE_CHECKING:
-    from app.cli import AddCommand
+    from app.cli.common import AddCommand
     from app.core.idp_rules import Rules
 
 FORMATS = (

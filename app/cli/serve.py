@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from app.cli.common import EXIT_BAD_INPUT, EXIT_OK
 
 if TYPE_CHECKING:
-    from app.cli import AddCommand
+    from app.cli.common import AddCommand
 
 
 def register(add: AddCommand) -> None:

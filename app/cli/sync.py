@@ -28,7 +28,6 @@ from app.cli.common import (
     write_report,
 )
 from app.cli.connections import add_server_options, apply_connection
-from app.cli.history import add_sync_trust_options
 from app.cli.pacing import (
     CANCELLED_WHILE_READING,
     add_pacing_options,
@@ -37,12 +36,27 @@ from app.cli.pacing import (
 )
 
 if TYPE_CHECKING:
-    from app.cli import AddCommand
-REQUEST_DEADLINE, MAX_RESPONSE_MB = 120.0, 64.0  # as app.scim.transport (not imported: startup)
+    from app.cli.common import AddCommand
+# as app.scim.http.transport (not imported: startup)
+REQUEST_DEADLINE, MAX_RESPONSE_MB = 120.0, 64.0
+
+
+def add_sync_trust_options(sync: argparse.ArgumentParser) -> None:
+    sync.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip reading the changed groups back after the writes",
+    )
+    sync.add_argument(
+        "--allow-source-change",
+        action="store_true",
+        help="sync even if the export has far fewer users, or far more blank source values, "
+        "than the last sync to this server used",
+    )
 
 
 def register(add: AddCommand) -> None:
-    from app.scim.settings import MATCH_ATTRIBUTES, TARGETS
+    from app.scim.config.settings import MATCH_ATTRIBUTES, TARGETS
 
     sync = add(
         "sync", help="make a SCIM service provider's group memberships match the mapping"
@@ -140,19 +154,19 @@ def _plan_json(plan, requests: int, estimate) -> dict:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from app.core.errors import InputError
-    from app.scim.budget import ChangeBudget
-    from app.scim.client import ScimClient
-    from app.scim.errors import BadAnswer, ScimError, SyncCancelled
-    from app.scim.estimate import plan_estimate
-    from app.scim.pacing import RateLimiter
-    from app.scim.record import (
+    from app.scim.http.budget import ChangeBudget
+    from app.scim.http.client import ScimClient
+    from app.scim.http.errors import BadAnswer, ScimError, SyncCancelled
+    from app.scim.http.pacing import RateLimiter
+    from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
+    from app.scim.sync.estimate import plan_estimate
+    from app.scim.sync.record import (
         RunJournal,
         applied_since,
         discount_own_changes,
         export_time,
         source_guard_message,
     )
-    from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 
     apply_connection(args, CONNECTION_DEFAULTS)
     token = args.token
@@ -222,7 +236,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count, estimate)
             if args.plan_out:
-                from app.scim.planfile import save_plan
+                from app.scim.sync.planfile import save_plan
 
                 saved = save_plan(Path(args.plan_out), plan, mapping, args.users)
                 print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
@@ -254,7 +268,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def finish_sync(args: argparse.Namespace, result, limiter=None, budget=None) -> int:
     """After the writes (sync and apply): summary, failures, report last, and the exit status."""
-    from app.scim.estimate import changes_rate_text, duration_text, rate_text
+    from app.scim.sync.estimate import changes_rate_text, duration_text, rate_text
 
     throttled = limiter.throttled if limiter is not None else 0
     if args.json:

@@ -1,4 +1,5 @@
-"""Why a user leaves a group: the reasons the sync preview shows next to every removal."""
+"""Why: the reasons the sync preview shows next to every removal, and the values a mapping row
+matches (the grid's tooltip)."""
 
 from __future__ import annotations
 
@@ -49,3 +50,16 @@ def cells_with_value(evaluation: Evaluation, value: str) -> np.ndarray:
     if code[0] >= 0:
         mask[tokens.pair_cell[tokens.pair_value == code[0]]] = True
     return mask
+
+
+def row_values(
+    evaluation: Evaluation, row: int, limit: int = 20
+) -> tuple[list[tuple[str, int]], int]:
+    """The export values a row matches (as first spelled) with their users, most users first,
+    at most `limit`; and how many values it matches in all."""
+    positions = np.flatnonzero(evaluation.value_rows == row)
+    codes = np.searchsorted(evaluation.value_rows_ptr, positions, side="right") - 1
+    counts = evaluation.value_user_counts()[codes]
+    order = np.argsort(-counts, kind="stable")[:limit]
+    spelling = evaluation.tokens.spelling
+    return [(str(spelling[codes[i]]), int(counts[i])) for i in order], len(codes)

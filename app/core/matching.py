@@ -8,15 +8,12 @@ per (separator, case, kind, text): after an edit only the edited row is evaluate
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from app.core.mapping import MappingRow, MatchKind, compile_pattern, normalize_value
-
-if TYPE_CHECKING:
-    from app.core.engine import Evaluation
 
 CACHE_LIMIT = 4096  # cached row evaluations per user list; the oldest go first
 RowCache = dict[tuple[str, str, bool], np.ndarray]
@@ -72,16 +69,3 @@ def _vocab_mask(vocab: pd.Index, row: MappingRow, ignore_case: bool) -> np.ndarr
     else:
         mask = values.str.contains(text, regex=False)
     return np.asarray(mask.to_numpy(dtype=bool))
-
-
-def row_values(
-    evaluation: Evaluation, row: int, limit: int = 20
-) -> tuple[list[tuple[str, int]], int]:
-    """The export values a row matches (as first spelled) with their users, most users first,
-    at most `limit`; and how many values it matches in all."""
-    positions = np.flatnonzero(evaluation.value_rows == row)
-    codes = np.searchsorted(evaluation.value_rows_ptr, positions, side="right") - 1
-    counts = evaluation.value_user_counts()[codes]
-    order = np.argsort(-counts, kind="stable")[:limit]
-    spelling = evaluation.tokens.spelling
-    return [(str(spelling[codes[i]]), int(counts[i])) for i in order], len(codes)

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
-from app.scim.client import ScimClient
-from app.scim.pacing import RateLimiter
+from app.scim.http.client import ScimClient
+from app.scim.http.pacing import RateLimiter
 from app.scim.server import LocalScimServer
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
-from app.scim.verify import read_back
+from app.scim.sync.verify import read_back
 from tests.scim_fixtures import expected_groups
 from tests.scim_rate_proxy import RateLimitProxy
 
@@ -175,7 +175,8 @@ def _read_back(users: UserList, mapping: Mapping) -> tuple[int, float, float, in
 
 
 def read_back_rows(users: UserList, mapping: Mapping) -> list[tuple[str, str, str]]:
-    """Verified writes' cost: one GET per changed group after the writes (app/scim/verify.py)."""
+    """Verified writes' cost: one GET per changed group after the writes
+    (app/scim/sync/verify.py)."""
     runs = [_read_back(users, mapping) for _ in range(3)]
     requests = statistics.median(r for r, _, _, _ in runs)
     elapsed = statistics.median(t for _, t, _, _ in runs)

@@ -22,8 +22,8 @@ def _window(n_users: int):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QSettings
 
-    from app.ui.app import make_application
-    from app.ui.main_window import MainWindow
+    from app.ui.shell.app import make_application
+    from app.ui.shell.main_window import MainWindow
 
     app = make_application()
     folder = Path(tempfile.mkdtemp(prefix="groupmap-bench-"))
@@ -67,7 +67,7 @@ def _measure(n_users: int) -> list[tuple[str, str, str]]:
     preview.set_quick("all")
     search = _median_ms(app, window, lambda i: preview.set_search(f"user{i}"))
     preview.set_search("")
-    from app.ui.users_model import EMAIL, NEW
+    from app.ui.preview.users_model import EMAIL, NEW
 
     model = preview.users_model
     started = time.perf_counter()

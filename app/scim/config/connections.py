@@ -1,0 +1,144 @@
+"""Named SCIM connections (staging, production): what reaches a service provider, minus the token.
+
+The desktop app saves them and the command line reads them (`groupmap connections`,
+`--connection NAME`), so both share this one file: JSON in the user's configuration folder
+(platformdirs; `$XDG_CONFIG_HOME/GroupMap/connections.json` on Linux). Tokens never go into
+it; they live in the OS keyring (app.scim.config.tokens).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from app.core.errors import InputError
+from app.io.atomic import atomic_write_bytes
+from app.scim.config.profiles import PROFILES, pacing_options
+from app.scim.config.settings import MATCH_ATTRIBUTES, TARGETS, SyncSettings
+from app.scim.http.client import ScimClient
+from app.scim.http.pacing import RateLimiter
+
+FORMAT = "groupmap-connections"
+VERSION = 1
+MAX_FILE_BYTES = 1 << 20
+# What a saved profile's field must be to be kept (other fields: a string).
+FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "insecure_http": bool,
+    "max_rate": (int, float),
+    "max_changes_per_hour": (int, float),
+}
+RATES = ("max_rate", "max_changes_per_hour")  # 0 (or absent, in older files): the preset's
+
+
+@dataclass(frozen=True)
+class ConnectionProfile:
+    """What is needed to reach one service provider, minus the token."""
+
+    name: str
+    url: str = ""
+    target: str = TARGETS[0]
+    attribute: str = ""
+    match_attribute: str = "userName"
+    insecure_http: bool = False
+    vendor: str = "generic"  # the pacing preset (app/scim/config/profiles.py)
+    max_rate: float = 0.0  # requests a second; 0: the preset's, else learned from the server
+    max_changes_per_hour: float = 0.0  # membership changes; 0: the preset's, else no budget
+
+    def sync_settings(self, token: str | None) -> SyncSettings:
+        """The sync settings for this profile, with the token given at call time."""
+        return SyncSettings(
+            url=self.url,
+            token=token or None,
+            match_attribute=self.match_attribute,
+            target=self.target,
+            attribute=self.attribute or None,
+            insecure_http=self.insecure_http,
+            **pacing_options(
+                self.vendor,
+                max_rate=self.max_rate or None,
+                max_changes_per_hour=self.max_changes_per_hour or None,
+            ),
+        )
+
+    def client(
+        self, token: str | None, cancelled: Callable[[], bool] | None = None, **kwargs: Any
+    ) -> ScimClient:
+        """A client paced by its own limiter (a cancel ends its waits) at the profile's rate."""
+        settings = self.sync_settings(token)
+        kwargs.setdefault("page_size", settings.page_size)
+        kwargs.setdefault("limiter", RateLimiter(settings.max_rate, cancelled=cancelled))
+        return ScimClient(self.url, token or None, insecure_http=self.insecure_http, **kwargs)
+
+
+def connections_path() -> Path:
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("GroupMap", appauthor=False)) / "connections.json"
+
+
+def read_connections(path: Path | None = None) -> list[ConnectionProfile]:
+    """The saved connections; none when the file does not exist yet."""
+    path = path or connections_path()
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"{path}: {path.stat().st_size:,} bytes is not a connections file")
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, RecursionError) as exc:
+        raise InputError(
+            f"{path}: cannot read the saved connections ({exc}); fix or delete the file and "
+            "save the connections again in the app (Server ▸ Connect…)"
+        ) from None
+    items = data.get("connections") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise InputError(
+            f"{path}: not a GroupMap connections file (no \"connections\" list); delete it and "
+            "save the connections again in the app"
+        )
+    return [profile for item in items if (profile := _profile(item)) is not None]
+
+
+def write_connections(profiles: list[ConnectionProfile], path: Path | None = None) -> None:
+    """Replace the saved connections, atomically (never a token: profiles hold none)."""
+    path = path or connections_path()
+    os.makedirs(path.parent, exist_ok=True)
+    data = {"format": FORMAT, "version": VERSION, "connections": [asdict(p) for p in profiles]}
+    atomic_write_bytes(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+
+
+def find_connection(name: str, path: Path | None = None) -> ConnectionProfile:
+    """The saved connection of that name, or a message listing the names there are."""
+    profiles = read_connections(path)
+    for profile in profiles:
+        if profile.name == name:
+            return profile
+    known = ", ".join(repr(p.name) for p in profiles) or "none are saved yet"
+    raise InputError(
+        f"no saved connection is named {name!r} (saved: {known}); list them with "
+        "'groupmap connections', or save one in the app (Server ▸ Connect…)"
+    )
+
+
+def _profile(item: object) -> ConnectionProfile | None:
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+        return None
+    values: dict[str, Any] = {}
+    for f in fields(ConnectionProfile):
+        value = item.get(f.name, f.default)
+        expected = FIELD_TYPES.get(f.name, str)
+        values[f.name] = value if isinstance(value, expected) else f.default
+    if values["target"] not in TARGETS:
+        values["target"] = TARGETS[0]
+    if values["match_attribute"] not in MATCH_ATTRIBUTES:
+        values["match_attribute"] = "userName"
+    if values["vendor"] not in PROFILES:
+        values["vendor"] = "generic"
+    for name in RATES:
+        if isinstance(values[name], bool) or not values[name] > 0:
+            values[name] = 0.0
+    return ConnectionProfile(**values)

@@ -1,0 +1,391 @@
+"""A thin SCIM 2.0 client (RFC 7643/7644) on httpx: what GroupMap's sync needs, nothing more.
+
+It reads /ServiceProviderConfig once and follows it (page size, filtering, PATCH or PUT),
+pages lists until totalResults, checks filtered answers, creates groups with their first
+members, and changes membership by delta in batches (app.scim.http.members). Every answer is read
+through app.scim.http.answers, so a wrong JSON type is one clear error naming server and field.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Generator, Iterable
+from typing import Any
+
+import httpx
+
+from app.scim.http import answers
+from app.scim.http.errors import AuthError, BadAnswer, ConnectError, ScimError, UnsafeWrite
+from app.scim.http.features import Features
+from app.scim.http.members import GroupWrites
+from app.scim.http.pacing import RateLimiter
+from app.scim.http.protocol import (
+    BULK_SCHEMA,
+    PATCH_SCHEMA,
+    attribute_values,
+    escape_filter_value,
+    member_ids,
+    resource_path,
+    value_matches,
+)
+from app.scim.http.transport import (
+    MAX_RESPONSE_MB,
+    REDACTED,
+    REQUEST_DEADLINE,
+    RequestEvent,
+    Transport,
+)
+
+__all__ = [
+    "AuthError",
+    "ConnectError",
+    "Features",
+    "FilterIgnored",
+    "RequestEvent",
+    "ScimClient",
+    "ScimError",
+    "attribute_values",
+    "escape_filter_value",
+    "member_ids",
+    "resource_path",
+    "value_matches",
+]
+
+MAX_PAGES = 10_000  # a list walk that does not end by then is a server paging forever
+CREATE_SETTLE = (1.0, 2.0, 4.0)  # seconds between look-ups after a create of unknown outcome
+
+
+class FilterIgnored(ScimError):
+    """The server answered a filter with resources that do not match it."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(200, None, detail)
+
+
+class ScimClient:
+    """One connection to a service provider, safe to share between threads."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        insecure_http: bool = False,
+        timeout: float = 30.0,
+        max_attempts: int = 5,
+        on_request: Callable[[RequestEvent], None] | None = None,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        request_deadline: float = REQUEST_DEADLINE,
+        max_response_mb: float = MAX_RESPONSE_MB,
+        create_settle: tuple[float, ...] = CREATE_SETTLE,
+        limiter: RateLimiter | None = None,
+        page_size: int | None = None,
+    ) -> None:
+        self._t = Transport(
+            base_url,
+            token,
+            insecure_http=insecure_http,
+            timeout=timeout,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            limiter=limiter,
+            on_request=on_request,
+            request_deadline=request_deadline,
+            max_response_mb=max_response_mb,
+        )
+        self._page_size = page_size  # a vendor preset's page size, within the server's cap
+        self._features: Features | None = None
+        self._lock = threading.Lock()
+        self.create_settle = tuple(create_settle)
+        self.max_pages = MAX_PAGES
+        self._groups = GroupWrites(self)  # create, PATCH/PUT, the removal shape learned
+
+    def __repr__(self) -> str:
+        token = REDACTED if self._t._token else None
+        return f"ScimClient({self.base_url!r}, token={token!r})"
+
+    def __enter__(self) -> ScimClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._t.close()
+
+    @property
+    def base_url(self) -> str:
+        return self._t.base_url
+
+    @property
+    def transport(self) -> Transport:
+        return self._t
+
+    @property
+    def remove_style(self) -> str:
+        """How members are removed on this server: "filter", "value" or "none" (see members)."""
+        return self._groups.remove_style
+
+    def create_group(self, name: str, members: list[str]) -> tuple[dict[str, Any], bool]:
+        """(group, adopted): see GroupWrites.create_group."""
+        return self._groups.create_group(name, members)
+
+    def modify_members(
+        self, group_id: str, add: list[str], remove: list[str], known_members: Iterable[str] = ()
+    ) -> object:
+        """One membership change; see GroupWrites.modify_members."""
+        return self._groups.modify_members(group_id, add, remove, known_members)
+
+    @property
+    def request_count(self) -> int:
+        return self._t.request_count
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._t.limiter
+
+    def redact(self, text: str) -> str:
+        return self._t.redact(text)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> object:
+        """The decoded JSON body of a 2xx answer, or None for an empty one (204); unchecked:
+        read it through app.scim.http.answers."""
+        return self._body(method, path, self._t.send(method, path, **kwargs))
+
+    def where(self, method: str, path: str) -> str:
+        """How errors name a request: the server and what was asked."""
+        return f"{self.base_url}: {method} {path} answered"
+
+    @staticmethod
+    def _body(method: str, path: str, response: httpx.Response) -> object:
+        """The JSON of a 2xx answer. A read answered otherwise (a web page at the wrong URL)
+        is an error; a write answered so went through, and its answer is not needed."""
+        if not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            if method != "GET":
+                return None
+            kind = response.headers.get("Content-Type", "").split(";")[0] or "something else"
+            raise ScimError(
+                response.status_code,
+                None,
+                f"{method} {path} answered {kind}, not SCIM JSON: check that the URL is the "
+                "SCIM base URL (e.g. https://example.com/scim/v2)",
+            ) from None
+
+    # --- discovery ------------------------------------------------------------------------
+
+    def features(self) -> Features:
+        """/ServiceProviderConfig, read once; a server without it gets cautious defaults."""
+        with self._lock:
+            if self._features is None:
+                try:
+                    config = self.request("GET", "/ServiceProviderConfig") or {}
+                except ScimError as exc:
+                    if exc.status not in (404, 501):
+                        raise
+                    config = {}
+                where = self.where("GET", "/ServiceProviderConfig")
+                self._features = Features.from_config({} if config is None else config, where)
+            return self._features
+
+    def page_size(self, wanted: int | None = None) -> int:
+        cap = max(1, self.features().filter_max_results)
+        return min(wanted or self._page_size or cap, cap)
+
+    # --- reading --------------------------------------------------------------------------
+
+    def iter_pages(
+        self, endpoint: str, params: dict[str, Any] | None = None, page_size: int | None = None
+    ) -> Generator[tuple[list[dict[str, Any]], int]]:
+        """(resources, totalResults) per page, by startIndex, until totalResults is reached.
+
+        Pages may hold fewer than asked (servers cap them): the next startIndex follows what
+        actually came back. An empty page ends the walk (where a server leaves totalResults
+        out, the total is reported as what was seen so far). A page that only repeats what
+        came before (a server ignoring startIndex), or a walk longer than totalResults and
+        `max_pages` allow (a server paging forever), is an error: ending quietly would report
+        the users not read as "not found".
+        """
+        count = self.page_size(page_size)
+        start, seen, pages = 1, set(), 0
+        where = self.where("GET", endpoint)
+        limit = self.max_pages
+        while True:
+            query = dict(params or {}, startIndex=start, count=count)
+            body = answers.as_object(self.request("GET", endpoint, params=query) or {}, where)
+            resources = answers.objects(body.get("Resources"), where, "Resources")
+            ids = [answers.resource_id(r, where, "Resources[].id") for r in resources]
+            fresh = [r for r, rid in zip(resources, ids, strict=True) if rid not in seen]
+            seen.update(ids)
+            total = answers.count(body.get("totalResults"), where, "totalResults")
+            pages += 1
+            if total is not None and pages == 1 and resources:
+                limit = min(limit, math.ceil(total / len(resources)) * 2 + 10)
+            if resources and not fresh:
+                raise BadAnswer(
+                    f"{where} the same resources again at startIndex {start} (it ignores "
+                    "startIndex or repeats pages): GroupMap cannot read every resource on this "
+                    "server, so nothing was changed; report it to the vendor"
+                )
+            yield fresh, total if total is not None else len(seen) + (count if fresh else 0)
+            start += len(resources)
+            if not resources or (total is not None and len(seen) >= total):
+                return
+            if pages >= limit:
+                raise BadAnswer(
+                    f"{where} page after page: {pages} pages and {len(seen)} resources"
+                    + (f" where totalResults says {total}" if total is not None else "")
+                    + " without an end; stopped reading, nothing was changed: report it to "
+                    "the vendor"
+                )
+
+    def total_of(self, endpoint: str, params: dict[str, Any] | None = None) -> int | None:
+        """How many resources the endpoint holds (totalResults of a one-item page), if said."""
+        where = self.where("GET", endpoint)
+        body = self.request("GET", endpoint, params=dict(params or {}, count=1)) or {}
+        return answers.count(
+            answers.as_object(body, where).get("totalResults"), where, "totalResults"
+        )
+
+    def list_resources(
+        self, endpoint: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        return [r for page, _ in self.iter_pages(endpoint, params) for r in page]
+
+    def list_users(self, attributes: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        params = {"attributes": ",".join(attributes)} if attributes else None
+        return self.list_resources("/Users", params)
+
+    def list_groups(self, members: bool = False) -> list[dict[str, Any]]:
+        return self.list_resources(
+            "/Groups", None if members else {"excludedAttributes": "members"}
+        )
+
+    def search(
+        self, endpoint: str, attribute: str, value: str, attributes: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Resources whose attribute equals value, as the server's filter answers them.
+
+        The answer is checked: anything that does not match is dropped, and if the server
+        returned several non-matching resources it ignored the filter (FilterIgnored).
+        """
+        params: dict[str, Any] = {
+            "filter": f"{attribute} eq {escape_filter_value(value)}",
+            "count": self.page_size(),
+        }
+        if attributes:
+            params["attributes"] = ",".join(attributes)
+        where = self.where("GET", endpoint)
+        body = answers.as_object(self.request("GET", endpoint, params=params) or {}, where)
+        resources = answers.objects(body.get("Resources"), where, "Resources")
+        for resource in resources:
+            answers.resource_id(resource, where, "Resources[].id")
+        matching = [r for r in resources if value_matches(r, attribute, value)]
+        total = answers.count(body.get("totalResults"), where, "totalResults", 0) or 0
+        if len(resources) - len(matching) > 1 or total > max(len(resources), 1):
+            raise FilterIgnored(f"{endpoint} answered filter on {attribute} with other resources")
+        return matching
+
+    def find_users(
+        self, attribute: str, value: str, attributes: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Users whose attribute (userName, emails.value or externalId) equals value."""
+        return self.search("/Users", attribute, value, attributes)
+
+    def find_groups(self, display_name: str) -> list[dict[str, Any]]:
+        """The groups with this displayName, compared case-insensitively (RFC 7643).
+
+        By filter where the server offers one; a filter ignored or refused (400) is answered
+        by listing and comparing here.
+        """
+        if self.features().filter:
+            try:
+                return self.search(
+                    "/Groups", "displayName", display_name, ["id", "displayName", "meta"]
+                )
+            except FilterIgnored:
+                pass
+            except ScimError as exc:
+                if exc.status != 400:
+                    raise
+        return [g for g in self.list_groups() if value_matches(g, "displayName", display_name)]
+
+    def find_group(self, display_name: str) -> dict[str, Any] | None:
+        """The one group spelled exactly so; several of them is an error, never a guess."""
+        exact = [g for g in self.find_groups(display_name) if g.get("displayName") == display_name]
+        if len(exact) > 1:
+            ids = ", ".join(str(g.get("id")) for g in exact)
+            raise UnsafeWrite(
+                f"{self.base_url} has {len(exact)} groups named {display_name!r} (ids {ids}): "
+                "GroupMap cannot tell which one the mapping means; delete or rename the extra "
+                "ones on the server and run the sync again"
+            )
+        return exact[0] if exact else None
+
+    def get_group(self, group_id: str) -> tuple[dict[str, Any], str | None]:
+        """The group with its members, and its version (ETag) for If-Match."""
+        path = resource_path("/Groups", group_id)
+        response = self._t.send("GET", path)
+        where = self.where("GET", path)
+        body = answers.as_object(self._body("GET", path, response) or {}, where)
+        meta = body.get("meta")
+        meta = answers.as_object(meta, where, "meta") if meta is not None else {}
+        version = response.headers.get("ETag") or meta.get("version")
+        return body, str(version) if version else None
+
+    # --- writing (group creation and membership: app.scim.http.members) -----------------------
+
+    def bulk_patch(
+        self, endpoint: str, patches: list[tuple[str, list[dict[str, Any]]]]
+    ) -> list[ScimError | None]:
+        """PATCH several resources in one POST /Bulk; per patch, None or the server's error."""
+        operations = [
+            {
+                "method": "PATCH",
+                "bulkId": f"p{i}",
+                "path": resource_path(endpoint, resource_id),
+                "data": {"schemas": [PATCH_SCHEMA], "Operations": ops},
+            }
+            for i, (resource_id, ops) in enumerate(patches)
+        ]
+        body = self.request(
+            "POST", "/Bulk", json={"schemas": [BULK_SCHEMA], "Operations": operations}
+        )
+        where = self.where("POST", "/Bulk")
+        body = answers.as_object(body or {}, where)
+        results = answers.objects(body.get("Operations"), where, "Operations")
+        by_id = {a.get("bulkId"): a for a in results if a.get("bulkId")}
+        outcomes: list[ScimError | None] = []
+        for i, operation in enumerate(operations):
+            answer = by_id.get(operation["bulkId"]) or (results[i] if i < len(results) else None)
+            if answer is None:
+                outcomes.append(ScimError(0, None, "the bulk answer has no result for this user"))
+                continue
+            try:
+                status = int(str(answer.get("status", "0")).split()[0])
+            except ValueError:
+                status = 0
+            if 200 <= status < 300:
+                outcomes.append(None)
+                continue
+            response = answer.get("response")
+            error = response if isinstance(response, dict) else {}
+            detail = self.redact(str(error.get("detail") or ""))
+            scim_type = self.redact(str(error.get("scimType") or "")) or None
+            outcomes.append(ScimError(status, scim_type, detail))
+        return outcomes
+
+    def patch_user(self, user_id: str, operations: list[dict[str, Any]]) -> object:
+        """The server's answer as sent (checked by app.scim.sync.verify.error_in_body)."""
+        return self.request(
+            "PATCH",
+            resource_path("/Users", user_id),
+            json={"schemas": [PATCH_SCHEMA], "Operations": operations},
+        )
+

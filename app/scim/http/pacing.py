@@ -1,0 +1,400 @@
+"""Pacing: one token bucket shared by every worker of a sync, at the rate the server allows.
+
+The rate comes from, in this order: the RateLimit / X-RateLimit headers of the last answer
+(the remaining budget spent evenly until the reset), a rate the admin set (`--max-rate`, or a
+vendor preset), and otherwise what 429 answers teach. At every throttled episode the server's
+bucket was empty, so what it admitted between two episodes is its rate, exactly: once two
+episodes a few seconds apart have measured it, the client holds just under that rate and
+probes above it only after a long quiet spell (a limit shared with other clients may have
+grown). Before that, each episode sets the rate to what was admitted lately (multiplicative
+decrease), and while workers wait for tokens it grows again (additive increase). Retry-After
+pauses every worker, not only the one that was told. Workers acquire a token before each
+request, so concurrency follows the rate: idle workers simply wait.
+
+A throttled request (429, 503) is never a failure: it is retried until the sync's deadline.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from app.scim.http.errors import ScimError
+
+DEFAULT_DEADLINE = 2 * 3600.0  # seconds a sync may keep retrying throttled requests
+THROTTLE_STATUSES = frozenset({429, 503})
+DECREASE = 0.95  # the rate after a throttled episode, as a share of the rate measured
+CURRENT_SHARE = 0.75  # the least share of the rate that was just refused kept as the guess
+FALLBACK_DECREASE = 0.5  # when nothing was measured (two episodes in quick succession)
+INCREASE = 0.01  # growth a second while saturated, as a share of the rate after a decrease
+PAUSE_CREDIT = 0.9  # share of a Retry-After pause the server is assumed to have refilled
+WARMUP = 1.0  # seconds: while no limit is known, one request at a time at first
+QUIET = 8.0  # seconds without a 429 after which the rate grows by doubling, not additively
+DOUBLING = 2.0  # seconds to double the rate then
+MEASURE_SPAN = 3.0  # seconds between two episodes for what was admitted between to be the limit
+MEASURE_COUNT = 5  # and requests admitted between them, for whole requests to count finely enough
+HOLD = 0.97  # share of a measured limit the client sends at
+PROBE_QUIET = 30.0  # seconds at a measured limit without a 429 before probing above it
+PROBE = 0.02  # growth a second while probing, compounded
+RISEN = 1.2  # a rate refused this far above the limit (or what was admitted) raises it
+HISTORY = 60.0  # seconds of send times and episodes kept for measuring
+MIN_RATE = 0.01  # requests a second: one every 100 s, the floor a 429 storm can push to
+SLICE = 0.2  # seconds: waits are cut in slices so that a cancel is seen promptly
+
+
+def deadline_text(seconds: float) -> str:
+    """2 h, 45 min: how a --deadline is named in messages."""
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{round(seconds / 60, 1):g} min"
+
+
+class Stop(Exception):
+    """Raised inside a worker when the sync is cancelled or must stop."""
+
+
+class WaitCancelled(ScimError, Stop):
+    """The admin cancelled while a request waited for the rate limit: it was not sent.
+
+    A ScimError where a request's failure is handled, a Stop where the worker's work is.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(0, None, "not sent: cancelled while waiting for the server's rate limit")
+
+
+@dataclass(frozen=True)
+class HeaderLimit:
+    """What an answer's rate-limit headers say: requests left, seconds to the reset."""
+
+    remaining: float | None = None
+    reset: float | None = None
+    quota: float | None = None
+    window: float | None = None
+
+    @property
+    def rate(self) -> float | None:
+        """The remaining budget spread evenly until the reset, else the policy's rate."""
+        if self.remaining is not None and self.reset:
+            return self.remaining / self.reset
+        if self.quota and self.window:
+            return self.quota / self.window
+        return None
+
+
+def sliced_sleep(
+    seconds: float,
+    cancelled: Callable[[], bool] | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> None:
+    """Sleep in short slices; raises WaitCancelled when the sync is cancelled meanwhile."""
+    end = clock() + max(0.0, seconds)
+    while True:
+        if cancelled is not None and cancelled():
+            raise WaitCancelled()
+        left = end - clock()
+        if left <= 0:
+            return
+        sleep(min(left, SLICE))
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(str(value).strip().strip('"'))
+    except (TypeError, ValueError):
+        return None
+
+
+def _reset_seconds(value: str | None, now: float | None) -> float | None:
+    """X-RateLimit-Reset: seconds from now, or an epoch timestamp (GitHub, Okta)."""
+    reset = _number(value)
+    if reset is None:
+        return None
+    if reset > 1e9:
+        reset -= time.time() if now is None else now
+    return max(0.0, reset)
+
+
+def _items(value: str) -> list[dict[str, str]]:
+    """A structured-field list ("name";r=5;t=3, ...) or dictionary (limit=5, reset=3)."""
+    members: list[dict[str, str]] = []
+    for member in value.split(","):
+        params: dict[str, str] = {}
+        for part in member.split(";"):
+            key, sep, val = part.strip().partition("=")
+            if sep:
+                params[key.strip().lower()] = val.strip()
+            elif key:
+                params["_"] = key.strip()
+        members.append(params)
+    return members
+
+
+def header_limit(headers: Mapping[str, str], now: float | None = None) -> HeaderLimit | None:
+    """The limit an answer advertises, in any of the styles servers use, or None.
+
+    IETF draft-ietf-httpapi-ratelimit-headers: `RateLimit: "default";r=50;t=30` with
+    `RateLimit-Policy: "default";q=100;w=60` (drafts 08 on), `RateLimit: limit=100,
+    remaining=50, reset=30` (draft 07), RateLimit-Limit/-Remaining/-Reset (earlier drafts);
+    and the older X-RateLimit-Limit/-Remaining/-Reset (Calendly, GitHub), X-Rate-Limit-* (Okta).
+    """
+    get = headers.get
+    remaining = reset = quota = window = None
+    field = get("RateLimit")
+    if field:
+        members = _items(field)
+        if not any("r" in m for m in members):  # draft 07: one dictionary, not a list
+            members = [{k: v for m in members for k, v in m.items()}]
+        found = [m for m in members if {"r", "remaining"} & m.keys()]
+        best = None
+        for m in found:  # several policies: the one that allows the least
+            left = _number(m.get("r", m.get("remaining")))
+            when = _number(m.get("t", m.get("reset")))
+            if left is None:
+                continue
+            candidate = HeaderLimit(left, when)
+            if best is None or (candidate.rate or 0) < (best.rate or 0):
+                best = candidate
+        if best is not None:
+            remaining, reset = best.remaining, best.reset
+        quota = next((_number(m["limit"]) for m in members if "limit" in m), None)
+    policy = get("RateLimit-Policy")
+    if policy:
+        for m in _items(policy):
+            q, w = _number(m.get("q", m.get("_"))), _number(m.get("w"))
+            if q and w and (quota is None or window is None or q / w < quota / window):
+                quota, window = q, w
+    for prefix in ("RateLimit-", "X-RateLimit-", "X-Rate-Limit-"):
+        if remaining is None and get(prefix + "Remaining") is not None:
+            remaining = _number(get(prefix + "Remaining"))
+            reset = _reset_seconds(get(prefix + "Reset"), now)
+            quota = quota or _number(get(prefix + "Limit"))
+    if remaining is None and quota is None:
+        return None
+    return HeaderLimit(remaining, reset, quota, window)
+
+
+class RateLimiter:
+    """A token bucket shared by the threads of one client; thread-safe.
+
+    `acquire()` before each request, `observe()` after each answer (or its failure). While no
+    limit is known there is no bucket, but in the first second only one request is under way,
+    so that the workers of a new sync do not meet an unknown limit all at once. clock and sleep are
+    injectable so that tests run on a fake clock.
+    """
+
+    def __init__(
+        self,
+        max_rate: float | None = None,
+        deadline: float = DEFAULT_DEADLINE,
+        *,
+        min_rate: float = MIN_RATE,
+        cancelled: Callable[[], bool] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.ceiling = max_rate
+        self.rate = max_rate  # requests a second; None while no limit is known
+        self.source = "set" if max_rate else "unknown"  # then "headers" or "learned"
+        self.min_rate = min(min_rate, max_rate) if max_rate else min_rate
+        self.deadline = deadline
+        self.cancelled = cancelled
+        self.admitted = 0  # answers that were not throttled
+        self.throttled = 0  # 429 and 503 answers
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        now = clock()
+        self.started = now
+        self._tokens, self._last = 1.0, now
+        self._paused_until = now
+        self._credit = 0.0
+        self._episode: float | None = None  # when the rate was last decreased
+        self._episodes: deque[float] = deque()  # times of throttled episodes, last minute
+        self._base = max_rate or 0.0  # the rate right after the last decrease
+        self._limit: float | None = None  # the server's rate, measured between two episodes
+        self._recent: deque[float] = deque()  # send times of admitted requests, last minute
+        self._in_flight = 0
+
+    # --- before and after each request -----------------------------------------------------
+
+    def acquire(self) -> float:
+        """Wait for a token (and for any pause); returns the send time, for observe()."""
+        waited = False
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._refill(now)
+                wait = self._paused_until - now
+                if self.rate is None and self._in_flight and now - self.started < WARMUP:
+                    wait = max(wait, WARMUP / 20)  # an unknown server's first second
+                elif wait <= 0 and (self.rate is None or self._tokens >= 1 - 1e-9):
+                    self._in_flight += 1
+                    if self.rate is not None:
+                        self._tokens -= 1
+                        if waited and self.source == "learned":
+                            self._grow(now)
+                    return now
+                if wait <= 0 and self.rate is not None:  # no token left at a known rate
+                    wait = max((1 - self._tokens) / self.rate, 1e-6)
+            waited = True
+            self.sleep(wait)
+
+    def observe(
+        self, status: int | None, headers: Mapping[str, str], sent_at: float
+    ) -> float | None:
+        """Learn from an answer (None: none came); for 429/503, the seconds to wait (or 0)."""
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+            if status is None:
+                return None
+            now = self._clock()
+            advertised = header_limit(headers)
+            if advertised is not None:
+                self._follow(advertised, now)
+            if status not in THROTTLE_STATUSES:
+                self.admitted += 1
+                self._recent.append(sent_at)
+                while self._recent and self._recent[0] < now - HISTORY:
+                    self._recent.popleft()
+                return None
+            self.throttled += 1
+            wait = retry_after_seconds(headers.get("Retry-After"))
+            if wait is None and advertised is not None and advertised.remaining == 0:
+                wait = advertised.reset
+            if self._episode is None or sent_at > self._episode:
+                self._decrease(now)  # answers to requests sent before it add nothing new
+            self._tokens = min(self._tokens, 0.0)
+            if wait:
+                until = now + wait
+                if until > self._paused_until:
+                    self._paused_until = until
+                    self._credit = (self.rate or 0.0) * wait * PAUSE_CREDIT
+            return wait or 0.0
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep in short slices; raises WaitCancelled when the sync is cancelled meanwhile."""
+        sliced_sleep(seconds, self.cancelled, self._clock, self._sleep)
+
+    def past_deadline(self, wait: float) -> bool:
+        """True when waiting that long would run past the sync's deadline."""
+        return self._clock() + wait > self.started + self.deadline
+
+    @property
+    def paused(self) -> float:
+        """Seconds every worker still waits (a Retry-After, or a spent budget's reset)."""
+        return max(0.0, self._paused_until - self._clock())
+
+    # --- inside the lock --------------------------------------------------------------------
+
+    def _refill(self, now: float) -> None:
+        start = max(self._last, self._paused_until)
+        if self._credit and now >= self._paused_until:
+            self._tokens = max(self._tokens, self._credit)  # the server refilled meanwhile
+            self._credit = 0.0
+        if self.rate is not None and now > start:
+            self._tokens = min(max(1.0, self._tokens), self._tokens + (now - start) * self.rate)
+        self._last = max(self._last, now)
+
+    def _follow(self, advertised: HeaderLimit, now: float) -> None:
+        if advertised.remaining is not None and advertised.remaining <= 0 and advertised.reset:
+            self._paused_until = max(self._paused_until, now + advertised.reset)
+            return
+        rate = advertised.rate
+        if rate is None or rate <= 0:
+            return
+        self.rate = max(self.min_rate, min(rate, self.ceiling or rate))
+        self.source = "headers"
+
+    def _measured(self, now: float) -> tuple[float | None, bool]:
+        """The rate the server admitted since the latest episode, and
+        whether that is a measurement of its limit (an episode at each end, far enough apart).
+
+        At every throttled episode the server's bucket was empty, so what it admitted between
+        two of them is its rate, Retry-After pauses included. Before there are two, the last
+        second is the window (the server's burst included: an overestimate, corrected soon).
+        """
+        while self._episodes and self._episodes[0] < now - HISTORY:
+            self._episodes.popleft()
+        episode = self._episodes[-1] if self._episodes else None
+        since = now - 1.0 if episode is None else episode
+        admitted = sum(1 for t in self._recent if t > since)
+        exact = (
+            episode is not None and now - episode >= MEASURE_SPAN and admitted >= MEASURE_COUNT
+        )
+        return (admitted / (now - since) if admitted else None), exact
+
+    def _decrease(self, now: float) -> None:
+        measured, exact = self._measured(now)
+        if exact and measured is not None:
+            self._limit = self._new_limit(measured)
+            rate = HOLD * self._limit
+        elif measured is not None and self.rate:
+            # The server admitted `measured` while this client sent at `rate`, which was
+            # above the limit: the limit lies between them. Below the limit for part of the
+            # window, `measured` underestimates it: 3/4 of the refused rate is a better guess.
+            rate = max(measured, CURRENT_SHARE * self.rate) if measured < self.rate else self.rate
+            rate *= DECREASE
+        elif measured is not None:
+            rate = measured * DECREASE
+        else:
+            rate = (self.rate or 1.0) * FALLBACK_DECREASE
+        self.rate = max(self.min_rate, min(rate, self.ceiling or rate))
+        if self.source != "headers":
+            self.source = "learned"
+        self._base = self.rate
+        self._episode = now
+        self._episodes.append(now)
+
+    def _new_limit(self, measured: float) -> float:
+        """The limit after an episode that measured `measured`.
+
+        While the client sent below the limit the server's bucket may have overflowed, so
+        `measured` can fall short: a refused probe puts the limit between the one held and
+        the rate refused, and a rate refused far above what was admitted puts it between the
+        two. An overestimate costs one more 429, which measures again.
+        """
+        refused = self.rate or measured
+        if self._limit is not None and refused > HOLD * self._limit * 1.001:  # a probe
+            return max(measured, (self._limit + refused) / 2)
+        return (measured + refused) / 2 if refused > RISEN * measured else measured
+
+    def _grow(self, now: float) -> None:
+        """One token granted to a waiting worker. At a measured limit: hold just under it, and
+        probe slowly above it after a long quiet spell. Otherwise additive increase, doubling
+        once quiet."""
+        rate = self.rate or self.min_rate
+        quiet = float("inf") if self._episode is None else now - self._episode
+        if self._limit is not None:
+            hold = HOLD * self._limit
+            if rate < hold:
+                grown = min(hold, rate + INCREASE * self._base / rate)
+            elif quiet > PROBE_QUIET:
+                grown = rate * (1 + PROBE) ** (1 / rate)
+            else:
+                return
+        elif quiet > max(QUIET, 2 * MEASURE_COUNT / rate):  # long enough to measure next time
+            grown = rate * 2 ** (1 / (rate * DOUBLING))
+        else:
+            grown = rate + INCREASE * self._base / rate
+        self.rate = min(grown, self.ceiling) if self.ceiling else grown

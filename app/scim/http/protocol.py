@@ -1,0 +1,57 @@
+"""SCIM wire details shared by the client and its group writes: schemas, paths, filters,
+member lists and how attribute values compare."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from app.scim.http import answers
+
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+BULK_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+
+
+def escape_filter_value(value: str) -> str:
+    """A filter string literal (RFC 7644 3.4.2.2 uses JSON strings): quotes and backslashes."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def resource_path(endpoint: str, resource_id: str) -> str:
+    """/Groups/<id> with the id percent-encoded: an id holding #, /, ? or a space stays one
+    path segment instead of landing on another resource."""
+    return f"{endpoint}/{quote(str(resource_id), safe='')}"
+
+
+def member_ids(group: dict[str, Any], where: str = "a group") -> list[str]:
+    """The ids in a group's `members` (absent: none; use `has_members` to tell the two apart)."""
+    members = answers.objects(group.get("members"), where, "members")
+    return [str(m["value"]) for m in members if m.get("value") not in (None, "")]
+
+
+def has_members(group: dict[str, Any]) -> bool:
+    """True when the answer carries a member list at all ("members absent" is not "none")."""
+    return isinstance(group.get("members"), list)
+
+
+def attribute_values(resource: dict[str, Any], attribute: str) -> list[str]:
+    """The values of userName, externalId, displayName or emails(.value) on a resource."""
+    if attribute in ("emails", "emails.value"):
+        emails = resource.get("emails")
+        where = f"a resource (id {resource.get('id')!r})"
+        return [str(e["value"]) for e in answers.objects(emails, where, "emails") if e.get("value")]
+    value = resource.get(attribute)
+    if isinstance(value, dict | list):
+        raise answers.wrong(f"a resource (id {resource.get('id')!r})", attribute, value, "a string")
+    return [str(value)] if value not in (None, "") else []
+
+
+def value_matches(resource: dict[str, Any], attribute: str, value: str) -> bool:
+    """RFC 7643: userName, emails and displayName compare case-insensitively; externalId exactly."""
+    values = attribute_values(resource, attribute)
+    if attribute == "externalId":
+        return value in values
+    folded = value.casefold()
+    return any(v.casefold() == folded for v in values)

@@ -1,0 +1,262 @@
+"""A sync's journal records: what the run is, its plan, each operation as it completes;
+and what the journal tells later runs (the source guard's reference, this app's own changes).
+
+The executor calls `created`, `applied`, `failed` and `not_kept` from its worker threads;
+each writes one flushed line (app/io/journal.py), so the file is an accurate record of
+what reached the server even when the process is killed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.core.mapping import Mapping
+from app.core.source_guard import SourceStats, source_change, source_stats
+from app.core.users import UserList
+from app.io.drafts import draft_dict
+from app.io.journal import (
+    FORMAT_VERSION,
+    Journal,
+    last_successful_sync,
+    list_runs,
+    os_user,
+    when,
+)
+from app.scim.config.settings import SyncSettings
+from app.scim.sync.plan import Drift, SyncPlan
+
+if TYPE_CHECKING:
+    from app.scim.sync.result import FailedOperation, SyncResult
+
+
+class RunJournal:
+    """The journal of one run, bound to its plan (for SCIM ids of groups and users)."""
+
+    def __init__(self, journal: Journal, plan: SyncPlan) -> None:
+        self.journal = journal
+        self.plan = plan
+        self.group_ids: dict[str, str] = {n: g.id for n, g in plan.state.groups.items()}
+
+    @property
+    def run_id(self) -> int:
+        return self.journal.run_id
+
+    @classmethod
+    def begin(
+        cls,
+        plan: SyncPlan,
+        settings: SyncSettings,
+        mapping: Mapping | None,
+        export_files: list[str],
+        *,
+        dry_run: bool = False,
+        undoes: int | None = None,
+        folder: Path | None = None,
+        counted: bool = True,
+    ) -> RunJournal:
+        """Open a new run's journal and write its start and plan records.
+
+        `counted=False`: the plan's users are not the export's (an undo, a saved plan), so the
+        export's counts are left out and the run is never the source guard's reference.
+        """
+        run = cls(Journal.create(folder), plan)
+        counts = export_stats(plan.users) if counted else {"users": None, "blank_source": None}
+        run.journal.write(
+            "start",
+            format=FORMAT_VERSION,
+            run=run.run_id,
+            url=settings.url,
+            os_user=os_user(),
+            dry_run=dry_run,
+            undoes=undoes,
+            target=settings.target,
+            attribute=settings.attribute,
+            match_attribute=settings.match_attribute,
+            mapping=draft_dict(mapping) if mapping is not None else None,
+            export={"files": [Path(f).name for f in export_files], **counts},
+        )
+        run.journal.write(
+            "plan",
+            groups_to_create=list(plan.groups_to_create),
+            adds=plan.adds,
+            removes=plan.removes,
+            not_found=len(plan.not_found),
+            drift=len(plan.drift),
+        )
+        return run
+
+    def _members(self, emails: list[str]) -> list[dict[str, str]]:
+        ids = self.plan.state.user_ids
+        return [{"id": ids.get(e.lower(), ""), "email": e} for e in emails]
+
+    def _op(self, op: str, group: str, emails: list[str], outcome: str, **extra: Any) -> None:
+        self.journal.write(
+            "op",
+            op=op,
+            group=group,
+            group_id=self.group_ids.get(group, ""),
+            members=self._members(emails),
+            outcome=outcome,
+            **extra,
+        )
+
+    # --- called by SyncResult as operations complete -----------------------------------
+
+    def created(self, group: str, group_id: str, adopted: bool = False) -> None:
+        """A group this run created, or adopted (it existed already: never "created" by it)."""
+        self.group_ids[group] = group_id
+        if adopted:
+            self._op("create", group, [], "adopted", status=None)
+        else:
+            self._op("create", group, [], "applied", status=201)
+
+    def applied(
+        self, group: str, added: list[str], removed: list[str], status: int | None
+    ) -> None:
+        if added:
+            self._op("add", group, added, "applied", status=status)
+        if removed:
+            self._op("remove", group, removed, "applied", status=status)
+
+    def failed(self, failure: FailedOperation) -> None:
+        self._op(
+            failure.operation,
+            failure.group,
+            failure.emails,
+            "failed",
+            status=failure.status,
+            reason=failure.reason,
+        )
+
+    def deleted(self, group: str, group_id: str) -> None:
+        self.group_ids[group] = group_id
+        self._op("delete", group, [], "applied", status=204)
+
+    def not_kept(
+        self, group: str, operation: str, emails: list[str], reason: str, was_applied: bool
+    ) -> None:
+        """`was_applied`: an "applied" record for them came first (the read-back found out)."""
+        self._op(operation, group, emails, "not kept", reason=reason, was_applied=was_applied)
+
+    # --- after the writes ---------------------------------------------------------------
+
+    def verified(self, result: SyncResult, requests: int) -> None:
+        self.journal.write(
+            "verify",
+            requests=requests,
+            not_kept=[
+                {"group": n.group, "op": n.operation, "email": n.email} for n in result.not_kept
+            ],
+            unverified=list(result.unverified),
+        )
+
+    def finish(self, result: SyncResult | None, status: str = "") -> None:
+        """The end record: "done", "failed", "cancelled", or a stop reason (the last one counts)."""
+        if not status and result is not None:
+            if result.cancelled:
+                status = "cancelled"
+            elif result.failed or result.not_kept:
+                status = "failed"
+            else:
+                status = "done"
+        summary = result.to_json() if result is not None else {}
+        self.journal.write("end", status=status or "done", result=summary)
+
+
+def export_stats(users: UserList) -> dict[str, int]:
+    return source_stats(users).to_dict()
+
+
+def source_change_since_last(url: str, users: UserList, folder: Path | None = None) -> str:
+    """How this export differs from the last successful sync's to `url` (with the run), or ""."""
+    last = last_successful_sync(url, folder)
+    if last is None:
+        return ""
+    export = last.start.get("export") or {}
+    try:
+        before = SourceStats(int(export["users"]), int(export["blank_source"]))
+    except (KeyError, TypeError, ValueError):
+        return ""
+    change = source_change(before, source_stats(users))
+    if not change:
+        return ""
+    return f"{change} (run {last.run_id}, {when(str(last.start.get('at', '')))} UTC)"
+
+
+def source_guard_message(url: str, users: UserList, folder: Path | None = None) -> str:
+    """The CLI's stop message for a suspicious export, or "" when it looks like the last."""
+    change = source_change_since_last(url, users, folder)
+    if not change:
+        return ""
+    return (
+        f"Stopped before writing anything: {change}. A half export, a wrong sheet or a wrong "
+        "source column looks like this; check the export, or run again with "
+        "--allow-source-change if it is right."
+    )
+
+
+# --- drift, less this app's own changes ---------------------------------------------------
+
+
+def applied_since(
+    url: str, since: float | None = None, folder: Path | None = None
+) -> dict[str, dict[str, bool]]:
+    """Per user (email, lower): group -> member after this app's last kept change to it, from
+    the runs to `url` that started after `since` (a POSIX time; None: every run)."""
+    changes: dict[str, dict[str, bool]] = {}
+    for run in list_runs(url, folder):
+        started = _posix(str(run.start.get("at", "")))
+        if since is not None and started is not None and started < since:
+            continue
+        for op in run.ops:
+            if op.get("op") not in ("add", "remove"):
+                continue
+            outcome = op.get("outcome")
+            for member in op.get("members") or []:
+                email = str(member.get("email", "")).lower()
+                groups = changes.setdefault(email, {})
+                group = str(op.get("group", ""))
+                if outcome == "applied":
+                    groups[group] = op["op"] == "add"
+                elif outcome == "not kept" and groups.get(group) == (op["op"] == "add"):
+                    del groups[group]
+    return changes
+
+
+def discount_own_changes(
+    drift: list[Drift], applied: dict[str, dict[str, bool]], managed: list[str]
+) -> list[Drift]:
+    """The drift this app's journaled changes do not explain: a user whose server groups equal
+    the export's groups with this app's later changes applied is not drift."""
+    managed_set = set(managed)
+    kept = []
+    for d in drift:
+        expected = set(d.export_groups)
+        for group, member in applied.get(d.email.lower(), {}).items():
+            if member:
+                expected.add(group)
+            else:
+                expected.discard(group)
+        if expected & managed_set != set(d.server_groups):
+            kept.append(d)
+    return kept
+
+
+def export_time(paths: list[str]) -> float | None:
+    """When the export was written (the oldest file's modification time), if known."""
+    times = []
+    for path in paths:
+        try:
+            times.append(Path(path).stat().st_mtime)
+        except OSError:
+            continue
+    return min(times) if times else None
+
+
+def _posix(stamp: str) -> float | None:
+    try:
+        return datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return None

@@ -1,0 +1,95 @@
+"""The shared state of one running sync: progress, cancel, stop after fatal errors, failures."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from app.scim.config.settings import SyncProgress, SyncSettings
+from app.scim.http.budget import ChangeBudget
+from app.scim.http.client import ScimClient
+from app.scim.http.errors import AuthError, ConnectError, ScimError
+from app.scim.http.pacing import Stop, WaitCancelled
+from app.scim.sync.plan import SyncPlan
+from app.scim.sync.result import FailedOperation, SyncResult
+
+
+@dataclass
+class Run:
+    client: ScimClient
+    plan: SyncPlan
+    settings: SyncSettings
+    result: SyncResult
+    progress: Callable[[SyncProgress], None] | None
+    cancelled: Callable[[], bool] | None
+    log: Callable[[str], None] | None
+    budget: ChangeBudget = field(default_factory=ChangeBudget)
+    total: int = 0
+    changes: int = 0  # membership changes planned (spent from the budget as they are sent)
+    started: float = field(default_factory=time.monotonic)
+    done: int = 0
+    abort: str = ""
+    was_cancelled: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check(self) -> None:
+        """Called before every request: raises Stop when cancelled or after a fatal error."""
+        if self.abort:
+            raise Stop(self.abort)
+        if self.cancelled is not None and self.cancelled():
+            self.was_cancelled = True
+            raise Stop("cancelled")
+
+    def spend(self, changes: int) -> None:
+        """Before a request carrying membership changes: wait for the change budget."""
+        self.budget.spend(changes)
+
+    def step(self) -> None:
+        with self.lock:
+            self.done += 1
+            done, total = self.done, max(self.total, self.done)
+        if self.progress is not None:
+            limiter, budget = self.client.limiter, self.budget  # the time left follows both
+            elapsed = time.monotonic() - self.started
+            left = max(0, self.changes - budget.spent)
+            budget_left = budget.seconds_for(left, last=self.settings.batch_size)
+            self.progress(
+                SyncProgress(
+                    done,
+                    total,
+                    elapsed,
+                    "write",
+                    limiter.rate,
+                    limiter.paused,
+                    budget_left,
+                    budget.per_hour,
+                )
+            )
+
+    def say(self, message: str) -> None:
+        if self.log is not None:
+            self.log(self.client.redact(message))
+
+    def fail(self, group: str, operation: str, emails: list[str], error: Exception) -> None:
+        """Record a failed operation; an auth failure or an unreachable server stops the rest."""
+        if isinstance(error, WaitCancelled):  # cancelled while waiting for the rate limit
+            self.was_cancelled = True
+            return
+        status = error.status if isinstance(error, ScimError) else 0
+        reason = self.client.redact(str(error))
+        self.result.add_failure(FailedOperation(group, operation, list(emails), status, reason))
+        self.say(f"{operation} {group}: failed for {len(emails)} user(s): {reason}")
+        fatal = isinstance(error, AuthError) or (
+            isinstance(error, ConnectError) and not error.ambiguous
+        )
+        if fatal:
+            self.abort = f"not sent: an earlier request failed ({reason})"
+
+    def not_sent(self, group: str, operation: str, emails: list[str], stop: Stop) -> None:
+        """Changes left undone by a stop: listed as failed, unless the admin cancelled."""
+        if isinstance(stop, WaitCancelled):  # cancelled while waiting for the rate limit
+            self.was_cancelled = True
+        if emails and not self.was_cancelled:
+            self.result.add_failure(FailedOperation(group, operation, list(emails), 0, str(stop)))

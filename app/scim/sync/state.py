@@ -1,0 +1,369 @@
+"""Read what the service provider holds now: the export's users and the managed groups.
+
+Users are read by listing pages or by one filter per user, whichever takes fewer requests
+(decided after the first page, which says how many users the server has); users a filter
+does not find (a server comparing case-exactly, or refusing the filter) are then looked for
+by listing. Groups are listed without members; only the managed ones are then read with
+their members. Nothing is guessed: two accounts for one export user, one account for two
+export users, or two server groups for one managed group are reported, never picked.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.errors import InputError
+from app.core.mapping import Mapping
+from app.core.users import UserList, split_groups
+from app.scim.config.settings import MATCH_ATTRIBUTES, SyncProgress, SyncSettings
+from app.scim.http import answers
+from app.scim.http.client import FilterIgnored, ScimClient, attribute_values, member_ids
+from app.scim.http.errors import ScimError, SyncCancelled
+
+
+@dataclass
+class ServerGroup:
+    id: str
+    name: str
+    members: list[str]  # SCIM ids of every member, export users or not
+    version: str | None = None
+
+
+@dataclass
+class ServerState:
+    """The server's view of the export's users and of the managed groups."""
+
+    user_ids: dict[str, str] = field(default_factory=dict)  # export email (lower) -> SCIM id
+    groups: dict[str, ServerGroup] = field(default_factory=dict)  # managed group -> group
+    attribute_values: dict[str, str] = field(default_factory=dict)  # email -> value (attr mode)
+    all_groups_of: dict[str, list[str]] | None = None  # email -> every group, if users say so
+    not_found: list[str] = field(default_factory=list)  # export emails, as written
+    ambiguous: dict[str, str] = field(default_factory=dict)  # email (lower) -> why left alone
+    # group displayName -> ids of every user read (export or not) whose `groups` name it: a
+    # group's member list without them is incomplete (never replaced from, on PUT servers)
+    claimed_members: dict[str, set[str]] = field(default_factory=dict)
+    managed: list[str] = field(default_factory=list)
+    read_by: str = "list"  # "list" or "filter"
+
+    def email_of_id(self) -> dict[str, str]:
+        return {uid: email for email, uid in self.user_ids.items()}
+
+    def managed_groups_of(self) -> dict[str, list[str]]:
+        """Per export user found: the managed groups the server has them in."""
+        by_id = self.email_of_id()
+        result: dict[str, list[str]] = {email: [] for email in self.user_ids}
+        for name in self.managed:
+            group = self.groups.get(name)
+            if group is None:
+                continue
+            for member in group.members:
+                email = by_id.get(member)
+                if email is not None and name not in result[email]:
+                    result[email].append(name)
+        if self.attribute_values:
+            for email, value in self.attribute_values.items():
+                result[email] = [value] if value in self.managed else []
+        return result
+
+    def current_memberships(self) -> int:
+        """Memberships of the managed groups on the server (the mass-removal guard's base)."""
+        if self.attribute_values:
+            return sum(1 for v in self.attribute_values.values() if v in self.managed)
+        return sum(len(set(g.members)) for g in self.groups.values())
+
+
+def read_attribute(resource: dict[str, Any], path: str) -> str:
+    """The value at an attribute path such as urn:...:enterprise:2.0:User:department."""
+    container: Any = resource
+    name = path
+    if path.startswith("urn:"):
+        schema, _, name = path.rpartition(":")
+        container = resource.get(schema) or {}
+    for part in name.split("."):
+        if not isinstance(container, dict):
+            return ""
+        container = container.get(part)
+    return "" if container is None else str(container)
+
+
+def _key(value: str, attribute: str) -> str:
+    return value if attribute == "externalId" else value.casefold()
+
+
+def read_server_state(
+    client: ScimClient,
+    users: UserList,
+    mapping: Mapping,
+    settings: SyncSettings,
+    progress: Callable[[SyncProgress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> ServerState:
+    """The server's state for the export's users and the mapping's managed groups."""
+    started = time.monotonic()
+    state = ServerState(managed=mapping.managed_groups())
+
+    def check() -> None:
+        if cancelled is not None and cancelled():
+            raise SyncCancelled("cancelled while reading the server; nothing was written")
+
+    def report(done: int, total: int) -> None:
+        if progress is not None:
+            progress(SyncProgress(done, max(total, done), time.monotonic() - started, "read"))
+
+    features = client.features()
+    attribute = settings.filter_attribute
+    wanted: dict[str, str] = {}  # key -> export email as written
+    for email in users.frame["email"]:
+        email = email.strip()
+        if email:
+            wanted.setdefault(_key(email, attribute), email)
+    attributes = ["id", "userName", "emails", "externalId", "groups"]
+    if settings.target == "attribute":
+        attributes.append(str(settings.attribute))
+    candidates: dict[str, dict[str, dict[str, Any]]] = {}  # key -> {id: user resource}
+    where = client.where("GET", "/Users")
+
+    def take(resource: dict[str, Any]) -> None:
+        user_id = answers.resource_id(resource, where, "Resources[].id")
+        if resource.get("groups") is not None:
+            for name in _group_names(resource, where, direct_only=True):
+                state.claimed_members.setdefault(name, set()).add(user_id)
+        for value in attribute_values(resource, attribute):
+            key = _key(value, attribute)
+            if key in wanted:
+                candidates.setdefault(key, {})[user_id] = resource
+
+    pages = client.iter_pages("/Users", {"attributes": ",".join(attributes)})
+    first, total = next(pages, ([], 0))
+    for resource in first:
+        take(resource)
+    page_size = max(len(first), 1)
+    pages_left = math.ceil(max(0, total - len(first)) / page_size)
+    missing = [key for key in wanted if key not in candidates]
+    if missing and features.filter and len(missing) < pages_left:
+        try:
+            written = [wanted[key] for key in missing]
+            _read_by_filter(client, settings, attributes, written, take, report, cancelled)
+            state.read_by = "filter"
+        except FilterIgnored:
+            pass
+        except ScimError as exc:
+            if exc.status != 400:  # a filter this server cannot answer: list and compare here
+                raise
+    if state.read_by == "list" or any(key not in candidates for key in wanted):
+        done = 1
+        for page, total in pages:
+            done += 1
+            for resource in page:
+                take(resource)
+            report(done, math.ceil(total / page_size))
+            check()
+            if all(key in candidates for key in wanted):
+                break
+    pages.close()
+    check()
+
+    resources = _resolve_users(wanted, candidates, attribute, state)
+    if any("groups" in r for r in resources.values()):
+        state.all_groups_of = {}
+    for key, email in wanted.items():
+        account = resources.get(key)
+        if account is None:
+            if email.lower() not in state.ambiguous:
+                state.not_found.append(email)
+            continue
+        lower = email.lower()
+        state.user_ids[lower] = str(account["id"])
+        if state.all_groups_of is not None:
+            state.all_groups_of[lower] = _group_names(account, where)
+        if settings.target == "attribute":
+            state.attribute_values[lower] = read_attribute(account, str(settings.attribute))
+    _stop_if_nobody_found(client, settings, wanted, state)
+    if settings.target == "groups":
+        _read_groups(client, settings, state)
+    check()
+    return state
+
+
+def _resolve_users(
+    wanted: dict[str, str],
+    candidates: dict[str, dict[str, dict[str, Any]]],
+    attribute: str,
+    state: ServerState,
+) -> dict[str, dict[str, Any]]:
+    """Per export user, the one server account; ambiguous ones go to state.ambiguous.
+
+    Two accounts whose userName differs only in case: the exact spelling wins, else neither.
+    One account matching two export emails: neither email is changed.
+    """
+    chosen: dict[str, dict[str, Any]] = {}
+    for key, found in candidates.items():
+        written = wanted[key]
+        if len(found) == 1:
+            chosen[key] = next(iter(found.values()))
+            continue
+        exact = [r for r in found.values() if written in attribute_values(r, attribute)]
+        if len(exact) == 1:
+            chosen[key] = exact[0]
+            continue
+        names = ", ".join(sorted(repr(str(r.get("userName") or r["id"])) for r in found.values()))
+        state.ambiguous[written.lower()] = (
+            f"{len(found)} server accounts match it by {attribute} ({names}), none spelled "
+            "exactly as the export: left alone; merge or rename the accounts on the server"
+        )
+    owners: dict[str, list[str]] = {}
+    for key, resource in chosen.items():
+        owners.setdefault(str(resource["id"]), []).append(key)
+    for user_id, keys in owners.items():
+        if len(keys) > 1:
+            emails = [wanted[k] for k in keys]
+            for key in keys:
+                del chosen[key]
+                state.ambiguous[wanted[key].lower()] = (
+                    f"one server account (id {user_id}) matches {len(keys)} export users "
+                    f"({', '.join(emails)}): left alone; fix the emails in the export or on "
+                    "the server"
+                )
+    return chosen
+
+
+def _group_names(resource: dict[str, Any], where: str, direct_only: bool = False) -> list[str]:
+    """The displays of a user's `groups` (RFC 7643 4.1.2), each checked for its type;
+    direct_only leaves out memberships through nested groups (type "indirect")."""
+    groups = answers.objects(resource.get("groups"), where, "Resources[].groups")
+    return [
+        str(g["display"])
+        for g in groups
+        if g.get("display") and not (direct_only and g.get("type") == "indirect")
+    ]
+
+
+def _stop_if_nobody_found(
+    client: ScimClient, settings: SyncSettings, wanted: dict[str, str], state: ServerState
+) -> None:
+    """Not one export user on the server: the match attribute is wrong, not the directory."""
+    if not wanted or state.user_ids or state.ambiguous:
+        return
+    others = [name for name in MATCH_ATTRIBUTES if name != settings.match_attribute]
+    raise InputError(
+        f"none of the export's {len(wanted)} users was found on {client.base_url} by "
+        f"{settings.filter_attribute} (the export's email compared with each user's "
+        f"{settings.filter_attribute}); nothing was written. If this server's "
+        f"{settings.filter_attribute} is not the email, choose another match attribute: "
+        f"{' or '.join(others)}"
+    )
+
+
+def _read_by_filter(
+    client: ScimClient,
+    settings: SyncSettings,
+    attributes: list[str],
+    missing: list[str],
+    take: Callable[[dict[str, Any]], None],
+    report: Callable[[int, int], None],
+    cancelled: Callable[[], bool] | None,
+) -> None:
+    """One filter per export email, spelled as the export writes it.
+
+    RFC 7643 compares userName and emails case-insensitively, but some servers compare
+    exactly: the export's spelling (the IdP's, like the server's) finds the user there, and
+    a lower-case spelling is tried after it finds nobody.
+    """
+    attribute = settings.filter_attribute
+    done = 0
+    ignored = threading.Event()  # one ignored filter is enough: the others are not sent
+
+    def find(email: str) -> list[dict[str, Any]]:
+        if ignored.is_set() or (cancelled is not None and cancelled()):
+            return []
+        try:
+            found = client.find_users(attribute, email, attributes)
+            if not found and attribute != "externalId" and email.lower() != email:
+                found = client.find_users(attribute, email.lower(), attributes)
+        except FilterIgnored:
+            ignored.set()
+            raise
+        return found
+
+    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
+        for found in pool.map(find, missing):
+            done += 1
+            for resource in found:
+                take(resource)
+            report(done, len(missing))
+
+
+def group_key(name: str) -> str:
+    """What tells two group names apart on some server: not spaces, case or NFC/NFD."""
+    return unicodedata.normalize("NFC", name).strip().casefold()
+
+
+def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState) -> None:
+    where = client.where("GET", "/Groups")
+    by_key: dict[str, list[dict[str, Any]]] = {}
+    for group in client.list_groups():
+        answers.resource_id(group, where, "Resources[].id")
+        name = group.get("displayName")
+        if not isinstance(name, str):
+            raise answers.wrong(where, "Resources[].displayName", name, "a string")
+        by_key.setdefault(group_key(name), []).append(group)
+    # Only an exact spelling is adopted, so "Sales" and "sales" in one mapping can never
+    # both claim the server's "Sales" (each would remove the other's members from it).
+    found: dict[str, str] = {}  # managed group -> the id of its server group
+    for name in state.managed:
+        group_id = _server_group(client, name, by_key.get(group_key(name), []))
+        if group_id is not None:
+            found[name] = group_id
+
+    def fetch(item: tuple[str, str]) -> ServerGroup:
+        name, group_id = item
+        body, version = client.get_group(group_id)
+        return ServerGroup(group_id, name, member_ids(body, where), version)
+
+    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
+        for server_group in pool.map(fetch, found.items()):
+            state.groups[server_group.name] = server_group
+
+
+def _server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) -> str | None:
+    """The id of the one server group spelled exactly as the managed group, or None.
+
+    Two groups of that exact name, or only groups that differ from it by surrounding spaces,
+    case or Unicode normalization, stop the sync: adopting one would be a guess, and
+    creating the group beside them would make a near-duplicate.
+    """
+    exact = [g for g in similar if g["displayName"] == name]
+    if len(exact) == 1:
+        return str(exact[0]["id"])
+    if not similar:
+        return None
+    shown = ", ".join(f"{g['displayName']!r} (id {g['id']})" for g in similar)
+    if exact:
+        what, advice = f"{len(exact)} groups named {name!r}: {shown}", (
+            "Delete or rename the extra ones on the server"
+        )
+    else:
+        what, advice = f"no group spelled exactly {name!r}, only {shown}", (
+            "Rename the server group to the mapping's spelling, or spell the mapping's group "
+            "as the server does"
+        )
+    raise InputError(
+        f"{client.base_url} has {what} (differing at most by surrounding spaces, case or "
+        f"Unicode normalization): GroupMap will not pick one. {advice}, then run the sync "
+        "again; nothing was written"
+    )
+
+
+def export_groups_of(users: UserList) -> dict[str, tuple[str, ...]]:
+    """Per export email (lower): the current groups written in the export."""
+    return {
+        email.strip().lower(): split_groups(groups)
+        for email, groups in zip(users.frame["email"], users.frame["groups"], strict=True)
+    }

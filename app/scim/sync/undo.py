@@ -1,0 +1,225 @@
+"""Undo a sync from its journal: the inverse of what the run applied, where nothing changed since.
+
+The journal, not the plan, says what reached the server: memberships the run added are
+removed, memberships it removed are added back, for an interrupted run too. Before that,
+each touched group is read (the witness check): a membership no longer as the run left it
+(changed by a later run or by hand) is left alone and listed. Groups the run created stay,
+emptied of what it added; `delete_created_groups` deletes one only if it is then empty.
+The inverse is an ordinary SyncPlan, so it is previewed, guarded, executed, verified and
+journaled like any sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.errors import InputError
+from app.core.users import UserList
+from app.io.journal import RunRecord, same_server
+from app.scim.config.settings import SyncProgress, SyncSettings
+from app.scim.http.client import ScimClient, member_ids
+from app.scim.http.errors import ScimError
+from app.scim.sync.executor import execute
+from app.scim.sync.plan import MassRemovalError, SyncPlan
+from app.scim.sync.record import RunJournal
+from app.scim.sync.result import SyncResult
+from app.scim.sync.state import ServerGroup, ServerState
+
+
+@dataclass(frozen=True)
+class LeftAsIs:
+    """A change of the run that is no longer as it left it: undo does not touch it."""
+
+    group: str
+    operation: str  # what the run did: "add" or "remove"
+    email: str
+    now: str  # what the server shows now
+
+    def describe(self) -> str:
+        did = "added to" if self.operation == "add" else "removed from"
+        return (
+            f"{self.email}: {did} {self.group!r} by the run, {self.now}: "
+            "changed since, left as is"
+        )
+
+
+@dataclass
+class UndoPlan:
+    run: RunRecord
+    plan: SyncPlan  # the inverse, executed like a sync
+    left_as_is: list[LeftAsIs] = field(default_factory=list)
+    created_groups: dict[str, str] = field(default_factory=dict)  # name -> id, created by run
+
+    def describe(self) -> str:
+        lines = [f"Undo of run {self.run.run_id} ({self.run.start.get('at', '')}):"]
+        lines.append(self.plan.describe())
+        if self.left_as_is:
+            lines.append(f"Changed since, left as is ({len(self.left_as_is)}):")
+            lines += [f"  = {item.describe()}" for item in self.left_as_is]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "undoes": self.run.run_id,
+            "left_as_is": [item.__dict__ for item in self.left_as_is],
+        }
+
+
+Change = tuple[str, str, str]  # operation, email, group name
+
+
+def applied_changes(run: RunRecord) -> dict[tuple[str, str], Change]:
+    """(group id, user id) -> the run's last change that the server kept."""
+    changes: dict[tuple[str, str], Change] = {}
+    for op in run.ops:
+        if op.get("op") not in ("add", "remove"):
+            continue
+        group_id = str(op.get("group_id") or "")
+        for member in op.get("members") or []:
+            key = (group_id, str(member.get("id") or ""))
+            if not all(key):
+                continue
+            if op.get("outcome") == "applied":
+                changes[key] = (op["op"], str(member.get("email", "")), str(op.get("group", "")))
+            elif op.get("outcome") == "not kept" and changes.get(key, ("",))[0] == op["op"]:
+                del changes[key]
+    return changes
+
+
+def check_undoable(run: RunRecord, url: str) -> None:
+    if not same_server(run.url, url):
+        raise InputError(
+            f"run {run.run_id} synced {run.url}, not {url}: undo it with --url {run.url}"
+        )
+    if run.start.get("dry_run"):
+        raise InputError(f"run {run.run_id} was a dry run: it wrote nothing, so nothing to undo")
+    if run.start.get("target") == "attribute":
+        raise InputError(
+            f"run {run.run_id} wrote a user attribute: undo reverts group memberships only; "
+            "sync the previous mapping again to restore the attribute"
+        )
+
+
+def plan_undo(
+    client: ScimClient,
+    run: RunRecord,
+    settings: SyncSettings,
+    cancelled: Callable[[], bool] | None = None,
+) -> UndoPlan:
+    """Read each group the run touched and plan the inverse of what is still as it left it."""
+    check_undoable(run, settings.url)
+    changes = applied_changes(run)
+    created = {
+        str(op["group"]): str(op.get("group_id") or "")
+        for op in run.ops
+        if op.get("op") == "create" and op.get("outcome") == "applied" and op.get("group_id")
+    }
+    names = {gid: name for (gid, _), (_, _, name) in changes.items()}
+    names.update({gid: name for name, gid in created.items()})
+    state = ServerState(managed=list(dict.fromkeys(names.values())))
+    left: list[LeftAsIs] = []
+    for group_id, name in names.items():
+        if cancelled is not None and cancelled():
+            raise InputError("undo cancelled while reading the server; nothing was written")
+        try:
+            body, version = client.get_group(group_id)
+        except ScimError as error:
+            if error.status != 404:
+                raise
+            body = None
+        if body is None:
+            left += [
+                LeftAsIs(n, op, email, "the group is no longer on the server")
+                for (gid, _), (op, email, n) in changes.items()
+                if gid == group_id
+            ]
+            continue
+        state.groups[name] = ServerGroup(group_id, name, member_ids(body), version)
+    adds: dict[str, list[str]] = {}
+    removes: dict[str, list[str]] = {}
+    for (group_id, user_id), (op, email, name) in changes.items():
+        group = state.groups.get(name)
+        if group is None or group.id != group_id:
+            continue
+        present = user_id in set(group.members)
+        state.user_ids.setdefault(email.lower(), user_id)
+        if op == "add" and present:
+            removes.setdefault(name, []).append(email)
+        elif op == "remove" and not present:
+            adds.setdefault(name, []).append(email)
+        else:
+            # An answer without a member list is read as empty (servers leave `members` out of
+            # an empty group): at worst a removal the run made is re-added to a member who is
+            # there, and an add is left as is; nothing is ever removed unseen.
+            now = "not listed as a member now" if op == "add" else "a member again"
+            left.append(LeftAsIs(name, op, email, now))
+    emails = sorted({e for (_, e, _) in changes.values()})
+    users = UserList.of_emails(emails)
+    plan = SyncPlan(
+        groups_to_create=[],
+        adds=adds,
+        removes=removes,
+        not_found=[],
+        drift=[],
+        state=state,
+        settings=settings,
+        users=users,
+        current_memberships=state.current_memberships(),
+    )
+    return UndoPlan(run, plan, left, {n: g for n, g in created.items() if n in state.groups})
+
+
+def apply_undo(
+    client: ScimClient,
+    undo: UndoPlan,
+    settings: SyncSettings,
+    progress: Callable[[SyncProgress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+    delete_created_groups: bool = False,
+    verify: bool = True,
+) -> tuple[SyncResult, RunJournal, list[str]]:
+    """Execute the inverse as a journaled run of its own: (result, its journal, groups deleted)."""
+    journal = RunJournal.begin(
+        undo.plan, settings, None, [], undoes=undo.run.run_id, counted=False
+    )
+    journal.journal.write("undo", **undo.to_json())
+    try:
+        result = execute(client, undo.plan, settings, progress, cancelled, log, journal, verify)
+    except MassRemovalError:
+        journal.finish(None, "stopped: mass-removal guard")
+        raise
+    deleted: list[str] = []
+    if delete_created_groups and result.ok:
+        deleted, _ = delete_empty_created(client, undo, journal, log)
+    result.requests = client.request_count
+    journal.finish(result)
+    return result, journal, deleted
+
+
+def delete_empty_created(
+    client: ScimClient,
+    undo: UndoPlan,
+    journal: RunJournal | None = None,
+    log: Callable[[str], None] | None = None,
+) -> tuple[list[str], list[str]]:
+    """Delete the groups the run created that are now empty: (deleted, kept with members)."""
+    deleted, kept = [], []
+    for name, group_id in undo.created_groups.items():
+        try:
+            body, _ = client.get_group(group_id)
+            if member_ids(body):
+                kept.append(name)
+                continue
+            client.request("DELETE", f"/Groups/{group_id}")
+        except ScimError as error:
+            kept.append(name)
+            if log is not None:
+                log(client.redact(f"Could not delete the group {name}: {error}"))
+            continue
+        deleted.append(name)
+        if journal is not None:
+            journal.deleted(name, group_id)
+    return deleted, kept

@@ -1,0 +1,168 @@
+"""Verified writes: every answer checked, then each changed group read back once.
+
+A server may answer 200 or 204 and keep less than was sent (vendors silently cap groups at
+20 or 100 members), or answer 200 with a SCIM Error body. An Error body is a failure; a
+PATCH or PUT answer that lists members is compared with what was sent; after the writes,
+one GET per changed group compares the export users' memberships with the plan. Where an add
+seems lost, a few of the missing users are looked up with a members filter: found, the list
+was capped (the group is reported unverified); not found, the losses are real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from app.scim.http.client import ScimClient, escape_filter_value, member_ids
+from app.scim.http.errors import ScimError
+from app.scim.http.protocol import has_members
+from app.scim.sync.result import SyncResult
+from app.scim.sync.run import Run
+
+ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+CONFIRM_SAMPLE = 3  # users missing from a read-back looked up by filter, to tell capped lists
+
+
+def error_in_body(
+    answer: object, redact: Callable[[str], str]
+) -> ScimError | None:
+    """The SCIM Error a 2xx answer carries in its body, if it carries one (its texts redacted:
+    a server may echo the token)."""
+    if not isinstance(answer, dict):
+        return None
+    schemas = answer.get("schemas")
+    if not (isinstance(schemas, list) and ERROR_SCHEMA in schemas):
+        return None
+    try:
+        status = int(str(answer.get("status", 0)))
+    except ValueError:
+        status = 0
+    detail = redact(str(answer.get("detail") or "no detail given"))
+    scim_type = redact(str(answer.get("scimType") or "")) or None
+    return ScimError(
+        status or 200, scim_type, f"the server answered success with a SCIM Error: {detail}"
+    )
+
+
+def record_answer(
+    run: Run, group: str, adds: list[str], removes: list[str], answer: object
+) -> None:
+    """Record one membership write from the server's answer: done, failed, or not kept."""
+    error = error_in_body(answer, run.client.redact)
+    if error is not None:
+        if adds:
+            run.fail(group, "add", adds, error)
+        if removes:
+            run.fail(group, "remove", removes, error)
+        return
+    status = 204 if answer is None else 200
+    if not isinstance(answer, dict) or not isinstance(answer.get("members"), list):
+        run.result.applied(group, added=adds, removed=removes, status=status)
+        return
+    ids = run.plan.state.user_ids
+    try:
+        present = set(member_ids(answer))
+    except ScimError:  # a member list that cannot be read says nothing: the read-back will
+        run.result.applied(group, added=adds, removed=removes, status=status)
+        return
+    kept_adds = [e for e in adds if ids[e.lower()] in present]
+    kept_removes = [e for e in removes if ids[e.lower()] not in present]
+    run.result.applied(group, added=kept_adds, removed=kept_removes, status=status)
+    reason = "the server's answer to the write does not show the change"
+    lost_adds = [e for e in adds if e not in kept_adds]
+    lost_removes = [e for e in removes if e not in kept_removes]
+    if lost_adds:
+        run.result.lost(group, "add", lost_adds, reason)
+    if lost_removes:
+        run.result.lost(group, "remove", lost_removes, reason)
+    if lost_adds or lost_removes:
+        run.say(f"{group}: {len(lost_adds) + len(lost_removes)} change(s) not kept by the server")
+
+
+def _filter_finds(client: ScimClient, group_id: str, user_id: str) -> bool | None:
+    """Whether a members filter finds the user in the group; None when the server cannot say
+    (no filtering, an error, or an answer that ignored the filter)."""
+    if not client.features().filter:
+        return None
+    query = f"id eq {escape_filter_value(group_id)} and members.value eq "
+    query += escape_filter_value(user_id)
+    params = {"filter": query, "excludedAttributes": "members"}
+    try:
+        body = client.request("GET", "/Groups", params=params) or {}
+    except ScimError:
+        return None
+    resources = body.get("Resources") if isinstance(body, dict) else None
+    if not isinstance(resources, list):
+        return None
+    if any(not isinstance(r, dict) or str(r.get("id")) != group_id for r in resources):
+        return None  # the filter was ignored: this answer says nothing about the member
+    return bool(resources)
+
+
+def read_back(
+    client: ScimClient,
+    result: SyncResult,
+    concurrency: int = 4,
+    cancelled: Callable[[], bool] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> int:
+    """One GET per changed group (and a few filters where adds seem lost); what the server did
+    not keep goes to result.not_kept, groups it cannot tell to result.unverified. Requests made."""
+    plan = result.plan
+    if plan.settings.target != "groups":
+        return 0
+    ids = plan.state.user_ids
+    group_ids = {name: g.id for name, g in plan.state.groups.items()}
+    group_ids.update(result.group_ids)
+    changed = [g for g in group_ids if result.done.get(g)]
+    adds = {g: {e.lower() for e in plan.adds.get(g, [])} for g in changed}
+
+    def check(group: str) -> int:
+        if cancelled is not None and cancelled():
+            return 0
+        try:
+            body, _ = client.get_group(group_ids[group])
+            # No member list: an empty group (some servers leave `members` out then), unless
+            # this run added to it, when the server hides its members and nothing is known.
+            if not has_members(body) and adds[group] & result.done.get(group, set()):
+                raise ScimError(200, None, "the server's answer does not list its members")
+            present = set(member_ids(body))
+        except ScimError as error:
+            reason = client.redact(f"could not read {group!r} back to verify it: {error}")
+            result.unverified.append(reason)
+            if log is not None:
+                log(reason)
+            return 1
+        done = sorted(result.done.get(group, set()))
+        lost_adds = [e for e in done if e in adds[group] and ids[e] not in present]
+        lost_removes = [e for e in done if e not in adds[group] and ids[e] in present]
+        requests = 1
+        if lost_adds:  # a member missing from the list may be kept by a server capping lists
+            sample = lost_adds[:CONFIRM_SAMPLE]
+            listed = [_filter_finds(client, group_ids[group], ids[e]) for e in sample]
+            requests += len(sample)
+            if all(found is True for found in listed):
+                reason = client.redact(
+                    f"could not read {group!r} back to verify it: its member list looks capped "
+                    f"({len(present):,} listed; a members filter finds users it leaves out)"
+                )
+                result.unverified.append(reason)
+                lost_adds = []
+            else:
+                found = {e for e, hit in zip(sample, listed, strict=True) if hit}
+                lost_adds = [e for e in lost_adds if e not in found]
+        reason = "the group read back after the sync does not show the change"
+        for operation, emails in (("add", lost_adds), ("remove", lost_removes)):
+            if emails:
+                result.lost(group, operation, emails, reason, counted=True)
+        if (lost_adds or lost_removes) and log is not None:
+            count = len(lost_adds) + len(lost_removes)
+            log(f"{group}: {count} change(s) not kept by the server (read back)")
+        return requests
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        requests = sum(pool.map(check, changed))
+    result.verified = True
+    if result.journal is not None:
+        result.journal.verified(result, requests)
+    return requests

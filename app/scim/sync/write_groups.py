@@ -1,0 +1,137 @@
+"""Write one managed group: create it with its first members, then batched membership changes.
+
+A batch the server refuses with a client error (4xx) is split in halves and retried, so one
+bad member fails alone instead of taking its whole batch down. Removals no shape can make
+safely on a server fail alone too: their batch's adds are still sent. Every request carrying
+membership changes first spends them from the sync's change budget (app/scim/http/budget.py).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from app.scim.http.client import member_ids
+from app.scim.http.errors import ScimError, UnsafeRemoval
+from app.scim.http.pacing import Stop
+from app.scim.sync.plan import SyncPlan
+from app.scim.sync.run import Run
+from app.scim.sync.verify import record_answer
+
+SPLIT_STATUSES = frozenset({400, 404, 409, 413, 422})
+
+
+def planned_group_requests(plan: SyncPlan, batch_size: int) -> int:
+    """The write requests the plan needs when nothing goes wrong."""
+    total = 0
+    for group in set(plan.groups_to_create) | set(plan.adds) | set(plan.removes):
+        changes = len(plan.adds.get(group, [])) + len(plan.removes.get(group, []))
+        if group in plan.groups_to_create:
+            total += 1
+            changes = max(0, changes - batch_size)
+        total += math.ceil(changes / batch_size)
+    return total
+
+
+def write_group(run: Run, group: str) -> None:
+    plan, result, ids = run.plan, run.result, run.plan.state.user_ids
+    adds = list(plan.adds.get(group, []))
+    removes = list(plan.removes.get(group, []))
+    try:
+        if group in plan.groups_to_create:
+            run.check()
+            first = adds[: run.settings.batch_size]
+            run.spend(len(first))
+            try:
+                created, adopted = run.client.create_group(group, [ids[e.lower()] for e in first])
+            except ScimError as exc:
+                run.fail(group, "create", adds, exc)
+                run.step()
+                return
+            run.step()
+            group_id = str(created["id"])
+            result.created(group, group_id, adopted)
+            try:
+                present = _members_after_create(run, group_id, created, adopted, bool(first))
+            except ScimError as exc:  # the group exists; what it holds is unknown
+                run.fail(group, "add", adds, exc)
+                return
+            done = [e for e in adds if ids[e.lower()] in present]
+            result.applied(group, added=done)
+            adds = [e for e in adds if ids[e.lower()] not in present]
+            verb = "Adopted existing" if adopted else "Created"
+            members = {0: "no members yet", 1: "1 member"}.get(len(done), f"{len(done)} members")
+            run.say(f"{verb} group {group} with {members}")
+        else:
+            group_id = plan.state.groups[group].id
+        _write_batches(run, group, group_id, adds, removes)
+    except Stop as stop:
+        run.not_sent(group, "add", [e for e in adds if not result.is_done(group, e)], stop)
+        run.not_sent(group, "remove", [e for e in removes if not result.is_done(group, e)], stop)
+
+
+def _members_after_create(
+    run: Run, group_id: str, created: dict[str, Any], adopted: bool, sent: bool
+) -> set[str]:
+    """Who the new (or adopted) group holds: its answer, or a read where that says nothing."""
+    if adopted or (sent and "members" not in created):
+        run.check()
+        body, _ = run.client.get_group(group_id)
+        return set(member_ids(body))
+    return set(member_ids(created))
+
+
+def _write_batches(
+    run: Run, group: str, group_id: str, adds: list[str], removes: list[str]
+) -> None:
+    changes = [("add", e) for e in adds] + [("remove", e) for e in removes]
+    # Without PATCH every write replaces the whole group: one PUT carries every change.
+    size = run.settings.batch_size if run.client.features().patch else max(len(changes), 1)
+    for start in range(0, len(changes), size):
+        _send_batch(run, group, group_id, changes[start : start + size])
+        run.step()
+    if changes:
+        added = sum(run.result.is_done(group, e) for e in adds)
+        removed = sum(run.result.is_done(group, e) for e in removes)
+        failed = len(changes) - added - removed
+        note = f", {failed} failed (listed apart)" if failed else ""
+        run.say(f"{group}: {added} added, {removed} removed{note}")
+
+
+def known_members(run: Run, group: str) -> set[str]:
+    """Ids of the users read (export or not) whose own `groups`, as the server lists them,
+    name this group: a member list without them is capped, and must not be written back."""
+    return set(run.plan.state.claimed_members.get(group, set()))
+
+
+def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
+    ids = run.plan.state.user_ids
+    batch_adds = [e for op, e in batch if op == "add"]
+    batch_removes = [e for op, e in batch if op == "remove"]
+    run.check()
+    run.spend(len(batch))
+    try:
+        answer = run.client.modify_members(
+            group_id,
+            [ids[e.lower()] for e in batch_adds],
+            [ids[e.lower()] for e in batch_removes],
+            known_members(run, group) if not run.client.features().patch else (),
+        )
+    except UnsafeRemoval as exc:
+        run.budget.refund(len(batch_adds))  # the adds go again, alone: they spend once
+        if batch_adds:
+            _send_batch(run, group, group_id, [("add", e) for e in batch_adds])
+        run.fail(group, "remove", batch_removes, exc)
+    except ScimError as exc:
+        if len(batch) > 1 and exc.status in SPLIT_STATUSES:
+            run.budget.refund(len(batch))  # refused whole: the halves spend it again
+            half = len(batch) // 2
+            _send_batch(run, group, group_id, batch[:half])
+            _send_batch(run, group, group_id, batch[half:])
+            return
+        if batch_adds:
+            run.fail(group, "add", batch_adds, exc)
+        if batch_removes:
+            run.fail(group, "remove", batch_removes, exc)
+    else:
+        record_answer(run, group, batch_adds, batch_removes, answer)

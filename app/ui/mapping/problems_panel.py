@@ -1,0 +1,127 @@
+"""The Problems panel: the core's warnings, each selectable and, where obvious, fixable."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.fixes import fix_for
+from app.core.warnings import Warning
+from app.ui.base.icons import icon
+from app.ui.mapping.commands import MappingEditor
+
+ERRORS = {"duplicate_value", "group_name_too_long", "bad_pattern", "expectation_failed"}
+INFO = {"several_rows_match", "unmatched_values_more", "kept_by_apply_existing"}
+
+
+class ProblemsPanel(QWidget):
+    """Lists warnings; selecting one emits `problemSelected` so the window can show its subject."""
+
+    problemSelected = Signal(object)  # Warning
+    fixNeedsInput = Signal(object)  # Fix: a Group cell or an option to fill in
+
+    def __init__(self, editor: MappingEditor, parent=None) -> None:
+        super().__init__(parent)
+        self.editor = editor
+        self.list = QListWidget(self)
+        self.list.setAccessibleName("Problems")
+        self.list.setUniformItemSizes(True)
+        self.list.setWordWrap(False)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.fix_button = QPushButton("&Apply Fix", self)
+        self.fix_button.setToolTip("Apply the fix offered for the selected problem (undoable)")
+        self.fix_button.setEnabled(False)
+        self.fix_label = QLabel(self)
+        self.fix_label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
+        fix_row = QHBoxLayout()
+        fix_row.setContentsMargins(0, 0, 0, 0)
+        fix_row.addWidget(self.fix_label, 1)
+        fix_row.addWidget(self.fix_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 4)
+        layout.setSpacing(4)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(fix_row)
+        self.warnings: list[Warning] = []
+        self.list.currentRowChanged.connect(self._current_changed)
+        self.list.itemActivated.connect(lambda _: self.apply_fix())
+        self.fix_button.clicked.connect(self.apply_fix)
+        editor.document.evaluationChanged.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        document = self.editor.document
+        previous = self.current()
+        self.warnings = list(document.warnings)
+        self.list.blockSignals(True)
+        self.list.clear()
+        for w in self.warnings:
+            item = QListWidgetItem(_icon_for(w.code), w.message, self.list)
+            item.setToolTip(w.message)
+        if not self.warnings:
+            text = "No problems found." if document.evaluation is not None else (
+                "Open an export to check the mapping against it.")
+            item = QListWidgetItem(text, self.list)
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.list.blockSignals(False)
+        if previous in self.warnings:
+            self.list.setCurrentRow(self.warnings.index(previous))
+        self._update_fix()
+
+    def current(self) -> Warning | None:
+        row = self.list.currentRow()
+        return self.warnings[row] if 0 <= row < len(self.warnings) else None
+
+    def _current_changed(self, row: int) -> None:
+        self._update_fix()
+        warning = self.current()
+        if warning is not None:
+            self.problemSelected.emit(warning)
+
+    def _update_fix(self) -> None:
+        warning = self.current()
+        document = self.editor.document
+        fix = fix_for(warning, document.mapping, document.evaluation,
+                      self.warnings) if warning else None
+        self.fix_button.setEnabled(fix is not None)
+        self.fix_label.setText(f"Fix: {fix.label}" if fix else "")
+
+    def apply_fix(self) -> None:
+        """Apply the current problem's fix, then select the next problem (Enter goes on)."""
+        warning = self.current()
+        if warning is None:
+            return
+        document = self.editor.document
+        fix = fix_for(warning, document.mapping, document.evaluation, self.warnings)
+        if fix is None:
+            return
+        row = self.list.currentRow()
+        if fix.mapping is not None:
+            self.editor.push(fix.mapping, fix.label, fix.select)
+        if fix.focus or fix.edit_group:
+            self.fixNeedsInput.emit(fix)  # the window opens the cell or field to fill in
+            return
+        if self.warnings:
+            if warning in self.warnings:  # not gone: the next one is below it
+                row = self.warnings.index(warning) + 1
+            self.list.setCurrentRow(min(row, len(self.warnings) - 1))
+
+    def summary(self) -> str:
+        n = len(self.warnings)
+        return "Problems" if not n else f"Problems ({n})"
+
+
+def _icon_for(code: str):
+    if code in ERRORS:
+        return icon("status-error")
+    if code in INFO:
+        return icon("status-info")
+    return icon("status-warning")

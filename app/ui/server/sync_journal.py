@@ -1,0 +1,42 @@
+"""The app's side of the sync journal: the source guard's question, then the run's journal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from app.core.errors import InputError
+
+if TYPE_CHECKING:
+    from app.ui.server.server_context import ServerContext
+
+
+def begin_sync_journal(controller: ServerContext, plan: Any, settings: Any) -> Any:
+    """Ask about a suspicious export, then open the run's journal; None: do not sync."""
+    from app.scim.sync.record import RunJournal, source_change_since_last
+
+    document = controller.document
+    change = source_change_since_last(settings.url, plan.users)
+    if change:
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "This export looks different", "",
+            parent=controller.dialog_parent(),
+        )
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText(
+            f"{change[0].upper()}{change[1:]}.\n\nA half export, a wrong sheet or a wrong source "
+            "column looks like this. Sync with this export anyway?"
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        if box.exec() != QMessageBox.StandardButton.Yes:
+            return None
+    try:
+        return RunJournal.begin(
+            plan, settings, document.mapping, [str(p) for p in document.export_paths]
+        )
+    except InputError as exc:  # the folder cannot be written: say so, do not sync unrecorded
+        controller.show_error(exc)
+        return None

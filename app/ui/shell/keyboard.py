@@ -1,0 +1,157 @@
+"""Keyboard paths through the window: F6 between panes, window shortcuts over text fields,
+access keys on every dialog button."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QLineEdit,
+    QMessageBox,
+    QWidget,
+)
+
+# Keys a text field keeps for itself even where a window action has the same shortcut.
+TEXT_KEYS = (
+    QKeySequence.StandardKey.Copy, QKeySequence.StandardKey.Cut, QKeySequence.StandardKey.Paste,
+    QKeySequence.StandardKey.Undo, QKeySequence.StandardKey.Redo,
+    QKeySequence.StandardKey.SelectAll, QKeySequence.StandardKey.Delete,
+)
+
+BUTTON_TEXTS = {  # standard buttons by name, each with its access key
+    "Save": "&Save", "Discard": "&Don't Save", "Cancel": "&Cancel", "Ok": "&OK", "Yes": "&Yes",
+    "No": "&No", "Close": "&Close", "Retry": "&Retry", "Apply": "&Apply", "Help": "&Help",
+}
+
+
+class KeyboardPaths:
+    """Mixin of MainWindow: Tab out of tables, F6 between panes, Go to Problems, fixes that
+    need a cell or field filled in, the compact toolbar of narrow windows."""
+
+    def _fix_needs_input(self, fix) -> None:
+        if fix.focus == "default_group":
+            self.options_panel.default_group.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.options_panel.default_group.showPopup()
+        elif fix.edit_group and fix.select:
+            self.mapping_panel.edit_group(fix.select[0])
+
+    def focus_problems(self) -> None:
+        self.problems_dock.show()
+        self.problems_dock.raise_()
+        self.problems.list.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if self.problems.list.currentRow() < 0 and self.problems.warnings:
+            self.problems.list.setCurrentRow(0)
+
+    def _build_keyboard_paths(self) -> None:
+        """Tab leaves a table (arrows move inside), F6 cycles the panes, shortcuts pass fields."""
+        for table in (self.mapping_panel.table, self.preview.summary, self.preview.users):
+            table.setTabKeyNavigation(False)
+        self.pane_cycler = PaneCycler(self, self.panes)
+        names = self.actions_by_name
+        from app.ui.base.screen_fit import CompactToolbar
+
+        self.compact_toolbar = CompactToolbar(self.toolbar, [
+            names[n] for n in ("open", "save", "open_export", "export_preview")])
+        self.window_shortcuts = WindowShortcuts(self, self._window_actions)
+
+    def _window_actions(self) -> list[QAction]:
+        wide = (Qt.ShortcutContext.WindowShortcut, Qt.ShortcutContext.ApplicationShortcut)
+        return [a for a in self.findChildren(QAction) if a.shortcutContext() in wide]
+
+    def panes(self) -> list:
+        """The panes F6 visits, in order: mapping, options, summary, users, problems."""
+        return [self.mapping_panel.table, self.options_panel.source, self.preview.summary,
+                self.preview.users, self.problems.list]
+
+
+class PaneCycler(QObject):
+    """F6 and Shift+F6 move the focus to the next or previous pane that is visible."""
+
+    def __init__(self, window: QWidget, panes: Callable[[], Sequence[QWidget]]) -> None:
+        super().__init__(window)
+        self._panes = panes
+        for keys, step in (("F6", 1), ("Shift+F6", -1)):
+            action = QAction(window)
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(lambda _=False, s=step: self.cycle(s))
+            window.addAction(action)
+
+    def cycle(self, step: int) -> QWidget | None:
+        panes = [p for p in self._panes() if p.isVisibleTo(p.window()) and p.isEnabled()]
+        if not panes:
+            return None
+        focus = QApplication.focusWidget()
+        here = next((i for i, p in enumerate(panes)
+                     if focus is not None and (focus is p or p.isAncestorOf(focus))), None)
+        target = panes[0] if here is None else panes[(here + step) % len(panes)]
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        return target
+
+
+class WindowShortcuts(QObject):
+    """Lets the window's shortcuts (Ctrl+E Export Preview, Ctrl+I…) through text fields, and
+    gives every dialog's standard buttons access keys as the dialog shows.
+
+    A line edit claims Ctrl+E, Ctrl+D and others for its own editing keys (emacs style on X11),
+    which would make Export Preview dead while the filter box has focus.
+    """
+
+    def __init__(self, window: QWidget, actions: Callable[[], Sequence[QAction]]) -> None:
+        super().__init__(window)
+        self._window = window
+        self._actions = actions
+        QApplication.instance().installEventFilter(self)
+        window.destroyed.connect(lambda: QApplication.instance().removeEventFilter(self))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Show and isinstance(watched, QDialog):
+            for box in [watched, *watched.findChildren(QDialogButtonBox)]:
+                if isinstance(box, QMessageBox | QDialogButtonBox):
+                    give_access_keys(box)
+            return False
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(
+                watched, QLineEdit | QAbstractSpinBox | QComboBox):
+            return False
+        if not isinstance(watched, QWidget) or watched.window() is not self._window:
+            return False
+        key = _sequence(event)
+        if key is None or any(event.matches(k) for k in TEXT_KEYS):
+            return False
+        for action in self._actions():
+            if action.isEnabled() and any(s.matches(key) == QKeySequence.SequenceMatch.ExactMatch
+                                          for s in action.shortcuts()):
+                event.ignore()  # not the field's: the shortcut map triggers the action
+                return True
+        return False
+
+
+def _sequence(event: QKeyEvent) -> QKeySequence | None:
+    if event.key() in (Qt.Key.Key_Control, Qt.Key.Key_Shift, Qt.Key.Key_Alt, Qt.Key.Key_Meta):
+        return None
+    if not event.modifiers() & (Qt.KeyboardModifier.ControlModifier
+                                | Qt.KeyboardModifier.AltModifier):
+        return None  # plain typing always belongs to the field
+    return QKeySequence(event.keyCombination())
+
+
+def give_access_keys(box: QMessageBox | QDialogButtonBox) -> None:
+    """Standard buttons get texts with an access key (Alt+S Save, Alt+D Don't Save…)."""
+    for button in box.buttons():
+        role = box.standardButton(button)
+        text = BUTTON_TEXTS.get(getattr(role, "name", ""))
+        if text and "&" not in button.text():
+            button.setText(text)
+
+
+def missing_access_keys(buttons: Sequence[QAbstractButton]) -> list[str]:
+    """Texts of buttons without an access key (for tests and a debug check)."""
+    return [b.text() for b in buttons if b.isVisible() and "&" not in b.text().replace("&&", "")]
