@@ -13,7 +13,6 @@ from app.core.mapping import Mapping, MappingRow, Options
 from tests.idp_evaluators import entra_expression, okta
 
 
-
 @pytest.fixture
 def mapping_file(tmp_path: Path) -> Path:
     path = tmp_path / "mapping.csv"

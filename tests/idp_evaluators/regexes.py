@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-_DOTNET_SPACE = "\\t\\n\\x0b\\x0c\\r\\x85 \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+_DOTNET_SPACE = (  # .NET's \s: [\f\n\r\t\v\x85\p{Z}]
+    "\\t\\n\\x0b\\x0c\\r\\x85 \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
 
 
 def utf16_units(text: str) -> str:

@@ -128,12 +128,19 @@ def folded_text(text: str, excluded: CharSet, loose_start: bool, loose_end: bool
     """The raw spellings whose case fold is `text` (or holds it at a loose end: a value
     "Straße" folds to "strasse", so it starts with "stras")."""
     n = len(text)
-    heads = {k: _partials(lambda w, k=k: w.endswith(text[:k]) and len(w) > k)
+
+    def ending_with(head: str) -> Callable[[str], bool]:
+        return lambda folded: folded.endswith(head) and len(folded) > len(head)
+
+    def starting_with(tail: str) -> Callable[[str], bool]:
+        return lambda folded: folded.startswith(tail) and len(folded) > len(tail)
+
+    heads = {k: _partials(ending_with(text[:k])).minus(excluded)
              for k in range(1, n + 1)} if loose_start else {}
-    tails = {i: _partials(lambda w, i=i: w.startswith(text[i:]) and len(w) > n - i)
+    tails = {i: _partials(starting_with(text[i:])).minus(excluded)
              for i in range(n)} if loose_end else {}
-    heads = {k: c.minus(excluded) for k, c in heads.items() if not c.minus(excluded).empty}
-    tails = {i: c.minus(excluded) for i, c in tails.items() if not c.minus(excluded).empty}
+    heads = {k: chars for k, chars in heads.items() if not chars.empty}
+    tails = {i: chars for i, chars in tails.items() if not chars.empty}
     cuts = _cuts(text, excluded, max(heads, default=0), min(tails, default=n))
     segments = [
         _segment(text, lo, hi, excluded, heads if lo == 0 else {}, tails if hi == n else {})
