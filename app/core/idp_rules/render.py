@@ -97,6 +97,17 @@ def render_chars(chars: CharSet, flavour: Flavour) -> str:
     return "(?:" + "|".join(pieces) + ")"
 
 
+def _unit_class(chars: CharSet) -> str:
+    """One UTF-16 unit for a lookaround: a set holding every character beyond U+FFFF takes
+    either half of a surrogate pair (no half of one is whitespace or a separator)."""
+    if not chars.minus(_BMP) == _ASTRAL:
+        raise CannotRender("a lookaround on some characters beyond U+FFFF")
+    outside = ANY.minus(chars).minus(_ASTRAL)
+    if outside == WHITESPACE:
+        return "[^\\s\\x1C-\\x1F]"
+    return f"[^{_class_body(outside, Flavour.DOTNET)}]" if not outside.empty else "[\\s\\S]"
+
+
 def _set_text(chars: CharSet, flavour: Flavour) -> str:
     outside = ANY.minus(chars)
     if flavour is Flavour.DOTNET:
@@ -120,9 +131,8 @@ def render(node: Node, flavour: Flavour) -> str:
         case Look(chars, behind):
             if flavour is Flavour.RE2:
                 raise CannotRender("lookaround, which RE2 lacks")
-            if flavour is Flavour.DOTNET and chars == ANY.minus(WHITESPACE):
-                # one UTF-16 unit is enough: no half of a surrogate pair is whitespace
-                return f"(?{'<=' if behind else '='}[^\\s\\x1C-\\x1F])"
+            if flavour is Flavour.DOTNET:
+                return f"(?{'<=' if behind else '='}{_unit_class(chars)})"
             return f"(?{'<=' if behind else '='}{render_chars(chars, flavour)})"
         case Seq(items):
             return "".join(_grouped(i, flavour, in_seq=True) for i in items)

@@ -111,7 +111,7 @@ def _pattern_part(pattern: str, matching: Matching, excluded: CharSet) -> Node:
             "the pattern can match an empty value or one with surrounding whitespace, which"
             " GroupMap strips; saying so needs lookaround, which RE2 lacks"
         )
-    solid = ANY.minus(WHITESPACE)
+    solid = ANY.minus(WHITESPACE).minus(excluded)
     return seq(blank, Look(solid, behind=False), tree, Look(solid, behind=True), blank)
 
 
