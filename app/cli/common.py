@@ -25,12 +25,12 @@ AddCommand = Callable[..., argparse.ArgumentParser]
 """Adds a command's parser: `add(name, help=...)`, as argparse's add_parser."""
 
 
-def add_mapping_options(parser: argparse.ArgumentParser) -> None:
+def add_mapping_options(parser: argparse.ArgumentParser, users_required: bool = True) -> None:
     """The inputs and matching options shared by preview and sync; they override a draft's."""
     parser.add_argument(
         "--users",
         action="append",
-        required=True,
+        required=users_required,
         metavar="FILE",
         help="exported user list (.xlsx, .xlsm, .csv); repeat to combine active and pending",
     )
@@ -105,9 +105,9 @@ OPTION_NAMES = (
 )
 
 
-def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
-    """Read the mapping (or draft) and the exports, command-line options winning over a draft's."""
-    from app.io import read_mapping, read_users
+def load_mapping(args: argparse.Namespace) -> Mapping:
+    """Read the mapping (or draft), command-line options winning over a draft's."""
+    from app.io import read_mapping
 
     mapping = read_mapping(Path(args.mapping))
     given = {name: getattr(args, name) for name in OPTION_NAMES if getattr(args, name) is not None}
@@ -118,6 +118,14 @@ def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
 
         added = [e for path in args.expect for e in read_expectations(Path(path))]
         mapping = mapping.with_expectations(mapping.expectations + tuple(added))
+    return mapping
+
+
+def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
+    """Read the mapping (or draft) and the exports, command-line options winning over a draft's."""
+    from app.io import read_users
+
+    mapping = load_mapping(args)
     users = read_users([Path(p) for p in args.users], source_column=mapping.options.source_column)
     return users, mapping
 
