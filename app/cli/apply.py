@@ -1,7 +1,9 @@
 """`groupmap apply plan.json`: apply a saved plan exactly as it was approved.
 
-The plan's summary and code are printed first; the touched groups are read again and a plan
-that no longer fits the server (a member changed, a group appeared or went) is refused,
+The plan's summary and code are printed first; the write gate (app/scim/sync/gate.py) reads
+the plan's whole scope again and a plan that no longer fits the server (a member of any managed
+group changed, a group appeared, went, was renamed or made again, a user was deleted or made
+again, a near-duplicate group appeared) is refused,
 unless `--replan` plans again from the current state and shows the difference. The writes
 go through the same executor, guards and reporting as `groupmap sync`.
 """
@@ -52,13 +54,17 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.scim.http.errors import ScimError
     from app.scim.http.pacing import RateLimiter
     from app.scim.sync import execute
+    from app.scim.sync.gate import PlanNoLongerFits, pass_gate
+    from app.scim.sync.guards import overridden
     from app.scim.sync.plan import MassRemovalError
-    from app.scim.sync.planfile import read_plan, saved_settings, stale_groups, sync_plan
+    from app.scim.sync.planfile import read_plan, saved_settings, sync_plan
     from app.scim.sync.record import RunJournal
 
     saved = read_plan(Path(args.plan))
     out = sys.stderr if args.json else sys.stdout
     print(f"Applying {saved.summary()}", file=out)
+    for line in overridden(saved.content["guard"].get("overrides") or {}):
+        print(f"groupmap: note: plan {saved.code}: {line}", file=sys.stderr)
     plan_url = saved.url
     defaults = {
         "url": plan_url,
@@ -99,9 +105,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
         ) as client,
     ):
         limiter.cancelled = budget.cancelled = cancel.is_set
+        plan = sync_plan(saved, settings)
         try:
-            stale = stale_groups(client, saved)
-            plan = sync_plan(saved, settings)
+            try:
+                pass_gate(client, plan, settings, cancel.is_set)  # the scope, read again
+                stale: list[str] = []
+            except PlanNoLongerFits as refused:
+                stale = refused.changes
             if stale:
                 for line in stale:
                     print(f"groupmap: {line}", file=sys.stderr)

@@ -24,8 +24,6 @@ from app.core.users import UserList
 from app.io.atomic import atomic_write_bytes
 from app.io.drafts import draft_dict, mapping_from_draft
 from app.scim.config.settings import TARGET_GROUPS, SyncSettings
-from app.scim.http.client import ScimClient, member_ids
-from app.scim.http.errors import ScimError
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.state import ServerGroup, ServerState
 
@@ -118,7 +116,10 @@ def plan_content(
             "itself (or its --dry-run to review it)"
         )
     ids = plan.state.user_ids
-    touched = sorted(set(plan.adds) | set(plan.removes) | set(plan.groups_to_create))
+    # Every managed group, touched or not: `apply` checks the whole scope against the server.
+    touched = sorted(
+        set(plan.adds) | set(plan.removes) | set(plan.groups_to_create) | set(plan.state.managed)
+    )
     groups = {}
     for name in touched:
         group = plan.state.groups.get(name)
@@ -157,9 +158,14 @@ def plan_content(
 
 
 def save_plan(
-    path: Path, plan: SyncPlan, mapping: Mapping, export_files: Iterable[str | Path]
+    path: Path,
+    plan: SyncPlan,
+    mapping: Mapping,
+    export_files: Iterable[str | Path],
+    guards: dict[str, Any] | None = None,
 ) -> SavedPlan:
-    """Write a plan file for approval, stamped with when and by whom it was made."""
+    """Write a plan file for approval, stamped with when and by whom it was made, with what
+    its maker overrode of the guards (app/scim/sync/guards.py)."""
     from datetime import UTC, datetime
 
     from app.io.journal import os_user
@@ -167,6 +173,7 @@ def save_plan(
     when = datetime.now(UTC).isoformat(timespec="seconds")
     content = plan_content(plan, mapping, [Path(p) for p in export_files], when)
     content["created_by"] = os_user()
+    content["guard"]["overrides"] = guards or {}
     return write_plan(path, content)
 
 
@@ -237,29 +244,6 @@ def _check_shape(data: dict[str, Any]) -> None:
             raise ValueError(f"operation on {op['group']!r}, a group the plan does not list")
         if op["op"] != "create" and not (isinstance(op["id"], str) and op["id"]):
             raise ValueError(f"{op['op']} in {op['group']!r} has no user id")
-
-
-def stale_groups(client: ScimClient, saved: SavedPlan) -> list[str]:
-    """Why the plan no longer fits the server: one line per touched group that changed."""
-    reasons = []
-    for name, recorded in saved.content["groups"].items():
-        if recorded["id"] is None:
-            if client.find_group(name) is not None:
-                reasons.append(f"{name} was created on the server since the plan")
-            continue
-        try:
-            body, _ = client.get_group(str(recorded["id"]))
-        except ScimError as exc:
-            if exc.status == 404:
-                reasons.append(f"{name} was deleted on the server since the plan")
-                continue
-            raise
-        now = set(member_ids(body))
-        if fingerprint(now) != recorded["fingerprint"]:
-            differ = len(now ^ set(recorded["members"]))
-            noun = "member differs" if differ == 1 else "members differ"
-            reasons.append(f"{name} changed since the plan: {differ} {noun}")
-    return reasons
 
 
 def sync_plan(saved: SavedPlan, settings: SyncSettings) -> SyncPlan:

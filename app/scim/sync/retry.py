@@ -31,10 +31,7 @@ def retry_failed(
             target.setdefault(failure.group, []).extend(
                 e for e in failure.emails if e not in target.get(failure.group, [])
             )
-    groups = dict(plan.state.groups)
-    for name, group_id in result.group_ids.items():
-        groups.setdefault(name, ServerGroup(group_id, name, []))
-    state = replace(plan.state, groups=groups)
+    state = replace(plan.state, groups=groups_after(result))
     touched = {e.lower() for m in (adds, removes) for v in m.values() for e in v}
     retry_plan = replace(
         plan,
@@ -62,3 +59,20 @@ def retry_failed(
         },
     )
     return merged
+
+
+def groups_after(result: SyncResult) -> dict[str, ServerGroup]:
+    """The plan's groups as the run left them: what the write gate compares a retry with."""
+    plan = result.plan
+    ids = plan.state.user_ids
+    groups = {}
+    for name in {*plan.state.groups, *result.group_ids}:
+        known = plan.state.groups.get(name)
+        group_id = known.id if known is not None else result.group_ids[name]
+        members = set(known.members) if known is not None else set()
+        done = result.done.get(name, set())
+        members |= {ids[e.lower()] for e in plan.adds.get(name, []) if e.lower() in done}
+        members -= {ids[e.lower()] for e in plan.removes.get(name, []) if e.lower() in done}
+        version = known.version if known is not None else None
+        groups[name] = ServerGroup(group_id, name, sorted(members), version)
+    return groups

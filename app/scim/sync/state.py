@@ -51,6 +51,7 @@ class ServerState:
     claimed_members: dict[str, set[str]] = field(default_factory=dict)
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
+    read_at: float = 0.0  # time.monotonic() when the read ended; 0: not read here (a file)
 
     def email_of_id(self) -> dict[str, str]:
         return {uid: email for email, uid in self.user_ids.items()}
@@ -106,8 +107,21 @@ def read_server_state(
     cancelled: Callable[[], bool] | None = None,
 ) -> ServerState:
     """The server's state for the export's users and the mapping's managed groups."""
+    return read_scope(client, users, mapping.managed_groups(), settings, progress, cancelled)
+
+
+def read_scope(
+    client: ScimClient,
+    users: UserList,
+    managed: list[str],
+    settings: SyncSettings,
+    progress: Callable[[SyncProgress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> ServerState:
+    """The server's state for these users and these managed groups (the write gate reads a
+    plan's scope again with it)."""
     started = time.monotonic()
-    state = ServerState(managed=mapping.managed_groups())
+    state = ServerState(managed=list(managed))
 
     def check() -> None:
         if cancelled is not None and cancelled():
@@ -189,6 +203,7 @@ def read_server_state(
     if settings.target == "groups":
         _read_groups(client, settings, state)
     check()
+    state.read_at = time.monotonic()
     return state
 
 

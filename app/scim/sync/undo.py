@@ -14,6 +14,7 @@ journaled like any sync.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,22 +79,24 @@ def applied_changes(run: RunRecord) -> dict[tuple[str, str], Change]:
     sent without an answer may have made (the read of the group decides). A change to a
     membership the run witnessed as already so before it is not the run's to revert."""
     witnessed_before = _witnessed_before(run)
-    changes: dict[tuple[str, str], Change] = {}
     unresolved = set(run.unresolved())
-    for op in [*run.ops, *(i for i in run.intents if _is_unresolved(i, unresolved))]:
+    records = [(op, str(op.get("outcome"))) for op in run.ops]
+    records += [(intent, "unresolved") for intent in run.intents]
+    changes: dict[tuple[str, str], Change] = {}
+    for op, outcome in records:
         if op.get("op") not in ("add", "remove"):
             continue
         group_id = str(op.get("group_id") or "")
-        outcome = op.get("outcome", "unresolved")
         for member in op.get("members") or []:
             key = (group_id, str(member.get("id") or ""))
+            email = str(member.get("email", ""))
             if not all(key):
                 continue
-            change = (op["op"], str(member.get("email", "")), str(op.get("group", "")))
+            if outcome == "unresolved" and (op["op"], op["group"], email.lower()) not in unresolved:
+                continue
             if outcome in ("applied", "unresolved"):
-                if witnessed_before.get((op["op"], *key)):
-                    continue
-                changes[key] = change
+                if not witnessed_before.get((op["op"], *key)):
+                    changes[key] = (op["op"], email, str(op.get("group", "")))
             elif outcome == "not kept" and changes.get(key, ("",))[0] == op["op"]:
                 del changes[key]
     return changes
@@ -114,13 +117,6 @@ def _witnessed_before(run: RunRecord) -> dict[tuple[str, str, str], bool]:
             already = before if intent["op"] == "add" else not before
             seen[key] = seen.get(key, False) or already
     return seen
-
-
-def _is_unresolved(intent: dict[str, Any], unresolved: set[tuple[str, str, str]]) -> bool:
-    return any(
-        (str(intent["op"]), str(intent["group"]), str(m.get("email", "")).lower()) in unresolved
-        for m in intent.get("members") or []
-    )
 
 
 def touched_later(run: RunRecord, later: list[RunRecord]) -> dict[tuple[str, str], int]:
@@ -234,6 +230,7 @@ def plan_undo(
         users=users,
         current_memberships=state.current_memberships(),
     )
+    state.read_at = time.monotonic()  # the groups read above witness the inverse's writes
     return UndoPlan(run, plan, left, {n: g for n, g in created.items() if n in state.groups})
 
 
