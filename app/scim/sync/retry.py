@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from app.core.identity import email_key
 from app.scim.config.settings import SyncProgress, SyncSettings
 from app.scim.http.client import ScimClient
 from app.scim.sync.executor import execute
@@ -35,7 +36,7 @@ def retry_failed(
     for name, group_id in result.group_ids.items():
         groups.setdefault(name, ServerGroup(group_id, name, []))
     state = replace(plan.state, groups=groups)
-    touched = {e.lower() for m in (adds, removes) for v in m.values() for e in v}
+    touched = {email_key(e) for m in (adds, removes) for v in m.values() for e in v}
     retry_plan = replace(
         plan,
         groups_to_create=list(dict.fromkeys(creates)),

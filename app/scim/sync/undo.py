@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key
 from app.core.users import UserList
 from app.io.journal import RunRecord, same_server
 from app.scim.config.settings import SyncProgress, SyncSettings
@@ -144,7 +145,7 @@ def plan_undo(
         if group is None or group.id != group_id:
             continue
         present = user_id in set(group.members)
-        state.user_ids.setdefault(email.lower(), user_id)
+        state.user_ids.setdefault(email_key(email), user_id)
         if op == "add" and present:
             removes.setdefault(name, []).append(email)
         elif op == "remove" and not present:
