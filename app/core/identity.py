@@ -46,9 +46,13 @@ def group_key(name: str) -> str:
     "Straße" and "Strasse" do not."""
     if name.isascii():
         return " ".join(name.split()).lower()
-    text = unicodedata.normalize("NFKC", name)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = _visible(unicodedata.normalize("NFKC", name))
     return unicodedata.normalize("NFKC", " ".join(text.split()).lower())
+
+
+def _visible(text: str) -> str:
+    """Without format characters (Cf): zero-width spaces and joiners, soft hyphens, BOMs."""
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def same_name_groups(names: Iterable[str]) -> list[list[str]]:
@@ -60,3 +64,21 @@ def same_name_groups(names: Iterable[str]) -> list[list[str]]:
         if spelled:
             by_key.setdefault(group_key(spelled), {}).setdefault(spelled, None)
     return [list(spellings) for spellings in by_key.values() if len(spellings) > 1]
+
+
+def how_names_differ(a: str, b: str) -> str:
+    """In words, what separates two names of one group_key: "case", "an invisible character",
+    "Unicode form (NFC/NFD)", "spacing", or several of them."""
+    steps = (
+        ("Unicode form (NFC/NFD)", lambda s: unicodedata.normalize("NFKC", s)),
+        ("an invisible character", _visible),
+        ("spacing", lambda s: " ".join(s.split())),
+        ("case", str.lower),
+    )
+    found = []
+    for what, step in steps:
+        after_a, after_b = step(a), step(b)
+        if a != b and (after_a != a or after_b != b):
+            found.append(what)
+        a, b = after_a, after_b
+    return " and ".join(found) or "nothing visible"

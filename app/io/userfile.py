@@ -1,8 +1,9 @@
 """Reading exported user lists into the core's UserList, without looping over rows in Python.
 
 Several files (Calendly exports active and pending users separately) are combined; a user
-(the same email_key: case and Unicode form aside) listed twice counts once and the first row wins. Import notes use
-only the keys of app.core.warnings.Warning (code, message, value, count) so they become warnings.
+(one email_key: case and Unicode form aside) listed twice counts once and the first row wins.
+Import notes use only the keys of app.core.warnings.Warning (code, message, value, count) so
+they become warnings.
 """
 
 from __future__ import annotations
