@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # the command line imports this module before it needs pandas
+    import pandas as pd
 
 
 def email_key(email: str) -> str:
