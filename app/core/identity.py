@@ -35,11 +35,10 @@ def email_keys(emails: pd.Series) -> pd.Series:
     """email_key of every email of a column, same index; Python runs only for non-ASCII ones."""
     text = emails.astype(str)
     keys = text.str.strip().str.lower()
-    odd = ~keys.str.isascii().to_numpy(dtype=bool)
+    odd = ~keys.str.isascii()
     if odd.any():
-        keys = keys.astype(object)
-        keys.iloc[odd] = [email_key(e) for e in text.iloc[odd]]
-    return keys.astype(str)
+        keys.loc[odd] = text.loc[odd].map(email_key)
+    return keys
 
 
 def group_key(name: str) -> str:
