@@ -10,6 +10,7 @@ import pytest
 from app.core.errors import InputError
 from app.core.mapping import Mapping, MappingRow, Options
 from app.core.users import UserList
+from app.scim.http.protocol import value_matches
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 from tests.scim_fixtures import TOKEN, fast_client
 
@@ -87,3 +88,11 @@ def test_a_server_group_of_the_same_key_is_an_ambiguity(scim_server):
         with pytest.raises(InputError, match="no group spelled exactly"):
             sync(server.url, export, Mapping((MappingRow("A", name),)))
     assert server.dump()["groups"] == {"Sales\u200b": {"ann@x.com"}, cafe_nfd: set()}
+
+
+def test_a_filtered_answer_is_checked_by_the_same_keys():
+    nfd = unicodedata.normalize("NFD", "José@x.com")
+    assert value_matches({"userName": nfd}, "userName", "josé@x.com")
+    assert not value_matches({"userName": "strasse@x.com"}, "userName", "straße@x.com")
+    assert value_matches({"displayName": "Sales\u200b"}, "displayName", "sales")
+    assert not value_matches({"externalId": "Ann"}, "externalId", "ann")
