@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 
 from app.core.engine import evaluate
 from app.core.identity import email_key, email_keys, group_key, how_names_differ
-from app.core.mapping import Expectation, Mapping, MappingRow, Options
+from app.core.mapping import Expectation, Mapping, MappingRow, MatchKind, Options
 from app.core.mapping_warnings import mapping_warnings
 from app.core.users import UserList
 from app.core.warnings import find_warnings
+from tests.core_reference import reference_matches, reference_usable
 from tests.test_core_engine import mapping_of, users_of
 
 NFD_CAFE = unicodedata.normalize("NFD", "Café")
@@ -173,3 +174,44 @@ def test_the_first_row_in_order_is_suggested_whatever_its_kind():
     assert miss.row == 1
     assert warnings_of(users, mapping_of(("Sales", "B"), ("SAL", "A", "starts with")),
                        "near_miss")[0].row == 1
+
+
+def _reference_near_row(value: str, rows, ignore_case: bool) -> int | None:
+    """A per-value reference: the first usable row matching the value with case and (but for
+    patterns) all whitespace ignored, when no row matches it as written."""
+    if any(reference_usable(r) and reference_matches(r, value, ignore_case) for r in rows):
+        return None
+    for i, row in enumerate(rows):
+        if not reference_usable(row):
+            continue
+        if row.kind == MatchKind.PATTERN:
+            loose_row, loose_value = row, value
+        else:
+            loose_row = MappingRow("".join(row.value.split()) or " ", row.group, row.kind)
+            loose_value = "".join(value.split())
+        if reference_matches(loose_row, loose_value, True) and loose_row.value.strip():
+            return i
+    return None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    sources=st.lists(st.sampled_from(["sales - emea", "Sales-EMEA x", "x (Contractor)", "ENG-4",
+                                      "Ops", "s a l e s"]), min_size=1, max_size=8),
+    rows=st.lists(
+        st.tuples(st.sampled_from(["Sales - EMEA", "(contractor)", r"eng-\d", "SALES", "ops"]),
+                  st.sampled_from(["A", "B"]), st.sampled_from(list(MatchKind))),
+        max_size=5,
+    ),
+    ignore_case=st.booleans(),
+)
+def test_near_misses_agree_with_a_per_value_reference(sources, rows, ignore_case):
+    users = users_of(*[(s, "") for s in sources])
+    mapping = mapping_of(*rows, ignore_case=ignore_case)
+    found = {w.value: w.row - 1 for w in warnings_of(users, mapping, "near_miss")}
+    expected = {}
+    for value in dict.fromkeys(sources):
+        near = _reference_near_row(value, mapping.rows, ignore_case)
+        if near is not None:
+            expected[value] = near
+    assert found == expected

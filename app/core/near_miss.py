@@ -23,25 +23,23 @@ CACHE_LIMIT = 4096  # cached near-match evaluations per user list; the oldest go
 def near_rows(evaluation: Evaluation, codes: np.ndarray) -> np.ndarray:
     """Per vocabulary code of `codes` (unmatched values), the first row in mapping order it
     almost matches (0-based), or -1."""
-    found = np.full(len(codes), -1, dtype=np.int64)
     rows = evaluation.mapping.rows
+    none = len(rows)  # "no row", larger than any row
     if not len(codes) or not rows:
-        return found
+        return np.full(len(codes), -1, dtype=np.int64)
     loose = _loose_vocab(evaluation)
     equals: dict[str, int] = {}
     for i, row in enumerate(rows):
         if row.is_usable and row.kind == MatchKind.EQUALS:
             equals.setdefault(loose_key(row.value), i)
-    if equals:
-        first = pd.Series(loose[codes]).map(equals).fillna(-1).to_numpy(dtype=np.int64)
-        found[:] = first
+    first = np.full(len(loose), none, dtype=np.int64)  # per vocabulary value
     for i, row in enumerate(rows):
-        if not row.is_usable or row.kind == MatchKind.EQUALS:
-            continue
-        hit = np.isin(codes, _near_codes(evaluation, row, loose))
-        later = (found < 0) | (found > i)
-        found[hit & later] = i
-    return found
+        if row.is_usable and row.kind != MatchKind.EQUALS:
+            hit = _near_codes(evaluation, row, loose)
+            first[hit[first[hit] == none]] = i  # rows in order: an earlier row keeps its hit
+    by_equals = np.fromiter((equals.get(loose[c], none) for c in codes), np.int64, len(codes))
+    found = np.minimum(first[codes], by_equals)
+    return np.where(found == none, -1, found)
 
 
 def case_only(spelled: str, row: MappingRow) -> bool:
