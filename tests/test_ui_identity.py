@@ -64,3 +64,14 @@ def test_the_fix_spells_the_group_one_way(window):
     window.editor.stack.undo()
     assert window.document.mapping.rows[1].group == "legal"
     window.editor.mark_saved()
+
+
+def test_the_grid_status_of_a_near_duplicate_group_row(window):
+    from app.ui.mapping.mapping_model import STATUS
+
+    window.document.set_users(users())
+    window.editor.reset(MAPPING)
+    model = window.mapping_panel.model
+    assert model.data(model.index(1, STATUS)) == "same group as another row"
+    assert "differ only by case" in model.data(model.index(1, STATUS), Qt.ItemDataRole.ToolTipRole)
+    window.editor.mark_saved()
