@@ -215,3 +215,12 @@ def test_near_misses_agree_with_a_per_value_reference(sources, rows, ignore_case
         if near is not None:
             expected[value] = near
     assert found == expected
+
+
+def test_expected_groups_compare_by_group_key():
+    users = users_of(("Sales", ""),)
+    mapping = mapping_of(("Sales", "Sales Team")).with_expectations(
+        [Expectation("u0@example.com", (f"sales{ZWSP}  team",))])
+    assert warnings_of(users, mapping, "expectation_failed") == []
+    wrong = mapping.with_expectations([Expectation("u0@example.com", ("Sales",))])
+    assert len(warnings_of(users, wrong, "expectation_failed")) == 1
