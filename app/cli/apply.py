@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from app.cli.pacing import add_pacing_options, ctrl_c_cancels, pacing_from_args
 from app.core.errors import InputError
+from app.core.identity import email_key
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
@@ -164,10 +165,12 @@ def _replan(client, saved, settings, out):
     mapping = saved.mapping
     users = read_users(files, source_column=mapping.options.source_column)
     plan = plan_sync(users, mapping, read_server_state(client, users, mapping, settings), settings)
-    before = {(op["op"], op["group"], str(op.get("email", "")).lower()) for op in saved.operations}
+    before = {
+        (op["op"], op["group"], email_key(str(op.get("email", "")))) for op in saved.operations
+    }
     after = {("create", g, "") for g in plan.groups_to_create}
     for op, changes in (("add", plan.adds), ("remove", plan.removes)):
-        after |= {(op, g, e.lower()) for g, emails in changes.items() for e in emails}
+        after |= {(op, g, email_key(e)) for g, emails in changes.items() for e in emails}
     print(f"Replanned: {len(after - before)} operation(s) new, {len(before - after)} dropped "
           "since the saved plan.", file=out)
     for sign, ops in (("+", after - before), ("-", before - after)):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key
 
 JOURNAL_ENV = "GROUPMAP_JOURNAL_DIR"
 FORMAT_VERSION = 2
@@ -242,7 +243,7 @@ def _keys(record: dict[str, Any]) -> list[tuple[str, str, str]]:
     op, group = str(record["op"]), str(record["group"])
     if op in ("create", "delete"):
         return [(op, group, "")]
-    return [(op, group, str(m.get("email", "")).lower()) for m in record.get("members") or []]
+    return [(op, group, email_key(str(m.get("email", "")))) for m in record.get("members") or []]
 
 
 def _ok(op: dict[str, Any]) -> bool:
@@ -363,12 +364,12 @@ def find_run(run_id: int, folder: Path | None = None) -> RunRecord:
 
 def user_placements(runs: list[RunRecord], email: str) -> list[dict[str, Any]]:
     """One user's journaled changes across runs, oldest first."""
-    wanted = email.strip().lower()
+    wanted = email_key(email)
     found = []
     for run in runs:
         for op in run.ops:
             for member in op.get("members") or []:
-                if str(member.get("email", "")).lower() == wanted:
+                if email_key(str(member.get("email", ""))) == wanted:
                     found.append(
                         {
                             "run": run.run_id,

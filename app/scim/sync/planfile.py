@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key
 from app.core.mapping import Mapping
 from app.core.users import UserList
 from app.io.atomic import atomic_write_bytes
@@ -133,7 +134,7 @@ def plan_content(
     for op, changes in (("add", plan.adds), ("remove", plan.removes)):
         for name in sorted(changes):
             operations += [
-                {"op": op, "group": name, "email": email, "id": ids[email.lower()]}
+                {"op": op, "group": name, "email": email, "id": ids[email_key(email)]}
                 for email in changes[name]
             ]
     settings = plan.settings
@@ -255,7 +256,7 @@ def sync_plan(saved: SavedPlan, settings: SyncSettings) -> SyncPlan:
         if op["op"] == "create":
             continue
         (adds if op["op"] == "add" else removes).setdefault(op["group"], []).append(op["email"])
-        user_ids[str(op["email"]).lower()] = str(op["id"])
+        user_ids[email_key(str(op["email"]))] = str(op["id"])
     groups = {
         name: ServerGroup(str(g["id"]), name, list(g["members"]))
         for name, g in saved.content["groups"].items()

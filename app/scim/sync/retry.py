@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from app.core.identity import email_key
 from app.scim.config.settings import SyncProgress, SyncSettings
 from app.scim.http.client import ScimClient
 from app.scim.sync.executor import execute
@@ -32,7 +33,7 @@ def retry_failed(
                 e for e in failure.emails if e not in target.get(failure.group, [])
             )
     state = replace(plan.state, groups=groups_after(result))
-    touched = {e.lower() for m in (adds, removes) for v in m.values() for e in v}
+    touched = {email_key(e) for m in (adds, removes) for v in m.values() for e in v}
     retry_plan = replace(
         plan,
         groups_to_create=list(dict.fromkeys(creates)),
@@ -71,8 +72,8 @@ def groups_after(result: SyncResult) -> dict[str, ServerGroup]:
         group_id = known.id if known is not None else result.group_ids[name]
         members = set(known.members) if known is not None else set()
         done = result.done.get(name, set())
-        members |= {ids[e.lower()] for e in plan.adds.get(name, []) if e.lower() in done}
-        members -= {ids[e.lower()] for e in plan.removes.get(name, []) if e.lower() in done}
+        members |= {ids[email_key(e)] for e in plan.adds.get(name, []) if email_key(e) in done}
+        members -= {ids[email_key(e)] for e in plan.removes.get(name, []) if email_key(e) in done}
         version = known.version if known is not None else None
         groups[name] = ServerGroup(group_id, name, sorted(members), version)
     return groups

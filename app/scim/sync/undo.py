@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key
 from app.core.users import UserList
 from app.io.journal import RunRecord, same_server
 from app.scim.config.settings import SyncProgress, SyncSettings
@@ -92,7 +93,8 @@ def applied_changes(run: RunRecord) -> dict[tuple[str, str], Change]:
             email = str(member.get("email", ""))
             if not all(key):
                 continue
-            if outcome == "unresolved" and (op["op"], op["group"], email.lower()) not in unresolved:
+            sent = (op["op"], op["group"], email_key(email))
+            if outcome == "unresolved" and sent not in unresolved:
                 continue
             if outcome in ("applied", "unresolved"):
                 if not witnessed_before.get((op["op"], *key)):
@@ -120,7 +122,7 @@ def _witnessed_before(run: RunRecord) -> dict[tuple[str, str, str], bool]:
 
 
 def touched_later(run: RunRecord, later: list[RunRecord]) -> dict[tuple[str, str], int]:
-    """(group name, email lower) -> the first later run to the same server whose journal shows
+    """(group name, email_key) -> the first later run to the same server whose journal shows
     a change of that membership sent (applied, or sent without an answer); dry runs aside."""
     touched: dict[tuple[str, str], int] = {}
     for other in later:
@@ -132,7 +134,7 @@ def touched_later(run: RunRecord, later: list[RunRecord]) -> dict[tuple[str, str
         for op in other.ops:
             if op.get("op") in ("add", "remove") and op.get("outcome") == "applied":
                 for member in op.get("members") or []:
-                    key = (str(op["group"]), str(member.get("email", "")).lower())
+                    key = (str(op["group"]), email_key(str(member.get("email", ""))))
                     touched.setdefault(key, other.run_id)
         for _, group, email in unresolved:
             touched.setdefault((group, email), other.run_id)
@@ -169,7 +171,7 @@ def plan_undo(
     left: list[LeftAsIs] = []
     by_later = touched_later(run, later or [])
     for key, (op, email, name) in list(changes.items()):
-        other = by_later.get((name, email.lower()))
+        other = by_later.get((name, email_key(email)))
         if other is not None:
             what = "undone" if _undoes(later or [], other, run.run_id) else "changed"
             left.append(LeftAsIs(name, op, email, f"{what} by the later run {other}"))
@@ -206,7 +208,7 @@ def plan_undo(
         if group is None or group.id != group_id:
             continue
         present = user_id in set(group.members)
-        state.user_ids.setdefault(email.lower(), user_id)
+        state.user_ids.setdefault(email_key(email), user_id)
         if op == "add" and present:
             removes.setdefault(name, []).append(email)
         elif op == "remove" and not present:
