@@ -253,13 +253,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
             raise InputError(plan.mass_removal_message())
         if guard:
             raise InputError(guard)
-        if not plan.is_empty:
-            print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
         from app.scim.sync.guards import plan_guards
 
         guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
                              allow_source_change=args.allow_source_change)
         journal = RunJournal.begin(plan, settings, mapping, args.users, guards=guards)
+        if not plan.is_empty:
+            print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
         budget = ChangeBudget(
             settings.max_changes_per_hour, settings.deadline, cancelled=cancel.is_set
         )

@@ -129,9 +129,13 @@ class RunJournal:
             **extra,
         )
 
-    def intent(self, operation: str, group: str, emails: list[str]) -> None:
+    def intent(
+        self, operation: str, group: str, emails: list[str], group_id: str = ""
+    ) -> None:
         """Before a request: what it will change, and each membership's witnessed before-state
         (`before`: the user was a member of the group when the run read the server)."""
+        if group_id:
+            self.group_ids[group] = group_id
         known = self.plan.state.groups.get(group)
         present = set(known.members) if known is not None else set()
         members = [
@@ -212,6 +216,8 @@ class RunJournal:
                 status = "done"
         summary = result.to_json() if result is not None else {}
         self._write("end", status=status or "done", result=summary)
+        if result is not None and self.error and not result.journal_error:
+            result.journal_error = self.error  # a record after the last write failed: say so
 
 
 def export_stats(users: UserList) -> dict[str, int]:
