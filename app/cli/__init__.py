@@ -14,8 +14,9 @@ from pathlib import Path
 
 from app import __version__
 from app.cli import apply, connections, demo, history, preview, serve, sync
-from app.cli.common import EXIT_BAD_INPUT
+from app.cli.common import EXIT_BAD_INPUT, EXIT_CONNECT
 from app.core.errors import InputError
+from app.sources.errors import SourceError
 
 COMMAND_MODULES = (preview, sync, apply, history, connections, serve, demo)
 
@@ -69,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as error:
         print(f"groupmap: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SourceError as error:  # a live source could not be read: like a server
+        print(f"groupmap: error: {error}", file=sys.stderr)
+        return EXIT_CONNECT
     except OSError as error:
         print(
             f"groupmap: error: {error.filename or 'a file'}: {error.strerror or error}."

@@ -29,7 +29,8 @@ def add_mapping_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         required=True,
         metavar="FILE",
-        help="exported user list (.xlsx, .xlsm, .csv); repeat to combine active and pending",
+        help="exported user list (.xlsx, .xlsm, .csv); repeat to combine active and pending; "
+        "or a live source: scim:ATTRIBUTE, entra:ATTRIBUTE, okta:ATTRIBUTE",
     )
     parser.add_argument(
         "--mapping",
@@ -115,6 +116,11 @@ def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
 
         added = [e for path in args.expect for e in read_expectations(Path(path))]
         mapping = mapping.with_expectations(mapping.expectations + tuple(added))
+    from app.cli.sources import read_live_users
+
+    live = read_live_users(args, mapping)  # --users scim:ATTR, entra:ATTR, okta:ATTR
+    if live is not None:
+        return live
     users = read_users([Path(p) for p in args.users], source_column=mapping.options.source_column)
     return users, mapping
 

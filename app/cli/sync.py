@@ -34,6 +34,7 @@ from app.cli.pacing import (
     ctrl_c_cancels,
     pacing_from_args,
 )
+from app.cli.sources import add_source_options
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
@@ -62,6 +63,7 @@ def register(add: AddCommand) -> None:
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
     add_mapping_options(sync)
+    add_source_options(sync, server=False)
     add_server_options(sync, "SCIM base URL")
     add_result_options(sync)
     sync.add_argument(
@@ -223,6 +225,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         plan = plan_sync(users, mapping, state, settings)
         own = applied_since(settings.url, export_time(args.users))  # placed by this app: no drift
         plan.drift = discount_own_changes(plan.drift, own, state.managed)
+        source = getattr(args, "user_source", None)
+        if source is not None and source.kind != "scim":
+            plan.drift = []  # an identity provider lists no current groups to drift from
         guard = "" if args.allow_source_change else source_guard_message(settings.url, users)
         estimate = plan_estimate(plan, settings, client.limiter)
         if args.dry_run:
@@ -232,7 +237,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     print(message, file=out)
             if not plan.is_empty:
                 print(f"Writing would take {estimate.text()}.", file=out)
-            dry = RunJournal.begin(plan, settings, mapping, args.users, dry_run=True)
+            dry = RunJournal.begin(
+                plan, settings, mapping, args.users, dry_run=True, source=source
+            )
             dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count, estimate)
             if args.plan_out:
@@ -249,7 +256,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             raise InputError(guard)
         if not plan.is_empty:
             print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
-        journal = RunJournal.begin(plan, settings, mapping, args.users)
+        journal = RunJournal.begin(plan, settings, mapping, args.users, source=source)
         budget = ChangeBudget(
             settings.max_changes_per_hour, settings.deadline, cancelled=cancel.is_set
         )

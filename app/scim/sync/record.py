@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.mapping import Mapping
 from app.core.source_guard import SourceStats, source_change, source_stats
@@ -29,6 +29,12 @@ from app.scim.sync.plan import Drift, SyncPlan
 
 if TYPE_CHECKING:
     from app.scim.sync.result import FailedOperation, SyncResult
+
+
+class SourceRecord(Protocol):
+    """A live source as the journal records it (app/sources/users.py's SourceInfo)."""
+
+    def to_json(self) -> dict[str, Any]: ...
 
 
 class RunJournal:
@@ -55,11 +61,13 @@ class RunJournal:
         undoes: int | None = None,
         folder: Path | None = None,
         counted: bool = True,
+        source: SourceRecord | None = None,
     ) -> RunJournal:
         """Open a new run's journal and write its start and plan records.
 
         `counted=False`: the plan's users are not the export's (an undo, a saved plan), so the
         export's counts are left out and the run is never the source guard's reference.
+        `source`: the live source the users were read from (kind, URL, attribute, users).
         """
         run = cls(Journal.create(folder), plan)
         counts = export_stats(plan.users) if counted else {"users": None, "blank_source": None}
@@ -76,6 +84,7 @@ class RunJournal:
             match_attribute=settings.match_attribute,
             mapping=draft_dict(mapping) if mapping is not None else None,
             export={"files": [Path(f).name for f in export_files], **counts},
+            **({"source": source.to_json()} if source is not None else {}),
         )
         run.journal.write(
             "plan",

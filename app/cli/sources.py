@@ -1,0 +1,141 @@
+"""`--users scim:ATTR | entra:ATTR | okta:ATTR`: the one hook where a live source replaces
+the export files, for preview and sync; and the options the sources need."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from app.core.errors import InputError
+
+if TYPE_CHECKING:
+    from app.core.mapping import Mapping
+    from app.core.users import UserList
+    from app.sources.spec import SourceSpec
+    from app.sources.users import SourceInfo
+
+
+def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None:
+    """The live sources' options; `server`: the command has no server options of its own
+    (preview), so `--users scim:ATTR` gets them here."""
+    if server:
+        from app.cli.connections import add_server_options
+
+        add_server_options(parser, "SCIM base URL, for --users scim:ATTRIBUTE")
+        parser.add_argument(
+            "--match-attribute",
+            choices=["userName", "emails", "externalId"],
+            help="with --users scim:ATTRIBUTE: the SCIM attribute holding the email "
+            "(default userName)",
+        )
+    parser.add_argument(
+        "--entra-url",
+        metavar="URL",
+        help="Microsoft Graph base URL for --users entra:ATTRIBUTE (default "
+        "https://graph.microsoft.com; a national cloud's, or a test server)",
+    )
+    parser.add_argument(
+        "--entra-login-url",
+        metavar="URL",
+        help="Microsoft sign-in URL for the client-credentials grant (default "
+        "https://login.microsoftonline.com)",
+    )
+    parser.add_argument(
+        "--okta-url", metavar="URL", help="Okta org URL for --users okta:ATTRIBUTE"
+    )
+
+
+def live_spec(args: argparse.Namespace) -> SourceSpec | None:
+    """The live source `--users` names, or None for export files; one source alone."""
+    from app.sources.spec import parse_spec
+
+    specs = [parse_spec(text) for text in args.users]
+    live = [spec for spec in specs if spec is not None]
+    if live and len(specs) > 1:
+        raise InputError(
+            f"--users {live[0]} reads every user from {live[0].label}: give it alone, "
+            "without other --users"
+        )
+    return live[0] if live else None
+
+
+def read_live_users(
+    args: argparse.Namespace, mapping: Mapping
+) -> tuple[UserList, Mapping] | None:
+    """The users of the live source `--users` names (None for files). A multi-valued
+    attribute sets the separator its values were joined with, unless one was given."""
+    spec = live_spec(args)
+    if spec is None:
+        return None
+    separator = mapping.options.separator
+    if spec.kind == "scim":
+        users, info = _read_scim(args, spec.attribute, separator)
+    elif spec.kind == "entra":
+        users, info = _read_entra(args, spec.attribute, separator)
+    else:
+        users, info = _read_okta(args, spec.attribute, separator)
+    if info.separator and not separator:
+        mapping = mapping.with_options(separator=info.separator)
+    args.user_source = info
+    out = sys.stderr if getattr(args, "json", False) else sys.stdout
+    print(f"Read {info.describe()}.", file=out)
+    return users, mapping
+
+
+def _store_get(name: str) -> str:
+    from app.scim.config.tokens import TokenStore
+
+    return TokenStore().get(name)
+
+
+def _read_scim(
+    args: argparse.Namespace, attribute: str, separator: str
+) -> tuple[UserList, SourceInfo]:
+    from app.scim.http.client import ScimClient
+    from app.scim.http.errors import ScimError
+    from app.sources.errors import SourceError
+    from app.sources.scim import read_scim
+
+    if not hasattr(args, "token"):  # preview: the sync resolved its server already
+        from app.cli.connections import apply_connection
+
+        defaults = {"url": None, "match_attribute": "userName", "insecure_http": False}
+        apply_connection(args, defaults)
+    deadline = getattr(args, "request_deadline", None) or 120.0
+    size = getattr(args, "max_response_mb", None) or 64.0
+    try:
+        with ScimClient(args.url, args.token, insecure_http=args.insecure_http,
+                        request_deadline=deadline, max_response_mb=size) as client:
+            return read_scim(client, attribute, args.match_attribute, separator)
+    except ScimError as error:
+        raise SourceError(
+            f"could not read the users of {args.url}: {error}. Check the URL, "
+            f"{args.token_origin} and the network; nothing was written."
+        ) from None
+
+
+def _read_entra(
+    args: argparse.Namespace, attribute: str, separator: str
+) -> tuple[UserList, SourceInfo]:
+    from app.sources.entra import GRAPH_URL, LOGIN_URL, entra_token, read_entra
+
+    token = entra_token(args.entra_login_url or LOGIN_URL, _store_get)
+    return read_entra(token, attribute, args.entra_url or GRAPH_URL, separator,
+                      insecure_http=bool(getattr(args, "insecure_http", False)))
+
+
+def _read_okta(
+    args: argparse.Namespace, attribute: str, separator: str
+) -> tuple[UserList, SourceInfo]:
+    from app.sources.okta import okta_token, read_okta
+
+    url = args.okta_url or os.environ.get("GROUPMAP_OKTA_URL", "")
+    if not url:
+        raise InputError(
+            f"--users okta:{attribute} needs the org URL: pass --okta-url "
+            "https://YOUR-ORG.okta.com (or set $GROUPMAP_OKTA_URL)"
+        )
+    return read_okta(okta_token(url, _store_get), attribute, url, separator,
+                     insecure_http=bool(getattr(args, "insecure_http", False)))
