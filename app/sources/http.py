@@ -22,8 +22,9 @@ from app.sources.errors import SourceError, SourceSpecError
 TIMEOUT = 30.0  # seconds for connecting and for each read
 MAX_RESPONSE_MB = 64.0
 MAX_PAGES = 100_000  # 20 million users at Okta's 200 a page: beyond is a server looping
-MAX_WAIT = 300.0  # the longest one throttled answer may make us wait
+MAX_WAIT = 900.0  # the longest one throttled answer may make us wait (Graph asks up to minutes)
 ATTEMPTS = 6  # tries of one page (throttled or failed on the network)
+pause, now = time.sleep, time.time  # how a source waits and tells the time (tests: a clock)
 
 
 class Vendor(Protocol):
@@ -57,8 +58,8 @@ class SourceHttp:
         insecure_http: bool = False,
         timeout: float = TIMEOUT,
         max_response_mb: float = MAX_RESPONSE_MB,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.vendor = vendor
         self.base_url = checked_url(base_url, vendor.name, insecure_http)
@@ -67,8 +68,8 @@ class SourceHttp:
         self._headers = {"Authorization": auth_header, "Accept": "application/json"}
         self._max_bytes = int(max_response_mb * 1024 * 1024)
         self._client = httpx.Client(timeout=timeout, follow_redirects=False)
-        self._sleep = sleep
-        self.clock = clock
+        self._sleep = sleep or pause
+        self.clock = clock or now
         self.requests = 0
         self.waited = 0.0
 
@@ -152,7 +153,7 @@ class SourceHttp:
                 if size > self._max_bytes:
                     raise SourceError(
                         f"{self.vendor.name} at {self.base_url} answered more than "
-                        f"{self._max_bytes // (1024 * 1024)} MB for one page: stopped reading, "
+                        f"{self._max_bytes / (1024 * 1024):.3g} MB for one page: stopped reading, "
                         "nothing was written"
                     )
                 chunks.append(chunk)
