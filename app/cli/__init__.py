@@ -1,5 +1,5 @@
 """The `groupmap` command line: the desktop app, and headless preview, sync, apply, history,
-undo, connections, serve and demo.
+undo, connections, sources, serve and demo.
 
 Each command is a module here with `register(add)`; the modules import only argparse and
 the standard library at the top, so `groupmap --version` and `--help` answer without loading
@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 
 from app import __version__
-from app.cli import apply, connections, demo, history, preview, serve, sync
+from app.cli import apply, connections, demo, history, preview, serve, sources, sync
 from app.cli.common import EXIT_BAD_INPUT, EXIT_CONNECT
 from app.core.errors import InputError
 from app.sources.errors import SourceError
 
-COMMAND_MODULES = (preview, sync, apply, history, connections, serve, demo)
+COMMAND_MODULES = (preview, sync, apply, history, connections, sources, serve, demo)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, list[str]]:

@@ -27,10 +27,11 @@ def add_mapping_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--users",
         action="append",
-        required=True,
+        default=[],
         metavar="FILE",
         help="exported user list (.xlsx, .xlsm, .csv); repeat to combine active and pending; "
-        "or a live source: scim:ATTRIBUTE, entra:ATTRIBUTE, okta:ATTRIBUTE",
+        "or a live source: scim:ATTRIBUTE, entra:ATTRIBUTE, okta:ATTRIBUTE (default: the "
+        "--connection's saved source)",
     )
     parser.add_argument(
         "--mapping",

@@ -1,5 +1,6 @@
 """`--users scim:ATTR | entra:ATTR | okta:ATTR`: the one hook where a live source replaces
-the export files, for preview and sync; and the options the sources need."""
+the export files, for preview and sync; the options the sources need; and `groupmap
+sources`, the sources saved with connections (never a token)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,81 @@ from typing import TYPE_CHECKING
 from app.core.errors import InputError
 
 if TYPE_CHECKING:
+    from app.cli.common import AddCommand
     from app.core.mapping import Mapping
     from app.core.users import UserList
+    from app.scim.config.connections import ConnectionProfile
     from app.sources.spec import SourceSpec
     from app.sources.users import SourceInfo
+
+
+def register(add: AddCommand) -> None:
+    sources = add(
+        "sources",
+        help="list the live user sources saved with connections (never a token), or save one",
+    )
+    sources.add_argument("--json", action="store_true", help="print one JSON array on stdout")
+    sources.add_argument(
+        "--save",
+        metavar="CONNECTION",
+        help="save --users KIND:ATTRIBUTE (and --source-url) with this saved connection",
+    )
+    sources.add_argument(
+        "--clear", metavar="CONNECTION", help="remove the source saved with this connection"
+    )
+    sources.add_argument("--users", metavar="KIND:ATTRIBUTE", help="the source to save")
+    sources.add_argument(
+        "--source-url", metavar="URL", help="the Entra Graph URL or the Okta org URL to save"
+    )
+    sources.set_defaults(run=cmd_sources)
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import replace
+
+    from app.scim.config.connections import (
+        connections_path,
+        find_connection,
+        read_connections,
+        write_connections,
+    )
+    from app.sources.spec import KINDS, parse_spec
+
+    name = args.save or args.clear
+    if name:
+        changed = find_connection(name)
+        if args.save:
+            spec = parse_spec(args.users or "")
+            if spec is None:
+                raise InputError(
+                    f"--save {name} needs --users KIND:ATTRIBUTE with KIND one of "
+                    f"{', '.join(KINDS)}, e.g. --users entra:department"
+                )
+            changed = replace(changed, source=str(spec), source_url=args.source_url or "")
+        else:
+            changed = replace(changed, source="", source_url="")
+        profiles = [changed if p.name == name else p for p in read_connections()]
+        write_connections(profiles)
+    rows = [_source_row(p) for p in read_connections() if p.source]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print(f"No saved sources ({connections_path()}): save one with 'groupmap sources "
+              "--save CONNECTION --users KIND:ATTRIBUTE'.")
+    for row in [] if args.json else rows:
+        print(f"{row['connection']}: {row['kind']}:{row['attribute']} from {row['url']} "
+              f"-> {row['server']}")
+    return 0
+
+
+def _source_row(profile: ConnectionProfile) -> dict[str, str]:
+    from app.sources.entra import GRAPH_URL
+
+    kind, _, attribute = profile.source.partition(":")
+    url = profile.source_url or {"entra": GRAPH_URL, "scim": profile.url}.get(kind, "")
+    return {"connection": profile.name, "kind": kind, "attribute": attribute, "url": url,
+            "server": profile.url}
 
 
 def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None:
@@ -51,6 +123,8 @@ def live_spec(args: argparse.Namespace) -> SourceSpec | None:
     """The live source `--users` names, or None for export files; one source alone."""
     from app.sources.spec import parse_spec
 
+    if not args.users:
+        args.users = [_saved_source(args)]
     specs = [parse_spec(text) for text in args.users]
     live = [spec for spec in specs if spec is not None]
     if live and len(specs) > 1:
@@ -59,6 +133,27 @@ def live_spec(args: argparse.Namespace) -> SourceSpec | None:
             "without other --users"
         )
     return live[0] if live else None
+
+
+def _saved_source(args: argparse.Namespace) -> str:
+    """The source saved with `--connection`, its URL filling --entra-url or --okta-url."""
+    profile = None
+    if getattr(args, "connection", None):
+        from app.scim.config.connections import find_connection
+
+        profile = find_connection(args.connection)
+    if profile is None or not profile.source:
+        where = f"connection {profile.name!r} has no saved source" if profile else "none given"
+        raise InputError(
+            f"no users to read ({where}): pass --users FILE (an export) or --users "
+            "KIND:ATTRIBUTE (scim:, entra:, okta:), or save a source with the connection "
+            "('groupmap sources --save NAME --users KIND:ATTRIBUTE')"
+        )
+    kind = profile.source.partition(":")[0].lower()
+    option = {"entra": "entra_url", "okta": "okta_url"}.get(kind)
+    if option and profile.source_url and not getattr(args, option, None):
+        setattr(args, option, profile.source_url)
+    return profile.source
 
 
 def read_live_users(

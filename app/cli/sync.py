@@ -28,6 +28,7 @@ from app.cli.common import (
     write_report,
 )
 from app.cli.connections import add_server_options, apply_connection
+from app.cli.notify import add_notify_option, notifying
 from app.cli.pacing import (
     CANCELLED_WHILE_READING,
     add_pacing_options,
@@ -121,7 +122,8 @@ def register(add: AddCommand) -> None:
         metavar="MB",
         help="largest answer read from the server (default 64)",
     )
-    sync.set_defaults(run=cmd_sync)
+    add_notify_option(sync)
+    sync.set_defaults(run=notifying(cmd_sync))
     add_sync_trust_options(sync)
 
 
@@ -135,6 +137,7 @@ CONNECTION_DEFAULTS = {
     "vendor": "generic",  # --profile, or the saved connection's service provider
     "max_rate": None,
     "max_changes_per_hour": None,
+    "notify": None,  # --notify, else the saved connection's webhook
 }
 
 
@@ -278,6 +281,7 @@ def finish_sync(args: argparse.Namespace, result, limiter=None, budget=None) -> 
     from app.scim.sync.estimate import changes_rate_text, duration_text, rate_text
 
     throttled = limiter.throttled if limiter is not None else 0
+    args.summary = {**result.to_json(), "throttled": throttled}  # for --notify
     if args.json:
         summary = {**result.to_json(), "throttled": throttled, "cancelled": result.cancelled}
         if budget is not None:

@@ -36,7 +36,7 @@ class SourceInfo:
                 "users": self.users}
 
     def describe(self) -> str:
-        return f"{self.users:,} users read from {self.url} ({self.kind}:{self.attribute})"
+        return f"{self.users:,} users from {self.url} ({self.kind}:{self.attribute})"
 
 
 def flat_values(value: object) -> list[str]:
