@@ -96,6 +96,18 @@ def test_preview_reads_the_enterprise_department_from_the_server(
                                 "users": 10}
 
 
+def test_the_preview_workbook_says_where_the_values_came_from(scim_server, mapping, tmp_path):
+    import pandas as pd
+
+    url, _ = seeded(scim_server, 2)
+    out = tmp_path / "preview.xlsx"
+    assert main(["preview", "--users", f"scim:{DEPARTMENT}", "--mapping", str(mapping),
+                 "--url", url, "--out", str(out)]) == 0
+    options = pd.read_excel(out, sheet_name="Options", engine="openpyxl", dtype=str)
+    column = options.loc[options["Option"] == "Source column", "Value"].item()
+    assert column == f"scim:{DEPARTMENT} from {url}"
+
+
 def test_sync_places_users_by_their_server_value_then_follows_a_change(
     scim_server, mapping, capsys, journal_folder
 ):

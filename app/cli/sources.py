@@ -173,6 +173,7 @@ def read_live_users(
         users, info = _read_okta(args, spec.attribute, separator)
     if info.separator and not separator:
         mapping = mapping.with_options(separator=info.separator)
+    mapping = mapping.with_options(source_column=info.origin())  # the report's "Source column"
     args.user_source = info
     out = sys.stderr if getattr(args, "json", False) else sys.stdout
     print(f"Read {info.describe()}.", file=out)

@@ -35,6 +35,10 @@ class SourceInfo:
         return {"kind": self.kind, "url": self.url, "attribute": self.attribute,
                 "users": self.users}
 
+    def origin(self) -> str:
+        """Where the values came from, as a report's "Source column" says it."""
+        return f"{self.kind}:{self.attribute} from {self.url}"
+
     def describe(self) -> str:
         return f"{self.users:,} users from {self.url} ({self.kind}:{self.attribute})"
 
