@@ -16,9 +16,10 @@ from app.cli import main
 from app.io.journal import list_runs
 from app.scim.http.transport import Transport
 from app.sources.entra import read_entra
+from app.sources.entra_login import entra_token
 from app.sources.errors import SourceError
 from app.sources.okta import read_okta
-from tests.fake_idp import Clock, FakeGraph, FakeOkta, graph_user, okta_user
+from tests.fake_idp import Clock, FakeGraph, FakeLogin, FakeOkta, graph_user, okta_user
 from tests.scim_fixtures import TOKEN, make_users
 
 GRAPH_TOKEN = "eyJ0eXAiOiJKV1QiLCJub25jZSI6Im.graph-secret-9f8e7d6c.sig"
@@ -129,55 +130,68 @@ def test_entra_next_link_to_another_host_is_not_followed(clock, servers):
         read_entra(GRAPH_TOKEN, "department", other)
 
 
-def test_entra_client_credentials_token(clock, servers, monkeypatch):
-    from app.sources.entra import entra_token
+@pytest.fixture
+def login() -> Iterator[list]:
+    made: list = []
+    yield made
+    for server in made:
+        server.stop()
 
-    class Login(FakeGraph):
-        def answer(self, path, query, auth):
-            raise AssertionError("the token request is a POST")
 
-    import http.server
+def entra_app(monkeypatch, secret: str | None) -> None:
+    monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
+    monkeypatch.setenv("GROUPMAP_ENTRA_TENANT", "contoso.onmicrosoft.com")
+    monkeypatch.setenv("GROUPMAP_ENTRA_CLIENT_ID", "11111111-2222")
+    if secret is None:
+        monkeypatch.delenv("GROUPMAP_ENTRA_CLIENT_SECRET", raising=False)
+    else:
+        monkeypatch.setenv("GROUPMAP_ENTRA_CLIENT_SECRET", secret)
 
-    seen: list[bytes] = []
 
-    class TokenHandler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            seen.append(self.rfile.read(int(self.headers["Content-Length"])))
-            ok = b"client_secret=s3cret-value" in seen[-1]
-            body = (json.dumps({"token_type": "Bearer", "expires_in": 3599,
-                                "access_token": "minted-token"}) if ok else
-                    json.dumps({"error": "invalid_client",
-                                "error_description": "AADSTS7000215: Invalid client secret "
-                                "provided."})).encode()
-            self.send_response(200 if ok else 401)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+def test_entra_client_credentials_token(clock, login, monkeypatch):
+    server = FakeLogin("s3cret-value")
+    login.append(server)
+    entra_app(monkeypatch, "s3cret-value")
+    assert entra_token(server.url) == "minted-graph-token"
+    form = server.forms[0]
+    assert form["path"] == "/contoso.onmicrosoft.com/oauth2/v2.0/token"
+    assert form["grant_type"] == "client_credentials"
+    assert form["scope"] == "https://graph.microsoft.com/.default"
+    entra_app(monkeypatch, "wrong-secret-value")
+    with pytest.raises(SourceError, match="AADSTS7000215") as caught:
+        entra_token(server.url)
+    assert "wrong-secret-value" not in str(caught.value)
 
-        def log_message(self, *args) -> None:
-            return
 
-    import threading
+def test_entra_secret_from_the_keyring(clock, login, monkeypatch):
+    server = FakeLogin("kept-in-keyring")
+    login.append(server)
+    entra_app(monkeypatch, None)
+    stored = {"entra:11111111-2222": "kept-in-keyring"}
+    assert entra_token(server.url, stored.get) == "minted-graph-token"
 
-    login = http.server.ThreadingHTTPServer(("127.0.0.1", 0), TokenHandler)
-    threading.Thread(target=login.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{login.server_port}"
-        monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
-        monkeypatch.setenv("GROUPMAP_ENTRA_TENANT", "contoso.onmicrosoft.com")
-        monkeypatch.setenv("GROUPMAP_ENTRA_CLIENT_ID", "11111111-2222")
-        monkeypatch.setenv("GROUPMAP_ENTRA_CLIENT_SECRET", "s3cret-value")
-        assert entra_token(url) == "minted-token"
-        assert b"grant_type=client_credentials" in seen[0]
-        assert b"scope=https%3A%2F%2Fgraph.microsoft.com%2F.default" in seen[0]
-        monkeypatch.setenv("GROUPMAP_ENTRA_CLIENT_SECRET", "wrong-secret")
-        with pytest.raises(SourceError, match="AADSTS7000215") as caught:
-            entra_token(url)
-        assert "wrong-secret" not in str(caught.value)
-    finally:
-        login.shutdown()
-        login.server_close()
+
+def test_entra_device_code_shows_the_code_and_polls_until_signed_in(clock, login,
+                                                                     monkeypatch):
+    server = FakeLogin(pending=2)
+    login.append(server)
+    entra_app(monkeypatch, None)
+    shown: list[str] = []
+    assert entra_token(server.url, device_code=True, show=shown.append) == "minted-graph-token"
+    assert "FGH7QK9XW" in shown[0] and "https://microsoft.com/devicelogin" in shown[0]
+    polls = [f for f in server.forms if f.get("grant_type", "").endswith("device_code")]
+    assert len(polls) == 3 and clock.slept == [5.0, 5.0, 5.0]
+    declined = FakeLogin(declined=True)
+    login.append(declined)
+    with pytest.raises(SourceError, match="authorization_declined"):
+        entra_token(declined.url, device_code=True, show=shown.append)
+
+
+def test_entra_without_any_token_says_what_to_set(mapping, monkeypatch, capsys):
+    entra_app(monkeypatch, None)
+    assert main(["preview", "--users", "entra:department", "--mapping", str(mapping)]) == 2
+    err = capsys.readouterr().err
+    assert "$GROUPMAP_ENTRA_TOKEN" in err and "--entra-device-code" in err
 
 
 def test_sync_from_entra_to_the_scim_server(clock, servers, scim_server, mapping,

@@ -115,6 +115,12 @@ def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None
         "https://login.microsoftonline.com)",
     )
     parser.add_argument(
+        "--entra-device-code",
+        action="store_true",
+        help="sign in to Entra ID at the desk: shows a code to enter at microsoft.com/devicelogin"
+        " ($GROUPMAP_ENTRA_TENANT and $GROUPMAP_ENTRA_CLIENT_ID name the app)",
+    )
+    parser.add_argument(
         "--okta-url", metavar="URL", help="Okta org URL for --users okta:ATTRIBUTE"
     )
 
@@ -215,9 +221,14 @@ def _read_scim(
 def _read_entra(
     args: argparse.Namespace, attribute: str, separator: str
 ) -> tuple[UserList, SourceInfo]:
-    from app.sources.entra import GRAPH_URL, LOGIN_URL, entra_token, read_entra
+    from app.sources.entra import GRAPH_URL, read_entra
+    from app.sources.entra_login import LOGIN_URL, entra_token
 
-    token = entra_token(args.entra_login_url or LOGIN_URL, _store_get)
+    def show(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    token = entra_token(args.entra_login_url or LOGIN_URL, _store_get,
+                        device_code=args.entra_device_code, show=show)
     return read_entra(token, attribute, args.entra_url or GRAPH_URL, separator,
                       insecure_http=bool(getattr(args, "insecure_http", False)))
 

@@ -7,14 +7,11 @@ attribute is a user property (`department`, `jobTitle`, `companyName`, `officeLo
 extensionAttribute1`…`15`, read from the selected `onPremisesExtensionAttributes`) or a
 directory extension (`extension_<appId>_<name>`). Email: `mail`, else `userPrincipalName`.
 
-The token: $GROUPMAP_ENTRA_TOKEN (ready), else the client-credentials grant of the Microsoft
-identity platform for tenant, client id and secret ($GROUPMAP_ENTRA_TENANT,
-$GROUPMAP_ENTRA_CLIENT_ID, the secret from $GROUPMAP_ENTRA_CLIENT_SECRET or the keyring).
+The token comes from app/sources/entra_login.py.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -23,12 +20,10 @@ import httpx
 
 from app.core.users import UserList
 from app.sources.errors import SourceError, SourceSpecError
-from app.sources.http import Page, SourceHttp, checked_url, seconds_or_none
+from app.sources.http import Page, SourceHttp, seconds_or_none
 from app.sources.users import SourceInfo, SourceUser, flat_values, user_list
 
 GRAPH_URL = "https://graph.microsoft.com"
-LOGIN_URL = "https://login.microsoftonline.com"
-SCOPE = "https://graph.microsoft.com/.default"
 PERMISSION = "User.Read.All"
 PAGE_SIZE = 999  # Graph's largest $top for users
 ALWAYS = ("id", "mail", "userPrincipalName", "displayName", "accountEnabled")
@@ -36,8 +31,6 @@ EXTENSION_ATTRIBUTE = re.compile(
     r"(?i)^onPremisesExtensionAttributes[/.](extensionAttribute(?:[1-9]|1[0-5]))$"
 )
 PROPERTY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-TOKEN_ENV = "GROUPMAP_ENTRA_TOKEN"
-KEYRING_NAME = "entra:{client_id}"  # the secret's name in the token store
 
 
 class Graph:
@@ -130,52 +123,3 @@ def _next_link(page: Page) -> str | None:
     body = page.body
     link = body.get("@odata.nextLink") if isinstance(body, dict) else None
     return str(link) if link else None
-
-
-def entra_token(login_url: str = LOGIN_URL, store_get: Callable[[str], str] | None = None,
-                timeout: float = 30.0) -> str:
-    """A Graph token: $GROUPMAP_ENTRA_TOKEN, else one from the client-credentials grant."""
-    ready = os.environ.get(TOKEN_ENV, "").strip()
-    if ready:
-        return ready
-    tenant = os.environ.get("GROUPMAP_ENTRA_TENANT", "").strip()
-    client_id = os.environ.get("GROUPMAP_ENTRA_CLIENT_ID", "").strip()
-    secret = os.environ.get("GROUPMAP_ENTRA_CLIENT_SECRET", "").strip()
-    if not secret and client_id and store_get is not None:
-        secret = store_get(KEYRING_NAME.format(client_id=client_id))
-    if not (tenant and client_id and secret):
-        raise SourceSpecError(
-            f"no Microsoft Graph token: set ${TOKEN_ENV} to an access token, or "
-            "$GROUPMAP_ENTRA_TENANT and $GROUPMAP_ENTRA_CLIENT_ID with the client secret in "
-            "$GROUPMAP_ENTRA_CLIENT_SECRET (or the keyring) for an app granted "
-            f"{PERMISSION}"
-        )
-    return client_credentials(login_url, tenant, client_id, secret, timeout)
-
-
-def client_credentials(login_url: str, tenant: str, client_id: str, secret: str,
-                       timeout: float = 30.0) -> str:
-    """The OAuth 2.0 client-credentials grant of the Microsoft identity platform."""
-    base = checked_url(login_url, "Microsoft sign-in", insecure_http=False)
-    url = f"{base}/{tenant}/oauth2/v2.0/token"
-    form = {"grant_type": "client_credentials", "client_id": client_id,
-            "client_secret": secret, "scope": SCOPE}
-    try:
-        response = httpx.post(url, data=form, timeout=timeout)
-        body = response.json()
-    except (httpx.HTTPError, ValueError) as error:
-        raise SourceError(
-            f"could not get a Microsoft Graph token from {base} for tenant {tenant}: "
-            f"{type(error).__name__}; check the network and the tenant; nothing was written"
-        ) from None
-    token = body.get("access_token") if isinstance(body, dict) else None
-    if response.is_success and isinstance(token, str) and token:
-        return token
-    reason = body.get("error_description") or body.get("error") if isinstance(body, dict) else ""
-    from app.scim.http.redact import redact
-
-    raise SourceError(
-        f"Microsoft sign-in at {base} refused the client credentials of {client_id} for tenant "
-        f"{tenant} ({response.status_code} {redact(str(reason or ''), secret).splitlines()[0]}):"
-        " check the client id and secret; nothing was written"
-    )
