@@ -22,7 +22,8 @@ from app.core.errors import InputError
 from app.sources.errors import SourceError
 
 TIMEOUT = 10.0  # seconds for the whole post
-OUTCOMES = {1: "left work for a rerun", 2: "was stopped", 3: "failed", 130: "was cancelled"}
+OUTCOMES = {1: "left work for a rerun", 2: "was stopped", 3: "failed", 4: "failed",
+            5: "left work for a rerun", 130: "was cancelled"}
 SECRET_ENVS = ("GROUPMAP_ENTRA_TOKEN", "GROUPMAP_ENTRA_CLIENT_SECRET", "GROUPMAP_OKTA_TOKEN")
 
 Command = Callable[[argparse.Namespace], int]
@@ -65,7 +66,9 @@ def notifying(command: Command) -> Command:
             with redirect_stderr(tee):  # type: ignore[type-var]
                 status = command(args)
         except InputError as exc:  # printed by main(); a guard's stop is one of these
-            status, error = 2, str(exc)
+            from app.io.journal import JournalUnwritable
+
+            status, error = (4 if isinstance(exc, JournalUnwritable) else 2), str(exc)
             raise
         except SourceError as exc:  # printed by main(), exit 3
             status, error = 3, str(exc)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def register(add: AddCommand) -> None:
     preview = add("preview", help="show where every user lands, offline")
-    add_mapping_options(preview)
+    add_mapping_options(preview, users_required=False)  # or the --connection's saved source
     add_source_options(preview, server=True)
     preview.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     preview.add_argument(

@@ -22,6 +22,7 @@ from app.cli.common import (
     add_removal_guard_options,
     add_result_options,
     check_report_path,
+    journal_failure,
     load_inputs,
     print_result,
     refuse_failed_expectations,
@@ -63,7 +64,7 @@ def register(add: AddCommand) -> None:
     sync = add(
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
-    add_mapping_options(sync)
+    add_mapping_options(sync, users_required=False)  # or the --connection's saved source
     add_source_options(sync, server=False)
     add_server_options(sync, "SCIM base URL")
     add_result_options(sync)
@@ -308,7 +309,9 @@ def finish_sync(args: argparse.Namespace, result, limiter=None, budget=None) -> 
     for line in result.unverified:  # written, but not checked: a new dry run shows the state
         print(f"groupmap: warning: {line}", file=sys.stderr)
     status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
-    if result.failed and result.nothing_written and result.refused_access:
+    if result.journal_error:
+        status = journal_failure(result)
+    elif result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
             f"nothing was written. Check that {args.token_origin} may write.",
