@@ -197,3 +197,15 @@ def test_a_live_source_goes_alone(mapping, tmp_path, capsys):
     assert "give it alone" in capsys.readouterr().err
     assert main(["preview", "--users", "okta:", "--mapping", str(mapping)]) == 2
     assert "okta:profile.department" in capsys.readouterr().err
+
+
+def test_a_plan_made_from_a_live_source_is_saved_and_applied(scim_server, mapping, tmp_path,
+                                                              capsys):
+    url, _ = seeded(scim_server, 4)
+    plan = tmp_path / "plan.json"
+    assert sync(url, mapping, "--dry-run", "--plan-out", str(plan)) == 0
+    assert members(url) == {}  # the dry run wrote nothing
+    assert json.loads(plan.read_text("utf-8"))["export"]["files"] == []
+    assert main(["apply", str(plan)]) == 0
+    assert members(url) == {"Sales Team": {"u0@ex.com", "u2@ex.com"},
+                            "Engineers": {"u1@ex.com", "u3@ex.com"}}

@@ -126,13 +126,9 @@ def load_mapping(args: argparse.Namespace) -> Mapping:
 
 def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
     """Read the mapping (or draft) and the exports, command-line options winning over a draft's."""
-    from app.cli.sources import read_live_users
     from app.io import read_users
 
     mapping = load_mapping(args)
-    live = read_live_users(args, mapping)  # --users scim:ATTR, entra:ATTR, okta:ATTR
-    if live is not None:
-        return live
     users = read_users([Path(p) for p in args.users], source_column=mapping.options.source_column)
     return users, mapping
 

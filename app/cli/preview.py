@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.common import EXIT_FAILED, add_mapping_options, check_output_option, load_inputs
-from app.cli.sources import add_source_options
+from app.cli.common import EXIT_FAILED, add_mapping_options, check_output_option
+from app.cli.sources import add_source_options, load_inputs
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand

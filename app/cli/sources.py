@@ -162,14 +162,22 @@ def _saved_source(args: argparse.Namespace) -> str:
     return profile.source
 
 
-def read_live_users(
-    args: argparse.Namespace, mapping: Mapping
-) -> tuple[UserList, Mapping] | None:
-    """The users of the live source `--users` names (None for files). A multi-valued
-    attribute sets the separator its values were joined with, unless one was given."""
+def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
+    """The mapping and the users: read live when `--users` names a source (or the
+    connection saved one), else from the export files (app/cli/common.py)."""
+    from app.cli import common
+
     spec = live_spec(args)
     if spec is None:
-        return None
+        return common.load_inputs(args)
+    return read_live_users(args, spec, common.load_mapping(args))
+
+
+def read_live_users(
+    args: argparse.Namespace, spec: SourceSpec, mapping: Mapping
+) -> tuple[UserList, Mapping]:
+    """The users of the live source. A multi-valued attribute sets the separator its values
+    were joined with, unless one was given."""
     separator = mapping.options.separator
     if spec.kind == "scim":
         users, info = _read_scim(args, spec.attribute, separator)

@@ -23,7 +23,6 @@ from app.cli.common import (
     add_result_options,
     check_report_path,
     journal_failure,
-    load_inputs,
     print_result,
     refuse_failed_expectations,
     write_report,
@@ -36,7 +35,7 @@ from app.cli.pacing import (
     ctrl_c_cancels,
     pacing_from_args,
 )
-from app.cli.sources import add_source_options
+from app.cli.sources import add_source_options, load_inputs
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
@@ -249,7 +248,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if args.plan_out:
                 from app.scim.sync.planfile import save_plan
 
-                saved = save_plan(Path(args.plan_out), plan, mapping, args.users)
+                files = [] if source is not None else args.users  # a live source: no file
+                saved = save_plan(Path(args.plan_out), plan, mapping, files)
                 print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))
