@@ -21,10 +21,18 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import pytest
+
+import app.sources.http as source_http
+from app.scim.http.transport import Transport
+
+GRAPH_TOKEN = "eyJ0eXAiOiJKV1QiLCJub25jZSI6Im.graph-secret-9f8e7d6c.sig"
+OKTA_TOKEN = "00aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789abcd"
 GRAPH_DEFAULT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail",
                  "mobilePhone", "officeLocation", "preferredLanguage", "surname",
                  "userPrincipalName", "id")
@@ -307,3 +315,28 @@ class FakeLogin:
             return 200, token
         return self.error(400, "unsupported_grant_type", "AADSTS70003: The app requested an "
                           "unsupported grant type.")
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """The sources wait and tell the time by this clock (no real waiting)."""
+    clock = Clock()
+    monkeypatch.setattr(source_http, "pause", clock.sleep)
+    monkeypatch.setattr(source_http, "now", clock.time)
+    monkeypatch.setattr(Transport, "wait_before_retry", lambda self, attempt, after=None: None)
+    return clock
+
+
+@pytest.fixture
+def servers() -> Iterator[list]:
+    """The fake servers a test started (with `started`), stopped after it."""
+    running: list = []
+    yield running
+    for server in running:
+        server.stop()
+
+
+def started(servers: list, server: Any) -> Any:
+    server.start()
+    servers.append(server)
+    return server

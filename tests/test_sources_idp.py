@@ -11,42 +11,23 @@ from pathlib import Path
 import httpx
 import pytest
 
-import app.sources.http as source_http
 from app.cli import main
 from app.io.journal import list_runs
-from app.scim.http.transport import Transport
 from app.sources.entra import read_entra
 from app.sources.entra_login import entra_token
 from app.sources.errors import SourceError
 from app.sources.okta import read_okta
-from tests.fake_idp import Clock, FakeGraph, FakeLogin, FakeOkta, graph_user, okta_user
+from tests.fake_idp import (
+    GRAPH_TOKEN,
+    OKTA_TOKEN,
+    FakeGraph,
+    FakeLogin,
+    FakeOkta,
+    graph_user,
+    okta_user,
+    started,
+)
 from tests.scim_fixtures import TOKEN, make_users
-
-GRAPH_TOKEN = "eyJ0eXAiOiJKV1QiLCJub25jZSI6Im.graph-secret-9f8e7d6c.sig"
-OKTA_TOKEN = "00aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789abcd"
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    clock = Clock()
-    monkeypatch.setattr(source_http, "pause", clock.sleep)
-    monkeypatch.setattr(source_http, "now", clock.time)
-    monkeypatch.setattr(Transport, "wait_before_retry", lambda self, attempt, after=None: None)
-    return clock
-
-
-@pytest.fixture
-def servers() -> Iterator[list]:
-    started: list = []
-    yield started
-    for server in started:
-        server.stop()
-
-
-def started(servers: list, server):
-    server.start()
-    servers.append(server)
-    return server
 
 
 @pytest.fixture

@@ -83,6 +83,7 @@ def read_entra(
     separator: str = "",
     insecure_http: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
     **http: Any,
 ) -> tuple[UserList, SourceInfo]:
     """Every user of the tenant (disabled ones too, with status Disabled)."""
@@ -93,8 +94,8 @@ def read_entra(
                     insecure_http=insecure_http, **http) as graph:
         first = f"{graph.base_url}/v1.0/users"
         params = {"$select": fields, "$top": str(PAGE_SIZE)}
-        for page in graph.pages(first, params, _next_link):
-            for user in _values(page, graph.base_url):
+        for page in graph.pages(first, params, _next_link, cancelled):
+            for user in page_users(page, graph.base_url):
                 email = str(user.get("mail") or user.get("userPrincipalName") or "")
                 users.append(SourceUser(
                     email=email,
@@ -107,7 +108,7 @@ def read_entra(
         return user_list(users, "entra", graph.base_url, attribute, separator)
 
 
-def _values(page: Page, where: str) -> list[dict[str, Any]]:
+def page_users(page: Page, where: str) -> list[dict[str, Any]]:
     body = page.body
     values = body.get("value") if isinstance(body, dict) else None
     if not isinstance(values, list):

@@ -13,3 +13,7 @@ class SourceError(Exception):
 
 class SourceSpecError(InputError):
     """A `--users KIND:ATTRIBUTE` the admin can fix (unknown kind, no attribute, no URL)."""
+
+
+class SourceCancelled(SourceError):
+    """The admin cancelled the read between two pages; nothing was changed."""

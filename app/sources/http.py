@@ -17,7 +17,7 @@ import httpx
 
 from app.scim.http.redact import redact
 from app.scim.http.transport import url_problem
-from app.sources.errors import SourceError, SourceSpecError
+from app.sources.errors import SourceCancelled, SourceError, SourceSpecError
 
 TIMEOUT = 30.0  # seconds for connecting and for each read
 MAX_RESPONSE_MB = 64.0
@@ -85,13 +85,18 @@ class SourceHttp:
     def redact(self, text: str) -> str:
         return redact(text, self._secret)
 
-    def pages(self, first: str, params: dict[str, Any] | None, next_of: NextOf) -> Iterator[Page]:
+    def pages(
+        self, first: str, params: dict[str, Any] | None, next_of: NextOf,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Iterator[Page]:
         """Each page from `first` on, following `next_of(page)` (an absolute URL, as given)
         until it says there is none. A next link to another host is refused: the token would
-        go with it."""
+        go with it. `cancelled` is asked before each page."""
         url: str | None = first
         seen: set[str] = set()
         while url is not None:
+            if cancelled is not None and cancelled():
+                raise SourceCancelled(f"reading {self.vendor.name} was cancelled")
             if len(seen) >= MAX_PAGES or url in seen:
                 raise SourceError(
                     f"{self.vendor.name} at {self.base_url} pages without an end ({len(seen)} "

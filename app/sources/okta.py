@@ -79,6 +79,7 @@ def read_okta(
     separator: str = "",
     insecure_http: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
     **http: Any,
 ) -> tuple[UserList, SourceInfo]:
     """Every user Okta lists by default (not the deprovisioned)."""
@@ -88,8 +89,8 @@ def read_okta(
                     insecure_http=insecure_http, **http) as okta:
         pacing = Pacing(okta)
         for page in okta.pages(f"{okta.base_url}/api/v1/users", {"limit": PAGE_SIZE},
-                               pacing.next_link):
-            for user in _users(page, okta.base_url):
+                               pacing.next_link, cancelled):
+            for user in page_users(page, okta.base_url):
                 found = user.get("profile")
                 profile: dict[str, Any] = found if isinstance(found, dict) else {}
                 email = str(profile.get("email") or profile.get("login") or "")
@@ -124,7 +125,7 @@ class Pacing:
         return str(link)
 
 
-def _users(page: Page, where: str) -> list[dict[str, Any]]:
+def page_users(page: Page, where: str) -> list[dict[str, Any]]:
     if not isinstance(page.body, list):
         raise SourceError(
             f"Okta at {where} answered /api/v1/users without a list of users: check that "

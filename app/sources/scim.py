@@ -15,6 +15,7 @@ from app.core.users import UserList
 from app.scim.config.settings import MATCH_ATTRIBUTES
 from app.scim.http import answers
 from app.scim.http.client import ScimClient, attribute_values
+from app.sources.errors import SourceCancelled
 from app.sources.users import SourceInfo, SourceUser, flat_values, user_list
 
 BASE_ATTRIBUTES = ("id", "userName", "emails", "externalId", "displayName", "active", "groups")
@@ -67,6 +68,7 @@ def read_scim(
     match_attribute: str = "userName",
     separator: str = "",
     progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> tuple[UserList, SourceInfo]:
     """Every user of the server with their value; pages by startIndex (ScimClient)."""
     where = client.where("GET", "/Users")
@@ -76,6 +78,8 @@ def read_scim(
         resources.extend(page)
         if progress is not None:
             progress(len(resources), total)
+        if cancelled is not None and cancelled():
+            raise SourceCancelled(f"reading {client.base_url} was cancelled")
     groups_of = _groups_by_user(client, resources)
     users = []
     for resource in resources:
