@@ -20,6 +20,7 @@ from app.core.errors import InputError, SourceColumnMissing
 from app.core.mapping import Mapping
 from app.core.users import UserList
 from app.core.warnings import Warning
+from app.sources.users import SourceInfo
 from app.ui.base.document import Document
 from app.ui.base.worker import Task, TaskRunner, TaskState
 from app.ui.files.autosave import Autosaver, default_data_dir
@@ -34,6 +35,7 @@ from app.ui.files.file_dialogs import (
     restore_question,
     table_path,
 )
+from app.ui.files.live_source_dialog import LiveRequest, LiveSourceDialog, read_task
 from app.ui.files.recent_files import RecentFiles
 from app.ui.mapping.commands import MappingEditor
 
@@ -74,6 +76,7 @@ class FileController(QObject):
         self.status = status
         self.tasks = tasks
         self.error_box: QMessageBox | None = None  # the last error dialog
+        self.live_dialog: LiveSourceDialog | None = None  # the last File ▸ Open From dialog
         self._source_attempt: str | None = None  # the source column of the last read
         self.recent = RecentFiles(settings, self.open_paths, parent)
         self.autosaver = Autosaver(document, data_dir or default_data_dir(), self)
@@ -179,6 +182,40 @@ class FileController(QObject):
 
         task = self.tasks.start(_read_users_task, paths, column, label=f"Reading {names}…",
                                 key=READ_EXPORT)
+        task.done.connect(done)
+        task.error.connect(failed)
+
+    def open_from(self, kind: str) -> LiveSourceDialog:
+        """File ▸ Open From: the dialog (not modal); reading starts when the admin picks."""
+        from app.scim.config.connections import read_connections
+
+        saved = next((p for p in read_connections() if p.url), None) if kind == "scim" else None
+        url = saved.url if saved is not None else ""
+        self.live_dialog = LiveSourceDialog(kind, self.parent_widget, url)
+        self.live_dialog.chosen.connect(self.read_live)
+        self.live_dialog.open()
+        return self.live_dialog
+
+    def read_live(self, request: LiveRequest) -> None:
+        """Read every user of a live source in the background; the result replaces the
+        users as an export would (no file), errors change nothing."""
+        current = self.tasks.current
+        if current is not None and current.key != READ_EXPORT:
+            self._say(WAIT)
+            return
+
+        def done(result: tuple[UserList, SourceInfo]) -> None:
+            users, info = result
+            self.document.set_users(users, [])
+            if info.separator and not self.document.mapping.options.separator:
+                self.editor.set_option("separator", info.separator, "Separator of the source")
+            self._say(f"Read {info.describe()}.", 8000)
+
+        def failed(exc: BaseException) -> None:
+            self.show_error("Can't read the users", None, str(exc))
+
+        task = self.tasks.start(read_task, request, key=READ_EXPORT,
+                                label=f"Reading the users of {request.url}…")
         task.done.connect(done)
         task.error.connect(failed)
 

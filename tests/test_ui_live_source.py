@@ -1,0 +1,62 @@
+"""File ▸ Open From ▸ SCIM server (the real scim2-server, users carrying the enterprise
+extension) and Okta (the fake from Okta's documentation): the attributes the source holds
+with their distinct counts and samples, then every user read in the background into the
+preview; a refused token changes nothing."""
+
+from __future__ import annotations
+
+from app.ui.files.live_source_dialog import LiveSourceDialog
+from tests.fake_idp import OKTA_TOKEN, FakeOkta, okta_user, started
+from tests.scim_fixtures import TOKEN
+from tests.test_sources_scim import DEPARTMENT, add_user
+
+
+def open_dialog(window, kind: str) -> LiveSourceDialog:
+    window.actions_by_name[f"open_{kind}"].trigger()
+    dialog = window.files.live_dialog
+    assert dialog is not None and dialog.isVisible()
+    return dialog
+
+
+def test_open_from_scim_lists_attributes_then_reads_every_user(qtbot, window, scim_server):
+    url = scim_server().url
+    for i in range(6):
+        add_user(url, f"u{i}@ex.com", ["Sales", "Sales", "Engineering"][i % 3], title="Rep")
+    dialog = open_dialog(window, "scim")
+    dialog.url.setText(url)
+    dialog.token.setText(TOKEN)
+    assert not dialog.read_button.isEnabled()  # no attribute yet
+    dialog.find_attributes()
+    qtbot.waitUntil(lambda: dialog.attributes.topLevelItemCount() > 0, timeout=10_000)
+    rows = {dialog.attributes.topLevelItem(i).text(0): dialog.attributes.topLevelItem(i)
+            for i in range(dialog.attributes.topLevelItemCount())}
+    department = rows[DEPARTMENT]
+    assert (department.text(1), department.text(2), department.text(3)) == (
+        "2", "6", "Sales, Engineering")
+    assert rows["title"].text(1) == "1"
+    dialog.attributes.setCurrentItem(department)
+    assert dialog.attribute.text() == DEPARTMENT and dialog.read_button.isEnabled()
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
+    users = window.document.users
+    assert len(users) == 6 and sorted(set(users.frame["source"])) == ["Engineering", "Sales"]
+    assert window.document.export_paths == []
+    assert TOKEN not in repr(dialog.request())
+
+
+def test_open_from_okta_with_a_refused_token_changes_nothing(qtbot, window, clock, servers):
+    okta = started(servers, FakeOkta([okta_user(i, department="Sales") for i in range(3)],
+                                     OKTA_TOKEN, clock))
+    dialog = open_dialog(window, "okta")
+    dialog.url.setText(okta.url)
+    dialog.token.setText(OKTA_TOKEN)
+    dialog.find_attributes()
+    qtbot.waitUntil(lambda: dialog.attributes.topLevelItemCount() > 0, timeout=10_000)
+    assert dialog.attributes.topLevelItem(0).text(0) == "profile.department"
+    dialog.token.setText("00wrong-token-1234")
+    dialog.attribute.setText("profile.department")
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.files.error_box is not None, timeout=10_000)
+    text = window.files.error_box.text() + window.files.error_box.informativeText()
+    assert "E0000011" in text and "00wrong-token-1234" not in text
+    assert window.document.users is None
