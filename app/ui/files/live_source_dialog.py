@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -28,7 +29,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.users import UserList
+from app.sources.users import SourceInfo
 from app.ui.base.worker import Task, TaskState, start_task
+
+if TYPE_CHECKING:  # httpx and the sources load when a source is read
+    from app.sources.attributes import AttributeChoice
 
 TITLES = {"scim": "SCIM server", "entra": "Entra ID", "okta": "Okta"}
 URL_HINTS = {
@@ -71,7 +76,9 @@ def _token(request: LiveRequest) -> str:
     return okta_token(request.url, TokenStore().get)
 
 
-def sample_task(state: TaskState, request: LiveRequest) -> tuple[int, list[object]]:
+def sample_task(
+    state: TaskState, request: LiveRequest
+) -> tuple[int, list[AttributeChoice]]:
     """(users sampled, the attributes they hold) from the source's first page."""
     from app.sources import attributes
 
@@ -84,30 +91,33 @@ def sample_task(state: TaskState, request: LiveRequest) -> tuple[int, list[objec
         sampled, found = attributes.sample_entra(_token(request), request.url)
     else:
         sampled, found = attributes.sample_okta(_token(request), request.url)
-    return sampled, list(found)
+    return sampled, found
 
 
-def read_task(state: TaskState, request: LiveRequest) -> tuple[UserList, object]:
+def read_task(state: TaskState, request: LiveRequest) -> tuple[UserList, SourceInfo]:
     """Every user of the source with the chosen attribute, as a file import gives them."""
 
     def progress(done: int, total: int) -> None:
         if total:
             state.set_progress(min(done / total, 1.0))
 
-    common = {"progress": progress, "cancelled": state.is_cancelled}
+    stop = state.is_cancelled
     if request.kind == "scim":
         from app.scim.http.client import ScimClient
         from app.sources.scim import read_scim
 
         with ScimClient(request.url, _token(request) or None) as client:
-            return read_scim(client, request.attribute, request.match_attribute, **common)
+            return read_scim(client, request.attribute, request.match_attribute,
+                             progress=progress, cancelled=stop)
     if request.kind == "entra":
         from app.sources.entra import read_entra
 
-        return read_entra(_token(request), request.attribute, request.url, **common)
+        return read_entra(_token(request), request.attribute, request.url,
+                          progress=progress, cancelled=stop)
     from app.sources.okta import read_okta
 
-    return read_okta(_token(request), request.attribute, request.url, **common)
+    return read_okta(_token(request), request.attribute, request.url,
+                     progress=progress, cancelled=stop)
 
 
 class LiveSourceDialog(QDialog):
@@ -156,7 +166,7 @@ class LiveSourceDialog(QDialog):
         layout.addWidget(self.attribute)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        self.sampling: Task[tuple[int, list[object]]] | None = None
+        self.sampling: Task[tuple[int, list[AttributeChoice]]] | None = None
         self._update()
 
     def request(self) -> LiveRequest:
@@ -174,17 +184,14 @@ class LiveSourceDialog(QDialog):
         self.sampling.done.connect(self._show_attributes)
         self.sampling.error.connect(self._failed)
 
-    def _show_attributes(self, result: tuple[int, list[object]]) -> None:
-        from app.sources.attributes import AttributeChoice
-
+    def _show_attributes(self, result: tuple[int, list[AttributeChoice]]) -> None:
         sampled, found = result
         self.find_button.setEnabled(True)
         self.attributes.clear()
         for choice in found:
-            if isinstance(choice, AttributeChoice):
-                item = QTreeWidgetItem([choice.path, f"{choice.distinct:,}",
-                                        f"{choice.users:,}", ", ".join(choice.sample)])
-                self.attributes.addTopLevelItem(item)
+            item = QTreeWidgetItem([choice.path, f"{choice.distinct:,}", f"{choice.users:,}",
+                                    ", ".join(choice.sample)])
+            self.attributes.addTopLevelItem(item)
         self.status.setText(f"{len(found)} attribute(s) with values among the first "
                             f"{sampled:,} users. Pick the one your mapping matches.")
 
