@@ -264,3 +264,29 @@ def test_a_page_over_the_size_cap_stops_reading(clock, servers):
     okta = started(servers, FakeOkta(users, OKTA_TOKEN, clock))
     with pytest.raises(SourceError, match="more than 0.1 MB"):
         read_okta(OKTA_TOKEN, "department", okta.url, max_response_mb=0.1)
+
+
+def test_the_source_guard_stops_an_entra_source_that_lists_half_its_users(
+    clock, servers, scim_server, mapping, monkeypatch, capsys
+):
+    users = [graph_user(i, department=d) for i, d in enumerate(departments(10))]
+    graph = started(servers, FakeGraph(users, GRAPH_TOKEN, clock))
+    seeded = make_users(10, [""], domain="contoso.com")
+    seeded.frame["email"] = [f"user{i}@contoso.com" for i in range(10)]
+    url = scim_server(seeded).url
+    monkeypatch.setenv("GROUPMAP_ENTRA_TOKEN", GRAPH_TOKEN)
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    args = ["sync", "--users", "entra:department", "--mapping", str(mapping), "--url", url,
+            "--entra-url", f"{graph.url}/v1.0", "--apply-existing", "--allow-mass-removal"]
+    assert main(args) == 0
+    graph.users = users[:5]
+    for user in graph.users:  # and everyone left moves: a removal the guard must prevent
+        user["department"] = "Engineering"
+    capsys.readouterr()
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert f"Read 5 users from {graph.url} (entra:department)." in out
+    assert "has 5 users; the last sync to this server used 10 (50% fewer)" in err
+    groups = httpx.get(f"{url}/Groups", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    sizes = {g["displayName"]: len(g.get("members", [])) for g in groups["Resources"]}
+    assert sizes == {"Sales Team": 5, "Engineers": 5}  # as the first run left them

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.scim.http.client import ScimClient
-from app.sources.entra import ALWAYS, GRAPH_URL, Graph, selection
+from app.sources.entra import ALWAYS, GRAPH_URL, Graph, base_of, selection
 from app.sources.entra import page_users as graph_users
 from app.sources.http import SourceHttp
 from app.sources.okta import PAGE_SIZE, Okta, auth_header
@@ -83,7 +83,7 @@ def sample_scim(client: ScimClient) -> tuple[int, list[AttributeChoice]]:
 def sample_entra(token: str, graph_url: str = GRAPH_URL,
                  **http: Any) -> tuple[int, list[AttributeChoice]]:
     fields = ",".join((*ALWAYS, *ENTRA_CANDIDATES, "onPremisesExtensionAttributes"))
-    with SourceHttp(Graph(), graph_url, f"Bearer {token}", token, **http) as graph:
+    with SourceHttp(Graph(), base_of(graph_url), f"Bearer {token}", token, **http) as graph:
         page = graph.get(f"{graph.base_url}/v1.0/users", {"$select": fields, "$top": "999"})
         records = graph_users(page, graph.base_url)  # one page is the sample
     extensions = [f"onPremisesExtensionAttributes/extensionAttribute{n}" for n in range(1, 16)]

@@ -55,6 +55,11 @@ class Graph:
         return seconds_or_none(response.headers.get("Retry-After"))
 
 
+def base_of(graph_url: str) -> str:
+    """The Graph base URL, given with or without its /v1.0."""
+    return graph_url.strip().rstrip("/").removesuffix("/v1.0")
+
+
 def selection(attribute: str) -> tuple[str, Callable[[dict[str, Any]], list[str]]]:
     """The property to `$select` for the attribute, and how to read the value from a user."""
     extension = EXTENSION_ATTRIBUTE.match(attribute)
@@ -90,7 +95,7 @@ def read_entra(
     selected, read = selection(attribute)
     fields = ",".join(dict.fromkeys((*ALWAYS, selected)))
     users: list[SourceUser] = []
-    with SourceHttp(Graph(), graph_url, f"Bearer {token}", token,
+    with SourceHttp(Graph(), base_of(graph_url), f"Bearer {token}", token,
                     insecure_http=insecure_http, **http) as graph:
         first = f"{graph.base_url}/v1.0/users"
         params = {"$select": fields, "$top": str(PAGE_SIZE)}

@@ -24,7 +24,16 @@ MAX_RESPONSE_MB = 64.0
 MAX_PAGES = 100_000  # 20 million users at Okta's 200 a page: beyond is a server looping
 MAX_WAIT = 900.0  # the longest one throttled answer may make us wait (Graph asks up to minutes)
 ATTEMPTS = 6  # tries of one page (throttled or failed on the network)
-pause, now = time.sleep, time.time  # how a source waits and tells the time (tests: a clock)
+
+
+def pause(seconds: float) -> None:
+    """How a source waits (through time.sleep at call time, so a test may replace either)."""
+    time.sleep(seconds)
+
+
+def now() -> float:
+    return time.time()
+
 
 
 class Vendor(Protocol):
