@@ -290,3 +290,32 @@ def test_the_source_guard_stops_an_entra_source_that_lists_half_its_users(
     groups = httpx.get(f"{url}/Groups", headers={"Authorization": f"Bearer {TOKEN}"}).json()
     sizes = {g["displayName"]: len(g.get("members", [])) for g in groups["Resources"]}
     assert sizes == {"Sales Team": 5, "Engineers": 5}  # as the first run left them
+
+
+def test_a_compressed_answer_is_read(clock):
+    """Graph and Okta answer gzip when asked (httpx asks): the size cap counts what is read."""
+    import gzip
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            body = gzip.compress(json.dumps([okta_user(1, department="Sales")]).encode())
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        users, _ = read_okta(OKTA_TOKEN, "department", f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert list(users.frame["source"]) == ["Sales"]

@@ -20,6 +20,7 @@ from app.scim.http.transport import url_problem
 from app.sources.errors import SourceCancelled, SourceError, SourceSpecError
 
 TIMEOUT = 30.0  # seconds for connecting and for each read
+REQUEST_DEADLINE = 120.0  # seconds for one whole answer
 MAX_RESPONSE_MB = 64.0
 MAX_PAGES = 100_000  # 20 million users at Okta's 200 a page: beyond is a server looping
 MAX_WAIT = 900.0  # the longest one throttled answer may make us wait (Graph asks up to minutes)
@@ -157,7 +158,10 @@ class SourceHttp:
         self._sleep(seconds)
 
     def _send(self, url: str, params: dict[str, Any] | None) -> httpx.Response:
+        """The answer read within the size cap and the deadline (a server trickling bytes
+        keeps each read under the timeout, not the whole answer)."""
         self.requests += 1
+        started = time.monotonic()
         request = self._client.build_request("GET", url, params=params, headers=self._headers)
         response = self._client.send(request, stream=True)
         try:
@@ -170,11 +174,15 @@ class SourceHttp:
                         f"{self._max_bytes / (1024 * 1024):.3g} MB for one page: stopped reading, "
                         "nothing was written"
                     )
+                if time.monotonic() - started > REQUEST_DEADLINE:
+                    raise httpx.ReadTimeout(f"no whole answer in {REQUEST_DEADLINE:.0f} s")
                 chunks.append(chunk)
         finally:
             response.close()
-        response._content = b"".join(chunks)  # read once, within the cap
-        return response
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length")]  # decoded now
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
+                              request=request, extensions=response.extensions)
 
     def _body(self, response: httpx.Response) -> object:
         try:
@@ -189,7 +197,8 @@ class SourceHttp:
                 ) from None
         if response.is_success:
             return body
-        detail = self.redact(self.vendor.error_text(body) or response.reason_phrase)
+        text = self.vendor.error_text(body) or response.reason_phrase
+        detail = self.redact(" ".join(text.split()))  # one line, whatever the server wrote
         if response.status_code in (401, 403):
             raise SourceError(self.redact(self.vendor.refused(response.status_code, detail)))
         raise SourceError(
