@@ -208,7 +208,7 @@ def _read_scim(
     from app.sources.errors import SourceError
     from app.sources.scim import read_scim
 
-    if not hasattr(args, "token"):  # preview: the sync resolved its server already
+    if not hasattr(args, "token"):  # preview: no server yet (sync resolved it before)
         from app.cli.connections import apply_connection
 
         defaults = {"url": None, "match_attribute": "userName", "insecure_http": False}
