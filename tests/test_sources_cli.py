@@ -103,6 +103,9 @@ def test_sources_saves_and_lists_sources_never_tokens(scim_server, capsys, monke
                                 "url": "https://graph.microsoft.us",
                                 "server": "https://scim.example.com/v2"}]
     assert "never-shown" not in out and TOKEN not in out
+    assert main(["connections", "--json"]) == 0
+    listed = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
+    assert listed["Prod"]["source"] == "entra:department" and listed["Other"]["source"] is None
     assert [p.url for p in read_connections()] == ["https://scim.example.com/v2",
                                                    "https://other.example.com/v2"]
     assert main(["sources", "--clear", "Prod", "--json"]) == 0
