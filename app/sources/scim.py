@@ -46,6 +46,18 @@ def values_at(resource: dict[str, Any], path: str) -> list[str]:
     return [v for node in nodes for v in flat_values(node)]
 
 
+def reader(path: str) -> Callable[[dict[str, Any]], list[str]]:
+    """values_at for one path, with a fast way for a plain top-level attribute (`title`)."""
+    if ":" in path or "." in path:
+        return lambda resource: values_at(resource, path)
+
+    def read(resource: dict[str, Any]) -> list[str]:
+        value = resource.get(path)
+        return flat_values(value if value is not None else _get(resource, path))
+
+    return read
+
+
 def _get(resource: dict[str, Any], name: str) -> object:
     if name in resource:
         return resource[name]
@@ -80,8 +92,20 @@ def read_scim(
             progress(len(resources), total)
         if cancelled is not None and cancelled():
             raise SourceCancelled(f"reading {client.base_url} was cancelled")
-    groups_of = _groups_by_user(client, resources)
+    return user_list(
+        source_users(resources, attribute, match_attribute, _groups_by_user(client, resources),
+                     where),
+        "scim", client.base_url, attribute, separator,
+    )
+
+
+def source_users(
+    resources: list[dict[str, Any]], attribute: str, match_attribute: str,
+    groups_of: dict[str, list[str]], where: str,
+) -> list[SourceUser]:
+    """Each SCIM user as a source user: email, name, status, the attribute's values, groups."""
     users = []
+    read = reader(attribute)
     for resource in resources:
         user_id = answers.resource_id(resource, where, "Resources[].id")
         active = resource.get("active")
@@ -90,11 +114,11 @@ def read_scim(
                 email=_email(resource, match_attribute),
                 name=str(resource.get("displayName") or resource.get("userName") or ""),
                 status="Inactive" if active is False else "Active",
-                values=values_at(resource, attribute),
+                values=read(resource),
                 groups=groups_of.get(user_id, []),
             )
         )
-    return user_list(users, "scim", client.base_url, attribute, separator)
+    return users
 
 
 def _groups_by_user(client: ScimClient, resources: list[dict[str, Any]]) -> dict[str, list[str]]:

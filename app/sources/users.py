@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.users import UserList, join_groups
+import pandas as pd
+
+from app.core.users import COLUMNS, UserList, join_groups
 
 JOINERS = (";", "|", "\n")  # for a multi-valued attribute, the first no value contains
 
@@ -69,19 +71,16 @@ def user_list(
     if multi and not joiner:
         every = [v for u in users for v in u.values]
         joiner = next((j for j in JOINERS if not any(j in v for v in every)), JOINERS[-1])
-    records = [
-        {
-            "email": u.email.strip(),
-            "name": u.name,
-            "status": u.status,
-            "source": (joiner or ";").join(u.values),
-            "groups": join_groups(u.groups),
-        }
-        for u in users
-    ]
-    listed = UserList.from_records(records, source_column=f"{kind}:{attribute}")
-    listed.notes.extend(notes)
-    return listed, SourceInfo(kind, url, attribute, len(records), joiner if multi else "")
+    join = (joiner or ";").join
+    frame = pd.DataFrame({
+        "email": [u.email.strip() for u in users],
+        "name": [u.name for u in users],
+        "status": [u.status for u in users],
+        "source": [u.values[0] if len(u.values) == 1 else join(u.values) for u in users],
+        "groups": [join_groups(u.groups) if u.groups else "" for u in users],
+    }, columns=list(COLUMNS), dtype=str)  # the string dtype a file import gives
+    listed = UserList(frame, source_column=f"{kind}:{attribute}", notes=notes)
+    return listed, SourceInfo(kind, url, attribute, len(users), joiner if multi else "")
 
 
 def _first_of_each(users: Iterable[SourceUser]) -> tuple[list[SourceUser], list[dict[str, Any]]]:
