@@ -257,6 +257,9 @@ def test_okta_oauth_token_is_sent_as_bearer(clock, servers):
     okta = started(servers, FakeOkta([okta_user(0)], jwt, clock))
     read_okta(jwt, "department", okta.url)
     assert okta.requests[0]["auth"] == f"Bearer {jwt}"
+    opaque = started(servers, FakeOkta([okta_user(0)], "opaque-access-token", clock))
+    read_okta("Bearer opaque-access-token", "department", opaque.url)  # its scheme as given
+    assert opaque.requests[0]["auth"] == "Bearer opaque-access-token"
 
 
 def test_a_page_over_the_size_cap_stops_reading(clock, servers):

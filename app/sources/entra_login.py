@@ -40,7 +40,8 @@ def entra_token(
     """A Graph access token, or a one-line error saying what to set."""
     ready = os.environ.get(TOKEN_ENV, "").strip()
     if ready:
-        return ready
+        scheme, _, rest = ready.partition(" ")
+        return rest.strip() if scheme.lower() == "bearer" and rest else ready
     tenant = os.environ.get("GROUPMAP_ENTRA_TENANT", "").strip()
     client_id = os.environ.get("GROUPMAP_ENTRA_CLIENT_ID", "").strip()
     if tenant and client_id and device_code:

@@ -8,7 +8,8 @@ The attribute is a path such as `profile.department` (a bare name means `profile
 Email: `profile.email`, else `profile.login`; status: `status` (ACTIVE, SUSPENDED, ...).
 
 The token ($GROUPMAP_OKTA_TOKEN, else the keyring): an API token is sent as `SSWS`, an OAuth
-access token (a JWT: three dot-separated parts) as `Bearer`, with the scope okta.users.read.
+access token (a JWT: three dot-separated parts) as `Bearer`, with the scope okta.users.read;
+a token written with its scheme ("Bearer …") is sent so.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ class Okta:
 
 
 def auth_header(token: str) -> str:
+    """`SSWS` for an API token, `Bearer` for an OAuth access token (a JWT); a token given
+    with its scheme ("SSWS …", "Bearer …") is sent as given."""
+    scheme, _, rest = token.partition(" ")
+    if rest and scheme.lower() in ("ssws", "bearer"):
+        return f"{'SSWS' if scheme.lower() == 'ssws' else 'Bearer'} {rest.strip()}"
     if token.count(".") == 2 and token.startswith("ey"):
         return f"Bearer {token}"
     return f"SSWS {token}"
