@@ -322,3 +322,28 @@ def test_a_compressed_answer_is_read(clock):
         server.shutdown()
         server.server_close()
     assert list(users.frame["source"]) == ["Sales"]
+
+
+def test_a_passing_server_failure_is_asked_again(clock, servers):
+    users = [graph_user(i, department="Sales") for i in range(3)]
+    graph = started(servers, FakeGraph(users, GRAPH_TOKEN, clock))
+    answer = graph.answer
+    failures = iter([(502, {}, {"error": {"code": "BadGateway", "message": "try later"}})])
+    graph.answer = lambda *args: next(failures, None) or answer(*args)
+    listed, _ = read_entra(GRAPH_TOKEN, "department", graph.url)
+    assert len(listed) == 3 and len(graph.requests) == 2 and clock.slept == [2.0]
+
+
+def test_ctrl_c_while_reading_a_source_exits_130_writing_nothing(mapping, monkeypatch, capsys):
+    import app.sources.entra as entra
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setenv("GROUPMAP_ENTRA_TOKEN", GRAPH_TOKEN)
+    monkeypatch.setattr(entra, "read_entra", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        main(["sync", "--users", "entra:department", "--mapping", str(mapping),
+              "--url", "http://127.0.0.1:9/v2"])
+    assert stopped.value.code == 130
+    assert "cancelled (Ctrl-C) while reading Microsoft Entra ID" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
+from app.cli.common import EXIT_CANCELLED
 from app.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -179,12 +180,13 @@ def read_live_users(
     """The users of the live source. A multi-valued attribute sets the separator its values
     were joined with, unless one was given."""
     separator = mapping.options.separator
-    if spec.kind == "scim":
-        users, info = _read_scim(args, spec.attribute, separator)
-    elif spec.kind == "entra":
-        users, info = _read_entra(args, spec.attribute, separator)
-    else:
-        users, info = _read_okta(args, spec.attribute, separator)
+    read = {"scim": _read_scim, "entra": _read_entra, "okta": _read_okta}[spec.kind]
+    try:
+        users, info = read(args, spec.attribute, separator)
+    except KeyboardInterrupt:
+        print(f"groupmap: cancelled (Ctrl-C) while reading {spec.label}; nothing was written.",
+              file=sys.stderr)
+        raise SystemExit(EXIT_CANCELLED) from None
     if info.separator and not separator:
         mapping = mapping.with_options(separator=info.separator)
     mapping = mapping.with_options(source_column=info.origin())  # the report's "Source column"

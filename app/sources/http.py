@@ -25,6 +25,7 @@ MAX_RESPONSE_MB = 64.0
 MAX_PAGES = 100_000  # 20 million users at Okta's 200 a page: beyond is a server looping
 MAX_WAIT = 900.0  # the longest one throttled answer may make us wait (Graph asks up to minutes)
 ATTEMPTS = 6  # tries of one page (throttled or failed on the network)
+AGAIN = (429, 500, 502, 503, 504)  # throttled, or a passing failure: the page is asked again
 
 
 def pause(seconds: float) -> None:
@@ -126,7 +127,8 @@ class SourceHttp:
                 )
 
     def get(self, url: str, params: dict[str, Any] | None = None) -> Page:
-        """One page, sent again after a throttled (429, 503) or lost answer, within bounds."""
+        """One page, sent again after a throttled (429, 503), failed (500, 502, 504) or lost
+        answer, within bounds; the vendor says how long a throttled answer asks to wait."""
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 response = self._send(url, params)
@@ -139,7 +141,7 @@ class SourceHttp:
                     ) from None
                 self.wait(min(2.0**attempt, 30.0))
                 continue
-            if response.status_code in (429, 503) and attempt < ATTEMPTS:
+            if response.status_code in AGAIN and attempt < ATTEMPTS:
                 wait = self.vendor.wait_after(response, self.clock())
                 self.wait(min(2.0**attempt, 30.0) if wait is None else wait)
                 continue
