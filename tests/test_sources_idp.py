@@ -157,15 +157,19 @@ def test_entra_device_code_shows_the_code_and_polls_until_signed_in(clock, login
     server = FakeLogin(pending=2)
     login.append(server)
     entra_app(monkeypatch, None)
-    shown: list[str] = []
-    assert entra_token(server.url, device_code=True, show=shown.append) == "minted-graph-token"
-    assert "FGH7QK9XW" in shown[0] and "https://microsoft.com/devicelogin" in shown[0]
+    shown: list[tuple[str, str]] = []
+
+    def show(message: str, code: str) -> None:
+        shown.append((message, code))
+
+    assert entra_token(server.url, device_code=True, show=show) == "minted-graph-token"
+    assert shown[0][1] == "FGH7QK9XW" and "https://microsoft.com/devicelogin" in shown[0][0]
     polls = [f for f in server.forms if f.get("grant_type", "").endswith("device_code")]
     assert len(polls) == 3 and clock.slept == [5.0, 5.0, 5.0]
     declined = FakeLogin(declined=True)
     login.append(declined)
     with pytest.raises(SourceError, match="authorization_declined"):
-        entra_token(declined.url, device_code=True, show=shown.append)
+        entra_token(declined.url, device_code=True, show=show)
 
 
 def test_entra_without_any_token_says_what_to_set(mapping, monkeypatch, capsys):

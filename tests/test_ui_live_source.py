@@ -5,8 +5,18 @@ preview; a refused token changes nothing."""
 
 from __future__ import annotations
 
+from PySide6.QtGui import QGuiApplication
+
 from app.ui.files.live_source_dialog import LiveSourceDialog
-from tests.fake_idp import OKTA_TOKEN, FakeOkta, okta_user, started
+from tests.fake_idp import (
+    OKTA_TOKEN,
+    FakeGraph,
+    FakeLogin,
+    FakeOkta,
+    graph_user,
+    okta_user,
+    started,
+)
 from tests.scim_fixtures import TOKEN
 from tests.test_sources_scim import DEPARTMENT, add_user
 
@@ -60,3 +70,31 @@ def test_open_from_okta_with_a_refused_token_changes_nothing(qtbot, window, cloc
     text = window.files.error_box.text() + window.files.error_box.informativeText()
     assert "E0000011" in text and "00wrong-token-1234" not in text
     assert window.document.users is None
+
+
+def test_open_from_entra_signs_in_with_a_device_code_then_reads(qtbot, window, clock, servers,
+                                                                 monkeypatch):
+    monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
+    login = FakeLogin(pending=1)
+    servers.append(login)
+    graph = started(servers, FakeGraph(
+        [graph_user(i, department=["Sales", "Ops"][i % 2]) for i in range(4)],
+        "minted-graph-token", clock))
+    dialog = open_dialog(window, "entra")
+    dialog.login_url = login.url
+    dialog.url.setText(graph.url)
+    dialog.tenant.setText("contoso.onmicrosoft.com")
+    dialog.client_id.setText("11111111-2222")
+    dialog.sign_in()
+    qtbot.waitUntil(lambda: dialog.code.text() == "FGH7QK9XW", timeout=10_000)
+    dialog.copy_button.click()
+    assert QGuiApplication.clipboard().text() == "FGH7QK9XW"
+    assert "https://microsoft.com/devicelogin" in dialog.sign_in_text.text()
+    qtbot.waitUntil(lambda: dialog.token.text() == "minted-graph-token", timeout=10_000)
+    dialog.find_attributes()
+    qtbot.waitUntil(lambda: dialog.attributes.topLevelItemCount() > 0, timeout=10_000)
+    assert dialog.attributes.topLevelItem(0).text(0) == "department"
+    dialog.attributes.setCurrentItem(dialog.attributes.topLevelItem(0))
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
+    assert sorted(window.document.users.frame["source"]) == ["Ops", "Ops", "Sales", "Sales"]

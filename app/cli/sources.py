@@ -234,7 +234,7 @@ def _read_entra(
     from app.sources.entra import GRAPH_URL, read_entra
     from app.sources.entra_login import LOGIN_URL, entra_token
 
-    def show(text: str) -> None:
+    def show(text: str, code: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
     token = entra_token(args.entra_login_url or LOGIN_URL, _store_get,

@@ -18,7 +18,7 @@ import httpx
 
 from app.scim.http.redact import redact
 from app.sources import http as source_http
-from app.sources.errors import SourceError, SourceSpecError
+from app.sources.errors import SourceCancelled, SourceError, SourceSpecError
 from app.sources.http import checked_url
 
 LOGIN_URL = "https://login.microsoftonline.com"
@@ -35,7 +35,7 @@ def entra_token(
     store_get: Callable[[str], str] | None = None,
     *,
     device_code: bool = False,
-    show: Callable[[str], None] = print,
+    show: Callable[[str, str], None] | None = None,
 ) -> str:
     """A Graph access token, or a one-line error saying what to set."""
     ready = os.environ.get(TOKEN_ENV, "").strip()
@@ -45,7 +45,7 @@ def entra_token(
     tenant = os.environ.get("GROUPMAP_ENTRA_TENANT", "").strip()
     client_id = os.environ.get("GROUPMAP_ENTRA_CLIENT_ID", "").strip()
     if tenant and client_id and device_code:
-        return device_code_token(login_url, tenant, client_id, show)
+        return device_code_token(login_url, tenant, client_id, show or _print)
     secret = os.environ.get("GROUPMAP_ENTRA_CLIENT_SECRET", "").strip()
     if not secret and client_id and store_get is not None:
         secret = store_get(KEYRING_NAME.format(client_id=client_id))
@@ -57,6 +57,10 @@ def entra_token(
             f"{PERMISSION}, or sign in at the desk with --entra-device-code"
         )
     return client_credentials(login_url, tenant, client_id, secret)
+
+
+def _print(message: str, code: str) -> None:
+    print(message)
 
 
 def _post(url: str, form: dict[str, str], secret: str = "") -> tuple[int, dict[str, Any]]:
@@ -94,9 +98,11 @@ def client_credentials(login_url: str, tenant: str, client_id: str, secret: str)
 
 
 def device_code_token(
-    login_url: str, tenant: str, client_id: str, show: Callable[[str], None]
+    login_url: str, tenant: str, client_id: str, show: Callable[[str, str], None],
+    cancelled: Callable[[], bool] | None = None,
 ) -> str:
-    """The device authorization grant: show the code, poll until the admin signed in."""
+    """The device authorization grant: show (message, code), poll until the admin signed in
+    (or `cancelled` says to stop)."""
     base = checked_url(login_url, "Microsoft sign-in", insecure_http=False)
     status, start = _post(f"{base}/{tenant}/oauth2/v2.0/devicecode",
                           {"client_id": client_id, "scope": SCOPE})
@@ -107,12 +113,15 @@ def device_code_token(
             f"{tenant} ({status} {_reason(start)}): check that the app allows public client "
             "flows; nothing was written"
         )
+    code = str(start.get("user_code") or "")
     show(str(start.get("message") or f"Open {start.get('verification_uri')} and enter the code "
-                                      f"{start.get('user_code')} to sign in."))
+                                      f"{code} to sign in."), code)
     interval = float(start.get("interval") or 5)
     deadline = source_http.now() + float(start.get("expires_in") or 900)
     form = {"grant_type": DEVICE_GRANT, "client_id": client_id, "device_code": device}
     while source_http.now() < deadline:
+        if cancelled is not None and cancelled():
+            raise SourceCancelled("the sign-in was cancelled")
         source_http.pause(interval)
         status, body = _post(f"{base}/{tenant}/oauth2/v2.0/token", form)
         token = body.get("access_token")

@@ -3,8 +3,9 @@ those the source actually holds (each with its number of distinct values and a s
 the first page of users), then every user read in the background by the window's
 FileController (progress and Cancel in the status bar).
 
-The token typed here is used for this read only and never stored; left empty, it comes from
-where the command line takes it (the environment, the keyring).
+The token typed here (or got by Entra's device-code sign-in, the code shown with Copy) is
+used for this read only and never stored; left empty, it comes from where the command line
+takes it (the environment, the keyring).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -74,6 +76,17 @@ def _token(request: LiveRequest) -> str:
     from app.sources.okta import okta_token
 
     return okta_token(request.url, TokenStore().get)
+
+
+def sign_in_task(state: TaskState, login_url: str, tenant: str, client_id: str) -> str:
+    """Entra's device authorization grant: the code goes to the dialog as a partial result,
+    the token is the result once the admin signed in (cancel ends the polling)."""
+    from app.sources.entra_login import device_code_token
+
+    def show(message: str, code: str) -> None:
+        state.set_partial_result((message, code))
+
+    return device_code_token(login_url, tenant, client_id, show, cancelled=state.is_cancelled)
 
 
 def sample_task(
@@ -159,6 +172,9 @@ class LiveSourceDialog(QDialog):
         form.addRow("Token", self.token)
         if kind == "scim":
             form.addRow("Email in", self.match)
+        self.signing_in: Task[str] | None = None
+        if kind == "entra":
+            self._add_sign_in(form)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.find_button)
@@ -168,6 +184,67 @@ class LiveSourceDialog(QDialog):
         layout.addWidget(self.buttons)
         self.sampling: Task[tuple[int, list[AttributeChoice]]] | None = None
         self._update()
+
+    def _add_sign_in(self, form: QFormLayout) -> None:
+        """Tenant and app for Entra's device-code sign-in, the code shown with Copy."""
+        from app.sources.entra_login import LOGIN_URL
+
+        self.login_url = LOGIN_URL
+        self.tenant = QLineEdit(os.environ.get("GROUPMAP_ENTRA_TENANT", ""))
+        self.tenant.setPlaceholderText("contoso.onmicrosoft.com or the tenant id")
+        self.client_id = QLineEdit(os.environ.get("GROUPMAP_ENTRA_CLIENT_ID", ""))
+        self.client_id.setPlaceholderText("the app registration's client id")
+        self.sign_in_button = QPushButton("Sign In with a Code…")
+        self.sign_in_button.clicked.connect(self.sign_in)
+        self.code = QLineEdit()
+        self.code.setReadOnly(True)
+        self.copy_button = QPushButton("Copy Code")
+        self.copy_button.setEnabled(False)
+        self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(
+            self.code.text()))
+        self.sign_in_text = QLabel("")
+        self.sign_in_text.setTextFormat(Qt.TextFormat.PlainText)
+        self.sign_in_text.setWordWrap(True)
+        form.addRow("Tenant", self.tenant)
+        form.addRow("Client id", self.client_id)
+        form.addRow(self.sign_in_button)
+        form.addRow("Code", self.code)
+        form.addRow(self.copy_button)
+        form.addRow(self.sign_in_text)
+
+    def sign_in(self) -> None:
+        """Start the device-code sign-in; the token fills the Token field once done."""
+        tenant, client_id = self.tenant.text().strip(), self.client_id.text().strip()
+        if not (tenant and client_id):
+            self.sign_in_text.setText("Give the tenant and the app's client id first.")
+            return
+        self.sign_in_button.setEnabled(False)
+        self.sign_in_text.setText("Asking Microsoft for a code…")
+        self.signing_in = start_task(sign_in_task, self.login_url, tenant, client_id)
+        self.signing_in.partial.connect(self._show_code)
+        self.signing_in.done.connect(self._signed_in)
+        self.signing_in.error.connect(self._sign_in_failed)
+
+    def _show_code(self, shown: tuple[str, str]) -> None:
+        message, code = shown
+        self.code.setText(code)
+        self.copy_button.setEnabled(bool(code))
+        self.sign_in_text.setText(message)
+
+    def _signed_in(self, token: str) -> None:
+        self.token.setText(token)
+        self.sign_in_button.setEnabled(True)
+        self.sign_in_text.setText("Signed in: the token is used for this read only.")
+
+    def _sign_in_failed(self, error: BaseException) -> None:
+        self.sign_in_button.setEnabled(True)
+        self.sign_in_text.setText(str(error))
+
+    def done(self, result: int) -> None:
+        """Closing the dialog ends a sign-in still waiting for the admin."""
+        if self.signing_in is not None and self.signing_in.running:
+            self.signing_in.cancel()
+        super().done(result)
 
     def request(self) -> LiveRequest:
         return LiveRequest(self.kind, self.url.text().strip(), self.token.text().strip(),
