@@ -68,6 +68,10 @@ def _source_line(run: RunRecord) -> str:
         return f"Undoes run {run.start.get('undoes')}"
     if run.kind == "apply":
         return f"Applies plan {run.start.get('applies')}"
+    source = run.start.get("source")
+    if isinstance(source, dict):  # a live source (app/sources)
+        return (f"Source: {source.get('kind')}:{source.get('attribute')} from "
+                f"{source.get('url')} ({source.get('users')} users)")
     export = run.start.get("export") or {}
     files = ", ".join(str(f) for f in export.get("files") or []) or "none"
     users = run.export_users
