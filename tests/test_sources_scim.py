@@ -122,7 +122,7 @@ def test_sync_places_users_by_their_server_value_then_follows_a_change(
     assert start["export"]["users"] == 10
     capsys.readouterr()
     assert main(["history", str(list_runs(url)[-1].run_id)]) == 0
-    assert f"Source: scim:{DEPARTMENT} from {url} (10 users)" in capsys.readouterr().out
+    assert f"Source scim:{DEPARTMENT} from {url} (10 users)" in capsys.readouterr().out
     # the identity provider moves u1 to Sales: the current groups are the server's own,
     # so with --apply-existing the next run moves them, and nothing else changes
     set_department(url, ids["u1@ex.com"], "Sales")
