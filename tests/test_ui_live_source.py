@@ -98,3 +98,36 @@ def test_open_from_entra_signs_in_with_a_device_code_then_reads(qtbot, window, c
     dialog.accept()
     qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
     assert sorted(window.document.users.frame["source"]) == ["Ops", "Ops", "Sales", "Sales"]
+
+
+def test_a_draft_remembers_its_source_and_reading_again_follows_the_server(
+    qtbot, window, scim_server, tmp_path, monkeypatch
+):
+    import json
+
+    from tests.test_sources_scim import set_department
+
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)  # the token as the command line finds it
+    url = scim_server().url
+    ids = [add_user(url, f"u{i}@ex.com", "Sales") for i in range(3)]
+    dialog = open_dialog(window, "scim")
+    dialog.url.setText(url)
+    dialog.attribute.setText(DEPARTMENT)
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
+    draft = tmp_path / "draft.json"
+    assert window.files.save_to(draft)
+    saved = json.loads(draft.read_text("utf-8"))
+    assert saved["source"] == {"kind": "scim", "url": url, "attribute": DEPARTMENT,
+                               "match_attribute": "userName"}
+    assert TOKEN not in draft.read_text("utf-8")
+
+    set_department(url, ids[0], "Engineering")
+    window.actions_by_name["read_again"].trigger()
+    qtbot.waitUntil(lambda: "Engineering" in set(window.document.users.frame["source"]),
+                    timeout=10_000)
+
+    window.document.set_users(None)
+    assert window.files.open_draft(draft)
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
+    assert sorted(window.document.users.frame["source"]) == ["Engineering", "Sales", "Sales"]

@@ -10,6 +10,7 @@ current draft untouched.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QUrl, Signal
@@ -77,6 +78,7 @@ class FileController(QObject):
         self.tasks = tasks
         self.error_box: QMessageBox | None = None  # the last error dialog
         self.live_dialog: LiveSourceDialog | None = None  # the last File ▸ Open From dialog
+        self.live_source: LiveRequest | None = None  # the users' live source (no token)
         self._source_attempt: str | None = None  # the source column of the last read
         self.recent = RecentFiles(settings, self.open_paths, parent)
         self.autosaver = Autosaver(document, data_dir or default_data_dir(), self)
@@ -162,6 +164,7 @@ class FileController(QObject):
 
         def done(users: UserList) -> None:
             self.document.set_users(users, paths)
+            self.live_source = None
             self._say(f"Opened {names}: {len(users):,} users.", 8000)
             for p in paths:
                 self.recent.add(p)
@@ -196,6 +199,21 @@ class FileController(QObject):
         self.live_dialog.open()
         return self.live_dialog
 
+    def live_source_dict(self) -> dict[str, str] | None:
+        """The live source as a draft saves it (never a token)."""
+        source = self.live_source
+        if source is None:
+            return None
+        return {"kind": source.kind, "url": source.url, "attribute": source.attribute,
+                "match_attribute": source.match_attribute}
+
+    def read_source_again(self) -> None:
+        """File ▸ Open From ▸ Read the Source Again: the users as the source holds them now."""
+        if self.live_source is None:
+            self._say("The users come from a file, not a live source: open the file again.")
+            return
+        self.read_live(self.live_source)
+
     def read_live(self, request: LiveRequest) -> None:
         """Read every user of a live source in the background; the result replaces the
         users as an export would (no file), errors change nothing."""
@@ -207,6 +225,7 @@ class FileController(QObject):
         def done(result: tuple[UserList, SourceInfo]) -> None:
             users, info = result
             self.document.set_users(users, [])
+            self.live_source = replace(request, token="")  # the draft remembers it, no token
             if info.separator and not self.document.mapping.options.separator:
                 self.editor.set_option("separator", info.separator, "Separator of the source")
             self._say(f"Read {info.describe()}.", 8000)
@@ -265,6 +284,7 @@ class FileController(QObject):
 
     def open_draft(self, path: Path) -> bool:
         from app.io import load_draft
+        from app.io.drafts import load_draft_source
 
         try:
             mapping = load_draft(path)
@@ -275,6 +295,10 @@ class FileController(QObject):
         self.document.draft_path = path
         self.recent.add(path)
         self.reimport_if_source_changed()
+        source = load_draft_source(path)
+        if source is not None:  # read its live source again (the token as the CLI finds it)
+            self.read_live(LiveRequest(source["kind"], source["url"], "", source["attribute"],
+                                       source.get("match_attribute", "userName")))
         return True
 
     def open_mapping(self, path: Path) -> bool:
@@ -313,7 +337,7 @@ class FileController(QObject):
         from app.io import save_draft
 
         try:
-            save_draft(path, self.document.mapping)
+            save_draft(path, self.document.mapping, self.live_source_dict())
         except (OSError, InputError) as exc:
             self.show_error("Can't save the draft", path, str(exc))
             return False

@@ -193,6 +193,8 @@ class MainWindow(KeyboardPaths, QMainWindow):
                             "Read the users and a value from Microsoft Entra ID (Graph)"),
             "open_okta": a("&Okta…", lambda: files.open_from("okta"), None, None,
                            "Read the users and a value from Okta"),
+            "read_again": a("&Read the Source Again", files.read_source_again, None, None,
+                            "Read the users of the live source again, as it holds them now"),
             "add_export": a("A&dd Export…", files.add_export_dialog, None, None,
                             "Combine another export with the open one (e.g. pending users)"),
             "import_mapping": a("&Import Mapping…", files.import_mapping_dialog, "Ctrl+Shift+I",
@@ -229,6 +231,8 @@ class MainWindow(KeyboardPaths, QMainWindow):
         file_menu.addAction(names["open_export"])
         open_from = file_menu.addMenu("Open &From")
         open_from.addActions([names["open_scim"], names["open_entra"], names["open_okta"]])
+        open_from.addSeparator()
+        open_from.addAction(names["read_again"])
         file_menu.addActions([names["add_export"], names["import_mapping"],
                               names["export_mapping"], names["export_rules"],
                               names["export_preview"]])
