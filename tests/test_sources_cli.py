@@ -112,6 +112,8 @@ def test_sources_saves_and_lists_sources_never_tokens(scim_server, capsys, monke
     assert json.loads(capsys.readouterr().out) == []
     assert main(["sources", "--save", "Prod", "--users", "users.csv"]) == 2
     assert "KIND:ATTRIBUTE" in capsys.readouterr().err
+    assert main(["sources", "--save", "Prod", "--users", "okta:department"]) == 2
+    assert "--source-url https://YOUR-ORG.okta.com" in capsys.readouterr().err
 
 
 def test_no_users_and_no_saved_source_says_what_to_give(scim_server, mapping, capsys):

@@ -64,6 +64,11 @@ def cmd_sources(args: argparse.Namespace) -> int:
                     f"--save {name} needs --users KIND:ATTRIBUTE with KIND one of "
                     f"{', '.join(KINDS)}, e.g. --users entra:department"
                 )
+            if spec.kind == "okta" and not args.source_url:
+                raise InputError(
+                    f"--save {name} --users {spec} needs the Okta org URL: add --source-url "
+                    "https://YOUR-ORG.okta.com"
+                )
             changed = replace(changed, source=str(spec), source_url=args.source_url or "")
         else:
             changed = replace(changed, source="", source_url="")
