@@ -23,7 +23,7 @@ from tests.test_sources_scim import DEPARTMENT, add_user
 
 def open_dialog(window, kind: str) -> LiveSourceDialog:
     window.actions_by_name[f"open_{kind}"].trigger()
-    dialog = window.files.live_dialog
+    dialog = window.files.live.dialog
     assert dialog is not None and dialog.isVisible()
     return dialog
 

@@ -10,7 +10,6 @@ current draft untouched.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, QUrl, Signal
@@ -21,7 +20,6 @@ from app.core.errors import InputError, SourceColumnMissing
 from app.core.mapping import Mapping
 from app.core.users import UserList
 from app.core.warnings import Warning
-from app.sources.users import SourceInfo
 from app.ui.base.document import Document
 from app.ui.base.worker import Task, TaskRunner, TaskState
 from app.ui.files.autosave import Autosaver, default_data_dir
@@ -36,12 +34,10 @@ from app.ui.files.file_dialogs import (
     restore_question,
     table_path,
 )
-from app.ui.files.live_source_dialog import LiveRequest, LiveSourceDialog, read_task
+from app.ui.files.live_reads import READ_EXPORT, WAIT, LiveReads
 from app.ui.files.recent_files import RecentFiles
 from app.ui.mapping.commands import MappingEditor
 
-READ_EXPORT = "read-export"  # the key of an export read: opening another supersedes it
-WAIT = "Wait for the running task, or cancel it."
 NEEDS_USERS = "Open an export first: the preview needs users."
 
 
@@ -77,8 +73,7 @@ class FileController(QObject):
         self.status = status
         self.tasks = tasks
         self.error_box: QMessageBox | None = None  # the last error dialog
-        self.live_dialog: LiveSourceDialog | None = None  # the last File ▸ Open From dialog
-        self.live_source: LiveRequest | None = None  # the users' live source (no token)
+        self.live = LiveReads(document, editor, tasks, parent, self._say, self.show_error)
         self._source_attempt: str | None = None  # the source column of the last read
         self.recent = RecentFiles(settings, self.open_paths, parent)
         self.autosaver = Autosaver(document, data_dir or default_data_dir(), self)
@@ -164,7 +159,7 @@ class FileController(QObject):
 
         def done(users: UserList) -> None:
             self.document.set_users(users, paths)
-            self.live_source = None
+            self.live.source = None  # the users come from files now
             self._say(f"Opened {names}: {len(users):,} users.", 8000)
             for p in paths:
                 self.recent.add(p)
@@ -185,56 +180,6 @@ class FileController(QObject):
 
         task = self.tasks.start(_read_users_task, paths, column, label=f"Reading {names}…",
                                 key=READ_EXPORT)
-        task.done.connect(done)
-        task.error.connect(failed)
-
-    def open_from(self, kind: str) -> LiveSourceDialog:
-        """File ▸ Open From: the dialog (not modal); reading starts when the admin picks."""
-        from app.scim.config.connections import read_connections
-
-        saved = next((p for p in read_connections() if p.url), None) if kind == "scim" else None
-        url = saved.url if saved is not None else ""
-        self.live_dialog = LiveSourceDialog(kind, self.parent_widget, url)
-        self.live_dialog.chosen.connect(self.read_live)
-        self.live_dialog.open()
-        return self.live_dialog
-
-    def live_source_dict(self) -> dict[str, str] | None:
-        """The live source as a draft saves it (never a token)."""
-        source = self.live_source
-        if source is None:
-            return None
-        return {"kind": source.kind, "url": source.url, "attribute": source.attribute,
-                "match_attribute": source.match_attribute}
-
-    def read_source_again(self) -> None:
-        """File ▸ Open From ▸ Read the Source Again: the users as the source holds them now."""
-        if self.live_source is None:
-            self._say("The users come from a file, not a live source: open the file again.")
-            return
-        self.read_live(self.live_source)
-
-    def read_live(self, request: LiveRequest) -> None:
-        """Read every user of a live source in the background; the result replaces the
-        users as an export would (no file), errors change nothing."""
-        current = self.tasks.current
-        if current is not None and current.key != READ_EXPORT:
-            self._say(WAIT)
-            return
-
-        def done(result: tuple[UserList, SourceInfo]) -> None:
-            users, info = result
-            self.document.set_users(users, [])
-            self.live_source = replace(request, token="")  # the draft remembers it, no token
-            if info.separator and not self.document.mapping.options.separator:
-                self.editor.set_option("separator", info.separator, "Separator of the source")
-            self._say(f"Read {info.describe()}.", 8000)
-
-        def failed(exc: BaseException) -> None:
-            self.show_error("Can't read the users", None, str(exc))
-
-        task = self.tasks.start(read_task, request, key=READ_EXPORT,
-                                label=f"Reading the users of {request.url}…")
         task.done.connect(done)
         task.error.connect(failed)
 
@@ -295,10 +240,7 @@ class FileController(QObject):
         self.document.draft_path = path
         self.recent.add(path)
         self.reimport_if_source_changed()
-        source = load_draft_source(path)
-        if source is not None:  # read its live source again (the token as the CLI finds it)
-            self.read_live(LiveRequest(source["kind"], source["url"], "", source["attribute"],
-                                       source.get("match_attribute", "userName")))
+        self.live.read_saved(load_draft_source(path))  # its live source, read again
         return True
 
     def open_mapping(self, path: Path) -> bool:
@@ -337,7 +279,7 @@ class FileController(QObject):
         from app.io import save_draft
 
         try:
-            save_draft(path, self.document.mapping, self.live_source_dict())
+            save_draft(path, self.document.mapping, self.live.source_dict())
         except (OSError, InputError) as exc:
             self.show_error("Can't save the draft", path, str(exc))
             return False
