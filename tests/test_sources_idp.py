@@ -100,6 +100,7 @@ def test_entra_bad_token_is_refused_without_showing_it(clock, servers):
     with pytest.raises(SourceError) as caught:
         read_entra("eyJ.wrong-token-abcdef.sig", "department", graph.url)
     assert "401 InvalidAuthenticationToken" in str(caught.value)
+    assert "User.Read.All" in str(caught.value)
     assert "wrong-token-abcdef" not in str(caught.value)
 
 
@@ -253,7 +254,7 @@ def test_okta_errors_name_the_scope_and_hide_the_token(clock, servers, mapping, 
     assert main(["preview", "--users", "okta:department", "--mapping", str(mapping),
                  "--okta-url", okta.url]) == 3
     err = capsys.readouterr().err
-    assert "E0000011" in err and "00wrong-token-zzzzzz" not in err
+    assert "E0000011" in err and "okta.users.read" in err and "00wrong-token-zzzzzz" not in err
 
 
 def test_okta_oauth_token_is_sent_as_bearer(clock, servers):

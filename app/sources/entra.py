@@ -45,6 +45,12 @@ class Graph:
         return ": ".join(str(error[k]) for k in ("code", "message") if error.get(k))
 
     def refused(self, status: int, detail: str) -> str:
+        if status == 401:
+            return (
+                f"Microsoft Graph refused the token ({status} {detail}): get a new one (expired, "
+                f"or not for https://graph.microsoft.com) from an app granted {PERMISSION}; "
+                "nothing was written"
+            )
         return (
             f"Microsoft Graph refused to list the users ({status} {detail}): the token needs "
             f"the permission {PERMISSION} (application or delegated, with admin consent); "

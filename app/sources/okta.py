@@ -43,6 +43,11 @@ class Okta:
         return ": ".join(str(body[k]) for k in ("errorCode", "errorSummary") if body.get(k))
 
     def refused(self, status: int, detail: str) -> str:
+        if status == 401:
+            return (
+                f"Okta refused the token ({status} {detail}): check $GROUPMAP_OKTA_TOKEN (an API "
+                f"token, or an OAuth token with the scope {SCOPE}); nothing was written"
+            )
         return (
             f"Okta refused to list the users ({status} {detail}): use an API token of an admin "
             f"who may read users, or an OAuth token with the scope {SCOPE}; nothing was written"
