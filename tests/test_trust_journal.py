@@ -229,3 +229,42 @@ def test_the_journal_records_what_a_run_overrode(scim_server, capsys):
     (guards,) = [json.loads(x) for x in lines if json.loads(x)["type"] == "guards"]
     assert guards["source_change_allowed"] is True and guards["mass_removal_allowed"] is True
     assert guards["expectations_ignored"] is False and guards["mass_removal"] == ""
+
+
+def test_no_journal_record_of_any_shape_stops_history_or_a_sync(tmp_path):
+    """Valid JSON of any shape in any record: history, the source guard and the drift discount
+    read on, naming what they skipped."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from app.scim.sync.record import applied_since, last_successful_sync
+
+    scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.sampled_from(
+                              ["url", "export", "files", "users", "members", "email", "id",
+                               "op", "group", "outcome", "status", "adds", "mapping"]),
+                              inner, max_size=4), max_leaves=8)
+    kinds = st.sampled_from(["start", "plan", "op", "intent", "mapping", "verify", "end",
+                             "guards", "undo"])
+    records = st.lists(st.builds(lambda kind, body: {**body, "type": kind}, kinds,
+                                 st.dictionaries(st.sampled_from(
+                                     ["url", "export", "members", "op", "group", "outcome",
+                                      "dry_run", "undoes", "applies", "status"]), values,
+                                     max_size=5)), max_size=6)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(records)
+    def check(lines):
+        path = tmp_path / "run-0001.jsonl"
+        start = {"type": "start", "url": "u", "export": {"users": 3, "files": []}}
+        path.write_text("\n".join(json.dumps(x) for x in [start, *lines]) + "\n", "utf-8")
+        runs, _ = read_runs(None, tmp_path)
+        for run in runs:
+            run.summary()
+            run.source_text()
+            run.unresolved()
+        last_successful_sync("u", tmp_path)
+        applied_since("u", None, tmp_path)
+
+    check()

@@ -266,6 +266,8 @@ def _shape_problem(kind: object, entry: dict[str, Any]) -> str:
         export = entry.get("export")
         if export is not None and not isinstance(export, dict):
             return "a start record whose export is not an object"
+        if isinstance(export, dict) and not isinstance(export.get("files", []), list):
+            return "a start record whose export files are not a list"
         if entry.get("mapping") is not None and not isinstance(entry.get("mapping"), dict):
             return "a start record whose mapping is not an object"
     elif kind == "plan":
