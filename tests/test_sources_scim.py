@@ -212,3 +212,6 @@ def test_a_plan_made_from_a_live_source_is_saved_and_applied(scim_server, mappin
     assert main(["apply", str(plan)]) == 0
     assert members(url) == {"Sales Team": {"u0@ex.com", "u2@ex.com"},
                             "Engineers": {"u1@ex.com", "u3@ex.com"}}
+    capsys.readouterr()
+    assert main(["apply", str(plan), "--replan"]) == 2
+    assert "this plan was made from a live source" in capsys.readouterr().err
