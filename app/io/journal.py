@@ -184,11 +184,16 @@ class RunRecord:
         return users if isinstance(users, int) and not isinstance(users, bool) else None
 
     def source_text(self) -> str:
-        """What the run started from: the export, the plan it applied or the run it undid."""
+        """What the run started from: the export or live source, the plan it applied or the
+        run it undid."""
         if self.kind == "undo":
             return f"undoes run {self.start.get('undoes')}"
         if self.kind == "apply":
             return f"applies plan {self.start.get('applies')}"
+        source = self.start.get("source")
+        if isinstance(source, dict):  # a live source (app/sources), not a file
+            return (f"source {source.get('kind')}:{source.get('attribute')} from "
+                    f"{source.get('url')} ({source.get('users')} users)")
         export = self.start.get("export") or {}
         files = ", ".join(str(f) for f in export.get("files") or []) or "no export file"
         users = self.export_users
