@@ -134,7 +134,11 @@ class ScimClient:
         return self._groups.create_group(name, members)
 
     def modify_members(
-        self, group_id: str, add: list[str], remove: list[str], known_members: Iterable[str] = ()
+        self,
+        group_id: str,
+        add: list[str],
+        remove: list[str],
+        known_members: Iterable[str] | None = None,
     ) -> object:
         """One membership change; see GroupWrites.modify_members."""
         return self._groups.modify_members(group_id, add, remove, known_members)

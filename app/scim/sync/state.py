@@ -26,6 +26,7 @@ from app.scim.config.settings import MATCH_ATTRIBUTES, SyncProgress, SyncSetting
 from app.scim.http import answers
 from app.scim.http.client import FilterIgnored, ScimClient, attribute_values, member_ids
 from app.scim.http.errors import ScimError, SyncCancelled
+from app.scim.http.protocol import has_members
 
 
 @dataclass
@@ -49,6 +50,10 @@ class ServerState:
     # group displayName -> ids of every user read (export or not) whose `groups` name it: a
     # group's member list without them is incomplete (never replaced from, on PUT servers)
     claimed_members: dict[str, set[str]] = field(default_factory=dict)
+    users_complete: bool = False  # every server user was read, and users carry `groups`
+    # managed group -> member ids as the group list (GET /Groups) shows them, where it does:
+    # a witness independent of GET /Groups/{id}, for servers that replace whole groups
+    listed_members: dict[str, set[str]] = field(default_factory=dict)
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
 
@@ -129,10 +134,13 @@ def read_server_state(
         attributes.append(str(settings.attribute))
     candidates: dict[str, dict[str, dict[str, Any]]] = {}  # key -> {id: user resource}
     where = client.where("GET", "/Users")
+    carry_groups = False
 
     def take(resource: dict[str, Any]) -> None:
+        nonlocal carry_groups
         user_id = answers.resource_id(resource, where, "Resources[].id")
         if resource.get("groups") is not None:
+            carry_groups = True
             for name in _group_names(resource, where, direct_only=True):
                 state.claimed_members.setdefault(name, set()).add(user_id)
         for value in attribute_values(resource, attribute):
@@ -167,6 +175,8 @@ def read_server_state(
             check()
             if all(key in candidates for key in wanted):
                 break
+        else:
+            state.users_complete = carry_groups  # read to the end: `groups` says who is where
     pages.close()
     check()
 
@@ -308,8 +318,11 @@ def group_key(name: str) -> str:
 def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState) -> None:
     where = client.where("GET", "/Groups")
     by_key: dict[str, list[dict[str, Any]]] = {}
-    for group in client.list_groups():
-        answers.resource_id(group, where, "Resources[].id")
+    listed: dict[str, dict[str, Any]] = {}  # id -> the group as the list shows it
+    # Without PATCH a write replaces the whole group: the list's members are read as the
+    # second witness that GET /Groups/{id} returns every member (app/scim/http/members.py).
+    for group in client.list_groups(members=not client.features().patch):
+        listed[answers.resource_id(group, where, "Resources[].id")] = group
         name = group.get("displayName")
         if not isinstance(name, str):
             raise answers.wrong(where, "Resources[].displayName", name, "a string")
@@ -321,6 +334,8 @@ def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState)
         group_id = _server_group(client, name, by_key.get(group_key(name), []))
         if group_id is not None:
             found[name] = group_id
+            if has_members(listed[group_id]):
+                state.listed_members[name] = set(member_ids(listed[group_id], where))
 
     def fetch(item: tuple[str, str]) -> ServerGroup:
         name, group_id = item

@@ -1,0 +1,87 @@
+"""Hostile servers of issue 23: each test fails on a GroupMap that trusts the server too far,
+and asserts what the server holds afterwards."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.scim.http.errors import BadAnswer
+from app.scim.http.protocol import member_ids
+from tests.scim_fixtures import make_mapping
+from tests.test_scim_hostile import export, seeded, sync
+
+SALES = make_mapping({"sales": "Sales", "eng": "Eng"}, apply_existing=True)
+
+
+def hundred_in_sales(fake) -> tuple[dict[str, str], str]:
+    ids = seeded(fake, [f"u{i:03d}@x" for i in range(100)] + ["new@x"])
+    sales = fake.add_group("Sales", [ids[f"u{i:03d}@x"] for i in range(100)])
+    return ids, sales
+
+
+@pytest.mark.parametrize("small_export", [False, True])
+def test_put_only_server_capping_single_reads_never_loses_members(fake_scim, small_export):
+    """No PATCH, GET /Groups/{id} lists 10 of 100 members, users carry no `groups`: the group
+    list shows all 100, so the short single read is refused, never written back."""
+    fake = fake_scim("put_only_capped", cap=10, user_groups=False)
+    ids, sales = hundred_in_sales(fake)
+    stay = range(3) if small_export else range(100)  # 3 of 100: read by filter
+    users = export(*((f"u{i:03d}@x", "sales") for i in stay), ("new@x", "sales"))
+    _, result = sync(fake.url, users)
+    assert fake.groups[sales]["members"] == [ids[f"u{i:03d}@x"] for i in range(100)]
+    assert not [w for w in fake.writes() if w[0] == "PUT"]
+    (failure,) = result.failed
+    assert failure.group == "Sales" and failure.operation == "add"
+    assert fake.url in failure.reason and "capped or incomplete" in failure.reason
+    assert "at least 90 more" in failure.reason
+
+
+def test_put_only_server_without_any_witness_refuses(fake_scim, monkeypatch):
+    """A capped single read and no second source (the list leaves members out, users carry
+    no `groups`, no count): nothing to tell it from a complete one, so nothing is sent."""
+    fake = fake_scim("put_only_capped", cap=10, user_groups=False)
+    ids, sales = hundred_in_sales(fake)
+    listing = fake._visible_groups
+    monkeypatch.setattr(
+        fake,
+        "_visible_groups",
+        lambda query: [{k: v for k, v in g.items() if k != "members"} for g in listing(query)],
+    )
+    _, result = sync(fake.url, export(("u000@x", "sales"), ("new@x", "sales")))
+    assert len(fake.groups[sales]["members"]) == 100
+    assert not [w for w in fake.writes() if w[0] == "PUT"]
+    (failure,) = result.failed
+    assert "nothing else confirms that is all of them" in failure.reason
+
+
+def test_put_only_server_with_a_complete_read_confirmed_by_the_list_is_replaced(fake_scim):
+    fake = fake_scim("put_only_capped", cap=1000, user_groups=False)
+    ids, sales = hundred_in_sales(fake)
+    rows = [(f"u{i:03d}@x", "sales") for i in range(99)] + [("u099@x", "eng")]
+    _, result = sync(fake.url, export(*rows, ("new@x", "sales")))
+    assert not result.failed
+    assert fake.members(sales) == {f"u{i:03d}@x" for i in range(99)} | {"new@x"}
+
+
+def test_members_with_only_a_ref_are_read_by_their_id(fake_scim):
+    """`$ref` without `value`: a@x stays, b@x is removed, c@x added; nothing counted twice."""
+    fake = fake_scim("ref_members")
+    ids = seeded(fake, ["a@x", "b@x", "c@x", "outsider@x"])
+    sales = fake.add_group("Sales", [ids["a@x"], ids["b@x"], ids["outsider@x"]])
+    eng = fake.add_group("Eng", [])
+    users = export(("a@x", "sales"), ("b@x", "eng"), ("c@x", "sales"))
+    _, result = sync(fake.url, users)
+    assert not result.failed and not result.not_kept
+    assert fake.members(sales) == {"a@x", "c@x", "outsider@x"}
+    assert fake.members(eng) == {"b@x"}
+    assert (result.added, result.removed) == (2, 1)
+    writes = len(fake.writes())
+    _, again = sync(fake.url, users)
+    assert (again.added, again.removed) == (0, 0) and len(fake.writes()) == writes
+
+
+def test_a_member_with_neither_value_nor_ref_is_refused():
+    group = {"members": [{"value": "1"}, {"display": "Ann"}]}
+    with pytest.raises(BadAnswer, match="neither `value` nor a `\\$ref`"):
+        member_ids(group, "https://x/v2: GET /Groups/7 answered")
+    assert member_ids({"members": [{"$ref": "https://x/v2/Users/a%2Fb"}]}) == ["a/b"]
