@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from app.scim.http.errors import BadAnswer
+from app.cli import main
+from app.scim.http.errors import BadAnswer, ConnectError, ScimError
 from app.scim.http.protocol import member_ids
-from tests.scim_fixtures import make_mapping
+from tests.scim_fixtures import TOKEN, fast_client, make_mapping
 from tests.test_scim_hostile import export, seeded, sync
 
 SALES = make_mapping({"sales": "Sales", "eng": "Eng"}, apply_existing=True)
@@ -85,3 +86,47 @@ def test_a_member_with_neither_value_nor_ref_is_refused():
     with pytest.raises(BadAnswer, match="neither `value` nor a `\\$ref`"):
         member_ids(group, "https://x/v2: GET /Groups/7 answered")
     assert member_ids({"members": [{"$ref": "https://x/v2/Users/a%2Fb"}]}) == ["a/b"]
+
+
+def test_a_dripping_server_is_tried_again_at_most_once(fake_scim):
+    """Each attempt ends at the request deadline; the retries do not multiply it."""
+    fake = fake_scim("drip", drip=0.05)  # the whole answer would take about 10 s
+    client = fast_client(fake.url, request_deadline=0.3, max_attempts=5)
+    with client, pytest.raises(ConnectError, match="0.3 s request deadline.*after 2 attempt"):
+        client.features()
+    assert len(fake.records) == 2
+
+
+def test_quick_failures_keep_their_attempts(scim_server, fault_proxy):
+    server = scim_server()
+    proxy = fault_proxy(server.url, fault_rate=1.0, faults=("500",))
+    with fast_client(proxy.url, max_attempts=4) as client, pytest.raises(ScimError):
+        client.features()
+    assert proxy.count() == 4
+
+
+def cli_sync(tmp_path, url: str, rows: list[tuple[str, str]], *extra: str) -> int:
+    users, mapping = tmp_path / "users.csv", tmp_path / "mapping.csv"
+    lines = ["Name,Email,Status,Identity Provider Group,Group"]
+    lines += [f"{email},{email},active,{source}," for email, source in rows]
+    users.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    mapping.write_text("Value in Identity Provider,Group\nsales,Sales\neng,Eng\n")
+    args = ["sync", "--users", str(users), "--mapping", str(mapping), "--url", url]
+    return main([*args, "--max-removal-ratio", "1", *extra])
+
+
+def test_a_retry_after_past_the_deadline_fails_at_once_in_one_line(
+    fake_scim, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    fake = fake_scim(retry_after="100000")
+    ids = seeded(fake, ["a@x", "b@x", "c@x"])
+    sales = fake.add_group("Sales", [ids["c@x"]])
+    status = cli_sync(tmp_path, fake.url, [("a@x", "sales"), ("b@x", "eng"), ("c@x", "eng")])
+    assert status == 1
+    assert len(fake.writes()) == 1  # the first write was answered 429; nothing sent after it
+    assert fake.groups[sales]["members"] == [ids["c@x"]] and fake.groups_named("Eng") == []
+    failed = [line for line in capsys.readouterr().err.splitlines() if "failed:" in line]
+    assert len(failed) == 1
+    assert "2 change(s) in 2 group(s)" in failed[0] and "27.8 h (100,000 s)" in failed[0]
+    assert "2 h deadline (--deadline)" in failed[0] and "run the sync again later" in failed[0]

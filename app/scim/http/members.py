@@ -14,6 +14,7 @@ is replaced (PUT) only from a member list known to be complete.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -86,6 +87,7 @@ class GroupWrites:
         }
         attempt, uncertain = 0, False
         where = self._client.where("POST", "/Groups")
+        began = time.monotonic()
         while True:
             attempt += 1
             try:
@@ -97,7 +99,8 @@ class GroupWrites:
                 existing = self._settled_group(name, wait=exc.status != 409)
                 if existing is not None:
                     return existing, True
-                if exc.status == 409 or attempt >= self._client.transport.max_attempts:
+                transport = self._client.transport
+                if exc.status == 409 or not transport.may_retry(attempt, time.monotonic() - began):
                     raise
                 uncertain = True
                 continue

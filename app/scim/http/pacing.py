@@ -65,6 +65,28 @@ class WaitCancelled(ScimError, Stop):
         super().__init__(0, None, "not sent: cancelled while waiting for the server's rate limit")
 
 
+class RateDeadline(ScimError, Stop):
+    """The server asked for a wait (Retry-After, a spent budget's reset) that ends past the
+    sync's deadline: the request is not sent, and no other after it (a Stop for the worker)."""
+
+    def __init__(self, asked: float, deadline: float, status: int = 429) -> None:
+        super().__init__(
+            status,
+            None,
+            f"not sent: the server asked to wait {wait_text(asked)} before more requests "
+            f"(Retry-After), past the {deadline_text(deadline)} deadline (--deadline); run the "
+            "sync again later, it sends only what is still missing",
+        )
+
+
+def wait_text(seconds: float) -> str:
+    """A server's asked-for wait in words: 27.8 h (100,000 s), 12 min (720 s), 40 s."""
+    if seconds < 120:
+        return f"{seconds:,.0f} s"
+    shown = f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+    return f"{shown} ({seconds:,.0f} s)"
+
+
 @dataclass(frozen=True)
 class HeaderLimit:
     """What an answer's rate-limit headers say: requests left, seconds to the reset."""
@@ -228,6 +250,7 @@ class RateLimiter:
         self.started = now
         self._tokens, self._last = 1.0, now
         self._paused_until = now
+        self.asked = 0.0  # the longest wait a server asked for (Retry-After, a budget's reset)
         self._credit = 0.0
         self._episode: float | None = None  # when the rate was last decreased
         self._episodes: deque[float] = deque()  # times of throttled episodes, last minute
@@ -257,6 +280,8 @@ class RateLimiter:
                     return now
                 if wait <= 0 and self.rate is not None:  # no token left at a known rate
                     wait = max((1 - self._tokens) / self.rate, 1e-6)
+                if self._paused_until > self.started + self.deadline:
+                    raise RateDeadline(self.asked, self.deadline)  # asked of an earlier request
             waited = True
             self.sleep(wait)
 
@@ -286,6 +311,7 @@ class RateLimiter:
                 self._decrease(now)  # answers to requests sent before it add nothing new
             self._tokens = min(self._tokens, 0.0)
             if wait:
+                self.asked = max(self.asked, wait)
                 until = now + wait
                 if until > self._paused_until:
                     self._paused_until = until
@@ -319,6 +345,7 @@ class RateLimiter:
     def _follow(self, advertised: HeaderLimit, now: float) -> None:
         if advertised.remaining is not None and advertised.remaining <= 0 and advertised.reset:
             self._paused_until = max(self._paused_until, now + advertised.reset)
+            self.asked = max(self.asked, advertised.reset)
             return
         rate = advertised.rate
         if rate is None or rate <= 0:

@@ -25,7 +25,7 @@ import httpx
 
 from app.core.errors import InputError
 from app.scim.http.errors import AuthError, BadAnswer, ConnectError, ScimError
-from app.scim.http.pacing import THROTTLE_STATUSES, RateLimiter, deadline_text
+from app.scim.http.pacing import THROTTLE_STATUSES, RateDeadline, RateLimiter
 from app.scim.http.redact import REDACTED, redact
 
 log = logging.getLogger("app.scim")
@@ -202,9 +202,12 @@ class Transport:
         if json is not None:
             send_headers["Content-Type"] = SCIM_JSON
         attempt = throttled = 0
+        begun, paced = time.monotonic(), 0.0  # paced: rate-limit waits, bounded by --deadline
         while True:
             attempt += 1
+            asked = time.monotonic()
             sent_at = self.limiter.acquire()
+            paced += time.monotonic() - asked
             with self._lock:
                 self._count += 1
             started = time.monotonic()
@@ -215,11 +218,12 @@ class Transport:
                 ambiguous = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 reason = self._describe(exc)
                 self._event(method, path, None, started, attempt, reason)
-                if attempt - throttled >= self.max_attempts or (ambiguous and not retry_ambiguous):
+                tries, spent = attempt - throttled, time.monotonic() - begun - paced
+                if not self.may_retry(tries, spent) or (ambiguous and not retry_ambiguous):
                     raise ConnectError(
                         f"{method} {path}: {reason} (after {attempt} attempt(s))", ambiguous
                     ) from None
-                self.wait_before_retry(attempt - throttled)
+                self.wait_before_retry(tries)
                 continue
             status = response.status_code
             wait = self.limiter.observe(status, response.headers, sent_at)
@@ -230,24 +234,28 @@ class Transport:
             if status in THROTTLE_STATUSES:
                 self._throttled(error, wait or 0.0)
                 throttled += 1
+                paced += time.monotonic() - started
                 continue  # the limiter paces the retry (and pauses every worker if asked)
-            if status not in RETRY_STATUSES or attempt - throttled >= self.max_attempts:
+            spent = time.monotonic() - begun - paced
+            if status not in RETRY_STATUSES or not self.may_retry(attempt - throttled, spent):
                 raise error
             if not retry_ambiguous:
                 raise error
             self.wait_before_retry(attempt - throttled)
 
+    def may_retry(self, tries: int, spent: float) -> bool:
+        """Whether a failed request (not a throttled one) is sent again: at most max_attempts
+        times, and only while its failures have taken less than one request deadline in all,
+        or once after a first attempt that ran into it. So one request waits at most twice
+        the request deadline plus one backoff, however slowly a server drips its answers."""
+        if tries >= self.max_attempts:
+            return False
+        return spent < self.request_deadline or tries == 1
+
     def _throttled(self, error: ScimError, wait: float) -> None:
         """A 429/503 is retried until the deadline; a wait beyond it fails now, not later."""
         if self.limiter.past_deadline(wait):
-            shown = deadline_text(self.limiter.deadline)
-            raise ScimError(
-                error.status,
-                error.scim_type,
-                f"{error.detail} (the server still limits the rate: retrying would run past "
-                f"the {shown} deadline (--deadline); run the sync again later, it sends "
-                "only what is still missing)".lstrip(),
-            )
+            raise RateDeadline(wait, self.limiter.deadline, error.status)
 
     def _send_within(self, request: httpx.Request, deadline: float) -> httpx.Response:
         """Send and wait for the answer's status and headers until the deadline, however

@@ -238,4 +238,18 @@ class SyncResult:
         return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
     def describe_failures(self) -> list[str]:
-        return [f.describe() for f in self.failed] + [n.describe() for n in self.not_kept]
+        """One line per failure; failures for one reason (a deadline, a stop) in one line that
+        counts the work left for a rerun."""
+        by_reason: dict[str, list[FailedOperation]] = {}
+        for failure in self.failed:
+            by_reason.setdefault(failure.reason, []).append(failure)
+        lines = []
+        for reason, failures in by_reason.items():
+            if len(failures) == 1:
+                lines.append(failures[0].describe())
+                continue
+            groups = list(dict.fromkeys(f.group for f in failures))
+            shown = ", ".join(repr(g) for g in groups[:5]) + (", ..." if len(groups) > 5 else "")
+            changes = sum(max(len(f.emails), 1) for f in failures)
+            lines.append(f"{changes:,} change(s) in {len(groups)} group(s) ({shown}): {reason}")
+        return lines + [n.describe() for n in self.not_kept]
