@@ -8,6 +8,7 @@ import pytest
 from app.cli import main
 from app.scim.http.errors import BadAnswer, ConnectError, ScimError
 from app.scim.http.protocol import member_ids
+from app.scim.sync import SyncSettings, read_server_state
 from tests.scim_fixtures import TOKEN, fast_client, make_mapping
 from tests.test_scim_hostile import export, seeded, sync
 
@@ -130,3 +131,19 @@ def test_a_retry_after_past_the_deadline_fails_at_once_in_one_line(
     assert len(failed) == 1
     assert "2 change(s) in 2 group(s)" in failed[0] and "27.8 h (100,000 s)" in failed[0]
     assert "2 h deadline (--deadline)" in failed[0] and "run the sync again later" in failed[0]
+
+
+def test_endless_paging_without_totals_stops_in_proportion_to_the_export(fake_scim):
+    """No totalResults, filters unsupported, every page new: stopped after twice the pages
+    the export's users need plus 10, not at the 10,000-page ceiling."""
+    fake = fake_scim("endless_pages")
+    users = export(*((f"nobody{i}@x", "sales") for i in range(150)))
+    settings = SyncSettings(fake.url, TOKEN)
+    with fast_client(fake.url) as client, pytest.raises(ScimError) as caught:
+        read_server_state(client, users, SALES, settings)
+    assert "page after page" in str(caught.value) and "no totalResults, 150 looked for" in str(
+        caught.value
+    )
+    pages = [r for r in fake.records if r[1] == "/Users"]
+    assert len(pages) == 150 * 2 + 10  # one user a page: 150 pages needed, twice, plus 10
+    assert not fake.writes()

@@ -205,16 +205,22 @@ class ScimClient:
     # --- reading --------------------------------------------------------------------------
 
     def iter_pages(
-        self, endpoint: str, params: dict[str, Any] | None = None, page_size: int | None = None
+        self,
+        endpoint: str,
+        params: dict[str, Any] | None = None,
+        page_size: int | None = None,
+        expected: int = 0,
     ) -> Generator[tuple[list[dict[str, Any]], int]]:
         """(resources, totalResults) per page, by startIndex, until totalResults is reached.
 
         Pages may hold fewer than asked (servers cap them): the next startIndex follows what
         actually came back. An empty page ends the walk (where a server leaves totalResults
         out, the total is reported as what was seen so far). A page that only repeats what
-        came before (a server ignoring startIndex), or a walk longer than totalResults and
-        `max_pages` allow (a server paging forever), is an error: ending quietly would report
-        the users not read as "not found".
+        came before (a server ignoring startIndex), or a walk longer than the pages
+        max(totalResults, expected) need twice plus 10, or `max_pages` (a server paging
+        forever), is an error: ending quietly would report the users not read as "not found".
+        `expected`: how many resources the caller knows of (the export's users), the bound
+        where a server does not say its total.
         """
         count = self.page_size(page_size)
         start, seen, pages = 1, set(), 0
@@ -229,8 +235,9 @@ class ScimClient:
             seen.update(ids)
             total = answers.count(body.get("totalResults"), where, "totalResults")
             pages += 1
-            if total is not None and pages == 1 and resources:
-                limit = min(limit, math.ceil(total / len(resources)) * 2 + 10)
+            if pages == 1 and resources and (total is not None or expected):
+                known = max(total or 0, expected)
+                limit = min(limit, math.ceil(known / len(resources)) * 2 + 10)
             if resources and not fresh:
                 raise BadAnswer(
                     f"{where} the same resources again at startIndex {start} (it ignores "
@@ -244,7 +251,11 @@ class ScimClient:
             if pages >= limit:
                 raise BadAnswer(
                     f"{where} page after page: {pages} pages and {len(seen)} resources"
-                    + (f" where totalResults says {total}" if total is not None else "")
+                    + (
+                        f" where totalResults says {total}"
+                        if total is not None
+                        else f", no totalResults, {expected:,} looked for"
+                    )
                     + " without an end; stopped reading, nothing was changed: report it to "
                     "the vendor"
                 )

@@ -148,7 +148,8 @@ def read_server_state(
             if key in wanted:
                 candidates.setdefault(key, {})[user_id] = resource
 
-    pages = client.iter_pages("/Users", {"attributes": ",".join(attributes)})
+    query = {"attributes": ",".join(attributes)}
+    pages = client.iter_pages("/Users", query, expected=len(wanted))
     first, total = next(pages, ([], 0))
     for resource in first:
         take(resource)
