@@ -29,6 +29,7 @@ KEYS = {
     "failed",
     "requests",
     "drift",
+    "left_alone",
 }
 
 

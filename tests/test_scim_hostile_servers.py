@@ -3,6 +3,8 @@ and asserts what the server holds afterwards."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app.cli import main
@@ -147,3 +149,23 @@ def test_endless_paging_without_totals_stops_in_proportion_to_the_export(fake_sc
     pages = [r for r in fake.records if r[1] == "/Users"]
     assert len(pages) == 150 * 2 + 10  # one user a page: 150 pages needed, twice, plus 10
     assert not fake.writes()
+
+
+def test_one_account_for_two_export_emails_is_said_on_every_run(
+    fake_scim, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # a journal of its own
+    fake = fake_scim()
+    shared = fake.add_user("shared", emails=["a@x", "b@x"])
+    fake.add_user("c", emails=["c@x"])
+    sales = fake.add_group("Sales", [shared])
+    rows = [("a@x", "sales"), ("b@x", "eng"), ("c@x", "eng")]
+    for _ in range(3):
+        assert cli_sync(tmp_path, fake.url, rows, "--match-attribute", "emails", "--json") == 0
+        out, err = capsys.readouterr()
+        assert json.loads(out)["left_alone"] == 2
+        warned = [line for line in err.splitlines() if "left alone" in line]
+        assert len(warned) == 2 and all("one server account" in line for line in warned)
+        assert fake.groups[sales]["members"] == [shared]
+        assert shared not in fake.groups[fake.groups_named("Eng")[0]]["members"]

@@ -190,6 +190,7 @@ class SyncResult:
             "not_kept": len(self.not_kept),
             "requests": self.requests,
             "drift": len(self.drift),
+            "left_alone": len(self.plan.conflicts),
         }
 
     def report_frame(self) -> pd.DataFrame:
