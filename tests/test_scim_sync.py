@@ -56,6 +56,7 @@ def test_sync_creates_groups_and_places_everyone(scim_server):
         "not_kept": 0,
         "requests": result.requests,
         "drift": 0,
+        "left_alone": 0,
     }
     report = result.report_frame()
     assert list(report["outcome"].unique()) == ["changed"]

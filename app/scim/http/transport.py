@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 
 from app.core.errors import InputError
-from app.scim.http.errors import AuthError, BadAnswer, ConnectError, ScimError
+from app.scim.http.errors import AuthError, BadAnswer, ConnectError, ScimError, TooLarge
 from app.scim.http.pacing import THROTTLE_STATUSES, RateDeadline, RateLimiter
 from app.scim.http.redact import REDACTED, redact
 
@@ -342,9 +342,9 @@ class Transport:
             extensions={k: v for k, v in response.extensions.items() if k in KEPT_EXTENSIONS},
         )
 
-    def _too_large(self, method: str, path: str, status: int) -> BadAnswer:
+    def _too_large(self, method: str, path: str, status: int) -> TooLarge:
         limit = self.max_response_bytes / 1024 / 1024
-        return BadAnswer(
+        return TooLarge(
             f"{self.base_url}: {method} {path} answered more than {limit:g} MB, the response "
             "size limit: raise it (--max-response-mb) if this server's answers are that "
             "large, or ask for smaller pages",

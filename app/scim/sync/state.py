@@ -3,9 +3,10 @@
 Users are read by listing pages or by one filter per user, whichever takes fewer requests
 (decided after the first page, which says how many users the server has); users a filter
 does not find (a server comparing case-exactly, or refusing the filter) are then looked for
-by listing. Groups are listed without members; only the managed ones are then read with
-their members. Nothing is guessed: two accounts for one export user, one account for two
-export users, or two server groups for one managed group are reported, never picked.
+by listing. Groups are listed with their members, trusted where this server's list is
+(app/scim/sync/group_reads.py); the others are read one by one. Nothing is guessed: two
+accounts for one export user, one account for two export users, or two server groups for
+one managed group are reported, never picked.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,9 +24,9 @@ from app.core.mapping import Mapping
 from app.core.users import UserList, split_groups
 from app.scim.config.settings import MATCH_ATTRIBUTES, SyncProgress, SyncSettings
 from app.scim.http import answers
-from app.scim.http.client import FilterIgnored, ScimClient, attribute_values, member_ids
+from app.scim.http.client import FilterIgnored, ScimClient, attribute_values
 from app.scim.http.errors import ScimError, SyncCancelled
-from app.scim.http.protocol import has_members
+from app.scim.sync.group_reads import read_groups
 
 
 @dataclass
@@ -54,6 +54,8 @@ class ServerState:
     # managed group -> member ids as the group list (GET /Groups) shows them, where it does:
     # a witness independent of GET /Groups/{id}, for servers that replace whole groups
     listed_members: dict[str, set[str]] = field(default_factory=dict)
+    groups_read_by: dict[str, str] = field(default_factory=dict)  # group -> "list"/"single"
+    groups_judged: str = ""  # how this server's group list was judged
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
 
@@ -311,70 +313,16 @@ def _read_by_filter(
             report(done, len(missing))
 
 
-def group_key(name: str) -> str:
-    """What tells two group names apart on some server: not spaces, case or NFC/NFD."""
-    return unicodedata.normalize("NFC", name).strip().casefold()
-
-
 def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState) -> None:
-    where = client.where("GET", "/Groups")
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    listed: dict[str, dict[str, Any]] = {}  # id -> the group as the list shows it
-    # Without PATCH a write replaces the whole group: the list's members are read as the
-    # second witness that GET /Groups/{id} returns every member (app/scim/http/members.py).
-    for group in client.list_groups(members=not client.features().patch):
-        listed[answers.resource_id(group, where, "Resources[].id")] = group
-        name = group.get("displayName")
-        if not isinstance(name, str):
-            raise answers.wrong(where, "Resources[].displayName", name, "a string")
-        by_key.setdefault(group_key(name), []).append(group)
-    # Only an exact spelling is adopted, so "Sales" and "sales" in one mapping can never
-    # both claim the server's "Sales" (each would remove the other's members from it).
-    found: dict[str, str] = {}  # managed group -> the id of its server group
-    for name in state.managed:
-        group_id = _server_group(client, name, by_key.get(group_key(name), []))
-        if group_id is not None:
-            found[name] = group_id
-            if has_members(listed[group_id]):
-                state.listed_members[name] = set(member_ids(listed[group_id], where))
-
-    def fetch(item: tuple[str, str]) -> ServerGroup:
-        name, group_id = item
-        body, version = client.get_group(group_id)
-        return ServerGroup(group_id, name, member_ids(body, where), version)
-
-    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-        for server_group in pool.map(fetch, found.items()):
-            state.groups[server_group.name] = server_group
-
-
-def _server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) -> str | None:
-    """The id of the one server group spelled exactly as the managed group, or None.
-
-    Two groups of that exact name, or only groups that differ from it by surrounding spaces,
-    case or Unicode normalization, stop the sync: adopting one would be a guess, and
-    creating the group beside them would make a near-duplicate.
-    """
-    exact = [g for g in similar if g["displayName"] == name]
-    if len(exact) == 1:
-        return str(exact[0]["id"])
-    if not similar:
-        return None
-    shown = ", ".join(f"{g['displayName']!r} (id {g['id']})" for g in similar)
-    if exact:
-        what, advice = f"{len(exact)} groups named {name!r}: {shown}", (
-            "Delete or rename the extra ones on the server"
-        )
-    else:
-        what, advice = f"no group spelled exactly {name!r}, only {shown}", (
-            "Rename the server group to the mapping's spelling, or spell the mapping's group "
-            "as the server does"
-        )
-    raise InputError(
-        f"{client.base_url} has {what} (differing at most by surrounding spaces, case or "
-        f"Unicode normalization): GroupMap will not pick one. {advice}, then run the sync "
-        "again; nothing was written"
-    )
+    """The managed groups with their members: from the group list where this server's list
+    is trusted, else one read per group (app/scim/sync/group_reads.py)."""
+    claimed = state.claimed_members if state.users_complete else None
+    read = read_groups(client, state.managed, settings.concurrency, claimed)
+    for name, group_id in read.ids.items():
+        state.groups[name] = ServerGroup(group_id, name, read.members[name], read.versions[name])
+    state.listed_members = read.listed
+    state.groups_read_by = read.read_by
+    state.groups_judged = read.why
 
 
 def export_groups_of(users: UserList) -> dict[str, tuple[str, ...]]:
