@@ -123,6 +123,10 @@ def _judge_list(
         return list(read.ids)
     read.list_trusted = True
     read.why = f"the group list agrees with single reads of {len(sample)} group(s)"
+    for name in sample:  # a single read showing fewer is the capped one: the list holds all
+        if set(read.members[name]) < read.listed[name]:
+            read.members[name], read.read_by[name] = sorted(read.listed[name]), "list"
+            read.why = f"single reads are capped ({name!r}): members read from the group list"
     return [n for n in [*unlisted, *doubtful] if n not in read.members]
 
 

@@ -1,0 +1,68 @@
+"""Reading the managed groups at scale (issue 25): members from the group list where the
+server's list is trusted, single reads where it is not; the server's final state asserted."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.scim.sync import SyncSettings, read_server_state
+from tests.scim_fixtures import TOKEN, expected_groups, fast_client, make_mapping, make_users
+from tests.test_scim_hostile import export, seeded, sync
+
+VALUES = [f"v{i}" for i in range(8)]
+MAPPING = make_mapping({v: f"Group {v}" for v in VALUES}, apply_existing=True)
+
+
+def single_reads(proxy) -> int:
+    return sum(1 for r in proxy.records if r.method == "GET" and r.path.startswith("/Groups/"))
+
+
+def test_a_no_op_resync_reads_members_from_the_group_list(scim_server, fault_proxy):
+    users = make_users(80, VALUES)
+    server = scim_server(users)
+    proxy = fault_proxy(server.url)
+    sync(proxy.url, users, MAPPING)
+    proxy.reset_records()
+    settings = SyncSettings(proxy.url, TOKEN)
+    with fast_client(proxy.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+    assert single_reads(proxy) == 3  # the sample that checks the list, not one per group
+    assert set(state.groups_read_by.values()) == {"list", "single"}
+    assert "agrees with single reads of 3 group(s)" in state.groups_judged
+    by_id = {uid: email for email, uid in state.user_ids.items()}
+    read = {n: {by_id[m] for m in g.members} for n, g in state.groups.items()}
+    assert read == expected_groups(users, MAPPING)
+    plan, result = sync(proxy.url, users, MAPPING)
+    assert plan.is_empty and not result.failed
+
+
+@pytest.mark.parametrize("cap", [2, 0])
+def test_a_server_capping_list_members_is_read_group_by_group(fake_scim, cap):
+    """The list shows 2 (or 0) of Sales' 5 members: trusted, c, d and e would stay."""
+    fake = fake_scim("list_capped", cap=cap)
+    ids = seeded(fake, ["a@x", "b@x", "c@x", "d@x", "e@x", "outsider@x"])
+    sales = fake.add_group("Sales", [ids[n] for n in ("a@x", "b@x", "c@x", "d@x", "e@x")])
+    eng = fake.add_group("Eng", [ids["outsider@x"]])
+    users = export(("a@x", "sales"), ("b@x", "sales"), ("c@x", "eng"), ("d@x", "eng"),
+                   ("e@x", "eng"))
+    settings = SyncSettings(fake.url, TOKEN)
+    mapping = make_mapping({"sales": "Sales", "eng": "Eng"}, apply_existing=True)
+    with fast_client(fake.url) as client:
+        state = read_server_state(client, users, mapping, settings)
+    assert state.groups_read_by == {"Sales": "single", "Eng": "single"}
+    _, result = sync(fake.url, users, mapping)
+    assert not result.failed
+    assert fake.members(sales) == {"a@x", "b@x"}
+    assert fake.members(eng) == {"c@x", "d@x", "e@x", "outsider@x"}
+
+
+def test_a_server_capping_single_reads_is_read_from_its_list(fake_scim):
+    fake = fake_scim("put_only_capped", cap=2)  # single reads capped, the list complete
+    ids = seeded(fake, ["a@x", "b@x", "c@x", "outsider@x"])
+    fake.add_group("Sales", [ids[n] for n in ("a@x", "b@x", "c@x", "outsider@x")])
+    users = export(("a@x", "sales"), ("b@x", "sales"), ("c@x", "sales"))
+    mapping = make_mapping({"sales": "Sales"}, apply_existing=True)
+    with fast_client(fake.url) as client:
+        state = read_server_state(client, users, mapping, SyncSettings(fake.url, TOKEN))
+    assert state.groups_read_by == {"Sales": "list"}
+    assert len(state.groups["Sales"].members) == 4
