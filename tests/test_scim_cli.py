@@ -30,6 +30,8 @@ KEYS = {
     "requests",
     "drift",
     "left_alone",
+    "requests_by_kind",
+    "groups_read",
 }
 
 

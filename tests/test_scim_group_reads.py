@@ -3,6 +3,8 @@ server's list is trusted, single reads where it is not; the server's final state
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from app.scim.sync import SyncSettings, read_server_state
@@ -66,3 +68,23 @@ def test_a_server_capping_single_reads_is_read_from_its_list(fake_scim):
         state = read_server_state(client, users, mapping, SyncSettings(fake.url, TOKEN))
     assert state.groups_read_by == {"Sales": "list"}
     assert len(state.groups["Sales"].members) == 4
+
+
+def test_json_counts_requests_by_kind(scim_server, tmp_path, monkeypatch, capsys):
+    from tests.test_scim_hostile_servers import cli_sync
+
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    users = make_users(40, ["sales", "eng"])
+    server = scim_server(users)
+    rows = list(zip(users.frame["email"], users.frame["source"], strict=True))
+    assert cli_sync(tmp_path, server.url, rows, "--json") == 0
+    first = json.loads(capsys.readouterr().out)
+    kinds = first["requests_by_kind"]
+    assert kinds["writes"] == 2 and kinds["read_back"] == 2  # two groups created, read back
+    assert kinds["user_pages"] >= 1 and kinds["group_pages"] >= 1
+    assert sum(kinds.values()) == first["requests"]
+    assert cli_sync(tmp_path, server.url, rows, "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert "writes" not in again["requests_by_kind"]
+    assert again["groups_read"]["single"] + again["groups_read"]["list"] == 2
+    assert sum(again["requests_by_kind"].values()) == again["requests"]

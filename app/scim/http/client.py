@@ -147,6 +147,9 @@ class ScimClient:
     def request_count(self) -> int:
         return self._t.request_count
 
+    def requests_by_kind(self) -> dict[str, int]:
+        return self._t.requests_by_kind()
+
     @property
     def limiter(self) -> RateLimiter:
         return self._t.limiter
@@ -343,10 +346,13 @@ class ScimClient:
             )
         return exact[0] if exact else None
 
-    def get_group(self, group_id: str) -> tuple[dict[str, Any], str | None]:
-        """The group with its members, and its version (ETag) for If-Match."""
+    def get_group(
+        self, group_id: str, kind: str | None = None
+    ) -> tuple[dict[str, Any], str | None]:
+        """The group with its members, and its version (ETag) for If-Match (kind: how the
+        read is counted, e.g. "read_back")."""
         path = resource_path("/Groups", group_id)
-        response = self._t.send("GET", path)
+        response = self._t.send("GET", path, kind=kind)
         where = self.where("GET", path)
         body = answers.as_object(self._body("GET", path, response) or {}, where)
         meta = body.get("meta")

@@ -17,6 +17,7 @@ import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,21 @@ class RequestEvent:
     elapsed: float
     attempt: int
     error: str = ""
+
+
+def request_kind(method: str, path: str, params: dict[str, Any] | None) -> str:
+    """How a request is counted: user_pages, user_lookups, group_pages, group_lookups,
+    single_reads, writes or discovery (the read-back is named by its caller)."""
+    if method != "GET":
+        return "writes"
+    filtered = bool(params and "filter" in params)
+    if path == "/Users":
+        return "user_lookups" if filtered else "user_pages"
+    if path == "/Groups":
+        return "group_lookups" if filtered else "group_pages"
+    if path.startswith(("/Groups/", "/Users/")):
+        return "single_reads"
+    return "discovery"
 
 
 def is_loopback(host: str) -> bool:
@@ -163,10 +179,16 @@ class Transport:
         self.max_response_bytes = int(max_response_mb * 1024 * 1024)
         self._lock = threading.Lock()
         self._count = 0
+        self._kinds: Counter[str] = Counter()  # requests by kind, for --json
 
     @property
     def request_count(self) -> int:
         return self._count
+
+    def requests_by_kind(self) -> dict[str, int]:
+        """Requests sent so far by kind (user_pages, group_pages, single_reads, writes, ...)."""
+        with self._lock:
+            return dict(sorted(self._kinds.items()))
 
     def close(self) -> None:
         self._http.close()
@@ -190,13 +212,16 @@ class Transport:
         json: Any = None,
         headers: dict[str, str] | None = None,
         retry_ambiguous: bool = True,
+        kind: str | None = None,
     ) -> httpx.Response:
         """A 2xx response, after retrying what may be retried; a ScimError otherwise.
 
         retry_ambiguous=False: a failure after the request may have reached the server
         (timeout, dropped connection, 5xx other than 503) is raised at once as an ambiguous
         ConnectError, so the caller can check what happened before repeating a create.
+        kind: how the request is counted in requests_by_kind (else from method and path).
         """
+        kind = kind or request_kind(method, path, params)
         url = f"{self.base_url}{path}"
         send_headers = dict(headers or {})
         if json is not None:
@@ -210,6 +235,7 @@ class Transport:
             paced += time.monotonic() - asked
             with self._lock:
                 self._count += 1
+                self._kinds[kind] += 1
             started = time.monotonic()
             try:
                 response = self._exchange(method, path, url, params, json, send_headers)

@@ -98,6 +98,8 @@ def _judge_list(
     claimed: dict[str, set[str]],
 ) -> list[str]:
     """Whether the list's members can be trusted on this server; the groups to read singly."""
+    if not read.ids:
+        return []
     unlisted = [name for name in read.ids if name not in read.listed]
     doubtful = [
         name

@@ -84,6 +84,7 @@ class SyncResult:
     not_found: list[str] = field(default_factory=list)
     failed: list[FailedOperation] = field(default_factory=list)
     requests: int = 0
+    requests_by_kind: dict[str, int] = field(default_factory=dict)  # see Transport
     drift: list[Drift] = field(default_factory=list)
     cancelled: bool = False
     group_ids: dict[str, str] = field(default_factory=dict)  # groups created or adopted
@@ -191,7 +192,16 @@ class SyncResult:
             "requests": self.requests,
             "drift": len(self.drift),
             "left_alone": len(self.plan.conflicts),
+            "requests_by_kind": dict(self.requests_by_kind),
+            "groups_read": self._groups_read(),
         }
+
+    def _groups_read(self) -> dict[str, Any]:
+        """How the managed groups were read: from the group list or one by one, and why."""
+        state = self.plan.state
+        ways = list(state.groups_read_by.values())
+        read = {"list": ways.count("list"), "single": ways.count("single")}
+        return {**read, "why": state.groups_judged} if state.groups_judged else read
 
     def report_frame(self) -> pd.DataFrame:
         """One row per export user: the outcome, and for a failure the server's reason."""

@@ -88,7 +88,7 @@ def _filter_finds(client: ScimClient, group_id: str, user_id: str) -> bool | Non
     query += escape_filter_value(user_id)
     params = {"filter": query, "excludedAttributes": "members"}
     try:
-        body = client.request("GET", "/Groups", params=params) or {}
+        body = client.request("GET", "/Groups", params=params, kind="read_back") or {}
     except ScimError:
         return None
     resources = body.get("Resources") if isinstance(body, dict) else None
@@ -121,7 +121,7 @@ def read_back(
         if cancelled is not None and cancelled():
             return 0
         try:
-            body, _ = client.get_group(group_ids[group])
+            body, _ = client.get_group(group_ids[group], kind="read_back")
             # No member list: an empty group (some servers leave `members` out then), unless
             # this run added to it, when the server hides its members and nothing is known.
             if not has_members(body) and adds[group] & result.done.get(group, set()):
