@@ -27,6 +27,8 @@ MODES = {
     "put_only_capped": "no PATCH; GET /Groups/{id} lists at most `cap` members",
     "list_capped": "GET /Groups (the list) shows at most `cap` members per group",
     "ref_members": "members carry only `$ref` (.../Users/<id>), no `value`",
+    "out_of_order": "list pages after the first two answer `lag` seconds late (arrive last)",
+    "short_page": "the list page at the second start holds half of what was asked",
     "slow_index": "POST /Groups creates the group but answers 500; new groups show in "
     "GET /Groups only `lag` seconds later",
     "case_exact_filter": "filters compare userName and emails case-exactly",
@@ -154,6 +156,8 @@ class FakeScim:
                 status, answer = 401, _error(401, "no or wrong token")
             else:
                 status, answer = self._route(method, segments, query, body)
+        if self.mode == "out_of_order" and 1 < int(query.get("startIndex", 1)) <= 201:
+            time.sleep(self.lag)  # outside the lock: the later pages overtake these
         return self._send(start_response, status, answer)
 
     def _send(self, start_response: Any, status: int, answer: Any) -> Iterator[bytes]:
@@ -286,6 +290,8 @@ class FakeScim:
             page = [self._user({"id": uuid.uuid4().hex, "userName": f"{uuid.uuid4().hex}@x"})]
             return 200, {"schemas": [LIST], "Resources": page}
         page = resources[start - 1 : start - 1 + count]
+        if self.mode == "short_page" and start == 1 + count:
+            page = page[: count // 2]
         if self.mode == "resources_object":
             return 200, {"schemas": [LIST], "totalResults": 1, "Resources": {"id": "x"}}
         total: Any = str(len(resources)) if self.mode == "total_as_digits" else len(resources)

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from app.scim.http.errors import ScimError
 from app.scim.sync import SyncSettings, read_server_state
 from tests.scim_fixtures import TOKEN, expected_groups, fast_client, make_mapping, make_users
 from tests.test_scim_hostile import export, seeded, sync
@@ -88,3 +89,33 @@ def test_json_counts_requests_by_kind(scim_server, tmp_path, monkeypatch, capsys
     assert "writes" not in again["requests_by_kind"]
     assert again["groups_read"]["single"] + again["groups_read"]["list"] == 2
     assert sum(again["requests_by_kind"].values()) == again["requests"]
+
+
+@pytest.mark.parametrize("mode", ["", "out_of_order", "short_page"])
+def test_concurrent_user_pages_read_everyone_once(fake_scim, mode):
+    """Pages asked for at once once the total is known: late pages, or a short page that
+    leaves a gap before the next start, still give every user once."""
+    fake = fake_scim(mode, lag=0.3)
+    ids = seeded(fake, [f"u{i:03d}@x" for i in range(650)])
+    rows = [(f"u{i:03d}@x", "sales") for i in range(0, 650, 2)]  # 325: listing beats filters
+    settings = SyncSettings(fake.url, TOKEN, concurrency=4)
+    mapping = make_mapping({"sales": "Sales"}, apply_existing=True)
+    with fast_client(fake.url) as client:
+        state = read_server_state(client, export(*rows), mapping, settings)
+    assert state.read_by == "list" and not state.not_found
+    assert state.user_ids == {e: ids[e] for e, _ in rows}
+    starts = [int(r[2]["startIndex"]) for r in fake.records if r[1] == "/Users"]
+    if mode == "short_page":  # 1-100, 101-150, then one page after another from 151
+        assert starts[:2] == [1, 101] and {151, 251, 351, 451, 551} <= set(starts)
+    else:
+        assert sorted(starts) == [1, 101, 201, 301, 401, 501, 601]
+
+
+def test_concurrent_pages_still_catch_a_server_ignoring_start_index(fake_scim):
+    fake = fake_scim("ignore_start_index")
+    seeded(fake, [f"u{i:03d}@x" for i in range(450)])
+    users = export(*((f"u{i:03d}@x", "sales") for i in range(0, 450, 2)))
+    settings = SyncSettings(fake.url, TOKEN, concurrency=4)
+    with fast_client(fake.url) as client, pytest.raises(ScimError, match="same resources"):
+        read_server_state(client, users, make_mapping({"sales": "Sales"}), settings)
+    assert not fake.writes()

@@ -58,9 +58,9 @@ def read_groups(
     when every user was read; a list missing one of them is not trusted for that group)."""
     where = client.where("GET", "/Groups")
     try:
-        listing = client.list_groups(members=True)
+        listing = client.list_groups(members=True, parallel=concurrency)
     except TooLarge:  # members make the pages too large here: read the groups one by one
-        listing = client.list_groups()
+        listing = client.list_groups(parallel=concurrency)
     by_key: dict[str, list[dict[str, Any]]] = {}
     by_id: dict[str, dict[str, Any]] = {}
     for group in listing:

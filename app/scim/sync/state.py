@@ -151,7 +151,7 @@ def read_server_state(
                 candidates.setdefault(key, {})[user_id] = resource
 
     query = {"attributes": ",".join(attributes)}
-    pages = client.iter_pages("/Users", query, expected=len(wanted))
+    pages = client.iter_pages("/Users", query, expected=len(wanted), parallel=settings.concurrency)
     first, total = next(pages, ([], 0))
     for resource in first:
         take(resource)
