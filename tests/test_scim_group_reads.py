@@ -39,20 +39,25 @@ def test_a_no_op_resync_reads_members_from_the_group_list(scim_server, fault_pro
     assert plan.is_empty and not result.failed
 
 
+@pytest.mark.parametrize("user_groups", [False, True])
 @pytest.mark.parametrize("cap", [2, 0])
-def test_a_server_capping_list_members_is_read_group_by_group(fake_scim, cap):
-    """The list shows 2 (or 0) of Sales' 5 members: trusted, c, d and e would stay."""
-    fake = fake_scim("list_capped", cap=cap)
+def test_a_server_capping_list_members_is_read_group_by_group(fake_scim, cap, user_groups):
+    """The list shows 2 (or 0) of Sales' 5 members: trusted, c, d and e would stay. Without
+    users' `groups` the sample finds the cap (every group read singly); with them, each
+    group the users show capped is."""
+    fake = fake_scim("list_capped", cap=cap, user_groups=user_groups)
     ids = seeded(fake, ["a@x", "b@x", "c@x", "d@x", "e@x", "outsider@x"])
     sales = fake.add_group("Sales", [ids[n] for n in ("a@x", "b@x", "c@x", "d@x", "e@x")])
     eng = fake.add_group("Eng", [ids["outsider@x"]])
-    users = export(("a@x", "sales"), ("b@x", "sales"), ("c@x", "eng"), ("d@x", "eng"),
-                   ("e@x", "eng"))
+    users = export(
+        ("a@x", "sales"), ("b@x", "sales"), ("c@x", "eng"), ("d@x", "eng"), ("e@x", "eng")
+    )
     settings = SyncSettings(fake.url, TOKEN)
     mapping = make_mapping({"sales": "Sales", "eng": "Eng"}, apply_existing=True)
     with fast_client(fake.url) as client:
         state = read_server_state(client, users, mapping, settings)
-    assert state.groups_read_by == {"Sales": "single", "Eng": "single"}
+    eng_read = "list" if user_groups and cap else "single"
+    assert state.groups_read_by == {"Sales": "single", "Eng": eng_read}
     _, result = sync(fake.url, users, mapping)
     assert not result.failed
     assert fake.members(sales) == {"a@x", "b@x"}
@@ -119,3 +124,32 @@ def test_concurrent_pages_still_catch_a_server_ignoring_start_index(fake_scim):
     with fast_client(fake.url) as client, pytest.raises(ScimError, match="same resources"):
         read_server_state(client, users, make_mapping({"sales": "Sales"}), settings)
     assert not fake.writes()
+
+
+def test_users_groups_make_single_reads_unnecessary(fake_scim):
+    """Every user read, each naming its groups: no group is read on its own."""
+    fake = fake_scim()
+    ids = seeded(fake, ["a@x", "b@x", "c@x", "outsider@x"])
+    fake.add_group("Sales", [ids["a@x"], ids["b@x"], ids["outsider@x"]])
+    fake.add_group("Eng", [ids["c@x"]])
+    users = export(("a@x", "sales"), ("b@x", "sales"), ("c@x", "eng"))
+    mapping = make_mapping({"sales": "Sales", "eng": "Eng"}, apply_existing=True)
+    with fast_client(fake.url) as client:
+        state = read_server_state(client, users, mapping, SyncSettings(fake.url, TOKEN))
+    assert state.groups_read_by == {"Sales": "list", "Eng": "list"}
+    assert "every user's `groups`" in state.groups_judged
+    assert not [r for r in fake.records if r[1].startswith("/Groups/")]
+    assert set(state.groups["Sales"].members) == {ids["a@x"], ids["b@x"], ids["outsider@x"]}
+
+
+def test_users_groups_catch_a_list_capping_members(fake_scim):
+    fake = fake_scim("list_capped", cap=1)
+    ids = seeded(fake, ["a@x", "b@x", "c@x"])
+    fake.add_group("Sales", [ids["a@x"], ids["b@x"]])
+    fake.add_group("Eng", [ids["c@x"]])
+    users = export(("a@x", "eng"), ("b@x", "eng"), ("c@x", "eng"))
+    mapping = make_mapping({"sales": "Sales", "eng": "Eng"}, apply_existing=True)
+    _, result = sync(fake.url, users, mapping)
+    assert not result.failed
+    assert fake.members(fake.groups_named("Sales")[0]) == set()
+    assert fake.members(fake.groups_named("Eng")[0]) == {"a@x", "b@x", "c@x"}

@@ -53,9 +53,11 @@ def read_groups(
     managed: Iterable[str],
     concurrency: int,
     claimed: dict[str, set[str]] | None = None,
+    users: set[str] | None = None,
 ) -> GroupsRead:
-    """The managed groups on the server with their members (claimed: every user's `groups`,
-    when every user was read; a list missing one of them is not trusted for that group)."""
+    """The managed groups on the server with their members. claimed: group -> ids of the
+    users whose `groups` name it; users: the ids of every server user, when all were read
+    (then their `groups` are evidence, and a list missing one of them is not trusted)."""
     where = client.where("GET", "/Groups")
     try:
         listing = client.list_groups(members=True, parallel=concurrency)
@@ -80,7 +82,7 @@ def read_groups(
         entry = by_id[group_id]
         if has_members(entry):
             read.listed[name] = set(member_ids(entry, where))
-    single = _judge_list(client, read, by_id, concurrency, claimed or {})
+    single = _judge_list(client, read, by_id, concurrency, claimed or {}, users)
     _read_singly(client, read, single, concurrency)
     for name, group_id in read.ids.items():
         if name not in read.members:  # trusted from the list
@@ -96,10 +98,13 @@ def _judge_list(
     by_id: dict[str, dict[str, Any]],
     concurrency: int,
     claimed: dict[str, set[str]],
+    users: set[str] | None,
 ) -> list[str]:
     """Whether the list's members can be trusted on this server; the groups to read singly."""
     if not read.ids:
         return []
+    if users is None:
+        claimed = {}  # only every user's `groups` says who is in a group
     unlisted = [name for name in read.ids if name not in read.listed]
     doubtful = [
         name
@@ -107,6 +112,14 @@ def _judge_list(
         if any(c > len(members) for c in _counts(by_id[read.ids[name]]))
         or not claimed.get(name, set()) <= members
     ]
+    seen = users or set()
+    filled = bool(seen) and any(claimed.get(n) for n in read.listed)
+    if filled and all((m & seen) <= claimed.get(n, set()) for n, m in read.listed.items()):
+        # Users fill `groups` on this server (it names every user the list shows): a group
+        # whose list holds every user that names it needs no read of its own.
+        read.list_trusted = True
+        read.why = "every user's `groups` agrees with the group list"
+        return [*unlisted, *doubtful]
     sample = sorted(
         (n for n in read.listed if n not in doubtful and read.listed[n]),
         key=lambda n: -len(read.listed[n]),

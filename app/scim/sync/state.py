@@ -51,6 +51,7 @@ class ServerState:
     # group's member list without them is incomplete (never replaced from, on PUT servers)
     claimed_members: dict[str, set[str]] = field(default_factory=dict)
     users_complete: bool = False  # every server user was read, and users carry `groups`
+    users_read: set[str] = field(default_factory=set)  # ids of every server user read
     # managed group -> member ids as the group list (GET /Groups) shows them, where it does:
     # a witness independent of GET /Groups/{id}, for servers that replace whole groups
     listed_members: dict[str, set[str]] = field(default_factory=dict)
@@ -141,6 +142,7 @@ def read_server_state(
     def take(resource: dict[str, Any]) -> None:
         nonlocal carry_groups
         user_id = answers.resource_id(resource, where, "Resources[].id")
+        state.users_read.add(user_id)
         if resource.get("groups") is not None:
             carry_groups = True
             for name in _group_names(resource, where, direct_only=True):
@@ -178,8 +180,8 @@ def read_server_state(
             check()
             if all(key in candidates for key in wanted):
                 break
-        else:
-            state.users_complete = carry_groups  # read to the end: `groups` says who is where
+    # read to the end (totalResults users): their `groups` say who is in which group
+    state.users_complete = carry_groups and len(state.users_read) >= total
     pages.close()
     check()
 
@@ -316,8 +318,8 @@ def _read_by_filter(
 def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState) -> None:
     """The managed groups with their members: from the group list where this server's list
     is trusted, else one read per group (app/scim/sync/group_reads.py)."""
-    claimed = state.claimed_members if state.users_complete else None
-    read = read_groups(client, state.managed, settings.concurrency, claimed)
+    users = state.users_read if state.users_complete else None
+    read = read_groups(client, state.managed, settings.concurrency, state.claimed_members, users)
     for name, group_id in read.ids.items():
         state.groups[name] = ServerGroup(group_id, name, read.members[name], read.versions[name])
     state.listed_members = read.listed
