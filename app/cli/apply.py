@@ -123,7 +123,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
             return EXIT_CONNECT
         if plan.blocked:
             raise MassRemovalError(plan.mass_removal_message())
-        journal = RunJournal.begin(plan, settings, saved.mapping, saved.export_files, counted=False)
+        journal = RunJournal.begin(
+            plan, settings, saved.mapping, saved.export_files, counted=False, applies=saved.code
+        )
         # read back (verified) and journaled, like a sync
         result = execute(
             client, plan, settings, cancelled=cancel.is_set, journal=journal, budget=budget

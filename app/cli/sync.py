@@ -22,6 +22,7 @@ from app.cli.common import (
     add_removal_guard_options,
     add_result_options,
     check_report_path,
+    journal_failure,
     load_inputs,
     print_result,
     refuse_failed_expectations,
@@ -299,7 +300,9 @@ def finish_sync(args: argparse.Namespace, result, limiter=None, budget=None) -> 
     for line in result.unverified:  # written, but not checked: a new dry run shows the state
         print(f"groupmap: warning: {line}", file=sys.stderr)
     status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
-    if result.failed and result.nothing_written and result.refused_access:
+    if result.journal_error:
+        status = journal_failure(result)
+    elif result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
             f"nothing was written. Check that {args.token_origin} may write.",

@@ -1,10 +1,14 @@
-"""The journal of every sync: one JSON-lines file per run, appended and flushed as it goes.
+"""The journal of every sync: one JSON-lines file per run, a write-ahead log of its writes.
 
 A run's file starts with a "start" record (who, when, which server, the mapping, the export's
-counts), then a "plan" record, then one "op" record per operation as it completes, an
-optional "verify" record and, when the run ends normally, an "end" record. A killed run
-leaves every record written before the kill: its operations are what reached the server.
+counts, or the plan or run it applies or undoes), then a "plan" record, then per write an
+"intent" record, flushed to disk before the request is sent, carrying the witnessed
+before-state of every membership it touches, and after the answer an "op" record with the
+outcome; an optional "verify" record and, when the run ends normally, an "end" record. A killed
+run leaves every intent it sent: an intent without an outcome is resolved by reading the server.
+When an intent cannot be written (disk full, read-only, gone), nothing more is sent.
 Tokens are never written. The folder is the user data folder, or $GROUPMAP_JOURNAL_DIR.
+Format 2 (intents, witnesses); format 1 files (no intents) still read.
 """
 
 from __future__ import annotations
@@ -21,8 +25,20 @@ from typing import Any
 from app.core.errors import InputError
 
 JOURNAL_ENV = "GROUPMAP_JOURNAL_DIR"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 PREFIX, SUFFIX = "run-", ".jsonl"
+
+
+class JournalUnwritable(InputError):
+    """A journal record could not be written: the run sends nothing more."""
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        reason = error.strerror or str(error)
+        super().__init__(
+            f"cannot write the sync journal {path}: {reason}. Nothing more was sent; free some "
+            f"space or set {JOURNAL_ENV} to a folder you can write, then run again."
+        )
+        self.path = path
 
 
 def journal_dir() -> Path:
@@ -84,10 +100,17 @@ class Journal:
             ) from None
 
     def write(self, kind: str, **data: Any) -> None:
+        """Append one record and force it to disk; JournalUnwritable when that fails."""
         record = {"type": kind, "at": now_iso(), **data}
-        line = json.dumps(record, ensure_ascii=False, default=str)
-        with self._lock, self.path.open("a", encoding="utf-8") as file:
-            file.write(line + "\n")
+        line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
+        with self._lock:
+            try:
+                with self.path.open("a", encoding="utf-8") as file:
+                    file.write(line)
+                    file.flush()
+                    os.fsync(file.fileno())
+            except OSError as error:
+                raise JournalUnwritable(self.path, error) from None
 
 
 def _run_files(folder: Path) -> list[tuple[int, Path]]:
@@ -108,19 +131,37 @@ class RunRecord:
     start: dict[str, Any] = field(default_factory=dict)
     plan: dict[str, Any] = field(default_factory=dict)
     ops: list[dict[str, Any]] = field(default_factory=list)
+    intents: list[dict[str, Any]] = field(default_factory=list)
     verify: dict[str, Any] | None = None
     end: dict[str, Any] | None = None
+    problems: list[str] = field(default_factory=list)  # malformed records, skipped
 
     @property
     def url(self) -> str:
         return str(self.start.get("url", ""))
 
     @property
-    def mode(self) -> str:
-        """"sync", "dry run", "undo of run N" or "undo of run N, dry run"."""
-        dry = bool(self.start.get("dry_run"))
+    def format(self) -> int:
+        value = self.start.get("format")
+        return value if isinstance(value, int) else 1
+
+    @property
+    def kind(self) -> str:
+        """"sync", "undo", "apply" or "dry run"."""
         if self.start.get("undoes"):
-            return f"undo of run {self.start['undoes']}" + (", dry run" if dry else "")
+            return "undo"
+        if self.start.get("applies"):
+            return "apply"
+        return "dry run" if self.start.get("dry_run") else "sync"
+
+    @property
+    def mode(self) -> str:
+        """"sync", "dry run", "undo of run N", "apply of plan CODE", with ", dry run"."""
+        dry = ", dry run" if self.start.get("dry_run") else ""
+        if self.start.get("undoes"):
+            return f"undo of run {self.start['undoes']}{dry}"
+        if self.start.get("applies"):
+            return f"apply of plan {self.start['applies']}{dry}"
         return "dry run" if dry else "sync"
 
     @property
@@ -133,6 +174,13 @@ class RunRecord:
     def successful(self) -> bool:
         """Ended normally, wrote what it planned, nothing failed or went unkept."""
         return self.end is not None and self.end.get("status") == "done"
+
+    @property
+    def export_users(self) -> int | None:
+        """The export's user count, for a sync from an export (None for undo and apply)."""
+        export = self.start.get("export")
+        users = export.get("users") if isinstance(export, dict) else None
+        return users if isinstance(users, int) and not isinstance(users, bool) else None
 
     def count(self, op: str) -> int:
         """Memberships this run changed and the server kept."""
@@ -153,6 +201,22 @@ class RunRecord:
             if o.get("outcome") in ("failed", "not kept")
         )
 
+    def unresolved(self) -> list[tuple[str, str, str]]:
+        """(operation, group, email) of intents sent without any outcome (the run was killed
+        between request and answer): only reading the server tells whether they happened."""
+        answered = {
+            (str(o["op"]), str(o["group"]), str(m.get("email", "")).lower())
+            for o in self.ops
+            for m in o.get("members") or [{}]
+        }
+        left: dict[tuple[str, str, str], None] = {}
+        for intent in self.intents:
+            for m in intent.get("members") or [{}]:
+                key = (str(intent["op"]), str(intent["group"]), str(m.get("email", "")).lower())
+                if key not in answered:
+                    left[key] = None
+        return list(left)
+
     def summary(self) -> dict[str, Any]:
         return {
             "run": self.run_id,
@@ -160,10 +224,12 @@ class RunRecord:
             "ended": (self.end or {}).get("at", ""),
             "server": self.url,
             "mode": self.mode,
+            "kind": self.kind,
             "status": self.status,
             "added": self.count("add"),
             "removed": self.count("remove"),
             "failed": self.failed,
+            "unresolved": len(self.unresolved()),
             "user": self.start.get("os_user", ""),
         }
 
@@ -172,28 +238,71 @@ def _ok(op: dict[str, Any]) -> bool:
     return op.get("outcome") == "applied"
 
 
+OPERATIONS = ("create", "add", "remove", "delete")
+
+
+def _shape_problem(kind: object, entry: dict[str, Any]) -> str:
+    """What is wrong with a record's shape, or "" (a record of another kind is not checked)."""
+    if kind == "start":
+        if not isinstance(entry.get("url"), str):
+            return "a start record without a server URL"
+        export = entry.get("export")
+        if export is not None and not isinstance(export, dict):
+            return "a start record whose export is not an object"
+        if entry.get("mapping") is not None and not isinstance(entry.get("mapping"), dict):
+            return "a start record whose mapping is not an object"
+    elif kind == "plan":
+        for name in ("adds", "removes"):
+            value = entry.get(name, {})
+            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+                return f"a plan record whose {name} is not an object of lists"
+    elif kind in ("op", "intent"):
+        if entry.get("op") not in OPERATIONS:
+            return f"an {kind} record with the operation {entry.get('op')!r}"
+        if not isinstance(entry.get("group"), str):
+            return f"an {kind} record without a group name"
+        members = entry.get("members", [])
+        if not isinstance(members, list) or not all(isinstance(m, dict) for m in members):
+            return f"an {kind} record whose members are not a list of objects"
+        if kind == "op" and not isinstance(entry.get("outcome"), str):
+            return "an op record without an outcome"
+    elif kind in ("verify", "end") and not isinstance(entry, dict):
+        return f"a malformed {kind} record"
+    return ""
+
+
 def read_run(path: Path) -> RunRecord:
-    """A run's records; a torn last line (the run was killed mid-write) is ignored."""
+    """A run's records. A torn last line (the run was killed mid-write) is ignored; a record
+    of the wrong shape is skipped and named in `problems` (file and line), never raised."""
     number = path.name[len(PREFIX) : -len(SUFFIX)]
     record = RunRecord(int(number) if number.isdigit() else 0, path)
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError as error:
         raise InputError(f"cannot read the journal {path}: {error.strerror}") from None
-    for line in lines:
+    for line_number, line in enumerate(lines, 1):
         try:
             entry = json.loads(line)
         except ValueError:
+            if line_number < len(lines):
+                record.problems.append(f"{path}, line {line_number}: not JSON, skipped")
             continue
         if not isinstance(entry, dict):
+            record.problems.append(f"{path}, line {line_number}: not a JSON object, skipped")
             continue
         kind = entry.get("type")
+        problem = _shape_problem(kind, entry)
+        if problem:
+            record.problems.append(f"{path}, line {line_number}: {problem}, skipped")
+            continue
         if kind == "start":
             record.start = entry
         elif kind == "plan":
             record.plan = entry
         elif kind == "op":
             record.ops.append(entry)
+        elif kind == "intent":
+            record.intents.append(entry)
         elif kind == "verify":
             record.verify = entry
         elif kind == "end":
@@ -203,14 +312,32 @@ def read_run(path: Path) -> RunRecord:
 
 def list_runs(url: str | None = None, folder: Path | None = None) -> list[RunRecord]:
     """Every journaled run, oldest first; only those to `url` when given."""
+    return read_runs(url, folder)[0]
+
+
+def read_runs(
+    url: str | None = None, folder: Path | None = None
+) -> tuple[list[RunRecord], list[str]]:
+    """(runs, problems): every readable run (to `url` when given), and one line per malformed
+    record or unreadable file, which is skipped instead of stopping anything."""
     folder = folder or journal_dir()
     if not folder.is_dir():
-        return []
-    runs = [read_run(path) for _, path in _run_files(folder)]
-    runs = [r for r in runs if r.start]
-    if url:
-        runs = [r for r in runs if same_server(r.url, url)]
-    return runs
+        return [], []
+    runs, problems = [], []
+    for _, path in _run_files(folder):
+        try:
+            run = read_run(path)
+        except InputError as error:
+            problems.append(f"{error}, skipped")
+            continue
+        problems += run.problems
+        if not run.start:
+            if run.ops or run.intents:
+                problems.append(f"{path}: no readable start record, skipped")
+            continue
+        if not url or same_server(run.url, url):
+            runs.append(run)
+    return runs, problems
 
 
 def find_run(run_id: int, folder: Path | None = None) -> RunRecord:
@@ -282,6 +409,6 @@ def last_successful_sync(url: str, folder: Path | None = None) -> RunRecord | No
     runs = [
         r
         for r in list_runs(url, folder)
-        if r.mode == "sync" and r.successful and (r.start.get("export") or {}).get("users")
+        if r.mode == "sync" and r.successful and r.export_users
     ]
     return runs[-1] if runs else None

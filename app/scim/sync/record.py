@@ -1,9 +1,13 @@
-"""A sync's journal records: what the run is, its plan, each operation as it completes;
-and what the journal tells later runs (the source guard's reference, this app's own changes).
+"""A sync's journal records: what the run is, its plan, each write's intent before it is
+sent and its outcome after; and what the journal tells later runs (the source guard's
+reference, this app's own changes).
 
-The executor calls `created`, `applied`, `failed` and `not_kept` from its worker threads;
-each writes one flushed line (app/io/journal.py), so the file is an accurate record of
-what reached the server even when the process is killed.
+The executor calls `intent` right before each request, then `created`, `applied`,
+`witnessed`, `failed` and `not_kept` from its worker threads; each writes one line forced to
+disk (app/io/journal.py), so the file is a write-ahead log of what may have reached the server
+even when the process is killed. An intent carries the witnessed before-state of every
+membership it touches (what the run read): undo never reverts what was there before the run.
+A record that cannot be written sets `error`, and the run sends nothing more.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from app.io.drafts import draft_dict
 from app.io.journal import (
     FORMAT_VERSION,
     Journal,
+    JournalUnwritable,
     last_successful_sync,
     list_runs,
     os_user,
@@ -38,6 +43,7 @@ class RunJournal:
         self.journal = journal
         self.plan = plan
         self.group_ids: dict[str, str] = {n: g.id for n, g in plan.state.groups.items()}
+        self.error = ""  # set when a record could not be written: the run stops sending
 
     @property
     def run_id(self) -> int:
@@ -53,6 +59,7 @@ class RunJournal:
         *,
         dry_run: bool = False,
         undoes: int | None = None,
+        applies: str | None = None,
         folder: Path | None = None,
         counted: bool = True,
     ) -> RunJournal:
@@ -60,6 +67,8 @@ class RunJournal:
 
         `counted=False`: the plan's users are not the export's (an undo, a saved plan), so the
         export's counts are left out and the run is never the source guard's reference.
+        `undoes` (a run id) and `applies` (a plan code) name what the run is. Raises
+        JournalUnwritable (nothing sent yet) when the folder or disk cannot take the records.
         """
         run = cls(Journal.create(folder), plan)
         counts = export_stats(plan.users) if counted else {"users": None, "blank_source": None}
@@ -71,6 +80,7 @@ class RunJournal:
             os_user=os_user(),
             dry_run=dry_run,
             undoes=undoes,
+            applies=applies,
             target=settings.target,
             attribute=settings.attribute,
             match_attribute=settings.match_attribute,
@@ -91,8 +101,18 @@ class RunJournal:
         ids = self.plan.state.user_ids
         return [{"id": ids.get(e.lower(), ""), "email": e} for e in emails]
 
+    def _write(self, kind: str, **data: Any) -> None:
+        """One record; a failure is kept in `error` (the run checks it before every request)
+        rather than raised in a worker thread."""
+        if self.error:
+            return
+        try:
+            self.journal.write(kind, **data)
+        except JournalUnwritable as error:
+            self.error = str(error)
+
     def _op(self, op: str, group: str, emails: list[str], outcome: str, **extra: Any) -> None:
-        self.journal.write(
+        self._write(
             "op",
             op=op,
             group=group,
@@ -100,6 +120,24 @@ class RunJournal:
             members=self._members(emails),
             outcome=outcome,
             **extra,
+        )
+
+    def intent(self, operation: str, group: str, emails: list[str]) -> None:
+        """Before a request: what it will change, and each membership's witnessed before-state
+        (`before`: the user was a member of the group when the run read the server)."""
+        known = self.plan.state.groups.get(group)
+        present = set(known.members) if known is not None else set()
+        members = [
+            {**member, "before": bool(member["id"]) and member["id"] in present}
+            for member in self._members(emails)
+        ]
+        self._write(
+            "intent",
+            op=operation,
+            group=group,
+            group_id=self.group_ids.get(group, ""),
+            group_existed=known is not None,
+            members=members,
         )
 
     # --- called by SyncResult as operations complete -----------------------------------
@@ -111,6 +149,10 @@ class RunJournal:
             self._op("create", group, [], "adopted", status=None)
         else:
             self._op("create", group, [], "applied", status=201)
+
+    def witnessed(self, group: str, emails: list[str]) -> None:
+        """Members found in a group the run adopted: there before, never the run's own adds."""
+        self._op("add", group, emails, "witnessed")
 
     def applied(
         self, group: str, added: list[str], removed: list[str], status: int | None
@@ -143,7 +185,7 @@ class RunJournal:
     # --- after the writes ---------------------------------------------------------------
 
     def verified(self, result: SyncResult, requests: int) -> None:
-        self.journal.write(
+        self._write(
             "verify",
             requests=requests,
             not_kept=[
@@ -162,7 +204,7 @@ class RunJournal:
             else:
                 status = "done"
         summary = result.to_json() if result is not None else {}
-        self.journal.write("end", status=status or "done", result=summary)
+        self._write("end", status=status or "done", result=summary)
 
 
 def export_stats(users: UserList) -> dict[str, int]:

@@ -15,8 +15,15 @@ REPORT_COLUMNS = ["email", "name", "outcome", "added to", "removed from", "reaso
 
 
 class OperationLog(Protocol):
-    """Where a result reports each operation as it completes, the read-back and the end: the
-    run's journal (app/scim/sync/record.py, RunJournal) when the run keeps one."""
+    """Where a run writes each intent before its request, each outcome after it, the read-back
+    and the end: the run's journal (app/scim/sync/record.py, RunJournal) when it keeps one.
+    `error` is set once a record could not be written: the run then sends nothing more."""
+
+    error: str
+
+    def intent(self, operation: str, group: str, emails: list[str]) -> None: ...
+
+    def witnessed(self, group: str, emails: list[str]) -> None: ...
 
     def created(self, group: str, group_id: str, adopted: bool = False) -> None: ...
 
@@ -92,6 +99,7 @@ class SyncResult:
     not_kept: list[NotKept] = field(default_factory=list)
     verified: bool = False  # the changed groups were read back
     unverified: list[str] = field(default_factory=list)  # groups the read-back could not read
+    journal_error: str = ""  # the journal became unwritable: the run stopped sending there
     journal: OperationLog | None = field(default=None, repr=False)  # when recording
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -125,6 +133,15 @@ class SyncResult:
             self.done.setdefault(group, set()).update(e.lower() for e in [*added, *removed])
         if self.journal is not None:
             self.journal.applied(group, list(added), list(removed), status)
+
+    def witnessed(self, group: str, emails: Sequence[str]) -> None:
+        """Planned members found already in a group the run adopted: in place, but not the
+        run's doing, so never counted as added nor reverted by its undo."""
+        with self._lock:
+            self.unchanged += len(emails)
+            self.done.setdefault(group, set()).update(e.lower() for e in emails)
+        if self.journal is not None and emails:
+            self.journal.witnessed(group, list(emails))
 
     def lost(
         self, group: str, operation: str, emails: list[str], reason: str, counted: bool = False

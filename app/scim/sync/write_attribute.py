@@ -83,9 +83,19 @@ def _stopped(run: Run, items: list[Item], stop: Stop) -> None:
             run.not_sent(group, "remove", [email], stop)
 
 
+def _intend(run: Run, items: list[Item]) -> None:
+    """The intents of these users' writes, on disk before the request goes."""
+    for email, _, added_to, removed_from in items:
+        for group in added_to:
+            run.intend("add", group, [email])
+        for group in removed_from:
+            run.intend("remove", group, [email])
+
+
 def _write_one(run: Run, item: Item) -> None:
     try:
         run.check()
+        _intend(run, [item])
     except Stop as stop:
         _stopped(run, [item], stop)
         return
@@ -102,6 +112,7 @@ def _write_one(run: Run, item: Item) -> None:
 def _write_bulk(run: Run, items: list[Item]) -> None:
     try:
         run.check()
+        _intend(run, items)
     except Stop as stop:
         _stopped(run, items, stop)
         return

@@ -42,6 +42,7 @@ def write_group(run: Run, group: str) -> None:
             run.check()
             first = adds[: run.settings.batch_size]
             run.spend(len(first))
+            run.intend("create", group, first)
             try:
                 created, adopted = run.client.create_group(group, [ids[e.lower()] for e in first])
             except ScimError as exc:
@@ -57,11 +58,16 @@ def write_group(run: Run, group: str) -> None:
                 run.fail(group, "add", adds, exc)
                 return
             done = [e for e in adds if ids[e.lower()] in present]
-            result.applied(group, added=done)
+            if adopted:  # it existed: who is in it was there before, not this run's doing
+                result.witnessed(group, done)
+            else:
+                result.applied(group, added=done)
             adds = [e for e in adds if ids[e.lower()] not in present]
-            verb = "Adopted existing" if adopted else "Created"
             members = {0: "no members yet", 1: "1 member"}.get(len(done), f"{len(done)} members")
-            run.say(f"{verb} group {group} with {members}")
+            if adopted:
+                run.say(f"Adopted existing group {group}: {members} of the plan already in it")
+            else:
+                run.say(f"Created group {group} with {members}")
         else:
             group_id = plan.state.groups[group].id
         _write_batches(run, group, group_id, adds, removes)
@@ -128,6 +134,8 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     batch_removes = [e for op, e in batch if op == "remove"]
     run.check()
     run.spend(len(batch))
+    run.intend("add", group, batch_adds)
+    run.intend("remove", group, batch_removes)
     try:
         answer = run.client.modify_members(
             group_id,

@@ -156,7 +156,8 @@ class SavedPlanFlow:
         settings = watched_settings(plan, saved_settings(saved, connection))
         try:
             journal = RunJournal.begin(
-                plan, settings, saved.mapping, saved.export_files, counted=False
+                plan, settings, saved.mapping, saved.export_files, counted=False,
+                applies=saved.code,
             )
         except InputError as error:  # the journal folder cannot be written: do not apply
             c.show_error(error)

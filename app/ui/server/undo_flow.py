@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtWidgets import QTreeWidgetItem, QWidget
 
 from app.core.errors import InputError
-from app.io.journal import RunRecord, find_run, when
+from app.io.journal import RunRecord, find_run, list_runs, when
 from app.ui.server.sync_preview import PlanDialog
 
 if TYPE_CHECKING:
@@ -23,7 +23,8 @@ def undo_plan_task(state: Any, profile: Any, token: str, run: RunRecord, setting
     from app.scim.sync.undo import plan_undo
 
     with profile.client(token) as client:
-        return plan_undo(client, run, settings, cancelled=state.is_cancelled)
+        later = list_runs(run.url)  # a membership a later run changed is left as is
+        return plan_undo(client, run, settings, cancelled=state.is_cancelled, later=later)
 
 
 def undo_task(state: Any, profile: Any, token: str, undo: Any, settings: Any) -> Any:
