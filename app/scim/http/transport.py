@@ -7,7 +7,9 @@ The token lives only in the Authorization header of the httpx client; nothing he
 headers into text, and any server text echoing the token is redacted before it is shown.
 Every request is bounded: a total deadline from sending to the last byte of the answer (not
 only per read, so a server dripping bytes cannot hold a sync), and a cap on the answer's size,
-read as a stream so an oversized body is refused before it fills the memory.
+read as a stream so an oversized body is refused before it fills the memory. Retries do not
+multiply the deadline: a request is sent again only while its failures took less than one
+deadline in all, or once after a first attempt that ran into it (`may_retry`).
 """
 
 from __future__ import annotations
