@@ -23,7 +23,11 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from app.scim.http.errors import ScimError
+from app.scim.http.stops import RateDeadline as RateDeadline
+from app.scim.http.stops import Stop as Stop
+from app.scim.http.stops import WaitCancelled as WaitCancelled
+from app.scim.http.stops import deadline_text as deadline_text
+from app.scim.http.stops import sliced_sleep as sliced_sleep
 
 DEFAULT_DEADLINE = 2 * 3600.0  # seconds a sync may keep retrying throttled requests
 THROTTLE_STATUSES = frozenset({429, 503})
@@ -43,48 +47,6 @@ PROBE = 0.02  # growth a second while probing, compounded
 RISEN = 1.2  # a rate refused this far above the limit (or what was admitted) raises it
 HISTORY = 60.0  # seconds of send times and episodes kept for measuring
 MIN_RATE = 0.01  # requests a second: one every 100 s, the floor a 429 storm can push to
-SLICE = 0.2  # seconds: waits are cut in slices so that a cancel is seen promptly
-
-
-def deadline_text(seconds: float) -> str:
-    """2 h, 45 min: how a --deadline is named in messages."""
-    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{round(seconds / 60, 1):g} min"
-
-
-class Stop(Exception):
-    """Raised inside a worker when the sync is cancelled or must stop."""
-
-
-class WaitCancelled(ScimError, Stop):
-    """The admin cancelled while a request waited for the rate limit: it was not sent.
-
-    A ScimError where a request's failure is handled, a Stop where the worker's work is.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(0, None, "not sent: cancelled while waiting for the server's rate limit")
-
-
-class RateDeadline(ScimError, Stop):
-    """The server asked for a wait (Retry-After, a spent budget's reset) that ends past the
-    sync's deadline: the request is not sent, and no other after it (a Stop for the worker)."""
-
-    def __init__(self, asked: float, deadline: float, status: int = 429) -> None:
-        super().__init__(
-            status,
-            None,
-            f"not sent: the server asked to wait {wait_text(asked)} before more requests "
-            f"(Retry-After), past the {deadline_text(deadline)} deadline (--deadline); run the "
-            "sync again later, it sends only what is still missing",
-        )
-
-
-def wait_text(seconds: float) -> str:
-    """A server's asked-for wait in words: 27.8 h (100,000 s), 12 min (720 s), 40 s."""
-    if seconds < 120:
-        return f"{seconds:,.0f} s"
-    shown = f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
-    return f"{shown} ({seconds:,.0f} s)"
 
 
 @dataclass(frozen=True)
@@ -104,23 +66,6 @@ class HeaderLimit:
         if self.quota and self.window:
             return self.quota / self.window
         return None
-
-
-def sliced_sleep(
-    seconds: float,
-    cancelled: Callable[[], bool] | None,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-) -> None:
-    """Sleep in short slices; raises WaitCancelled when the sync is cancelled meanwhile."""
-    end = clock() + max(0.0, seconds)
-    while True:
-        if cancelled is not None and cancelled():
-            raise WaitCancelled()
-        left = end - clock()
-        if left <= 0:
-            return
-        sleep(min(left, SLICE))
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
