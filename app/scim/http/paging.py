@@ -112,13 +112,14 @@ def walk_pages(walk: PageWalk, parallel: int) -> Generator[tuple[list[dict[str, 
 
 
 def _ahead(walk: PageWalk, starts: Iterator[int], parallel: int) -> Iterator[tuple[int, Page]]:
-    """Pages at the given starts, in order, with up to 2 x parallel asked for ahead."""
+    """Pages at the given starts, in order, with up to `parallel` asked for ahead (a walk
+    stopped early has asked for at most that many pages it did not need)."""
     pending: deque[tuple[int, Future[Page]]] = deque()
     pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="groupmap-page")
     try:
         for at in starts:
             pending.append((at, pool.submit(walk.get, at)))
-            if len(pending) >= 2 * parallel:
+            if len(pending) >= parallel:
                 break
         while pending:
             at, future = pending.popleft()

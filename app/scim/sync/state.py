@@ -170,7 +170,7 @@ def read_server_state(
         except ScimError as exc:
             if exc.status != 400:  # a filter this server cannot answer: list and compare here
                 raise
-    if state.read_by == "list" or any(key not in candidates for key in wanted):
+    if any(key not in candidates for key in wanted):  # pages are read ahead: none needlessly
         done = 1
         for page, total in pages:
             done += 1
