@@ -153,3 +153,36 @@ def test_users_groups_catch_a_list_capping_members(fake_scim):
     assert not result.failed
     assert fake.members(fake.groups_named("Sales")[0]) == set()
     assert fake.members(fake.groups_named("Eng")[0]) == {"a@x", "b@x", "c@x"}
+
+
+def test_the_read_back_uses_the_group_list_where_trusted(scim_server, fault_proxy):
+    users = make_users(80, VALUES)
+    server = scim_server(users)
+    proxy = fault_proxy(server.url)
+    sync(proxy.url, users, MAPPING)
+    moved = make_users(80, VALUES[1:] + VALUES[:1])  # everyone changes group
+    plan, result = sync(proxy.url, moved, MAPPING)
+    assert not result.failed and not result.not_kept and result.verified
+    assert result.requests_by_kind["read_back"] == 1  # one list page, not 8 single reads
+    assert server.dump()["groups"] == expected_groups(moved, MAPPING)
+
+
+def test_a_change_not_kept_is_still_found_through_the_group_list(fake_scim, monkeypatch):
+    fake = fake_scim()
+    names = [f"u{i}@x" for i in range(8)]
+    seeded(fake, names)
+    outsiders = seeded(fake, [f"outsider-{g}@x" for g in "ABCD"])  # groups not empty
+    groups = {g: fake.add_group(g, [outsiders[f"outsider-{g}@x"]]) for g in "ABCD"}
+    patch = fake._patch
+
+    def patch_but_d(group, operations):  # D answers 204 and keeps nothing
+        return (204, None) if group["id"] == groups["D"] else patch(group, operations)
+
+    monkeypatch.setattr(fake, "_patch", patch_but_d)
+    mapping = make_mapping({v: v.upper() for v in "abcd"}, apply_existing=True)
+    users = export(*((n, "abcd"[i % 4]) for i, n in enumerate(names)))
+    _, result = sync(fake.url, users, mapping)
+    assert result.requests_by_kind["read_back"] >= 1
+    assert not [r for r in fake.records if r[1].startswith("/Groups/") and r[0] == "GET"]
+    assert sorted(n.email for n in result.not_kept) == ["u3@x", "u7@x"]
+    assert fake.members(groups["A"]) == {"u0@x", "u4@x", "outsider-A@x"}

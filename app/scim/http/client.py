@@ -214,6 +214,7 @@ class ScimClient:
         page_size: int | None = None,
         expected: int = 0,
         parallel: int = 1,
+        kind: str | None = None,
     ) -> Generator[tuple[list[dict[str, Any]], int]]:
         """(resources, totalResults) per page, by startIndex, until totalResults is reached.
 
@@ -225,12 +226,12 @@ class ScimClient:
         forever), is an error: ending quietly would report the users not read as "not found".
         `expected`: how many resources the caller knows of (the export's users), the bound
         where a server does not say its total. `parallel`: pages asked for at once once the
-        total is known (app/scim/http/paging.py).
+        total is known (app/scim/http/paging.py). `kind`: how the pages are counted.
         """
         where = self.where("GET", endpoint)
 
         def fetch(query: dict[str, Any]) -> object:
-            return self.request("GET", endpoint, params=query)
+            return self.request("GET", endpoint, params=query, kind=kind)
 
         walk = PageWalk(fetch, where, params, self.page_size(page_size), expected, self.max_pages)
         return walk_pages(walk, parallel)
@@ -244,19 +245,24 @@ class ScimClient:
         )
 
     def list_resources(
-        self, endpoint: str, params: dict[str, Any] | None = None, parallel: int = 1
+        self,
+        endpoint: str,
+        params: dict[str, Any] | None = None,
+        parallel: int = 1,
+        kind: str | None = None,
     ) -> list[dict[str, Any]]:
-        pages = self.iter_pages(endpoint, params, parallel=parallel)
+        pages = self.iter_pages(endpoint, params, parallel=parallel, kind=kind)
         return [r for page, _ in pages for r in page]
 
     def list_users(self, attributes: Iterable[str] | None = None) -> list[dict[str, Any]]:
         params = {"attributes": ",".join(attributes)} if attributes else None
         return self.list_resources("/Users", params)
 
-    def list_groups(self, members: bool = False, parallel: int = 1) -> list[dict[str, Any]]:
-        return self.list_resources(
-            "/Groups", None if members else {"excludedAttributes": "members"}, parallel
-        )
+    def list_groups(
+        self, members: bool = False, parallel: int = 1, kind: str | None = None
+    ) -> list[dict[str, Any]]:
+        params = None if members else {"excludedAttributes": "members"}
+        return self.list_resources("/Groups", params, parallel, kind)
 
     def search(
         self, endpoint: str, attribute: str, value: str, attributes: Iterable[str] | None = None

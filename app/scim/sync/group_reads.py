@@ -40,6 +40,7 @@ class GroupsRead:
     listed: dict[str, set[str]] = field(default_factory=dict)  # the list's members, if any
     read_by: dict[str, str] = field(default_factory=dict)  # managed group -> "list"/"single"
     list_trusted: bool = False
+    on_server: int = 0  # groups the list holds, managed or not
     why: str = ""  # how the list was judged, for the log and --json
 
 
@@ -71,7 +72,7 @@ def read_groups(
         if not isinstance(name, str):
             raise answers.wrong(where, "Resources[].displayName", name, "a string")
         by_key.setdefault(group_key(name), []).append(group)
-    read = GroupsRead()
+    read = GroupsRead(on_server=len(listing))
     # Only an exact spelling is adopted, so "Sales" and "sales" in one mapping can never
     # both claim the server's "Sales" (each would remove the other's members from it).
     for name in managed:

@@ -57,6 +57,8 @@ class ServerState:
     listed_members: dict[str, set[str]] = field(default_factory=dict)
     groups_read_by: dict[str, str] = field(default_factory=dict)  # group -> "list"/"single"
     groups_judged: str = ""  # how this server's group list was judged
+    groups_list_trusted: bool = False  # its members may be read from the list (read-back too)
+    groups_on_server: int = 0  # every group the list holds, managed or not
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
 
@@ -325,6 +327,8 @@ def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState)
     state.listed_members = read.listed
     state.groups_read_by = read.read_by
     state.groups_judged = read.why
+    state.groups_list_trusted = read.list_trusted
+    state.groups_on_server = read.on_server
 
 
 def export_groups_of(users: UserList) -> dict[str, tuple[str, ...]]:
