@@ -132,18 +132,11 @@ def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
 
 def refuse_failed_expectations(users: UserList, mapping: Mapping) -> None:
     """`groupmap sync` writes nothing while an expectation fails (InputError listing them)."""
-    from app.core.engine import evaluate
-    from app.core.expectations import failures
+    from app.scim.sync.guards import expectations_stop
 
-    if not mapping.expectations:
-        return
-    failed = failures(evaluate(users, mapping))
-    if failed:
-        listed = "\n".join(f"  FAIL {outcome.message}" for outcome in failed)
-        raise InputError(
-            f"{len(failed)} expectation(s) of the mapping fail, so nothing was written:\n"
-            f"{listed}\nFix the mapping (or the expectations), or pass --ignore-expectations."
-        )
+    stop = expectations_stop(users, mapping)
+    if stop:
+        raise InputError(stop)
 
 
 def check_output_option(option: str, path: str) -> None:

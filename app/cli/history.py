@@ -21,7 +21,6 @@ from app.cli.pacing import (
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
-    from app.io.journal import RunRecord
 
 
 def register(add: AddCommand) -> None:
@@ -60,18 +59,6 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(line.rstrip() for line in lines)
-
-
-def _source_line(run: RunRecord) -> str:
-    """What the run started from: the export, the plan it applied or the run it undid."""
-    if run.kind == "undo":
-        return f"Undoes run {run.start.get('undoes')}"
-    if run.kind == "apply":
-        return f"Applies plan {run.start.get('applies')}"
-    export = run.start.get("export") or {}
-    files = ", ".join(str(f) for f in export.get("files") or []) or "none"
-    users = run.export_users
-    return f"Export: {files}" + (f" ({users:,} users)" if users is not None else "")
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -116,7 +103,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(f"Started {_when(s['started'])}, {s['status']}" + (
             f" {_when(s['ended'])}" if s["ended"] else ""
         ))
-        print(_source_line(run))
+        source = run.source_text()
+        print(source[0].upper() + source[1:])
         print(f"Added {s['added']}, removed {s['removed']}, failed or not kept {s['failed']}.")
         for op in run.ops:
             print("  " + describe_op(op))

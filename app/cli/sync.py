@@ -237,9 +237,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
             dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count, estimate)
             if args.plan_out:
+                from app.scim.sync.guards import plan_guards
                 from app.scim.sync.planfile import save_plan
 
-                saved = save_plan(Path(args.plan_out), plan, mapping, args.users)
+                if guard:  # what stops a sync stops saving its plan for approval
+                    raise InputError(guard)
+                guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
+                                     allow_source_change=args.allow_source_change)
+                saved = save_plan(Path(args.plan_out), plan, mapping, args.users, guards)
                 print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key
 
 JOURNAL_ENV = "GROUPMAP_JOURNAL_DIR"
 FORMAT_VERSION = 2
@@ -182,6 +183,17 @@ class RunRecord:
         users = export.get("users") if isinstance(export, dict) else None
         return users if isinstance(users, int) and not isinstance(users, bool) else None
 
+    def source_text(self) -> str:
+        """What the run started from: the export, the plan it applied or the run it undid."""
+        if self.kind == "undo":
+            return f"undoes run {self.start.get('undoes')}"
+        if self.kind == "apply":
+            return f"applies plan {self.start.get('applies')}"
+        export = self.start.get("export") or {}
+        files = ", ".join(str(f) for f in export.get("files") or []) or "no export file"
+        users = self.export_users
+        return f"export {files}" + (f" ({users:,} users)" if users is not None else "")
+
     def count(self, op: str) -> int:
         """Memberships this run changed and the server kept."""
         done = sum(len(o.get("members", [])) for o in self.ops if o["op"] == op and _ok(o))
@@ -203,19 +215,11 @@ class RunRecord:
 
     def unresolved(self) -> list[tuple[str, str, str]]:
         """(operation, group, email) of intents sent without any outcome (the run was killed
-        between request and answer): only reading the server tells whether they happened."""
-        answered = {
-            (str(o["op"]), str(o["group"]), str(m.get("email", "")).lower())
-            for o in self.ops
-            for m in o.get("members") or [{}]
-        }
-        left: dict[tuple[str, str, str], None] = {}
-        for intent in self.intents:
-            for m in intent.get("members") or [{}]:
-                key = (str(intent["op"]), str(intent["group"]), str(m.get("email", "")).lower())
-                if key not in answered:
-                    left[key] = None
-        return list(left)
+        between request and answer): only reading the server tells whether they happened.
+        A create or delete is one operation on its group (email "")."""
+        answered = {key for o in self.ops for key in _keys(o)}
+        left = [key for intent in self.intents for key in _keys(intent) if key not in answered]
+        return list(dict.fromkeys(left))
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -232,6 +236,14 @@ class RunRecord:
             "unresolved": len(self.unresolved()),
             "user": self.start.get("os_user", ""),
         }
+
+
+def _keys(record: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What an intent or an outcome is about: (operation, group, email lower) per member."""
+    op, group = str(record["op"]), str(record["group"])
+    if op in ("create", "delete"):
+        return [(op, group, "")]
+    return [(op, group, email_key(str(m.get("email", "")))) for m in record.get("members") or []]
 
 
 def _ok(op: dict[str, Any]) -> bool:
@@ -352,12 +364,12 @@ def find_run(run_id: int, folder: Path | None = None) -> RunRecord:
 
 def user_placements(runs: list[RunRecord], email: str) -> list[dict[str, Any]]:
     """One user's journaled changes across runs, oldest first."""
-    wanted = email.strip().lower()
+    wanted = email_key(email)
     found = []
     for run in runs:
         for op in run.ops:
             for member in op.get("members") or []:
-                if str(member.get("email", "")).lower() == wanted:
+                if email_key(str(member.get("email", ""))) == wanted:
                     found.append(
                         {
                             "run": run.run_id,

@@ -14,13 +14,13 @@ shows without `members` is read singly (absent is not empty).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import group_key
 from app.scim.http import answers
 from app.scim.http.client import ScimClient, member_ids
 from app.scim.http.errors import TooLarge
@@ -42,11 +42,6 @@ class GroupsRead:
     list_trusted: bool = False
     on_server: int = 0  # groups the list holds, managed or not
     why: str = ""  # how the list was judged, for the log and --json
-
-
-def group_key(name: str) -> str:
-    """What tells two group names apart on some server: not spaces, case or NFC/NFD."""
-    return unicodedata.normalize("NFC", name).strip().casefold()
 
 
 def read_groups(
@@ -175,9 +170,9 @@ def _version(entry: dict[str, Any]) -> str | None:
 def server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) -> str | None:
     """The id of the one server group spelled exactly as the managed group, or None.
 
-    Two groups of that exact name, or only groups that differ from it by surrounding spaces,
-    case or Unicode normalization, stop the sync: adopting one would be a guess, and
-    creating the group beside them would make a near-duplicate.
+    Two groups of that exact name, or only groups of its group_key (differing by case,
+    spacing, Unicode form or invisible characters), stop the sync: adopting one would be a
+    guess, and creating the group beside them would make a near-duplicate.
     """
     exact = [g for g in similar if g["displayName"] == name]
     if len(exact) == 1:
@@ -195,7 +190,7 @@ def server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) -
             "as the server does"
         )
     raise InputError(
-        f"{client.base_url} has {what} (differing at most by surrounding spaces, case or "
-        f"Unicode normalization): GroupMap will not pick one. {advice}, then run the sync "
+        f"{client.base_url} has {what} (differing at most by case, spacing, Unicode form or "
+        f"invisible characters): GroupMap will not pick one. {advice}, then run the sync "
         "again; nothing was written"
     )

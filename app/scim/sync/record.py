@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.core.identity import email_key
 from app.core.mapping import Mapping
 from app.core.source_guard import SourceStats, source_change, source_stats
 from app.core.users import UserList
@@ -99,7 +100,7 @@ class RunJournal:
 
     def _members(self, emails: list[str]) -> list[dict[str, str]]:
         ids = self.plan.state.user_ids
-        return [{"id": ids.get(e.lower(), ""), "email": e} for e in emails]
+        return [{"id": ids.get(email_key(e), ""), "email": e} for e in emails]
 
     def _write(self, kind: str, **data: Any) -> None:
         """One record; a failure is kept in `error` (the run checks it before every request)
@@ -245,7 +246,7 @@ def source_guard_message(url: str, users: UserList, folder: Path | None = None) 
 def applied_since(
     url: str, since: float | None = None, folder: Path | None = None
 ) -> dict[str, dict[str, bool]]:
-    """Per user (email, lower): group -> member after this app's last kept change to it, from
+    """Per user (email_key): group -> member after this app's last kept change to it, from
     the runs to `url` that started after `since` (a POSIX time; None: every run)."""
     changes: dict[str, dict[str, bool]] = {}
     for run in list_runs(url, folder):
@@ -257,7 +258,7 @@ def applied_since(
                 continue
             outcome = op.get("outcome")
             for member in op.get("members") or []:
-                email = str(member.get("email", "")).lower()
+                email = email_key(str(member.get("email", "")))
                 groups = changes.setdefault(email, {})
                 group = str(op.get("group", ""))
                 if outcome == "applied":
@@ -276,7 +277,7 @@ def discount_own_changes(
     kept = []
     for d in drift:
         expected = set(d.export_groups)
-        for group, member in applied.get(d.email.lower(), {}).items():
+        for group, member in applied.get(email_key(d.email), {}).items():
             if member:
                 expected.add(group)
             else:

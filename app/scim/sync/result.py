@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from app.core.identity import email_key
 from app.scim.sync.plan import Drift, SyncPlan
 
 REPORT_COLUMNS = ["email", "name", "outcome", "added to", "removed from", "reason"]
@@ -95,7 +96,7 @@ class SyncResult:
     drift: list[Drift] = field(default_factory=list)
     cancelled: bool = False
     group_ids: dict[str, str] = field(default_factory=dict)  # groups created or adopted
-    done: dict[str, set[str]] = field(default_factory=dict)  # group -> emails (lower) applied
+    done: dict[str, set[str]] = field(default_factory=dict)  # group -> email_keys applied
     not_kept: list[NotKept] = field(default_factory=list)
     verified: bool = False  # the changed groups were read back
     unverified: list[str] = field(default_factory=list)  # groups the read-back could not read
@@ -130,7 +131,7 @@ class SyncResult:
         with self._lock:
             self.added += len(added)
             self.removed += len(removed)
-            self.done.setdefault(group, set()).update(e.lower() for e in [*added, *removed])
+            self.done.setdefault(group, set()).update(email_key(e) for e in [*added, *removed])
         if self.journal is not None:
             self.journal.applied(group, list(added), list(removed), status)
 
@@ -139,7 +140,7 @@ class SyncResult:
         run's doing, so never counted as added nor reverted by its undo."""
         with self._lock:
             self.unchanged += len(emails)
-            self.done.setdefault(group, set()).update(e.lower() for e in emails)
+            self.done.setdefault(group, set()).update(email_key(e) for e in emails)
         if self.journal is not None and emails:
             self.journal.witnessed(group, list(emails))
 
@@ -154,13 +155,13 @@ class SyncResult:
                     self.added -= len(emails)
                 else:
                     self.removed -= len(emails)
-                self.done.get(group, set()).difference_update(e.lower() for e in emails)
+                self.done.get(group, set()).difference_update(email_key(e) for e in emails)
         if self.journal is not None:
             self.journal.not_kept(group, operation, emails, reason, counted)
 
     def is_done(self, group: str, email: str) -> bool:
         with self._lock:
-            return email.lower() in self.done.get(group, set())
+            return email_key(email) in self.done.get(group, set())
 
     def add_failure(self, failure: FailedOperation) -> None:
         with self._lock:
@@ -227,19 +228,19 @@ class SyncResult:
         for op, changes in (("add", plan.adds), ("remove", plan.removes)):
             for group, emails in changes.items():
                 for email in emails:
-                    planned.setdefault(email.lower(), []).append((op, group))
+                    planned.setdefault(email_key(email), []).append((op, group))
         failures: dict[tuple[str, str, str], str] = {}
         for f in self.failed:
             for email in f.emails:
-                failures.setdefault((f.operation, f.group, email.lower()), f.reason)
-        not_found = {e.lower() for e in self.not_found}
+                failures.setdefault((f.operation, f.group, email_key(email)), f.reason)
+        not_found = {email_key(e) for e in self.not_found}
         lost: dict[str, list[str]] = {}
         for n in self.not_kept:
-            lost.setdefault(n.email.lower(), []).append(n.what())
+            lost.setdefault(email_key(n.email), []).append(n.what())
         rows = []
         frame = plan.users.frame
         for email, name in zip(frame["email"], frame["name"], strict=True):
-            key = email.strip().lower()
+            key = email_key(email)
             ops = planned.get(key, [])
             added = [g for op, g in ops if op == "add"]
             removed = [g for op, g in ops if op == "remove"]

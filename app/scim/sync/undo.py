@@ -14,11 +14,13 @@ journaled like any sync.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key
 from app.core.users import UserList
 from app.io.journal import RunRecord, same_server
 from app.scim.config.settings import SyncProgress, SyncSettings
@@ -78,22 +80,25 @@ def applied_changes(run: RunRecord) -> dict[tuple[str, str], Change]:
     sent without an answer may have made (the read of the group decides). A change to a
     membership the run witnessed as already so before it is not the run's to revert."""
     witnessed_before = _witnessed_before(run)
-    changes: dict[tuple[str, str], Change] = {}
     unresolved = set(run.unresolved())
-    for op in [*run.ops, *(i for i in run.intents if _is_unresolved(i, unresolved))]:
+    records = [(op, str(op.get("outcome"))) for op in run.ops]
+    records += [(intent, "unresolved") for intent in run.intents]
+    changes: dict[tuple[str, str], Change] = {}
+    for op, outcome in records:
         if op.get("op") not in ("add", "remove"):
             continue
         group_id = str(op.get("group_id") or "")
-        outcome = op.get("outcome", "unresolved")
         for member in op.get("members") or []:
             key = (group_id, str(member.get("id") or ""))
+            email = str(member.get("email", ""))
             if not all(key):
                 continue
-            change = (op["op"], str(member.get("email", "")), str(op.get("group", "")))
+            sent = (op["op"], op["group"], email_key(email))
+            if outcome == "unresolved" and sent not in unresolved:
+                continue
             if outcome in ("applied", "unresolved"):
-                if witnessed_before.get((op["op"], *key)):
-                    continue
-                changes[key] = change
+                if not witnessed_before.get((op["op"], *key)):
+                    changes[key] = (op["op"], email, str(op.get("group", "")))
             elif outcome == "not kept" and changes.get(key, ("",))[0] == op["op"]:
                 del changes[key]
     return changes
@@ -116,15 +121,8 @@ def _witnessed_before(run: RunRecord) -> dict[tuple[str, str, str], bool]:
     return seen
 
 
-def _is_unresolved(intent: dict[str, Any], unresolved: set[tuple[str, str, str]]) -> bool:
-    return any(
-        (str(intent["op"]), str(intent["group"]), str(m.get("email", "")).lower()) in unresolved
-        for m in intent.get("members") or []
-    )
-
-
 def touched_later(run: RunRecord, later: list[RunRecord]) -> dict[tuple[str, str], int]:
-    """(group name, email lower) -> the first later run to the same server whose journal shows
+    """(group name, email_key) -> the first later run to the same server whose journal shows
     a change of that membership sent (applied, or sent without an answer); dry runs aside."""
     touched: dict[tuple[str, str], int] = {}
     for other in later:
@@ -136,7 +134,7 @@ def touched_later(run: RunRecord, later: list[RunRecord]) -> dict[tuple[str, str
         for op in other.ops:
             if op.get("op") in ("add", "remove") and op.get("outcome") == "applied":
                 for member in op.get("members") or []:
-                    key = (str(op["group"]), str(member.get("email", "")).lower())
+                    key = (str(op["group"]), email_key(str(member.get("email", ""))))
                     touched.setdefault(key, other.run_id)
         for _, group, email in unresolved:
             touched.setdefault((group, email), other.run_id)
@@ -173,7 +171,7 @@ def plan_undo(
     left: list[LeftAsIs] = []
     by_later = touched_later(run, later or [])
     for key, (op, email, name) in list(changes.items()):
-        other = by_later.get((name, email.lower()))
+        other = by_later.get((name, email_key(email)))
         if other is not None:
             what = "undone" if _undoes(later or [], other, run.run_id) else "changed"
             left.append(LeftAsIs(name, op, email, f"{what} by the later run {other}"))
@@ -210,7 +208,7 @@ def plan_undo(
         if group is None or group.id != group_id:
             continue
         present = user_id in set(group.members)
-        state.user_ids.setdefault(email.lower(), user_id)
+        state.user_ids.setdefault(email_key(email), user_id)
         if op == "add" and present:
             removes.setdefault(name, []).append(email)
         elif op == "remove" and not present:
@@ -234,6 +232,7 @@ def plan_undo(
         users=users,
         current_memberships=state.current_memberships(),
     )
+    state.read_at = time.monotonic()  # the groups read above witness the inverse's writes
     return UndoPlan(run, plan, left, {n: g for n, g in created.items() if n in state.groups})
 
 

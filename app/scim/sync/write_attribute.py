@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from app.core.identity import email_key
 from app.scim.http.errors import ScimError
 from app.scim.http.pacing import Stop
 from app.scim.sync.run import Run
@@ -27,7 +28,7 @@ def attribute_jobs(run: Run) -> list[Callable[[], None]]:
     for position, changes in enumerate((plan.adds, plan.removes)):
         for group, emails in changes.items():
             for email in emails:
-                index.setdefault(email.lower(), ([], []))[position].append(group)
+                index.setdefault(email_key(email), ([], []))[position].append(group)
     items = [(e, v, *index.get(e, ([], []))) for e, v in plan.attribute_values.items()]
     features = run.client.features()
     per_bulk = min(run.settings.batch_size, features.bulk_max_operations)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from app.core.identity import email_key
 from app.scim.http.client import member_ids
 from app.scim.http.errors import ScimError, UnsafeRemoval
 from app.scim.http.pacing import Stop
@@ -44,7 +45,8 @@ def write_group(run: Run, group: str) -> None:
             run.spend(len(first))
             run.intend("create", group, first)
             try:
-                created, adopted = run.client.create_group(group, [ids[e.lower()] for e in first])
+                first_ids = [ids[email_key(e)] for e in first]
+                created, adopted = run.client.create_group(group, first_ids)
             except ScimError as exc:
                 run.fail(group, "create", adds, exc)
                 run.step()
@@ -57,12 +59,12 @@ def write_group(run: Run, group: str) -> None:
             except ScimError as exc:  # the group exists; what it holds is unknown
                 run.fail(group, "add", adds, exc)
                 return
-            done = [e for e in adds if ids[e.lower()] in present]
+            done = [e for e in adds if ids[email_key(e)] in present]
             if adopted:  # it existed: who is in it was there before, not this run's doing
                 result.witnessed(group, done)
             else:
                 result.applied(group, added=done)
-            adds = [e for e in adds if ids[e.lower()] not in present]
+            adds = [e for e in adds if ids[email_key(e)] not in present]
             members = {0: "no members yet", 1: "1 member"}.get(len(done), f"{len(done)} members")
             if adopted:
                 run.say(f"Adopted existing group {group}: {members} of the plan already in it")
@@ -114,17 +116,14 @@ def known_members(run: Run, group: str) -> set[str] | None:
     witnesses = [state.listed_members.get(group)]
     if state.users_complete:
         witnesses.append(state.claimed_members.get(group, set()))
+    done = set(run.result.done.get(group, set()))  # email keys, written by this worker only
     ids = state.user_ids
     if group not in state.groups:  # created by this run: it holds what this run placed
-        witnesses.append(
-            {ids[e.lower()] for e in run.plan.adds.get(group, []) if run.result.is_done(group, e)}
-        )
+        witnesses.append({ids[k] for k in map(email_key, run.plan.adds.get(group, [])) if k in done})
     present = [w for w in witnesses if w is not None]
     if not present:
         return None
-    removed = {
-        ids[e.lower()] for e in run.plan.removes.get(group, []) if run.result.is_done(group, e)
-    }
+    removed = {ids[k] for k in map(email_key, run.plan.removes.get(group, [])) if k in done}
     return set().union(*present) - removed
 
 
@@ -139,8 +138,8 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     try:
         answer = run.client.modify_members(
             group_id,
-            [ids[e.lower()] for e in batch_adds],
-            [ids[e.lower()] for e in batch_removes],
+            [ids[email_key(e)] for e in batch_adds],
+            [ids[email_key(e)] for e in batch_removes],
             known_members(run, group) if not run.client.features().patch else None,
         )
     except UnsafeRemoval as exc:

@@ -325,6 +325,7 @@ class SyncController(QObject):
         dialog = self._sync_dialog()
         if new_log:
             dialog.log.clear()
+        dialog.clear_result()
         dialog.set_running(True, title)
         dialog.show()
         task = self.window.tasks.start(

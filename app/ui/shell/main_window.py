@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.identity import email_key, email_keys
 from app.core.warnings import Warning
 from app.ui.base.document import Document
 from app.ui.base.icons import app_icon, retint, set_icon
@@ -340,8 +341,8 @@ class MainWindow(KeyboardPaths, QMainWindow):
         users = self.document.users
         if users is None:
             return
-        wanted = {e.lower() for e in emails}
-        mask = users.frame["email"].str.lower().isin(wanted).to_numpy(dtype=bool)
+        wanted = {email_key(e) for e in emails}
+        mask = email_keys(users.frame["email"]).isin(wanted).to_numpy(dtype=bool)
         self.preview.set_drift(np.asarray(mask, dtype=bool))
 
     # --- navigation ----------------------------------------------------------------------
