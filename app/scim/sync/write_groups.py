@@ -119,7 +119,8 @@ def known_members(run: Run, group: str) -> set[str] | None:
     done = set(run.result.done.get(group, set()))  # email keys, written by this worker only
     ids = state.user_ids
     if group not in state.groups:  # created by this run: it holds what this run placed
-        witnesses.append({ids[k] for k in map(email_key, run.plan.adds.get(group, [])) if k in done})
+        placed = map(email_key, run.plan.adds.get(group, []))
+        witnesses.append({ids[k] for k in placed if k in done})
     present = [w for w in witnesses if w is not None]
     if not present:
         return None
