@@ -109,11 +109,12 @@ def _listed_groups(
     server's list was found trustworthy when it was read and a page holds more than one
     changed group; a group missing from it (a search index lagging) is read on its own."""
     state = result.plan.state
-    on_server = state.groups_on_server + len(result.created_groups)
-    pages_needed = -(-on_server // max(1, client.page_size()))
-    if not state.groups_list_trusted or changed <= max(1, pages_needed):
+    if not state.groups_list_trusted:
         return {}
-    try:
+    on_server = state.groups_on_server + len(result.created_groups)
+    try:  # a failure or a cancel here leaves each group to its own read (or to none)
+        if changed <= max(1, -(-on_server // max(1, client.page_size()))):
+            return {}
         groups = client.list_groups(members=True, parallel=concurrency, kind="read_back")
     except ScimError:
         return {}
