@@ -44,6 +44,15 @@ def plan_file(inputs, url, tmp_path, capsys) -> Path:
     return plan
 
 
+def rename(client, name: str, new_name: str) -> None:
+    """The admin renames a group on the server."""
+    group_id = client.find_group(name)["id"]
+    client.request("PATCH", f"/Groups/{group_id}", json={
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": new_name}],
+    })
+
+
 def ids(server) -> dict[str, str]:
     return {name: uid for uid, name in server.dump()["users"].items()}
 
@@ -74,11 +83,7 @@ def test_apply_refuses_a_group_renamed_and_made_again_under_its_name(
     server = scim_server(users, extra_groups={"Sales": [], "Engineering": []})
     plan = plan_file(inputs, server.url, tmp_path, capsys)
     with fast_client(server.url) as client:
-        old = client.find_group("Sales")["id"]
-        client.request("PATCH", f"/Groups/{old}", json={
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "displayName", "value": "Sales (old)"}],
-        })
+        rename(client, "Sales", "Sales (old)")
         client.create_group("Sales", [])
     err = refused(plan, server, capsys, server.dump()["groups"])
     assert "the group Sales was deleted and made again" in err
@@ -89,11 +94,7 @@ def test_apply_refuses_a_group_renamed_away(scim_server, inputs, tmp_path, capsy
     server = scim_server(users, extra_groups={"Sales": [], "Engineering": []})
     plan = plan_file(inputs, server.url, tmp_path, capsys)
     with fast_client(server.url) as client:
-        old = client.find_group("Engineering")["id"]
-        client.request("PATCH", f"/Groups/{old}", json={
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": "displayName", "value": "R&D"}],
-        })
+        rename(client, "Engineering", "R&D")
     err = refused(plan, server, capsys, server.dump()["groups"])
     assert "the group Engineering was renamed to 'R&D'" in err
 

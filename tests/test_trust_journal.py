@@ -188,3 +188,83 @@ def mapping_file():
     path.write_text("Value in Identity Provider,Group\nsales,Sales\neng,Engineering\n",
                     encoding="utf-8")
     return path
+
+
+def test_reading_only_the_runs_heads_agrees_with_reading_them_whole(tmp_path):
+    """The source guard reads each run's start and end only; a large run, a retried run (two
+    end records) and a format 1 run (its mapping inside the start) read the same."""
+    from app.io.journal import read_run
+
+    members = [{"id": f"id{i}", "email": f"user{i}@ex.com"} for i in range(3000)]
+    ops = [json.dumps({"type": "op", "at": "t", "op": "add", "group": "Sales", "members": members,
+                       "outcome": "applied"})]
+    runs = {
+        "run-0001.jsonl": [json.dumps({"type": "start", "url": "u", "format": 1,
+                                       "mapping": {"rows": [["v", "g"]] * 5000},
+                                       "export": {"users": 10}}), *ops,
+                           json.dumps({"type": "end", "status": "done"})],
+        "run-0002.jsonl": [json.dumps({"type": "start", "url": "u", "format": 2,
+                                       "export": {"users": 12}}), *ops,
+                           json.dumps({"type": "end", "status": "failed"}), *ops,
+                           json.dumps({"type": "end", "status": "done"})],
+        "run-0003.jsonl": [json.dumps({"type": "start", "url": "u", "format": 2}), *ops],
+    }
+    for name, lines in runs.items():
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    for name in runs:
+        head, whole = read_run(tmp_path / name, head_only=True), read_run(tmp_path / name)
+        assert (head.start, head.end, head.status) == (whole.start, whole.end, whole.status)
+        assert head.problems == whole.problems == []
+    assert [r.status for r in list_runs("u", tmp_path, head_only=True)] == [
+        "done", "done", "interrupted"
+    ]
+
+
+def test_the_journal_records_what_a_run_overrode(scim_server, capsys):
+    users = make_users(4, ["sales"])
+    server = scim_server(users, extra_groups={"Sales": []})
+    assert sync_cli(server.url, server_users_csv(users, capsys), mapping_file(),
+                    "--allow-source-change") == 0
+    lines = (journal_dir() / "run-0001.jsonl").read_text(encoding="utf-8").splitlines()
+    (guards,) = [json.loads(x) for x in lines if json.loads(x)["type"] == "guards"]
+    assert guards["source_change_allowed"] is True and guards["mass_removal_allowed"] is True
+    assert guards["expectations_ignored"] is False and guards["mass_removal"] == ""
+
+
+def test_no_journal_record_of_any_shape_stops_history_or_a_sync(tmp_path):
+    """Valid JSON of any shape in any record: history, the source guard and the drift discount
+    read on, naming what they skipped."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from app.scim.sync.record import applied_since, last_successful_sync
+
+    scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
+                          | st.dictionaries(st.sampled_from(
+                              ["url", "export", "files", "users", "members", "email", "id",
+                               "op", "group", "outcome", "status", "adds", "mapping"]),
+                              inner, max_size=4), max_leaves=8)
+    kinds = st.sampled_from(["start", "plan", "op", "intent", "mapping", "verify", "end",
+                             "guards", "undo"])
+    records = st.lists(st.builds(lambda kind, body: {**body, "type": kind}, kinds,
+                                 st.dictionaries(st.sampled_from(
+                                     ["url", "export", "members", "op", "group", "outcome",
+                                      "dry_run", "undoes", "applies", "status"]), values,
+                                     max_size=5)), max_size=6)
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(records)
+    def check(lines):
+        path = tmp_path / "run-0001.jsonl"
+        start = {"type": "start", "url": "u", "export": {"users": 3, "files": []}}
+        path.write_text("\n".join(json.dumps(x) for x in [start, *lines]) + "\n", "utf-8")
+        runs, _ = read_runs(None, tmp_path)
+        for run in runs:
+            run.summary()
+            run.source_text()
+            run.unresolved()
+        last_successful_sync("u", tmp_path)
+        applied_since("u", None, tmp_path)
+
+    check()

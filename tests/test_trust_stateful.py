@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
@@ -287,12 +288,12 @@ def _ops(plan: Any) -> tuple[Any, ...]:
 
 
 TrustMachine.TestCase.settings = settings(
-    max_examples=400 if SOAK else 10,
-    stateful_step_count=40 if SOAK else 20,
+    max_examples=400 if SOAK else 6,
+    stateful_step_count=40 if SOAK else 25,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     print_blob=True,
 )
 
 
-test_trust_under_any_interleaving = TrustMachine.TestCase
+test_trust_under_any_interleaving = pytest.mark.timeout(600)(TrustMachine.TestCase)

@@ -135,7 +135,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         if plan.blocked:
             raise MassRemovalError(plan.mass_removal_message())
         journal = RunJournal.begin(
-            plan, settings, saved.mapping, saved.export_files, counted=False, applies=saved.code
+            plan, settings, saved.mapping, saved.export_files, counted=False, applies=saved.code,
+            guards=saved.content["guard"].get("overrides") or {},
         )
         # read back (verified) and journaled, like a sync
         result = execute(

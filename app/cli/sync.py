@@ -255,7 +255,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             raise InputError(guard)
         if not plan.is_empty:
             print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
-        journal = RunJournal.begin(plan, settings, mapping, args.users)
+        from app.scim.sync.guards import plan_guards
+
+        guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
+                             allow_source_change=args.allow_source_change)
+        journal = RunJournal.begin(plan, settings, mapping, args.users, guards=guards)
         budget = ChangeBudget(
             settings.max_changes_per_hour, settings.deadline, cancelled=cancel.is_set
         )

@@ -81,10 +81,13 @@ class UserList:
         return cls(frame.fillna("").astype(str), source_column)
 
     @classmethod
-    def of_emails(cls, emails: Iterable[str]) -> UserList:
-        """Users known only by email: a plan replayed from a plan file or a journal."""
+    def of_emails(cls, emails: Iterable[str], names: Mapping[str, str] | None = None) -> UserList:
+        """Users known only by email (and name, when known): a plan replayed from a plan file
+        or a journal."""
+        named = names or {}
         return cls.from_records(
-            {"email": e, "name": "", "status": "", "source": "", "groups": ""} for e in emails
+            {"email": e, "name": named.get(e, ""), "status": "", "source": "", "groups": ""}
+            for e in emails
         )
 
     def __len__(self) -> int:

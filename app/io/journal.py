@@ -261,6 +261,8 @@ def _shape_problem(kind: object, entry: dict[str, Any]) -> str:
         export = entry.get("export")
         if export is not None and not isinstance(export, dict):
             return "a start record whose export is not an object"
+        if isinstance(export, dict) and not isinstance(export.get("files", []), list):
+            return "a start record whose export files are not a list"
         if entry.get("mapping") is not None and not isinstance(entry.get("mapping"), dict):
             return "a start record whose mapping is not an object"
     elif kind == "plan":
@@ -283,16 +285,44 @@ def _shape_problem(kind: object, entry: dict[str, Any]) -> str:
     return ""
 
 
-def read_run(path: Path) -> RunRecord:
+# Records a reader that needs only a run's head (start and end) skips without parsing them:
+# the plan, the mapping and the operations are most of a large run's bytes.
+HEAVY = tuple(f'{{"type": "{kind}"' for kind in ("op", "intent", "plan", "mapping", "verify"))
+
+
+TAIL_BYTES = 64 << 10  # the end of a run's file: where its end record is
+
+
+def _head_lines(path: Path) -> list[str]:
+    """A run's first line (its start) and the lines of its last bytes (its end), with the
+    middle left unread: a large run's operations are most of its file. A line that is only
+    partly in the tail is blanked (it is never the end record, which is the file's last)."""
+    with path.open("rb") as file:
+        first = file.readline()
+        size = file.seek(0, 2)
+        start = max(len(first), size - TAIL_BYTES)
+        file.seek(start)
+        tail = file.read().split(b"\n")
+    if start > len(first) and tail:
+        tail[0] = b""  # cut in the middle
+    return [line.decode("utf-8", "replace") for line in [first.rstrip(b"\n"), *tail]]
+
+
+def read_run(path: Path, head_only: bool = False) -> RunRecord:
     """A run's records. A torn last line (the run was killed mid-write) is ignored; a record
-    of the wrong shape is skipped and named in `problems` (file and line), never raised."""
+    of the wrong shape is skipped and named in `problems` (file and line), never raised.
+    `head_only`: the start and end records only (what the source guard needs), fast."""
     number = path.name[len(PREFIX) : -len(SUFFIX)]
     record = RunRecord(int(number) if number.isdigit() else 0, path)
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = _head_lines(path) if head_only else path.read_text(
+            encoding="utf-8", errors="replace"
+        ).splitlines()
     except OSError as error:
         raise InputError(f"cannot read the journal {path}: {error.strerror}") from None
     for line_number, line in enumerate(lines, 1):
+        if head_only and (not line or line.startswith(HEAVY)):
+            continue
         try:
             entry = json.loads(line)
         except ValueError:
@@ -315,6 +345,8 @@ def read_run(path: Path) -> RunRecord:
             record.ops.append(entry)
         elif kind == "intent":
             record.intents.append(entry)
+        elif kind == "mapping" and record.start and isinstance(entry.get("mapping"), dict):
+            record.start["mapping"] = entry["mapping"]  # format 2 keeps it out of the start
         elif kind == "verify":
             record.verify = entry
         elif kind == "end":
@@ -322,13 +354,15 @@ def read_run(path: Path) -> RunRecord:
     return record
 
 
-def list_runs(url: str | None = None, folder: Path | None = None) -> list[RunRecord]:
+def list_runs(
+    url: str | None = None, folder: Path | None = None, head_only: bool = False
+) -> list[RunRecord]:
     """Every journaled run, oldest first; only those to `url` when given."""
-    return read_runs(url, folder)[0]
+    return read_runs(url, folder, head_only)[0]
 
 
 def read_runs(
-    url: str | None = None, folder: Path | None = None
+    url: str | None = None, folder: Path | None = None, head_only: bool = False
 ) -> tuple[list[RunRecord], list[str]]:
     """(runs, problems): every readable run (to `url` when given), and one line per malformed
     record or unreadable file, which is skipped instead of stopping anything."""
@@ -338,7 +372,7 @@ def read_runs(
     runs, problems = [], []
     for _, path in _run_files(folder):
         try:
-            run = read_run(path)
+            run = read_run(path, head_only)
         except InputError as error:
             problems.append(f"{error}, skipped")
             continue
@@ -420,7 +454,7 @@ def last_successful_sync(url: str, folder: Path | None = None) -> RunRecord | No
     and counted its export's users."""
     runs = [
         r
-        for r in list_runs(url, folder)
+        for r in list_runs(url, folder, head_only=True)
         if r.mode == "sync" and r.successful and r.export_users
     ]
     return runs[-1] if runs else None

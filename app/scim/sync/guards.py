@@ -61,11 +61,12 @@ def plan_stops(
 def plan_guards(
     plan: SyncPlan, *, ignore_expectations: bool, allow_source_change: bool
 ) -> dict[str, Any]:
-    """What a plan file records of its guards: what its maker overrode, and the removal guard's
-    verdict when it was made (the executor checks that again at apply)."""
+    """What a plan file and a run's journal record of the guards: what was overridden, and the
+    removal guard's verdict (the executor checks that again at every write)."""
     return {
         "expectations_ignored": ignore_expectations,
         "source_change_allowed": allow_source_change,
+        "mass_removal_allowed": plan.settings.allow_mass_removal,
         "mass_removal": plan.mass_removal_message() if plan.mass_removal else "",
     }
 

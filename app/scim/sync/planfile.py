@@ -131,10 +131,13 @@ def plan_content(
             "fingerprint": fingerprint(members),
         }
     operations: list[dict[str, Any]] = [{"op": "create", "group": g} for g in plan.groups_to_create]
+    frame = plan.users.frame  # names, so the applied plan's report reads as the sync's
+    names = dict(zip(frame["email"], frame["name"], strict=True))
     for op, changes in (("add", plan.adds), ("remove", plan.removes)):
         for name in sorted(changes):
             operations += [
-                {"op": op, "group": name, "email": email, "id": ids[email_key(email)]}
+                {"op": op, "group": name, "email": email, "id": ids[email_key(email)],
+                 "name": str(names.get(email) or "")}
                 for email in changes[name]
             ]
     settings = plan.settings
@@ -264,7 +267,9 @@ def sync_plan(saved: SavedPlan, settings: SyncSettings) -> SyncPlan:
     }
     state = ServerState(user_ids=user_ids, groups=groups, managed=list(saved.content["groups"]))
     emails = dict.fromkeys(e for changes in (adds, removes) for v in changes.values() for e in v)
-    users = UserList.of_emails(emails)
+    names = {str(op["email"]): str(op.get("name") or "") for op in saved.operations
+             if op["op"] != "create"}
+    users = UserList.of_emails(emails, names)
     return SyncPlan(
         groups_to_create=[op["group"] for op in saved.operations if op["op"] == "create"],
         adds=adds,

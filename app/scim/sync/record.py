@@ -28,6 +28,7 @@ from app.io.journal import (
     last_successful_sync,
     list_runs,
     os_user,
+    read_run,
     when,
 )
 from app.scim.config.settings import SyncSettings
@@ -63,12 +64,14 @@ class RunJournal:
         applies: str | None = None,
         folder: Path | None = None,
         counted: bool = True,
+        guards: dict[str, Any] | None = None,
     ) -> RunJournal:
         """Open a new run's journal and write its start and plan records.
 
         `counted=False`: the plan's users are not the export's (an undo, a saved plan), so the
         export's counts are left out and the run is never the source guard's reference.
-        `undoes` (a run id) and `applies` (a plan code) name what the run is. Raises
+        `undoes` (a run id) and `applies` (a plan code) name what the run is; `guards`, what
+        was overridden (app/scim/sync/guards.py, `plan_guards`), is a record of its own. Raises
         JournalUnwritable (nothing sent yet) when the folder or disk cannot take the records.
         """
         run = cls(Journal.create(folder), plan)
@@ -85,9 +88,12 @@ class RunJournal:
             target=settings.target,
             attribute=settings.attribute,
             match_attribute=settings.match_attribute,
-            mapping=draft_dict(mapping) if mapping is not None else None,
             export={"files": [Path(f).name for f in export_files], **counts},
         )
+        if mapping is not None:  # a record of its own: readers of the runs' heads skip it
+            run.journal.write("mapping", mapping=draft_dict(mapping))
+        if guards is not None:
+            run.journal.write("guards", **guards)
         run.journal.write(
             "plan",
             groups_to_create=list(plan.groups_to_create),
@@ -249,10 +255,11 @@ def applied_since(
     """Per user (email_key): group -> member after this app's last kept change to it, from
     the runs to `url` that started after `since` (a POSIX time; None: every run)."""
     changes: dict[str, dict[str, bool]] = {}
-    for run in list_runs(url, folder):
-        started = _posix(str(run.start.get("at", "")))
+    for head in list_runs(url, folder, head_only=True):
+        started = _posix(str(head.start.get("at", "")))
         if since is not None and started is not None and started < since:
             continue
+        run = read_run(head.path)  # only the runs since the export: their operations
         for op in run.ops:
             if op.get("op") not in ("add", "remove"):
                 continue
