@@ -22,15 +22,50 @@ def from_units(units: str) -> str:
     return data.decode("utf-16-le", "surrogatepass")
 
 
-def _braced_hex(pattern: str) -> str:
-    return re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: f"\\U{int(m.group(1), 16):08x}", pattern)
+def _pieces(pattern: str) -> list[tuple[str, bool]]:
+    """The pattern as atoms (an escape such as `\\\\` or `\\x{1F600}` is one) with whether
+    each lies inside a character class, so a translation never reads an escaped backslash
+    and the letter after it as an escape of its own."""
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        if pattern[i] == "\\":
+            braced = re.match(r"\\x\{[0-9A-Fa-f]+\}", pattern[i:])
+            piece = braced.group() if braced else pattern[i : i + 2]
+        else:
+            piece = pattern[i]
+            if piece == "[" and not in_class:
+                in_class = True
+                out.append((piece, False))
+                i += 1
+                if pattern[i : i + 1] == "^":
+                    out.append(("^", True))
+                    i += 1
+                continue
+            if piece == "]" and in_class:
+                in_class = False
+        out.append((piece, in_class and piece != "]"))
+        i += len(piece)
+    return out
+
+
+def _braced_hex(piece: str) -> str:
+    if piece.startswith("\\x{"):
+        return f"\\U{int(piece[3:-1], 16):08x}"
+    return piece
 
 
 def dotnet(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
-    translated = pattern.replace("[\\s\\S]", "[\\x00-\\uffff]").replace("\\s", _DOTNET_SPACE)
-    if "\\x{" in pattern or "\\U" in pattern:
-        raise ValueError(".NET has no \\x{...} or \\U escapes")
-    return re.compile(translated, re.IGNORECASE if ignore_case else 0)
+    pieces, parts = _pieces(pattern), []
+    for i, (piece, in_class) in enumerate(pieces):
+        if piece == "\\S" and [p for p, _ in pieces[i - 2 : i + 2]] == ["[", "\\s", "\\S", "]"]:
+            parts[-1] = "\\x00-\\uffff"  # [\s\S]: any UTF-16 unit
+            continue
+        if piece.startswith("\\x{") or piece == "\\U" or piece == "\\S":
+            raise ValueError(f".NET has no {piece} here (or the evaluator does not read it)")
+        if piece == "\\s":
+            piece = _DOTNET_SPACE if in_class else f"[{_DOTNET_SPACE}]"
+        parts.append(piece)
+    return re.compile("".join(parts), re.IGNORECASE if ignore_case else 0)
 
 
 def dotnet_search(pattern: str, value: str, ignore_case: bool = False) -> bool:
@@ -43,13 +78,15 @@ def dotnet_replace(pattern: str, value: str, replacement: str) -> str:
 
 
 def java_matches(pattern: str, value: str) -> bool:
-    if re.search(r"\\[uU]", pattern):
+    if any(p in ("\\u", "\\U") for p, _ in _pieces(pattern)):
         raise ValueError("not emitted for Java")
-    return re.fullmatch(_braced_hex(pattern), value) is not None
+    return re.fullmatch("".join(_braced_hex(p) for p, _ in _pieces(pattern)), value) is not None
 
 
 def re2_search(pattern: str, value: str) -> bool:
     if "(?=" in pattern or "(?<" in pattern:
         raise ValueError("RE2 has no lookaround")
-    translated = re.sub(r"(?<!\\)\$", r"\\Z", _braced_hex(pattern))
+    translated = "".join(
+        "\\Z" if p == "$" and not in_class else _braced_hex(p) for p, in_class in _pieces(pattern)
+    )
     return re.search(translated, value) is not None
