@@ -4,7 +4,7 @@ or generate() refused with a reason."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.core.engine import evaluate
@@ -79,6 +79,13 @@ def _written(fmt: Format, result: object, value: str) -> tuple[str, ...]:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows, options, st.lists(st.text(st.sampled_from(ALPHABET), max_size=6), max_size=8))
+@example(  # a backslash before s is a literal backslash in .NET's pattern, not \s
+    [MappingRow("\\s", "G1", MatchKind.EQUALS)], Options(separator=";"), ["\\$", "\\x{41}"]
+)
+@example(  # with IGNORECASE, [^a] takes neither a nor A (case closure before the ^)
+    [MappingRow("[^a]b", "G1", MatchKind.PATTERN), MappingRow(" a", "G2", MatchKind.PATTERN)],
+    Options(ignore_case=True, separator=";"), [" a; ab", "Ab", "kb", "ab;xB"],
+)
 def test_rules_give_the_engines_groups_or_refuse(row_list, opts, values) -> None:
     mapping = Mapping(rows=tuple(row_list), options=opts)
     expected = _decisions(mapping, values + _variants(mapping) + ["", "   "])

@@ -10,7 +10,7 @@ reason (\\d is any Unicode digit in Python but 0-9 in RE2 and Java, for example)
 
 from __future__ import annotations
 
-from app.core.idp_rules.charsets import NOT_NEWLINE, CharSet
+from app.core.idp_rules.charsets import NOT_NEWLINE, CharSet, ignorecase_closure
 from app.core.idp_rules.regex_ast import EMPTY, Chars, Node, Repeat, alt, seq
 
 REPEAT_LIMIT = 1000  # RE2 refuses larger counted repetitions
@@ -38,8 +38,15 @@ _CLASS_ESCAPES = {
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
-        self.text, self.pos = text, 0
+    def __init__(self, text: str, ignore_case: bool) -> None:
+        self.text, self.pos, self.ignore_case = text, 0, ignore_case
+
+    def chars(self, chars: CharSet, negated: bool = False) -> Chars:
+        """What `re` matches there: with IGNORECASE a negated class takes what its positive
+        class would not (`[^a]` takes neither a nor A), so the closure comes before the ^."""
+        if self.ignore_case:
+            chars = ignorecase_closure(chars)
+        return Chars(chars.complement() if negated else chars)
 
     def peek(self, ahead: int = 0) -> str:
         i = self.pos + ahead
@@ -79,18 +86,18 @@ class _Parser:
                 raise OutsideSubset("an unbalanced parenthesis")
             return inner
         if char == "[":
-            return Chars(self.char_class())
+            return self.char_class()
         if char == ".":
-            return Chars(NOT_NEWLINE)
+            return self.chars(NOT_NEWLINE)
         if char in "^$":
             raise OutsideSubset(
                 f"the anchor {char!r}: a pattern already matches the whole value"
             )
         if char == "\\":
-            return Chars(CharSet.of([self.escape()]))
+            return self.chars(CharSet.of([self.escape()]))
         if char in "*+?{":
             raise OutsideSubset(f"{char!r} with nothing to repeat")
-        return Chars(CharSet.of([ord(char)]))
+        return self.chars(CharSet.of([ord(char)]))
 
     def quantified(self, atom: Node) -> Node:
         char = self.peek()
@@ -150,7 +157,7 @@ class _Parser:
             raise OutsideSubset(f"the escape \\{char} is not portable")
         return ord(char)
 
-    def char_class(self) -> CharSet:
+    def char_class(self) -> Chars:
         negated = self.peek() == "^"
         if negated:
             self.take()
@@ -172,8 +179,7 @@ class _Parser:
             else:
                 ranges.append((low, low))
         self.take()
-        chars = CharSet.span(ranges)
-        return chars.complement() if negated else chars
+        return self.chars(CharSet.span(ranges), negated)
 
     def _class_char(self) -> int:
         char = self.take()
@@ -184,9 +190,10 @@ class _Parser:
         return self.escape()
 
 
-def parse(pattern: str) -> Node:
-    """The stripped pattern as a tree; OutsideSubset names the first construct refused."""
-    parser = _Parser(pattern.strip())
+def parse(pattern: str, ignore_case: bool = False) -> Node:
+    """The stripped pattern as a tree of the characters `re` matches (with IGNORECASE if
+    asked); OutsideSubset names the first construct refused."""
+    parser = _Parser(pattern.strip(), ignore_case)
     node = parser.alternation()
     if parser.pos < len(parser.text):
         raise OutsideSubset("an unbalanced parenthesis")

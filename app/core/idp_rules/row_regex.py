@@ -13,7 +13,6 @@ from app.core.idp_rules.charsets import (
     WHITESPACE,
     CharSet,
     folding_to,
-    ignorecase_closure,
     multi_folds,
     raw_for_folded,
 )
@@ -84,20 +83,19 @@ def _text_part(row: MappingRow, matching: Matching, excluded: CharSet) -> Node:
 
 def _pattern_part(pattern: str, matching: Matching, excluded: CharSet) -> Node:
     try:
-        tree = parse(pattern)
+        tree = parse(pattern, matching.ignore_case)
     except OutsideSubset as error:
         raise Unexpressible(str(error)) from error
-    if matching.ignore_case:
-        folded = map_chars(tree, ignorecase_closure)
+    if matching.ignore_case:  # the tree reads the case-folded value
         for text in multi_folds() if matching.strict else ():
             pairs = zip(text, text[1:], strict=False)
-            if all(adjacent(folded, _one(a), _one(b)) for a, b in pairs):
+            if all(adjacent(tree, _one(a), _one(b)) for a, b in pairs):
                 raise Unexpressible(
                     f"with --ignore-case GroupMap matches the case-folded value, where one"
                     f" character reads as several ({_example(text)}), and this pattern can"
                     f" match such a spelling: no target can carry that exactly"
                 )
-        tree = map_chars(folded, raw_for_folded)
+        tree = map_chars(tree, raw_for_folded)
     tree = map_chars(tree, lambda chars: chars.minus(excluded))
     blank = star(WHITESPACE.minus(excluded))
     if not nullable(tree) and not (
