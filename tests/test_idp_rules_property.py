@@ -98,3 +98,14 @@ def test_rules_give_the_engines_groups_or_refuse(row_list, opts, values) -> None
             if not fmt.per_group:
                 groups = groups[:1] if not opts.multiple_groups else groups
             assert _written(fmt, result, value) == groups, (fmt, value, result.texts())
+
+
+def test_evaluators_read_an_escaped_backslash_as_one_literal() -> None:
+    """`\\\\` is one escape: the s, x{41}, U or $ after it is itself, never an escape."""
+    from tests.idp_evaluators.regexes import dotnet_search, java_matches, re2_search
+
+    assert dotnet_search("^\\\\s$", "\\s") and not dotnet_search("^\\\\s$", "\\ ")
+    assert dotnet_search("^[\\s\\S]\\\\U$", "x\\U")
+    assert java_matches("\\\\x\\{41\\}", "\\x{41}") and java_matches("\\x{41}", "A")
+    assert re2_search("a\\\\$", "a\\") and not re2_search("a\\\\$", "a\\b")
+    assert re2_search("a[$]", "a$")
