@@ -14,10 +14,11 @@ from app.core.mapping import Mapping, MappingRow, MatchKind, Options
 from app.core.users import UserList
 from tests.idp_evaluators import cel, entra_dynamic, entra_expression, okta
 
-ALPHABET = list("aAbsSkK -;.()\"'\\$`\t\n") + ["ß", "ẞ", "ſ", "İ", "ı", "i", "I", "é", "É",
+ALPHABET = list("aAbsSkK -;.()\"'\\$`\t\n[]^*+?{}|") + ["ß", "ẞ", "ſ", "İ", "ı", "i", "I", "é", "É",
                                                 "\xa0", "😀", "\u212a", "ﬆ", "0", "7"]
 PATTERNS = ["a.*", "[ab]+", "S(a|b)?", "\\d+", "(?i)x", "a{1,2}", ".", "[^a]b", "s", "ss",
-            "k*", " a", "a|", "\\(x\\)", "[0-9]+", "é?s", "(a|ß)", ".*s", "😀.", "[😀a]"]
+            "k*", " a", "a|", "\\(x\\)", "[0-9]+", "é?s", "(a|ß)", ".*s", "😀.", "[😀a]",
+            "\\\\s", "\\$", "[\\]a]", "[^\\\\]", "[^s]+", "[^a-z]", "[^ß]"]
 GROUPS = ["G1", "G2", "G'3", 'G"4', "G\\5"]
 
 text = st.text(st.sampled_from(ALPHABET), min_size=1, max_size=4)
@@ -34,7 +35,7 @@ options = st.builds(
     Options,
     default_group=st.sampled_from(["", "Default"]),
     ignore_case=st.booleans(),
-    separator=st.sampled_from(["", ";", "--"]),
+    separator=st.sampled_from(["", ";", "--", "\\", "|", "."]),
     multiple_groups=st.booleans(),
 )
 
