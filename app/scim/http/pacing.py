@@ -203,6 +203,7 @@ class RateLimiter:
         self._episodes: deque[float] = deque()  # times of throttled episodes, _history()
         self._base = max_rate or 0.0  # the rate right after the last decrease
         self._limit: float | None = None  # the server's rate, measured between two episodes
+        self._lower = 0.0  # what the last measurement admitted: the limit is seldom below
         self._recent: deque[float] = deque()  # send times of admitted requests, _history()
         self._in_flight = 0
         self._paced: float | None = None  # the rate the latest request granted was spaced at
@@ -323,12 +324,14 @@ class RateLimiter:
     def _decrease(self, now: float) -> None:
         measured, exact = self._measured(now)
         if exact and measured is not None:
-            self._limit = self._new_limit(measured)
+            self._limit, self._lower = self._new_limit(measured), measured
             rate = HOLD * self._limit
         elif self._limit is not None and self.rate:
-            # Refused again too soon to measure, at or under the limit held: the limit lies
-            # below the rate refused (a generic decrease would fall far below it).
-            self._limit = HOLD * min(self._limit, self._refused())
+            # Refused again too soon to measure, at the limit held: the limit lies between what
+            # was measured and the rate refused (a generic decrease would fall far below it).
+            refused = self._refused()
+            lower = min(max(self._lower, measured or 0.0), HOLD * refused)
+            self._limit = min(self._limit, (lower + refused) / 2)
             rate = HOLD * self._limit
         elif measured is not None and self.rate:
             # The server admitted `measured` while this client sent at `rate`, which was
