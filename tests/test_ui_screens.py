@@ -38,7 +38,7 @@ def test_the_first_window_fits_the_available_screen_with_its_frame(width, height
 
 def test_a_narrow_window_keeps_preview_and_sync_on_the_toolbar(qtbot, window):
     controller = window.sync_controller
-    window.resize(1000, 600)
+    window.resize(780, 600)  # the offscreen screen's 800 px: narrower than the toolbar
     qtbot.waitUntil(lambda: window.compact_toolbar.compact)
     for action in (controller.connect_action, controller.refresh_action,
                    controller.preview_action):

@@ -352,6 +352,7 @@ def test_tab_goes_from_the_options_to_the_start_page_then_to_problems(qtbot, win
                 stops.append(widget)
         return stops
 
+    window.dock_fold.set_folded(False)
     start = tab_stops_after(window.options_panel.apply_existing, 3)
     assert start == [window.empty_state.button, window.sync_controller.empty_help_button,
                      window.problems.list]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDockWidget,
     QLineEdit,
     QMessageBox,
     QWidget,
@@ -38,23 +39,24 @@ class KeyboardPaths:
 
     def _fix_needs_input(self, fix) -> None:
         if fix.focus == "default_group":
+            self.options_box.set_unfolded(True)
             self.options_panel.default_group.setFocus(Qt.FocusReason.OtherFocusReason)
             self.options_panel.default_group.showPopup()
         elif fix.edit_group and fix.select:
             self.mapping_panel.edit_group(fix.select[0])
 
     def focus_problems(self) -> None:
-        self.problems_dock.show()
-        self.problems_dock.raise_()
+        """Show and focus the Problems list; nothing is selected (focusing is not selecting)."""
+        self.problems_dock.show()  # even when the admin closed it
+        self.reveal_pane(self.problems.list)
         self.problems.list.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        if self.problems.list.currentRow() < 0 and self.problems.warnings:
-            self.problems.list.setCurrentRow(0)
 
     def _build_keyboard_paths(self) -> None:
         """Tab leaves a table (arrows move inside), F6 cycles the panes, shortcuts pass fields."""
         for table in (self.mapping_panel.table, self.preview.summary, self.preview.users):
             table.setTabKeyNavigation(False)
-        self.pane_cycler = PaneCycler(self, self.panes)
+        self.pane_cycler = PaneCycler(self, self.panes, self.reveal_pane)
+        self.pane_frame = PaneFrame(self, lambda: [p for p, _ in self.pane_parts()])
         names = self.actions_by_name
         from app.ui.base.screen_fit import CompactToolbar
 
@@ -66,18 +68,42 @@ class KeyboardPaths:
         wide = (Qt.ShortcutContext.WindowShortcut, Qt.ShortcutContext.ApplicationShortcut)
         return [a for a in self.findChildren(QAction) if a.shortcutContext() in wide]
 
+    def pane_parts(self) -> list[tuple[QWidget, QWidget]]:
+        """Each pane (the part framed while the focus is in it) and where F6 puts the focus:
+        mapping, options, summary, users, problems, expectations."""
+        options = (self.options_panel.source if self.options_box.is_unfolded()
+                   else self.options_box.header)
+        return [(self.mapping_panel, self.mapping_panel.table), (self.options_box, options),
+                (self.preview.summary, self.preview.summary),
+                (self.preview.users_box, self.preview.users),
+                (self.problems, self.problems.list),
+                (self.expectations, self.expectations.table)]
+
     def panes(self) -> list:
-        """The panes F6 visits, in order: mapping, options, summary, users, problems."""
-        return [self.mapping_panel.table, self.options_panel.source, self.preview.summary,
-                self.preview.users, self.problems.list]
+        """The widgets F6 focuses, in the panes' order."""
+        return [target for _, target in self.pane_parts()]
+
+    def reveal_pane(self, pane: QWidget) -> bool:
+        """Make a pane showable: unfold and raise its dock (tabified or folded docks hide
+        theirs); False if its part of the window is hidden (a closed dock, the start page)."""
+        for dock in (self.problems_dock, self.expectations_dock):
+            if dock.isAncestorOf(pane):
+                if not dock.toggleViewAction().isChecked():
+                    return False
+                self.dock_fold.set_folded(False)
+                dock.show()
+                dock.raise_()
+                return True
+        return pane.isVisibleTo(self)
 
 
 class PaneCycler(QObject):
     """F6 and Shift+F6 move the focus to the next or previous pane that is visible."""
 
-    def __init__(self, window: QWidget, panes: Callable[[], Sequence[QWidget]]) -> None:
+    def __init__(self, window: QWidget, panes: Callable[[], Sequence[QWidget]],
+                 reveal: Callable[[QWidget], bool]) -> None:
         super().__init__(window)
-        self._panes = panes
+        self._panes, self._reveal = panes, reveal
         for keys, step in (("F6", 1), ("Shift+F6", -1)):
             action = QAction(window)
             action.setShortcut(QKeySequence(keys))
@@ -86,15 +112,82 @@ class PaneCycler(QObject):
             window.addAction(action)
 
     def cycle(self, step: int) -> QWidget | None:
-        panes = [p for p in self._panes() if p.isVisibleTo(p.window()) and p.isEnabled()]
+        """Focus the next pane, unfolding or raising a dock to reach one hidden in it."""
+        panes = [p for p in self._panes() if p.isEnabled() and (
+            p.isVisibleTo(p.window()) or _in_dock(p))]
         if not panes:
             return None
         focus = QApplication.focusWidget()
         here = next((i for i, p in enumerate(panes)
                      if focus is not None and (focus is p or p.isAncestorOf(focus))), None)
-        target = panes[0] if here is None else panes[(here + step) % len(panes)]
-        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        return target
+        start = 0 if here is None else here + step
+        for n in range(len(panes)):
+            target = panes[(start + n * (1 if step > 0 else -1)) % len(panes)]
+            if self._reveal(target):
+                target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+                return target
+        return None
+
+
+def _in_dock(widget: QWidget) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None and not isinstance(parent, QDockWidget):
+        parent = parent.parentWidget()
+    return parent is not None
+
+
+class PaneFrame(QWidget):
+    """A frame in the palette's highlight colour around the pane holding the focus, so the
+    admin sees where typing goes (light and dark alike); it lets every click through."""
+
+    WIDTH = 2
+
+    def __init__(self, window: QWidget, panes: Callable[[], Sequence[QWidget]]) -> None:
+        super().__init__(window)
+        self._panes = panes
+        self.pane: QWidget | None = None
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.hide()
+        QApplication.instance().focusChanged.connect(self._focus_changed)
+
+    def _focus_changed(self, old: QWidget | None, new: QWidget | None) -> None:
+        pane = next((p for p in self._panes() if new is not None
+                     and (p is new or p.isAncestorOf(new))), None)
+        if pane is self.pane:
+            return
+        if self.pane is not None:
+            self.pane.removeEventFilter(self)
+        self.pane = pane
+        if pane is None:
+            self.hide()
+            return
+        pane.installEventFilter(self)
+        self._place()
+
+    def _place(self) -> None:
+        pane = self.pane
+        if pane is None or not pane.isVisible():
+            self.hide()
+            return
+        self.setParent(pane)
+        self.setGeometry(pane.rect())
+        self.raise_()
+        self.show()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.pane and event.type() in (QEvent.Type.Resize, QEvent.Type.Show,
+                                                     QEvent.Type.Hide):
+            self._place()
+        return False
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        pen = QPen(self.palette().color(QPalette.ColorRole.Highlight), self.WIDTH)
+        pen.setJoinStyle(Qt.PenJoinStyle.MiterJoin)
+        painter.setPen(pen)
+        half = self.WIDTH // 2
+        painter.drawRect(self.rect().adjusted(half, half, -half, -half))
 
 
 class WindowShortcuts(QObject):

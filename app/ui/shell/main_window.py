@@ -14,7 +14,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -25,7 +25,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QDockWidget,
-    QGroupBox,
     QLabel,
     QMainWindow,
     QSizePolicy,
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.core.warnings import Warning
 from app.ui.base.document import Document
+from app.ui.base.fold import DockFold, FoldingSection
 from app.ui.base.icons import app_icon, retint, set_icon
 from app.ui.base.worker import TaskRunner
 from app.ui.files.file_controller import FileController
@@ -82,10 +82,12 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self.files.columnsFound.connect(self.options_panel.set_columns)
         self._build_layout()
         self.window_layout = WindowLayout(self, self.settings, self.splitter,
-                                          self.preview.splitter, self.mapping_panel.needed_width)
+                                          self.preview.splitter, self.mapping_panel.needed_width,
+                                          self.preview.summary_height)
         self._build_actions()
         self.status = WindowStatus(self, self.tasks)
         install_expectations(self)  # the Expectations tab beside Problems, "Expect This"
+        self.dock_fold = DockFold(self, [self.problems_dock, self.expectations_dock])
 
         self.document.evaluationChanged.connect(self._evaluation_changed)
         self.document.mappingChanged.connect(
@@ -104,32 +106,30 @@ class MainWindow(KeyboardPaths, QMainWindow):
         install_sync(self)  # the Server menu: connect, refresh, preview, sync
         self._order_start_page_tabs()
         self._build_keyboard_paths()
-        self.window_layout.restore()
+        self.window_layout.restore(self.options_box, self.dock_fold)
 
     # --- layout --------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        options_box = QGroupBox("Options", self)
-        options_layout = QVBoxLayout(options_box)
-        options_layout.addWidget(self.options_panel)
+        self.options_box = FoldingSection("Options", self.options_panel, self)
+        self.options_panel.summaryChanged.connect(self.options_box.set_summary)
+        self.options_box.set_summary(self.options_panel.summary())
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(6, 6, 3, 6)
+        left_layout.setContentsMargins(6, 6, 3, 4)
         title = QLabel("<b>Mapping</b> — the first matching row decides", left)
         title.setTextFormat(Qt.TextFormat.RichText)
         left_layout.addWidget(title)
         left_layout.addWidget(self.mapping_panel, 1)
-        left_layout.addWidget(options_box)
+        left_layout.addWidget(self.options_box)
 
         self.empty_state = EmptyState(self)
         self.empty_state.button.clicked.connect(self.files.open_export_dialog)
         self.right = QStackedWidget(self)
         preview_box = QWidget(self)
         preview_layout = QVBoxLayout(preview_box)
-        preview_layout.setContentsMargins(3, 6, 6, 6)
-        preview_title = QLabel("<b>Preview</b> — what changes if you sync this mapping", self)
-        preview_layout.addWidget(preview_title)
-        preview_layout.addWidget(self.preview, 1)
+        preview_layout.setContentsMargins(3, 6, 6, 4)
+        preview_layout.addWidget(self.preview, 1)  # its heading says whose "before" it shows
         self.right.addWidget(self.empty_state)
         self.right.addWidget(preview_box)
 
@@ -248,6 +248,7 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self.toolbar = QToolBar("Main", self)
         self.toolbar.setObjectName("main-toolbar")
         self.toolbar.setMovable(False)
+        self.toolbar.setIconSize(QSize(20, 20))  # rows for the tables on a laptop screen
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toolbar.addActions([names["new"], names["open"], names["save"]])
         self.toolbar.addSeparator()
