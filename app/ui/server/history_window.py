@@ -112,6 +112,9 @@ class HistoryWindow(QDialog):
             self.run_list.resizeColumnToContents(column)
         self.details.clear()
         self.details_label.setText("Select a run to see its operations.")
+        newest = self.run_list.topLevelItem(0)
+        if newest is not None:  # selected: Undo works at once
+            self.run_list.setCurrentItem(newest)
         self._update_undo()
 
     def selected_run(self) -> RunRecord | None:
@@ -148,7 +151,7 @@ class HistoryWindow(QDialog):
         files = ", ".join(export.get("files") or []) or "no export file"
         self.details_label.setText(
             f"Run {run.run_id}: {run.mode} by {run.start.get('os_user') or 'unknown'}, "
-            f"{run.status}; export {files} ({export.get('users', 0):,} users)."
+            f"{run.status}; export {files} ({export.get('users') or 0:,} users)."
         )
         self.details.clear()
         for op in run.ops:
@@ -198,7 +201,7 @@ class HistoryHost(ServerContext, Protocol):
 def install_history(controller: HistoryHost) -> None:
     """Server ▸ Sync history…, and "Sync history of this user…" on the users table."""
     window = controller.window
-    action = QAction("Sync &history…", window.window())
+    action = QAction("S&ync history…", window.window())
     action.setToolTip("Every sync to this server: when, who, what changed; undo a sync")
     action.triggered.connect(lambda: open_history(controller))
     window.server_menu.insertAction(controller.help_action, action)

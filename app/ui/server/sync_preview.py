@@ -59,6 +59,19 @@ def losing_users(plan) -> int:
     return len({e.lower() for emails in plan.removes.values() for e in emails})
 
 
+def removal_question(plan, losing: int) -> str:
+    """Who leaves a group: users who change groups "move", the others "leave a group"."""
+    added = {e.lower() for emails in plan.adds.values() for e in emails}
+    leaving = {e.lower() for emails in plan.removes.values() for e in emails}
+    moving = len(leaving & added)
+    if moving == losing:
+        return f"{plural(losing, 'user')} will move to another group."
+    if not moving:
+        return f"{plural(losing, 'user')} will leave a group."
+    return (f"{plural(losing, 'user')} will leave a group ({moving:,} of them move to another"
+            " group).")
+
+
 def plan_summary(plan) -> str:
     adds, removes = plan.added_count, plan.removed_count
     groups = set(plan.adds) | set(plan.removes) | set(plan.groups_to_create)
@@ -289,10 +302,12 @@ class PlanDialog(QDialog):
     def confirm_removals(self, losing: int) -> bool:
         box = QMessageBox(QMessageBox.Icon.Warning, self.windowTitle(), "", parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)
-        action = self.sync_button.text()  # "&Sync now", "&Undo now", "&Apply plan"
-        box.setText(f"{plural(losing, 'user')} will lose a group. {action.replace('&', '')}?")
+        action = self.sync_button.text().replace("&", "")  # "Sync now", "Undo now"…
+        box.setText(f"{removal_question(self.plan, losing)} {action}?")
         box.setInformativeText("This window lists each removal and why.")
-        sync = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
+        # Alt+Y: not the key of the window's own button, so two presses never remove
+        sync = box.addButton(f"&Yes, {action[:1].lower()}{action[1:]}",
+                             QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(box.addButton("&Cancel", QMessageBox.ButtonRole.RejectRole))
         box.exec()
         return box.clickedButton() is sync

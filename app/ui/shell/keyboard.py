@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDockWidget,
+    QFileDialog,
     QLineEdit,
     QMessageBox,
     QWidget,
@@ -62,7 +63,8 @@ class KeyboardPaths:
 
         self.compact_toolbar = CompactToolbar(self.toolbar, [
             names[n] for n in ("open", "save", "open_export", "export_preview")])
-        self.window_shortcuts = WindowShortcuts(self, self._window_actions)
+        self.window_shortcuts = WindowShortcuts(self, self._window_actions,
+                                                lambda: [p for p, _ in self.pane_parts()])
 
     def _window_actions(self) -> list[QAction]:
         wide = (Qt.ShortcutContext.WindowShortcut, Qt.ShortcutContext.ApplicationShortcut)
@@ -198,19 +200,33 @@ class WindowShortcuts(QObject):
     which would make Export Preview dead while the filter box has focus.
     """
 
-    def __init__(self, window: QWidget, actions: Callable[[], Sequence[QAction]]) -> None:
+    def __init__(self, window: QWidget, actions: Callable[[], Sequence[QAction]],
+                 panes: Callable[[], Sequence[QWidget]] = list) -> None:
         super().__init__(window)
         self._window = window
         self._actions = actions
+        self._panes = panes
+        self._swallow: QKeySequence | None = None  # the key press of a handled access key
+        self._before_dialog: QWidget | None = None  # the focus when a file dialog opened
         QApplication.instance().installEventFilter(self)
         window.destroyed.connect(lambda: QApplication.instance().removeEventFilter(self))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(watched, QFileDialog) and self._owns(watched):
+            self._file_dialog_focus(watched, event)
         if event.type() == QEvent.Type.Show and isinstance(watched, QDialog):
             for box in [watched, *watched.findChildren(QDialogButtonBox)]:
                 if isinstance(box, QMessageBox | QDialogButtonBox):
                     give_access_keys(box)
             return False
+        if event.type() == QEvent.Type.KeyPress and self._swallow is not None:
+            wanted, self._swallow = self._swallow, None
+            key = _sequence(event)
+            if key is not None and key.matches(wanted) == QKeySequence.SequenceMatch.ExactMatch:
+                return True
+        if (event.type() == QEvent.Type.ShortcutOverride and isinstance(watched, QWidget)
+                and self._pane_access_key(watched, event)):
+            return True
         if event.type() != QEvent.Type.ShortcutOverride or not isinstance(
                 watched, QLineEdit | QAbstractSpinBox | QComboBox):
             return False
@@ -225,6 +241,49 @@ class WindowShortcuts(QObject):
                 event.ignore()  # not the field's: the shortcut map triggers the action
                 return True
         return False
+
+
+    def _pane_access_key(self, focus: QWidget, event: QEvent) -> bool:
+        """Alt+letter clicks the button of the focused pane with that access key, even where
+        another pane has one too (Alt+A: Add Expectation, not Problems' Apply Fix)."""
+        key = _sequence(event) if isinstance(event, QKeyEvent) else None
+        if key is None or focus.window() is not self._window:
+            return False
+        pane = next((p for p in self._panes() if p is focus or p.isAncestorOf(focus)), None)
+        if pane is None:
+            return False
+        for button in pane.findChildren(QAbstractButton):
+            mnemonic = QKeySequence.mnemonic(button.text())
+            if (button.isVisible() and button.isEnabled() and not mnemonic.isEmpty()
+                    and mnemonic.matches(key) == QKeySequence.SequenceMatch.ExactMatch):
+                event.accept()  # no shortcut: the key press comes next, and is swallowed
+                self._swallow = key
+                button.click()
+                return True
+        return False
+
+    def _owns(self, dialog: QWidget) -> bool:
+        """A dialog opened by this window or by a window it opened (the sync preview)."""
+        owner = dialog.parentWidget()
+        while owner is not None and owner.window() is not self._window:
+            owner = owner.window().parentWidget()
+        return owner is not None
+
+    def _file_dialog_focus(self, dialog: QFileDialog, event: QEvent) -> None:
+        """After a file dialog, the focus goes back where it was, in the window that opened
+        it (not to the main window's first pane)."""
+        if event.type() == QEvent.Type.Show:
+            self._before_dialog = QApplication.focusWidget()
+        elif event.type() == QEvent.Type.Hide:
+            widget, self._before_dialog = self._before_dialog, None
+            if widget is not None:
+                QTimer.singleShot(0, widget, lambda: _refocus(widget))
+
+
+def _refocus(widget: QWidget) -> None:
+    if widget.isVisible():
+        widget.window().activateWindow()
+        widget.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
 def _sequence(event: QKeyEvent) -> QKeySequence | None:

@@ -60,6 +60,7 @@ GROUP_SOURCES = ("export", "server", "mapping")
 
 class MainWindow(KeyboardPaths, QMainWindow):
     sync_controller: SyncController  # set by install_sync
+    expectations_dock: QDockWidget  # set by install_expectations
 
     def __init__(self, settings: QSettings | None = None, data_dir: Path | None = None) -> None:
         super().__init__()
