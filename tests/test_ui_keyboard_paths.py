@@ -63,8 +63,8 @@ def test_the_focused_pane_wears_a_highlight_frame(qtbot, window):
         assert frame.pane is pane and frame.isVisible() and frame.geometry() == pane.rect()
         image = pane.grab().toImage()
         highlight = pane.palette().color(pane.palette().ColorRole.Highlight)
-        assert image.pixelColor(0, pane.height() // 2) == highlight
-        assert image.pixelColor(pane.width() // 2, 1) == highlight
+        assert image.pixelColor(0, pane.height() // 2).name() == highlight.name()
+        assert image.pixelColor(pane.width() // 2, 1).name() == highlight.name()
 
 
 def test_f6_reaches_every_pane_folded_and_tabbed_ones_too(qtbot, window):

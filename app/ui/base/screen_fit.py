@@ -225,6 +225,7 @@ class WrappingRow(QWidget):
         self.top.addWidget(field, 1)
         self.top.addWidget(strip)
         self.wrapped = False
+        strip.installEventFilter(self)
 
     def set_wrapped(self, wrapped: bool) -> None:
         if wrapped == self.wrapped:
@@ -236,9 +237,17 @@ class WrappingRow(QWidget):
         else:
             self.bottom.takeAt(0)
 
+    def fit(self) -> None:
+        self.set_wrapped(self.width() < self.field_width + self.strip.sizeHint().width())
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self.set_wrapped(self.width() < self.field_width + self.strip.sizeHint().width())
+        self.fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # a chip or Drift (2) appeared
+            self.fit()
+        return False
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()

@@ -52,6 +52,8 @@ class OptionsPanel(QWidget):
             (self.separator, "Separator"), (self.apply_existing, "Apply changes to existing users"),
         ):
             widget.setAccessibleName(name)
+            if isinstance(widget, QComboBox) and widget.lineEdit() is not None:
+                widget.lineEdit().setAccessibleName(name)  # its text field is announced too
 
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)

@@ -112,6 +112,10 @@ class PreviewPanel(QWidget):
         search_icon = self.search.addAction(QIcon(), QLineEdit.ActionPosition.LeadingPosition)
         set_icon(search_icon, "search")
         self.search.setAccessibleName("Filter users")
+        search_icon.setText("Filter users")
+        for button in self.search.findChildren(QToolButton):  # the icon and the clear button
+            action = button.defaultAction()
+            button.setAccessibleName(action.text() if action is search_icon else "Clear filter")
         self.search.setToolTip("Show users whose name, email or source value contains this text")
         self._search_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
         self._search_timer.timeout.connect(

@@ -19,7 +19,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from app.core.engine import Change, Evaluation
 from app.core.explain import cells_with_value
 from app.core.users import UserList, join_groups
-from app.ui.base.table_model import HeaderedTableModel, Index
+from app.ui.base.table_model import HeaderedTableModel, Index, accessible_text
 
 NAME, EMAIL, STATUS, SOURCE, CURRENT, NEW, CHANGE, REASON = range(8)
 HEADERS = (
@@ -270,6 +270,8 @@ class UsersModel(HeaderedTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self._users is None:
             return None
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return accessible_text(self, index)
         col = index.column()
         user = self.user_at(index.row())
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):

@@ -50,6 +50,7 @@ from app.ui.mapping.problems_panel import ProblemsPanel
 from app.ui.preview.preview_view import QUICK, PreviewPanel
 from app.ui.server.install import install_sync
 from app.ui.server.sync_controller import SyncController
+from app.ui.shell.appearance import Appearance
 from app.ui.shell.empty_state import EmptyState
 from app.ui.shell.keyboard import KeyboardPaths
 from app.ui.shell.status_bar import WindowStatus
@@ -241,6 +242,8 @@ class MainWindow(KeyboardPaths, QMainWindow):
         panel_toggle.setText("Problems Pa&nel")
         view_menu.addAction(panel_toggle)
         self.view_menu = view_menu
+        view_menu.addSeparator()
+        self.appearance = Appearance(self.settings, view_menu)  # System, Light, Dark
 
         self.server_menu = self.menuBar().addMenu("&Server")
         self.help_menu = self.menuBar().addMenu("&Help")  # the sync side adds Setup help
