@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QToolButton,
@@ -211,6 +212,7 @@ class PreviewPanel(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.heading = QLabel(self)
         self.heading.setTextFormat(Qt.TextFormat.RichText)
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.set_before_source("")
         heading_row = QHBoxLayout()
         heading_row.addWidget(self.heading, 1)
@@ -238,8 +240,12 @@ class PreviewPanel(QWidget):
 
     def set_before_source(self, source: str) -> None:
         """Whose groups "Before" shows: the export's, or a server's after a refresh."""
-        before = f" — before: {escape(source)}" if source else ""
-        self.heading.setText(f"<b>Preview</b> — what changes if you sync this mapping{before}")
+        before = f" — “Before” is {escape(source)}" if source else (
+            " — what changes if you sync this mapping")
+        self.heading.setText(f"<b>Preview</b>{before}")
+        self.heading.setToolTip("What changes if you sync this mapping; “Before” shows the"
+                                " groups " + ("the server has" if source.startswith("server ")
+                                              else "the export lists"))
         self.heading.setAccessibleName(self.heading.text().replace("<b>", "").replace("</b>", ""))
 
     def summary_height(self, rows: int) -> int:

@@ -150,8 +150,10 @@ class SyncController(QObject):
         return dialog
 
     def _accept_connection(self, dialog: ConnectionDialog) -> None:
+        """Connect, then read the server at once: "before" is the server's, not the export's."""
         if dialog.profile is not None:
             self.set_connection(dialog.profile, dialog.token, checked=dialog.checked)
+            self.refresh_when_ready()
 
     def set_connection(
         self, profile: ConnectionProfile, token: str, *, persist: bool = True,

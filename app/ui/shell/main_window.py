@@ -106,6 +106,10 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self._evaluation_changed()
         self._update_title()
         install_sync(self)  # the Server menu: connect, refresh, preview, sync
+        for signal in (self.document.usersChanged, self.document.exportChanged,
+                       self.sync_controller.refreshed,
+                       self.sync_controller.connectionChanged):
+            signal.connect(self._show_before_source)
         self._order_start_page_tabs()
         self._build_keyboard_paths()
         self.window_layout.restore(self.options_box, self.dock_fold)
@@ -305,6 +309,16 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self.status.show_counts(evaluation)
         self.problems_dock.setWindowTitle(self.problems.summary())
         self.mapping_panel._selection_changed()
+
+    def _show_before_source(self, *_: object) -> None:
+        """The preview's heading says whose groups "Before" shows: the server's or the
+        export's."""
+        controller, paths = self.sync_controller, self.document.export_paths
+        if controller.server_state is not None and controller.profile is not None:
+            self.preview.set_before_source(f"server {controller.profile.name}")
+        else:
+            names = ", ".join(p.name for p in paths)
+            self.preview.set_before_source(f"the export {names}" if paths else "")
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.document.draft_name}[*] — GroupMap")
