@@ -1,5 +1,5 @@
-"""The `groupmap` command line: the desktop app, and headless preview, sync, apply, history,
-undo, connections, serve and demo.
+"""The `groupmap` command line: the desktop app, and headless preview, rules, sync, apply,
+history, undo, connections, serve and demo.
 
 Each command is a module here with `register(add)`; the modules import only argparse and
 the standard library at the top, so `groupmap --version` and `--help` answer without loading
@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from app import __version__
-from app.cli import apply, connections, demo, history, preview, serve, sync
-from app.cli.common import EXIT_BAD_INPUT
+from app.cli import apply, connections, demo, history, preview, rules, serve, sync
+from app.cli.common import EXIT_BAD_INPUT, EXIT_JOURNAL
 from app.core.errors import InputError
 
-COMMAND_MODULES = (preview, sync, apply, history, connections, serve, demo)
+COMMAND_MODULES = (preview, rules, sync, apply, history, connections, serve, demo)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, list[str]]:
@@ -64,8 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         from app.ui.shell.smoke import smoke_test
 
         return smoke_test()
+    from app.io.journal import JournalUnwritable
+
     try:
         return int(args.run(args))
+    except JournalUnwritable as error:  # raised before the first write: nothing was sent
+        print(f"groupmap: error: {error}", file=sys.stderr)
+        return EXIT_JOURNAL
     except InputError as error:
         print(f"groupmap: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

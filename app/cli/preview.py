@@ -83,15 +83,28 @@ def cmd_preview(args: argparse.Namespace) -> int:
         f"{report['changes']:,} would change.\n"
     )
     print(_summary_table(report))
-    if warnings:
-        print(f"\n{len(warnings)} warning(s):")
-        for w in warnings:
-            print(f"- {w.message}")
+    print(warnings_text(warnings), end="")
     if args.out:
         print(f"\nWrote {args.out}")
     if args.check:
         print(check_summary(mapping, failed), file=sys.stderr if failed else sys.stdout)
     return status
+
+
+def warnings_text(warnings: list[Warning]) -> str:
+    """Errors and warnings (an error marked so), then the notes: what GroupMap does with what
+    the admin chose (severity info)."""
+    serious = [w for w in warnings if w.severity != "info"]
+    notes = [w for w in warnings if w.severity == "info"]
+    text = ""
+    if serious:
+        text += f"\n{len(serious)} warning(s):\n"
+        text += "".join(
+            f"- {'error: ' if w.severity == 'error' else ''}{w.message}\n" for w in serious
+        )
+    if notes:
+        text += f"\n{len(notes)} note(s):\n" + "".join(f"- {w.message}\n" for w in notes)
+    return text
 
 
 def check_summary(mapping: Mapping, failed: list[Warning]) -> str:

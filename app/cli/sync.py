@@ -22,6 +22,7 @@ from app.cli.common import (
     add_removal_guard_options,
     add_result_options,
     check_report_path,
+    journal_failure,
     load_inputs,
     print_result,
     refuse_failed_expectations,
@@ -236,9 +237,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
             dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count, estimate)
             if args.plan_out:
+                from app.scim.sync.guards import plan_guards
                 from app.scim.sync.planfile import save_plan
 
-                saved = save_plan(Path(args.plan_out), plan, mapping, args.users)
+                if guard:  # what stops a sync stops saving its plan for approval
+                    raise InputError(guard)
+                guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
+                                     allow_source_change=args.allow_source_change)
+                saved = save_plan(Path(args.plan_out), plan, mapping, args.users, guards)
                 print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))
@@ -249,7 +255,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             raise InputError(guard)
         if not plan.is_empty:
             print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
-        journal = RunJournal.begin(plan, settings, mapping, args.users)
+        from app.scim.sync.guards import plan_guards
+
+        guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
+                             allow_source_change=args.allow_source_change)
+        journal = RunJournal.begin(plan, settings, mapping, args.users, guards=guards)
         budget = ChangeBudget(
             settings.max_changes_per_hour, settings.deadline, cancelled=cancel.is_set
         )
@@ -297,7 +307,9 @@ def finish_sync(args: argparse.Namespace, result, limiter=None, budget=None) -> 
     for line in result.unverified:  # written, but not checked: a new dry run shows the state
         print(f"groupmap: warning: {line}", file=sys.stderr)
     status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
-    if result.failed and result.nothing_written and result.refused_access:
+    if result.journal_error:
+        status = journal_failure(result)
+    elif result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
             f"nothing was written. Check that {args.token_origin} may write.",

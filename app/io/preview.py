@@ -33,6 +33,7 @@ PROBLEM_TYPES = {
     "group_name_too_long": "Group name too long",
     "looks_multi_valued": "Several values in one cell",
     "kept_by_apply_existing": "Kept: apply to existing users is off",
+    "near_duplicate_group": "Near-duplicate group name",
 }
 
 

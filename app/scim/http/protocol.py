@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from app.core.identity import email_key, group_key
 from app.scim.http import answers
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -49,9 +50,11 @@ def attribute_values(resource: dict[str, Any], attribute: str) -> list[str]:
 
 
 def value_matches(resource: dict[str, Any], attribute: str, value: str) -> bool:
-    """RFC 7643: userName, emails and displayName compare case-insensitively; externalId exactly."""
+    """RFC 7643: userName, emails and displayName compare case-insensitively; externalId exactly.
+    Case-insensitively means by app/core/identity.py's keys (NFC, lower case; ß is not ss)."""
     values = attribute_values(resource, attribute)
     if attribute == "externalId":
         return value in values
-    folded = value.casefold()
-    return any(v.casefold() == folded for v in values)
+    key = group_key if attribute == "displayName" else email_key
+    wanted = key(value)
+    return any(key(v) == wanted for v in values)

@@ -35,12 +35,29 @@ class Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def check(self) -> None:
-        """Called before every request: raises Stop when cancelled or after a fatal error."""
+        """Called before every request: raises Stop when cancelled or after a fatal error
+        (an unwritable journal is one: nothing is sent that the journal cannot record)."""
+        journal = self.result.journal
+        if journal is not None and journal.error and not self.abort:
+            self.result.journal_error = journal.error
+            self.abort = f"not sent: {journal.error}"
         if self.abort:
             raise Stop(self.abort)
         if self.cancelled is not None and self.cancelled():
             self.was_cancelled = True
             raise Stop("cancelled")
+
+    def intend(self, operation: str, group: str, emails: list[str]) -> None:
+        """Right before a request: its intent, with the witnessed before-state, on disk first.
+        When the journal cannot take it, the request is not sent and the run stops."""
+        journal = self.result.journal
+        if journal is None or not (emails or operation in ("create", "delete")):
+            return
+        journal.intent(operation, group, emails)
+        if journal.error:
+            self.result.journal_error = journal.error
+            self.abort = f"not sent: {journal.error}"
+            raise Stop(self.abort)
 
     def spend(self, changes: int) -> None:
         """Before a request carrying membership changes: wait for the change budget."""

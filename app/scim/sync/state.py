@@ -13,13 +13,13 @@ from __future__ import annotations
 import math
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key, group_key, same_name_groups
 from app.core.mapping import Mapping
 from app.core.users import UserList, split_groups
 from app.scim.config.settings import MATCH_ATTRIBUTES, SyncProgress, SyncSettings
@@ -40,17 +40,18 @@ class ServerGroup:
 class ServerState:
     """The server's view of the export's users and of the managed groups."""
 
-    user_ids: dict[str, str] = field(default_factory=dict)  # export email (lower) -> SCIM id
+    user_ids: dict[str, str] = field(default_factory=dict)  # email_key -> SCIM id
     groups: dict[str, ServerGroup] = field(default_factory=dict)  # managed group -> group
     attribute_values: dict[str, str] = field(default_factory=dict)  # email -> value (attr mode)
     all_groups_of: dict[str, list[str]] | None = None  # email -> every group, if users say so
     not_found: list[str] = field(default_factory=list)  # export emails, as written
-    ambiguous: dict[str, str] = field(default_factory=dict)  # email (lower) -> why left alone
+    ambiguous: dict[str, str] = field(default_factory=dict)  # email_key -> why left alone
     # group displayName -> ids of every user read (export or not) whose `groups` name it: a
     # group's member list without them is incomplete (never replaced from, on PUT servers)
     claimed_members: dict[str, set[str]] = field(default_factory=dict)
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
+    read_at: float = 0.0  # time.monotonic() when the read ended; 0: not read here (a file)
 
     def email_of_id(self) -> dict[str, str]:
         return {uid: email for email, uid in self.user_ids.items()}
@@ -94,7 +95,7 @@ def read_attribute(resource: dict[str, Any], path: str) -> str:
 
 
 def _key(value: str, attribute: str) -> str:
-    return value if attribute == "externalId" else value.casefold()
+    return value if attribute == "externalId" else email_key(value)
 
 
 def read_server_state(
@@ -106,8 +107,23 @@ def read_server_state(
     cancelled: Callable[[], bool] | None = None,
 ) -> ServerState:
     """The server's state for the export's users and the mapping's managed groups."""
+    return read_scope(client, users, mapping.managed_groups(), settings, progress, cancelled)
+
+
+def read_scope(
+    client: ScimClient,
+    users: UserList,
+    managed: list[str],
+    settings: SyncSettings,
+    progress: Callable[[SyncProgress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> ServerState:
+    """The server's state for these users and these managed groups (the write gate reads a
+    plan's scope again with it)."""
     started = time.monotonic()
-    state = ServerState(managed=mapping.managed_groups())
+    state = ServerState(managed=list(managed))
+    if settings.target == "groups":
+        _stop_if_same_name(state.managed)
 
     def check() -> None:
         if cancelled is not None and cancelled():
@@ -176,19 +192,20 @@ def read_server_state(
     for key, email in wanted.items():
         account = resources.get(key)
         if account is None:
-            if email.lower() not in state.ambiguous:
+            if email_key(email) not in state.ambiguous:
                 state.not_found.append(email)
             continue
-        lower = email.lower()
-        state.user_ids[lower] = str(account["id"])
+        key = email_key(email)
+        state.user_ids[key] = str(account["id"])
         if state.all_groups_of is not None:
-            state.all_groups_of[lower] = _group_names(account, where)
+            state.all_groups_of[key] = _group_names(account, where)
         if settings.target == "attribute":
-            state.attribute_values[lower] = read_attribute(account, str(settings.attribute))
+            state.attribute_values[key] = read_attribute(account, str(settings.attribute))
     _stop_if_nobody_found(client, settings, wanted, state)
     if settings.target == "groups":
         _read_groups(client, settings, state)
     check()
+    state.read_at = time.monotonic()
     return state
 
 
@@ -214,7 +231,7 @@ def _resolve_users(
             chosen[key] = exact[0]
             continue
         names = ", ".join(sorted(repr(str(r.get("userName") or r["id"])) for r in found.values()))
-        state.ambiguous[written.lower()] = (
+        state.ambiguous[email_key(written)] = (
             f"{len(found)} server accounts match it by {attribute} ({names}), none spelled "
             "exactly as the export: left alone; merge or rename the accounts on the server"
         )
@@ -226,7 +243,7 @@ def _resolve_users(
             emails = [wanted[k] for k in keys]
             for key in keys:
                 del chosen[key]
-                state.ambiguous[wanted[key].lower()] = (
+                state.ambiguous[email_key(wanted[key])] = (
                     f"one server account (id {user_id}) matches {len(keys)} export users "
                     f"({', '.join(emails)}): left alone; fix the emails in the export or on "
                     "the server"
@@ -285,8 +302,8 @@ def _read_by_filter(
             return []
         try:
             found = client.find_users(attribute, email, attributes)
-            if not found and attribute != "externalId" and email.lower() != email:
-                found = client.find_users(attribute, email.lower(), attributes)
+            if not found and attribute != "externalId" and email_key(email) != email:
+                found = client.find_users(attribute, email_key(email), attributes)
         except FilterIgnored:
             ignored.set()
             raise
@@ -300,9 +317,18 @@ def _read_by_filter(
             report(done, len(missing))
 
 
-def group_key(name: str) -> str:
-    """What tells two group names apart on some server: not spaces, case or NFC/NFD."""
-    return unicodedata.normalize("NFC", name).strip().casefold()
+def _stop_if_same_name(managed: list[str]) -> None:
+    """Two managed groups one server would hold as one: creating both makes a near-duplicate,
+    and each would remove the other's members. Stop before the first request."""
+    pairs = same_name_groups(managed)
+    if pairs:
+        shown = "; ".join(" and ".join(repr(name) for name in names) for names in pairs)
+        raise InputError(
+            f"the mapping names {shown}, which differ only by case, spacing, Unicode form or "
+            "invisible characters (one group on a server): GroupMap will not create both. "
+            "Spell each group one way in the mapping, then run the sync again; nothing was "
+            "written"
+        )
 
 
 def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState) -> None:
@@ -335,9 +361,9 @@ def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState)
 def _server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) -> str | None:
     """The id of the one server group spelled exactly as the managed group, or None.
 
-    Two groups of that exact name, or only groups that differ from it by surrounding spaces,
-    case or Unicode normalization, stop the sync: adopting one would be a guess, and
-    creating the group beside them would make a near-duplicate.
+    Two groups of that exact name, or only groups of its group_key (differing by case,
+    spacing, Unicode form or invisible characters), stop the sync: adopting one would be a
+    guess, and creating the group beside them would make a near-duplicate.
     """
     exact = [g for g in similar if g["displayName"] == name]
     if len(exact) == 1:
@@ -355,15 +381,15 @@ def _server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) 
             "as the server does"
         )
     raise InputError(
-        f"{client.base_url} has {what} (differing at most by surrounding spaces, case or "
-        f"Unicode normalization): GroupMap will not pick one. {advice}, then run the sync "
+        f"{client.base_url} has {what} (differing at most by case, spacing, Unicode form or "
+        f"invisible characters): GroupMap will not pick one. {advice}, then run the sync "
         "again; nothing was written"
     )
 
 
 def export_groups_of(users: UserList) -> dict[str, tuple[str, ...]]:
-    """Per export email (lower): the current groups written in the export."""
+    """Per export email (email_key): the current groups written in the export."""
     return {
-        email.strip().lower(): split_groups(groups)
+        email_key(email): split_groups(groups)
         for email, groups in zip(users.frame["email"], users.frame["groups"], strict=True)
     }

@@ -1,21 +1,26 @@
-"""Undo a sync from its journal: the inverse of what the run applied, where nothing changed since.
+"""Undo a sync from its journal: the inverse of what the run changed, where nothing changed since.
 
 The journal, not the plan, says what reached the server: memberships the run added are
-removed, memberships it removed are added back, for an interrupted run too. Before that,
-each touched group is read (the witness check): a membership no longer as the run left it
-(changed by a later run or by hand) is left alone and listed. Groups the run created stay,
-emptied of what it added; `delete_created_groups` deletes one only if it is then empty.
+removed, memberships it removed are added back, for an interrupted run too (an intent sent
+without an answer is resolved by reading the group). Only what the run changed relative to
+its witnesses is reverted: a membership its intent saw before the run (format 2 journals), or
+that it found in a group it adopted, is never removed. A membership a later run touched (a
+later sync, or an earlier undo of this run) is left alone and listed, and so is one no longer
+as the run left it (changed by hand): each touched group is read first. Groups the run created
+stay, emptied of what it added; `delete_created_groups` deletes one only if it is then empty.
 The inverse is an ordinary SyncPlan, so it is previewed, guarded, executed, verified and
 journaled like any sync.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key
 from app.core.users import UserList
 from app.io.journal import RunRecord, same_server
 from app.scim.config.settings import SyncProgress, SyncSettings
@@ -71,21 +76,69 @@ Change = tuple[str, str, str]  # operation, email, group name
 
 
 def applied_changes(run: RunRecord) -> dict[tuple[str, str], Change]:
-    """(group id, user id) -> the run's last change that the server kept."""
+    """(group id, user id) -> the run's last change that the server kept, or that an intent
+    sent without an answer may have made (the read of the group decides). A change to a
+    membership the run witnessed as already so before it is not the run's to revert."""
+    witnessed_before = _witnessed_before(run)
+    unresolved = set(run.unresolved())
+    records = [(op, str(op.get("outcome"))) for op in run.ops]
+    records += [(intent, "unresolved") for intent in run.intents]
     changes: dict[tuple[str, str], Change] = {}
-    for op in run.ops:
+    for op, outcome in records:
         if op.get("op") not in ("add", "remove"):
             continue
         group_id = str(op.get("group_id") or "")
         for member in op.get("members") or []:
             key = (group_id, str(member.get("id") or ""))
+            email = str(member.get("email", ""))
             if not all(key):
                 continue
-            if op.get("outcome") == "applied":
-                changes[key] = (op["op"], str(member.get("email", "")), str(op.get("group", "")))
-            elif op.get("outcome") == "not kept" and changes.get(key, ("",))[0] == op["op"]:
+            sent = (op["op"], op["group"], email_key(email))
+            if outcome == "unresolved" and sent not in unresolved:
+                continue
+            if outcome in ("applied", "unresolved"):
+                if not witnessed_before.get((op["op"], *key)):
+                    changes[key] = (op["op"], email, str(op.get("group", "")))
+            elif outcome == "not kept" and changes.get(key, ("",))[0] == op["op"]:
                 del changes[key]
     return changes
+
+
+def _witnessed_before(run: RunRecord) -> dict[tuple[str, str, str], bool]:
+    """(operation, group id, user id) -> True where the run's intent saw the membership
+    already as the operation leaves it: an add of a member, a removal of a non-member."""
+    seen: dict[tuple[str, str, str], bool] = {}
+    for intent in run.intents:
+        if intent.get("op") not in ("add", "remove"):
+            continue
+        for member in intent.get("members") or []:
+            before = member.get("before")
+            if not isinstance(before, bool):
+                continue
+            key = (str(intent["op"]), str(intent.get("group_id") or ""), str(member.get("id")))
+            already = before if intent["op"] == "add" else not before
+            seen[key] = seen.get(key, False) or already
+    return seen
+
+
+def touched_later(run: RunRecord, later: list[RunRecord]) -> dict[tuple[str, str], int]:
+    """(group name, email_key) -> the first later run to the same server whose journal shows
+    a change of that membership sent (applied, or sent without an answer); dry runs aside."""
+    touched: dict[tuple[str, str], int] = {}
+    for other in later:
+        if other.run_id <= run.run_id or other.start.get("dry_run"):
+            continue
+        if not same_server(other.url, run.url):
+            continue
+        unresolved = set(other.unresolved())
+        for op in other.ops:
+            if op.get("op") in ("add", "remove") and op.get("outcome") == "applied":
+                for member in op.get("members") or []:
+                    key = (str(op["group"]), email_key(str(member.get("email", ""))))
+                    touched.setdefault(key, other.run_id)
+        for _, group, email in unresolved:
+            touched.setdefault((group, email), other.run_id)
+    return touched
 
 
 def check_undoable(run: RunRecord, url: str) -> None:
@@ -107,10 +160,22 @@ def plan_undo(
     run: RunRecord,
     settings: SyncSettings,
     cancelled: Callable[[], bool] | None = None,
+    later: list[RunRecord] | None = None,
 ) -> UndoPlan:
-    """Read each group the run touched and plan the inverse of what is still as it left it."""
+    """Read each group the run touched and plan the inverse of what is still as it left it.
+
+    `later`: the journaled runs (any order, any server: only later ones to this server
+    count); a membership one of them changed is left as is."""
     check_undoable(run, settings.url)
     changes = applied_changes(run)
+    left: list[LeftAsIs] = []
+    by_later = touched_later(run, later or [])
+    for key, (op, email, name) in list(changes.items()):
+        other = by_later.get((name, email_key(email)))
+        if other is not None:
+            what = "undone" if _undoes(later or [], other, run.run_id) else "changed"
+            left.append(LeftAsIs(name, op, email, f"{what} by the later run {other}"))
+            del changes[key]
     created = {
         str(op["group"]): str(op.get("group_id") or "")
         for op in run.ops
@@ -119,7 +184,6 @@ def plan_undo(
     names = {gid: name for (gid, _), (_, _, name) in changes.items()}
     names.update({gid: name for name, gid in created.items()})
     state = ServerState(managed=list(dict.fromkeys(names.values())))
-    left: list[LeftAsIs] = []
     for group_id, name in names.items():
         if cancelled is not None and cancelled():
             raise InputError("undo cancelled while reading the server; nothing was written")
@@ -144,7 +208,7 @@ def plan_undo(
         if group is None or group.id != group_id:
             continue
         present = user_id in set(group.members)
-        state.user_ids.setdefault(email.lower(), user_id)
+        state.user_ids.setdefault(email_key(email), user_id)
         if op == "add" and present:
             removes.setdefault(name, []).append(email)
         elif op == "remove" and not present:
@@ -168,7 +232,12 @@ def plan_undo(
         users=users,
         current_memberships=state.current_memberships(),
     )
+    state.read_at = time.monotonic()  # the groups read above witness the inverse's writes
     return UndoPlan(run, plan, left, {n: g for n, g in created.items() if n in state.groups})
+
+
+def _undoes(runs: list[RunRecord], run_id: int, undone: int) -> bool:
+    return any(r.run_id == run_id and r.start.get("undoes") == undone for r in runs)
 
 
 def apply_undo(

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from app.core.identity import email_key
 from app.scim.http.client import ScimClient, escape_filter_value, member_ids
 from app.scim.http.errors import ScimError
 from app.scim.http.protocol import has_members
@@ -65,8 +66,8 @@ def record_answer(
     except ScimError:  # a member list that cannot be read says nothing: the read-back will
         run.result.applied(group, added=adds, removed=removes, status=status)
         return
-    kept_adds = [e for e in adds if ids[e.lower()] in present]
-    kept_removes = [e for e in removes if ids[e.lower()] not in present]
+    kept_adds = [e for e in adds if ids[email_key(e)] in present]
+    kept_removes = [e for e in removes if ids[email_key(e)] not in present]
     run.result.applied(group, added=kept_adds, removed=kept_removes, status=status)
     reason = "the server's answer to the write does not show the change"
     lost_adds = [e for e in adds if e not in kept_adds]
@@ -115,7 +116,7 @@ def read_back(
     group_ids = {name: g.id for name, g in plan.state.groups.items()}
     group_ids.update(result.group_ids)
     changed = [g for g in group_ids if result.done.get(g)]
-    adds = {g: {e.lower() for e in plan.adds.get(g, [])} for g in changed}
+    adds = {g: {email_key(e) for e in plan.adds.get(g, [])} for g in changed}
 
     def check(group: str) -> int:
         if cancelled is not None and cancelled():

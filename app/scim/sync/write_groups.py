@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from app.core.identity import email_key
 from app.scim.http.client import member_ids
 from app.scim.http.errors import ScimError, UnsafeRemoval
 from app.scim.http.pacing import Stop
@@ -42,8 +43,10 @@ def write_group(run: Run, group: str) -> None:
             run.check()
             first = adds[: run.settings.batch_size]
             run.spend(len(first))
+            run.intend("create", group, first)
             try:
-                created, adopted = run.client.create_group(group, [ids[e.lower()] for e in first])
+                first_ids = [ids[email_key(e)] for e in first]
+                created, adopted = run.client.create_group(group, first_ids)
             except ScimError as exc:
                 run.fail(group, "create", adds, exc)
                 run.step()
@@ -56,12 +59,17 @@ def write_group(run: Run, group: str) -> None:
             except ScimError as exc:  # the group exists; what it holds is unknown
                 run.fail(group, "add", adds, exc)
                 return
-            done = [e for e in adds if ids[e.lower()] in present]
-            result.applied(group, added=done)
-            adds = [e for e in adds if ids[e.lower()] not in present]
-            verb = "Adopted existing" if adopted else "Created"
+            done = [e for e in adds if ids[email_key(e)] in present]
+            if adopted:  # it existed: who is in it was there before, not this run's doing
+                result.witnessed(group, done)
+            else:
+                result.applied(group, added=done)
+            adds = [e for e in adds if ids[email_key(e)] not in present]
             members = {0: "no members yet", 1: "1 member"}.get(len(done), f"{len(done)} members")
-            run.say(f"{verb} group {group} with {members}")
+            if adopted:
+                run.say(f"Adopted existing group {group}: {members} of the plan already in it")
+            else:
+                run.say(f"Created group {group} with {members}")
         else:
             group_id = plan.state.groups[group].id
         _write_batches(run, group, group_id, adds, removes)
@@ -110,11 +118,13 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     batch_removes = [e for op, e in batch if op == "remove"]
     run.check()
     run.spend(len(batch))
+    run.intend("add", group, batch_adds)
+    run.intend("remove", group, batch_removes)
     try:
         answer = run.client.modify_members(
             group_id,
-            [ids[e.lower()] for e in batch_adds],
-            [ids[e.lower()] for e in batch_removes],
+            [ids[email_key(e)] for e in batch_adds],
+            [ids[email_key(e)] for e in batch_removes],
             known_members(run, group) if not run.client.features().patch else (),
         )
     except UnsafeRemoval as exc:

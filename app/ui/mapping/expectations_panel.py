@@ -32,6 +32,7 @@ from app.core.expectations import (
     failures,
     parse_groups,
 )
+from app.core.identity import email_key
 from app.core.mapping import Expectation
 from app.ui.base.icons import icon, set_icon
 from app.ui.base.table_model import HeaderedTableModel, Index, accessible_text
@@ -212,8 +213,8 @@ class ExpectationsPanel(QWidget):
 
     def expect(self, new: list[Expectation], text: str = "Expect this") -> None:
         """Add expectations; one for the same email or value is replaced."""
-        keys = {e.subject.strip().casefold() for e in new}
-        kept = [e for e in self.model.expectations if e.subject.strip().casefold() not in keys]
+        keys = {email_key(e.subject) for e in new}
+        kept = [e for e in self.model.expectations if email_key(e.subject) not in keys]
         self.editor.set_expectations([*kept, *new], text)
 
     def remove_selected(self) -> None:

@@ -42,6 +42,7 @@ ROW_CODES = {
     "row_too_broad": "warning",
     "incomplete_row": "warning",
     "near_miss": "warning",
+    "near_duplicate_group": "warning",
     "row_matches_no_user": "warning",
 }
 SEVERITY_ORDER = ("error", "warning", "new", "info", "ok")
@@ -268,6 +269,7 @@ _LABELS = {
     "duplicate_value": "duplicate value",
     "incomplete_row": "incomplete",
     "near_miss": "near-miss",
+    "near_duplicate_group": "same group as another row",
     "row_matches_no_user": "matches no user",
 }
 

@@ -19,6 +19,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
+from app.core.expectations import failures
 from app.scim.config.probe import describe_error
 from app.scim.http.errors import AuthError, ConnectError
 from app.scim.http.redact import redact
@@ -303,10 +304,13 @@ class SyncController(QObject):
         if self.window.tasks.busy:  # a read is finishing: start right after it
             self.window.tasks.then(lambda: self.sync(plan, allow_mass_removal))
             return
+        evaluation = self.document.evaluation
+        failing = bool(evaluation is not None and failures(evaluation))
         if not confirm_despite_failed_expectations(self.dialog_parent(), self.document):
             return
         settings = self.sync_settings(allow_mass_removal, plan)
-        journal = begin_sync_journal(self, plan, settings)  # asks about a suspicious export
+        # asks about a suspicious export; journals what the admin chose to override
+        journal = begin_sync_journal(self, plan, settings, expectations_ignored=failing)
         if journal is None:
             return
         self.run_write(f"Syncing to {self.profile.name}…",
@@ -327,6 +331,7 @@ class SyncController(QObject):
         dialog = self._sync_dialog()
         if new_log:
             dialog.log.clear()
+        dialog.clear_result()
         dialog.set_running(True, title)
         dialog.show()
         task = self.window.tasks.start(

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.explain import removal_reasons
+from app.core.identity import email_key, email_keys
 from app.ui.server.connection_dialog import plain_label
 
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
@@ -56,7 +57,7 @@ def add_color(palette: QPalette) -> str:
 
 def losing_users(plan) -> int:
     """Users who lose at least one group: the count the Sync confirmation names."""
-    return len({e.lower() for emails in plan.removes.values() for e in emails})
+    return len({email_key(e) for emails in plan.removes.values() for e in emails})
 
 
 def removal_question(plan, losing: int) -> str:
@@ -326,11 +327,11 @@ class _UserDetails:
             self.index, self.names = None, None
             return
         frame = users.frame
-        self.index = pd.Index(frame["email"].str.strip().str.lower())
+        self.index = pd.Index(email_keys(frame["email"]))
         self.names = frame["name"].to_numpy(dtype=object)
 
     def _positions(self, emails: list[str]) -> np.ndarray:
-        return self.index.get_indexer([e.strip().lower() for e in emails])
+        return self.index.get_indexer([email_key(e) for e in emails])
 
     def label(self, email: str) -> str:
         if self.index is None:

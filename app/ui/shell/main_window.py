@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.identity import email_key, email_keys
 from app.core.warnings import Warning
 from app.ui.base.document import Document
 from app.ui.base.fold import DockFold, FoldingSection
@@ -173,6 +174,11 @@ class MainWindow(KeyboardPaths, QMainWindow):
         action.triggered.connect(slot)
         return action
 
+    def _show_idp_rules(self) -> None:
+        from app.ui.files.idp_rules_dialog import IdpRulesDialog
+
+        IdpRulesDialog(self.document.mapping, self.document.users, self).exec()
+
     def _build_actions(self) -> None:
         key = QKeySequence.StandardKey
         a = self._action
@@ -193,6 +199,8 @@ class MainWindow(KeyboardPaths, QMainWindow):
                                 None, "Replace the rows with a mapping table (.xlsx, .csv)"),
             "export_mapping": a("Export &Mapping…", files.export_mapping_dialog, "Ctrl+Shift+E",
                                 None, "Save the rows as a mapping table (.xlsx, .csv)"),
+            "export_rules": a("Export Mapping as Identity-Provider &Rules…", self._show_idp_rules,
+                              None, None, "The mapping as Entra, Okta or Google rules, to copy"),
             "export_preview": a("Export &Preview…", files.export_preview_dialog, "Ctrl+E",
                                 "export-preview",
                                 "Save the preview: Summary, Users and Problems (.xlsx, .csv)"),
@@ -219,7 +227,8 @@ class MainWindow(KeyboardPaths, QMainWindow):
         file_menu.addActions([names["save"], names["save_as"]])
         file_menu.addSeparator()
         file_menu.addActions([names["open_export"], names["add_export"], names["import_mapping"],
-                              names["export_mapping"], names["export_preview"]])
+                              names["export_mapping"], names["export_rules"],
+                              names["export_preview"]])
         file_menu.addSeparator()
         file_menu.addAction(names["quit"])
 
@@ -351,8 +360,8 @@ class MainWindow(KeyboardPaths, QMainWindow):
         users = self.document.users
         if users is None:
             return
-        wanted = {e.lower() for e in emails}
-        mask = users.frame["email"].str.lower().isin(wanted).to_numpy(dtype=bool)
+        wanted = {email_key(e) for e in emails}
+        mask = email_keys(users.frame["email"]).isin(wanted).to_numpy(dtype=bool)
         self.preview.set_drift(np.asarray(mask, dtype=bool))
 
     # --- navigation ----------------------------------------------------------------------
