@@ -29,6 +29,7 @@ from app.ui.files.file_dialogs import (
     EXPORT_FILTER,
     EXPORT_SUFFIXES,
     TABLE_FILTER,
+    ask_replace_or_append,
     error_dialog,
     likely_source,
     restore_question,
@@ -302,10 +303,19 @@ class FileController(QObject):
         except (OSError, InputError) as exc:
             self.show_error("Can't import the mapping", Path(name), str(exc))
             return
-        mapping = imported if name.lower().endswith(".json") else (
-            self.document.mapping.with_rows(imported.rows))
-        self.editor.push(mapping, f"Import mapping from {Path(name).name}",
-                         list(range(len(mapping.rows))))
+        current = self.document.mapping
+        how = ask_replace_or_append(self.parent_widget, Path(name).name, len(current.rows),
+                                    len(imported.rows))
+        if how is None:
+            return
+        if how == "append":  # the rows go below the current ones; options stay
+            mapping = current.with_rows(current.rows + imported.rows)
+            select = list(range(len(current.rows), len(mapping.rows)))
+        else:
+            mapping = imported if name.lower().endswith(".json") else (
+                current.with_rows(imported.rows))
+            select = list(range(len(mapping.rows)))
+        self.editor.push(mapping, f"Import mapping from {Path(name).name}", select)
 
     def export_mapping_dialog(self) -> None:
         from app.io import write_mapping

@@ -196,10 +196,11 @@ class MainWindow(KeyboardPaths, QMainWindow):
             "add_export": a("A&dd Export…", files.add_export_dialog, None, None,
                             "Combine another export with the open one (e.g. pending users)"),
             "import_mapping": a("&Import Mapping…", files.import_mapping_dialog, "Ctrl+Shift+I",
-                                None, "Replace the rows with a mapping table (.xlsx, .csv)"),
+                                None, "Replace the rows with a mapping table, or append it"
+                                " (.xlsx, .csv)"),
             "export_mapping": a("Export &Mapping…", files.export_mapping_dialog, "Ctrl+Shift+E",
                                 None, "Save the rows as a mapping table (.xlsx, .csv)"),
-            "export_rules": a("Export Mapping as Identity-Provider &Rules…", self._show_idp_rules,
+            "export_rules": a("Export Mapping as Identity-Provider R&ules…", self._show_idp_rules,
                               None, None, "The mapping as Entra, Okta or Google rules, to copy"),
             "export_preview": a("Export &Preview…", files.export_preview_dialog, "Ctrl+E",
                                 "export-preview",
@@ -252,7 +253,7 @@ class MainWindow(KeyboardPaths, QMainWindow):
                               "Show the Problems panel and move the focus to it")
         view_menu.addAction(names["problems"])
         panel_toggle = self.problems_dock.toggleViewAction()
-        panel_toggle.setText("Problems Pa&nel")
+        panel_toggle.setText("Pr&oblems Panel")
         view_menu.addAction(panel_toggle)
         self.view_menu = view_menu
         view_menu.addSeparator()
