@@ -37,3 +37,23 @@ def test_import_mapping_asks_replace_or_append(qtbot, window, tmp_path, monkeypa
     if button != "&Cancel":
         window.editor.stack.undo()  # one step brings the rows back
         assert [r.value for r in window.document.mapping.rows] == ["Sales", "Support"]
+
+
+def test_opening_a_mapping_table_as_an_export_offers_import_mapping(qtbot, window, tmp_path,
+                                                                     monkeypatch):
+    table = tmp_path / "mapping.xlsx"
+    import pandas as pd
+
+    pd.DataFrame({"Value in Identity Provider": ["Ops"], "Group": ["Operations"]}).to_excel(
+        table, index=False)
+    asked = []
+    monkeypatch.setattr(file_controller.QMessageBox, "question", lambda *a, **k: (
+        asked.append(a[2]), file_controller.QMessageBox.StandardButton.Yes)[1])
+    monkeypatch.setattr("app.ui.files.mapping_import.QMessageBox.question",
+                        file_controller.QMessageBox.question)
+    window.files.open_paths([table])
+    qtbot.waitUntil(lambda: window.tasks.current is None, timeout=20_000)
+    assert asked == ["mapping.xlsx is a mapping table (1 row), not a user export. Import it as"
+                     " the mapping?"]
+    assert [(r.value, r.group) for r in window.document.mapping.rows] == [("Ops", "Operations")]
+    assert window.files.error_box is None  # no "no email column" error on top

@@ -29,7 +29,6 @@ from app.ui.files.file_dialogs import (
     EXPORT_FILTER,
     EXPORT_SUFFIXES,
     TABLE_FILTER,
-    ask_replace_or_append,
     error_dialog,
     likely_source,
     restore_question,
@@ -168,6 +167,8 @@ class FileController(QObject):
         def failed(exc: BaseException) -> None:
             if isinstance(exc, SourceColumnMissing):
                 self.pick_source_column(paths, exc)
+            elif isinstance(exc, InputError) and len(paths) == 1 and self.offer_mapping(paths[0]):
+                return
             elif isinstance(exc, InputError):
                 self.show_error("Can't open the export", paths[0] if len(paths) == 1 else None,
                                 str(exc))
@@ -291,31 +292,22 @@ class FileController(QObject):
     # --- mapping tables and preview export -----------------------------------------------
 
     def import_mapping_dialog(self) -> None:
-        from app.io import read_mapping
-
         name, _ = QFileDialog.getOpenFileName(
             self.parent_widget, "Import Mapping", self._last_dir(),
             "Mapping tables (*.xlsx *.csv *.json)")
-        if not name:
-            return
-        try:
-            imported = read_mapping(Path(name))
-        except (OSError, InputError) as exc:
-            self.show_error("Can't import the mapping", Path(name), str(exc))
-            return
-        current = self.document.mapping
-        how = ask_replace_or_append(self.parent_widget, Path(name).name, len(current.rows),
-                                    len(imported.rows))
-        if how is None:
-            return
-        if how == "append":  # the rows go below the current ones; options stay
-            mapping = current.with_rows(current.rows + imported.rows)
-            select = list(range(len(current.rows), len(mapping.rows)))
-        else:
-            mapping = imported if name.lower().endswith(".json") else (
-                current.with_rows(imported.rows))
-            select = list(range(len(mapping.rows)))
-        self.editor.push(mapping, f"Import mapping from {Path(name).name}", select)
+        if name:
+            self.import_mapping(Path(name))
+
+    def offer_mapping(self, path: Path) -> bool:
+        """File ▸ Open on a mapping table: offer Import Mapping (app/ui/files/mapping_import.py)."""
+        from app.ui.files.mapping_import import offer_mapping
+
+        return offer_mapping(self, path)
+
+    def import_mapping(self, path: Path) -> None:
+        from app.ui.files.mapping_import import import_mapping
+
+        import_mapping(self, path)
 
     def export_mapping_dialog(self) -> None:
         from app.io import write_mapping

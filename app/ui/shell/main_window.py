@@ -192,7 +192,8 @@ class MainWindow(KeyboardPaths, QMainWindow):
             "save_as": a("Save &As…", files.save_as, key.SaveAs, None,
                          "Save the draft under a new name"),
             "open_export": a("Open &Export…", files.open_export_dialog, "Ctrl+I", "import-export",
-                             "Open the user list exported from Calendly (.xlsx, .csv)"),
+                             "Open your SaaS admin console's user export, e.g. Calendly's"
+                             " (.xlsx, .csv)"),
             "add_export": a("A&dd Export…", files.add_export_dialog, None, None,
                             "Combine another export with the open one (e.g. pending users)"),
             "import_mapping": a("&Import Mapping…", files.import_mapping_dialog, "Ctrl+Shift+I",
