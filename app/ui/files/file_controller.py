@@ -21,6 +21,7 @@ from app.core.mapping import Mapping
 from app.core.users import UserList
 from app.core.warnings import Warning
 from app.ui.base.document import Document
+from app.ui.base.file_names import folder, remember, start_path
 from app.ui.base.worker import Task, TaskRunner, TaskState
 from app.ui.files.autosave import Autosaver, default_data_dir
 from app.ui.files.file_dialogs import (
@@ -126,17 +127,21 @@ class FileController(QObject):
 
     def open_export_dialog(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(
-            self.parent_widget, "Open Export", self._last_dir(), EXPORT_FILTER)
+            self.parent_widget, "Open Export", str(folder("export", self.settings)),
+            EXPORT_FILTER)
         if names:
             self._remember_dir(names)
+            remember("export", names[0], self.settings)
             self.import_users([Path(n) for n in names])
 
     def add_export_dialog(self) -> None:
         """Combine another export with the open one (active + pending users, as the CLI)."""
         names, _ = QFileDialog.getOpenFileNames(
-            self.parent_widget, "Add Export", self._last_dir(), EXPORT_FILTER)
+            self.parent_widget, "Add Export", str(folder("export", self.settings)),
+            EXPORT_FILTER)
         if names:
             self._remember_dir(names)
+            remember("export", names[0], self.settings)
             self.add_exports([Path(n) for n in names])
 
     def add_exports(self, paths: list[Path]) -> None:
@@ -293,9 +298,10 @@ class FileController(QObject):
 
     def import_mapping_dialog(self) -> None:
         name, _ = QFileDialog.getOpenFileName(
-            self.parent_widget, "Import Mapping", self._last_dir(),
+            self.parent_widget, "Import Mapping", str(folder("mapping", self.settings)),
             "Mapping tables (*.xlsx *.csv *.json)")
         if name:
+            remember("mapping", name, self.settings)
             self.import_mapping(Path(name))
 
     def offer_mapping(self, path: Path) -> bool:
@@ -313,10 +319,12 @@ class FileController(QObject):
         from app.io import write_mapping
 
         name, chosen = QFileDialog.getSaveFileName(
-            self.parent_widget, "Export Mapping", str(self._export_start("mapping.xlsx")),
+            self.parent_widget, "Export Mapping",
+            start_path("mapping", "mapping", self._draft_stem(), settings=self.settings),
             TABLE_FILTER)
         if not name:
             return
+        remember("mapping", name, self.settings)
         path = table_path(name, chosen)
         try:
             write_mapping(path, self.document.mapping)
@@ -330,9 +338,11 @@ class FileController(QObject):
             self._say(NEEDS_USERS)
             return
         name, chosen = QFileDialog.getSaveFileName(
-            self.parent_widget, "Export Preview", str(self._export_start("preview.xlsx")),
+            self.parent_widget, "Export Preview",
+            start_path("report", "preview", self._draft_stem(), settings=self.settings),
             TABLE_FILTER)
         if name:
+            remember("report", name, self.settings)
             self.export_preview(table_path(name, chosen))
 
     def export_preview(self, path: Path) -> Task[Path] | None:
@@ -348,11 +358,10 @@ class FileController(QObject):
             lambda exc: self.show_error("Can't export the preview", path, str(exc)))
         return task
 
-    def _export_start(self, default: str) -> Path:
-        folder = Path(self._last_dir())
-        if self.document.draft_path is not None:
-            return folder / f"{self.document.draft_path.stem}-{default}"
-        return folder / default
+    def _draft_stem(self) -> str:
+        """What a report or table is named after: the draft, else the (first) export."""
+        path = self.document.draft_path or next(iter(self.document.export_paths), None)
+        return path.stem if path is not None else ""
 
     # --- autosave ------------------------------------------------------------------------
 

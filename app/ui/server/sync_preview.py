@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.explain import removal_reasons
 from app.core.identity import email_key, email_keys
+from app.ui.base.file_names import folder, proposed_name, remember
 from app.ui.server.connection_dialog import plain_label
 
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
@@ -116,13 +117,16 @@ def mass_removal_text(plan) -> str:
 
 def save_frame(parent: QWidget, frame: pd.DataFrame | dict[str, pd.DataFrame], suggested: str,
                title: str) -> Path | None:
-    """Ask for a file and write the frame with app/io (formula-safe); None if cancelled.
-    Several named frames become the sheets of an .xlsx (a .csv gets the first one)."""
+    """Ask for a file (in the reports' folder) and write the frame with app/io
+    (formula-safe); None if cancelled. Several named frames become the sheets of an .xlsx
+    (a .csv gets the first one)."""
     from app.io import write_table, write_workbook
 
-    path, chosen = QFileDialog.getSaveFileName(parent, title, suggested, EXPORT_FILTER)
+    start = str(folder("report") / suggested)
+    path, chosen = QFileDialog.getSaveFileName(parent, title, start, EXPORT_FILTER)
     if not path:
         return None
+    remember("report", path)
     target = Path(path)
     if not target.suffix:
         target = target.with_suffix(".csv" if "csv" in chosen.lower() else ".xlsx")
@@ -167,6 +171,7 @@ class PlanDialog(QDialog):
     def __init__(self, plan, parent: QWidget | None = None, can_sync: bool = True) -> None:
         super().__init__(parent)
         self.plan = plan
+        self.server_name = ""  # names the exported plan's file (the controller sets it)
         self.setWindowTitle("Preview changes")
         screen = self.screen().availableGeometry()  # names, emails and reasons need the width
         self.resize(min(980, screen.width() - 40), min(600, screen.height() - 60))
@@ -314,7 +319,8 @@ class PlanDialog(QDialog):
         return box.clickedButton() is sync
 
     def export(self) -> Path | None:
-        return save_frame(self, self.plan.to_frame(), "sync-plan.xlsx", "Export the sync plan")
+        name = proposed_name("sync-plan", self.server_name)
+        return save_frame(self, self.plan.to_frame(), name, "Export the sync plan")
 
 
 class _UserDetails:
