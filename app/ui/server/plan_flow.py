@@ -74,6 +74,7 @@ def save_plan_file(dialog: PlanDialog, controller: ServerContext) -> Path | None
     except InputError as error:
         _message(dialog, QMessageBox.Icon.Warning, str(error))
         return None
+    dialog.saved_code = saved.code  # the exported plan's Summary names it
     _message(
         dialog,
         QMessageBox.Icon.Information,

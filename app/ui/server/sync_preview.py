@@ -160,7 +160,7 @@ def report_summary(result, profile) -> pd.DataFrame:
         ("Failed operations", len(result.failed)),
         ("Requests sent", result.requests),
     ]
-    return pd.DataFrame(rows, columns=["Item", "Value"]).astype({"Value": str})
+    return pd.DataFrame(rows, columns=["Item", "Value"])  # numbers stay numbers
 
 
 class PlanDialog(QDialog):
@@ -172,6 +172,7 @@ class PlanDialog(QDialog):
         super().__init__(parent)
         self.plan = plan
         self.server_name = ""  # names the exported plan's file (the controller sets it)
+        self.saved_code = ""  # the plan code once saved for approval (app/ui/server/plan_flow.py)
         self.setWindowTitle("Preview changes")
         screen = self.screen().availableGeometry()  # names, emails and reasons need the width
         self.resize(min(980, screen.width() - 40), min(600, screen.height() - 60))
@@ -192,7 +193,7 @@ class PlanDialog(QDialog):
         self.tree = QTreeWidget(self)
         self.tree.setHeaderLabels(["Group / user", "Add", "Remove", "Why"])
         self.tree.setUniformRowHeights(True)
-        self._details = _UserDetails(plan)
+        self._details = UserDetails(plan)
         self._fill_tree()
         self.tree.header().setStretchLastSection(True)
         self.tree.setColumnWidth(0, 400)
@@ -319,11 +320,14 @@ class PlanDialog(QDialog):
         return box.clickedButton() is sync
 
     def export(self) -> Path | None:
+        from app.ui.server.plan_report import plan_sheets
+
         name = proposed_name("sync-plan", self.server_name)
-        return save_frame(self, self.plan.to_frame(), name, "Export the sync plan")
+        sheets = plan_sheets(self.plan, self.server_name, self.saved_code, self._details)
+        return save_frame(self, sheets, name, "Export the sync plan")
 
 
-class _UserDetails:
+class UserDetails:
     """Names and removal reasons for a plan's emails, looked up in the plan's evaluation."""
 
     def __init__(self, plan) -> None:
@@ -345,6 +349,20 @@ class _UserDetails:
         position = int(self._positions([email])[0])
         name = str(self.names[position]).strip() if position >= 0 else ""
         return f"{name} <{email}>" if name else email
+
+    def name(self, email: str) -> str:
+        if self.index is None or self.names is None:
+            return ""
+        position = int(self._positions([email])[0])
+        return str(self.names[position]).strip() if position >= 0 else ""
+
+    def addition_reasons(self, emails: list[str]) -> list[str]:
+        """Why each user joins: the row that decides them, as the preview's Reason says."""
+        if self.index is None or self.evaluation is None:
+            return [""] * len(emails)
+        of_user = self.evaluation.users.profiles.of_user
+        return [self.evaluation.profile_reason(int(of_user[p])) if p >= 0 else ""
+                for p in self._positions(emails)]
 
     def removal_reasons(self, group: str, emails: list[str]) -> list[str]:
         if self.index is None:
