@@ -136,8 +136,11 @@ def test_preview_workbook(tmp_path):
     write_preview(tmp_path / "p.xlsx", evaluation, warnings, progress=seen.append)
     assert seen[-1] == 1.0
     book = openpyxl.load_workbook(tmp_path / "p.xlsx")
-    assert book.sheetnames == ["Summary", "Users", "Problems", "Mapping", "Options"]
-    summary = list(book["Summary"].values)
+    assert book.sheetnames == ["Summary", "Groups", "Users", "Problems", "Mapping", "Options"]
+    overview = {row[0].value: row[1] for row in book["Summary"].iter_rows(min_row=2)}
+    assert overview["Users"].value == 3 and overview["Users"].data_type == "n"
+    assert overview["Memberships added"].value == 1 and "Exported at" in overview
+    summary = list(book["Groups"].values)
     assert summary[0] == ("Group", "Before", "After", "Added", "Removed", "New group")
     assert ("@Sales team", 0, 1, 1, 0, "yes") in summary
     users = list(book["Users"].values)
@@ -147,7 +150,9 @@ def test_preview_workbook(tmp_path):
     problems = list(book["Problems"].values)
     assert problems[0] == ("Type", "Problem", "Row", "Value")
     assert {row[0] for row in problems[1:]} >= {"Incomplete row"}  # words, not codes
-    assert list(book["Mapping"].values)[1] == (1, "Sales", "@Sales team", 1)
+    assert list(book["Mapping"].values)[:2] == [
+        ("Priority", "Match", "Value in Identity Provider", "Group", "Users"),
+        (1, "equals", "Sales", "@Sales team", 1)]
     assert ("Apply changes to existing users", "no") in list(book["Options"].values)
     for name in book.sheetnames:
         assert book[name].freeze_panes == "A2" and book[name].auto_filter.ref

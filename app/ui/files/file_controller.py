@@ -51,10 +51,10 @@ def _read_users_task(state: TaskState, paths: list[Path], source_column: str) ->
 
 
 def _write_preview_task(state: TaskState, path: Path, evaluation: Evaluation,
-                        warnings: list[Warning]) -> Path:
+                        warnings: list[Warning], about: list[tuple[str, str]]) -> Path:
     from app.io import write_preview
 
-    write_preview(path, evaluation, warnings, progress=state.set_progress)
+    write_preview(path, evaluation, warnings, progress=state.set_progress, about=about)
     return path
 
 
@@ -75,6 +75,7 @@ class FileController(QObject):
         self.status = status
         self.tasks = tasks
         self.error_box: QMessageBox | None = None  # the last error dialog
+        self.before_source = ""  # whose groups "Before" shows (the window keeps it current)
         self._source_attempt: str | None = None  # the source column of the last read
         self.recent = RecentFiles(settings, self.open_paths, parent)
         self.autosaver = Autosaver(document, data_dir or default_data_dir(), self)
@@ -351,8 +352,12 @@ class FileController(QObject):
         if evaluation is None or self.tasks.current is not None:
             self._say(NEEDS_USERS if evaluation is None else WAIT)
             return None
+        document = self.document
+        about = [("Export files", ", ".join(str(p) for p in document.export_paths)),
+                 ("Draft", str(document.draft_path or f"{document.draft_name} (not saved)")),
+                 ("Before (current groups)", self.before_source or "the export")]
         task = self.tasks.start(_write_preview_task, path, evaluation,
-                                list(self.document.warnings), label=f"Writing {path.name}…")
+                                list(document.warnings), about, label=f"Writing {path.name}…")
         task.done.connect(lambda p: self._say(f"Exported the preview to {p}.", 8000))
         task.error.connect(
             lambda exc: self.show_error("Can't export the preview", path, str(exc)))

@@ -205,7 +205,7 @@ class MainWindow(KeyboardPaths, QMainWindow):
                               None, None, "The mapping as Entra, Okta or Google rules, to copy"),
             "export_preview": a("Export &Preview…", files.export_preview_dialog, "Ctrl+E",
                                 "export-preview",
-                                "Save the preview: Summary, Users and Problems (.xlsx, .csv)"),
+                                "Save the preview: Summary, Groups, Users, Problems (.xlsx, .csv)"),
             "quit": a("&Quit", self.close, QKeySequence(key.Quit).toString() or "Ctrl+Q", None,
                       "Close GroupMap"),
             "find": a("&Filter Users", self._focus_search, key.Find, None,
@@ -326,10 +326,11 @@ class MainWindow(KeyboardPaths, QMainWindow):
         export's."""
         controller, paths = self.sync_controller, self.document.export_paths
         if controller.server_state is not None and controller.profile is not None:
-            self.preview.set_before_source(f"server {controller.profile.name}")
+            source = f"server {controller.profile.name}"
         else:
-            names = ", ".join(p.name for p in paths)
-            self.preview.set_before_source(f"the export {names}" if paths else "")
+            source = f"the export {', '.join(p.name for p in paths)}" if paths else ""
+        self.preview.set_before_source(source)
+        self.files.before_source = source  # the exported preview's Summary says it too
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.document.draft_name}[*] — GroupMap")
