@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from app.core.engine import evaluate
 from app.core.errors import InputError
-from app.core.mapping import Mapping, MappingRow
+from app.core.mapping import Mapping, MappingRow, Options
 from app.core.report import USER_COLUMNS
 from app.core.users import UserList
 from app.core.warnings import find_warnings
@@ -206,3 +206,14 @@ def test_saving_into_a_missing_folder_is_one_clear_line(tmp_path):
     with pytest.raises(InputError, match="cannot save the file") as caught:
         write_table(target, pd.DataFrame({"a": ["x"]}))
     assert str(target) in str(caught.value)
+
+
+def test_the_users_sheet_lists_new_groups_in_the_current_groups_order():
+    from app.core.report import user_rows
+
+    users = UserList.from_records([{"email": "a@x.com", "name": "Ann", "status": "active",
+                                    "source": "Sales", "groups": "Zeta; Alpha"}])
+    mapping = Mapping((MappingRow("Sales", "Beta"),), Options(multiple_groups=True))
+    rows = user_rows(evaluate(users, mapping))
+    assert rows.loc[0, "current groups"] == "Zeta; Alpha"
+    assert rows.loc[0, "new groups"].startswith("Zeta; Alpha")  # kept first, as they were
