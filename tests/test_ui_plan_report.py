@@ -49,3 +49,22 @@ def test_the_sync_reports_summary_keeps_numbers_as_numbers(tmp_path):
              .iter_rows(min_row=2)}
     assert cells["Memberships added"].value == 3 and cells["Memberships added"].data_type == "n"
     assert cells["Outcome"].value == "finished"
+
+
+def test_the_plan_window_explains_additions_and_filters_to_removals(qtbot):
+    dialog = PlanDialog(explained_plan())
+    qtbot.addWidget(dialog)
+
+    def lines():
+        tree = dialog.tree
+        return [(tree.topLevelItem(i).text(0), [tree.topLevelItem(i).child(j).text(3)
+                                                for j in range(tree.topLevelItem(i).childCount())])
+                for i in range(tree.topLevelItemCount())]
+
+    groups = dict(lines())
+    assert all(reason.startswith("row 1") for reason in groups["Marketing"])  # adds say why
+    dialog.removals_only.setChecked(True)
+    assert [name for name, _ in lines()] == ["Customer Support"]
+    assert all(r.startswith("moved by row 1") for r in dict(lines())["Customer Support"])
+    dialog.removals_only.setChecked(False)
+    assert "Marketing" in dict(lines())

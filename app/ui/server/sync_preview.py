@@ -190,7 +190,12 @@ class PlanDialog(QDialog):
         layout.addWidget(self.warning)
         layout.addWidget(self.allow)
 
+        self.removals_only = QCheckBox("Show &only removals", self)
+        self.removals_only.setToolTip("List only the users who leave a group, and why")
+        self.removals_only.setVisible(bool(plan.removed_count))
+        layout.addWidget(self.removals_only)
         self.tree = QTreeWidget(self)
+        self.tree.setAccessibleName("Changes per group")
         self.tree.setHeaderLabels(["Group / user", "Add", "Remove", "Why"])
         self.tree.setUniformRowHeights(True)
         self._details = UserDetails(plan)
@@ -223,6 +228,7 @@ class PlanDialog(QDialog):
         self.sync_button.setEnabled(can_sync and self.has_changes)
         self.export_button.setEnabled(self.has_changes)
         self.allow.toggled.connect(self._update_sync_button)
+        self.removals_only.toggled.connect(lambda _: (self.tree.clear(), self._fill_tree()))
         self._can_sync = can_sync
         self._update_sync_button()
 
@@ -244,10 +250,13 @@ class PlanDialog(QDialog):
 
     def _fill_tree(self) -> None:
         plan = self.plan
+        only_removals = self.removals_only.isChecked()
         names = sorted(set(plan.adds) | set(plan.removes) | set(plan.groups_to_create))
         for name in names:
             adds, removes = plan.adds.get(name, []), plan.removes.get(name, [])
-            if not adds and not removes and name not in plan.groups_to_create:
+            if only_removals:
+                adds = []
+            if not adds and not removes and (only_removals or name not in plan.groups_to_create):
                 continue
             label = f"{name}  (new group)" if name in plan.groups_to_create else name
             item = QTreeWidgetItem([label, signed(len(adds), "+"), signed(len(removes), "−")])
@@ -265,7 +274,7 @@ class PlanDialog(QDialog):
                 more.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 item.addChild(more)
             self.tree.addTopLevelItem(item)
-        if plan.not_found:
+        if plan.not_found and not only_removals:
             item = QTreeWidgetItem([f"Not on the server ({len(plan.not_found):,})", "", ""])
             shown = plan.not_found[:SHOWN_PER_GROUP]
             item.addChildren([QTreeWidgetItem([email, "skipped", ""]) for email in shown])
@@ -281,11 +290,12 @@ class PlanDialog(QDialog):
             self.tree.headerItem().setTextAlignment(column, NUMBER_ALIGNMENT)
 
     def _user_items(self, group: str, emails: list[str], change: str) -> list[QTreeWidgetItem]:
-        """One line per user: name and email, the change, and (for a removal) why, as the
-        core explains it; removals in red, adds in green."""
+        """One line per user: name and email, the change, and why as the core explains it
+        (the deciding row of an addition, the reason of a removal); removals in red, adds
+        in green."""
         details = self._details
-        reasons = details.removal_reasons(group, emails) if change == "remove" else [""] * len(
-            emails)
+        reasons = (details.removal_reasons(group, emails) if change == "remove"
+                   else details.addition_reasons(emails))
         color = QColor(alert_color(self.palette()) if change == "remove"
                        else add_color(self.palette()))
         items = []
@@ -311,7 +321,9 @@ class PlanDialog(QDialog):
         box.setTextFormat(Qt.TextFormat.PlainText)
         action = self.sync_button.text().replace("&", "")  # "Sync now", "Undo now"…
         box.setText(f"{removal_question(self.plan, losing)} {action}?")
-        box.setInformativeText("This window lists each removal and why.")
+        explained = self._details.evaluation is not None  # an undo's plan has no mapping
+        box.setInformativeText("This window lists each removal and why." if explained else
+                               "This window lists each removal (Show only removals).")
         # Alt+Y: not the key of the window's own button, so two presses never remove
         sync = box.addButton(f"&Yes, {action[:1].lower()}{action[1:]}",
                              QMessageBox.ButtonRole.AcceptRole)
