@@ -34,7 +34,7 @@ def plan_summary_frame(plan, server: str, code: str) -> pd.DataFrame:
     rows: list[tuple[str, object]] = [
         ("Server", server or "(not named)"),
         ("Exported at", time.strftime("%Y-%m-%d %H:%M:%S %z")),
-        ("Plan code", code or "not saved for approval (Save plan for approval… gives one)"),
+        ("Plan code", code or "not saved for approval"),
         ("Groups to create", len(plan.groups_to_create)),
         ("Memberships to add", plan.added_count),
         ("Memberships to remove", plan.removed_count),
