@@ -64,7 +64,7 @@ def test_an_unwritable_journal_stops_the_run_and_everything_sent_is_journaled(
 
     def full_disk(fd):
         calls.append(fd)
-        if len(calls) > 4:  # start, plan, then two intents: the disk is full
+        if len(calls) > 6:  # start, mapping, guards, plan, two intents: the disk is full
             raise OSError(28, "No space left on device")
         real_fsync(fd)
 

@@ -155,6 +155,11 @@ def _replan(client, saved, settings, out):
     from app.scim.sync.state import read_server_state
 
     files = [Path(name) for name in saved.export_files]
+    if not files:  # made from a live source (--users KIND:ATTRIBUTE): nothing to read again
+        raise InputError(
+            "--replan needs the plan's export, and this plan was made from a live source; "
+            "make a new plan with 'groupmap sync --dry-run --plan-out'"
+        )
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
         raise InputError(

@@ -31,8 +31,11 @@ def add_mapping_options(parser: argparse.ArgumentParser, users_required: bool = 
         "--users",
         action="append",
         required=users_required,
+        default=[],
         metavar="FILE",
-        help="exported user list (.xlsx, .xlsm, .csv); repeat to combine active and pending",
+        help="exported user list (.xlsx, .xlsm, .csv); repeat to combine active and pending; "
+        "or a live source: scim:ATTRIBUTE, entra:ATTRIBUTE, okta:ATTRIBUTE (default: the "
+        "--connection's saved source)",
     )
     parser.add_argument(
         "--mapping",

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.common import EXIT_FAILED, add_mapping_options, check_output_option, load_inputs
+from app.cli.common import EXIT_FAILED, add_mapping_options, check_output_option
+from app.cli.sources import add_source_options, load_inputs
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
 
 def register(add: AddCommand) -> None:
     preview = add("preview", help="show where every user lands, offline")
-    add_mapping_options(preview)
+    add_mapping_options(preview, users_required=False)  # or the --connection's saved source
+    add_source_options(preview, server=True)
     preview.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     preview.add_argument(
         "--out", metavar="FILE", help="write one row per user to FILE (.xlsx or .csv)"
@@ -69,6 +71,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     evaluation = evaluate(users, mapping)
     warnings = find_warnings(evaluation)
     report = preview_json(evaluation, warnings)
+    if getattr(args, "user_source", None) is not None:
+        report["source"] = args.user_source.to_json()
     if args.out:
         from app.io import write_preview
 

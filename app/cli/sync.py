@@ -23,18 +23,19 @@ from app.cli.common import (
     add_result_options,
     check_report_path,
     journal_failure,
-    load_inputs,
     print_result,
     refuse_failed_expectations,
     write_report,
 )
 from app.cli.connections import add_server_options, apply_connection
+from app.cli.notify import add_notify_option, notifying
 from app.cli.pacing import (
     CANCELLED_WHILE_READING,
     add_pacing_options,
     ctrl_c_cancels,
     pacing_from_args,
 )
+from app.cli.sources import add_source_options, load_inputs
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
@@ -62,7 +63,8 @@ def register(add: AddCommand) -> None:
     sync = add(
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
-    add_mapping_options(sync)
+    add_mapping_options(sync, users_required=False)  # or the --connection's saved source
+    add_source_options(sync, server=False)
     add_server_options(sync, "SCIM base URL")
     add_result_options(sync)
     sync.add_argument(
@@ -120,7 +122,8 @@ def register(add: AddCommand) -> None:
         metavar="MB",
         help="largest answer read from the server (default 64)",
     )
-    sync.set_defaults(run=cmd_sync)
+    add_notify_option(sync)
+    sync.set_defaults(run=notifying(cmd_sync))
     add_sync_trust_options(sync)
 
 
@@ -134,6 +137,7 @@ CONNECTION_DEFAULTS = {
     "vendor": "generic",  # --profile, or the saved connection's service provider
     "max_rate": None,
     "max_changes_per_hour": None,
+    "notify": None,  # --notify, else the saved connection's webhook
 }
 
 
@@ -224,6 +228,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         plan = plan_sync(users, mapping, state, settings)
         own = applied_since(settings.url, export_time(args.users))  # placed by this app: no drift
         plan.drift = discount_own_changes(plan.drift, own, state.managed)
+        source = getattr(args, "user_source", None)
+        if source is not None and source.kind != "scim":
+            plan.drift = []  # an identity provider lists no current groups to drift from
         guard = "" if args.allow_source_change else source_guard_message(settings.url, users)
         estimate = plan_estimate(plan, settings, client.limiter)
         if args.dry_run:
@@ -233,7 +240,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     print(message, file=out)
             if not plan.is_empty:
                 print(f"Writing would take {estimate.text()}.", file=out)
-            dry = RunJournal.begin(plan, settings, mapping, args.users, dry_run=True)
+            dry = RunJournal.begin(
+                plan, settings, mapping, args.users, dry_run=True, source=source
+            )
             dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count, estimate)
             if args.plan_out:
@@ -244,7 +253,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     raise InputError(guard)
                 guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
                                      allow_source_change=args.allow_source_change)
-                saved = save_plan(Path(args.plan_out), plan, mapping, args.users, guards)
+                files = [] if source is not None else args.users  # a live source: no file
+                saved = save_plan(Path(args.plan_out), plan, mapping, files, guards)
                 print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))
@@ -253,13 +263,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
             raise InputError(plan.mass_removal_message())
         if guard:
             raise InputError(guard)
-        if not plan.is_empty:
-            print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
         from app.scim.sync.guards import plan_guards
 
         guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
                              allow_source_change=args.allow_source_change)
-        journal = RunJournal.begin(plan, settings, mapping, args.users, guards=guards)
+        journal = RunJournal.begin(plan, settings, mapping, args.users, guards=guards,
+                                   source=source)
+        if not plan.is_empty:
+            print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
         budget = ChangeBudget(
             settings.max_changes_per_hour, settings.deadline, cancelled=cancel.is_set
         )
@@ -281,6 +292,7 @@ def finish_sync(args: argparse.Namespace, result, limiter=None, budget=None) -> 
     from app.scim.sync.estimate import changes_rate_text, duration_text, rate_text
 
     throttled = limiter.throttled if limiter is not None else 0
+    args.summary = {**result.to_json(), "throttled": throttled}  # for --notify
     if args.json:
         summary = {**result.to_json(), "throttled": throttled, "cancelled": result.cancelled}
         if budget is not None:

@@ -35,6 +35,8 @@ class JournalUnwritable(InputError):
 
     def __init__(self, path: Path, error: OSError) -> None:
         reason = error.strerror or str(error)
+        if isinstance(error, FileNotFoundError):
+            reason = "the file or its folder was removed during the run"
         super().__init__(
             f"cannot write the sync journal {path}: {reason}. Nothing more was sent; free some "
             f"space or set {JOURNAL_ENV} to a folder you can write, then run again."
@@ -95,18 +97,16 @@ class Journal:
                     continue
                 return cls(number, path)
         except OSError as error:
-            raise InputError(
-                f"cannot write the sync journal in {folder}: {error.strerror}. Free some space "
-                f"or set {JOURNAL_ENV} to a folder you can write; nothing was written."
-            ) from None
+            raise JournalUnwritable(folder, error) from None
 
     def write(self, kind: str, **data: Any) -> None:
         """Append one record and force it to disk; JournalUnwritable when that fails."""
         record = {"type": kind, "at": now_iso(), **data}
         line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
         with self._lock:
-            try:
-                with self.path.open("a", encoding="utf-8") as file:
+            try:  # never O_CREAT: a run file removed mid-run is not silently begun again
+                descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+                with os.fdopen(descriptor, "w", encoding="utf-8") as file:
                     file.write(line)
                     file.flush()
                     os.fsync(file.fileno())
@@ -184,11 +184,16 @@ class RunRecord:
         return users if isinstance(users, int) and not isinstance(users, bool) else None
 
     def source_text(self) -> str:
-        """What the run started from: the export, the plan it applied or the run it undid."""
+        """What the run started from: the export or live source, the plan it applied or the
+        run it undid."""
         if self.kind == "undo":
             return f"undoes run {self.start.get('undoes')}"
         if self.kind == "apply":
             return f"applies plan {self.start.get('applies')}"
+        source = self.start.get("source")
+        if isinstance(source, dict):  # a live source (app/sources), not a file
+            return (f"source {source.get('kind')}:{source.get('attribute')} from "
+                    f"{source.get('url')} ({source.get('users')} users)")
         export = self.start.get("export") or {}
         files = ", ".join(str(f) for f in export.get("files") or []) or "no export file"
         users = self.export_users
@@ -215,9 +220,10 @@ class RunRecord:
 
     def unresolved(self) -> list[tuple[str, str, str]]:
         """(operation, group, email) of intents sent without any outcome (the run was killed
-        between request and answer): only reading the server tells whether they happened.
+        between request and answer, or its request failed without an answer: a timeout after
+        the server may have applied it): only reading the server tells whether they happened.
         A create or delete is one operation on its group (email "")."""
-        answered = {key for o in self.ops for key in _keys(o)}
+        answered = {key for o in self.ops if not _no_answer(o) for key in _keys(o)}
         left = [key for intent in self.intents for key in _keys(intent) if key not in answered]
         return list(dict.fromkeys(left))
 
@@ -238,6 +244,11 @@ class RunRecord:
         }
 
 
+def _no_answer(op: dict[str, Any]) -> bool:
+    """A failure that came without an answer (status 0): the request may have been applied."""
+    return op.get("outcome") == "failed" and not op.get("status")
+
+
 def _keys(record: dict[str, Any]) -> list[tuple[str, str, str]]:
     """What an intent or an outcome is about: (operation, group, email lower) per member."""
     op, group = str(record["op"]), str(record["group"])
@@ -255,7 +266,15 @@ OPERATIONS = ("create", "add", "remove", "delete")
 
 def _shape_problem(kind: object, entry: dict[str, Any]) -> str:
     """What is wrong with a record's shape, or "" (a record of another kind is not checked)."""
+    if not isinstance(entry.get("at", ""), str):
+        return f"a {kind} record whose time is not text"
     if kind == "start":
+        for name, types in (("os_user", (str,)), ("dry_run", (bool,)), ("undoes", (int,)),
+                            ("applies", (str,)), ("format", (int,))):
+            value = entry.get(name)
+            if value is not None and (not isinstance(value, types) or (
+                    bool not in types and isinstance(value, bool))):
+                return f"a start record whose {name} is {type(value).__name__}"
         if not isinstance(entry.get("url"), str):
             return "a start record without a server URL"
         export = entry.get("export")

@@ -73,11 +73,12 @@ class GroupWrites:
     def create_group(self, name: str, members: list[str]) -> tuple[dict[str, Any], bool]:
         """(group, adopted): POST /Groups with its first members.
 
-        A 409 means the group exists (often: an earlier attempt went through): it is adopted.
-        After an ambiguous failure (timeout, dropped connection, 5xx) the create may have gone
-        through while the server's search index lags: the group is looked up again over
+        A 409 to the first attempt means the group was there before: it is adopted. After an
+        ambiguous failure (timeout, dropped connection, 5xx) the create may have gone through
+        while the server's search index lags: the group is looked up again over
         `create_settle` seconds before the create is repeated, and a repeated create is
-        checked for a second group of the same name.
+        checked for a second group of the same name. A group found after an ambiguous attempt
+        (or a 409 to a repeated one) is this create's own, not adopted: the run made it.
         """
         body = {
             "schemas": [GROUP_SCHEMA],
@@ -95,8 +96,8 @@ class GroupWrites:
                 if exc.status != 409 and not ambiguous:
                     raise
                 existing = self._settled_group(name, wait=exc.status != 409)
-                if existing is not None:
-                    return existing, True
+                if existing is not None:  # adopted only when no attempt of ours may have made it
+                    return existing, exc.status == 409 and not uncertain
                 if exc.status == 409 or attempt >= self._client.transport.max_attempts:
                     raise
                 uncertain = True

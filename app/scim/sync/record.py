@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.core.identity import email_key
 from app.core.mapping import Mapping
@@ -36,6 +36,12 @@ from app.scim.sync.plan import Drift, SyncPlan
 
 if TYPE_CHECKING:
     from app.scim.sync.result import FailedOperation, SyncResult
+
+
+class SourceRecord(Protocol):
+    """A live source as the journal records it (app/sources/users.py's SourceInfo)."""
+
+    def to_json(self) -> dict[str, Any]: ...
 
 
 class RunJournal:
@@ -64,13 +70,15 @@ class RunJournal:
         applies: str | None = None,
         folder: Path | None = None,
         counted: bool = True,
+        source: SourceRecord | None = None,
         guards: dict[str, Any] | None = None,
     ) -> RunJournal:
         """Open a new run's journal and write its start and plan records.
 
         `counted=False`: the plan's users are not the export's (an undo, a saved plan), so the
         export's counts are left out and the run is never the source guard's reference.
-        `undoes` (a run id) and `applies` (a plan code) name what the run is; `guards`, what
+        `undoes` (a run id) and `applies` (a plan code) name what the run is; `source` the
+        live source the users were read from (kind, URL, attribute, users); `guards`, what
         was overridden (app/scim/sync/guards.py, `plan_guards`), is a record of its own. Raises
         JournalUnwritable (nothing sent yet) when the folder or disk cannot take the records.
         """
@@ -89,6 +97,7 @@ class RunJournal:
             attribute=settings.attribute,
             match_attribute=settings.match_attribute,
             export={"files": [Path(f).name for f in export_files], **counts},
+            **({"source": source.to_json()} if source is not None else {}),
         )
         if mapping is not None:  # a record of its own: readers of the runs' heads skip it
             run.journal.write("mapping", mapping=draft_dict(mapping))
@@ -129,9 +138,13 @@ class RunJournal:
             **extra,
         )
 
-    def intent(self, operation: str, group: str, emails: list[str]) -> None:
+    def intent(
+        self, operation: str, group: str, emails: list[str], group_id: str = ""
+    ) -> None:
         """Before a request: what it will change, and each membership's witnessed before-state
         (`before`: the user was a member of the group when the run read the server)."""
+        if group_id:
+            self.group_ids[group] = group_id
         known = self.plan.state.groups.get(group)
         present = set(known.members) if known is not None else set()
         members = [
@@ -212,6 +225,8 @@ class RunJournal:
                 status = "done"
         summary = result.to_json() if result is not None else {}
         self._write("end", status=status or "done", result=summary)
+        if result is not None and self.error and not result.journal_error:
+            result.journal_error = self.error  # a record after the last write failed: say so
 
 
 def export_stats(users: UserList) -> dict[str, int]:

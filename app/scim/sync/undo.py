@@ -122,23 +122,40 @@ def _witnessed_before(run: RunRecord) -> dict[tuple[str, str, str], bool]:
 
 
 def touched_later(run: RunRecord, later: list[RunRecord]) -> dict[tuple[str, str], int]:
-    """(group name, email_key) -> the first later run to the same server whose journal shows
-    a change of that membership sent (applied, or sent without an answer); dry runs aside."""
+    """(group id or group name, email key) -> the first later run whose journal shows a change
+    of that membership sent (applied, or sent without an answer); dry runs aside. Any server's
+    runs count, by group id where the journal has it (a URL may be spelled two ways, a group
+    renamed): leaving a membership as is is the safe side."""
     touched: dict[tuple[str, str], int] = {}
-    for other in later:
+    for other in sorted(later, key=lambda r: r.run_id):
         if other.run_id <= run.run_id or other.start.get("dry_run"):
             continue
-        if not same_server(other.url, run.url):
-            continue
         unresolved = set(other.unresolved())
-        for op in other.ops:
-            if op.get("op") in ("add", "remove") and op.get("outcome") == "applied":
-                for member in op.get("members") or []:
-                    key = (str(op["group"]), email_key(str(member.get("email", ""))))
-                    touched.setdefault(key, other.run_id)
-        for _, group, email in unresolved:
-            touched.setdefault((group, email), other.run_id)
+        records = [op for op in other.ops if op.get("outcome") == "applied"]
+        records += [i for i in other.intents
+                    if any(k in unresolved for k in _intent_keys(i))]
+        for op in records:
+            if op.get("op") not in ("add", "remove"):
+                continue
+            for member in op.get("members") or []:
+                email = email_key(str(member.get("email", "")))
+                for group in (str(op.get("group_id") or ""), str(op["group"])):
+                    if group:
+                        touched.setdefault((group, email), other.run_id)
     return touched
+
+
+def _intent_keys(intent: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(str(intent["op"]), str(intent["group"]), email_key(str(m.get("email", ""))))
+            for m in intent.get("members") or []]
+
+
+def _unanswered_creates(run: RunRecord) -> list[dict[str, Any]]:
+    """The create intents of groups that did not exist when the run read the server, sent
+    without an answer (a kill, a lost answer): the read of the server tells if they landed."""
+    pending = {group for op, group, _ in run.unresolved() if op == "create"}
+    return [i for i in run.intents
+            if i.get("op") == "create" and i["group"] in pending and not i.get("group_existed")]
 
 
 def check_undoable(run: RunRecord, url: str) -> None:
@@ -164,23 +181,37 @@ def plan_undo(
 ) -> UndoPlan:
     """Read each group the run touched and plan the inverse of what is still as it left it.
 
-    `later`: the journaled runs (any order, any server: only later ones to this server
-    count); a membership one of them changed is left as is."""
+    `later`: the journaled runs (any order, any server: the later ones count); a membership
+    one of them changed is left as is. A create sent without an answer is resolved by
+    looking the group up."""
     check_undoable(run, settings.url)
     changes = applied_changes(run)
-    left: list[LeftAsIs] = []
-    by_later = touched_later(run, later or [])
-    for key, (op, email, name) in list(changes.items()):
-        other = by_later.get((name, email_key(email)))
-        if other is not None:
-            what = "undone" if _undoes(later or [], other, run.run_id) else "changed"
-            left.append(LeftAsIs(name, op, email, f"{what} by the later run {other}"))
-            del changes[key]
     created = {
         str(op["group"]): str(op.get("group_id") or "")
         for op in run.ops
         if op.get("op") == "create" and op.get("outcome") == "applied" and op.get("group_id")
     }
+    for intent in _unanswered_creates(run):  # the group is there now: the run made it
+        found = client.find_group(str(intent["group"]))
+        if found is None:
+            continue
+        group_id, name = str(found["id"]), str(intent["group"])
+        created[name] = group_id
+        for member in intent.get("members") or []:
+            if member.get("id"):
+                changes.setdefault(
+                    (group_id, str(member["id"])), ("add", str(member.get("email", "")), name)
+                )
+    left: list[LeftAsIs] = []
+    by_later = touched_later(run, later or [])
+    for (group_id, user_id), (op, email, name) in list(changes.items()):
+        other = by_later.get((group_id, email_key(email))) or by_later.get(
+            (name, email_key(email))
+        )
+        if other is not None:
+            what = "undone" if _undoes(later or [], other, run.run_id) else "changed"
+            left.append(LeftAsIs(name, op, email, f"{what} by the later run {other}"))
+            del changes[(group_id, user_id)]
     names = {gid: name for (gid, _), (_, _, name) in changes.items()}
     names.update({gid: name for name, gid in created.items()})
     state = ServerState(managed=list(dict.fromkeys(names.values())))
@@ -261,7 +292,7 @@ def apply_undo(
         journal.finish(None, "stopped: mass-removal guard")
         raise
     deleted: list[str] = []
-    if delete_created_groups and result.ok:
+    if delete_created_groups and result.ok and not journal.error:
         deleted, _ = delete_empty_created(client, undo, journal, log)
     result.requests = client.request_count
     journal.finish(result)
@@ -278,10 +309,15 @@ def delete_empty_created(
     deleted, kept = [], []
     for name, group_id in undo.created_groups.items():
         try:
-            body, _ = client.get_group(group_id)
+            body, _ = client.get_group(group_id)  # the witness: empty right before the delete
             if member_ids(body):
                 kept.append(name)
                 continue
+            if journal is not None:  # the intent on disk first, or nothing is deleted
+                journal.intent("delete", name, [], group_id=group_id)
+                if journal.error:
+                    kept += [n for n in undo.created_groups if n not in deleted]
+                    break
             client.request("DELETE", f"/Groups/{group_id}")
         except ScimError as error:
             kept.append(name)

@@ -118,6 +118,15 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     batch_removes = [e for op, e in batch if op == "remove"]
     run.check()
     run.spend(len(batch))
+    try:
+        run.witness(group)
+    except ScimError as exc:  # the group cannot be read again: nothing is sent blind
+        run.budget.refund(len(batch))
+        if batch_adds:
+            run.fail(group, "add", batch_adds, exc)
+        if batch_removes:
+            run.fail(group, "remove", batch_removes, exc)
+        return
     run.intend("add", group, batch_adds)
     run.intend("remove", group, batch_removes)
     try:

@@ -35,11 +35,10 @@ from app.ui.files.file_dialogs import (
     restore_question,
     table_path,
 )
+from app.ui.files.live_reads import READ_EXPORT, WAIT, LiveReads
 from app.ui.files.recent_files import RecentFiles
 from app.ui.mapping.commands import MappingEditor
 
-READ_EXPORT = "read-export"  # the key of an export read: opening another supersedes it
-WAIT = "Wait for the running task, or cancel it."
 NEEDS_USERS = "Open an export first: the preview needs users."
 
 
@@ -76,6 +75,7 @@ class FileController(QObject):
         self.tasks = tasks
         self.error_box: QMessageBox | None = None  # the last error dialog
         self.before_source = ""  # whose groups "Before" shows (the window keeps it current)
+        self.live = LiveReads(document, editor, tasks, parent, self._say, self.show_error)
         self._source_attempt: str | None = None  # the source column of the last read
         self.recent = RecentFiles(settings, self.open_paths, parent)
         self.autosaver = Autosaver(document, data_dir or default_data_dir(), self)
@@ -165,6 +165,7 @@ class FileController(QObject):
 
         def done(users: UserList) -> None:
             self.document.set_users(users, paths)
+            self.live.source = None  # the users come from files now
             self._say(f"Opened {names}: {len(users):,} users.", 8000)
             for p in paths:
                 self.recent.add(p)
@@ -236,6 +237,7 @@ class FileController(QObject):
 
     def open_draft(self, path: Path) -> bool:
         from app.io import load_draft
+        from app.io.drafts import load_draft_source
 
         try:
             mapping = load_draft(path)
@@ -246,6 +248,7 @@ class FileController(QObject):
         self.document.draft_path = path
         self.recent.add(path)
         self.reimport_if_source_changed()
+        self.live.read_saved(load_draft_source(path))  # its live source, read again
         return True
 
     def open_mapping(self, path: Path) -> bool:
@@ -284,7 +287,7 @@ class FileController(QObject):
         from app.io import save_draft
 
         try:
-            save_draft(path, self.document.mapping)
+            save_draft(path, self.document.mapping, self.live.source_dict())
         except (OSError, InputError) as exc:
             self.show_error("Can't save the draft", path, str(exc))
             return False

@@ -194,6 +194,14 @@ class MainWindow(KeyboardPaths, QMainWindow):
             "open_export": a("Open &Export…", files.open_export_dialog, "Ctrl+I", "import-export",
                              "Open your SaaS admin console's user export, e.g. Calendly's"
                              " (.xlsx, .csv)"),
+            "open_scim": a("&SCIM Server…", lambda: files.live.open_from("scim"), None, None,
+                           "Read the users and a value from a SCIM server's /Users"),
+            "open_entra": a("&Entra ID…", lambda: files.live.open_from("entra"), None, None,
+                            "Read the users and a value from Microsoft Entra ID (Graph)"),
+            "open_okta": a("&Okta…", lambda: files.live.open_from("okta"), None, None,
+                           "Read the users and a value from Okta"),
+            "read_again": a("&Read the Source Again", files.live.read_again, None, None,
+                            "Read the users of the live source again, as it holds them now"),
             "add_export": a("A&dd Export…", files.add_export_dialog, None, None,
                             "Combine another export with the open one (e.g. pending users)"),
             "import_mapping": a("&Import Mapping…", files.import_mapping_dialog, "Ctrl+Shift+I",
@@ -228,7 +236,12 @@ class MainWindow(KeyboardPaths, QMainWindow):
         file_menu.addMenu(self.recent_menu)
         file_menu.addActions([names["save"], names["save_as"]])
         file_menu.addSeparator()
-        file_menu.addActions([names["open_export"], names["add_export"], names["import_mapping"],
+        file_menu.addAction(names["open_export"])
+        open_from = file_menu.addMenu("Open &From")
+        open_from.addActions([names["open_scim"], names["open_entra"], names["open_okta"]])
+        open_from.addSeparator()
+        open_from.addAction(names["read_again"])
+        file_menu.addActions([names["add_export"], names["import_mapping"],
                               names["export_mapping"], names["export_rules"],
                               names["export_preview"]])
         file_menu.addSeparator()
