@@ -36,6 +36,7 @@ from app.ui.files.file_dialogs import (
     table_path,
 )
 from app.ui.files.live_reads import READ_EXPORT, WAIT, LiveReads
+from app.ui.files.mapping_import import import_mapping, offer_mapping
 from app.ui.files.recent_files import RecentFiles
 from app.ui.mapping.commands import MappingEditor
 
@@ -174,8 +175,8 @@ class FileController(QObject):
         def failed(exc: BaseException) -> None:
             if isinstance(exc, SourceColumnMissing):
                 self.pick_source_column(paths, exc)
-            elif isinstance(exc, InputError) and len(paths) == 1 and self.offer_mapping(paths[0]):
-                return
+            elif isinstance(exc, InputError) and len(paths) == 1 and offer_mapping(self, paths[0]):
+                return  # a mapping table opened as an export: Import Mapping was offered
             elif isinstance(exc, InputError):
                 self.show_error("Can't open the export", paths[0] if len(paths) == 1 else None,
                                 str(exc))
@@ -306,18 +307,7 @@ class FileController(QObject):
             "Mapping tables (*.xlsx *.csv *.json)")
         if name:
             remember("mapping", name, self.settings)
-            self.import_mapping(Path(name))
-
-    def offer_mapping(self, path: Path) -> bool:
-        """File ▸ Open on a mapping table: offer Import Mapping (app/ui/files/mapping_import.py)."""
-        from app.ui.files.mapping_import import offer_mapping
-
-        return offer_mapping(self, path)
-
-    def import_mapping(self, path: Path) -> None:
-        from app.ui.files.mapping_import import import_mapping
-
-        import_mapping(self, path)
+            import_mapping(self, Path(name))
 
     def export_mapping_dialog(self) -> None:
         from app.io import write_mapping

@@ -4,16 +4,24 @@ line per change with the user's name and the reason, under plain headers."""
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 import pandas as pd
-
-from app.ui.server.sync_preview import UserDetails, losing_users
 
 CHANGE_COLUMNS = ["Change", "Group", "Name", "Email", "Reason"]
 
 
-def plan_sheets(plan, server: str, code: str, details: UserDetails) -> dict[str, pd.DataFrame]:
-    """{"Summary": …, "Changes": …} for File ▸ Export plan (a .csv gets the Changes)."""
+class UserDetails(Protocol):
+    """Names and reasons of a plan's users (app/ui/server/sync_preview.py's UserDetails)."""
+
+    def name(self, email: str) -> str: ...
+    def addition_reasons(self, emails: list[str]) -> list[str]: ...
+    def removal_reasons(self, group: str, emails: list[str]) -> list[str]: ...
+
+
+def plan_sheets(plan, server: str, code: str, details: UserDetails,
+                losing: int) -> dict[str, pd.DataFrame]:
+    """{"Changes": …, "Summary": …} for Export plan… (a .csv gets the Changes)."""
     rows: list[tuple[str, str, str, str, str]] = [
         ("Create group", name, "", "", "a mapping row names this group; the server has none")
         for name in plan.groups_to_create]
@@ -24,10 +32,10 @@ def plan_sheets(plan, server: str, code: str, details: UserDetails) -> dict[str,
         for email, reason in zip(removes, details.removal_reasons(group, removes), strict=True):
             rows.append(("Remove", group, details.name(email), email, reason))
     changes = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
-    return {"Changes": changes, "Summary": plan_summary_frame(plan, server, code)}
+    return {"Changes": changes, "Summary": plan_summary_frame(plan, server, code, losing)}
 
 
-def plan_summary_frame(plan, server: str, code: str) -> pd.DataFrame:
+def plan_summary_frame(plan, server: str, code: str, losing: int) -> pd.DataFrame:
     """Item and value, numbers stored as numbers."""
     settings = plan.settings
     mass = plan.mass_removal_message() if plan.mass_removal else "no"
@@ -38,7 +46,7 @@ def plan_summary_frame(plan, server: str, code: str) -> pd.DataFrame:
         ("Groups to create", len(plan.groups_to_create)),
         ("Memberships to add", plan.added_count),
         ("Memberships to remove", plan.removed_count),
-        ("Users who leave a group", losing_users(plan)),
+        ("Users who leave a group", losing),
         ("Users not on the server (skipped)", len(plan.not_found)),
         ("Users whose export differs from the server (drift)", len(plan.drift)),
         ("Removal guard", f"at most {settings.max_removal_ratio:.0%} of the memberships"),

@@ -335,7 +335,8 @@ class PlanDialog(QDialog):
         from app.ui.server.plan_report import plan_sheets
 
         name = proposed_name("sync-plan", self.server_name)
-        sheets = plan_sheets(self.plan, self.server_name, self.saved_code, self._details)
+        sheets = plan_sheets(self.plan, self.server_name, self.saved_code, self._details,
+                             losing_users(self.plan))
         return save_frame(self, sheets, name, "Export the sync plan")
 
 
