@@ -129,3 +129,19 @@ def test_appearance_switches_and_is_remembered(qtbot, tmp_path, palette_kept, mo
     assert app.palette().color(QPalette.ColorRole.Window).lightness() > 200
     assert failing_pairs(app.palette()) == []
     again.close()
+
+
+def test_the_server_dialogs_name_every_control(qtbot, monkeypatch, tmp_path):
+    from app.ui.server.connection import ConnectionStore
+    from app.ui.server.connection_dialog import ConnectionDialog
+    from app.ui.server.sync_dialog import SyncDialog
+    from app.ui.server.sync_preview import PlanDialog
+    from tests.test_ui_plan_removals import explained_plan
+
+    monkeypatch.setenv("GROUPMAP_NO_KEYRING", "1")
+    dialogs = [PlanDialog(explained_plan()), ConnectionDialog(ConnectionStore(), None, ""),
+               SyncDialog(None)]
+    for dialog in dialogs:
+        qtbot.addWidget(dialog)
+        dialog.show()
+        assert unnamed(QAccessible.queryAccessibleInterface(dialog)) == [], type(dialog)
