@@ -56,6 +56,9 @@ def test_sync_creates_groups_and_places_everyone(scim_server):
         "not_kept": 0,
         "requests": result.requests,
         "drift": 0,
+        "left_alone": 0,
+        "requests_by_kind": result.requests_by_kind,
+        "groups_read": {"list": 0, "single": 0},  # every group new: nothing to read
     }
     report = result.report_frame()
     assert list(report["outcome"].unique()) == ["changed"]

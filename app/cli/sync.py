@@ -316,6 +316,8 @@ def finish_sync(args: argparse.Namespace, result, limiter=None, budget=None) -> 
             )
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
+    for email, why in result.plan.conflicts.items():  # every run, until fixed on a side
+        print(f"groupmap: warning: left alone: {email}: {why}", file=sys.stderr)
     for line in result.unverified:  # written, but not checked: a new dry run shows the state
         print(f"groupmap: warning: {line}", file=sys.stderr)
     status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK

@@ -23,7 +23,11 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from app.scim.http.errors import ScimError
+from app.scim.http.stops import RateDeadline as RateDeadline
+from app.scim.http.stops import Stop as Stop
+from app.scim.http.stops import WaitCancelled as WaitCancelled
+from app.scim.http.stops import deadline_text as deadline_text
+from app.scim.http.stops import sliced_sleep as sliced_sleep
 
 DEFAULT_DEADLINE = 2 * 3600.0  # seconds a sync may keep retrying throttled requests
 THROTTLE_STATUSES = frozenset({429, 503})
@@ -43,26 +47,6 @@ PROBE = 0.02  # growth a second while probing, compounded
 RISEN = 1.2  # a rate refused this far above the limit (or what was admitted) raises it
 HISTORY = 60.0  # seconds of send times and episodes kept for measuring
 MIN_RATE = 0.01  # requests a second: one every 100 s, the floor a 429 storm can push to
-SLICE = 0.2  # seconds: waits are cut in slices so that a cancel is seen promptly
-
-
-def deadline_text(seconds: float) -> str:
-    """2 h, 45 min: how a --deadline is named in messages."""
-    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{round(seconds / 60, 1):g} min"
-
-
-class Stop(Exception):
-    """Raised inside a worker when the sync is cancelled or must stop."""
-
-
-class WaitCancelled(ScimError, Stop):
-    """The admin cancelled while a request waited for the rate limit: it was not sent.
-
-    A ScimError where a request's failure is handled, a Stop where the worker's work is.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(0, None, "not sent: cancelled while waiting for the server's rate limit")
 
 
 @dataclass(frozen=True)
@@ -82,23 +66,6 @@ class HeaderLimit:
         if self.quota and self.window:
             return self.quota / self.window
         return None
-
-
-def sliced_sleep(
-    seconds: float,
-    cancelled: Callable[[], bool] | None,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-) -> None:
-    """Sleep in short slices; raises WaitCancelled when the sync is cancelled meanwhile."""
-    end = clock() + max(0.0, seconds)
-    while True:
-        if cancelled is not None and cancelled():
-            raise WaitCancelled()
-        left = end - clock()
-        if left <= 0:
-            return
-        sleep(min(left, SLICE))
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -228,6 +195,7 @@ class RateLimiter:
         self.started = now
         self._tokens, self._last = 1.0, now
         self._paused_until = now
+        self.asked = 0.0  # the longest wait a server asked for (Retry-After, a budget's reset)
         self._credit = 0.0
         self._episode: float | None = None  # when the rate was last decreased
         self._episodes: deque[float] = deque()  # times of throttled episodes, last minute
@@ -257,6 +225,8 @@ class RateLimiter:
                     return now
                 if wait <= 0 and self.rate is not None:  # no token left at a known rate
                     wait = max((1 - self._tokens) / self.rate, 1e-6)
+                if self._paused_until > self.started + self.deadline:
+                    raise RateDeadline(self.asked, self.deadline)  # asked of an earlier request
             waited = True
             self.sleep(wait)
 
@@ -286,6 +256,7 @@ class RateLimiter:
                 self._decrease(now)  # answers to requests sent before it add nothing new
             self._tokens = min(self._tokens, 0.0)
             if wait:
+                self.asked = max(self.asked, wait)
                 until = now + wait
                 if until > self._paused_until:
                     self._paused_until = until
@@ -319,6 +290,7 @@ class RateLimiter:
     def _follow(self, advertised: HeaderLimit, now: float) -> None:
         if advertised.remaining is not None and advertised.remaining <= 0 and advertised.reset:
             self._paused_until = max(self._paused_until, now + advertised.reset)
+            self.asked = max(self.asked, advertised.reset)
             return
         rate = advertised.rate
         if rate is None or rate <= 0:

@@ -73,4 +73,5 @@ def execute(
     if verify and not run.abort:
         read_back(client, result, settings.concurrency, cancelled, log)
     result.requests = client.request_count
+    result.requests_by_kind = client.requests_by_kind()
     return result

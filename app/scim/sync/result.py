@@ -92,6 +92,7 @@ class SyncResult:
     not_found: list[str] = field(default_factory=list)
     failed: list[FailedOperation] = field(default_factory=list)
     requests: int = 0
+    requests_by_kind: dict[str, int] = field(default_factory=dict)  # see Transport
     drift: list[Drift] = field(default_factory=list)
     cancelled: bool = False
     group_ids: dict[str, str] = field(default_factory=dict)  # groups created or adopted
@@ -208,7 +209,17 @@ class SyncResult:
             "not_kept": len(self.not_kept),
             "requests": self.requests,
             "drift": len(self.drift),
+            "left_alone": len(self.plan.conflicts),
+            "requests_by_kind": dict(self.requests_by_kind),
+            "groups_read": self._groups_read(),
         }
+
+    def _groups_read(self) -> dict[str, Any]:
+        """How the managed groups were read: from the group list or one by one, and why."""
+        state = self.plan.state
+        ways = list(state.groups_read_by.values())
+        read = {"list": ways.count("list"), "single": ways.count("single")}
+        return {**read, "why": state.groups_judged} if state.groups_judged else read
 
     def report_frame(self) -> pd.DataFrame:
         """One row per export user: the outcome, and for a failure the server's reason."""
@@ -256,4 +267,18 @@ class SyncResult:
         return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
     def describe_failures(self) -> list[str]:
-        return [f.describe() for f in self.failed] + [n.describe() for n in self.not_kept]
+        """One line per failure; failures for one reason (a deadline, a stop) in one line that
+        counts the work left for a rerun."""
+        by_reason: dict[str, list[FailedOperation]] = {}
+        for failure in self.failed:
+            by_reason.setdefault(failure.reason, []).append(failure)
+        lines = []
+        for reason, failures in by_reason.items():
+            if len(failures) == 1:
+                lines.append(failures[0].describe())
+                continue
+            groups = list(dict.fromkeys(f.group for f in failures))
+            shown = ", ".join(repr(g) for g in groups[:5]) + (", ..." if len(groups) > 5 else "")
+            changes = sum(max(len(f.emails), 1) for f in failures)
+            lines.append(f"{changes:,} change(s) in {len(groups)} group(s) ({shown}): {reason}")
+        return lines + [n.describe() for n in self.not_kept]

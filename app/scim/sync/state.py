@@ -3,9 +3,10 @@
 Users are read by listing pages or by one filter per user, whichever takes fewer requests
 (decided after the first page, which says how many users the server has); users a filter
 does not find (a server comparing case-exactly, or refusing the filter) are then looked for
-by listing. Groups are listed without members; only the managed ones are then read with
-their members. Nothing is guessed: two accounts for one export user, one account for two
-export users, or two server groups for one managed group are reported, never picked.
+by listing. Groups are listed with their members, trusted where this server's list is
+(app/scim/sync/group_reads.py); the others are read one by one. Nothing is guessed: two
+accounts for one export user, one account for two export users, or two server groups for
+one managed group are reported, never picked.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
-from app.core.identity import email_key, group_key, same_name_groups
+from app.core.identity import email_key, same_name_groups
 from app.core.mapping import Mapping
 from app.core.users import UserList, split_groups
 from app.scim.config.settings import MATCH_ATTRIBUTES, SyncProgress, SyncSettings
 from app.scim.http import answers
-from app.scim.http.client import FilterIgnored, ScimClient, attribute_values, member_ids
+from app.scim.http.client import FilterIgnored, ScimClient, attribute_values
 from app.scim.http.errors import ScimError, SyncCancelled
+from app.scim.sync.group_reads import read_groups
 
 
 @dataclass
@@ -49,6 +51,15 @@ class ServerState:
     # group displayName -> ids of every user read (export or not) whose `groups` name it: a
     # group's member list without them is incomplete (never replaced from, on PUT servers)
     claimed_members: dict[str, set[str]] = field(default_factory=dict)
+    users_complete: bool = False  # every server user was read, and users carry `groups`
+    users_read: set[str] = field(default_factory=set)  # ids of every server user read
+    # managed group -> member ids as the group list (GET /Groups) shows them, where it does:
+    # a witness independent of GET /Groups/{id}, for servers that replace whole groups
+    listed_members: dict[str, set[str]] = field(default_factory=dict)
+    groups_read_by: dict[str, str] = field(default_factory=dict)  # group -> "list"/"single"
+    groups_judged: str = ""  # how this server's group list was judged
+    groups_list_trusted: bool = False  # its members may be read from the list (read-back too)
+    groups_on_server: int = 0  # every group the list holds, managed or not
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
     read_at: float = 0.0  # time.monotonic() when the read ended; 0: not read here (a file)
@@ -145,10 +156,14 @@ def read_scope(
         attributes.append(str(settings.attribute))
     candidates: dict[str, dict[str, dict[str, Any]]] = {}  # key -> {id: user resource}
     where = client.where("GET", "/Users")
+    carry_groups = False
 
     def take(resource: dict[str, Any]) -> None:
+        nonlocal carry_groups
         user_id = answers.resource_id(resource, where, "Resources[].id")
+        state.users_read.add(user_id)
         if resource.get("groups") is not None:
+            carry_groups = True
             for name in _group_names(resource, where, direct_only=True):
                 state.claimed_members.setdefault(name, set()).add(user_id)
         for value in attribute_values(resource, attribute):
@@ -156,7 +171,8 @@ def read_scope(
             if key in wanted:
                 candidates.setdefault(key, {})[user_id] = resource
 
-    pages = client.iter_pages("/Users", {"attributes": ",".join(attributes)})
+    query = {"attributes": ",".join(attributes)}
+    pages = client.iter_pages("/Users", query, expected=len(wanted), parallel=settings.concurrency)
     first, total = next(pages, ([], 0))
     for resource in first:
         take(resource)
@@ -173,7 +189,7 @@ def read_scope(
         except ScimError as exc:
             if exc.status != 400:  # a filter this server cannot answer: list and compare here
                 raise
-    if state.read_by == "list" or any(key not in candidates for key in wanted):
+    if any(key not in candidates for key in wanted):  # pages are read ahead: none needlessly
         done = 1
         for page, total in pages:
             done += 1
@@ -183,6 +199,8 @@ def read_scope(
             check()
             if all(key in candidates for key in wanted):
                 break
+    # read to the end (totalResults users): their `groups` say who is in which group
+    state.users_complete = carry_groups and len(state.users_read) >= total
     pages.close()
     check()
 
@@ -332,59 +350,17 @@ def _stop_if_same_name(managed: list[str]) -> None:
 
 
 def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState) -> None:
-    where = client.where("GET", "/Groups")
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    for group in client.list_groups():
-        answers.resource_id(group, where, "Resources[].id")
-        name = group.get("displayName")
-        if not isinstance(name, str):
-            raise answers.wrong(where, "Resources[].displayName", name, "a string")
-        by_key.setdefault(group_key(name), []).append(group)
-    # Only an exact spelling is adopted, so "Sales" and "sales" in one mapping can never
-    # both claim the server's "Sales" (each would remove the other's members from it).
-    found: dict[str, str] = {}  # managed group -> the id of its server group
-    for name in state.managed:
-        group_id = _server_group(client, name, by_key.get(group_key(name), []))
-        if group_id is not None:
-            found[name] = group_id
-
-    def fetch(item: tuple[str, str]) -> ServerGroup:
-        name, group_id = item
-        body, version = client.get_group(group_id)
-        return ServerGroup(group_id, name, member_ids(body, where), version)
-
-    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-        for server_group in pool.map(fetch, found.items()):
-            state.groups[server_group.name] = server_group
-
-
-def _server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) -> str | None:
-    """The id of the one server group spelled exactly as the managed group, or None.
-
-    Two groups of that exact name, or only groups of its group_key (differing by case,
-    spacing, Unicode form or invisible characters), stop the sync: adopting one would be a
-    guess, and creating the group beside them would make a near-duplicate.
-    """
-    exact = [g for g in similar if g["displayName"] == name]
-    if len(exact) == 1:
-        return str(exact[0]["id"])
-    if not similar:
-        return None
-    shown = ", ".join(f"{g['displayName']!r} (id {g['id']})" for g in similar)
-    if exact:
-        what, advice = f"{len(exact)} groups named {name!r}: {shown}", (
-            "Delete or rename the extra ones on the server"
-        )
-    else:
-        what, advice = f"no group spelled exactly {name!r}, only {shown}", (
-            "Rename the server group to the mapping's spelling, or spell the mapping's group "
-            "as the server does"
-        )
-    raise InputError(
-        f"{client.base_url} has {what} (differing at most by case, spacing, Unicode form or "
-        f"invisible characters): GroupMap will not pick one. {advice}, then run the sync "
-        "again; nothing was written"
-    )
+    """The managed groups with their members: from the group list where this server's list
+    is trusted, else one read per group (app/scim/sync/group_reads.py)."""
+    users = state.users_read if state.users_complete else None
+    read = read_groups(client, state.managed, settings.concurrency, state.claimed_members, users)
+    for name, group_id in read.ids.items():
+        state.groups[name] = ServerGroup(group_id, name, read.members[name], read.versions[name])
+    state.listed_members = read.listed
+    state.groups_read_by = read.read_by
+    state.groups_judged = read.why
+    state.groups_list_trusted = read.list_trusted
+    state.groups_on_server = read.on_server
 
 
 def export_groups_of(users: UserList) -> dict[str, tuple[str, ...]]:

@@ -106,10 +106,26 @@ def _write_batches(
         run.say(f"{group}: {added} added, {removed} removed{note}")
 
 
-def known_members(run: Run, group: str) -> set[str]:
-    """Ids of the users read (export or not) whose own `groups`, as the server lists them,
-    name this group: a member list without them is capped, and must not be written back."""
-    return set(run.plan.state.claimed_members.get(group, set()))
+def known_members(run: Run, group: str) -> set[str] | None:
+    """Ids that a source other than GET /Groups/{id} places in the group: the group list's
+    members, the `groups` of every server user (when every user was read), and for a group
+    this run created, the members it placed. A single read missing one of them is capped and
+    must not be written back; None: no such witness. Members this run removed are not
+    expected any more."""
+    state = run.plan.state
+    witnesses = [state.listed_members.get(group)]
+    if state.users_complete:
+        witnesses.append(state.claimed_members.get(group, set()))
+    done = set(run.result.done.get(group, set()))  # email keys, written by this worker only
+    ids = state.user_ids
+    if group not in state.groups:  # created by this run: it holds what this run placed
+        placed = map(email_key, run.plan.adds.get(group, []))
+        witnesses.append({ids[k] for k in placed if k in done})
+    present = [w for w in witnesses if w is not None]
+    if not present:
+        return None
+    removed = {ids[k] for k in map(email_key, run.plan.removes.get(group, [])) if k in done}
+    return set().union(*present) - removed
 
 
 def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
@@ -134,7 +150,7 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
             group_id,
             [ids[email_key(e)] for e in batch_adds],
             [ids[email_key(e)] for e in batch_removes],
-            known_members(run, group) if not run.client.features().patch else (),
+            known_members(run, group) if not run.client.features().patch else None,
         )
     except UnsafeRemoval as exc:
         run.budget.refund(len(batch_adds))  # the adds go again, alone: they spend once
