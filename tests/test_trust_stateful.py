@@ -301,4 +301,4 @@ TrustMachine.TestCase.settings = settings(
 )
 
 
-test_trust_under_any_interleaving = pytest.mark.timeout(600)(TrustMachine.TestCase)
+test_trust_under_any_interleaving = pytest.mark.timeout(0 if SOAK else 600)(TrustMachine.TestCase)

@@ -99,8 +99,8 @@ def _read_one(
     if email is None:
         raise InputError(
             f"{where}: no email column (looked for {', '.join(EMAIL_HEADERS)}); columns found: "
-            f"{table.listed_headers}. Choose the user list exported from Calendly, or export "
-            "it again."
+            f"{table.listed_headers}. Choose the user export of your SaaS admin console (for "
+            "example Calendly's), or export it again."
         )
     wanted_source = source_column or DEFAULT_SOURCE_COLUMN
     source = table.find([wanted_source])

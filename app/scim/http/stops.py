@@ -37,12 +37,16 @@ class RateDeadline(ScimError, Stop):
     sync's deadline: the request is not sent, and no other after it (a Stop for the worker)."""
 
     def __init__(self, asked: float, deadline: float, status: int = 429) -> None:
+        why = (
+            f"the server asked to wait {wait_text(asked)} before more requests (Retry-After)"
+            if asked >= min(deadline, 60.0)
+            else "the server still limits the rate"  # short waits, until the deadline ran out
+        )
         super().__init__(
             status,
             None,
-            f"not sent: the server asked to wait {wait_text(asked)} before more requests "
-            f"(Retry-After), past the {deadline_text(deadline)} deadline (--deadline); run the "
-            "sync again later, it sends only what is still missing",
+            f"not sent: {why}, past the {deadline_text(deadline)} deadline (--deadline); run "
+            "the sync again later, it sends only what is still missing",
         )
 
 

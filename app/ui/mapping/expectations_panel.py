@@ -35,7 +35,7 @@ from app.core.expectations import (
 from app.core.identity import email_key
 from app.core.mapping import Expectation
 from app.ui.base.icons import icon, set_icon
-from app.ui.base.table_model import HeaderedTableModel, Index
+from app.ui.base.table_model import HeaderedTableModel, Index, accessible_text
 from app.ui.mapping.commands import MappingEditor
 
 SUBJECT, EXPECTED, RESULT = range(3)
@@ -95,6 +95,8 @@ class ExpectationsModel(HeaderedTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self.expectations):
             return None
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return accessible_text(self, index)
         expectation = self.expectations[index.row()]
         outcome = self.outcomes.get(index.row())
         col = index.column()

@@ -52,7 +52,7 @@ class ProblemsPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addLayout(fix_row)
         self.warnings: list[Warning] = []
-        self.list.currentRowChanged.connect(self._current_changed)
+        self.list.itemSelectionChanged.connect(self._selection_changed)
         self.list.itemActivated.connect(lambda _: self.apply_fix())
         self.fix_button.clicked.connect(self.apply_fix)
         editor.document.evaluationChanged.connect(self.refresh)
@@ -80,10 +80,13 @@ class ProblemsPanel(QWidget):
         self._update_fix()
 
     def current(self) -> Warning | None:
-        row = self.list.currentRow()
+        """The selected problem: focus arriving in the list sets a current row without
+        selecting it, and must not filter the users (focusing is not selecting)."""
+        rows = [i.row() for i in self.list.selectionModel().selectedRows()]
+        row = rows[0] if rows else -1
         return self.warnings[row] if 0 <= row < len(self.warnings) else None
 
-    def _current_changed(self, row: int) -> None:
+    def _selection_changed(self) -> None:
         self._update_fix()
         warning = self.current()
         if warning is not None:

@@ -211,7 +211,7 @@ class HistoryHost(ServerContext, Protocol):
 def install_history(controller: HistoryHost) -> None:
     """Server ▸ Sync history…, and "Sync history of this user…" on the users table."""
     window = controller.window
-    action = QAction("Sync &history…", window.window())
+    action = QAction("S&ync history…", window.window())
     action.setToolTip("Every sync to this server: when, who, what changed; undo a sync")
     action.triggered.connect(lambda: open_history(controller))
     window.server_menu.insertAction(controller.help_action, action)

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QMessageBox, QWidget
 
 from app.core.errors import InputError
+from app.ui.base.file_names import remember, start_path
 from app.ui.server.sync_preview import PlanDialog, plural
 
 if TYPE_CHECKING:
@@ -54,11 +55,14 @@ def save_plan_file(dialog: PlanDialog, controller: ServerContext) -> Path | None
     from app.scim.sync.guards import plan_guards, plan_stops
     from app.scim.sync.planfile import save_plan
 
+    server = controller.profile.name if controller.profile is not None else ""
     name, _ = QFileDialog.getSaveFileName(
-        dialog, "Save plan for approval", "plan.json", "GroupMap plan (*.json)"
+        dialog, "Save plan for approval", start_path("plan", "plan", server, ".json"),
+        "GroupMap plan (*.json)"
     )
     if not name:
         return None
+    remember("plan", name)
     path = Path(name) if Path(name).suffix else Path(name).with_suffix(".json")
     document = controller.document
     try:
@@ -70,6 +74,7 @@ def save_plan_file(dialog: PlanDialog, controller: ServerContext) -> Path | None
     except InputError as error:
         _message(dialog, QMessageBox.Icon.Warning, str(error))
         return None
+    dialog.saved_code = saved.code  # the exported plan's Summary names it
     _message(
         dialog,
         QMessageBox.Icon.Information,

@@ -99,6 +99,7 @@ class SyncDialog(QDialog):
         self.counts = plain_label("", self)
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
+        self.log.setAccessibleName("Sync log")
         self.log.setMaximumBlockCount(5000)
         self.log.setPlaceholderText("Requests and their answers appear here.")
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
