@@ -37,3 +37,12 @@ def test_dialog_notes_a_refusal_with_the_users_affected(qtbot) -> None:  # type:
     assert any("without regard to case" in n for n in notes)
     assert any("a@x.com" in n for n in notes)
     assert dialog.text.toPlainText().startswith("# S\n")
+
+
+def test_dialog_writes_the_attribute_the_admin_names(qtbot) -> None:  # type: ignore[no-untyped-def]
+    mapping = Mapping(rows=(MappingRow("Sales", "S"),), options=Options(default_group="D"))
+    dialog = IdpRulesDialog(mapping, _users())
+    qtbot.addWidget(dialog)
+    dialog.attribute.setText("jobTitle")
+    dialog.attribute.editingFinished.emit()
+    assert dialog.text.toPlainText().startswith("Switch([jobTitle]")

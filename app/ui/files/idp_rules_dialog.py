@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QPlainTextEdit,
     QPushButton,
@@ -32,6 +33,12 @@ class IdpRulesDialog(QDialog):
         self.mapping, self.users = mapping, users
         self.format_box = QComboBox()
         self.format_box.addItems([str(f) for f in Format])
+        self.attribute = QLineEdit(DEFAULT_ATTRIBUTE)
+        self.attribute.setToolTip(
+            "The identity provider's attribute that holds the value (as --attribute): "
+            "department, jobTitle, profile.department, …"
+        )
+        self.attribute.setAccessibleName("Attribute")
         self.text = QPlainTextEdit(readOnly=True)
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.length_label = QLabel()
@@ -42,6 +49,7 @@ class IdpRulesDialog(QDialog):
         self.copy_button.clicked.connect(self.copy)
         form = QFormLayout()
         form.addRow("&Format:", self.format_box)
+        form.addRow("&Attribute:", self.attribute)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.rejected.connect(self.reject)
@@ -54,11 +62,13 @@ class IdpRulesDialog(QDialog):
         layout.addWidget(self.notes, 1)
         layout.addWidget(buttons)
         self.format_box.currentTextChanged.connect(self.refresh)
+        self.attribute.editingFinished.connect(self.refresh)
         self.resize(820, 560)
         self.refresh()
 
     def refresh(self) -> None:
-        rules = generate(self.mapping, Format(self.format_box.currentText()), DEFAULT_ATTRIBUTE,
+        attribute = self.attribute.text().strip() or DEFAULT_ATTRIBUTE
+        rules = generate(self.mapping, Format(self.format_box.currentText()), attribute,
                          approximate=True)
         if rules.refusals and self.users is not None:
             rules.notes += affected_notes(rules, self.mapping, self.users)
