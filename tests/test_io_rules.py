@@ -55,7 +55,8 @@ def test_an_unknown_match_names_the_file_the_row_and_the_choices(tmp_path):
     with pytest.raises(InputError) as caught:
         read_mapping(path)
     message = str(caught.value)
-    assert message.startswith("m.csv: mapping row 2 ('Eng') has the unknown match 'like'")
+    # the spreadsheet's own row number: the header is row 1
+    assert message.startswith("m.csv: row 3 ('Eng') has the unknown match 'like'")
     assert "equals, starts with, ends with, contains, pattern" in message
 
 
@@ -117,3 +118,19 @@ def test_kinds_round_trip_property(tmp_path, rows, suffix):
     write_mapping(path, Mapping(tuple(rows)))
     kept = tuple(r for r in rows if suffix == ".json" or r.value.strip() or r.group.strip())
     assert read_mapping(path).rows == kept
+
+
+def test_an_unknown_match_in_a_workbook_names_its_row_below_a_title(tmp_path):
+    from openpyxl import Workbook
+
+    path = tmp_path / "m.xlsx"
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Group mapping, exported 2026-12-01"])
+    sheet.append(["Value in Identity Provider", "Group", "Match"])
+    sheet.append(["Sales", "S", "equals"])
+    sheet.append([None, None, None])
+    sheet.append(["Eng", "E", "like"])
+    book.save(path)
+    with pytest.raises(InputError, match=r"m.xlsx: row 5 \('Eng'\) has the unknown match"):
+        read_mapping(path)

@@ -51,24 +51,28 @@ def read_mapping(path: str | Path) -> Mapping:
     columns = table.columns([value, group] if match is None else [value, group, match])
     frame = pd.DataFrame({"value": columns[0].to_numpy(), "group": columns[1].to_numpy()})
     frame["match"] = columns[2].to_numpy() if match is not None else ""
+    frame["row"] = range(table.first_row, table.first_row + len(frame))  # as the admin sees it
     blank = (frame["value"].str.strip() == "") & (frame["group"].str.strip() == "")
     frame = frame.loc[~blank]
-    kinds = _match_kinds(table.file, frame["match"], frame["value"])
+    kinds = _match_kinds(table.file, frame["match"], frame["value"], frame["row"])
     rows = tuple(
         MappingRow(v, g, k) for v, g, k in zip(frame["value"], frame["group"], kinds, strict=True)
     )
     return Mapping(rows)
 
 
-def _match_kinds(file: str, cells: pd.Series, values: pd.Series) -> list[MatchKind]:
-    """The kind named in each "Match" cell; InputError naming the first unknown one."""
+def _match_kinds(
+    file: str, cells: pd.Series, values: pd.Series, numbers: pd.Series
+) -> list[MatchKind]:
+    """The kind named in each "Match" cell; InputError naming the first unknown one by its row
+    number in the spreadsheet (the header row is row 1 of a .csv)."""
     kinds = []
-    for number, (cell, value) in enumerate(zip(cells, values, strict=True), start=1):
+    for number, cell, value in zip(numbers, cells, values, strict=True):
         kind = match_kind(str(cell))
         if kind is None:
             allowed = ", ".join(k.value for k in MatchKind)
             raise InputError(
-                f"{file}: mapping row {number} ({str(value).strip()!r}) has the unknown match"
+                f"{file}: row {number} ({str(value).strip()!r}) has the unknown match"
                 f" {str(cell).strip()!r} in the {MATCH_HEADER!r} column. Use one of: {allowed}"
                 " (blank means equals)."
             )

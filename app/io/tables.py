@@ -33,6 +33,7 @@ class Table:
     read: Callable[[list[int], Progress | None], list[pd.Series]]
     sheet: str | None = None
     notes: list[dict[str, Any]] = field(default_factory=list)
+    first_row: int = 2  # the spreadsheet's (or file's) number of the first row of data
 
     def find(self, names: Sequence[str]) -> int | None:
         """Index of the first header equal to one of `names` (by `header_key`, in names' order)."""
@@ -119,7 +120,9 @@ def _open_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Table:
             on_progress(1.0)
         return result
 
-    return Table(path.name, sheet.headers, read, sheet.name, list(sheet.notes))
+    return Table(
+        path.name, sheet.headers, read, sheet.name, list(sheet.notes), first_row=sheet.first_row
+    )
 
 
 def read_table(path: str | Path) -> pd.DataFrame:

@@ -91,6 +91,7 @@ class Sheet:
     headers: list[str]
     rows: list[list[Cell]]
     notes: list[dict[str, Any]] = field(default_factory=list)
+    first_row: int = 2  # the spreadsheet's number of the first row below the headers
 
     def series(self, index: int) -> pd.Series:
         """A column as pandas text, blank cells as "", date cells as ISO dates."""
@@ -249,7 +250,7 @@ def _load(
         _fill_merges(rows, scan, path, name)
     header, accepted = _header_row(rows, accept)
     headers = [cell_text(value).strip() for value in rows[header]]
-    sheet = Sheet(path.name, name, headers, rows[header + 1 :])
+    sheet = Sheet(path.name, name, headers, rows[header + 1 :], first_row=header + 2)
     if scan.merges:
         sheet.notes.append({
             "code": "merged_cells",
