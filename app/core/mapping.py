@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Protocol, cast
 
 import re2
@@ -129,8 +129,11 @@ def encode_value(value: str) -> bytes:
     return value.encode("utf-8", "surrogatepass")
 
 
+@lru_cache(maxsize=1 << 18)
 def pattern_error(text: str) -> PatternError | None:
-    """Why a pattern does not compile (message and position), or None."""
+    """Why a pattern does not compile (message and position), or None. Cached apart from the
+    compiled patterns and far more widely: every evaluation asks it of every pattern row, and
+    a mapping may hold tens of thousands."""
     try:
         compile_pattern(text, False)
     except PatternError as error:
@@ -195,13 +198,18 @@ class Mapping:
 
         Memberships of any other group are never touched.
         """
+        return list(self._managed)
+
+    @cached_property
+    def _managed(self) -> tuple[str, ...]:
+        """Computed once per mapping: an evaluation asks several times, over every row."""
         names: dict[str, None] = {}
         for row in self.rows:
             if row.is_usable:
                 names.setdefault(row.group.strip(), None)
         if self.default_group:
             names.setdefault(self.default_group, None)
-        return list(names)
+        return tuple(names)
 
     def new_groups(self, existing: Iterable[str]) -> list[str]:
         """The managed groups that do not exist yet, given the groups known to exist.

@@ -51,9 +51,10 @@ def row_value_pairs(
     owners = [np.asarray(equals, dtype=np.int64)[found]]
     others = {i: row_key(rows[i], ignore_case) for i in usable if rows[i].kind != MatchKind.EQUALS}
     _fill(cache, vocab, {key: rows[i] for i, key in others.items()}, ignore_case)
-    for i, key in others.items():
-        codes.append(cache[key])
-        owners.append(np.full(len(cache[key]), i, dtype=np.int64))
+    matched = [cache[key] for key in others.values()]
+    sizes = np.fromiter((len(found) for found in matched), dtype=np.int64, count=len(matched))
+    codes += matched
+    owners.append(np.repeat(np.fromiter(others, dtype=np.int64, count=len(others)), sizes))
     return np.concatenate(codes), np.concatenate(owners)
 
 
