@@ -135,21 +135,38 @@ def refuse_failed_expectations(users: UserList, mapping: Mapping) -> None:
         )
 
 
-def check_output_option(option: str, path: str) -> None:
-    """Refuse `--out`/`--report` before any work: a type GroupMap cannot write (.pdf), or a
-    folder where a temporary file cannot be created and removed (missing, read-only)."""
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """Every file a command reads: the exports, the mapping or draft, the expectations, a plan."""
+    paths = list(getattr(args, "users", None) or []) + list(getattr(args, "expect", None) or [])
+    return paths + [path for name in ("mapping", "plan") if (path := getattr(args, name, None))]
+
+
+def check_output_option(option: str, path: str, args: argparse.Namespace) -> None:
+    """Refuse `--out`/`--report` before any work: a type GroupMap cannot write (.pdf), a file
+    that is one of the command's inputs, or a folder where a temporary file cannot be created
+    and removed (missing, read-only). Every command's outputs pass here."""
     from app.io import check_output
 
     try:
-        check_output(path)
+        check_output(path, input_paths(args))
     except InputError as error:
         raise InputError(f"{option} {error}") from error
 
 
-def check_report_path(path: str) -> None:
+def check_plan_out(path: str, args: argparse.Namespace) -> None:
+    """`--plan-out` (JSON, so not a table) must not overwrite an input either."""
+    from app.io import refuse_input
+
+    try:
+        refuse_input(path, input_paths(args))
+    except InputError as error:
+        raise InputError(f"--plan-out {error}") from error
+
+
+def check_report_path(path: str, args: argparse.Namespace) -> None:
     """Refuse a report that cannot be written before the sync writes anything, not after: its
-    type, and a temporary file created and removed beside it (missing or read-only folder)."""
-    check_output_option("--report", path)
+    type, an input, and a temporary file created and removed beside it."""
+    check_output_option("--report", path, args)
 
 
 def write_report(path: str | None, frame: object, status: int) -> int:

@@ -166,7 +166,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
     )
     run = find_run(args.run_id)
     if args.report:
-        check_report_path(args.report)
+        check_report_path(args.report, args)
     out = sys.stderr if args.json else sys.stdout
     limiter = RateLimiter(settings.max_rate, settings.deadline)  # paced like a sync
     with (

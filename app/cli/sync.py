@@ -21,6 +21,7 @@ from app.cli.common import (
     add_mapping_options,
     add_removal_guard_options,
     add_result_options,
+    check_plan_out,
     check_report_path,
     load_inputs,
     print_result,
@@ -184,7 +185,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         **pacing,
     )
     if args.report:
-        check_report_path(args.report)
+        check_report_path(args.report, args)
+    if args.plan_out:
+        check_plan_out(args.plan_out, args)
     users, mapping = load_inputs(args)
     if args.plan_out and not args.dry_run:
         raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
