@@ -4,12 +4,15 @@ numbers, a closed stdout."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from app.cli import main
 
+ROOT = Path(__file__).resolve().parents[1]
 UNREACHABLE = "http://127.0.0.1:9/v2"  # never contacted: these inputs are refused first
 
 
@@ -53,3 +56,38 @@ def test_an_output_that_is_an_input_is_refused_before_anything_runs(inputs, tmp_
         assert "is the same file as the input" in err and "Choose another output" in err, argv
         assert len(err.strip().splitlines()) == 1
     assert {name: path.read_bytes() for name, path in inputs.items()} == before
+
+
+def test_a_closed_stdout_ends_quietly_with_sigpipes_status(inputs):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "preview", *_args(inputs), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+    )
+    process.stdout.close()  # the reader is gone before the first line (`| head -0`)
+    err = process.stderr.read().decode()
+    assert process.wait() == 141
+    assert err == ""
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--request-deadline", "inf"), ("--request-deadline", "nan"), ("--max-response-mb", "nan"),
+     ("--max-response-mb", "-1"), ("--max-rate", "inf"), ("--max-changes-per-hour", "Infinity"),
+     ("--batch-size", "0"), ("--batch-size", "1e400"), ("--concurrency", "-2"),
+     ("--page-size", "2.5"), ("--max-removal-ratio", "nan"), ("--max-removal-ratio", "-0.1"),
+     ("--deadline", "9" * 400)],
+)
+def test_numeric_options_refuse_inf_nan_and_meaningless_values(inputs, capsys, option, value):
+    with pytest.raises(SystemExit) as stopped:
+        main(["sync", *_args(inputs), "--url", UNREACHABLE, option, value])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("groupmap sync: error: argument") and repr(value) in err[-1]
+
+
+def test_other_commands_numbers_are_parsed_alike(capsys):
+    for argv in (["serve", "--port", "nan"], ["serve", "--port", "70000"],
+                 ["history", "-1"], ["undo", "inf", "--url", UNREACHABLE]):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert "error: argument" in capsys.readouterr().err, argv

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pandas and the engine load only for a command that needs th
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
 EXIT_CANCELLED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout's reader went away (`| head -1`)
 
 AddCommand = Callable[..., argparse.ArgumentParser]
 """Adds a command's parser: `add(name, help=...)`, as argparse's add_parser."""
@@ -80,11 +81,19 @@ def add_result_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
 
 
+def removal_ratio(text: str) -> float:
+    """A share of memberships from 0 to 1 (for --max-removal-ratio)."""
+    from app.cli.pacing import number
+
+    return number(text, "is not a ratio: give a share from 0 to 1, e.g. 0.2 for 20%",
+                  above=False, most=1.0)
+
+
 def add_removal_guard_options(parser: argparse.ArgumentParser, allow_help: str) -> None:
     """The mass-removal guard of a command that may remove memberships."""
     parser.add_argument(
         "--max-removal-ratio",
-        type=float,
+        type=removal_ratio,
         default=0.2,
         metavar="R",
         help="stop if more than R of the current memberships would go (default 0.2)",
