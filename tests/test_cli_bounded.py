@@ -91,3 +91,23 @@ def test_other_commands_numbers_are_parsed_alike(capsys):
         with pytest.raises(SystemExit):
             main(argv)
         assert "error: argument" in capsys.readouterr().err, argv
+
+
+def test_a_fifo_in_place_of_the_connections_file_or_a_run_is_refused(tmp_path, capsys):
+    from app.scim.config.connections import connections_path
+
+    config = connections_path()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(config)  # a reader opening it would wait forever for a writer
+    assert main(["connections"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is a named pipe (FIFO), not a regular file" in err and "\n" not in err
+    assert main(["sync", "--users", "u.csv", "--mapping", "m.csv", "--connection", "x"]) == 2
+    assert "named pipe" in capsys.readouterr().err
+    config.unlink()
+    folder = Path(os.environ["GROUPMAP_JOURNAL_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(folder / "run-0001.jsonl")
+    assert main(["history"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "sync journal" in err and "named pipe (FIFO)" in err and "\n" not in err

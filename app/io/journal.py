@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import InputError
+from app.io.limits import MB, read_limited
 
 JOURNAL_ENV = "GROUPMAP_JOURNAL_DIR"
 FORMAT_VERSION = 1
 PREFIX, SUFFIX = "run-", ".jsonl"
+MAX_RUN_BYTES = 1024 * MB  # one run's journal: a million users' sync writes well under this
 
 
 def journal_dir() -> Path:
@@ -176,10 +178,13 @@ def read_run(path: Path) -> RunRecord:
     """A run's records; a torn last line (the run was killed mid-write) is ignored."""
     number = path.name[len(PREFIX) : -len(SUFFIX)]
     record = RunRecord(int(number) if number.isdigit() else 0, path)
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as error:
-        raise InputError(f"cannot read the journal {path}: {error.strerror}") from None
+    try:  # a named pipe or a device in its place is refused, never read (it would block)
+        data = read_limited(path, MAX_RUN_BYTES)
+    except InputError as error:
+        raise InputError(
+            f"the sync journal: {error} Move it out of {path.parent}; the other runs stay."
+        ) from None
+    lines = data.decode("utf-8", errors="replace").splitlines()
     for line in lines:
         try:
             entry = json.loads(line)
