@@ -111,3 +111,20 @@ def test_a_fifo_in_place_of_the_connections_file_or_a_run_is_refused(tmp_path, c
     assert main(["history"]) == 2
     err = capsys.readouterr().err.strip()
     assert "sync journal" in err and "named pipe (FIFO)" in err and "\n" not in err
+
+
+def test_a_draft_holding_a_lone_surrogate_is_refused_at_load_with_line_and_column(
+    inputs, tmp_path, capsys
+):
+    draft = tmp_path / "draft.json"
+    draft.write_text(
+        '{"format": "groupmap-draft", "version": 2,\n'
+        ' "rows": [{"value": "Sales", "group": "S\\ud800", "match": "equals"}]}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "preview.csv"
+    argv = ["preview", "--users", str(inputs["users"]), "--mapping", str(draft), "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "lone surrogate \\ud800" in err and "line 2, column 41" in err
+    assert not out.exists()
