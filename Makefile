@@ -13,7 +13,7 @@ PYTHON := $(shell \
       command -v $$c; break; fi; done)
 endif
 
-.PHONY: run test bench lint package package-check clean python
+.PHONY: run test soak bench lint package package-check clean python
 
 python:
 	@if [ -z "$(PYTHON)" ]; then \
@@ -34,6 +34,11 @@ run: $(VENV)/.installed
 # folder, journal folder and SCIM servers on ephemeral ports, so tests share nothing.
 test: $(VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -n auto --dist worksteal
+
+# The stateful trust test for many thousands of steps (tests/test_trust_stateful.py).
+soak: $(VENV)/.installed
+	GROUPMAP_SOAK=1 QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -p no:xdist --timeout 0 \
+	  tests/test_trust_stateful.py
 
 # Style, the layers (import contracts in pyproject.toml) and strict types where they are enforced.
 lint: $(VENV)/.installed

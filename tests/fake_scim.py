@@ -25,6 +25,10 @@ MODES = {
     "array removal as 'remove every member'",
     "put_only_no_members": "no PATCH; GET /Groups/{id} leaves `members` out",
     "put_only_capped": "no PATCH; GET /Groups/{id} lists at most `cap` members",
+    "list_capped": "GET /Groups (the list) shows at most `cap` members per group",
+    "ref_members": "members carry only `$ref` (.../Users/<id>), no `value`",
+    "out_of_order": "list pages after the first two answer `lag` seconds late (arrive last)",
+    "short_page": "the list page at the second start holds half of what was asked",
     "slow_index": "POST /Groups creates the group but answers 500; new groups show in "
     "GET /Groups only `lag` seconds later",
     "case_exact_filter": "filters compare userName and emails case-exactly",
@@ -77,6 +81,8 @@ class FakeScim:
     lag: float = 0.5
     drip: float = 0.2
     huge: int = 3 * 1024 * 1024
+    user_groups: bool = True  # False: users carry no `groups` attribute
+    retry_after: str = ""  # set: every write is answered 429 with this Retry-After
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     records: list[tuple[str, str, dict[str, str], Any]] = field(default_factory=list)
@@ -150,6 +156,8 @@ class FakeScim:
                 status, answer = 401, _error(401, "no or wrong token")
             else:
                 status, answer = self._route(method, segments, query, body)
+        if self.mode == "out_of_order" and 1 < int(query.get("startIndex", 1)) <= 201:
+            time.sleep(self.lag)  # outside the lock: the later pages overtake these
         return self._send(start_response, status, answer)
 
     def _send(self, start_response: Any, status: int, answer: Any) -> Iterator[bytes]:
@@ -162,6 +170,8 @@ class FakeScim:
             content = b"" if answer is None else json.dumps(answer).encode()
             kind = "application/scim+json"
         headers = [("Content-Type", kind)]
+        if status == 429:
+            headers.append(("Retry-After", self.retry_after))
         if self.mode == "bad_encoding":
             headers.append(("Content-Encoding", "gzip"))
         if self.mode != "huge":
@@ -180,6 +190,8 @@ class FakeScim:
         mode = self.mode
         if segments == ["ServiceProviderConfig"]:
             return 200, self._config()
+        if self.retry_after and method != "GET":
+            return 429, _error(429, "too many requests")
         if mode == "echo_token_success" and method == "PATCH":
             return 200, self._write_error()
         if mode.startswith(("long_error", "echo_token")) and mode != "echo_token_success" and (
@@ -235,13 +247,15 @@ class FakeScim:
             groups = ", ".join(g["display"] for g in groups)
         elif self.mode == "groups_entry_string":
             groups = [g["display"] for g in groups]
-        answer = {**user, "groups": groups}
+        answer = {**user, "groups": groups} if self.user_groups else dict(user)
         if self.mode == "id_missing":
             del answer["id"]
         return answer
 
     def _group(self, group: dict[str, Any], for_get: bool = False) -> dict[str, Any]:
         members = [{"value": m} for m in group["members"]]
+        if self.mode == "ref_members":
+            members = [{"$ref": f"{self.url}/Users/{quote(m, safe='')}"} for m in group["members"]]
         answer = {"id": group["id"], "displayName": group["displayName"], "members": members}
         if for_get and self.mode == "put_only_no_members":
             del answer["members"]
@@ -257,6 +271,8 @@ class FakeScim:
             if not (self.mode == "slow_index" and g["created"] and now - g["created"] < self.lag)
         ]
         answers = [self._group(g) for g in shown]
+        if self.mode == "list_capped":
+            answers = [{**g, "members": g["members"][: self.cap]} for g in answers]
         if "members" in query.get("excludedAttributes", ""):
             answers = [{k: v for k, v in g.items() if k != "members"} for g in answers]
         return answers
@@ -274,6 +290,8 @@ class FakeScim:
             page = [self._user({"id": uuid.uuid4().hex, "userName": f"{uuid.uuid4().hex}@x"})]
             return 200, {"schemas": [LIST], "Resources": page}
         page = resources[start - 1 : start - 1 + count]
+        if self.mode == "short_page" and start == 1 + count:
+            page = page[: count // 2]
         if self.mode == "resources_object":
             return 200, {"schemas": [LIST], "totalResults": 1, "Resources": {"id": "x"}}
         total: Any = str(len(resources)) if self.mode == "total_as_digits" else len(resources)

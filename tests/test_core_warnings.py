@@ -108,6 +108,7 @@ def test_warning_dicts_leave_out_empty_fields():
         "message": "1 user has the value 'HR', which matches no row.",
         "value": "HR",
         "count": 1,
+        "severity": "warning",
     }
 
 
@@ -161,11 +162,11 @@ def test_non_equals_rows_matching_more_than_half_of_the_users_are_too_broad():
     assert warnings_of(everyone, mapping_of(("Sales", "S")), "row_too_broad") == []
 
 
-def test_near_misses_are_suggested_for_equals_rows_only():
+def test_near_misses_are_suggested_for_every_match_kind():
     users = users_of(("sales-emea", ""),)
-    assert warnings_of(users, mapping_of(("Sales-EMEA", "S", "contains")), "near_miss") == []
-    found = warnings_of(users, mapping_of(("Sales-EMEA", "S")), "near_miss")
-    assert [w.row for w in found] == [1]
+    for kind in ("equals", "contains", "starts with", "ends with"):
+        found = warnings_of(users, mapping_of(("Sales-EMEA", "S", kind)), "near_miss")
+        assert [w.row for w in found] == [1], kind
 
 
 def test_non_equals_rows_matching_nobody_and_repeated_conditions():

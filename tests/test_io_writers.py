@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from app.core.engine import evaluate
 from app.core.errors import InputError
-from app.core.mapping import Mapping, MappingRow
+from app.core.mapping import Mapping, MappingRow, Options
 from app.core.report import USER_COLUMNS
 from app.core.users import UserList
 from app.core.warnings import find_warnings
@@ -136,8 +136,11 @@ def test_preview_workbook(tmp_path):
     write_preview(tmp_path / "p.xlsx", evaluation, warnings, progress=seen.append)
     assert seen[-1] == 1.0
     book = openpyxl.load_workbook(tmp_path / "p.xlsx")
-    assert book.sheetnames == ["Summary", "Users", "Problems", "Mapping", "Options"]
-    summary = list(book["Summary"].values)
+    assert book.sheetnames == ["Summary", "Groups", "Users", "Problems", "Mapping", "Options"]
+    overview = {row[0].value: row[1] for row in book["Summary"].iter_rows(min_row=2)}
+    assert overview["Users"].value == 3 and overview["Users"].data_type == "n"
+    assert overview["Memberships added"].value == 1 and "Exported at" in overview
+    summary = list(book["Groups"].values)
     assert summary[0] == ("Group", "Before", "After", "Added", "Removed", "New group")
     assert ("@Sales team", 0, 1, 1, 0, "yes") in summary
     users = list(book["Users"].values)
@@ -147,7 +150,9 @@ def test_preview_workbook(tmp_path):
     problems = list(book["Problems"].values)
     assert problems[0] == ("Type", "Problem", "Row", "Value")
     assert {row[0] for row in problems[1:]} >= {"Incomplete row"}  # words, not codes
-    assert list(book["Mapping"].values)[1] == (1, "Sales", "@Sales team", 1)
+    assert list(book["Mapping"].values)[:2] == [
+        ("Priority", "Match", "Value in Identity Provider", "Group", "Users"),
+        (1, "equals", "Sales", "@Sales team", 1)]
     assert ("Apply changes to existing users", "no") in list(book["Options"].values)
     for name in book.sheetnames:
         assert book[name].freeze_panes == "A2" and book[name].auto_filter.ref
@@ -201,3 +206,14 @@ def test_saving_into_a_missing_folder_is_one_clear_line(tmp_path):
     with pytest.raises(InputError, match="cannot save the file") as caught:
         write_table(target, pd.DataFrame({"a": ["x"]}))
     assert str(target) in str(caught.value)
+
+
+def test_the_users_sheet_lists_new_groups_in_the_current_groups_order():
+    from app.core.report import user_rows
+
+    users = UserList.from_records([{"email": "a@x.com", "name": "Ann", "status": "active",
+                                    "source": "Sales", "groups": "Zeta; Alpha"}])
+    mapping = Mapping((MappingRow("Sales", "Beta"),), Options(multiple_groups=True))
+    rows = user_rows(evaluate(users, mapping))
+    assert rows.loc[0, "current groups"] == "Zeta; Alpha"
+    assert rows.loc[0, "new groups"].startswith("Zeta; Alpha")  # kept first, as they were

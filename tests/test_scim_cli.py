@@ -29,6 +29,9 @@ KEYS = {
     "failed",
     "requests",
     "drift",
+    "left_alone",
+    "requests_by_kind",
+    "groups_read",
 }
 
 

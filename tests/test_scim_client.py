@@ -131,7 +131,10 @@ def test_put_with_if_match_when_patch_unsupported(scim_server, fault_proxy):
     with fast_client(proxy.url) as client:
         ids = {u["userName"]: u["id"] for u in client.list_users(["userName"])}
         group = client.find_group("G")
-        client.modify_members(group["id"], [ids["user00002@ex.com"]], [ids["user00000@ex.com"]])
+        listed = {ids["user00000@ex.com"], ids["user00001@ex.com"]}  # the second witness
+        client.modify_members(
+            group["id"], [ids["user00002@ex.com"]], [ids["user00000@ex.com"]], listed
+        )
     puts = [r for r in proxy.writes() if r.method == "PUT"]
     assert len(puts) == 1 and not any(r.method == "PATCH" for r in proxy.writes())
     assert puts[0].body["displayName"] == "G" and "meta" not in puts[0].body
@@ -154,7 +157,7 @@ def test_put_fallback_carries_the_attributes_the_client_does_not_manage(scim_ser
                 "members": [{"value": ids[0]}],
             },
         )
-        client.modify_members(created["id"], [ids[1]], [])
+        client.modify_members(created["id"], [ids[1]], [], {ids[0]})
         group, _ = client.get_group(created["id"])
     assert group["externalId"] == "okta-42"
     assert len(group["members"]) == 2
@@ -239,7 +242,10 @@ def test_put_on_a_stale_etag_rereads_and_keeps_the_other_writer(scim_server, fau
 
         proxy = fault_proxy(server.url, quirks=frozenset({"no_patch"}), refuse=other_writer)
         with fast_client(proxy.url) as client:
-            client.modify_members(group_id, [ids["user00002@ex.com"]], [ids["user00000@ex.com"]])
+            listed = {ids["user00000@ex.com"], ids["user00001@ex.com"]}
+            client.modify_members(
+                group_id, [ids["user00002@ex.com"]], [ids["user00000@ex.com"]], listed
+            )
     puts = [r for r in proxy.writes() if r.method == "PUT"]
     assert len(puts) == 2 and proxy.count("GET", "/Groups/") == 2
     assert server.dump()["groups"]["G"] == {

@@ -6,7 +6,7 @@ import email.utils
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from app.scim.http.pacing import RateLimiter, WaitCancelled, header_limit, retry_after_seconds
@@ -142,6 +142,8 @@ def test_bare_429s_teach_the_rate_aimd():
 
 @settings(max_examples=40, deadline=None)
 @given(rate=st.floats(0.5, 10.0), burst_seconds=st.floats(1.0, 3.0))
+@example(rate=0.5, burst_seconds=1.015625)  # a limit overestimated by probes: 32 refused
+@example(rate=0.65625, burst_seconds=1.0)  # the same, and each probe cut the rate to 0.7x
 def test_bare_429s_are_few_and_the_pace_is_near_the_limit(rate, burst_seconds):
     """Any token-bucket server whose burst is at least a second's worth: few 429s, and a pace
     within a few percent of its limit once learned (the learning included, at most 1.2x)."""
@@ -168,6 +170,20 @@ def test_a_measured_limit_is_held_with_rare_probes():
     assert probes <= 0.02 * 900
     assert 0.9 * 3.0 <= lim.rate <= 1.1 * 3.0
     assert times[-1] - times[0] <= 1.05 * 900 / 3.0
+
+
+@pytest.mark.parametrize("rate", [0.5, 1.0])
+def test_a_slow_limit_is_probed_seldom_and_never_overestimated(rate):
+    """At one request every second or two, a probe every 30 s would be a 429 every 15-30
+    requests; and a probe refused one whole request late must not raise the limit held."""
+    clock = FakeClock()
+    lim = limiter(clock)
+    server = BucketServer(clock, rate=rate, burst=1.0)
+    send_times(lim, 200, server)
+    refused_before = server.refused
+    times = send_times(lim, 900, server)
+    assert server.refused - refused_before <= 0.02 * 900
+    assert times[-1] - times[0] <= 1.1 * 900 / rate
 
 
 def test_aimd_never_exceeds_a_set_rate_and_recovers_to_it():

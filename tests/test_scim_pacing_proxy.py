@@ -44,7 +44,7 @@ def test_a_rate_limited_sync_completes_exactly_with_few_429s(scim_server, rate_p
     assert proxy.throttled <= 4 + 0.1 * proxy.admitted
     if mode in ("x_ratelimit", "ietf"):
         assert limiter.source == "headers"
-    else:
+    elif proxy.throttled:  # a client slower than the limit (a loaded machine) learns nothing
         assert limiter.source == "learned"
 
 

@@ -122,3 +122,10 @@ def test_app_asks_before_syncing_a_much_smaller_export(
     monkeypatch.setattr(QMessageBox, "exec", answer(QMessageBox.StandardButton.Yes))
     run_sync(qtbot, controller, plan, allow=True)
     assert len(asked) == 2 and len(list_runs(server.url)) == 2
+
+
+def test_the_newest_run_is_selected_so_undo_works_at_once(qtbot, window, scim_server):
+    _, controller, _ = synced_window(qtbot, window, scim_server)
+    history = open_history(controller)
+    assert history.selected_run() is not None and history.selected_run().run_id == 1
+    assert history.undo_button.isEnabled()

@@ -47,7 +47,7 @@ def test_removals_name_the_user_the_group_and_why_in_red(qtbot):
     assert add_color(dark) != add_color(palette) and alert_color(dark) != alert_color(palette)
 
 
-def test_sync_now_asks_first_naming_how_many_lose_a_group(qtbot):
+def test_sync_now_asks_first_naming_how_many_move_or_leave_a_group(qtbot):
     dialog = PlanDialog(explained_plan())
     qtbot.addWidget(dialog)
     dialog.show()
@@ -61,8 +61,8 @@ def test_sync_now_asks_first_naming_how_many_lose_a_group(qtbot):
     QTimer.singleShot(0, lambda: answer("&Cancel"))
     with qtbot.assertNotEmitted(dialog.accepted):
         dialog.sync_button.click()
-    assert seen == ["3 users will lose a group. Sync now?"]
-    QTimer.singleShot(0, lambda: answer("&Sync now"))
+    assert seen == ["3 users will move to another group. Sync now?"]
+    QTimer.singleShot(0, lambda: answer("&Yes, sync now"))  # Alt+Y: not Alt+S of Sync now
     with qtbot.waitSignal(dialog.accepted):
         dialog.sync_button.click()
 
@@ -79,3 +79,14 @@ def test_the_sync_summary_counts_in_matching_units_and_the_log_names_groups():
     assert "12 requests sent, as planned." in result_summary(result, planned=12)
     assert named_path("/Groups/g-17", {"g-17": "Sales"}) == "/Groups/g-17 (Sales)"
     assert named_path("/Users?filter=x", {"g-17": "Sales"}) == "/Users?filter=x"
+
+
+def test_the_removal_question_says_move_for_users_who_change_groups():
+    from app.ui.server.sync_preview import removal_question
+
+    plan = SimpleNamespace(adds={"Sales": ["a@x.com"]},
+                           removes={"Support": ["A@x.com", "b@x.com"], "Ops": ["b@x.com"]})
+    assert removal_question(plan, 2) == (
+        "2 users will leave a group (1 of them move to another group).")
+    plan.adds = {}
+    assert removal_question(plan, 2) == "2 users will leave a group."

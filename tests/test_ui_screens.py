@@ -38,7 +38,7 @@ def test_the_first_window_fits_the_available_screen_with_its_frame(width, height
 
 def test_a_narrow_window_keeps_preview_and_sync_on_the_toolbar(qtbot, window):
     controller = window.sync_controller
-    window.resize(1000, 600)
+    window.resize(780, 600)  # the offscreen screen's 800 px: narrower than the toolbar
     qtbot.waitUntil(lambda: window.compact_toolbar.compact)
     for action in (controller.connect_action, controller.refresh_action,
                    controller.preview_action):
@@ -55,7 +55,7 @@ def test_change_and_reason_come_first_when_the_users_table_is_narrow(qtbot, wind
     for column in (STATUS, SOURCE, CURRENT, NEW):  # the header's column chooser hides them
         header.setSectionHidden(column, True)
     for column in (NAME, EMAIL, CHANGE, REASON):
-        header.resizeSection(column, 60)  # now everything fits the offscreen screen's width
+        header.resizeSection(column, 40)  # now everything fits the narrow preview side
     qtbot.waitUntil(lambda: shown_columns(users) == [NAME, EMAIL, CHANGE, REASON])
 
 

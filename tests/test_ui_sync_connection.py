@@ -290,3 +290,19 @@ def test_every_field_has_an_access_key_and_test_keeps_the_focus(qtbot, store, sc
     dialog.test_button.click()
     assert wait_tested(qtbot, dialog).startswith("Connected.")
     assert dialog.test_button.hasFocus()  # not left on Setup help
+
+
+def test_editing_a_connection_in_the_app_keeps_its_saved_source_and_webhook(qtbot, store):
+    """What the form does not show (a live source saved with `groupmap sources`, a webhook)
+    survives an edit in the dialog."""
+    store.save(ConnectionProfile("prod", "http://127.0.0.1:8000/v2", source="entra:department",
+                                 source_url="https://graph.microsoft.us",
+                                 notify="https://hooks.example.com/x"))
+    dialog = ConnectionDialog(store, current="prod")
+    qtbot.addWidget(dialog)
+    dialog.url.setText("http://127.0.0.1:9000/v2")
+    dialog.accept()
+    saved = store.get("prod")
+    assert saved is not None and saved.url == "http://127.0.0.1:9000/v2"
+    assert (saved.source, saved.source_url, saved.notify) == (
+        "entra:department", "https://graph.microsoft.us", "https://hooks.example.com/x")

@@ -102,7 +102,7 @@ def test_connect_refresh_preview_sync_and_final_state(
     out = tmp_path / "plan.csv"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "CSV"))
     assert dialog.export() == out
-    assert "create group" in out.read_text("utf-8-sig")
+    assert "Create group,Team" in out.read_text("utf-8-sig")  # the Changes sheet, in words
 
     confirmed = []  # anything removed: Sync now asks first, naming the users who lose a group
     monkeypatch.setattr(dialog, "confirm_removals", lambda n: confirmed.append(n) or True)

@@ -180,7 +180,10 @@ def test_export_preview_and_mapping_tables(qtbot, window, tmp_path, monkeypatch)
     assert task is not None and window.status.progress.isVisible()
     qtbot.waitUntil(lambda: window.tasks.current is None, timeout=30_000)
     sheets = pd.read_excel(target, sheet_name=None, engine="openpyxl")
-    assert list(sheets) == ["Summary", "Users", "Problems", "Mapping", "Options"]
+    assert list(sheets) == ["Summary", "Groups", "Users", "Problems", "Mapping", "Options"]
+    about = dict(sheets["Summary"].itertuples(index=False))
+    assert about["Export files"].endswith("users.csv")
+    assert about["Before (current groups)"] == "the export users.csv"
     assert len(sheets["Users"]) == window.document.evaluation.user_count
     table = tmp_path / "mapping.csv"
     monkeypatch.setattr(file_controller.QFileDialog, "getSaveFileName",
@@ -324,6 +327,7 @@ def test_tab_goes_from_the_options_to_the_start_page_then_to_problems(qtbot, win
                 stops.append(widget)
         return stops
 
+    window.dock_fold.set_folded(False)
     start = tab_stops_after(window.options_panel.apply_existing, 3)
     assert start == [window.empty_state.button, window.sync_controller.empty_help_button,
                      window.problems.list]

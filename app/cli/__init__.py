@@ -1,5 +1,5 @@
-"""The `groupmap` command line: the desktop app, and headless preview, sync, apply, history,
-undo, connections, serve and demo.
+"""The `groupmap` command line: the desktop app, and headless preview, rules, sync, apply,
+history, undo, connections, sources, serve and demo.
 
 Each command is a module here with `register(add)`; the modules import only argparse and
 the standard library at the top, so `groupmap --version` and `--help` answer without loading
@@ -14,11 +14,12 @@ import sys
 from pathlib import Path
 
 from app import __version__
-from app.cli import apply, connections, demo, history, preview, serve, sync
-from app.cli.common import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE
+from app.cli import apply, connections, demo, history, preview, rules, serve, sources, sync
+from app.cli.common import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_CONNECT, EXIT_JOURNAL
 from app.core.errors import InputError
+from app.sources.errors import SourceError
 
-COMMAND_MODULES = (preview, sync, apply, history, connections, serve, demo)
+COMMAND_MODULES = (preview, rules, sync, apply, history, connections, sources, serve, demo)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, list[str]]:
@@ -75,15 +76,23 @@ def main(argv: list[str] | None = None) -> int:
         from app.ui.shell.smoke import smoke_test
 
         return smoke_test()
+    from app.io.journal import JournalUnwritable
+
     try:
         status = int(args.run(args))
         sys.stdout.flush()  # a reader gone early shows here, not at exit
         return status
     except BrokenPipeError:
         return _stdout_closed()
+    except JournalUnwritable as error:  # raised before the first write: nothing was sent
+        print(f"groupmap: error: {error}", file=sys.stderr)
+        return EXIT_JOURNAL
     except InputError as error:
         print(f"groupmap: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except SourceError as error:  # a live source could not be read: like a server
+        print(f"groupmap: error: {error}", file=sys.stderr)
+        return EXIT_CONNECT
     except OSError as error:
         print(
             f"groupmap: error: {error.filename or 'a file'}: {error.strerror or error}."

@@ -1,7 +1,9 @@
 """`groupmap apply plan.json`: apply a saved plan exactly as it was approved.
 
-The plan's summary and code are printed first; the touched groups are read again and a plan
-that no longer fits the server (a member changed, a group appeared or went) is refused,
+The plan's summary and code are printed first; the write gate (app/scim/sync/gate.py) reads
+the plan's whole scope again and a plan that no longer fits the server (a member of any managed
+group changed, a group appeared, went, was renamed or made again, a user was deleted or made
+again, a near-duplicate group appeared) is refused,
 unless `--replan` plans again from the current state and shows the difference. The writes
 go through the same executor, guards and reporting as `groupmap sync`.
 """
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from app.cli.pacing import add_pacing_options, ctrl_c_cancels, pacing_from_args
 from app.core.errors import InputError
+from app.core.identity import email_key
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
@@ -52,13 +55,17 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.scim.http.errors import ScimError
     from app.scim.http.pacing import RateLimiter
     from app.scim.sync import execute
+    from app.scim.sync.gate import PlanNoLongerFits, pass_gate
+    from app.scim.sync.guards import overridden
     from app.scim.sync.plan import MassRemovalError
-    from app.scim.sync.planfile import read_plan, saved_settings, stale_groups, sync_plan
+    from app.scim.sync.planfile import read_plan, saved_settings, sync_plan
     from app.scim.sync.record import RunJournal
 
     saved = read_plan(Path(args.plan))
     out = sys.stderr if args.json else sys.stdout
     print(f"Applying {saved.summary()}", file=out)
+    for line in overridden(saved.content["guard"].get("overrides") or {}):
+        print(f"groupmap: note: plan {saved.code}: {line}", file=sys.stderr)
     plan_url = saved.url
     defaults = {
         "url": plan_url,
@@ -99,9 +106,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
         ) as client,
     ):
         limiter.cancelled = budget.cancelled = cancel.is_set
+        plan = sync_plan(saved, settings)
         try:
-            stale = stale_groups(client, saved)
-            plan = sync_plan(saved, settings)
+            try:
+                pass_gate(client, plan, settings, cancel.is_set)  # the scope, read again
+                stale: list[str] = []
+            except PlanNoLongerFits as refused:
+                stale = refused.changes
             if stale:
                 for line in stale:
                     print(f"groupmap: {line}", file=sys.stderr)
@@ -123,7 +134,10 @@ def cmd_apply(args: argparse.Namespace) -> int:
             return EXIT_CONNECT
         if plan.blocked:
             raise MassRemovalError(plan.mass_removal_message())
-        journal = RunJournal.begin(plan, settings, saved.mapping, saved.export_files, counted=False)
+        journal = RunJournal.begin(
+            plan, settings, saved.mapping, saved.export_files, counted=False, applies=saved.code,
+            guards=saved.content["guard"].get("overrides") or {},
+        )
         # read back (verified) and journaled, like a sync
         result = execute(
             client, plan, settings, cancelled=cancel.is_set, journal=journal, budget=budget
@@ -141,6 +155,11 @@ def _replan(client, saved, settings, out):
     from app.scim.sync.state import read_server_state
 
     files = [Path(name) for name in saved.export_files]
+    if not files:  # made from a live source (--users KIND:ATTRIBUTE): nothing to read again
+        raise InputError(
+            "--replan needs the plan's export, and this plan was made from a live source; "
+            "make a new plan with 'groupmap sync --dry-run --plan-out'"
+        )
     missing = [str(p) for p in files if not p.is_file()]
     if missing:
         raise InputError(
@@ -152,10 +171,12 @@ def _replan(client, saved, settings, out):
     mapping = saved.mapping
     users = read_users(files, source_column=mapping.options.source_column)
     plan = plan_sync(users, mapping, read_server_state(client, users, mapping, settings), settings)
-    before = {(op["op"], op["group"], str(op.get("email", "")).lower()) for op in saved.operations}
+    before = {
+        (op["op"], op["group"], email_key(str(op.get("email", "")))) for op in saved.operations
+    }
     after = {("create", g, "") for g in plan.groups_to_create}
     for op, changes in (("add", plan.adds), ("remove", plan.removes)):
-        after |= {(op, g, e.lower()) for g, emails in changes.items() for e in emails}
+        after |= {(op, g, email_key(e)) for g, emails in changes.items() for e in emails}
     print(f"Replanned: {len(after - before)} operation(s) new, {len(before - after)} dropped "
           "since the saved plan.", file=out)
     for sign, ops in (("+", after - before), ("-", before - after)):

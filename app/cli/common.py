@@ -18,19 +18,25 @@ if TYPE_CHECKING:  # pandas and the engine load only for a command that needs th
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
 EXIT_CANCELLED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout's reader went away (`| head -1`)
+# The journal could not be written: 4 before anything reached the server, 5 after some writes
+# (each of them journaled, intent first); nothing more was sent either way.
+EXIT_JOURNAL, EXIT_JOURNAL_PARTIAL = 4, 5
 
 AddCommand = Callable[..., argparse.ArgumentParser]
 """Adds a command's parser: `add(name, help=...)`, as argparse's add_parser."""
 
 
-def add_mapping_options(parser: argparse.ArgumentParser) -> None:
+def add_mapping_options(parser: argparse.ArgumentParser, users_required: bool = True) -> None:
     """The inputs and matching options shared by preview and sync; they override a draft's."""
     parser.add_argument(
         "--users",
         action="append",
-        required=True,
+        required=users_required,
+        default=[],
         metavar="FILE",
-        help="exported user list (.xlsx, .xlsm, .csv); repeat to combine active and pending",
+        help="exported user list (.xlsx, .xlsm, .csv); repeat to combine active and pending; "
+        "or a live source: scim:ATTRIBUTE, entra:ATTRIBUTE, okta:ATTRIBUTE (default: the "
+        "--connection's saved source)",
     )
     parser.add_argument(
         "--mapping",
@@ -111,9 +117,9 @@ OPTION_NAMES = (
 )
 
 
-def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
-    """Read the mapping (or draft) and the exports, command-line options winning over a draft's."""
-    from app.io import read_mapping, read_users
+def load_mapping(args: argparse.Namespace) -> Mapping:
+    """Read the mapping (or draft), command-line options winning over a draft's."""
+    from app.io import read_mapping
 
     mapping = read_mapping(Path(args.mapping))
     given = {name: getattr(args, name) for name in OPTION_NAMES if getattr(args, name) is not None}
@@ -124,24 +130,25 @@ def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
 
         added = [e for path in args.expect for e in read_expectations(Path(path))]
         mapping = mapping.with_expectations(mapping.expectations + tuple(added))
+    return mapping
+
+
+def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
+    """Read the mapping (or draft) and the exports, command-line options winning over a draft's."""
+    from app.io import read_users
+
+    mapping = load_mapping(args)
     users = read_users([Path(p) for p in args.users], source_column=mapping.options.source_column)
     return users, mapping
 
 
 def refuse_failed_expectations(users: UserList, mapping: Mapping) -> None:
     """`groupmap sync` writes nothing while an expectation fails (InputError listing them)."""
-    from app.core.engine import evaluate
-    from app.core.expectations import failures
+    from app.scim.sync.guards import expectations_stop
 
-    if not mapping.expectations:
-        return
-    failed = failures(evaluate(users, mapping))
-    if failed:
-        listed = "\n".join(f"  FAIL {outcome.message}" for outcome in failed)
-        raise InputError(
-            f"{len(failed)} expectation(s) of the mapping fail, so nothing was written:\n"
-            f"{listed}\nFix the mapping (or the expectations), or pass --ignore-expectations."
-        )
+    stop = expectations_stop(users, mapping)
+    if stop:
+        raise InputError(stop)
 
 
 def input_paths(args: argparse.Namespace) -> list[str]:
@@ -162,14 +169,20 @@ def check_output_option(option: str, path: str, args: argparse.Namespace) -> Non
         raise InputError(f"{option} {error}") from error
 
 
-def check_plan_out(path: str, args: argparse.Namespace) -> None:
-    """`--plan-out` (JSON, so not a table) must not overwrite an input either."""
+def check_output_path(option: str, path: str, args: argparse.Namespace) -> None:
+    """An output that is not a table (`--plan-out`, the rules' `--out`) must not overwrite
+    an input either."""
     from app.io import refuse_input
 
     try:
         refuse_input(path, input_paths(args))
     except InputError as error:
-        raise InputError(f"--plan-out {error}") from error
+        raise InputError(f"{option} {error}") from error
+
+
+def check_plan_out(path: str, args: argparse.Namespace) -> None:
+    """`--plan-out` must not overwrite an input."""
+    check_output_path("--plan-out", path, args)
 
 
 def check_report_path(path: str, args: argparse.Namespace) -> None:
@@ -190,6 +203,15 @@ def write_report(path: str | None, frame: object, status: int) -> int:
             print(f"groupmap: error: --report {error} The sync itself is done (summary above).",
                   file=sys.stderr)
     return status
+
+
+def journal_failure(result: Any) -> int:
+    """The run's journal became unwritable mid-run: say so in one line; the exit status."""
+    written = "nothing reached the server" if result.nothing_written else (
+        "what was written before is journaled, so history and undo see it"
+    )
+    print(f"groupmap: error: {result.journal_error} ({written})", file=sys.stderr)
+    return EXIT_JOURNAL if result.nothing_written else EXIT_JOURNAL_PARTIAL
 
 
 def print_result(result: Any) -> None:

@@ -65,6 +65,8 @@ def cmd_connections(args: argparse.Namespace) -> int:
             "attribute": p.attribute,
             "match_attribute": p.match_attribute,
             "token_stored": bool(tokens.get(p.name)),
+            "source": p.source or None,  # a live source (groupmap sources)
+            "notify": bool(p.notify),  # a webhook URL is a secret too: only whether there is one
         }
         for p in read_connections()
     ]

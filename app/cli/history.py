@@ -74,7 +74,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         describe_placement,
         find_run,
         journal_dir,
-        list_runs,
+        read_runs,
         user_placements,
     )
     from app.io.journal import when as _when
@@ -83,7 +83,13 @@ def cmd_history(args: argparse.Namespace) -> int:
         from app.scim.config.connections import find_connection
 
         args.url = find_connection(args.connection).url
-    runs = [find_run(args.run_id)] if args.run_id is not None else list_runs(args.url)
+    if args.run_id is not None:
+        runs = [find_run(args.run_id)]
+        problems = runs[0].problems
+    else:
+        runs, problems = read_runs(args.url)
+    for problem in problems:  # a malformed record is named and skipped, never a traceback
+        print(f"groupmap: warning: journal: {problem}", file=sys.stderr)
     if args.user:
         placements = user_placements(runs, args.user)
         if args.json:
@@ -100,16 +106,18 @@ def cmd_history(args: argparse.Namespace) -> int:
             print(json.dumps(data, ensure_ascii=False))
             return EXIT_OK
         s = run.summary()
-        export = run.start.get("export") or {}
         print(f"Run {s['run']}: {s['mode']} to {s['server']} by {s['user'] or 'unknown'}")
         print(f"Started {_when(s['started'])}, {s['status']}" + (
             f" {_when(s['ended'])}" if s["ended"] else ""
         ))
-        files = ", ".join(export.get("files") or []) or "none"
-        print(f"Export: {files} ({export.get('users', 0):,} users)")
+        source = run.source_text()
+        print(source[0].upper() + source[1:])
         print(f"Added {s['added']}, removed {s['removed']}, failed or not kept {s['failed']}.")
         for op in run.ops:
             print("  " + describe_op(op))
+        for op, group, email in run.unresolved():
+            print(f"  {op} {group} {email}: sent, no answer recorded (the run was interrupted); "
+                  "undo reads the server to tell whether it happened")
         return EXIT_OK
     summaries = [r.summary() for r in runs]
     if args.json:
@@ -142,10 +150,10 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from app.cli.common import check_report_path, print_result, write_report
+    from app.cli.common import check_report_path, journal_failure, print_result, write_report
     from app.cli.connections import apply_connection
     from app.core.errors import InputError
-    from app.io.journal import find_run
+    from app.io.journal import find_run, list_runs
     from app.scim.config.settings import SyncSettings
     from app.scim.http.client import ScimClient
     from app.scim.http.errors import ScimError
@@ -188,7 +196,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
     ):
         limiter.cancelled = cancel.is_set
         try:
-            undo = plan_undo(client, run, settings)
+            undo = plan_undo(client, run, settings, later=list_runs(run.url))
         except ScimError as error:
             if cancel.is_set():
                 print(CANCELLED_WHILE_READING, file=sys.stderr)
@@ -243,7 +251,9 @@ def cmd_undo(args: argparse.Namespace) -> int:
     for line in result.unverified:
         print(f"groupmap: warning: {line}", file=sys.stderr)
     status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
-    if result.cancelled:
+    if result.journal_error:
+        status = journal_failure(result)
+    elif result.cancelled:
         print(
             f"groupmap: cancelled (Ctrl-C) between requests; what was undone is counted above. "
             f"Run 'groupmap undo {run.run_id}' again to finish: it reverts only what is still "

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.common import EXIT_FAILED, add_mapping_options, check_output_option, load_inputs
+from app.cli.common import EXIT_FAILED, add_mapping_options, check_output_option
+from app.cli.sources import add_source_options, load_inputs
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
 
 def register(add: AddCommand) -> None:
     preview = add("preview", help="show where every user lands, offline")
-    add_mapping_options(preview)
+    add_mapping_options(preview, users_required=False)  # or the --connection's saved source
+    add_source_options(preview, server=True)
     preview.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     preview.add_argument(
         "--out", metavar="FILE", help="write one row per user to FILE (.xlsx or .csv)"
@@ -69,6 +71,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     evaluation = evaluate(users, mapping)
     warnings = find_warnings(evaluation)
     report = preview_json(evaluation, warnings)
+    if getattr(args, "user_source", None) is not None:
+        report["source"] = args.user_source.to_json()
     if args.out:
         from app.io import write_preview
 
@@ -83,15 +87,28 @@ def cmd_preview(args: argparse.Namespace) -> int:
         f"{report['changes']:,} would change.\n"
     )
     print(_summary_table(report))
-    if warnings:
-        print(f"\n{len(warnings)} warning(s):")
-        for w in warnings:
-            print(f"- {w.message}")
+    print(warnings_text(warnings), end="")
     if args.out:
         print(f"\nWrote {args.out}")
     if args.check:
         print(check_summary(mapping, failed), file=sys.stderr if failed else sys.stdout)
     return status
+
+
+def warnings_text(warnings: list[Warning]) -> str:
+    """Errors and warnings (an error marked so), then the notes: what GroupMap does with what
+    the admin chose (severity info)."""
+    serious = [w for w in warnings if w.severity != "info"]
+    notes = [w for w in warnings if w.severity == "info"]
+    text = ""
+    if serious:
+        text += f"\n{len(serious)} warning(s):\n"
+        text += "".join(
+            f"- {'error: ' if w.severity == 'error' else ''}{w.message}\n" for w in serious
+        )
+    if notes:
+        text += f"\n{len(notes)} note(s):\n" + "".join(f"- {w.message}\n" for w in notes)
+    return text
 
 
 def check_summary(mapping: Mapping, failed: list[Warning]) -> str:

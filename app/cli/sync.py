@@ -23,12 +23,13 @@ from app.cli.common import (
     add_result_options,
     check_plan_out,
     check_report_path,
-    load_inputs,
+    journal_failure,
     print_result,
     refuse_failed_expectations,
     write_report,
 )
 from app.cli.connections import add_server_options, apply_connection
+from app.cli.notify import add_notify_option, notifying
 from app.cli.pacing import (
     CANCELLED_WHILE_READING,
     add_pacing_options,
@@ -37,6 +38,7 @@ from app.cli.pacing import (
     ctrl_c_cancels,
     pacing_from_args,
 )
+from app.cli.sources import add_source_options, load_inputs
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
@@ -64,7 +66,8 @@ def register(add: AddCommand) -> None:
     sync = add(
         "sync", help="make a SCIM service provider's group memberships match the mapping"
     )
-    add_mapping_options(sync)
+    add_mapping_options(sync, users_required=False)  # or the --connection's saved source
+    add_source_options(sync, server=False)
     add_server_options(sync, "SCIM base URL")
     add_result_options(sync)
     sync.add_argument(
@@ -122,7 +125,8 @@ def register(add: AddCommand) -> None:
         metavar="MB",
         help="largest answer read from the server (default 64)",
     )
-    sync.set_defaults(run=cmd_sync)
+    add_notify_option(sync)
+    sync.set_defaults(run=notifying(cmd_sync))
     add_sync_trust_options(sync)
 
 
@@ -136,6 +140,7 @@ CONNECTION_DEFAULTS = {
     "vendor": "generic",  # --profile, or the saved connection's service provider
     "max_rate": None,
     "max_changes_per_hour": None,
+    "notify": None,  # --notify, else the saved connection's webhook
 }
 
 
@@ -226,6 +231,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         plan = plan_sync(users, mapping, state, settings)
         own = applied_since(settings.url, export_time(args.users))  # placed by this app: no drift
         plan.drift = discount_own_changes(plan.drift, own, state.managed)
+        source = getattr(args, "user_source", None)
+        if source is not None and source.kind != "scim":
+            plan.drift = []  # an identity provider lists no current groups to drift from
         guard = "" if args.allow_source_change else source_guard_message(settings.url, users)
         estimate = plan_estimate(plan, settings, client.limiter)
         if args.dry_run:
@@ -235,13 +243,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     print(message, file=out)
             if not plan.is_empty:
                 print(f"Writing would take {estimate.text()}.", file=out)
-            dry = RunJournal.begin(plan, settings, mapping, args.users, dry_run=True)
+            dry = RunJournal.begin(
+                plan, settings, mapping, args.users, dry_run=True, source=source
+            )
             dry.finish(None, "dry run")
             summary = _plan_json(plan, client.request_count, estimate)
             if args.plan_out:
+                from app.scim.sync.guards import plan_guards
                 from app.scim.sync.planfile import save_plan
 
-                saved = save_plan(Path(args.plan_out), plan, mapping, args.users)
+                if guard:  # what stops a sync stops saving its plan for approval
+                    raise InputError(guard)
+                guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
+                                     allow_source_change=args.allow_source_change)
+                files = [] if source is not None else args.users  # a live source: no file
+                saved = save_plan(Path(args.plan_out), plan, mapping, files, guards)
                 print(f"Saved {saved.summary()} to {args.plan_out}", file=out)
             if args.json:
                 print(json.dumps(summary, ensure_ascii=False))
@@ -250,9 +266,14 @@ def cmd_sync(args: argparse.Namespace) -> int:
             raise InputError(plan.mass_removal_message())
         if guard:
             raise InputError(guard)
+        from app.scim.sync.guards import plan_guards
+
+        guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
+                             allow_source_change=args.allow_source_change)
+        journal = RunJournal.begin(plan, settings, mapping, args.users, guards=guards,
+                                   source=source)
         if not plan.is_empty:
             print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
-        journal = RunJournal.begin(plan, settings, mapping, args.users)
         budget = ChangeBudget(
             settings.max_changes_per_hour, settings.deadline, cancelled=cancel.is_set
         )
@@ -274,6 +295,7 @@ def finish_sync(args: argparse.Namespace, result, limiter=None, budget=None) -> 
     from app.scim.sync.estimate import changes_rate_text, duration_text, rate_text
 
     throttled = limiter.throttled if limiter is not None else 0
+    args.summary = {**result.to_json(), "throttled": throttled}  # for --notify
     if args.json:
         summary = {**result.to_json(), "throttled": throttled, "cancelled": result.cancelled}
         if budget is not None:
@@ -297,10 +319,14 @@ def finish_sync(args: argparse.Namespace, result, limiter=None, budget=None) -> 
             )
     for line in result.describe_failures():
         print(f"groupmap: failed: {line}", file=sys.stderr)
+    for email, why in result.plan.conflicts.items():  # every run, until fixed on a side
+        print(f"groupmap: warning: left alone: {email}: {why}", file=sys.stderr)
     for line in result.unverified:  # written, but not checked: a new dry run shows the state
         print(f"groupmap: warning: {line}", file=sys.stderr)
     status = EXIT_FAILED if result.failed or result.not_kept else EXIT_OK
-    if result.failed and result.nothing_written and result.refused_access:
+    if result.journal_error:
+        status = journal_failure(result)
+    elif result.failed and result.nothing_written and result.refused_access:
         print(
             "groupmap: error: the server refused every write (authentication or connection); "
             f"nothing was written. Check that {args.token_origin} may write.",

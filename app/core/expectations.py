@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from app.core.engine import Evaluation, evaluate
+from app.core.identity import email_key, email_keys, group_key
 from app.core.mapping import Expectation
 from app.core.users import UserList, split_groups
 
@@ -38,8 +39,8 @@ class Outcome:
 
     @property
     def passed(self) -> bool:
-        expected = {g.strip() for g in self.expectation.groups if g.strip()}
-        return self.found and expected == set(self.groups)
+        expected = {group_key(g) for g in self.expectation.groups if g.strip()}
+        return self.found and expected == {group_key(g) for g in self.groups}
 
     @property
     def why(self) -> str:
@@ -65,7 +66,7 @@ def check_expectations(evaluation: Evaluation) -> list[Outcome]:
     expectations = evaluation.mapping.expectations
     if not expectations:
         return []
-    emails = [e.subject.strip().lower() for e in expectations if e.is_email]
+    emails = [email_key(e.subject) for e in expectations if e.is_email]
     users = _user_of_emails(evaluation.users, emails) if emails else np.empty(0, np.int64)
     values = tuple(dict.fromkeys(e.subject for e in expectations if not e.is_email))
     by_value = _value_evaluation(evaluation, values) if values else evaluation
@@ -107,12 +108,12 @@ def expect_user(evaluation: Evaluation, user: int) -> Expectation:
 
 
 def _user_of_emails(users: UserList, emails: list[str]) -> np.ndarray:
-    """Per lower-cased email, its first user in the export, or -1 (index built once per list)."""
+    """Per email_key, its first user in the export, or -1 (index built once per list)."""
     cache = users.engine_cache
     if "emails" not in cache:
-        lowered = users.frame["email"].str.strip().str.lower()
-        first = ~lowered.duplicated().to_numpy()
-        cache["emails"] = (pd.Index(lowered[first]), np.flatnonzero(first))
+        keys = email_keys(users.frame["email"])
+        first = ~keys.duplicated().to_numpy()
+        cache["emails"] = (pd.Index(keys[first]), np.flatnonzero(first))
     index, positions = cache["emails"]
     found = index.get_indexer(emails)
     return np.where(found >= 0, positions[found], -1)

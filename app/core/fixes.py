@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.core import edits
 from app.core.engine import Evaluation
@@ -65,9 +65,23 @@ def fix_for(warning: Warning, mapping: Mapping, evaluation: Evaluation | None,
     if code == "looks_multi_valued" and warning.suggestion:
         return Fix(f"Set the separator to {warning.suggestion!r}",
                    mapping.with_options(separator=warning.suggestion), [])
+    if code == "near_duplicate_group" and warning.value and warning.suggestion:
+        return _one_spelling(mapping, warning.value, warning.suggestion)
     if code == "group_name_too_long" and row is not None:
         short = rows[row].group.strip()[:GROUP_NAME_LIMIT].rstrip()
         new = edits.set_cell(rows, row, "group", short)
         return Fix(f"Shorten to {short!r}{_new_mark(short, evaluation)}", mapping.with_rows(new),
                    [row])
     return None
+
+
+def _one_spelling(mapping: Mapping, other: str, kept: str) -> Fix:
+    """Every row (and the default group) spelling the group `other` spells it `kept`."""
+    rows = list(mapping.rows)
+    changed = [i for i, r in enumerate(rows) if r.group.strip() == other]
+    for i in changed:
+        rows[i] = replace(rows[i], group=kept)
+    fixed = mapping.with_rows(rows)
+    if mapping.default_group == other:
+        fixed = fixed.with_options(default_group=kept)
+    return Fix(f"Spell the group {kept!r} everywhere", fixed, changed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from app.core.identity import how_names_differ, same_name_groups
 from app.core.mapping import (
     GROUP_NAME_LIMIT,
     Mapping,
@@ -15,10 +16,18 @@ from app.core.mapping import (
     pattern_error,
 )
 
+# What a problem is worth: an error stops a row (or an expectation) from doing its job, a
+# warning is probably a mistake, info says what GroupMap does with what the admin chose.
+ERRORS = frozenset({"duplicate_value", "group_name_too_long", "bad_pattern", "expectation_failed"})
+INFO = frozenset({"several_rows_match", "unmatched_values_more", "kept_by_apply_existing",
+                  "sheet_chosen", "merged_cells"})
+SEVERITIES = ("error", "warning", "info")
+
 
 @dataclass(frozen=True)
 class Warning:
-    """One problem. `row` is a 1-based mapping row; `value` an export value it is about."""
+    """One problem. `row` is a 1-based mapping row; `value` an export value it is about;
+    `severity` error, warning or info (by default from the code)."""
 
     code: str
     message: str
@@ -26,15 +35,26 @@ class Warning:
     value: str | None = None
     count: int | None = None
     suggestion: str | None = None
+    severity: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.severity:
+            default = "error" if self.code in ERRORS else "info" if self.code in INFO else "warning"
+            object.__setattr__(self, "severity", default)
 
     def to_dict(self) -> dict[str, Any]:
         return {key: val for key, val in asdict(self).items() if val is not None}
 
 
+def by_severity(warnings: list[Warning]) -> list[Warning]:
+    """Info after errors and warnings, each kept in its order (a stable sort)."""
+    return sorted(warnings, key=lambda w: w.severity == "info")
+
+
 def mapping_warnings(mapping: Mapping) -> list[Warning]:
     """Every warning that needs no export, in find_warnings' order."""
     return incomplete_rows(mapping) + bad_patterns(mapping) + duplicate_rows(mapping) + (
-        long_group_names(mapping)
+        long_group_names(mapping) + near_duplicate_groups(mapping)
     )
 
 
@@ -126,4 +146,35 @@ def long_group_names(mapping: Mapping) -> list[Warning]:
                 value=default,
             )
         )
+    return found
+
+
+def near_duplicate_groups(mapping: Mapping) -> list[Warning]:
+    """Group names of the rows and the default group that are one group by group_key but
+    spelled differently ("Legal" and "legal", "Sales" and "Sales" with a zero-width space):
+    a sync would stop rather than create both. One warning per later spelling."""
+    where: dict[str, str] = {}  # spelling -> where it first appears
+    first_row: dict[str, int | None] = {}
+    for i, row in enumerate(mapping.rows):
+        name = row.group.strip()
+        if row.is_usable and name not in where:
+            where[name], first_row[name] = f"row {i + 1}", i + 1
+    default = mapping.default_group
+    if default and default not in where:
+        where[default], first_row[default] = "the default group", None
+    found = []
+    for spellings in same_name_groups(where):
+        kept = spellings[0]
+        for other in spellings[1:]:
+            found.append(
+                Warning(
+                    "near_duplicate_group",
+                    f"The group {other!r} ({where[other]}) and {kept!r} ({where[kept]}) differ"
+                    f" only by {how_names_differ(other, kept)}: a server holds them as one group,"
+                    f" so a sync stops rather than create both. Spell it {kept!r} everywhere.",
+                    row=first_row[other],
+                    value=other,
+                    suggestion=kept,
+                )
+            )
     return found

@@ -24,6 +24,16 @@ USER_COLUMNS = [
 SUMMARY_COLUMNS = ["group", "before", "after", "added", "removed", "new"]
 
 
+def after_in_current_order(evaluation: Evaluation, profile: int) -> list[str]:
+    """A profile's groups after the sync, those it keeps in the current groups' order first
+    (an unchanged user reads the same in both columns), then the new ones."""
+    users = evaluation.users
+    after = evaluation.profile_after(profile)
+    current = users.groupsets[int(users.profiles.groupset[profile])]
+    kept = [g for g in current if g in after]
+    return kept + [g for g in after if g not in kept]
+
+
 def user_rows(evaluation: Evaluation) -> pd.DataFrame:
     """One row per user: who they are, their groups before and after, and why.
 
@@ -32,7 +42,8 @@ def user_rows(evaluation: Evaluation) -> pd.DataFrame:
     users = evaluation.users
     of_user = users.profiles.of_user
     n_profiles = len(users.profiles)
-    after = np.array([join_groups(evaluation.profile_after(p)) for p in range(n_profiles)], object)
+    after = np.array([join_groups(after_in_current_order(evaluation, p))
+                      for p in range(n_profiles)], dtype=object)
     reasons = np.array([evaluation.profile_reason(p) for p in range(n_profiles)], dtype=object)
     labels = np.array([c.label for c in Change], dtype=object)
     frame = users.frame

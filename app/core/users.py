@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from app.core.identity import email_key, email_keys
+
 COLUMNS = ("email", "name", "status", "source", "groups")
 GROUP_SEPARATOR = ";"
 DEFAULT_SOURCE_COLUMN = "Identity Provider Group"
@@ -79,10 +81,13 @@ class UserList:
         return cls(frame.fillna("").astype(str), source_column)
 
     @classmethod
-    def of_emails(cls, emails: Iterable[str]) -> UserList:
-        """Users known only by email: a plan replayed from a plan file or a journal."""
+    def of_emails(cls, emails: Iterable[str], names: Mapping[str, str] | None = None) -> UserList:
+        """Users known only by email (and name, when known): a plan replayed from a plan file
+        or a journal."""
+        named = names or {}
         return cls.from_records(
-            {"email": e, "name": "", "status": "", "source": "", "groups": ""} for e in emails
+            {"email": e, "name": named.get(e, ""), "status": "", "source": "", "groups": ""}
+            for e in emails
         )
 
     def __len__(self) -> int:
@@ -160,10 +165,10 @@ class UserList:
     def with_current_groups(self, groups_by_email: Mapping[str, Iterable[str]]) -> UserList:
         """A copy whose current groups come from elsewhere (the SCIM server), keyed by email.
 
-        Emails compare case-insensitively; a user missing from the mapping is in no group.
+        Emails compare by email_key; a user missing from the mapping is in no group.
         Whether the export listed a current group for each user is kept (rule 6).
         """
-        lowered = {email.lower(): join_groups(groups) for email, groups in groups_by_email.items()}
+        by_key = {email_key(e): join_groups(groups) for e, groups in groups_by_email.items()}
         frame = self.frame.copy()
-        frame["groups"] = frame["email"].str.lower().map(lowered).fillna("").astype(str)
+        frame["groups"] = email_keys(frame["email"]).map(by_key).fillna("").astype(str)
         return UserList(frame, self.source_column, list(self.notes), export_listed=self.listed)

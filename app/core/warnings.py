@@ -6,14 +6,17 @@ import numpy as np
 
 from app.core.engine import Change, Evaluation, evaluate
 from app.core.expectations import failures
-from app.core.mapping import MappingRow, MatchKind, loose_key
+from app.core.mapping import MappingRow, MatchKind
 from app.core.mapping_warnings import (
     Warning,
     bad_patterns,
+    by_severity,
     duplicate_rows,
     incomplete_rows,
     long_group_names,
+    near_duplicate_groups,
 )
+from app.core.near_miss import case_only, near_rows
 
 __all__ = ["Warning", "find_warnings", "kept_by_apply_existing"]
 
@@ -31,7 +34,7 @@ def _users_have(n: int) -> str:
 
 
 def find_warnings(evaluation: Evaluation) -> list[Warning]:
-    """Every warning about the mapping against this export, most useful first."""
+    """Every warning about the mapping against this export, most useful first, info last."""
     found: list[Warning] = _failed_expectations(evaluation)
     found += incomplete_rows(evaluation.mapping)
     found += bad_patterns(evaluation.mapping)
@@ -42,10 +45,11 @@ def find_warnings(evaluation: Evaluation) -> list[Warning]:
     found += _value_warnings(evaluation)
     found += _several_rows(evaluation)
     found += long_group_names(evaluation.mapping)
+    found += near_duplicate_groups(evaluation.mapping)
     found += _looks_multi_valued(evaluation)
     found += kept_by_apply_existing(evaluation)
     found += [Warning(**note) for note in evaluation.users.notes if "code" in note]
-    return found
+    return by_severity(found)
 
 
 def _failed_expectations(evaluation: Evaluation) -> list[Warning]:
@@ -140,21 +144,16 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
     rows = evaluation.mapping.rows
     found: list[Warning] = []
 
-    row_by_loose: dict[str, int] = {}
-    for i, row in enumerate(rows):
-        if row.is_usable and row.kind == MatchKind.EQUALS:
-            row_by_loose.setdefault(loose_key(row.value), i)
-
     unmatched = np.flatnonzero(~evaluation.value_matched)
     unmatched = unmatched[np.argsort(-users_per_value[unmatched], kind="stable")]
+    near = near_rows(evaluation, unmatched)
     near_misses: list[Warning] = []
     listed: list[Warning] = []
     rest_users = rest_values = 0
-    for code in unmatched:
+    for code, near_row in zip(unmatched, near, strict=True):
         spelled, count = str(tokens.spelling[code]), int(users_per_value[code])
-        near_row = row_by_loose.get(loose_key(spelled))
-        if near_row is not None:
-            near_misses.append(_near_miss(spelled, count, near_row, rows[near_row].value.strip()))
+        if near_row >= 0:
+            near_misses.append(_near_miss(spelled, count, int(near_row), rows[near_row]))
         elif len(listed) < LISTED_VALUES:
             listed.append(
                 Warning(
@@ -179,16 +178,15 @@ def _value_warnings(evaluation: Evaluation) -> list[Warning]:
 
     blank = int(evaluation.users.cell_weights[_blank_cells(evaluation)].sum())
     if blank:
+        defaulted = bool(evaluation.mapping.default_group)  # the admin chose: info
         found.append(
             Warning(
                 "blank_value",
                 f"{_users_have(blank)} no value in {evaluation.users.source_column!r}"
-                + (
-                    "; they get the default group."
-                    if evaluation.mapping.default_group
-                    else " and no default group is set."
-                ),
+                + ("; they get the default group." if defaulted
+                   else " and no default group is set."),
                 count=blank,
+                severity="info" if defaulted else "warning",
             )
         )
 
@@ -211,15 +209,17 @@ def _condition(row: MappingRow) -> str:
     return row.describe() if row.kind != MatchKind.EQUALS else repr(row.value.strip())
 
 
-def _near_miss(spelled: str, count: int, row: int, target: str) -> Warning:
-    if spelled.casefold() == target.casefold():
+def _near_miss(spelled: str, count: int, row: int, close: MappingRow) -> Warning:
+    """A value that row `row` (any kind) would match if case or spacing were ignored."""
+    target = close.value.strip()
+    if case_only(spelled, close):
         how = "only if case is ignored. Add a row for it, or turn off case-sensitive matching"
     else:
         how = "only if spaces are ignored. Add a row for it, or fix it in the identity provider"
     return Warning(
         "near_miss",
         f"{_users_have(count)} the value {spelled!r}, which matches no row but is close to row"
-        f" {row + 1} ({target!r}): it would match {how}.",
+        f" {row + 1} ({_condition(close)}): it would match {how}.",
         row=row + 1,
         value=spelled,
         count=count,
@@ -280,7 +280,8 @@ def _looks_multi_valued(evaluation: Evaluation) -> list[Warning]:
 
 def kept_by_apply_existing(evaluation: Evaluation) -> list[Warning]:
     """Users a row would move, kept in their current groups because apply_existing is off:
-    per deciding row (or the default group), how many, so a change that "does nothing" says why.
+    one note (the admin chose this; info), with how many per deciding row (or the default
+    group), so a change that "does nothing" says why.
     """
     mapping = evaluation.mapping
     if mapping.options.apply_existing or not len(evaluation.users):
@@ -297,16 +298,20 @@ def kept_by_apply_existing(evaluation: Evaluation) -> list[Warning]:
     row_of_cell[cells] = evaluation.match_row[first]
     rows = row_of_cell[profiles.cell[kept]]
     weights = profiles.weight[kept]
-    found = []
-    for row in np.unique(rows):
+    order = sorted(map(int, np.unique(rows)), key=lambda r: r < 0)  # the default group last
+    parts = []
+    for row in order:
         count = int(weights[rows == row].sum())
-        keep = "keeps their current group" if count == 1 else "keep their current groups"
-        subject = (f"{_users(count)} of row {row + 1}" if row >= 0
-                   else f"{_users(count)} without a matching row (default group)")
-        found.append(Warning(
-            "kept_by_apply_existing",
-            f"{subject} {keep} because 'apply changes to existing users' is off.",
-            row=int(row) + 1 if row >= 0 else None,
-            count=count,
-        ))
-    return found
+        parts.append(f"{_users(count)} of row {row + 1}" if row >= 0
+                     else f"{_users(count)} without a matching row (default group)")
+    total = int(weights.sum())
+    keep = "keeps their current group" if total == 1 else "keep their current groups"
+    why = "because 'apply changes to existing users' is off"
+    if len(parts) == 1:
+        message = f"{parts[0]} {keep} {why}."
+    else:
+        shown = parts[:LISTED_ROWS] + (
+            [f"users of {len(parts) - LISTED_ROWS} more"] if len(parts) > LISTED_ROWS else [])
+        message = (f"{_users(total)} {keep} {why}: {', '.join(shown[:-1])} and {shown[-1]}.")
+    return [Warning("kept_by_apply_existing", message,
+                    row=order[0] + 1 if order[0] >= 0 else None, count=total)]

@@ -19,6 +19,7 @@ from app.io.limits import MAX_DRAFT_BYTES, decode_json, read_limited, shown
 
 DRAFT_FORMAT = "groupmap-draft"
 DRAFT_VERSION = 2
+SOURCE_KEYS = ("kind", "url", "attribute", "match_attribute")  # a draft's live source
 _KINDS = {kind.value for kind in MatchKind}
 _OPTION_TYPES = {f.name: (bool if f.type in ("bool", bool) else str) for f in fields(Options)}
 
@@ -38,10 +39,28 @@ def draft_dict(mapping: Mapping) -> dict[str, Any]:
     }
 
 
-def save_draft(path: str | Path, mapping: Mapping) -> None:
-    """Save the mapping as a draft the app and `load_draft` can open again."""
-    text = json.dumps(draft_dict(mapping), ensure_ascii=False, indent=2) + "\n"
+def save_draft(path: str | Path, mapping: Mapping, source: dict[str, str] | None = None) -> None:
+    """Save the mapping as a draft the app and `load_draft` can open again; `source`: the live
+    source its users were read from (kind, url, attribute, match_attribute; never a token)."""
+    data = draft_dict(mapping)
+    if source:
+        data["source"] = {k: str(source[k]) for k in SOURCE_KEYS if source.get(k)}
+    text = json.dumps(data, ensure_ascii=False, indent=2) + "\n"
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def load_draft_source(path: str | Path) -> dict[str, str] | None:
+    """The live source a draft remembers, or None (none saved, or not a usable one)."""
+    path = Path(path)
+    try:
+        data = decode_json(read_limited(path, MAX_DRAFT_BYTES))
+    except (ValueError, InputError):
+        return None
+    source = data.get("source") if isinstance(data, dict) else None
+    if not isinstance(source, dict):
+        return None
+    found = {k: source[k] for k in SOURCE_KEYS if isinstance(source.get(k), str)}
+    return found if {"kind", "url", "attribute"} <= set(found) else None
 
 
 def _bad(path: Path, problem: str) -> InputError:

@@ -1,8 +1,9 @@
 """Reading exported user lists into the core's UserList, without looping over rows in Python.
 
 Several files (Calendly exports active and pending users separately) are combined; a user
-(email, case-insensitive) listed twice counts once and the first row wins. Import notes use
-only the keys of app.core.warnings.Warning (code, message, value, count) so they become warnings.
+(one email_key: case and Unicode form aside) listed twice counts once and the first row wins.
+Import notes use only the keys of app.core.warnings.Warning (code, message, value, count) so
+they become warnings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from app.core.errors import InputError, SourceColumnMissing
+from app.core.identity import email_keys
 from app.core.users import COLUMNS, DEFAULT_SOURCE_COLUMN, UserList
 from app.io.cells import header_key
 from app.io.errors import ImportCancelled
@@ -97,8 +99,8 @@ def _read_one(
     if email is None:
         raise InputError(
             f"{where}: no email column (looked for {', '.join(EMAIL_HEADERS)}); columns found: "
-            f"{table.listed_headers}. Choose the user list exported from Calendly, or export "
-            "it again."
+            f"{table.listed_headers}. Choose the user export of your SaaS admin console (for "
+            "example Calendly's), or export it again."
         )
     wanted_source = source_column or DEFAULT_SOURCE_COLUMN
     source = table.find([wanted_source])
@@ -169,15 +171,15 @@ def _drop_blank(frame: pd.DataFrame, table: Table) -> tuple[pd.DataFrame, list[d
 
 
 def _drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    key = frame["email"].str.lower()
+    key = email_keys(frame["email"])
     duplicate = key.duplicated(keep="first")
     if not duplicate.any():
         return frame, []
     counts = key[duplicate].value_counts() + 1
     kept = pd.Series(frame["email"][~duplicate].to_numpy(), index=key[~duplicate].to_numpy())
     notes = []
-    for lowered, count in counts.head(DUPLICATE_NOTE_CAP).items():
-        email = str(kept.get(lowered, lowered))
+    for same, count in counts.head(DUPLICATE_NOTE_CAP).items():
+        email = str(kept.get(same, same))
         notes.append({
             "code": "duplicate_email",
             "message": f"{email} is listed {count} times; the first row is used, "
@@ -185,11 +187,13 @@ def _drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, 
             "value": email,
             "count": int(count),
         })
-    extra = int(duplicate.sum())
-    notes.append({
-        "code": "duplicate_emails",
-        "message": f"{len(counts)} email(s) are listed more than once; {extra} extra row(s) "
-        "were ignored (the first row of each user is used).",
-        "count": len(counts),
-    })
+    rest = counts.iloc[DUPLICATE_NOTE_CAP:]
+    if len(rest):  # each email is reported once: by name, or counted in this summary
+        notes.append({
+            "code": "duplicate_emails",
+            "message": f"{len(rest)} more email(s) are listed more than once; "
+            f"{int((rest - 1).sum())} extra row(s) were ignored (the first row of each user "
+            "is used).",
+            "count": len(rest),
+        })
     return frame.loc[~duplicate].reset_index(drop=True), notes

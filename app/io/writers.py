@@ -11,8 +11,10 @@ import io
 import os
 import tempfile
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
@@ -192,6 +194,9 @@ def _write_sheet(
         elif pd.api.types.is_numeric_dtype(series):
             writers.append(sheet.write_number)
             columns.append(series.to_numpy().tolist())
+        elif series.map(_is_number).any():  # a mixed column (Item/Value): numbers as numbers
+            writers.append(partial(_write_mixed, sheet))
+            columns.append(series.fillna("").to_numpy(dtype=object).tolist())
         else:
             writers.append(sheet.write_string)
             columns.append(series.fillna("").astype(str).to_numpy(dtype=object).tolist())
@@ -204,3 +209,16 @@ def _write_sheet(
             progress(min((done + r) / total, 0.99))
     return done + len(frame)
 
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_)
+
+
+def _write_mixed(sheet: xlsxwriter.worksheet.Worksheet, row: int, col: int, value: object) -> None:
+    """A cell of a mixed column: a number as a number (sums and sorting work), else text."""
+    if _is_number(value):
+        sheet.write_number(row, col, float(value))  # type: ignore[arg-type]
+    else:
+        sheet.write_string(row, col, str(value))

@@ -23,6 +23,7 @@ from scim2_server.utils import (
     load_default_service_provider_config,
 )
 
+from app.core.identity import email_key
 from app.core.users import UserList
 
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -90,7 +91,7 @@ class LocalScimServer:
             for email, name, status, groups in zip(
                 frame["email"], frame["name"], frame["status"], frame["groups"], strict=True
             ):
-                key = email.strip().lower()
+                key = email_key(email)
                 if not key or key in ids:
                     continue
                 record: dict[str, Any] = {
@@ -108,7 +109,7 @@ class LocalScimServer:
                     if group:
                         members.setdefault(group, []).append(ids[key])
         for group, emails in self._extra_groups.items():
-            found = [ids[e.strip().lower()] for e in emails if e.strip().lower() in ids]
+            found = [ids[email_key(e)] for e in emails if email_key(e) in ids]
             members.setdefault(group, []).extend(found)
         for group, member_ids in members.items():
             record = {

@@ -48,6 +48,9 @@ class ConnectionProfile:
     vendor: str = "generic"  # the pacing preset (app/scim/config/profiles.py)
     max_rate: float = 0.0  # requests a second; 0: the preset's, else learned from the server
     max_changes_per_hour: float = 0.0  # membership changes; 0: the preset's, else no budget
+    source: str = ""  # where the users come from unattended: "entra:department" (app/sources)
+    source_url: str = ""  # that source's URL: Graph's (default) or the Okta org's
+    notify: str = ""  # a webhook told when an unattended run fails or leaves work
 
     def sync_settings(self, token: str | None) -> SyncSettings:
         """The sync settings for this profile, with the token given at call time."""

@@ -8,7 +8,6 @@ through app.scim.http.answers, so a wrong JSON type is one clear error naming se
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Generator, Iterable
 from typing import Any
@@ -16,10 +15,11 @@ from typing import Any
 import httpx
 
 from app.scim.http import answers
-from app.scim.http.errors import AuthError, BadAnswer, ConnectError, ScimError, UnsafeWrite
+from app.scim.http.errors import AuthError, ConnectError, ScimError, UnsafeWrite
 from app.scim.http.features import Features
 from app.scim.http.members import GroupWrites
 from app.scim.http.pacing import RateLimiter
+from app.scim.http.paging import PageWalk, walk_pages
 from app.scim.http.protocol import (
     BULK_SCHEMA,
     PATCH_SCHEMA,
@@ -134,7 +134,11 @@ class ScimClient:
         return self._groups.create_group(name, members)
 
     def modify_members(
-        self, group_id: str, add: list[str], remove: list[str], known_members: Iterable[str] = ()
+        self,
+        group_id: str,
+        add: list[str],
+        remove: list[str],
+        known_members: Iterable[str] | None = None,
     ) -> object:
         """One membership change; see GroupWrites.modify_members."""
         return self._groups.modify_members(group_id, add, remove, known_members)
@@ -142,6 +146,9 @@ class ScimClient:
     @property
     def request_count(self) -> int:
         return self._t.request_count
+
+    def requests_by_kind(self) -> dict[str, int]:
+        return self._t.requests_by_kind()
 
     @property
     def limiter(self) -> RateLimiter:
@@ -201,49 +208,33 @@ class ScimClient:
     # --- reading --------------------------------------------------------------------------
 
     def iter_pages(
-        self, endpoint: str, params: dict[str, Any] | None = None, page_size: int | None = None
+        self,
+        endpoint: str,
+        params: dict[str, Any] | None = None,
+        page_size: int | None = None,
+        expected: int = 0,
+        parallel: int = 1,
+        kind: str | None = None,
     ) -> Generator[tuple[list[dict[str, Any]], int]]:
         """(resources, totalResults) per page, by startIndex, until totalResults is reached.
 
         Pages may hold fewer than asked (servers cap them): the next startIndex follows what
         actually came back. An empty page ends the walk (where a server leaves totalResults
         out, the total is reported as what was seen so far). A page that only repeats what
-        came before (a server ignoring startIndex), or a walk longer than totalResults and
-        `max_pages` allow (a server paging forever), is an error: ending quietly would report
-        the users not read as "not found".
+        came before (a server ignoring startIndex), or a walk longer than the pages
+        max(totalResults, expected) need twice plus 10, or `max_pages` (a server paging
+        forever), is an error: ending quietly would report the users not read as "not found".
+        `expected`: how many resources the caller knows of (the export's users), the bound
+        where a server does not say its total. `parallel`: pages asked for at once once the
+        total is known (app/scim/http/paging.py). `kind`: how the pages are counted.
         """
-        count = self.page_size(page_size)
-        start, seen, pages = 1, set(), 0
         where = self.where("GET", endpoint)
-        limit = self.max_pages
-        while True:
-            query = dict(params or {}, startIndex=start, count=count)
-            body = answers.as_object(self.request("GET", endpoint, params=query) or {}, where)
-            resources = answers.objects(body.get("Resources"), where, "Resources")
-            ids = [answers.resource_id(r, where, "Resources[].id") for r in resources]
-            fresh = [r for r, rid in zip(resources, ids, strict=True) if rid not in seen]
-            seen.update(ids)
-            total = answers.count(body.get("totalResults"), where, "totalResults")
-            pages += 1
-            if total is not None and pages == 1 and resources:
-                limit = min(limit, math.ceil(total / len(resources)) * 2 + 10)
-            if resources and not fresh:
-                raise BadAnswer(
-                    f"{where} the same resources again at startIndex {start} (it ignores "
-                    "startIndex or repeats pages): GroupMap cannot read every resource on this "
-                    "server, so nothing was changed; report it to the vendor"
-                )
-            yield fresh, total if total is not None else len(seen) + (count if fresh else 0)
-            start += len(resources)
-            if not resources or (total is not None and len(seen) >= total):
-                return
-            if pages >= limit:
-                raise BadAnswer(
-                    f"{where} page after page: {pages} pages and {len(seen)} resources"
-                    + (f" where totalResults says {total}" if total is not None else "")
-                    + " without an end; stopped reading, nothing was changed: report it to "
-                    "the vendor"
-                )
+
+        def fetch(query: dict[str, Any]) -> object:
+            return self.request("GET", endpoint, params=query, kind=kind)
+
+        walk = PageWalk(fetch, where, params, self.page_size(page_size), expected, self.max_pages)
+        return walk_pages(walk, parallel)
 
     def total_of(self, endpoint: str, params: dict[str, Any] | None = None) -> int | None:
         """How many resources the endpoint holds (totalResults of a one-item page), if said."""
@@ -254,18 +245,24 @@ class ScimClient:
         )
 
     def list_resources(
-        self, endpoint: str, params: dict[str, Any] | None = None
+        self,
+        endpoint: str,
+        params: dict[str, Any] | None = None,
+        parallel: int = 1,
+        kind: str | None = None,
     ) -> list[dict[str, Any]]:
-        return [r for page, _ in self.iter_pages(endpoint, params) for r in page]
+        pages = self.iter_pages(endpoint, params, parallel=parallel, kind=kind)
+        return [r for page, _ in pages for r in page]
 
     def list_users(self, attributes: Iterable[str] | None = None) -> list[dict[str, Any]]:
         params = {"attributes": ",".join(attributes)} if attributes else None
         return self.list_resources("/Users", params)
 
-    def list_groups(self, members: bool = False) -> list[dict[str, Any]]:
-        return self.list_resources(
-            "/Groups", None if members else {"excludedAttributes": "members"}
-        )
+    def list_groups(
+        self, members: bool = False, parallel: int = 1, kind: str | None = None
+    ) -> list[dict[str, Any]]:
+        params = None if members else {"excludedAttributes": "members"}
+        return self.list_resources("/Groups", params, parallel, kind)
 
     def search(
         self, endpoint: str, attribute: str, value: str, attributes: Iterable[str] | None = None
@@ -328,10 +325,13 @@ class ScimClient:
             )
         return exact[0] if exact else None
 
-    def get_group(self, group_id: str) -> tuple[dict[str, Any], str | None]:
-        """The group with its members, and its version (ETag) for If-Match."""
+    def get_group(
+        self, group_id: str, kind: str | None = None
+    ) -> tuple[dict[str, Any], str | None]:
+        """The group with its members, and its version (ETag) for If-Match (kind: how the
+        read is counted, e.g. "read_back")."""
         path = resource_path("/Groups", group_id)
-        response = self._t.send("GET", path)
+        response = self._t.send("GET", path, kind=kind)
         where = self.where("GET", path)
         body = answers.as_object(self._body("GET", path, response) or {}, where)
         meta = body.get("meta")

@@ -61,6 +61,10 @@ class BadAnswer(ScimError):
         return self.detail  # it names the server and the request itself
 
 
+class TooLarge(BadAnswer):
+    """An answer above the response size limit (--max-response-mb)."""
+
+
 class UnsafeWrite(ScimError):
     """A write GroupMap did not send because its effect on this server cannot be vouched for."""
 

@@ -14,6 +14,7 @@ is replaced (PUT) only from a member list known to be complete.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -73,11 +74,12 @@ class GroupWrites:
     def create_group(self, name: str, members: list[str]) -> tuple[dict[str, Any], bool]:
         """(group, adopted): POST /Groups with its first members.
 
-        A 409 means the group exists (often: an earlier attempt went through): it is adopted.
-        After an ambiguous failure (timeout, dropped connection, 5xx) the create may have gone
-        through while the server's search index lags: the group is looked up again over
+        A 409 to the first attempt means the group was there before: it is adopted. After an
+        ambiguous failure (timeout, dropped connection, 5xx) the create may have gone through
+        while the server's search index lags: the group is looked up again over
         `create_settle` seconds before the create is repeated, and a repeated create is
-        checked for a second group of the same name.
+        checked for a second group of the same name. A group found after an ambiguous attempt
+        (or a 409 to a repeated one) is this create's own, not adopted: the run made it.
         """
         body = {
             "schemas": [GROUP_SCHEMA],
@@ -86,6 +88,7 @@ class GroupWrites:
         }
         attempt, uncertain = 0, False
         where = self._client.where("POST", "/Groups")
+        began = time.monotonic()
         while True:
             attempt += 1
             try:
@@ -95,9 +98,10 @@ class GroupWrites:
                 if exc.status != 409 and not ambiguous:
                     raise
                 existing = self._settled_group(name, wait=exc.status != 409)
-                if existing is not None:
-                    return existing, True
-                if exc.status == 409 or attempt >= self._client.transport.max_attempts:
+                if existing is not None:  # adopted only when no attempt of ours may have made it
+                    return existing, exc.status == 409 and not uncertain
+                transport = self._client.transport
+                if exc.status == 409 or not transport.may_retry(attempt, time.monotonic() - began):
                     raise
                 uncertain = True
                 continue
@@ -144,16 +148,19 @@ class GroupWrites:
         group_id: str,
         add: list[str],
         remove: list[str],
-        known_members: Iterable[str] = (),
+        known_members: Iterable[str] | None = None,
     ) -> object:
         """One PATCH adding and removing members; the server's answer as sent (200 with a body
         or 204 without), checked by the caller (app.scim.sync.verify.record_answer).
 
         Without PATCH support, the whole group is replaced with PUT and If-Match, and only when
-        its member list is complete (known_members: ids the users' `groups` place in it).
+        a second witness confirms its member list is complete: known_members (ids a source
+        other than GET /Groups/{id} places in it: the group list's members, every user's
+        `groups`) or the group's own member count. Without one, nothing is sent.
         """
         if not self._client.features().patch:
-            return self._replace_members(group_id, add, remove, set(known_members))
+            known = None if known_members is None else set(known_members)
+            return self._replace_members(group_id, add, remove, known)
         with self._style_lock:
             style = self.remove_style
         if remove and style == "none":
@@ -279,7 +286,7 @@ class GroupWrites:
         )
 
     def _replace_members(
-        self, group_id: str, add: list[str], remove: list[str], known: set[str]
+        self, group_id: str, add: list[str], remove: list[str], known: set[str] | None
     ) -> object:
         gone = set(remove)
         path = resource_path("/Groups", group_id)
@@ -302,8 +309,15 @@ class GroupWrites:
                     raise
         raise AssertionError("unreachable")
 
-    def _complete_members(self, group: dict[str, Any], path: str, known: set[str]) -> list[str]:
-        """The group's member ids, if the answer holds all of them; else nothing is sent."""
+    def _complete_members(
+        self, group: dict[str, Any], path: str, known: set[str] | None
+    ) -> list[str]:
+        """The group's member ids, if a second witness says the answer holds all of them.
+
+        The witnesses: `known` (ids another source places in the group; every one must be
+        listed) or a member count equal to the list. A capped GET and nothing to compare it
+        with cannot be told from a complete one, so nothing is sent then.
+        """
         advice = (
             "replacing the group (PUT; this server has no PATCH) would delete the members left "
             "out, including users outside the export. Nothing was sent: ask the vendor to "
@@ -318,13 +332,19 @@ class GroupWrites:
         where = self._client.where("GET", path)
         members = member_ids(group, where)
         counts = [c for f in COUNT_FIELDS if isinstance(c := group.get(f), int)]
-        listed = len(group["members"])
-        missing = known - set(members)
-        if missing or listed != len(members) or any(c > len(members) for c in counts):
-            more = max([len(missing), *(c - len(members) for c in counts), listed - len(members)])
+        missing = (known or set()) - set(members)
+        if missing or any(c > len(members) for c in counts):
+            more = max([len(missing), *(c - len(members) for c in counts)])
             raise UnsafeWrite(
                 f"{self._server}: GET {path} returned {len(members)} member(s), but at least "
-                f"{more} more are in the group (the users' `groups`, the group's own count or "
-                f"entries without an id say so): the list is capped or incomplete, and {advice}"
+                f"{more} more are in the group (the group list, the users' `groups` or the "
+                f"group's own count say so): the list is capped or incomplete, and {advice}"
+            )
+        if known is None and not counts:
+            raise UnsafeWrite(
+                f"{self._server}: GET {path} returned {len(members)} member(s) and nothing "
+                "else confirms that is all of them (no member count, no members in the group "
+                "list, no `groups` on every user): the list may be capped, and "
+                f"{advice}"
             )
         return members

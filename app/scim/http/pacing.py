@@ -5,9 +5,10 @@ The rate comes from, in this order: the RateLimit / X-RateLimit headers of the l
 vendor preset), and otherwise what 429 answers teach. At every throttled episode the server's
 bucket was empty, so what it admitted between two episodes is its rate, exactly: once two
 episodes a few seconds apart have measured it, the client holds just under that rate and
-probes above it only after a long quiet spell (a limit shared with other clients may have
-grown). Before that, each episode sets the rate to what was admitted lately (multiplicative
-decrease), and while workers wait for tokens it grows again (additive increase). Retry-After
+probes above it only after a long quiet spell, in seconds and in requests (a limit shared
+with other clients may have grown). Before that, each episode sets the rate to what was
+admitted lately (multiplicative decrease), and while workers wait for tokens it grows again
+(additive increase). Retry-After
 pauses every worker, not only the one that was told. Workers acquire a token before each
 request, so concurrency follows the rate: idle workers simply wait.
 
@@ -23,7 +24,11 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from app.scim.http.errors import ScimError
+from app.scim.http.stops import RateDeadline as RateDeadline
+from app.scim.http.stops import Stop as Stop
+from app.scim.http.stops import WaitCancelled as WaitCancelled
+from app.scim.http.stops import deadline_text as deadline_text
+from app.scim.http.stops import sliced_sleep as sliced_sleep
 
 DEFAULT_DEADLINE = 2 * 3600.0  # seconds a sync may keep retrying throttled requests
 THROTTLE_STATUSES = frozenset({429, 503})
@@ -39,30 +44,11 @@ MEASURE_SPAN = 3.0  # seconds between two episodes for what was admitted between
 MEASURE_COUNT = 5  # and requests admitted between them, for whole requests to count finely enough
 HOLD = 0.97  # share of a measured limit the client sends at
 PROBE_QUIET = 30.0  # seconds at a measured limit without a 429 before probing above it
+PROBE_COUNT = 60  # and requests' worth of them, so that a slow limit is seldom probed
 PROBE = 0.02  # growth a second while probing, compounded
 RISEN = 1.2  # a rate refused this far above the limit (or what was admitted) raises it
-HISTORY = 60.0  # seconds of send times and episodes kept for measuring
+HISTORY = 60.0  # seconds of send times and episodes kept for measuring, or more (_history)
 MIN_RATE = 0.01  # requests a second: one every 100 s, the floor a 429 storm can push to
-SLICE = 0.2  # seconds: waits are cut in slices so that a cancel is seen promptly
-
-
-def deadline_text(seconds: float) -> str:
-    """2 h, 45 min: how a --deadline is named in messages."""
-    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{round(seconds / 60, 1):g} min"
-
-
-class Stop(Exception):
-    """Raised inside a worker when the sync is cancelled or must stop."""
-
-
-class WaitCancelled(ScimError, Stop):
-    """The admin cancelled while a request waited for the rate limit: it was not sent.
-
-    A ScimError where a request's failure is handled, a Stop where the worker's work is.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(0, None, "not sent: cancelled while waiting for the server's rate limit")
 
 
 @dataclass(frozen=True)
@@ -82,23 +68,6 @@ class HeaderLimit:
         if self.quota and self.window:
             return self.quota / self.window
         return None
-
-
-def sliced_sleep(
-    seconds: float,
-    cancelled: Callable[[], bool] | None,
-    clock: Callable[[], float],
-    sleep: Callable[[float], None],
-) -> None:
-    """Sleep in short slices; raises WaitCancelled when the sync is cancelled meanwhile."""
-    end = clock() + max(0.0, seconds)
-    while True:
-        if cancelled is not None and cancelled():
-            raise WaitCancelled()
-        left = end - clock()
-        if left <= 0:
-            return
-        sleep(min(left, SLICE))
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -228,13 +197,16 @@ class RateLimiter:
         self.started = now
         self._tokens, self._last = 1.0, now
         self._paused_until = now
+        self.asked = 0.0  # the longest wait a server asked for (Retry-After, a budget's reset)
         self._credit = 0.0
         self._episode: float | None = None  # when the rate was last decreased
-        self._episodes: deque[float] = deque()  # times of throttled episodes, last minute
+        self._episodes: deque[float] = deque()  # times of throttled episodes, _history()
         self._base = max_rate or 0.0  # the rate right after the last decrease
         self._limit: float | None = None  # the server's rate, measured between two episodes
-        self._recent: deque[float] = deque()  # send times of admitted requests, last minute
+        self._lower = 0.0  # what the last measurement admitted: the limit is seldom below
+        self._recent: deque[float] = deque()  # send times of admitted requests, _history()
         self._in_flight = 0
+        self._paced: float | None = None  # the rate the latest request granted was spaced at
 
     # --- before and after each request -----------------------------------------------------
 
@@ -252,11 +224,14 @@ class RateLimiter:
                     self._in_flight += 1
                     if self.rate is not None:
                         self._tokens -= 1
+                        self._paced = self.rate
                         if waited and self.source == "learned":
                             self._grow(now)
                     return now
                 if wait <= 0 and self.rate is not None:  # no token left at a known rate
                     wait = max((1 - self._tokens) / self.rate, 1e-6)
+                if self._paused_until > self.started + self.deadline:
+                    raise RateDeadline(self.asked, self.deadline)  # asked of an earlier request
             waited = True
             self.sleep(wait)
 
@@ -275,7 +250,7 @@ class RateLimiter:
             if status not in THROTTLE_STATUSES:
                 self.admitted += 1
                 self._recent.append(sent_at)
-                while self._recent and self._recent[0] < now - HISTORY:
+                while self._recent and self._recent[0] < now - self._history():
                     self._recent.popleft()
                 return None
             self.throttled += 1
@@ -286,6 +261,7 @@ class RateLimiter:
                 self._decrease(now)  # answers to requests sent before it add nothing new
             self._tokens = min(self._tokens, 0.0)
             if wait:
+                self.asked = max(self.asked, wait)
                 until = now + wait
                 if until > self._paused_until:
                     self._paused_until = until
@@ -319,6 +295,7 @@ class RateLimiter:
     def _follow(self, advertised: HeaderLimit, now: float) -> None:
         if advertised.remaining is not None and advertised.remaining <= 0 and advertised.reset:
             self._paused_until = max(self._paused_until, now + advertised.reset)
+            self.asked = max(self.asked, advertised.reset)
             return
         rate = advertised.rate
         if rate is None or rate <= 0:
@@ -334,7 +311,7 @@ class RateLimiter:
         two of them is its rate, Retry-After pauses included. Before there are two, the last
         second is the window (the server's burst included: an overestimate, corrected soon).
         """
-        while self._episodes and self._episodes[0] < now - HISTORY:
+        while self._episodes and self._episodes[0] < now - self._history():
             self._episodes.popleft()
         episode = self._episodes[-1] if self._episodes else None
         since = now - 1.0 if episode is None else episode
@@ -347,7 +324,14 @@ class RateLimiter:
     def _decrease(self, now: float) -> None:
         measured, exact = self._measured(now)
         if exact and measured is not None:
-            self._limit = self._new_limit(measured)
+            self._limit, self._lower = self._new_limit(measured), measured
+            rate = HOLD * self._limit
+        elif self._limit is not None and self.rate:
+            # Refused again too soon to measure, at the limit held: the limit lies between what
+            # was measured and the rate refused (a generic decrease would fall far below it).
+            refused = self._refused()
+            lower = min(max(self._lower, measured or 0.0), HOLD * refused)
+            self._limit = min(self._limit, (lower + refused) / 2)
             rate = HOLD * self._limit
         elif measured is not None and self.rate:
             # The server admitted `measured` while this client sent at `rate`, which was
@@ -374,10 +358,22 @@ class RateLimiter:
         the rate refused, and a rate refused far above what was admitted puts it between the
         two. An overestimate costs one more 429, which measures again.
         """
-        refused = self.rate or measured
-        if self._limit is not None and refused > HOLD * self._limit * 1.001:  # a probe
-            return max(measured, (self._limit + refused) / 2)
+        refused = self._refused() or measured
+        held = HOLD * self._limit if self._limit is not None else None
+        if held is not None and refused > held * 1.001:  # a probe, from the rate held
+            return max(measured, (held + refused) / 2)
         return (measured + refused) / 2 if refused > RISEN * measured else measured
+
+    def _history(self) -> float:
+        """Seconds of send times and episodes kept: twice a probe's quiet spell, so that the
+        episode before a probe is still there to measure from at a slow rate."""
+        return max(HISTORY, 2 * PROBE_COUNT / self.rate) if self.rate else HISTORY
+
+    def _refused(self) -> float:
+        """The rate a refused request was sent at: the rate before its own grant raised it
+        (at a slow rate, one grant of a probe is several percent)."""
+        rate = self.rate or 0.0
+        return min(rate, self._paced) if self._paced else rate
 
     def _grow(self, now: float) -> None:
         """One token granted to a waiting worker. At a measured limit: hold just under it, and
@@ -389,7 +385,7 @@ class RateLimiter:
             hold = HOLD * self._limit
             if rate < hold:
                 grown = min(hold, rate + INCREASE * self._base / rate)
-            elif quiet > PROBE_QUIET:
+            elif quiet > max(PROBE_QUIET, PROBE_COUNT / rate):
                 grown = rate * (1 + PROBE) ** (1 / rate)
             else:
                 return

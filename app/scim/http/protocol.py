@@ -4,9 +4,11 @@ member lists and how attribute values compare."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
+from app.core.identity import email_key, group_key
 from app.scim.http import answers
+from app.scim.http.errors import BadAnswer
 
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
@@ -26,9 +28,37 @@ def resource_path(endpoint: str, resource_id: str) -> str:
 
 
 def member_ids(group: dict[str, Any], where: str = "a group") -> list[str]:
-    """The ids in a group's `members` (absent: none; use `has_members` to tell the two apart)."""
+    """The ids in a group's `members` (absent: none; use `has_members` to tell the two apart).
+
+    A member carries its id in `value`; some servers send only `$ref` (the member's URI,
+    .../Users/<id>), whose last path segment is then the id. A member with neither cannot
+    be counted as absent or present, so it is an error, never skipped.
+    """
     members = answers.objects(group.get("members"), where, "members")
-    return [str(m["value"]) for m in members if m.get("value") not in (None, "")]
+    ids = []
+    for member in members:
+        value = member.get("value")
+        if value in (None, ""):
+            value = ref_id(member.get("$ref"))
+        if value in (None, "") or isinstance(value, bool | dict | list):
+            shown = str({k: v for k, v in member.items() if k in ("value", "$ref", "display")})
+            raise BadAnswer(
+                f"{where}: a member with neither `value` nor a `$ref` ending in /Users/<id> "
+                f"({shown[:120]}): GroupMap cannot tell who it is, so it changes nothing from "
+                "this answer; report it to the vendor"
+            )
+        ids.append(str(value))
+    return ids
+
+
+def ref_id(ref: object) -> str | None:
+    """The resource id at the end of a `$ref` URI (.../Users/<id> or .../Groups/<id>)."""
+    if not isinstance(ref, str):
+        return None
+    segments = [unquote(s) for s in urlsplit(ref.strip()).path.split("/") if s]
+    if len(segments) < 2 or segments[-2] not in ("Users", "Groups"):
+        return None
+    return segments[-1]
 
 
 def has_members(group: dict[str, Any]) -> bool:
@@ -49,9 +79,11 @@ def attribute_values(resource: dict[str, Any], attribute: str) -> list[str]:
 
 
 def value_matches(resource: dict[str, Any], attribute: str, value: str) -> bool:
-    """RFC 7643: userName, emails and displayName compare case-insensitively; externalId exactly."""
+    """RFC 7643: userName, emails and displayName compare case-insensitively; externalId exactly.
+    Case-insensitively means by app/core/identity.py's keys (NFC, lower case; ß is not ss)."""
     values = attribute_values(resource, attribute)
     if attribute == "externalId":
         return value in values
-    folded = value.casefold()
-    return any(v.casefold() == folded for v in values)
+    key = group_key if attribute == "displayName" else email_key
+    wanted = key(value)
+    return any(key(v) == wanted for v in values)

@@ -7,26 +7,28 @@ The token lives only in the Authorization header of the httpx client; nothing he
 headers into text, and any server text echoing the token is redacted before it is shown.
 Every request is bounded: a total deadline from sending to the last byte of the answer (not
 only per read, so a server dripping bytes cannot hold a sync), and a cap on the answer's size,
-read as a stream so an oversized body is refused before it fills the memory.
+read as a stream so an oversized body is refused before it fills the memory. Retries do not
+multiply the deadline: a request is sent again only while its failures took less than one
+deadline in all, or once after a first attempt that ran into it (`may_retry`).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import random
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from app.core.errors import InputError
-from app.scim.http.errors import AuthError, BadAnswer, ConnectError, ScimError
-from app.scim.http.pacing import THROTTLE_STATUSES, RateLimiter, deadline_text
+from app.scim.http.errors import AuthError, BadAnswer, ConnectError, ScimError, TooLarge
+from app.scim.http.pacing import THROTTLE_STATUSES, RateDeadline, RateLimiter
 from app.scim.http.redact import REDACTED, redact
+from app.scim.http.urls import checked_base_url, checked_token, url_problem
 
 log = logging.getLogger("app.scim")
 
@@ -35,7 +37,14 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REQUEST_DEADLINE = 120.0  # seconds from sending a request to the last byte of its answer
 MAX_RESPONSE_MB = 64  # a 1,000-user page with groups is a few MB; a 100,000-member group ~10 MB
 KEPT_EXTENSIONS = ("http_version", "reason_phrase")
-__all__ = ["REDACTED", "RequestEvent", "Transport", "checked_base_url", "checked_token"]
+__all__ = [
+    "REDACTED",
+    "RequestEvent",
+    "Transport",
+    "checked_base_url",
+    "checked_token",
+    "url_problem",
+]
 
 
 @dataclass(frozen=True)
@@ -50,82 +59,19 @@ class RequestEvent:
     error: str = ""
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def url_problem(base_url: str, insecure_http: bool) -> str | None:
-    """The one rule for a usable SCIM base URL: why not ("invalid", "credentials", "not http",
-    "plain http"), or None. Plain http is only for this machine unless allowed."""
-    try:
-        url = httpx.URL(base_url.strip())
-    except httpx.InvalidURL:
-        return "invalid"
-    if url.userinfo:
-        return "credentials"
-    if url.scheme not in ("http", "https") or not url.host:
-        return "not http"
-    if url.scheme == "http" and not (insecure_http or is_loopback(url.host)):
-        return "plain http"
-    return None
-
-
-def checked_base_url(base_url: str, insecure_http: bool) -> str:
-    """The base URL without a trailing slash; refuses what url_problem refuses.
-
-    A URL carrying credentials (user:password@host) is never quoted back.
-    """
-    problem = url_problem(base_url, insecure_http)
-    if problem == "invalid":
-        raise InputError(
-            "the SCIM URL is not a valid URL: give the service provider's SCIM base URL, e.g. "
-            "https://example.com/scim/v2"
-        )
-    if problem == "credentials":
-        host = httpx.URL(base_url.strip()).host
-        raise InputError(
-            f"the SCIM URL for {host or 'the server'} carries a user name or password "
-            "(user:password@host): GroupMap never sends credentials in the URL; remove them "
-            "from the URL and give the bearer token as the token instead"
-        )
-    if problem == "not http":
-        raise InputError(
-            f"SCIM URL {base_url!r} is not an http(s) URL: give the service provider's SCIM base "
-            "URL, e.g. https://example.com/scim/v2"
-        )
-    if problem == "plain http":
-        raise InputError(
-            f"SCIM URL {base_url!r} uses plain http, which would send the token unencrypted: "
-            "use https, or pass --insecure-http if this is a test server you trust"
-        )
-    return str(httpx.URL(base_url.strip())).rstrip("/")
-
-
-def checked_token(token: str | None) -> str | None:
-    """The token without surrounding whitespace (a secret file's trailing newline).
-
-    A token that cannot go into an HTTP header is refused here, without showing it: sent as
-    is, the HTTP library's error would quote the header, token included.
-    """
-    token = (token or "").strip()
-    if not token:
-        return None
-    if token.lower().startswith("bearer "):
-        raise InputError(
-            "the bearer token starts with 'Bearer ': give the token alone, GroupMap adds the "
-            "'Bearer ' prefix itself"
-        )
-    if not all(" " < ch < "\x7f" for ch in token):
-        raise InputError(
-            "the bearer token contains spaces, line breaks or non-ASCII characters, which "
-            "cannot be sent in an HTTP header: copy the token again from the service provider"
-        )
-    return token
+def request_kind(method: str, path: str, params: dict[str, Any] | None) -> str:
+    """How a request is counted: user_pages, user_lookups, group_pages, group_lookups,
+    single_reads, writes or discovery (the read-back is named by its caller)."""
+    if method != "GET":
+        return "writes"
+    filtered = bool(params and "filter" in params)
+    if path == "/Users":
+        return "user_lookups" if filtered else "user_pages"
+    if path == "/Groups":
+        return "group_lookups" if filtered else "group_pages"
+    if path.startswith(("/Groups/", "/Users/")):
+        return "single_reads"
+    return "discovery"
 
 
 class Transport:
@@ -163,10 +109,16 @@ class Transport:
         self.max_response_bytes = int(max_response_mb * 1024 * 1024)
         self._lock = threading.Lock()
         self._count = 0
+        self._kinds: Counter[str] = Counter()  # requests by kind, for --json
 
     @property
     def request_count(self) -> int:
         return self._count
+
+    def requests_by_kind(self) -> dict[str, int]:
+        """Requests sent so far by kind (user_pages, group_pages, single_reads, writes, ...)."""
+        with self._lock:
+            return dict(sorted(self._kinds.items()))
 
     def close(self) -> None:
         self._http.close()
@@ -190,23 +142,30 @@ class Transport:
         json: Any = None,
         headers: dict[str, str] | None = None,
         retry_ambiguous: bool = True,
+        kind: str | None = None,
     ) -> httpx.Response:
         """A 2xx response, after retrying what may be retried; a ScimError otherwise.
 
         retry_ambiguous=False: a failure after the request may have reached the server
         (timeout, dropped connection, 5xx other than 503) is raised at once as an ambiguous
         ConnectError, so the caller can check what happened before repeating a create.
+        kind: how the request is counted in requests_by_kind (else from method and path).
         """
+        kind = kind or request_kind(method, path, params)
         url = f"{self.base_url}{path}"
         send_headers = dict(headers or {})
         if json is not None:
             send_headers["Content-Type"] = SCIM_JSON
         attempt = throttled = 0
+        begun, paced = time.monotonic(), 0.0  # paced: rate-limit waits, bounded by --deadline
         while True:
             attempt += 1
+            asked = time.monotonic()
             sent_at = self.limiter.acquire()
+            paced += time.monotonic() - asked
             with self._lock:
                 self._count += 1
+                self._kinds[kind] += 1
             started = time.monotonic()
             try:
                 response = self._exchange(method, path, url, params, json, send_headers)
@@ -215,11 +174,12 @@ class Transport:
                 ambiguous = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 reason = self._describe(exc)
                 self._event(method, path, None, started, attempt, reason)
-                if attempt - throttled >= self.max_attempts or (ambiguous and not retry_ambiguous):
+                tries, spent = attempt - throttled, time.monotonic() - begun - paced
+                if not self.may_retry(tries, spent) or (ambiguous and not retry_ambiguous):
                     raise ConnectError(
                         f"{method} {path}: {reason} (after {attempt} attempt(s))", ambiguous
                     ) from None
-                self.wait_before_retry(attempt - throttled)
+                self.wait_before_retry(tries)
                 continue
             status = response.status_code
             wait = self.limiter.observe(status, response.headers, sent_at)
@@ -230,24 +190,28 @@ class Transport:
             if status in THROTTLE_STATUSES:
                 self._throttled(error, wait or 0.0)
                 throttled += 1
+                paced += time.monotonic() - started
                 continue  # the limiter paces the retry (and pauses every worker if asked)
-            if status not in RETRY_STATUSES or attempt - throttled >= self.max_attempts:
+            spent = time.monotonic() - begun - paced
+            if status not in RETRY_STATUSES or not self.may_retry(attempt - throttled, spent):
                 raise error
             if not retry_ambiguous:
                 raise error
             self.wait_before_retry(attempt - throttled)
 
+    def may_retry(self, tries: int, spent: float) -> bool:
+        """Whether a failed request (not a throttled one) is sent again: at most max_attempts
+        times, and only while its failures have taken less than one request deadline in all,
+        or once after a first attempt that ran into it. So one request waits at most twice
+        the request deadline plus one backoff, however slowly a server drips its answers."""
+        if tries >= self.max_attempts:
+            return False
+        return spent < self.request_deadline or tries == 1
+
     def _throttled(self, error: ScimError, wait: float) -> None:
         """A 429/503 is retried until the deadline; a wait beyond it fails now, not later."""
         if self.limiter.past_deadline(wait):
-            shown = deadline_text(self.limiter.deadline)
-            raise ScimError(
-                error.status,
-                error.scim_type,
-                f"{error.detail} (the server still limits the rate: retrying would run past "
-                f"the {shown} deadline (--deadline); run the sync again later, it sends "
-                "only what is still missing)".lstrip(),
-            )
+            raise RateDeadline(wait, self.limiter.deadline, error.status)
 
     def _send_within(self, request: httpx.Request, deadline: float) -> httpx.Response:
         """Send and wait for the answer's status and headers until the deadline, however
@@ -334,9 +298,9 @@ class Transport:
             extensions={k: v for k, v in response.extensions.items() if k in KEPT_EXTENSIONS},
         )
 
-    def _too_large(self, method: str, path: str, status: int) -> BadAnswer:
+    def _too_large(self, method: str, path: str, status: int) -> TooLarge:
         limit = self.max_response_bytes / 1024 / 1024
-        return BadAnswer(
+        return TooLarge(
             f"{self.base_url}: {method} {path} answered more than {limit:g} MB, the response "
             "size limit: raise it (--max-response-mb) if this server's answers are that "
             "large, or ask for smaller pages",

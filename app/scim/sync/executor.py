@@ -17,6 +17,7 @@ from functools import partial
 from app.scim.config.settings import SyncProgress, SyncSettings
 from app.scim.http.budget import ChangeBudget
 from app.scim.http.client import ScimClient
+from app.scim.sync.gate import pass_gate
 from app.scim.sync.plan import MassRemovalError, SyncPlan
 from app.scim.sync.result import OperationLog, SyncResult
 from app.scim.sync.run import Run
@@ -43,12 +44,14 @@ def execute(
     verify: bool = True,
     budget: ChangeBudget | None = None,
 ) -> SyncResult:
-    """Apply the plan; raises MassRemovalError (nothing written) when the guard trips.
+    """Apply the plan; raises MassRemovalError or PlanNoLongerFits (nothing written) when the
+    mass-removal guard trips or the write gate finds the server changed since the plan.
 
     Without a `budget`, one is made from the settings' max_changes_per_hour for this run.
     """
     if plan.blocked:
         raise MassRemovalError(plan.mass_removal_message())
+    pass_gate(client, plan, settings, cancelled)  # the server is still what the plan assumed
     result = SyncResult.start(plan)
     result.journal = journal
     client.limiter.deadline = settings.deadline  # throttled retries end with the sync's deadline
@@ -70,4 +73,5 @@ def execute(
     if verify and not run.abort:
         read_back(client, result, settings.concurrency, cancelled, log)
     result.requests = client.request_count
+    result.requests_by_kind = client.requests_by_kind()
     return result

@@ -14,6 +14,7 @@ import pandas as pd
 
 from app.core.engine import Evaluation, evaluate
 from app.core.errors import InputError
+from app.core.identity import email_key
 from app.core.mapping import Mapping
 from app.core.users import UserList
 from app.scim.config.settings import SyncSettings
@@ -57,8 +58,8 @@ class SyncPlan:
         return sum(len(v) for v in self.removes.values())
 
     def changed_emails(self) -> set[str]:
-        """The export users (email, lower case) the plan adds to or removes from a group."""
-        return {e.lower() for m in (self.adds, self.removes) for v in m.values() for e in v}
+        """The export users (email_key) the plan adds to or removes from a group."""
+        return {email_key(e) for m in (self.adds, self.removes) for v in m.values() for e in v}
 
     @property
     def unchanged_count(self) -> int:
@@ -193,9 +194,9 @@ def plan_sync(
 def _found(emails: Iterable[object], state: ServerState) -> list[str]:
     seen: dict[str, str] = {}
     for email in emails:
-        lower = str(email).lower()
-        if lower in state.user_ids:
-            seen.setdefault(lower, str(email))
+        key = email_key(str(email))
+        if key in state.user_ids:
+            seen.setdefault(key, str(email))
     return list(seen.values())
 
 
@@ -203,19 +204,19 @@ def _attribute_values(plan: SyncPlan, evaluation: Evaluation, emails: Iterable[o
     """Per user to change: the single value to write ("" clears it)."""
     changed = plan.changed_emails()
     for i, email in enumerate(emails):
-        lower = str(email).lower()
-        if lower not in changed or lower in plan.attribute_values:
+        key = email_key(str(email))
+        if key not in changed or key in plan.attribute_values:
             continue
         after = evaluation.user_after(i)
         if len(after) > 1:
-            plan.conflicts[lower] = (
+            plan.conflicts[key] = (
                 f"would hold {', '.join(after)} but the attribute holds one value; left unchanged"
             )
             continue
-        plan.attribute_values[lower] = after[0] if after else ""
+        plan.attribute_values[key] = after[0] if after else ""
     if plan.conflicts:
         for changes in (plan.adds, plan.removes):
             for group in list(changes):
-                changes[group] = [e for e in changes[group] if e.lower() not in plan.conflicts]
+                changes[group] = [e for e in changes[group] if email_key(e) not in plan.conflicts]
                 if not changes[group]:
                     del changes[group]

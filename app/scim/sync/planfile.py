@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key
 from app.core.mapping import Mapping
 from app.core.users import UserList
 from app.io.atomic import atomic_write_bytes
 from app.io.drafts import draft_dict, mapping_from_draft
 from app.scim.config.settings import TARGET_GROUPS, SyncSettings
-from app.scim.http.client import ScimClient, member_ids
-from app.scim.http.errors import ScimError
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.state import ServerGroup, ServerState
 
@@ -118,7 +117,10 @@ def plan_content(
             "itself (or its --dry-run to review it)"
         )
     ids = plan.state.user_ids
-    touched = sorted(set(plan.adds) | set(plan.removes) | set(plan.groups_to_create))
+    # Every managed group, touched or not: `apply` checks the whole scope against the server.
+    touched = sorted(
+        set(plan.adds) | set(plan.removes) | set(plan.groups_to_create) | set(plan.state.managed)
+    )
     groups = {}
     for name in touched:
         group = plan.state.groups.get(name)
@@ -129,10 +131,13 @@ def plan_content(
             "fingerprint": fingerprint(members),
         }
     operations: list[dict[str, Any]] = [{"op": "create", "group": g} for g in plan.groups_to_create]
+    frame = plan.users.frame  # names, so the applied plan's report reads as the sync's
+    names = dict(zip(frame["email"], frame["name"], strict=True))
     for op, changes in (("add", plan.adds), ("remove", plan.removes)):
         for name in sorted(changes):
             operations += [
-                {"op": op, "group": name, "email": email, "id": ids[email.lower()]}
+                {"op": op, "group": name, "email": email, "id": ids[email_key(email)],
+                 "name": str(names.get(email) or "")}
                 for email in changes[name]
             ]
     settings = plan.settings
@@ -157,9 +162,14 @@ def plan_content(
 
 
 def save_plan(
-    path: Path, plan: SyncPlan, mapping: Mapping, export_files: Iterable[str | Path]
+    path: Path,
+    plan: SyncPlan,
+    mapping: Mapping,
+    export_files: Iterable[str | Path],
+    guards: dict[str, Any] | None = None,
 ) -> SavedPlan:
-    """Write a plan file for approval, stamped with when and by whom it was made."""
+    """Write a plan file for approval, stamped with when and by whom it was made, with what
+    its maker overrode of the guards (app/scim/sync/guards.py)."""
     from datetime import UTC, datetime
 
     from app.io.journal import os_user
@@ -167,6 +177,7 @@ def save_plan(
     when = datetime.now(UTC).isoformat(timespec="seconds")
     content = plan_content(plan, mapping, [Path(p) for p in export_files], when)
     content["created_by"] = os_user()
+    content["guard"]["overrides"] = guards or {}
     return write_plan(path, content)
 
 
@@ -239,29 +250,6 @@ def _check_shape(data: dict[str, Any]) -> None:
             raise ValueError(f"{op['op']} in {op['group']!r} has no user id")
 
 
-def stale_groups(client: ScimClient, saved: SavedPlan) -> list[str]:
-    """Why the plan no longer fits the server: one line per touched group that changed."""
-    reasons = []
-    for name, recorded in saved.content["groups"].items():
-        if recorded["id"] is None:
-            if client.find_group(name) is not None:
-                reasons.append(f"{name} was created on the server since the plan")
-            continue
-        try:
-            body, _ = client.get_group(str(recorded["id"]))
-        except ScimError as exc:
-            if exc.status == 404:
-                reasons.append(f"{name} was deleted on the server since the plan")
-                continue
-            raise
-        now = set(member_ids(body))
-        if fingerprint(now) != recorded["fingerprint"]:
-            differ = len(now ^ set(recorded["members"]))
-            noun = "member differs" if differ == 1 else "members differ"
-            reasons.append(f"{name} changed since the plan: {differ} {noun}")
-    return reasons
-
-
 def sync_plan(saved: SavedPlan, settings: SyncSettings) -> SyncPlan:
     """The saved operations as a plan the executor runs: nothing recomputed."""
     adds: dict[str, list[str]] = {}
@@ -271,7 +259,7 @@ def sync_plan(saved: SavedPlan, settings: SyncSettings) -> SyncPlan:
         if op["op"] == "create":
             continue
         (adds if op["op"] == "add" else removes).setdefault(op["group"], []).append(op["email"])
-        user_ids[str(op["email"]).lower()] = str(op["id"])
+        user_ids[email_key(str(op["email"]))] = str(op["id"])
     groups = {
         name: ServerGroup(str(g["id"]), name, list(g["members"]))
         for name, g in saved.content["groups"].items()
@@ -279,7 +267,9 @@ def sync_plan(saved: SavedPlan, settings: SyncSettings) -> SyncPlan:
     }
     state = ServerState(user_ids=user_ids, groups=groups, managed=list(saved.content["groups"]))
     emails = dict.fromkeys(e for changes in (adds, removes) for v in changes.values() for e in v)
-    users = UserList.of_emails(emails)
+    names = {str(op["email"]): str(op.get("name") or "") for op in saved.operations
+             if op["op"] != "create"}
+    users = UserList.of_emails(emails, names)
     return SyncPlan(
         groups_to_create=[op["group"] for op in saved.operations if op["op"] == "create"],
         adds=adds,

@@ -1,17 +1,22 @@
-"""A sync's journal records: what the run is, its plan, each operation as it completes;
-and what the journal tells later runs (the source guard's reference, this app's own changes).
+"""A sync's journal records: what the run is, its plan, each write's intent before it is
+sent and its outcome after; and what the journal tells later runs (the source guard's
+reference, this app's own changes).
 
-The executor calls `created`, `applied`, `failed` and `not_kept` from its worker threads;
-each writes one flushed line (app/io/journal.py), so the file is an accurate record of
-what reached the server even when the process is killed.
+The executor calls `intent` right before each request, then `created`, `applied`,
+`witnessed`, `failed` and `not_kept` from its worker threads; each writes one line forced to
+disk (app/io/journal.py), so the file is a write-ahead log of what may have reached the server
+even when the process is killed. An intent carries the witnessed before-state of every
+membership it touches (what the run read): undo never reverts what was there before the run.
+A record that cannot be written sets `error`, and the run sends nothing more.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from app.core.identity import email_key
 from app.core.mapping import Mapping
 from app.core.source_guard import SourceStats, source_change, source_stats
 from app.core.users import UserList
@@ -19,9 +24,11 @@ from app.io.drafts import draft_dict
 from app.io.journal import (
     FORMAT_VERSION,
     Journal,
+    JournalUnwritable,
     last_successful_sync,
     list_runs,
     os_user,
+    read_run,
     when,
 )
 from app.scim.config.settings import SyncSettings
@@ -31,6 +38,12 @@ if TYPE_CHECKING:
     from app.scim.sync.result import FailedOperation, SyncResult
 
 
+class SourceRecord(Protocol):
+    """A live source as the journal records it (app/sources/users.py's SourceInfo)."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
 class RunJournal:
     """The journal of one run, bound to its plan (for SCIM ids of groups and users)."""
 
@@ -38,6 +51,7 @@ class RunJournal:
         self.journal = journal
         self.plan = plan
         self.group_ids: dict[str, str] = {n: g.id for n, g in plan.state.groups.items()}
+        self.error = ""  # set when a record could not be written: the run stops sending
 
     @property
     def run_id(self) -> int:
@@ -53,13 +67,20 @@ class RunJournal:
         *,
         dry_run: bool = False,
         undoes: int | None = None,
+        applies: str | None = None,
         folder: Path | None = None,
         counted: bool = True,
+        source: SourceRecord | None = None,
+        guards: dict[str, Any] | None = None,
     ) -> RunJournal:
         """Open a new run's journal and write its start and plan records.
 
         `counted=False`: the plan's users are not the export's (an undo, a saved plan), so the
         export's counts are left out and the run is never the source guard's reference.
+        `undoes` (a run id) and `applies` (a plan code) name what the run is; `source` the
+        live source the users were read from (kind, URL, attribute, users); `guards`, what
+        was overridden (app/scim/sync/guards.py, `plan_guards`), is a record of its own. Raises
+        JournalUnwritable (nothing sent yet) when the folder or disk cannot take the records.
         """
         run = cls(Journal.create(folder), plan)
         counts = export_stats(plan.users) if counted else {"users": None, "blank_source": None}
@@ -71,12 +92,17 @@ class RunJournal:
             os_user=os_user(),
             dry_run=dry_run,
             undoes=undoes,
+            applies=applies,
             target=settings.target,
             attribute=settings.attribute,
             match_attribute=settings.match_attribute,
-            mapping=draft_dict(mapping) if mapping is not None else None,
             export={"files": [Path(f).name for f in export_files], **counts},
+            **({"source": source.to_json()} if source is not None else {}),
         )
+        if mapping is not None:  # a record of its own: readers of the runs' heads skip it
+            run.journal.write("mapping", mapping=draft_dict(mapping))
+        if guards is not None:
+            run.journal.write("guards", **guards)
         run.journal.write(
             "plan",
             groups_to_create=list(plan.groups_to_create),
@@ -89,10 +115,20 @@ class RunJournal:
 
     def _members(self, emails: list[str]) -> list[dict[str, str]]:
         ids = self.plan.state.user_ids
-        return [{"id": ids.get(e.lower(), ""), "email": e} for e in emails]
+        return [{"id": ids.get(email_key(e), ""), "email": e} for e in emails]
+
+    def _write(self, kind: str, **data: Any) -> None:
+        """One record; a failure is kept in `error` (the run checks it before every request)
+        rather than raised in a worker thread."""
+        if self.error:
+            return
+        try:
+            self.journal.write(kind, **data)
+        except JournalUnwritable as error:
+            self.error = str(error)
 
     def _op(self, op: str, group: str, emails: list[str], outcome: str, **extra: Any) -> None:
-        self.journal.write(
+        self._write(
             "op",
             op=op,
             group=group,
@@ -100,6 +136,28 @@ class RunJournal:
             members=self._members(emails),
             outcome=outcome,
             **extra,
+        )
+
+    def intent(
+        self, operation: str, group: str, emails: list[str], group_id: str = ""
+    ) -> None:
+        """Before a request: what it will change, and each membership's witnessed before-state
+        (`before`: the user was a member of the group when the run read the server)."""
+        if group_id:
+            self.group_ids[group] = group_id
+        known = self.plan.state.groups.get(group)
+        present = set(known.members) if known is not None else set()
+        members = [
+            {**member, "before": bool(member["id"]) and member["id"] in present}
+            for member in self._members(emails)
+        ]
+        self._write(
+            "intent",
+            op=operation,
+            group=group,
+            group_id=self.group_ids.get(group, ""),
+            group_existed=known is not None,
+            members=members,
         )
 
     # --- called by SyncResult as operations complete -----------------------------------
@@ -111,6 +169,10 @@ class RunJournal:
             self._op("create", group, [], "adopted", status=None)
         else:
             self._op("create", group, [], "applied", status=201)
+
+    def witnessed(self, group: str, emails: list[str]) -> None:
+        """Members found in a group the run adopted: there before, never the run's own adds."""
+        self._op("add", group, emails, "witnessed")
 
     def applied(
         self, group: str, added: list[str], removed: list[str], status: int | None
@@ -143,7 +205,7 @@ class RunJournal:
     # --- after the writes ---------------------------------------------------------------
 
     def verified(self, result: SyncResult, requests: int) -> None:
-        self.journal.write(
+        self._write(
             "verify",
             requests=requests,
             not_kept=[
@@ -162,7 +224,9 @@ class RunJournal:
             else:
                 status = "done"
         summary = result.to_json() if result is not None else {}
-        self.journal.write("end", status=status or "done", result=summary)
+        self._write("end", status=status or "done", result=summary)
+        if result is not None and self.error and not result.journal_error:
+            result.journal_error = self.error  # a record after the last write failed: say so
 
 
 def export_stats(users: UserList) -> dict[str, int]:
@@ -203,19 +267,20 @@ def source_guard_message(url: str, users: UserList, folder: Path | None = None) 
 def applied_since(
     url: str, since: float | None = None, folder: Path | None = None
 ) -> dict[str, dict[str, bool]]:
-    """Per user (email, lower): group -> member after this app's last kept change to it, from
+    """Per user (email_key): group -> member after this app's last kept change to it, from
     the runs to `url` that started after `since` (a POSIX time; None: every run)."""
     changes: dict[str, dict[str, bool]] = {}
-    for run in list_runs(url, folder):
-        started = _posix(str(run.start.get("at", "")))
+    for head in list_runs(url, folder, head_only=True):
+        started = _posix(str(head.start.get("at", "")))
         if since is not None and started is not None and started < since:
             continue
+        run = read_run(head.path)  # only the runs since the export: their operations
         for op in run.ops:
             if op.get("op") not in ("add", "remove"):
                 continue
             outcome = op.get("outcome")
             for member in op.get("members") or []:
-                email = str(member.get("email", "")).lower()
+                email = email_key(str(member.get("email", "")))
                 groups = changes.setdefault(email, {})
                 group = str(op.get("group", ""))
                 if outcome == "applied":
@@ -234,7 +299,7 @@ def discount_own_changes(
     kept = []
     for d in drift:
         expected = set(d.export_groups)
-        for group, member in applied.get(d.email.lower(), {}).items():
+        for group, member in applied.get(email_key(d.email), {}).items():
             if member:
                 expected.add(group)
             else:

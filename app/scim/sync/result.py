@@ -9,14 +9,22 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from app.core.identity import email_key
 from app.scim.sync.plan import Drift, SyncPlan
 
 REPORT_COLUMNS = ["email", "name", "outcome", "added to", "removed from", "reason"]
 
 
 class OperationLog(Protocol):
-    """Where a result reports each operation as it completes, the read-back and the end: the
-    run's journal (app/scim/sync/record.py, RunJournal) when the run keeps one."""
+    """Where a run writes each intent before its request, each outcome after it, the read-back
+    and the end: the run's journal (app/scim/sync/record.py, RunJournal) when it keeps one.
+    `error` is set once a record could not be written: the run then sends nothing more."""
+
+    error: str
+
+    def intent(self, operation: str, group: str, emails: list[str]) -> None: ...
+
+    def witnessed(self, group: str, emails: list[str]) -> None: ...
 
     def created(self, group: str, group_id: str, adopted: bool = False) -> None: ...
 
@@ -84,13 +92,15 @@ class SyncResult:
     not_found: list[str] = field(default_factory=list)
     failed: list[FailedOperation] = field(default_factory=list)
     requests: int = 0
+    requests_by_kind: dict[str, int] = field(default_factory=dict)  # see Transport
     drift: list[Drift] = field(default_factory=list)
     cancelled: bool = False
     group_ids: dict[str, str] = field(default_factory=dict)  # groups created or adopted
-    done: dict[str, set[str]] = field(default_factory=dict)  # group -> emails (lower) applied
+    done: dict[str, set[str]] = field(default_factory=dict)  # group -> email_keys applied
     not_kept: list[NotKept] = field(default_factory=list)
     verified: bool = False  # the changed groups were read back
     unverified: list[str] = field(default_factory=list)  # groups the read-back could not read
+    journal_error: str = ""  # the journal became unwritable: the run stopped sending there
     journal: OperationLog | None = field(default=None, repr=False)  # when recording
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -121,9 +131,18 @@ class SyncResult:
         with self._lock:
             self.added += len(added)
             self.removed += len(removed)
-            self.done.setdefault(group, set()).update(e.lower() for e in [*added, *removed])
+            self.done.setdefault(group, set()).update(email_key(e) for e in [*added, *removed])
         if self.journal is not None:
             self.journal.applied(group, list(added), list(removed), status)
+
+    def witnessed(self, group: str, emails: Sequence[str]) -> None:
+        """Planned members found already in a group the run adopted: in place, but not the
+        run's doing, so never counted as added nor reverted by its undo."""
+        with self._lock:
+            self.unchanged += len(emails)
+            self.done.setdefault(group, set()).update(email_key(e) for e in emails)
+        if self.journal is not None and emails:
+            self.journal.witnessed(group, list(emails))
 
     def lost(
         self, group: str, operation: str, emails: list[str], reason: str, counted: bool = False
@@ -136,13 +155,13 @@ class SyncResult:
                     self.added -= len(emails)
                 else:
                     self.removed -= len(emails)
-                self.done.get(group, set()).difference_update(e.lower() for e in emails)
+                self.done.get(group, set()).difference_update(email_key(e) for e in emails)
         if self.journal is not None:
             self.journal.not_kept(group, operation, emails, reason, counted)
 
     def is_done(self, group: str, email: str) -> bool:
         with self._lock:
-            return email.lower() in self.done.get(group, set())
+            return email_key(email) in self.done.get(group, set())
 
     def add_failure(self, failure: FailedOperation) -> None:
         with self._lock:
@@ -190,7 +209,17 @@ class SyncResult:
             "not_kept": len(self.not_kept),
             "requests": self.requests,
             "drift": len(self.drift),
+            "left_alone": len(self.plan.conflicts),
+            "requests_by_kind": dict(self.requests_by_kind),
+            "groups_read": self._groups_read(),
         }
+
+    def _groups_read(self) -> dict[str, Any]:
+        """How the managed groups were read: from the group list or one by one, and why."""
+        state = self.plan.state
+        ways = list(state.groups_read_by.values())
+        read = {"list": ways.count("list"), "single": ways.count("single")}
+        return {**read, "why": state.groups_judged} if state.groups_judged else read
 
     def report_frame(self) -> pd.DataFrame:
         """One row per export user: the outcome, and for a failure the server's reason."""
@@ -199,19 +228,19 @@ class SyncResult:
         for op, changes in (("add", plan.adds), ("remove", plan.removes)):
             for group, emails in changes.items():
                 for email in emails:
-                    planned.setdefault(email.lower(), []).append((op, group))
+                    planned.setdefault(email_key(email), []).append((op, group))
         failures: dict[tuple[str, str, str], str] = {}
         for f in self.failed:
             for email in f.emails:
-                failures.setdefault((f.operation, f.group, email.lower()), f.reason)
-        not_found = {e.lower() for e in self.not_found}
+                failures.setdefault((f.operation, f.group, email_key(email)), f.reason)
+        not_found = {email_key(e) for e in self.not_found}
         lost: dict[str, list[str]] = {}
         for n in self.not_kept:
-            lost.setdefault(n.email.lower(), []).append(n.what())
+            lost.setdefault(email_key(n.email), []).append(n.what())
         rows = []
         frame = plan.users.frame
         for email, name in zip(frame["email"], frame["name"], strict=True):
-            key = email.strip().lower()
+            key = email_key(email)
             ops = planned.get(key, [])
             added = [g for op, g in ops if op == "add"]
             removed = [g for op, g in ops if op == "remove"]
@@ -238,4 +267,18 @@ class SyncResult:
         return pd.DataFrame(rows, columns=REPORT_COLUMNS)
 
     def describe_failures(self) -> list[str]:
-        return [f.describe() for f in self.failed] + [n.describe() for n in self.not_kept]
+        """One line per failure; failures for one reason (a deadline, a stop) in one line that
+        counts the work left for a rerun."""
+        by_reason: dict[str, list[FailedOperation]] = {}
+        for failure in self.failed:
+            by_reason.setdefault(failure.reason, []).append(failure)
+        lines = []
+        for reason, failures in by_reason.items():
+            if len(failures) == 1:
+                lines.append(failures[0].describe())
+                continue
+            groups = list(dict.fromkeys(f.group for f in failures))
+            shown = ", ".join(repr(g) for g in groups[:5]) + (", ..." if len(groups) > 5 else "")
+            changes = sum(max(len(f.emails), 1) for f in failures)
+            lines.append(f"{changes:,} change(s) in {len(groups)} group(s) ({shown}): {reason}")
+        return lines + [n.describe() for n in self.not_kept]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from app.core.identity import email_key
 from app.scim.config.settings import SyncProgress, SyncSettings
 from app.scim.http.client import ScimClient
 from app.scim.sync.executor import execute
@@ -31,11 +32,8 @@ def retry_failed(
             target.setdefault(failure.group, []).extend(
                 e for e in failure.emails if e not in target.get(failure.group, [])
             )
-    groups = dict(plan.state.groups)
-    for name, group_id in result.group_ids.items():
-        groups.setdefault(name, ServerGroup(group_id, name, []))
-    state = replace(plan.state, groups=groups)
-    touched = {e.lower() for m in (adds, removes) for v in m.values() for e in v}
+    state = replace(plan.state, groups=groups_after(result))
+    touched = {email_key(e) for m in (adds, removes) for v in m.values() for e in v}
     retry_plan = replace(
         plan,
         groups_to_create=list(dict.fromkeys(creates)),
@@ -62,3 +60,20 @@ def retry_failed(
         },
     )
     return merged
+
+
+def groups_after(result: SyncResult) -> dict[str, ServerGroup]:
+    """The plan's groups as the run left them: what the write gate compares a retry with."""
+    plan = result.plan
+    ids = plan.state.user_ids
+    groups = {}
+    for name in {*plan.state.groups, *result.group_ids}:
+        known = plan.state.groups.get(name)
+        group_id = known.id if known is not None else result.group_ids[name]
+        members = set(known.members) if known is not None else set()
+        done = result.done.get(name, set())
+        members |= {ids[email_key(e)] for e in plan.adds.get(name, []) if email_key(e) in done}
+        members -= {ids[email_key(e)] for e in plan.removes.get(name, []) if email_key(e) in done}
+        version = known.version if known is not None else None
+        groups[name] = ServerGroup(group_id, name, sorted(members), version)
+    return groups

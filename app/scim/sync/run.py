@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 
 from app.scim.config.settings import SyncProgress, SyncSettings
 from app.scim.http.budget import ChangeBudget
-from app.scim.http.client import ScimClient
+from app.scim.http.client import ScimClient, member_ids
 from app.scim.http.errors import AuthError, ConnectError, ScimError
 from app.scim.http.pacing import Stop, WaitCancelled
+from app.scim.sync.gate import MAX_WITNESS_AGE
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.result import FailedOperation, SyncResult
+from app.scim.sync.state import ServerGroup
 
 
 @dataclass
@@ -33,14 +35,48 @@ class Run:
     abort: str = ""
     was_cancelled: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    witnessed_at: dict[str, float] = field(default_factory=dict)  # group -> its last read
 
     def check(self) -> None:
-        """Called before every request: raises Stop when cancelled or after a fatal error."""
+        """Called before every request: raises Stop when cancelled or after a fatal error
+        (an unwritable journal is one: nothing is sent that the journal cannot record)."""
+        journal = self.result.journal
+        if journal is not None and journal.error and not self.abort:
+            self.result.journal_error = journal.error
+            self.abort = f"not sent: {journal.error}"
         if self.abort:
             raise Stop(self.abort)
         if self.cancelled is not None and self.cancelled():
             self.was_cancelled = True
             raise Stop("cancelled")
+
+    def witness(self, group: str) -> None:
+        """Before writing to a group the run read more than MAX_WITNESS_AGE seconds ago (a
+        paced run can write for hours): read it again, so the intent's before-states are what
+        the group holds now, and a member the admin added meanwhile is never the run's to undo."""
+        known = self.plan.state.groups.get(group)
+        if known is None or self.result.journal is None:
+            return
+        with self.lock:
+            at = self.witnessed_at.get(group, self.plan.state.read_at)
+        if at and time.monotonic() - at <= MAX_WITNESS_AGE:
+            return
+        body, version = self.client.get_group(known.id)
+        with self.lock:
+            self.plan.state.groups[group] = ServerGroup(known.id, group, member_ids(body), version)
+            self.witnessed_at[group] = time.monotonic()
+
+    def intend(self, operation: str, group: str, emails: list[str]) -> None:
+        """Right before a request: its intent, with the witnessed before-state, on disk first.
+        When the journal cannot take it, the request is not sent and the run stops."""
+        journal = self.result.journal
+        if journal is None or not (emails or operation in ("create", "delete")):
+            return
+        journal.intent(operation, group, emails)
+        if journal.error:
+            self.result.journal_error = journal.error
+            self.abort = f"not sent: {journal.error}"
+            raise Stop(self.abort)
 
     def spend(self, changes: int) -> None:
         """Before a request carrying membership changes: wait for the change budget."""

@@ -3,9 +3,10 @@
 Users are read by listing pages or by one filter per user, whichever takes fewer requests
 (decided after the first page, which says how many users the server has); users a filter
 does not find (a server comparing case-exactly, or refusing the filter) are then looked for
-by listing. Groups are listed without members; only the managed ones are then read with
-their members. Nothing is guessed: two accounts for one export user, one account for two
-export users, or two server groups for one managed group are reported, never picked.
+by listing. Groups are listed with their members, trusted where this server's list is
+(app/scim/sync/group_reads.py); the others are read one by one. Nothing is guessed: two
+accounts for one export user, one account for two export users, or two server groups for
+one managed group are reported, never picked.
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ from __future__ import annotations
 import math
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key, same_name_groups
 from app.core.mapping import Mapping
 from app.core.users import UserList, split_groups
 from app.scim.config.settings import MATCH_ATTRIBUTES, SyncProgress, SyncSettings
 from app.scim.http import answers
-from app.scim.http.client import FilterIgnored, ScimClient, attribute_values, member_ids
+from app.scim.http.client import FilterIgnored, ScimClient, attribute_values
 from app.scim.http.errors import ScimError, SyncCancelled
+from app.scim.sync.group_reads import read_groups
 
 
 @dataclass
@@ -40,17 +42,27 @@ class ServerGroup:
 class ServerState:
     """The server's view of the export's users and of the managed groups."""
 
-    user_ids: dict[str, str] = field(default_factory=dict)  # export email (lower) -> SCIM id
+    user_ids: dict[str, str] = field(default_factory=dict)  # email_key -> SCIM id
     groups: dict[str, ServerGroup] = field(default_factory=dict)  # managed group -> group
     attribute_values: dict[str, str] = field(default_factory=dict)  # email -> value (attr mode)
     all_groups_of: dict[str, list[str]] | None = None  # email -> every group, if users say so
     not_found: list[str] = field(default_factory=list)  # export emails, as written
-    ambiguous: dict[str, str] = field(default_factory=dict)  # email (lower) -> why left alone
+    ambiguous: dict[str, str] = field(default_factory=dict)  # email_key -> why left alone
     # group displayName -> ids of every user read (export or not) whose `groups` name it: a
     # group's member list without them is incomplete (never replaced from, on PUT servers)
     claimed_members: dict[str, set[str]] = field(default_factory=dict)
+    users_complete: bool = False  # every server user was read, and users carry `groups`
+    users_read: set[str] = field(default_factory=set)  # ids of every server user read
+    # managed group -> member ids as the group list (GET /Groups) shows them, where it does:
+    # a witness independent of GET /Groups/{id}, for servers that replace whole groups
+    listed_members: dict[str, set[str]] = field(default_factory=dict)
+    groups_read_by: dict[str, str] = field(default_factory=dict)  # group -> "list"/"single"
+    groups_judged: str = ""  # how this server's group list was judged
+    groups_list_trusted: bool = False  # its members may be read from the list (read-back too)
+    groups_on_server: int = 0  # every group the list holds, managed or not
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
+    read_at: float = 0.0  # time.monotonic() when the read ended; 0: not read here (a file)
 
     def email_of_id(self) -> dict[str, str]:
         return {uid: email for email, uid in self.user_ids.items()}
@@ -94,7 +106,7 @@ def read_attribute(resource: dict[str, Any], path: str) -> str:
 
 
 def _key(value: str, attribute: str) -> str:
-    return value if attribute == "externalId" else value.casefold()
+    return value if attribute == "externalId" else email_key(value)
 
 
 def read_server_state(
@@ -106,8 +118,23 @@ def read_server_state(
     cancelled: Callable[[], bool] | None = None,
 ) -> ServerState:
     """The server's state for the export's users and the mapping's managed groups."""
+    return read_scope(client, users, mapping.managed_groups(), settings, progress, cancelled)
+
+
+def read_scope(
+    client: ScimClient,
+    users: UserList,
+    managed: list[str],
+    settings: SyncSettings,
+    progress: Callable[[SyncProgress], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> ServerState:
+    """The server's state for these users and these managed groups (the write gate reads a
+    plan's scope again with it)."""
     started = time.monotonic()
-    state = ServerState(managed=mapping.managed_groups())
+    state = ServerState(managed=list(managed))
+    if settings.target == "groups":
+        _stop_if_same_name(state.managed)
 
     def check() -> None:
         if cancelled is not None and cancelled():
@@ -129,10 +156,14 @@ def read_server_state(
         attributes.append(str(settings.attribute))
     candidates: dict[str, dict[str, dict[str, Any]]] = {}  # key -> {id: user resource}
     where = client.where("GET", "/Users")
+    carry_groups = False
 
     def take(resource: dict[str, Any]) -> None:
+        nonlocal carry_groups
         user_id = answers.resource_id(resource, where, "Resources[].id")
+        state.users_read.add(user_id)
         if resource.get("groups") is not None:
+            carry_groups = True
             for name in _group_names(resource, where, direct_only=True):
                 state.claimed_members.setdefault(name, set()).add(user_id)
         for value in attribute_values(resource, attribute):
@@ -140,7 +171,8 @@ def read_server_state(
             if key in wanted:
                 candidates.setdefault(key, {})[user_id] = resource
 
-    pages = client.iter_pages("/Users", {"attributes": ",".join(attributes)})
+    query = {"attributes": ",".join(attributes)}
+    pages = client.iter_pages("/Users", query, expected=len(wanted), parallel=settings.concurrency)
     first, total = next(pages, ([], 0))
     for resource in first:
         take(resource)
@@ -157,7 +189,7 @@ def read_server_state(
         except ScimError as exc:
             if exc.status != 400:  # a filter this server cannot answer: list and compare here
                 raise
-    if state.read_by == "list" or any(key not in candidates for key in wanted):
+    if any(key not in candidates for key in wanted):  # pages are read ahead: none needlessly
         done = 1
         for page, total in pages:
             done += 1
@@ -167,6 +199,8 @@ def read_server_state(
             check()
             if all(key in candidates for key in wanted):
                 break
+    # read to the end (totalResults users): their `groups` say who is in which group
+    state.users_complete = carry_groups and len(state.users_read) >= total
     pages.close()
     check()
 
@@ -176,19 +210,20 @@ def read_server_state(
     for key, email in wanted.items():
         account = resources.get(key)
         if account is None:
-            if email.lower() not in state.ambiguous:
+            if email_key(email) not in state.ambiguous:
                 state.not_found.append(email)
             continue
-        lower = email.lower()
-        state.user_ids[lower] = str(account["id"])
+        key = email_key(email)
+        state.user_ids[key] = str(account["id"])
         if state.all_groups_of is not None:
-            state.all_groups_of[lower] = _group_names(account, where)
+            state.all_groups_of[key] = _group_names(account, where)
         if settings.target == "attribute":
-            state.attribute_values[lower] = read_attribute(account, str(settings.attribute))
+            state.attribute_values[key] = read_attribute(account, str(settings.attribute))
     _stop_if_nobody_found(client, settings, wanted, state)
     if settings.target == "groups":
         _read_groups(client, settings, state)
     check()
+    state.read_at = time.monotonic()
     return state
 
 
@@ -214,7 +249,7 @@ def _resolve_users(
             chosen[key] = exact[0]
             continue
         names = ", ".join(sorted(repr(str(r.get("userName") or r["id"])) for r in found.values()))
-        state.ambiguous[written.lower()] = (
+        state.ambiguous[email_key(written)] = (
             f"{len(found)} server accounts match it by {attribute} ({names}), none spelled "
             "exactly as the export: left alone; merge or rename the accounts on the server"
         )
@@ -226,7 +261,7 @@ def _resolve_users(
             emails = [wanted[k] for k in keys]
             for key in keys:
                 del chosen[key]
-                state.ambiguous[wanted[key].lower()] = (
+                state.ambiguous[email_key(wanted[key])] = (
                     f"one server account (id {user_id}) matches {len(keys)} export users "
                     f"({', '.join(emails)}): left alone; fix the emails in the export or on "
                     "the server"
@@ -285,8 +320,8 @@ def _read_by_filter(
             return []
         try:
             found = client.find_users(attribute, email, attributes)
-            if not found and attribute != "externalId" and email.lower() != email:
-                found = client.find_users(attribute, email.lower(), attributes)
+            if not found and attribute != "externalId" and email_key(email) != email:
+                found = client.find_users(attribute, email_key(email), attributes)
         except FilterIgnored:
             ignored.set()
             raise
@@ -300,70 +335,37 @@ def _read_by_filter(
             report(done, len(missing))
 
 
-def group_key(name: str) -> str:
-    """What tells two group names apart on some server: not spaces, case or NFC/NFD."""
-    return unicodedata.normalize("NFC", name).strip().casefold()
+def _stop_if_same_name(managed: list[str]) -> None:
+    """Two managed groups one server would hold as one: creating both makes a near-duplicate,
+    and each would remove the other's members. Stop before the first request."""
+    pairs = same_name_groups(managed)
+    if pairs:
+        shown = "; ".join(" and ".join(repr(name) for name in names) for names in pairs)
+        raise InputError(
+            f"the mapping names {shown}, which differ only by case, spacing, Unicode form or "
+            "invisible characters (one group on a server): GroupMap will not create both. "
+            "Spell each group one way in the mapping, then run the sync again; nothing was "
+            "written"
+        )
 
 
 def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState) -> None:
-    where = client.where("GET", "/Groups")
-    by_key: dict[str, list[dict[str, Any]]] = {}
-    for group in client.list_groups():
-        answers.resource_id(group, where, "Resources[].id")
-        name = group.get("displayName")
-        if not isinstance(name, str):
-            raise answers.wrong(where, "Resources[].displayName", name, "a string")
-        by_key.setdefault(group_key(name), []).append(group)
-    # Only an exact spelling is adopted, so "Sales" and "sales" in one mapping can never
-    # both claim the server's "Sales" (each would remove the other's members from it).
-    found: dict[str, str] = {}  # managed group -> the id of its server group
-    for name in state.managed:
-        group_id = _server_group(client, name, by_key.get(group_key(name), []))
-        if group_id is not None:
-            found[name] = group_id
-
-    def fetch(item: tuple[str, str]) -> ServerGroup:
-        name, group_id = item
-        body, version = client.get_group(group_id)
-        return ServerGroup(group_id, name, member_ids(body, where), version)
-
-    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-        for server_group in pool.map(fetch, found.items()):
-            state.groups[server_group.name] = server_group
-
-
-def _server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) -> str | None:
-    """The id of the one server group spelled exactly as the managed group, or None.
-
-    Two groups of that exact name, or only groups that differ from it by surrounding spaces,
-    case or Unicode normalization, stop the sync: adopting one would be a guess, and
-    creating the group beside them would make a near-duplicate.
-    """
-    exact = [g for g in similar if g["displayName"] == name]
-    if len(exact) == 1:
-        return str(exact[0]["id"])
-    if not similar:
-        return None
-    shown = ", ".join(f"{g['displayName']!r} (id {g['id']})" for g in similar)
-    if exact:
-        what, advice = f"{len(exact)} groups named {name!r}: {shown}", (
-            "Delete or rename the extra ones on the server"
-        )
-    else:
-        what, advice = f"no group spelled exactly {name!r}, only {shown}", (
-            "Rename the server group to the mapping's spelling, or spell the mapping's group "
-            "as the server does"
-        )
-    raise InputError(
-        f"{client.base_url} has {what} (differing at most by surrounding spaces, case or "
-        f"Unicode normalization): GroupMap will not pick one. {advice}, then run the sync "
-        "again; nothing was written"
-    )
+    """The managed groups with their members: from the group list where this server's list
+    is trusted, else one read per group (app/scim/sync/group_reads.py)."""
+    users = state.users_read if state.users_complete else None
+    read = read_groups(client, state.managed, settings.concurrency, state.claimed_members, users)
+    for name, group_id in read.ids.items():
+        state.groups[name] = ServerGroup(group_id, name, read.members[name], read.versions[name])
+    state.listed_members = read.listed
+    state.groups_read_by = read.read_by
+    state.groups_judged = read.why
+    state.groups_list_trusted = read.list_trusted
+    state.groups_on_server = read.on_server
 
 
 def export_groups_of(users: UserList) -> dict[str, tuple[str, ...]]:
-    """Per export email (lower): the current groups written in the export."""
+    """Per export email (email_key): the current groups written in the export."""
     return {
-        email.strip().lower(): split_groups(groups)
+        email_key(email): split_groups(groups)
         for email, groups in zip(users.frame["email"], users.frame["groups"], strict=True)
     }

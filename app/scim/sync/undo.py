@@ -1,21 +1,26 @@
-"""Undo a sync from its journal: the inverse of what the run applied, where nothing changed since.
+"""Undo a sync from its journal: the inverse of what the run changed, where nothing changed since.
 
 The journal, not the plan, says what reached the server: memberships the run added are
-removed, memberships it removed are added back, for an interrupted run too. Before that,
-each touched group is read (the witness check): a membership no longer as the run left it
-(changed by a later run or by hand) is left alone and listed. Groups the run created stay,
-emptied of what it added; `delete_created_groups` deletes one only if it is then empty.
+removed, memberships it removed are added back, for an interrupted run too (an intent sent
+without an answer is resolved by reading the group). Only what the run changed relative to
+its witnesses is reverted: a membership its intent saw before the run (format 2 journals), or
+that it found in a group it adopted, is never removed. A membership a later run touched (a
+later sync, or an earlier undo of this run) is left alone and listed, and so is one no longer
+as the run left it (changed by hand): each touched group is read first. Groups the run created
+stay, emptied of what it added; `delete_created_groups` deletes one only if it is then empty.
 The inverse is an ordinary SyncPlan, so it is previewed, guarded, executed, verified and
 journaled like any sync.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.identity import email_key
 from app.core.users import UserList
 from app.io.journal import RunRecord, same_server
 from app.scim.config.settings import SyncProgress, SyncSettings
@@ -71,21 +76,86 @@ Change = tuple[str, str, str]  # operation, email, group name
 
 
 def applied_changes(run: RunRecord) -> dict[tuple[str, str], Change]:
-    """(group id, user id) -> the run's last change that the server kept."""
+    """(group id, user id) -> the run's last change that the server kept, or that an intent
+    sent without an answer may have made (the read of the group decides). A change to a
+    membership the run witnessed as already so before it is not the run's to revert."""
+    witnessed_before = _witnessed_before(run)
+    unresolved = set(run.unresolved())
+    records = [(op, str(op.get("outcome"))) for op in run.ops]
+    records += [(intent, "unresolved") for intent in run.intents]
     changes: dict[tuple[str, str], Change] = {}
-    for op in run.ops:
+    for op, outcome in records:
         if op.get("op") not in ("add", "remove"):
             continue
         group_id = str(op.get("group_id") or "")
         for member in op.get("members") or []:
             key = (group_id, str(member.get("id") or ""))
+            email = str(member.get("email", ""))
             if not all(key):
                 continue
-            if op.get("outcome") == "applied":
-                changes[key] = (op["op"], str(member.get("email", "")), str(op.get("group", "")))
-            elif op.get("outcome") == "not kept" and changes.get(key, ("",))[0] == op["op"]:
+            sent = (op["op"], op["group"], email_key(email))
+            if outcome == "unresolved" and sent not in unresolved:
+                continue
+            if outcome in ("applied", "unresolved"):
+                if not witnessed_before.get((op["op"], *key)):
+                    changes[key] = (op["op"], email, str(op.get("group", "")))
+            elif outcome == "not kept" and changes.get(key, ("",))[0] == op["op"]:
                 del changes[key]
     return changes
+
+
+def _witnessed_before(run: RunRecord) -> dict[tuple[str, str, str], bool]:
+    """(operation, group id, user id) -> True where the run's intent saw the membership
+    already as the operation leaves it: an add of a member, a removal of a non-member."""
+    seen: dict[tuple[str, str, str], bool] = {}
+    for intent in run.intents:
+        if intent.get("op") not in ("add", "remove"):
+            continue
+        for member in intent.get("members") or []:
+            before = member.get("before")
+            if not isinstance(before, bool):
+                continue
+            key = (str(intent["op"]), str(intent.get("group_id") or ""), str(member.get("id")))
+            already = before if intent["op"] == "add" else not before
+            seen[key] = seen.get(key, False) or already
+    return seen
+
+
+def touched_later(run: RunRecord, later: list[RunRecord]) -> dict[tuple[str, str], int]:
+    """(group id or group name, email key) -> the first later run whose journal shows a change
+    of that membership sent (applied, or sent without an answer); dry runs aside. Any server's
+    runs count, by group id where the journal has it (a URL may be spelled two ways, a group
+    renamed): leaving a membership as is is the safe side."""
+    touched: dict[tuple[str, str], int] = {}
+    for other in sorted(later, key=lambda r: r.run_id):
+        if other.run_id <= run.run_id or other.start.get("dry_run"):
+            continue
+        unresolved = set(other.unresolved())
+        records = [op for op in other.ops if op.get("outcome") == "applied"]
+        records += [i for i in other.intents
+                    if any(k in unresolved for k in _intent_keys(i))]
+        for op in records:
+            if op.get("op") not in ("add", "remove"):
+                continue
+            for member in op.get("members") or []:
+                email = email_key(str(member.get("email", "")))
+                for group in (str(op.get("group_id") or ""), str(op["group"])):
+                    if group:
+                        touched.setdefault((group, email), other.run_id)
+    return touched
+
+
+def _intent_keys(intent: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(str(intent["op"]), str(intent["group"]), email_key(str(m.get("email", ""))))
+            for m in intent.get("members") or []]
+
+
+def _unanswered_creates(run: RunRecord) -> list[dict[str, Any]]:
+    """The create intents of groups that did not exist when the run read the server, sent
+    without an answer (a kill, a lost answer): the read of the server tells if they landed."""
+    pending = {group for op, group, _ in run.unresolved() if op == "create"}
+    return [i for i in run.intents
+            if i.get("op") == "create" and i["group"] in pending and not i.get("group_existed")]
 
 
 def check_undoable(run: RunRecord, url: str) -> None:
@@ -107,8 +177,13 @@ def plan_undo(
     run: RunRecord,
     settings: SyncSettings,
     cancelled: Callable[[], bool] | None = None,
+    later: list[RunRecord] | None = None,
 ) -> UndoPlan:
-    """Read each group the run touched and plan the inverse of what is still as it left it."""
+    """Read each group the run touched and plan the inverse of what is still as it left it.
+
+    `later`: the journaled runs (any order, any server: the later ones count); a membership
+    one of them changed is left as is. A create sent without an answer is resolved by
+    looking the group up."""
     check_undoable(run, settings.url)
     changes = applied_changes(run)
     created = {
@@ -116,10 +191,30 @@ def plan_undo(
         for op in run.ops
         if op.get("op") == "create" and op.get("outcome") == "applied" and op.get("group_id")
     }
+    for intent in _unanswered_creates(run):  # the group is there now: the run made it
+        found = client.find_group(str(intent["group"]))
+        if found is None:
+            continue
+        group_id, name = str(found["id"]), str(intent["group"])
+        created[name] = group_id
+        for member in intent.get("members") or []:
+            if member.get("id"):
+                changes.setdefault(
+                    (group_id, str(member["id"])), ("add", str(member.get("email", "")), name)
+                )
+    left: list[LeftAsIs] = []
+    by_later = touched_later(run, later or [])
+    for (group_id, user_id), (op, email, name) in list(changes.items()):
+        other = by_later.get((group_id, email_key(email))) or by_later.get(
+            (name, email_key(email))
+        )
+        if other is not None:
+            what = "undone" if _undoes(later or [], other, run.run_id) else "changed"
+            left.append(LeftAsIs(name, op, email, f"{what} by the later run {other}"))
+            del changes[(group_id, user_id)]
     names = {gid: name for (gid, _), (_, _, name) in changes.items()}
     names.update({gid: name for name, gid in created.items()})
     state = ServerState(managed=list(dict.fromkeys(names.values())))
-    left: list[LeftAsIs] = []
     for group_id, name in names.items():
         if cancelled is not None and cancelled():
             raise InputError("undo cancelled while reading the server; nothing was written")
@@ -144,7 +239,7 @@ def plan_undo(
         if group is None or group.id != group_id:
             continue
         present = user_id in set(group.members)
-        state.user_ids.setdefault(email.lower(), user_id)
+        state.user_ids.setdefault(email_key(email), user_id)
         if op == "add" and present:
             removes.setdefault(name, []).append(email)
         elif op == "remove" and not present:
@@ -168,7 +263,12 @@ def plan_undo(
         users=users,
         current_memberships=state.current_memberships(),
     )
+    state.read_at = time.monotonic()  # the groups read above witness the inverse's writes
     return UndoPlan(run, plan, left, {n: g for n, g in created.items() if n in state.groups})
+
+
+def _undoes(runs: list[RunRecord], run_id: int, undone: int) -> bool:
+    return any(r.run_id == run_id and r.start.get("undoes") == undone for r in runs)
 
 
 def apply_undo(
@@ -192,7 +292,7 @@ def apply_undo(
         journal.finish(None, "stopped: mass-removal guard")
         raise
     deleted: list[str] = []
-    if delete_created_groups and result.ok:
+    if delete_created_groups and result.ok and not journal.error:
         deleted, _ = delete_empty_created(client, undo, journal, log)
     result.requests = client.request_count
     journal.finish(result)
@@ -209,10 +309,15 @@ def delete_empty_created(
     deleted, kept = [], []
     for name, group_id in undo.created_groups.items():
         try:
-            body, _ = client.get_group(group_id)
+            body, _ = client.get_group(group_id)  # the witness: empty right before the delete
             if member_ids(body):
                 kept.append(name)
                 continue
+            if journal is not None:  # the intent on disk first, or nothing is deleted
+                journal.intent("delete", name, [], group_id=group_id)
+                if journal.error:
+                    kept += [n for n in undo.created_groups if n not in deleted]
+                    break
             client.request("DELETE", f"/Groups/{group_id}")
         except ScimError as error:
             kept.append(name)

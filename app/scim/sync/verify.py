@@ -3,9 +3,11 @@
 A server may answer 200 or 204 and keep less than was sent (vendors silently cap groups at
 20 or 100 members), or answer 200 with a SCIM Error body. An Error body is a failure; a
 PATCH or PUT answer that lists members is compared with what was sent; after the writes,
-one GET per changed group compares the export users' memberships with the plan. Where an add
-seems lost, a few of the missing users are looked up with a members filter: found, the list
-was capped (the group is reported unverified); not found, the losses are real.
+one GET per changed group (or the group list, where this server's list was found
+trustworthy and takes fewer requests) compares the export users' memberships with the
+plan. Where an add seems lost, a few of the missing users are looked up with a members
+filter: found, the list was capped (the group is reported unverified); not found, the
+losses are real.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from app.core.identity import email_key
 from app.scim.http.client import ScimClient, escape_filter_value, member_ids
 from app.scim.http.errors import ScimError
 from app.scim.http.protocol import has_members
@@ -65,8 +68,8 @@ def record_answer(
     except ScimError:  # a member list that cannot be read says nothing: the read-back will
         run.result.applied(group, added=adds, removed=removes, status=status)
         return
-    kept_adds = [e for e in adds if ids[e.lower()] in present]
-    kept_removes = [e for e in removes if ids[e.lower()] not in present]
+    kept_adds = [e for e in adds if ids[email_key(e)] in present]
+    kept_removes = [e for e in removes if ids[email_key(e)] not in present]
     run.result.applied(group, added=kept_adds, removed=kept_removes, status=status)
     reason = "the server's answer to the write does not show the change"
     lost_adds = [e for e in adds if e not in kept_adds]
@@ -88,7 +91,7 @@ def _filter_finds(client: ScimClient, group_id: str, user_id: str) -> bool | Non
     query += escape_filter_value(user_id)
     params = {"filter": query, "excludedAttributes": "members"}
     try:
-        body = client.request("GET", "/Groups", params=params) or {}
+        body = client.request("GET", "/Groups", params=params, kind="read_back") or {}
     except ScimError:
         return None
     resources = body.get("Resources") if isinstance(body, dict) else None
@@ -99,6 +102,25 @@ def _filter_finds(client: ScimClient, group_id: str, user_id: str) -> bool | Non
     return bool(resources)
 
 
+def _listed_groups(
+    client: ScimClient, result: SyncResult, changed: int, concurrency: int
+) -> dict[str, dict[str, object]]:
+    """The changed groups as the group list shows them (id -> group, with members), where this
+    server's list was found trustworthy when it was read and a page holds more than one
+    changed group; a group missing from it (a search index lagging) is read on its own."""
+    state = result.plan.state
+    if not state.groups_list_trusted:
+        return {}
+    on_server = state.groups_on_server + len(result.created_groups)
+    try:  # a failure or a cancel here leaves each group to its own read (or to none)
+        if changed <= max(1, -(-on_server // max(1, client.page_size()))):
+            return {}
+        groups = client.list_groups(members=True, parallel=concurrency, kind="read_back")
+    except ScimError:
+        return {}
+    return {str(g.get("id")): g for g in groups if has_members(g)}
+
+
 def read_back(
     client: ScimClient,
     result: SyncResult,
@@ -106,8 +128,9 @@ def read_back(
     cancelled: Callable[[], bool] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> int:
-    """One GET per changed group (and a few filters where adds seem lost); what the server did
-    not keep goes to result.not_kept, groups it cannot tell to result.unverified. Requests made."""
+    """One GET per changed group, or the group list where this server's list is trusted and
+    cheaper (and a few filters where adds seem lost); what the server did not keep goes to
+    result.not_kept, groups it cannot tell to result.unverified. Requests made."""
     plan = result.plan
     if plan.settings.target != "groups":
         return 0
@@ -115,13 +138,17 @@ def read_back(
     group_ids = {name: g.id for name, g in plan.state.groups.items()}
     group_ids.update(result.group_ids)
     changed = [g for g in group_ids if result.done.get(g)]
-    adds = {g: {e.lower() for e in plan.adds.get(g, [])} for g in changed}
+    adds = {g: {email_key(e) for e in plan.adds.get(g, [])} for g in changed}
+    sent_before = client.request_count  # the read-back runs alone, after the writes
+    from_list = _listed_groups(client, result, len(changed), concurrency)
 
-    def check(group: str) -> int:
+    def check(group: str) -> None:
         if cancelled is not None and cancelled():
-            return 0
+            return
         try:
-            body, _ = client.get_group(group_ids[group])
+            body = from_list.get(group_ids[group]) or client.get_group(
+                group_ids[group], kind="read_back"
+            )[0]
             # No member list: an empty group (some servers leave `members` out then), unless
             # this run added to it, when the server hides its members and nothing is known.
             if not has_members(body) and adds[group] & result.done.get(group, set()):
@@ -132,15 +159,13 @@ def read_back(
             result.unverified.append(reason)
             if log is not None:
                 log(reason)
-            return 1
+            return
         done = sorted(result.done.get(group, set()))
         lost_adds = [e for e in done if e in adds[group] and ids[e] not in present]
         lost_removes = [e for e in done if e not in adds[group] and ids[e] in present]
-        requests = 1
         if lost_adds:  # a member missing from the list may be kept by a server capping lists
             sample = lost_adds[:CONFIRM_SAMPLE]
             listed = [_filter_finds(client, group_ids[group], ids[e]) for e in sample]
-            requests += len(sample)
             if all(found is True for found in listed):
                 reason = client.redact(
                     f"could not read {group!r} back to verify it: its member list looks capped "
@@ -158,10 +183,10 @@ def read_back(
         if (lost_adds or lost_removes) and log is not None:
             count = len(lost_adds) + len(lost_removes)
             log(f"{group}: {count} change(s) not kept by the server (read back)")
-        return requests
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        requests = sum(pool.map(check, changed))
+        list(pool.map(check, changed))
+    requests = client.request_count - sent_before
     result.verified = True
     if result.journal is not None:
         result.journal.verified(result, requests)

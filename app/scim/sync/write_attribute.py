@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from app.core.identity import email_key
 from app.scim.http.errors import ScimError
 from app.scim.http.pacing import Stop
 from app.scim.sync.run import Run
@@ -27,7 +28,7 @@ def attribute_jobs(run: Run) -> list[Callable[[], None]]:
     for position, changes in enumerate((plan.adds, plan.removes)):
         for group, emails in changes.items():
             for email in emails:
-                index.setdefault(email.lower(), ([], []))[position].append(group)
+                index.setdefault(email_key(email), ([], []))[position].append(group)
     items = [(e, v, *index.get(e, ([], []))) for e, v in plan.attribute_values.items()]
     features = run.client.features()
     per_bulk = min(run.settings.batch_size, features.bulk_max_operations)
@@ -83,9 +84,19 @@ def _stopped(run: Run, items: list[Item], stop: Stop) -> None:
             run.not_sent(group, "remove", [email], stop)
 
 
+def _intend(run: Run, items: list[Item]) -> None:
+    """The intents of these users' writes, on disk before the request goes."""
+    for email, _, added_to, removed_from in items:
+        for group in added_to:
+            run.intend("add", group, [email])
+        for group in removed_from:
+            run.intend("remove", group, [email])
+
+
 def _write_one(run: Run, item: Item) -> None:
     try:
         run.check()
+        _intend(run, [item])
     except Stop as stop:
         _stopped(run, [item], stop)
         return
@@ -102,6 +113,7 @@ def _write_one(run: Run, item: Item) -> None:
 def _write_bulk(run: Run, items: list[Item]) -> None:
     try:
         run.check()
+        _intend(run, items)
     except Stop as stop:
         _stopped(run, items, stop)
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from app.core.identity import email_key
 from app.scim.http.client import member_ids
 from app.scim.http.errors import ScimError, UnsafeRemoval
 from app.scim.http.pacing import Stop
@@ -42,8 +43,10 @@ def write_group(run: Run, group: str) -> None:
             run.check()
             first = adds[: run.settings.batch_size]
             run.spend(len(first))
+            run.intend("create", group, first)
             try:
-                created, adopted = run.client.create_group(group, [ids[e.lower()] for e in first])
+                first_ids = [ids[email_key(e)] for e in first]
+                created, adopted = run.client.create_group(group, first_ids)
             except ScimError as exc:
                 run.fail(group, "create", adds, exc)
                 run.step()
@@ -56,12 +59,17 @@ def write_group(run: Run, group: str) -> None:
             except ScimError as exc:  # the group exists; what it holds is unknown
                 run.fail(group, "add", adds, exc)
                 return
-            done = [e for e in adds if ids[e.lower()] in present]
-            result.applied(group, added=done)
-            adds = [e for e in adds if ids[e.lower()] not in present]
-            verb = "Adopted existing" if adopted else "Created"
+            done = [e for e in adds if ids[email_key(e)] in present]
+            if adopted:  # it existed: who is in it was there before, not this run's doing
+                result.witnessed(group, done)
+            else:
+                result.applied(group, added=done)
+            adds = [e for e in adds if ids[email_key(e)] not in present]
             members = {0: "no members yet", 1: "1 member"}.get(len(done), f"{len(done)} members")
-            run.say(f"{verb} group {group} with {members}")
+            if adopted:
+                run.say(f"Adopted existing group {group}: {members} of the plan already in it")
+            else:
+                run.say(f"Created group {group} with {members}")
         else:
             group_id = plan.state.groups[group].id
         _write_batches(run, group, group_id, adds, removes)
@@ -98,10 +106,26 @@ def _write_batches(
         run.say(f"{group}: {added} added, {removed} removed{note}")
 
 
-def known_members(run: Run, group: str) -> set[str]:
-    """Ids of the users read (export or not) whose own `groups`, as the server lists them,
-    name this group: a member list without them is capped, and must not be written back."""
-    return set(run.plan.state.claimed_members.get(group, set()))
+def known_members(run: Run, group: str) -> set[str] | None:
+    """Ids that a source other than GET /Groups/{id} places in the group: the group list's
+    members, the `groups` of every server user (when every user was read), and for a group
+    this run created, the members it placed. A single read missing one of them is capped and
+    must not be written back; None: no such witness. Members this run removed are not
+    expected any more."""
+    state = run.plan.state
+    witnesses = [state.listed_members.get(group)]
+    if state.users_complete:
+        witnesses.append(state.claimed_members.get(group, set()))
+    done = set(run.result.done.get(group, set()))  # email keys, written by this worker only
+    ids = state.user_ids
+    if group not in state.groups:  # created by this run: it holds what this run placed
+        placed = map(email_key, run.plan.adds.get(group, []))
+        witnesses.append({ids[k] for k in placed if k in done})
+    present = [w for w in witnesses if w is not None]
+    if not present:
+        return None
+    removed = {ids[k] for k in map(email_key, run.plan.removes.get(group, [])) if k in done}
+    return set().union(*present) - removed
 
 
 def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
@@ -111,11 +135,22 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     run.check()
     run.spend(len(batch))
     try:
+        run.witness(group)
+    except ScimError as exc:  # the group cannot be read again: nothing is sent blind
+        run.budget.refund(len(batch))
+        if batch_adds:
+            run.fail(group, "add", batch_adds, exc)
+        if batch_removes:
+            run.fail(group, "remove", batch_removes, exc)
+        return
+    run.intend("add", group, batch_adds)
+    run.intend("remove", group, batch_removes)
+    try:
         answer = run.client.modify_members(
             group_id,
-            [ids[e.lower()] for e in batch_adds],
-            [ids[e.lower()] for e in batch_removes],
-            known_members(run, group) if not run.client.features().patch else (),
+            [ids[email_key(e)] for e in batch_adds],
+            [ids[email_key(e)] for e in batch_removes],
+            known_members(run, group) if not run.client.features().patch else None,
         )
     except UnsafeRemoval as exc:
         run.budget.refund(len(batch_adds))  # the adds go again, alone: they spend once

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt
 from PySide6.QtGui import QAction, QPainter
-from PySide6.QtWidgets import QLabel, QMenu, QTableView, QToolBar, QToolButton
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QTableView,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 FIRST_SIZE = QSize(1280, 800)
 LARGE_SHARE = 0.85  # of a screen larger than FIRST_SIZE allows
@@ -193,3 +202,53 @@ def shown_columns(table: QTableView) -> list[int]:
     header = table.horizontalHeader()
     return [header.logicalIndex(v) for v in range(header.count())
             if not header.isSectionHidden(header.logicalIndex(v))]
+
+
+class WrappingRow(QWidget):
+    """A field and a strip of buttons on one line; when the line is too narrow to leave the
+    field `field_width`, the strip goes to a second line (the filter box was "Fi…" at
+    1024 px)."""
+
+    def __init__(self, field: QWidget, strip: QWidget, field_width: int,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.field, self.strip, self.field_width = field, strip, field_width
+        self.field.setMinimumWidth(min(field_width, 120))
+        self.top, self.bottom = QHBoxLayout(), QHBoxLayout()
+        for row in (self.top, self.bottom):
+            row.setContentsMargins(0, 0, 0, 0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(self.top)
+        layout.addLayout(self.bottom)
+        self.top.addWidget(field, 1)
+        self.top.addWidget(strip)
+        self.wrapped = False
+        strip.installEventFilter(self)
+
+    def set_wrapped(self, wrapped: bool) -> None:
+        if wrapped == self.wrapped:
+            return
+        self.wrapped = wrapped
+        (self.bottom if wrapped else self.top).addWidget(self.strip)
+        if wrapped:
+            self.bottom.addStretch(1)
+        else:
+            self.bottom.takeAt(0)
+
+    def fit(self) -> None:
+        self.set_wrapped(self.width() < self.field_width + self.strip.sizeHint().width())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.LayoutRequest:  # a chip or Drift (2) appeared
+            self.fit()
+        return False
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), self.field.minimumWidth() + 40), hint.height())

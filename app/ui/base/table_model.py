@@ -23,3 +23,9 @@ class HeaderedTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.ToolTipRole:
                 return self.header_tips[section]
         return None
+
+
+def accessible_text(model: QAbstractTableModel, index: Index) -> str:
+    """A cell's name for a screen reader: its text, or "empty" (a blank cell had no name)."""
+    text = model.data(index, Qt.ItemDataRole.DisplayRole)
+    return str(text) if text not in (None, "") else "empty"

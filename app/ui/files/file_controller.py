@@ -21,6 +21,7 @@ from app.core.mapping import Mapping
 from app.core.users import UserList
 from app.core.warnings import Warning
 from app.ui.base.document import Document
+from app.ui.base.file_names import folder, remember, start_path
 from app.ui.base.worker import Task, TaskRunner, TaskState
 from app.ui.files.autosave import Autosaver, default_data_dir
 from app.ui.files.file_dialogs import (
@@ -34,11 +35,11 @@ from app.ui.files.file_dialogs import (
     restore_question,
     table_path,
 )
+from app.ui.files.live_reads import READ_EXPORT, WAIT, LiveReads
+from app.ui.files.mapping_import import import_mapping, offer_mapping
 from app.ui.files.recent_files import RecentFiles
 from app.ui.mapping.commands import MappingEditor
 
-READ_EXPORT = "read-export"  # the key of an export read: opening another supersedes it
-WAIT = "Wait for the running task, or cancel it."
 NEEDS_USERS = "Open an export first: the preview needs users."
 
 
@@ -50,10 +51,10 @@ def _read_users_task(state: TaskState, paths: list[Path], source_column: str) ->
 
 
 def _write_preview_task(state: TaskState, path: Path, evaluation: Evaluation,
-                        warnings: list[Warning]) -> Path:
+                        warnings: list[Warning], about: list[tuple[str, str]]) -> Path:
     from app.io import write_preview
 
-    write_preview(path, evaluation, warnings, progress=state.set_progress)
+    write_preview(path, evaluation, warnings, progress=state.set_progress, about=about)
     return path
 
 
@@ -74,6 +75,8 @@ class FileController(QObject):
         self.status = status
         self.tasks = tasks
         self.error_box: QMessageBox | None = None  # the last error dialog
+        self.before_source = ""  # whose groups "Before" shows (the window keeps it current)
+        self.live = LiveReads(document, editor, tasks, parent, self._say, self.show_error)
         self._source_attempt: str | None = None  # the source column of the last read
         self.recent = RecentFiles(settings, self.open_paths, parent)
         self.autosaver = Autosaver(document, data_dir or default_data_dir(), self)
@@ -126,17 +129,21 @@ class FileController(QObject):
 
     def open_export_dialog(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(
-            self.parent_widget, "Open Export", self._last_dir(), EXPORT_FILTER)
+            self.parent_widget, "Open Export", str(folder("export", self.settings)),
+            EXPORT_FILTER)
         if names:
             self._remember_dir(names)
+            remember("export", names[0], self.settings)
             self.import_users([Path(n) for n in names])
 
     def add_export_dialog(self) -> None:
         """Combine another export with the open one (active + pending users, as the CLI)."""
         names, _ = QFileDialog.getOpenFileNames(
-            self.parent_widget, "Add Export", self._last_dir(), EXPORT_FILTER)
+            self.parent_widget, "Add Export", str(folder("export", self.settings)),
+            EXPORT_FILTER)
         if names:
             self._remember_dir(names)
+            remember("export", names[0], self.settings)
             self.add_exports([Path(n) for n in names])
 
     def add_exports(self, paths: list[Path]) -> None:
@@ -159,6 +166,7 @@ class FileController(QObject):
 
         def done(users: UserList) -> None:
             self.document.set_users(users, paths)
+            self.live.source = None  # the users come from files now
             self._say(f"Opened {names}: {len(users):,} users.", 8000)
             for p in paths:
                 self.recent.add(p)
@@ -167,6 +175,8 @@ class FileController(QObject):
         def failed(exc: BaseException) -> None:
             if isinstance(exc, SourceColumnMissing):
                 self.pick_source_column(paths, exc)
+            elif isinstance(exc, InputError) and len(paths) == 1 and offer_mapping(self, paths[0]):
+                return  # a mapping table opened as an export: Import Mapping was offered
             elif isinstance(exc, InputError):
                 self.show_error("Can't open the export", paths[0] if len(paths) == 1 else None,
                                 str(exc))
@@ -228,6 +238,7 @@ class FileController(QObject):
 
     def open_draft(self, path: Path) -> bool:
         from app.io import load_draft
+        from app.io.drafts import load_draft_source
 
         try:
             mapping = load_draft(path)
@@ -238,6 +249,7 @@ class FileController(QObject):
         self.document.draft_path = path
         self.recent.add(path)
         self.reimport_if_source_changed()
+        self.live.read_saved(load_draft_source(path))  # its live source, read again
         return True
 
     def open_mapping(self, path: Path) -> bool:
@@ -276,7 +288,7 @@ class FileController(QObject):
         from app.io import save_draft
 
         try:
-            save_draft(path, self.document.mapping)
+            save_draft(path, self.document.mapping, self.live.source_dict())
         except (OSError, InputError) as exc:
             self.show_error("Can't save the draft", path, str(exc))
             return False
@@ -290,31 +302,23 @@ class FileController(QObject):
     # --- mapping tables and preview export -----------------------------------------------
 
     def import_mapping_dialog(self) -> None:
-        from app.io import read_mapping
-
         name, _ = QFileDialog.getOpenFileName(
-            self.parent_widget, "Import Mapping", self._last_dir(),
+            self.parent_widget, "Import Mapping", str(folder("mapping", self.settings)),
             "Mapping tables (*.xlsx *.csv *.json)")
-        if not name:
-            return
-        try:
-            imported = read_mapping(Path(name))
-        except (OSError, InputError) as exc:
-            self.show_error("Can't import the mapping", Path(name), str(exc))
-            return
-        mapping = imported if name.lower().endswith(".json") else (
-            self.document.mapping.with_rows(imported.rows))
-        self.editor.push(mapping, f"Import mapping from {Path(name).name}",
-                         list(range(len(mapping.rows))))
+        if name:
+            remember("mapping", name, self.settings)
+            import_mapping(self, Path(name))
 
     def export_mapping_dialog(self) -> None:
         from app.io import write_mapping
 
         name, chosen = QFileDialog.getSaveFileName(
-            self.parent_widget, "Export Mapping", str(self._export_start("mapping.xlsx")),
+            self.parent_widget, "Export Mapping",
+            start_path("mapping", "mapping", self._draft_stem(), settings=self.settings),
             TABLE_FILTER)
         if not name:
             return
+        remember("mapping", name, self.settings)
         path = table_path(name, chosen)
         try:
             write_mapping(path, self.document.mapping)
@@ -328,9 +332,11 @@ class FileController(QObject):
             self._say(NEEDS_USERS)
             return
         name, chosen = QFileDialog.getSaveFileName(
-            self.parent_widget, "Export Preview", str(self._export_start("preview.xlsx")),
+            self.parent_widget, "Export Preview",
+            start_path("report", "preview", self._draft_stem(), settings=self.settings),
             TABLE_FILTER)
         if name:
+            remember("report", name, self.settings)
             self.export_preview(table_path(name, chosen))
 
     def export_preview(self, path: Path) -> Task[Path] | None:
@@ -339,18 +345,21 @@ class FileController(QObject):
         if evaluation is None or self.tasks.current is not None:
             self._say(NEEDS_USERS if evaluation is None else WAIT)
             return None
+        document = self.document
+        about = [("Export files", ", ".join(str(p) for p in document.export_paths)),
+                 ("Draft", str(document.draft_path or f"{document.draft_name} (not saved)")),
+                 ("Before (current groups)", self.before_source or "the export")]
         task = self.tasks.start(_write_preview_task, path, evaluation,
-                                list(self.document.warnings), label=f"Writing {path.name}…")
+                                list(document.warnings), about, label=f"Writing {path.name}…")
         task.done.connect(lambda p: self._say(f"Exported the preview to {p}.", 8000))
         task.error.connect(
             lambda exc: self.show_error("Can't export the preview", path, str(exc)))
         return task
 
-    def _export_start(self, default: str) -> Path:
-        folder = Path(self._last_dir())
-        if self.document.draft_path is not None:
-            return folder / f"{self.document.draft_path.stem}-{default}"
-        return folder / default
+    def _draft_stem(self) -> str:
+        """What a report or table is named after: the draft, else the (first) export."""
+        path = self.document.draft_path or next(iter(self.document.export_paths), None)
+        return path.stem if path is not None else ""
 
     # --- autosave ------------------------------------------------------------------------
 

@@ -67,3 +67,21 @@ def error_dialog(parent: QWidget, title: str, path: Path | None, problem: str) -
                              QSizePolicy.Policy.Fixed), grid.rowCount(), 0, 1, grid.columnCount())
     box.open()
     return box
+
+
+def ask_replace_or_append(parent: QWidget, name: str, current: int, imported: int) -> str | None:
+    """Import Mapping onto a grid with rows: "replace", "append" or None (cancelled); an empty
+    grid is simply filled."""
+    if not current:
+        return "replace"
+    box = QMessageBox(QMessageBox.Icon.Question, "Import Mapping",
+                      f"Replace the {current:,} rows with the {imported:,} rows of {name}, or"
+                      " append them below?", QMessageBox.StandardButton.NoButton, parent)
+    box.setInformativeText("Append keeps your rows first, so they keep their priority. Either"
+                           " way, one Undo brings the rows back.")
+    replace = box.addButton("&Replace", QMessageBox.ButtonRole.DestructiveRole)
+    append = box.addButton("A&ppend", QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(box.addButton("&Cancel", QMessageBox.ButtonRole.RejectRole))
+    box.exec()
+    clicked = box.clickedButton()
+    return "replace" if clicked is replace else "append" if clicked is append else None

@@ -32,9 +32,10 @@ from app.core.expectations import (
     failures,
     parse_groups,
 )
+from app.core.identity import email_key
 from app.core.mapping import Expectation
 from app.ui.base.icons import icon, set_icon
-from app.ui.base.table_model import HeaderedTableModel, Index
+from app.ui.base.table_model import HeaderedTableModel, Index, accessible_text
 from app.ui.mapping.commands import MappingEditor
 
 SUBJECT, EXPECTED, RESULT = range(3)
@@ -94,6 +95,8 @@ class ExpectationsModel(HeaderedTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or index.row() >= len(self.expectations):
             return None
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return accessible_text(self, index)
         expectation = self.expectations[index.row()]
         outcome = self.outcomes.get(index.row())
         col = index.column()
@@ -210,8 +213,8 @@ class ExpectationsPanel(QWidget):
 
     def expect(self, new: list[Expectation], text: str = "Expect this") -> None:
         """Add expectations; one for the same email or value is replaced."""
-        keys = {e.subject.strip().casefold() for e in new}
-        kept = [e for e in self.model.expectations if e.subject.strip().casefold() not in keys]
+        keys = {email_key(e.subject) for e in new}
+        kept = [e for e in self.model.expectations if email_key(e.subject) not in keys]
         self.editor.set_expectations([*kept, *new], text)
 
     def remove_selected(self) -> None:

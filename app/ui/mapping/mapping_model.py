@@ -18,7 +18,7 @@ from app.core.mapping import MatchKind, match_kind
 from app.core.names import close_group
 from app.core.warnings import Warning
 from app.ui.base.icons import icon
-from app.ui.base.table_model import HeaderedTableModel, Index
+from app.ui.base.table_model import HeaderedTableModel, Index, accessible_text
 from app.ui.mapping.commands import MappingEditor
 
 PRIORITY, MATCH, VALUE, GROUP, USERS, STATUS = range(6)
@@ -42,6 +42,7 @@ ROW_CODES = {
     "row_too_broad": "warning",
     "incomplete_row": "warning",
     "near_miss": "warning",
+    "near_duplicate_group": "warning",
     "row_matches_no_user": "warning",
 }
 SEVERITY_ORDER = ("error", "warning", "new", "info", "ok")
@@ -151,6 +152,8 @@ class MappingModel(HeaderedTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return accessible_text(self, index)
         row, col = index.row(), index.column()
         placeholder = row >= self._n_rows
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
@@ -266,6 +269,7 @@ _LABELS = {
     "duplicate_value": "duplicate value",
     "incomplete_row": "incomplete",
     "near_miss": "near-miss",
+    "near_duplicate_group": "same group as another row",
     "row_matches_no_user": "matches no user",
 }
 

@@ -147,9 +147,9 @@ class MappingPanel(QWidget):
              "Insert an empty row below the selection"),
             ("delete", "&Delete Rows", "row-delete", "Ctrl+Del", self.delete_rows,
              "Delete the selected rows"),
-            ("duplicate", "D&uplicate Rows", "row-duplicate", "Ctrl+D", self.duplicate_rows,
+            ("duplicate", "Dupl&icate Rows", "row-duplicate", "Ctrl+D", self.duplicate_rows,
              "Copy the selected rows below them"),
-            ("up", "Move &Up", "row-up", "Ctrl+Shift+Up", lambda: self.shift(-1),
+            ("up", "M&ove Up", "row-up", "Ctrl+Shift+Up", lambda: self.shift(-1),
              "Move the selected rows up (higher priority)"),
             ("down", "Move Do&wn", "row-down", "Ctrl+Shift+Down", lambda: self.shift(1),
              "Move the selected rows down (lower priority)"),
@@ -225,8 +225,12 @@ class MappingPanel(QWidget):
         rows = self.selected_rows()
         self.editor.add_row(rows[-1] + 1 if rows else None)
         current = self.table.currentIndex()
-        if current.isValid():
-            self.table.setCurrentIndex(self.model.index(current.row(), VALUE))
+        if current.isValid():  # the new row's Value cell, open for typing
+            index = self.model.index(current.row(), VALUE)
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.table.setCurrentIndex(index)
+            self.table.scrollTo(index)
+            self.table.edit(index)
 
     def delete_rows(self) -> None:
         self.editor.delete(self.selected_rows())

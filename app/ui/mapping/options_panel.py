@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -16,6 +17,10 @@ from app.ui.mapping.commands import MappingEditor
 
 
 class OptionsPanel(QWidget):
+    """The options' form; `summary()` is its one line for the folded Options header."""
+
+    summaryChanged = Signal(str)
+
     def __init__(self, editor: MappingEditor, parent=None) -> None:
         super().__init__(parent)
         self.editor = editor
@@ -47,6 +52,8 @@ class OptionsPanel(QWidget):
             (self.separator, "Separator"), (self.apply_existing, "Apply changes to existing users"),
         ):
             widget.setAccessibleName(name)
+            if isinstance(widget, QComboBox) and widget.lineEdit() is not None:
+                widget.lineEdit().setAccessibleName(name)  # its text field is announced too
 
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
@@ -115,6 +122,22 @@ class OptionsPanel(QWidget):
         self.apply_existing.setChecked(options.apply_existing)
         for widget in widgets:
             widget.blockSignals(False)
+        self.summaryChanged.emit(self.summary())
+
+    def summary(self) -> str:
+        """The options in one line: "Identity Provider Group · case-sensitive · one group ·
+        default Everyone"."""
+        options = self.editor.document.mapping.options
+        parts = [options.source_column,
+                 "ignore case" if options.ignore_case else "case-sensitive",
+                 "every matching group" if options.multiple_groups else "one group"]
+        if options.separator:
+            parts.append(f"split at {options.separator!r}")
+        parts.append(f"default {options.default_group}" if options.default_group
+                     else "no default group")
+        if options.apply_existing:
+            parts.append("applies to existing users")
+        return " · ".join(parts)
 
     def _set(self, name: str, value: object, text: str) -> None:
         if getattr(self.editor.document.mapping.options, name) != value:

@@ -14,16 +14,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.fixes import fix_for
+from app.core.mapping_warnings import by_severity
 from app.core.warnings import Warning
 from app.ui.base.icons import icon
 from app.ui.mapping.commands import MappingEditor
 
-ERRORS = {"duplicate_value", "group_name_too_long", "bad_pattern", "expectation_failed"}
-INFO = {"several_rows_match", "unmatched_values_more", "kept_by_apply_existing"}
+ICONS = {"error": "status-error", "warning": "status-warning", "info": "status-info"}
 
 
 class ProblemsPanel(QWidget):
-    """Lists warnings; selecting one emits `problemSelected` so the window can show its subject."""
+    """Lists warnings, info (what GroupMap does with what the admin chose) after the others;
+    selecting one emits `problemSelected` so the window can show its subject."""
 
     problemSelected = Signal(object)  # Warning
     fixNeedsInput = Signal(object)  # Fix: a Group cell or an option to fill in
@@ -51,7 +52,7 @@ class ProblemsPanel(QWidget):
         layout.addWidget(self.list, 1)
         layout.addLayout(fix_row)
         self.warnings: list[Warning] = []
-        self.list.currentRowChanged.connect(self._current_changed)
+        self.list.itemSelectionChanged.connect(self._selection_changed)
         self.list.itemActivated.connect(lambda _: self.apply_fix())
         self.fix_button.clicked.connect(self.apply_fix)
         editor.document.evaluationChanged.connect(self.refresh)
@@ -60,12 +61,14 @@ class ProblemsPanel(QWidget):
     def refresh(self) -> None:
         document = self.editor.document
         previous = self.current()
-        self.warnings = list(document.warnings)
+        self.warnings = by_severity(list(document.warnings))
         self.list.blockSignals(True)
         self.list.clear()
         for w in self.warnings:
-            item = QListWidgetItem(_icon_for(w.code), w.message, self.list)
+            item = QListWidgetItem(icon(ICONS.get(w.severity, "status-warning")), w.message,
+                                   self.list)
             item.setToolTip(w.message)
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, w.severity)
         if not self.warnings:
             text = "No problems found." if document.evaluation is not None else (
                 "Open an export to check the mapping against it.")
@@ -77,10 +80,13 @@ class ProblemsPanel(QWidget):
         self._update_fix()
 
     def current(self) -> Warning | None:
-        row = self.list.currentRow()
+        """The selected problem: focus arriving in the list sets a current row without
+        selecting it, and must not filter the users (focusing is not selecting)."""
+        rows = [i.row() for i in self.list.selectionModel().selectedRows()]
+        row = rows[0] if rows else -1
         return self.warnings[row] if 0 <= row < len(self.warnings) else None
 
-    def _current_changed(self, row: int) -> None:
+    def _selection_changed(self) -> None:
         self._update_fix()
         warning = self.current()
         if warning is not None:
@@ -115,13 +121,6 @@ class ProblemsPanel(QWidget):
             self.list.setCurrentRow(min(row, len(self.warnings) - 1))
 
     def summary(self) -> str:
-        n = len(self.warnings)
+        """The dock's title: errors and warnings are counted, info is not."""
+        n = sum(1 for w in self.warnings if w.severity != "info")
         return "Problems" if not n else f"Problems ({n})"
-
-
-def _icon_for(code: str):
-    if code in ERRORS:
-        return icon("status-error")
-    if code in INFO:
-        return icon("status-info")
-    return icon("status-warning")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 import numpy as np
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence, QPainter, QPalette
@@ -12,6 +14,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QSplitter,
     QTableView,
     QToolButton,
@@ -22,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.core.engine import Evaluation
 from app.ui.base.columns import FillColumn
 from app.ui.base.icons import set_icon
-from app.ui.base.screen_fit import PriorityColumns, fit_columns_to_content
+from app.ui.base.screen_fit import PriorityColumns, WrappingRow, fit_columns_to_content
 from app.ui.preview.bar_delegate import BarDelegate
 from app.ui.preview.summary_model import BAR, NAME, SummaryModel
 from app.ui.preview.users_model import CHANGE, REASON, UsersModel, frame_sort_keys
@@ -110,6 +113,10 @@ class PreviewPanel(QWidget):
         search_icon = self.search.addAction(QIcon(), QLineEdit.ActionPosition.LeadingPosition)
         set_icon(search_icon, "search")
         self.search.setAccessibleName("Filter users")
+        search_icon.setText("Filter users")
+        for button in self.search.findChildren(QToolButton):  # the icon and the clear button
+            action = button.defaultAction()
+            button.setAccessibleName(action.text() if action is search_icon else "Clear filter")
         self.search.setToolTip("Show users whose name, email or source value contains this text")
         self._search_timer = QTimer(self, singleShot=True, interval=FILTER_DELAY_MS)
         self._search_timer.timeout.connect(
@@ -183,19 +190,19 @@ class PreviewPanel(QWidget):
         self.users.addAction(copy)
         self.users.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
-        filters = QHBoxLayout()
-        filters.setContentsMargins(0, 0, 0, 0)
-        filters.addWidget(self.search, 1)
-        filters.addLayout(quick_row)
-        filters.addWidget(self.group_chip)
-        filters.addWidget(self.value_chip)
-        users_box = QWidget(self)
+        strip = QWidget(self)
+        strip_layout = QHBoxLayout(strip)
+        strip_layout.setContentsMargins(0, 0, 0, 0)
+        strip_layout.addLayout(quick_row)
+        strip_layout.addWidget(self.group_chip)
+        strip_layout.addWidget(self.value_chip)
+        self.filters = WrappingRow(self.search, strip, advance("Filter by name, email") + 40, self)
+        self.users_box = users_box = QWidget(self)
         users_layout = QVBoxLayout(users_box)
         users_layout.setContentsMargins(0, 0, 0, 0)
         users_layout.setSpacing(4)
-        users_layout.addLayout(filters)
+        users_layout.addWidget(self.filters)
         users_layout.addWidget(self.users, 1)
-        users_layout.addWidget(self.count_label)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
         self.splitter.addWidget(self.summary)
@@ -203,9 +210,18 @@ class PreviewPanel(QWidget):
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setChildrenCollapsible(False)
+        self.heading = QLabel(self)
+        self.heading.setTextFormat(Qt.TextFormat.RichText)
+        self.heading.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.set_before_source("")
+        heading_row = QHBoxLayout()
+        heading_row.addWidget(self.heading, 1)
+        heading_row.addWidget(self.count_label)  # on the heading's line: rows for the users
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.splitter)
+        layout.setSpacing(2)
+        layout.addLayout(heading_row)
+        layout.addWidget(self.splitter, 1)
 
         self.users_model.modelReset.connect(self._update_count)
 
@@ -221,6 +237,22 @@ class PreviewPanel(QWidget):
         if evaluation is not None and not self._fitted:
             self._fitted = True
             QTimer.singleShot(0, self.fit_columns)
+
+    def set_before_source(self, source: str) -> None:
+        """Whose groups "Before" shows: the export's, or a server's after a refresh."""
+        before = f" — “Before” is {escape(source)}" if source else (
+            " — what changes if you sync this mapping")
+        self.heading.setText(f"<b>Preview</b>{before}")
+        self.heading.setToolTip("What changes if you sync this mapping; “Before” shows the"
+                                " groups " + ("the server has" if source.startswith("server ")
+                                              else "the export lists"))
+        self.heading.setAccessibleName(self.heading.text().replace("<b>", "").replace("</b>", ""))
+
+    def summary_height(self, rows: int) -> int:
+        """The summary's height showing `rows` groups (its header and frame included)."""
+        table = self.summary
+        chrome = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()
+        return chrome + rows * table.verticalHeader().defaultSectionSize() + 2
 
     def fit_columns(self) -> None:
         """Columns as wide as their content on screen (up to a limit), then Change and Reason

@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt
 
 from app.core.engine import Evaluation, GroupSummary
-from app.ui.base.table_model import HeaderedTableModel, Index
+from app.ui.base.table_model import HeaderedTableModel, Index, accessible_text
 
 NAME, BEFORE, AFTER, ADDED, REMOVED, NEW, BAR = range(7)
 HEADERS = ("Group", "Before", "After", "Added", "Removed", "New", "Before → after")
@@ -83,6 +83,8 @@ class SummaryModel(HeaderedTableModel):
         if not index.isValid():
             return None
         s, col = self._rows[index.row()], index.column()
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{s.before:,} → {s.after:,}" if col == BAR else accessible_text(self, index)
         if role == Qt.ItemDataRole.DisplayRole:
             if col == NAME:
                 return s.name

@@ -18,8 +18,9 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 from app.core.engine import Change, Evaluation
 from app.core.explain import cells_with_value
+from app.core.report import after_in_current_order
 from app.core.users import UserList, join_groups
-from app.ui.base.table_model import HeaderedTableModel, Index
+from app.ui.base.table_model import HeaderedTableModel, Index, accessible_text
 
 NAME, EMAIL, STATUS, SOURCE, CURRENT, NEW, CHANGE, REASON = range(8)
 HEADERS = (
@@ -252,11 +253,7 @@ class UsersModel(HeaderedTableModel):
         if cached is None:
             evaluation = self.evaluation
             if column == NEW:  # in the Current column's order: unchanged reads unchanged
-                after = evaluation.profile_after(profile)
-                users = evaluation.users
-                current = users.groupsets[int(users.profiles.groupset[profile])]
-                kept = [g for g in current if g in after]
-                cached = join_groups(kept + [g for g in after if g not in kept])
+                cached = join_groups(after_in_current_order(evaluation, profile))
             elif column == CHANGE:
                 cached = Change(int(evaluation.profile_change[profile])).label
             else:
@@ -270,6 +267,8 @@ class UsersModel(HeaderedTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self._users is None:
             return None
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return accessible_text(self, index)
         col = index.column()
         user = self.user_at(index.row())
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):

@@ -6,6 +6,8 @@ The token field is a password field; the token goes to the TokenStore, never to 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -240,7 +242,11 @@ class ConnectionDialog(QDialog):
             self._on_profile_chosen()
 
     def edited_profile(self) -> ConnectionProfile:
-        return ConnectionProfile(
+        """The form's fields over the loaded profile: what the form does not show (a live
+        source, a webhook) is kept."""
+        loaded = self.store.get(self._loaded_name) if self._loaded_name else None
+        return replace(
+            loaded or ConnectionProfile(name=""),
             name=self.name.text().strip(),
             url=self.url.text().strip(),
             target=self.target.currentData(),

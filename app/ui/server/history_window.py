@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import InputError
-from app.io.journal import RunRecord, describe_placement, list_runs, user_placements, when
+from app.io.journal import RunRecord, describe_placement, read_runs, user_placements, when
 from app.ui.server.connection_dialog import plain_label
 from app.ui.server.server_context import ServerContext
 from app.ui.server.sync_preview import plural
@@ -92,14 +92,21 @@ class HistoryWindow(QDialog):
 
     def reload(self) -> None:
         """Read the journal folder again (another run may have finished)."""
+        selected = self.selected_run()
         try:
-            self.runs = list(reversed(list_runs(self.url or None)))
+            runs, problems = read_runs(self.url or None)
         except InputError as error:  # an unreadable journal folder: say which, list nothing
             self.runs = []
             self.heading.setText(str(error))
         else:
+            self.runs = list(reversed(runs))
             where = f"to {self.url}" if self.url else "to every server (not connected)"
-            self.heading.setText(f"{plural(len(self.runs), 'run')} {where}, newest first.")
+            heading = f"{plural(len(self.runs), 'run')} {where}, newest first."
+            if problems:  # malformed records are named and skipped, never a traceback
+                heading += f"\nSkipped in the journal: {problems[0]}"
+                if len(problems) > 1:
+                    heading += f" (and {len(problems) - 1:,} more)"
+            self.heading.setText(heading)
         self.run_list.clear()
         for run in self.runs:
             s = run.summary()
@@ -113,6 +120,10 @@ class HistoryWindow(QDialog):
         self.details.clear()
         self.details_label.setText("Select a run to see its operations.")
         self._update_undo()
+        if self.runs:  # the run selected before, else the newest: what is shown is selected
+            self.select_run(selected.run_id if selected is not None else self.runs[0].run_id)
+            if self.selected_run() is None:
+                self.select_run(self.runs[0].run_id)
 
     def selected_run(self) -> RunRecord | None:
         items = self.run_list.selectedItems()
@@ -144,11 +155,9 @@ class HistoryWindow(QDialog):
         run = self.selected_run()
         if run is None:
             return
-        export = run.start.get("export") or {}
-        files = ", ".join(export.get("files") or []) or "no export file"
         self.details_label.setText(
             f"Run {run.run_id}: {run.mode} by {run.start.get('os_user') or 'unknown'}, "
-            f"{run.status}; export {files} ({export.get('users', 0):,} users)."
+            f"{run.status}; {run.source_text()}."
         )
         self.details.clear()
         for op in run.ops:
@@ -162,6 +171,10 @@ class HistoryWindow(QDialog):
                      shown, str(op.get("outcome", "")), str(op.get("status") or ""),
                      str(op.get("reason") or "")]
             self.details.addTopLevelItem(QTreeWidgetItem(cells))
+        for operation, group, email in run.unresolved():  # an interrupted run's last sends
+            self.details.addTopLevelItem(QTreeWidgetItem(
+                ["", operation, group, email, "sent, no answer recorded", "", ""]
+            ))
         for column in range(3):
             self.details.resizeColumnToContents(column)
         self.details.setColumnWidth(3, 320)
@@ -198,7 +211,7 @@ class HistoryHost(ServerContext, Protocol):
 def install_history(controller: HistoryHost) -> None:
     """Server ▸ Sync history…, and "Sync history of this user…" on the users table."""
     window = controller.window
-    action = QAction("Sync &history…", window.window())
+    action = QAction("S&ync history…", window.window())
     action.setToolTip("Every sync to this server: when, who, what changed; undo a sync")
     action.triggered.connect(lambda: open_history(controller))
     window.server_menu.insertAction(controller.help_action, action)

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QMessageBox, QWidget
 
 from app.core.errors import InputError
+from app.ui.base.file_names import remember, start_path
 from app.ui.server.sync_preview import PlanDialog, plural
 
 if TYPE_CHECKING:
@@ -24,10 +25,16 @@ if TYPE_CHECKING:
 
 
 def stale_task(state: Any, profile: Any, token: str, saved: Any) -> list[str]:
-    from app.scim.sync.planfile import stale_groups
+    """What changed on the server since the plan (the write gate's check, app/scim/sync/gate.py;
+    the gate checks again when Apply plan is pressed)."""
+    from app.scim.sync.gate import plan_changes
+    from app.scim.sync.planfile import saved_settings, sync_plan
 
+    settings = saved_settings(saved, profile.sync_settings(token))
     with profile.client(token) as client:
-        return stale_groups(client, saved)
+        changes, _ = plan_changes(client, sync_plan(saved, settings), settings,
+                                  state.is_cancelled)
+        return changes
 
 
 def add_save_button(dialog: PlanDialog, controller: ServerContext) -> None:
@@ -45,20 +52,29 @@ def add_save_button(dialog: PlanDialog, controller: ServerContext) -> None:
 
 
 def save_plan_file(dialog: PlanDialog, controller: ServerContext) -> Path | None:
+    from app.scim.sync.guards import plan_guards, plan_stops
     from app.scim.sync.planfile import save_plan
 
+    server = controller.profile.name if controller.profile is not None else ""
     name, _ = QFileDialog.getSaveFileName(
-        dialog, "Save plan for approval", "plan.json", "GroupMap plan (*.json)"
+        dialog, "Save plan for approval", start_path("plan", "plan", server, ".json"),
+        "GroupMap plan (*.json)"
     )
     if not name:
         return None
+    remember("plan", name)
     path = Path(name) if Path(name).suffix else Path(name).with_suffix(".json")
     document = controller.document
     try:
-        saved = save_plan(path, dialog.plan, document.mapping, document.export_paths)
+        stops = plan_stops(dialog.plan, document.mapping)  # what stops `sync --plan-out`
+        if stops:
+            raise InputError("\n\n".join(stops))
+        guards = plan_guards(dialog.plan, ignore_expectations=False, allow_source_change=False)
+        saved = save_plan(path, dialog.plan, document.mapping, document.export_paths, guards)
     except InputError as error:
         _message(dialog, QMessageBox.Icon.Warning, str(error))
         return None
+    dialog.saved_code = saved.code  # the exported plan's Summary names it
     _message(
         dialog,
         QMessageBox.Icon.Information,
@@ -117,6 +133,7 @@ class SavedPlanFlow:
         )
 
     def show(self, saved: Any, stale: list[str]) -> PlanDialog:
+        from app.scim.sync.guards import overridden
         from app.scim.sync.planfile import saved_settings, sync_plan
 
         c = self.controller
@@ -128,10 +145,12 @@ class SavedPlanFlow:
         made = saved.content.get("created_by") or "someone"
         text = f"Plan {saved.code}, made {saved.content['created']} by {made}: "
         text += dialog.summary.text()
+        for line in overridden(saved.content["guard"].get("overrides") or {}):
+            text += f"\nNote: {line}."
         if stale:
             text += (
-                f"\n\nThis plan no longer fits the server ({plural(len(stale), 'group')} "
-                "changed since it was made), so it cannot be applied: make a new plan and "
+                f"\n\nThis plan no longer fits the server ({plural(len(stale), 'change')} "
+                "since it was made), so it cannot be applied: make a new plan and "
                 "have it approved.\n" + "\n".join(f"  • {line}" for line in stale)
             )
         dialog.summary.setText(text)
@@ -156,7 +175,8 @@ class SavedPlanFlow:
         settings = watched_settings(plan, saved_settings(saved, connection))
         try:
             journal = RunJournal.begin(
-                plan, settings, saved.mapping, saved.export_files, counted=False
+                plan, settings, saved.mapping, saved.export_files, counted=False,
+                applies=saved.code,
             )
         except InputError as error:  # the journal folder cannot be written: do not apply
             c.show_error(error)

@@ -19,10 +19,12 @@ from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
+from app.core.expectations import failures
 from app.scim.config.probe import describe_error
 from app.scim.http.errors import AuthError, ConnectError
 from app.scim.http.redact import redact
 from app.scim.sync.estimate import watched_settings
+from app.ui.base.file_names import proposed_name
 from app.ui.base.screen_fit import ElidingLabel
 from app.ui.base.worker import Task
 from app.ui.mapping.expectations_panel import confirm_despite_failed_expectations
@@ -150,8 +152,10 @@ class SyncController(QObject):
         return dialog
 
     def _accept_connection(self, dialog: ConnectionDialog) -> None:
+        """Connect, then read the server at once: "before" is the server's, not the export's."""
         if dialog.profile is not None:
             self.set_connection(dialog.profile, dialog.token, checked=dialog.checked)
+            self.refresh_when_ready()
 
     def set_connection(
         self, profile: ConnectionProfile, token: str, *, persist: bool = True,
@@ -277,6 +281,7 @@ class SyncController(QObject):
 
     def show_plan(self, plan: SyncPlan) -> PlanDialog:
         dialog = PlanDialog(plan, self.dialog_parent())
+        dialog.server_name = self.profile.name if self.profile is not None else ""
         add_save_button(dialog, self)
         dialog.accepted.connect(lambda: self.sync(plan, dialog.allow_mass_removal))
         self.plan_dialog = dialog
@@ -301,10 +306,13 @@ class SyncController(QObject):
         if self.window.tasks.busy:  # a read is finishing: start right after it
             self.window.tasks.then(lambda: self.sync(plan, allow_mass_removal))
             return
+        evaluation = self.document.evaluation
+        failing = bool(evaluation is not None and failures(evaluation))
         if not confirm_despite_failed_expectations(self.dialog_parent(), self.document):
             return
         settings = self.sync_settings(allow_mass_removal, plan)
-        journal = begin_sync_journal(self, plan, settings)  # asks about a suspicious export
+        # asks about a suspicious export; journals what the admin chose to override
+        journal = begin_sync_journal(self, plan, settings, expectations_ignored=failing)
         if journal is None:
             return
         self.run_write(f"Syncing to {self.profile.name}…",
@@ -325,6 +333,7 @@ class SyncController(QObject):
         dialog = self._sync_dialog()
         if new_log:
             dialog.log.clear()
+        dialog.clear_result()
         dialog.set_running(True, title)
         dialog.show()
         task = self.window.tasks.start(
@@ -363,7 +372,9 @@ class SyncController(QObject):
             return None
         sheets = {"Sync report": self.result.report_frame(),
                   "Summary": report_summary(self.result, self.profile)}
-        return save_frame(self.dialog_parent(), sheets, "sync-report.xlsx", "Export the report")
+        server = self.profile.name if self.profile is not None else ""
+        return save_frame(self.dialog_parent(), sheets, proposed_name("sync-report", server),
+                          "Export the report")
 
     # --- shared -------------------------------------------------------------------------
 

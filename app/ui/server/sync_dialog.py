@@ -99,6 +99,7 @@ class SyncDialog(QDialog):
         self.counts = plain_label("", self)
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
+        self.log.setAccessibleName("Sync log")
         self.log.setMaximumBlockCount(5000)
         self.log.setPlaceholderText("Requests and their answers appear here.")
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -201,12 +202,26 @@ class SyncDialog(QDialog):
         self.headline.setText("Cancelling after the current request…")
         self.cancelRequested.emit()
 
+    def clear_result(self) -> None:
+        """A new write starts: the previous run's result is not shown while it runs."""
+        self.result = None
+        self.summary.setText("")
+        self.summary.setVisible(False)
+        self.failed.setRowCount(0)
+        self.failed_label.setVisible(False)
+        self.failed.setVisible(False)
+        self.bar.setValue(0)
+
     # --- when done -----------------------------------------------------------------------
 
     def show_result(self, result) -> None:
         self.result = result
         planned = self.bar.maximum() if not result.cancelled and self.bar.maximum() > 1 else None
-        self.summary.setText(result_summary(result, planned))
+        text = result_summary(result, planned)
+        journal_error = getattr(result, "journal_error", "")
+        if journal_error:  # the run stopped sending: say why first
+            text = f"{journal_error}\n\n{text}"
+        self.summary.setText(text)
         self.summary.setVisible(True)
         if self.bar.maximum() == 0:
             self.bar.setRange(0, 1)

@@ -13,8 +13,12 @@ if TYPE_CHECKING:
     from app.ui.server.server_context import ServerContext
 
 
-def begin_sync_journal(controller: ServerContext, plan: Any, settings: Any) -> Any:
-    """Ask about a suspicious export, then open the run's journal; None: do not sync."""
+def begin_sync_journal(
+    controller: ServerContext, plan: Any, settings: Any, expectations_ignored: bool = False
+) -> Any:
+    """Ask about a suspicious export, then open the run's journal, with what the admin chose
+    to override (as the CLI's flags are journaled); None: do not sync."""
+    from app.scim.sync.guards import plan_guards
     from app.scim.sync.record import RunJournal, source_change_since_last
 
     document = controller.document
@@ -34,8 +38,11 @@ def begin_sync_journal(controller: ServerContext, plan: Any, settings: Any) -> A
         if box.exec() != QMessageBox.StandardButton.Yes:
             return None
     try:
+        guards = plan_guards(plan, ignore_expectations=expectations_ignored,
+                             allow_source_change=bool(change))
         return RunJournal.begin(
-            plan, settings, document.mapping, [str(p) for p in document.export_paths]
+            plan, settings, document.mapping, [str(p) for p in document.export_paths],
+            guards=guards,
         )
     except InputError as exc:  # the folder cannot be written: say so, do not sync unrecorded
         controller.show_error(exc)

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.explain import removal_reasons
+from app.core.identity import email_key, email_keys
+from app.ui.base.file_names import folder, proposed_name, remember
 from app.ui.server.connection_dialog import plain_label
 
 EXPORT_FILTER = "Excel workbook (*.xlsx);;CSV (*.csv)"
@@ -56,7 +58,20 @@ def add_color(palette: QPalette) -> str:
 
 def losing_users(plan) -> int:
     """Users who lose at least one group: the count the Sync confirmation names."""
-    return len({e.lower() for emails in plan.removes.values() for e in emails})
+    return len({email_key(e) for emails in plan.removes.values() for e in emails})
+
+
+def removal_question(plan, losing: int) -> str:
+    """Who leaves a group: users who change groups "move", the others "leave a group"."""
+    added = {e.lower() for emails in plan.adds.values() for e in emails}
+    leaving = {e.lower() for emails in plan.removes.values() for e in emails}
+    moving = len(leaving & added)
+    if moving == losing:
+        return f"{plural(losing, 'user')} will move to another group."
+    if not moving:
+        return f"{plural(losing, 'user')} will leave a group."
+    return (f"{plural(losing, 'user')} will leave a group ({moving:,} of them move to another"
+            " group).")
 
 
 def plan_summary(plan) -> str:
@@ -102,13 +117,16 @@ def mass_removal_text(plan) -> str:
 
 def save_frame(parent: QWidget, frame: pd.DataFrame | dict[str, pd.DataFrame], suggested: str,
                title: str) -> Path | None:
-    """Ask for a file and write the frame with app/io (formula-safe); None if cancelled.
-    Several named frames become the sheets of an .xlsx (a .csv gets the first one)."""
+    """Ask for a file (in the reports' folder) and write the frame with app/io
+    (formula-safe); None if cancelled. Several named frames become the sheets of an .xlsx
+    (a .csv gets the first one)."""
     from app.io import write_table, write_workbook
 
-    path, chosen = QFileDialog.getSaveFileName(parent, title, suggested, EXPORT_FILTER)
+    start = str(folder("report") / suggested)
+    path, chosen = QFileDialog.getSaveFileName(parent, title, start, EXPORT_FILTER)
     if not path:
         return None
+    remember("report", path)
     target = Path(path)
     if not target.suffix:
         target = target.with_suffix(".csv" if "csv" in chosen.lower() else ".xlsx")
@@ -142,7 +160,7 @@ def report_summary(result, profile) -> pd.DataFrame:
         ("Failed operations", len(result.failed)),
         ("Requests sent", result.requests),
     ]
-    return pd.DataFrame(rows, columns=["Item", "Value"]).astype({"Value": str})
+    return pd.DataFrame(rows, columns=["Item", "Value"])  # numbers stay numbers
 
 
 class PlanDialog(QDialog):
@@ -153,6 +171,8 @@ class PlanDialog(QDialog):
     def __init__(self, plan, parent: QWidget | None = None, can_sync: bool = True) -> None:
         super().__init__(parent)
         self.plan = plan
+        self.server_name = ""  # names the exported plan's file (the controller sets it)
+        self.saved_code = ""  # the plan code once saved for approval (app/ui/server/plan_flow.py)
         self.setWindowTitle("Preview changes")
         screen = self.screen().availableGeometry()  # names, emails and reasons need the width
         self.resize(min(980, screen.width() - 40), min(600, screen.height() - 60))
@@ -170,10 +190,15 @@ class PlanDialog(QDialog):
         layout.addWidget(self.warning)
         layout.addWidget(self.allow)
 
+        self.removals_only = QCheckBox("Show &only removals", self)
+        self.removals_only.setToolTip("List only the users who leave a group, and why")
+        self.removals_only.setVisible(bool(plan.removed_count))
+        layout.addWidget(self.removals_only)
         self.tree = QTreeWidget(self)
+        self.tree.setAccessibleName("Changes per group")
         self.tree.setHeaderLabels(["Group / user", "Add", "Remove", "Why"])
         self.tree.setUniformRowHeights(True)
-        self._details = _UserDetails(plan)
+        self._details = UserDetails(plan)
         self._fill_tree()
         self.tree.header().setStretchLastSection(True)
         self.tree.setColumnWidth(0, 400)
@@ -203,6 +228,7 @@ class PlanDialog(QDialog):
         self.sync_button.setEnabled(can_sync and self.has_changes)
         self.export_button.setEnabled(self.has_changes)
         self.allow.toggled.connect(self._update_sync_button)
+        self.removals_only.toggled.connect(lambda _: (self.tree.clear(), self._fill_tree()))
         self._can_sync = can_sync
         self._update_sync_button()
 
@@ -224,10 +250,13 @@ class PlanDialog(QDialog):
 
     def _fill_tree(self) -> None:
         plan = self.plan
+        only_removals = self.removals_only.isChecked()
         names = sorted(set(plan.adds) | set(plan.removes) | set(plan.groups_to_create))
         for name in names:
             adds, removes = plan.adds.get(name, []), plan.removes.get(name, [])
-            if not adds and not removes and name not in plan.groups_to_create:
+            if only_removals:
+                adds = []
+            if not adds and not removes and (only_removals or name not in plan.groups_to_create):
                 continue
             label = f"{name}  (new group)" if name in plan.groups_to_create else name
             item = QTreeWidgetItem([label, signed(len(adds), "+"), signed(len(removes), "−")])
@@ -245,7 +274,7 @@ class PlanDialog(QDialog):
                 more.setFlags(Qt.ItemFlag.ItemIsEnabled)
                 item.addChild(more)
             self.tree.addTopLevelItem(item)
-        if plan.not_found:
+        if plan.not_found and not only_removals:
             item = QTreeWidgetItem([f"Not on the server ({len(plan.not_found):,})", "", ""])
             shown = plan.not_found[:SHOWN_PER_GROUP]
             item.addChildren([QTreeWidgetItem([email, "skipped", ""]) for email in shown])
@@ -261,11 +290,12 @@ class PlanDialog(QDialog):
             self.tree.headerItem().setTextAlignment(column, NUMBER_ALIGNMENT)
 
     def _user_items(self, group: str, emails: list[str], change: str) -> list[QTreeWidgetItem]:
-        """One line per user: name and email, the change, and (for a removal) why, as the
-        core explains it; removals in red, adds in green."""
+        """One line per user: name and email, the change, and why as the core explains it
+        (the deciding row of an addition, the reason of a removal); removals in red, adds
+        in green."""
         details = self._details
-        reasons = details.removal_reasons(group, emails) if change == "remove" else [""] * len(
-            emails)
+        reasons = (details.removal_reasons(group, emails) if change == "remove"
+                   else details.addition_reasons(emails))
         color = QColor(alert_color(self.palette()) if change == "remove"
                        else add_color(self.palette()))
         items = []
@@ -289,19 +319,28 @@ class PlanDialog(QDialog):
     def confirm_removals(self, losing: int) -> bool:
         box = QMessageBox(QMessageBox.Icon.Warning, self.windowTitle(), "", parent=self)
         box.setTextFormat(Qt.TextFormat.PlainText)
-        action = self.sync_button.text()  # "&Sync now", "&Undo now", "&Apply plan"
-        box.setText(f"{plural(losing, 'user')} will lose a group. {action.replace('&', '')}?")
-        box.setInformativeText("This window lists each removal and why.")
-        sync = box.addButton(action, QMessageBox.ButtonRole.AcceptRole)
+        action = self.sync_button.text().replace("&", "")  # "Sync now", "Undo now"…
+        box.setText(f"{removal_question(self.plan, losing)} {action}?")
+        explained = self._details.evaluation is not None  # an undo's plan has no mapping
+        box.setInformativeText("This window lists each removal and why." if explained else
+                               "This window lists each removal (Show only removals).")
+        # Alt+Y: not the key of the window's own button, so two presses never remove
+        sync = box.addButton(f"&Yes, {action[:1].lower()}{action[1:]}",
+                             QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(box.addButton("&Cancel", QMessageBox.ButtonRole.RejectRole))
         box.exec()
         return box.clickedButton() is sync
 
     def export(self) -> Path | None:
-        return save_frame(self, self.plan.to_frame(), "sync-plan.xlsx", "Export the sync plan")
+        from app.ui.server.plan_report import plan_sheets
+
+        name = proposed_name("sync-plan", self.server_name)
+        sheets = plan_sheets(self.plan, self.server_name, self.saved_code, self._details,
+                             losing_users(self.plan))
+        return save_frame(self, sheets, name, "Export the sync plan")
 
 
-class _UserDetails:
+class UserDetails:
     """Names and removal reasons for a plan's emails, looked up in the plan's evaluation."""
 
     def __init__(self, plan) -> None:
@@ -311,11 +350,11 @@ class _UserDetails:
             self.index, self.names = None, None
             return
         frame = users.frame
-        self.index = pd.Index(frame["email"].str.strip().str.lower())
+        self.index = pd.Index(email_keys(frame["email"]))
         self.names = frame["name"].to_numpy(dtype=object)
 
     def _positions(self, emails: list[str]) -> np.ndarray:
-        return self.index.get_indexer([e.strip().lower() for e in emails])
+        return self.index.get_indexer([email_key(e) for e in emails])
 
     def label(self, email: str) -> str:
         if self.index is None:
@@ -323,6 +362,20 @@ class _UserDetails:
         position = int(self._positions([email])[0])
         name = str(self.names[position]).strip() if position >= 0 else ""
         return f"{name} <{email}>" if name else email
+
+    def name(self, email: str) -> str:
+        if self.index is None or self.names is None:
+            return ""
+        position = int(self._positions([email])[0])
+        return str(self.names[position]).strip() if position >= 0 else ""
+
+    def addition_reasons(self, emails: list[str]) -> list[str]:
+        """Why each user joins: the row that decides them, as the preview's Reason says."""
+        if self.index is None or self.evaluation is None:
+            return [""] * len(emails)
+        of_user = self.evaluation.users.profiles.of_user
+        return [self.evaluation.profile_reason(int(of_user[p])) if p >= 0 else ""
+                for p in self._positions(emails)]
 
     def removal_reasons(self, group: str, emails: list[str]) -> list[str]:
         if self.index is None:

@@ -17,7 +17,8 @@ class EmptyState(QWidget):
         title = QLabel("<h2>Open an export to start</h2>", self)
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         text = QLabel(
-            "Export your users from Calendly as .xlsx or .csv, then open the file here"
+            "Export your users from your SaaS admin console (Calendly, for example) as .xlsx"
+            " or .csv, then open the file here"
             " or drop it on this window. Add the pending users' export too, if you have one."
             "\n\nThe preview then shows who joins or leaves which group as you edit the rows.",
             self,

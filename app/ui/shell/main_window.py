@@ -14,7 +14,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -25,7 +25,6 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QDockWidget,
-    QGroupBox,
     QLabel,
     QMainWindow,
     QSizePolicy,
@@ -37,8 +36,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.identity import email_key, email_keys
 from app.core.warnings import Warning
 from app.ui.base.document import Document
+from app.ui.base.fold import DockFold, FoldingSection
 from app.ui.base.icons import app_icon, retint, set_icon
 from app.ui.base.worker import TaskRunner
 from app.ui.files.file_controller import FileController
@@ -50,6 +51,7 @@ from app.ui.mapping.problems_panel import ProblemsPanel
 from app.ui.preview.preview_view import QUICK, PreviewPanel
 from app.ui.server.install import install_sync
 from app.ui.server.sync_controller import SyncController
+from app.ui.shell.appearance import Appearance
 from app.ui.shell.empty_state import EmptyState
 from app.ui.shell.keyboard import KeyboardPaths
 from app.ui.shell.status_bar import WindowStatus
@@ -60,6 +62,7 @@ GROUP_SOURCES = ("export", "server", "mapping")
 
 class MainWindow(KeyboardPaths, QMainWindow):
     sync_controller: SyncController  # set by install_sync
+    expectations_dock: QDockWidget  # set by install_expectations
 
     def __init__(self, settings: QSettings | None = None, data_dir: Path | None = None) -> None:
         super().__init__()
@@ -82,10 +85,12 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self.files.columnsFound.connect(self.options_panel.set_columns)
         self._build_layout()
         self.window_layout = WindowLayout(self, self.settings, self.splitter,
-                                          self.preview.splitter, self.mapping_panel.needed_width)
+                                          self.preview.splitter, self.mapping_panel.needed_width,
+                                          self.preview.summary_height)
         self._build_actions()
         self.status = WindowStatus(self, self.tasks)
         install_expectations(self)  # the Expectations tab beside Problems, "Expect This"
+        self.dock_fold = DockFold(self, [self.problems_dock, self.expectations_dock])
 
         self.document.evaluationChanged.connect(self._evaluation_changed)
         self.document.mappingChanged.connect(
@@ -102,34 +107,36 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self._evaluation_changed()
         self._update_title()
         install_sync(self)  # the Server menu: connect, refresh, preview, sync
+        for signal in (self.document.usersChanged, self.document.exportChanged,
+                       self.sync_controller.refreshed,
+                       self.sync_controller.connectionChanged):
+            signal.connect(self._show_before_source)
         self._order_start_page_tabs()
         self._build_keyboard_paths()
-        self.window_layout.restore()
+        self.window_layout.restore(self.options_box, self.dock_fold)
 
     # --- layout --------------------------------------------------------------------------
 
     def _build_layout(self) -> None:
-        options_box = QGroupBox("Options", self)
-        options_layout = QVBoxLayout(options_box)
-        options_layout.addWidget(self.options_panel)
+        self.options_box = FoldingSection("Options", self.options_panel, self)
+        self.options_panel.summaryChanged.connect(self.options_box.set_summary)
+        self.options_box.set_summary(self.options_panel.summary())
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(6, 6, 3, 6)
+        left_layout.setContentsMargins(6, 6, 3, 4)
         title = QLabel("<b>Mapping</b> — the first matching row decides", left)
         title.setTextFormat(Qt.TextFormat.RichText)
         left_layout.addWidget(title)
         left_layout.addWidget(self.mapping_panel, 1)
-        left_layout.addWidget(options_box)
+        left_layout.addWidget(self.options_box)
 
         self.empty_state = EmptyState(self)
         self.empty_state.button.clicked.connect(self.files.open_export_dialog)
         self.right = QStackedWidget(self)
         preview_box = QWidget(self)
         preview_layout = QVBoxLayout(preview_box)
-        preview_layout.setContentsMargins(3, 6, 6, 6)
-        preview_title = QLabel("<b>Preview</b> — what changes if you sync this mapping", self)
-        preview_layout.addWidget(preview_title)
-        preview_layout.addWidget(self.preview, 1)
+        preview_layout.setContentsMargins(3, 6, 6, 4)
+        preview_layout.addWidget(self.preview, 1)  # its heading says whose "before" it shows
         self.right.addWidget(self.empty_state)
         self.right.addWidget(preview_box)
 
@@ -167,6 +174,11 @@ class MainWindow(KeyboardPaths, QMainWindow):
         action.triggered.connect(slot)
         return action
 
+    def _show_idp_rules(self) -> None:
+        from app.ui.files.idp_rules_dialog import IdpRulesDialog
+
+        IdpRulesDialog(self.document.mapping, self.document.users, self).exec()
+
     def _build_actions(self) -> None:
         key = QKeySequence.StandardKey
         a = self._action
@@ -180,16 +192,28 @@ class MainWindow(KeyboardPaths, QMainWindow):
             "save_as": a("Save &As…", files.save_as, key.SaveAs, None,
                          "Save the draft under a new name"),
             "open_export": a("Open &Export…", files.open_export_dialog, "Ctrl+I", "import-export",
-                             "Open the user list exported from Calendly (.xlsx, .csv)"),
+                             "Open your SaaS admin console's user export, e.g. Calendly's"
+                             " (.xlsx, .csv)"),
+            "open_scim": a("&SCIM Server…", lambda: files.live.open_from("scim"), None, None,
+                           "Read the users and a value from a SCIM server's /Users"),
+            "open_entra": a("&Entra ID…", lambda: files.live.open_from("entra"), None, None,
+                            "Read the users and a value from Microsoft Entra ID (Graph)"),
+            "open_okta": a("&Okta…", lambda: files.live.open_from("okta"), None, None,
+                           "Read the users and a value from Okta"),
+            "read_again": a("&Read the Source Again", files.live.read_again, None, None,
+                            "Read the users of the live source again, as it holds them now"),
             "add_export": a("A&dd Export…", files.add_export_dialog, None, None,
                             "Combine another export with the open one (e.g. pending users)"),
             "import_mapping": a("&Import Mapping…", files.import_mapping_dialog, "Ctrl+Shift+I",
-                                None, "Replace the rows with a mapping table (.xlsx, .csv)"),
+                                None, "Replace the rows with a mapping table, or append it"
+                                " (.xlsx, .csv)"),
             "export_mapping": a("Export &Mapping…", files.export_mapping_dialog, "Ctrl+Shift+E",
                                 None, "Save the rows as a mapping table (.xlsx, .csv)"),
+            "export_rules": a("Export Mapping as Identity-Provider R&ules…", self._show_idp_rules,
+                              None, None, "The mapping as Entra, Okta or Google rules, to copy"),
             "export_preview": a("Export &Preview…", files.export_preview_dialog, "Ctrl+E",
                                 "export-preview",
-                                "Save the preview: Summary, Users and Problems (.xlsx, .csv)"),
+                                "Save the preview: Summary, Groups, Users, Problems (.xlsx, .csv)"),
             "quit": a("&Quit", self.close, QKeySequence(key.Quit).toString() or "Ctrl+Q", None,
                       "Close GroupMap"),
             "find": a("&Filter Users", self._focus_search, key.Find, None,
@@ -212,8 +236,14 @@ class MainWindow(KeyboardPaths, QMainWindow):
         file_menu.addMenu(self.recent_menu)
         file_menu.addActions([names["save"], names["save_as"]])
         file_menu.addSeparator()
-        file_menu.addActions([names["open_export"], names["add_export"], names["import_mapping"],
-                              names["export_mapping"], names["export_preview"]])
+        file_menu.addAction(names["open_export"])
+        open_from = file_menu.addMenu("Open &From")
+        open_from.addActions([names["open_scim"], names["open_entra"], names["open_okta"]])
+        open_from.addSeparator()
+        open_from.addAction(names["read_again"])
+        file_menu.addActions([names["add_export"], names["import_mapping"],
+                              names["export_mapping"], names["export_rules"],
+                              names["export_preview"]])
         file_menu.addSeparator()
         file_menu.addAction(names["quit"])
 
@@ -237,9 +267,11 @@ class MainWindow(KeyboardPaths, QMainWindow):
                               "Show the Problems panel and move the focus to it")
         view_menu.addAction(names["problems"])
         panel_toggle = self.problems_dock.toggleViewAction()
-        panel_toggle.setText("Problems Pa&nel")
+        panel_toggle.setText("Pr&oblems Panel")
         view_menu.addAction(panel_toggle)
         self.view_menu = view_menu
+        view_menu.addSeparator()
+        self.appearance = Appearance(self.settings, view_menu)  # System, Light, Dark
 
         self.server_menu = self.menuBar().addMenu("&Server")
         self.help_menu = self.menuBar().addMenu("&Help")  # the sync side adds Setup help
@@ -248,6 +280,7 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self.toolbar = QToolBar("Main", self)
         self.toolbar.setObjectName("main-toolbar")
         self.toolbar.setMovable(False)
+        self.toolbar.setIconSize(QSize(20, 20))  # rows for the tables on a laptop screen
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.toolbar.addActions([names["new"], names["open"], names["save"]])
         self.toolbar.addSeparator()
@@ -301,6 +334,17 @@ class MainWindow(KeyboardPaths, QMainWindow):
         self.problems_dock.setWindowTitle(self.problems.summary())
         self.mapping_panel._selection_changed()
 
+    def _show_before_source(self, *_: object) -> None:
+        """The preview's heading says whose groups "Before" shows: the server's or the
+        export's."""
+        controller, paths = self.sync_controller, self.document.export_paths
+        if controller.server_state is not None and controller.profile is not None:
+            source = f"server {controller.profile.name}"
+        else:
+            source = f"the export {', '.join(p.name for p in paths)}" if paths else ""
+        self.preview.set_before_source(source)
+        self.files.before_source = source  # the exported preview's Summary says it too
+
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.document.draft_name}[*] — GroupMap")
         self.setWindowModified(self.document.dirty)
@@ -332,8 +376,8 @@ class MainWindow(KeyboardPaths, QMainWindow):
         users = self.document.users
         if users is None:
             return
-        wanted = {e.lower() for e in emails}
-        mask = users.frame["email"].str.lower().isin(wanted).to_numpy(dtype=bool)
+        wanted = {email_key(e) for e in emails}
+        mask = email_keys(users.frame["email"]).isin(wanted).to_numpy(dtype=bool)
         self.preview.set_drift(np.asarray(mask, dtype=bool))
 
     # --- navigation ----------------------------------------------------------------------

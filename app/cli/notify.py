@@ -1,0 +1,130 @@
+"""`--notify URL`: an unattended sync tells someone when it matters.
+
+When a run fails, is stopped by a guard, is cancelled or leaves work for a rerun (exit
+status other than 0), one JSON message is posted to the webhook: a `text` line that Slack
+and Teams incoming webhooks show as is, plus the summary fields. The post is bounded in
+time, carries no token (every secret the run knows is redacted from it), goes only over
+https (or to this machine), and never changes the sync's exit status: a webhook that fails
+is one warning on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from contextlib import redirect_stderr
+from typing import TextIO
+
+from app.core.errors import InputError
+from app.sources.errors import SourceError
+
+TIMEOUT = 10.0  # seconds for the whole post
+OUTCOMES = {1: "left work for a rerun", 2: "was stopped", 3: "failed", 4: "failed",
+            5: "left work for a rerun", 130: "was cancelled"}
+SECRET_ENVS = ("GROUPMAP_ENTRA_TOKEN", "GROUPMAP_ENTRA_CLIENT_SECRET", "GROUPMAP_OKTA_TOKEN")
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def add_notify_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--notify",
+        metavar="URL",
+        help="post one JSON message to this webhook (Slack, Teams, ...) when the run fails, "
+        "is stopped by a guard or leaves work for a rerun",
+    )
+
+
+class _Tee:
+    """stderr as it was, and a copy of its lines (the message's error line)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.lines.extend(line for line in text.splitlines() if line.strip())
+        return self.stream.write(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def __getattr__(self, name: str) -> object:  # encoding, isatty, fileno: the stream's
+        return getattr(self.stream, name)
+
+
+def notifying(command: Command) -> Command:
+    """The command, posting to `--notify` (or the connection's webhook) when it ends badly."""
+
+    def run(args: argparse.Namespace) -> int:
+        tee = _Tee(sys.stderr)
+        status, error = 0, ""
+        try:
+            with redirect_stderr(tee):  # type: ignore[type-var]
+                status = command(args)
+        except InputError as exc:  # printed by main(); a guard's stop is one of these
+            from app.io.journal import JournalUnwritable
+
+            status, error = (4 if isinstance(exc, JournalUnwritable) else 2), str(exc)
+            raise
+        except SourceError as exc:  # printed by main(), exit 3
+            status, error = 3, str(exc)
+            raise
+        except Exception as exc:
+            status, error = 1, f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            url = getattr(args, "notify", None)
+            if url and status != 0:
+                reason = error or next((ln for ln in reversed(tee.lines)
+                                        if ln.startswith("groupmap:")), "")
+                post(url, message(args, status, reason), secrets(args))
+        return status
+
+    return run
+
+
+def message(args: argparse.Namespace, status: int, reason: str) -> dict[str, object]:
+    server = getattr(args, "url", None) or "the server"
+    outcome = OUTCOMES.get(status, f"ended with status {status}")
+    first = reason.removeprefix("groupmap: ").splitlines()[0] if reason else ""
+    source = getattr(args, "user_source", None)
+    return {
+        "text": f"GroupMap sync to {server} {outcome}" + (f": {first}" if first else "."),
+        "status": status,
+        "outcome": outcome,
+        "server": server,
+        "source": source.to_json() if source is not None else None,
+        "summary": getattr(args, "summary", None),
+    }
+
+
+def secrets(args: argparse.Namespace) -> list[str]:
+    return [s for s in [getattr(args, "token", None), *map(os.environ.get, SECRET_ENVS)] if s]
+
+
+def post(url: str, body: dict[str, object], hidden: list[str]) -> None:
+    """Send the message; any failure is one warning, never the sync's."""
+    import httpx
+
+    from app.scim.http.redact import redact
+    from app.scim.http.transport import url_problem
+
+    host = httpx.URL(url).host if url_problem(url, False) != "invalid" else "the webhook"
+    problem = url_problem(url, insecure_http=False)
+    if problem is not None:
+        print(f"groupmap: warning: --notify {host}: not sent ({problem}); give an https "
+              "webhook URL. The sync's own result stands.", file=sys.stderr)
+        return
+    text = redact(json.dumps(body, ensure_ascii=False), *hidden)
+    try:
+        answer = httpx.post(url, content=text.encode(), timeout=TIMEOUT,
+                            headers={"Content-Type": "application/json"})
+        answer.raise_for_status()
+    except httpx.HTTPError as exc:
+        print(f"groupmap: warning: could not notify {host}: "
+              f"{redact(type(exc).__name__ + ': ' + str(exc), url, *hidden)}. The sync's own "
+              "result stands.", file=sys.stderr)

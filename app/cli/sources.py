@@ -1,0 +1,263 @@
+"""`--users scim:ATTR | entra:ATTR | okta:ATTR`: the one hook where a live source replaces
+the export files, for preview and sync; the options the sources need; and `groupmap
+sources`, the sources saved with connections (never a token)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from app.cli.common import EXIT_CANCELLED
+from app.core.errors import InputError
+
+if TYPE_CHECKING:
+    from app.cli.common import AddCommand
+    from app.core.mapping import Mapping
+    from app.core.users import UserList
+    from app.scim.config.connections import ConnectionProfile
+    from app.sources.spec import SourceSpec
+    from app.sources.users import SourceInfo
+
+
+def register(add: AddCommand) -> None:
+    sources = add(
+        "sources",
+        help="list the live user sources saved with connections (never a token), or save one",
+    )
+    sources.add_argument("--json", action="store_true", help="print one JSON array on stdout")
+    sources.add_argument(
+        "--save",
+        metavar="CONNECTION",
+        help="save --users KIND:ATTRIBUTE (and --source-url) with this saved connection",
+    )
+    sources.add_argument(
+        "--clear", metavar="CONNECTION", help="remove the source saved with this connection"
+    )
+    sources.add_argument("--users", metavar="KIND:ATTRIBUTE", help="the source to save")
+    sources.add_argument(
+        "--source-url", metavar="URL", help="the Entra Graph URL or the Okta org URL to save"
+    )
+    sources.set_defaults(run=cmd_sources)
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import replace
+
+    from app.scim.config.connections import (
+        connections_path,
+        find_connection,
+        read_connections,
+        write_connections,
+    )
+    from app.sources.spec import KINDS, parse_spec
+
+    name = args.save or args.clear
+    if name:
+        changed = find_connection(name)
+        if args.save:
+            spec = parse_spec(args.users or "")
+            if spec is None:
+                raise InputError(
+                    f"--save {name} needs --users KIND:ATTRIBUTE with KIND one of "
+                    f"{', '.join(KINDS)}, e.g. --users entra:department"
+                )
+            if spec.kind == "okta" and not args.source_url:
+                raise InputError(
+                    f"--save {name} --users {spec} needs the Okta org URL: add --source-url "
+                    "https://YOUR-ORG.okta.com"
+                )
+            changed = replace(changed, source=str(spec), source_url=args.source_url or "")
+        else:
+            changed = replace(changed, source="", source_url="")
+        profiles = [changed if p.name == name else p for p in read_connections()]
+        write_connections(profiles)
+    rows = [_source_row(p) for p in read_connections() if p.source]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+    elif not rows:
+        print(f"No saved sources ({connections_path()}): save one with 'groupmap sources "
+              "--save CONNECTION --users KIND:ATTRIBUTE'.")
+    for row in [] if args.json else rows:
+        print(f"{row['connection']}: {row['kind']}:{row['attribute']} from {row['url']} "
+              f"-> {row['server']}")
+    return 0
+
+
+def _source_row(profile: ConnectionProfile) -> dict[str, str]:
+    from app.sources.entra import GRAPH_URL
+
+    kind, _, attribute = profile.source.partition(":")
+    url = profile.source_url or {"entra": GRAPH_URL, "scim": profile.url}.get(kind, "")
+    return {"connection": profile.name, "kind": kind, "attribute": attribute, "url": url,
+            "server": profile.url}
+
+
+def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None:
+    """The live sources' options; `server`: the command has no server options of its own
+    (preview), so `--users scim:ATTR` gets them here."""
+    if server:
+        from app.cli.connections import add_server_options
+
+        add_server_options(parser, "SCIM base URL, for --users scim:ATTRIBUTE")
+        parser.add_argument(
+            "--match-attribute",
+            choices=["userName", "emails", "externalId"],
+            help="with --users scim:ATTRIBUTE: the SCIM attribute holding the email "
+            "(default userName)",
+        )
+    parser.add_argument(
+        "--entra-url",
+        metavar="URL",
+        help="Microsoft Graph base URL for --users entra:ATTRIBUTE (default "
+        "https://graph.microsoft.com; a national cloud's, or a test server)",
+    )
+    parser.add_argument(
+        "--entra-login-url",
+        metavar="URL",
+        help="Microsoft sign-in URL for the client-credentials grant (default "
+        "https://login.microsoftonline.com)",
+    )
+    parser.add_argument(
+        "--entra-device-code",
+        action="store_true",
+        help="sign in to Entra ID at the desk: shows a code to enter at microsoft.com/devicelogin"
+        " ($GROUPMAP_ENTRA_TENANT and $GROUPMAP_ENTRA_CLIENT_ID name the app)",
+    )
+    parser.add_argument(
+        "--okta-url", metavar="URL", help="Okta org URL for --users okta:ATTRIBUTE"
+    )
+
+
+def live_spec(args: argparse.Namespace) -> SourceSpec | None:
+    """The live source `--users` names, or None for export files; one source alone."""
+    from app.sources.spec import parse_spec
+
+    if not args.users:
+        args.users = [_saved_source(args)]
+    specs = [parse_spec(text) for text in args.users]
+    live = [spec for spec in specs if spec is not None]
+    if live and len(specs) > 1:
+        raise InputError(
+            f"--users {live[0]} reads every user from {live[0].label}: give it alone, "
+            "without other --users"
+        )
+    return live[0] if live else None
+
+
+def _saved_source(args: argparse.Namespace) -> str:
+    """The source saved with `--connection`, its URL filling --entra-url or --okta-url."""
+    profile = None
+    if getattr(args, "connection", None):
+        from app.scim.config.connections import find_connection
+
+        profile = find_connection(args.connection)
+    if profile is None or not profile.source:
+        where = f"connection {profile.name!r} has no saved source" if profile else "none given"
+        raise InputError(
+            f"no users to read ({where}): pass --users FILE (an export) or --users "
+            "KIND:ATTRIBUTE (scim:, entra:, okta:), or save a source with the connection "
+            "('groupmap sources --save NAME --users KIND:ATTRIBUTE')"
+        )
+    kind = profile.source.partition(":")[0].lower()
+    option = {"entra": "entra_url", "okta": "okta_url"}.get(kind)
+    if option and profile.source_url and not getattr(args, option, None):
+        setattr(args, option, profile.source_url)
+    return profile.source
+
+
+def load_inputs(args: argparse.Namespace) -> tuple[UserList, Mapping]:
+    """The mapping and the users: read live when `--users` names a source (or the
+    connection saved one), else from the export files (app/cli/common.py)."""
+    from app.cli import common
+
+    spec = live_spec(args)
+    if spec is None:
+        return common.load_inputs(args)
+    return read_live_users(args, spec, common.load_mapping(args))
+
+
+def read_live_users(
+    args: argparse.Namespace, spec: SourceSpec, mapping: Mapping
+) -> tuple[UserList, Mapping]:
+    """The users of the live source. A multi-valued attribute sets the separator its values
+    were joined with, unless one was given."""
+    separator = mapping.options.separator
+    read = {"scim": _read_scim, "entra": _read_entra, "okta": _read_okta}[spec.kind]
+    try:
+        users, info = read(args, spec.attribute, separator)
+    except KeyboardInterrupt:
+        print(f"groupmap: cancelled (Ctrl-C) while reading {spec.label}; nothing was written.",
+              file=sys.stderr)
+        raise SystemExit(EXIT_CANCELLED) from None
+    if info.separator and not separator:
+        mapping = mapping.with_options(separator=info.separator)
+    mapping = mapping.with_options(source_column=info.origin())  # the report's "Source column"
+    args.user_source = info
+    out = sys.stderr if getattr(args, "json", False) else sys.stdout
+    print(f"Read {info.describe()}.", file=out)
+    return users, mapping
+
+
+def _store_get(name: str) -> str:
+    from app.scim.config.tokens import TokenStore
+
+    return TokenStore().get(name)
+
+
+def _read_scim(
+    args: argparse.Namespace, attribute: str, separator: str
+) -> tuple[UserList, SourceInfo]:
+    from app.scim.http.client import ScimClient
+    from app.scim.http.errors import ScimError
+    from app.sources.errors import SourceError
+    from app.sources.scim import read_scim
+
+    if not hasattr(args, "token"):  # preview: no server yet (sync resolved it before)
+        from app.cli.connections import apply_connection
+
+        defaults = {"url": None, "match_attribute": "userName", "insecure_http": False}
+        apply_connection(args, defaults)
+    deadline = getattr(args, "request_deadline", None) or 120.0
+    size = getattr(args, "max_response_mb", None) or 64.0
+    try:
+        with ScimClient(args.url, args.token, insecure_http=args.insecure_http,
+                        request_deadline=deadline, max_response_mb=size) as client:
+            return read_scim(client, attribute, args.match_attribute, separator)
+    except ScimError as error:
+        raise SourceError(
+            f"could not read the users of {args.url}: {error}. Check the URL, "
+            f"{args.token_origin} and the network; nothing was written."
+        ) from None
+
+
+def _read_entra(
+    args: argparse.Namespace, attribute: str, separator: str
+) -> tuple[UserList, SourceInfo]:
+    from app.sources.entra import GRAPH_URL, read_entra
+    from app.sources.entra_login import LOGIN_URL, entra_token
+
+    def show(text: str, code: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    token = entra_token(args.entra_login_url or LOGIN_URL, _store_get,
+                        device_code=args.entra_device_code, show=show)
+    return read_entra(token, attribute, args.entra_url or GRAPH_URL, separator,
+                      insecure_http=bool(getattr(args, "insecure_http", False)))
+
+
+def _read_okta(
+    args: argparse.Namespace, attribute: str, separator: str
+) -> tuple[UserList, SourceInfo]:
+    from app.sources.okta import okta_token, read_okta
+
+    url = args.okta_url or os.environ.get("GROUPMAP_OKTA_URL", "")
+    if not url:
+        raise InputError(
+            f"--users okta:{attribute} needs the org URL: pass --okta-url "
+            "https://YOUR-ORG.okta.com (or set $GROUPMAP_OKTA_URL)"
+        )
+    return read_okta(okta_token(url, _store_get), attribute, url, separator,
+                     insecure_http=bool(getattr(args, "insecure_http", False)))

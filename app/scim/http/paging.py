@@ -1,0 +1,131 @@
+"""Walking a SCIM list by startIndex, one page after another or several at once.
+
+Once the first page says totalResults, the start of every other page is known, and up to
+`parallel` of them are asked for at once (each request still takes its token from the rate
+limiter). Pages are checked in order whatever order they arrive in: a page that only repeats
+what came before (a server ignoring startIndex), or a walk longer than the pages
+max(totalResults, expected) need twice plus 10 (a server paging forever), is an error. A page
+shorter than the first leaves a gap before the next start, so the walk goes on one page after
+another from its end.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from app.scim.http import answers
+from app.scim.http.errors import BadAnswer
+
+Page = tuple[list[dict[str, Any]], list[str], int | None]  # resources, their ids, totalResults
+
+
+class PageWalk:
+    """One walk's state: what was seen, how many pages, and the bound on them."""
+
+    def __init__(
+        self,
+        fetch: Callable[[dict[str, Any]], object],
+        where: str,
+        params: dict[str, Any] | None,
+        count: int,
+        expected: int,
+        max_pages: int,
+    ) -> None:
+        self._fetch, self.where, self._params = fetch, where, params or {}
+        self.count, self.expected, self.limit = count, expected, max_pages
+        self.seen: set[str] = set()
+        self.pages = 0
+
+    def get(self, start: int) -> Page:
+        """One page, its JSON types checked (safe to call from several threads)."""
+        query = dict(self._params, startIndex=start, count=self.count)
+        body = answers.as_object(self._fetch(query) or {}, self.where)
+        resources = answers.objects(body.get("Resources"), self.where, "Resources")
+        ids = [answers.resource_id(r, self.where, "Resources[].id") for r in resources]
+        return resources, ids, answers.count(body.get("totalResults"), self.where, "totalResults")
+
+    def accept(self, start: int, page: Page) -> tuple[list[dict[str, Any]], int]:
+        """(fresh resources, total to report) of the next page in order, checked."""
+        resources, ids, total = page
+        fresh = [r for r, rid in zip(resources, ids, strict=True) if rid not in self.seen]
+        self.seen.update(ids)
+        self.pages += 1
+        if self.pages == 1 and resources and (total is not None or self.expected):
+            known = max(total or 0, self.expected)
+            self.limit = min(self.limit, math.ceil(known / len(resources)) * 2 + 10)
+        if resources and not fresh:
+            raise BadAnswer(
+                f"{self.where} the same resources again at startIndex {start} (it ignores "
+                "startIndex or repeats pages): GroupMap cannot read every resource on this "
+                "server, so nothing was changed; report it to the vendor"
+            )
+        return fresh, total if total is not None else len(self.seen) + (
+            self.count if fresh else 0
+        )
+
+    def ended(self, page: Page) -> bool:
+        """True at the end of the list; an error past the bound on pages."""
+        resources, _, total = page
+        if not resources or (total is not None and len(self.seen) >= total):
+            return True
+        if self.pages >= self.limit:
+            raise BadAnswer(
+                f"{self.where} page after page: {self.pages} pages and {len(self.seen)} "
+                "resources"
+                + (
+                    f" where totalResults says {total}"
+                    if total is not None
+                    else f", no totalResults, {self.expected:,} looked for"
+                )
+                + " without an end; stopped reading, nothing was changed: report it to "
+                "the vendor"
+            )
+        return False
+
+
+def walk_pages(walk: PageWalk, parallel: int) -> Generator[tuple[list[dict[str, Any]], int]]:
+    """(fresh resources, total) per page, in startIndex order."""
+    page = walk.get(1)
+    yield walk.accept(1, page)
+    if walk.ended(page):
+        return
+    start, length, total = 1 + len(page[0]), len(page[0]), page[2]
+    if parallel > 1 and total is not None:
+        starts = iter(range(start, total + 1, length))
+        for at, page in _ahead(walk, starts, parallel):
+            yield walk.accept(at, page)
+            start = at + len(page[0])
+            if walk.ended(page):
+                return
+            if len(page[0]) < length:
+                break  # a gap before the next start: one page after another from here
+    while True:
+        page = walk.get(start)
+        yield walk.accept(start, page)
+        start += len(page[0])
+        if walk.ended(page):
+            return
+
+
+def _ahead(walk: PageWalk, starts: Iterator[int], parallel: int) -> Iterator[tuple[int, Page]]:
+    """Pages at the given starts, in order, with up to `parallel` asked for ahead (a walk
+    stopped early has asked for at most that many pages it did not need)."""
+    pending: deque[tuple[int, Future[Page]]] = deque()
+    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="groupmap-page")
+    try:
+        for at in starts:
+            pending.append((at, pool.submit(walk.get, at)))
+            if len(pending) >= parallel:
+                break
+        while pending:
+            at, future = pending.popleft()
+            following = next(starts, None)
+            if following is not None:
+                pending.append((following, pool.submit(walk.get, following)))
+            yield at, future.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

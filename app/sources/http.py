@@ -1,0 +1,236 @@
+"""Bounded HTTP for the identity-provider sources (Graph, Okta): every request has a
+deadline, every answer a size cap, the token never appears in an error, throttling waits
+as the vendor asks (within a bound), and a walk of pages has an end.
+
+The vendor modules say how their answers page, what a throttled answer asks to wait and
+how their error bodies read (`Vendor`); this module does the rest once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from app.scim.http.redact import redact
+from app.scim.http.transport import url_problem
+from app.sources.errors import SourceCancelled, SourceError, SourceSpecError
+
+TIMEOUT = 30.0  # seconds for connecting and for each read
+REQUEST_DEADLINE = 120.0  # seconds for one whole answer
+MAX_RESPONSE_MB = 64.0
+MAX_PAGES = 100_000  # 20 million users at Okta's 200 a page: beyond is a server looping
+MAX_WAIT = 900.0  # the longest one throttled answer may make us wait (Graph asks up to minutes)
+ATTEMPTS = 6  # tries of one page (throttled or failed on the network)
+AGAIN = (429, 500, 502, 503, 504)  # throttled, or a passing failure: the page is asked again
+
+
+def pause(seconds: float) -> None:
+    """How a source waits (through time.sleep at call time, so a test may replace either)."""
+    time.sleep(seconds)
+
+
+def now() -> float:
+    return time.time()
+
+
+
+class Vendor(Protocol):
+    """What differs between identity providers."""
+
+    name: str  # "Microsoft Graph", "Okta"
+
+    def error_text(self, body: object) -> str: ...
+
+    def refused(self, status: int, detail: str) -> str: ...
+
+    def wait_after(self, response: httpx.Response, now: float) -> float | None: ...
+
+
+@dataclass
+class Page:
+    body: object
+    response: httpx.Response
+
+
+class SourceHttp:
+    """GET JSON pages from one identity provider with one token."""
+
+    def __init__(
+        self,
+        vendor: Vendor,
+        base_url: str,
+        auth_header: str,
+        secret: str,
+        *,
+        insecure_http: bool = False,
+        timeout: float = TIMEOUT,
+        max_response_mb: float = MAX_RESPONSE_MB,
+        sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.base_url = checked_url(base_url, vendor.name, insecure_http)
+        self.origin = httpx.URL(self.base_url).copy_with(path="/", query=None)
+        self._secret = secret
+        self._headers = {"Authorization": auth_header, "Accept": "application/json"}
+        self._max_bytes = int(max_response_mb * 1024 * 1024)
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._sleep = sleep or pause
+        self.clock = clock or now
+        self.requests = 0
+        self.waited = 0.0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> SourceHttp:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def redact(self, text: str) -> str:
+        return redact(text, self._secret)
+
+    def pages(
+        self, first: str, params: dict[str, Any] | None, next_of: NextOf,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> Iterator[Page]:
+        """Each page from `first` on, following `next_of(page)` (an absolute URL, as given)
+        until it says there is none. A next link to another host is refused: the token would
+        go with it. `cancelled` is asked before each page."""
+        url: str | None = first
+        seen: set[str] = set()
+        while url is not None:
+            if cancelled is not None and cancelled():
+                raise SourceCancelled(f"reading {self.vendor.name} was cancelled")
+            if len(seen) >= MAX_PAGES or url in seen:
+                raise SourceError(
+                    f"{self.vendor.name} at {self.base_url} pages without an end ({len(seen)} "
+                    "pages, or a page linking back): stopped reading, nothing was written; "
+                    "report it to the vendor"
+                )
+            seen.add(url)
+            page = self.get(url, params)
+            yield page
+            params = None  # a next link carries the query it needs
+            url = next_of(page)
+            if url is not None and not same_origin(httpx.URL(url), self.origin):
+                raise SourceError(
+                    f"{self.vendor.name} at {self.base_url} sent a next-page link to another "
+                    f"host ({httpx.URL(url).host}): not followed, so the token stays here; "
+                    "nothing was written"
+                )
+
+    def get(self, url: str, params: dict[str, Any] | None = None) -> Page:
+        """One page, sent again after a throttled (429, 503), failed (500, 502, 504) or lost
+        answer, within bounds; the vendor says how long a throttled answer asks to wait."""
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                response = self._send(url, params)
+            except httpx.TransportError as error:
+                if attempt == ATTEMPTS:
+                    raise SourceError(
+                        f"could not reach {self.vendor.name} at {self.base_url}: "
+                        f"{self.redact(type(error).__name__ + ': ' + str(error))}. Check the "
+                        "URL and the network; nothing was written."
+                    ) from None
+                self.wait(min(2.0**attempt, 30.0))
+                continue
+            if response.status_code in AGAIN and attempt < ATTEMPTS:
+                wait = self.vendor.wait_after(response, self.clock())
+                self.wait(min(2.0**attempt, 30.0) if wait is None else wait)
+                continue
+            return Page(self._body(response), response)
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    def wait(self, seconds: float) -> None:
+        if seconds > MAX_WAIT:
+            raise SourceError(
+                f"{self.vendor.name} at {self.base_url} asks to wait {seconds:,.0f} s before "
+                f"the next request (more than {MAX_WAIT:.0f} s): stopped, nothing was written; "
+                "run again later"
+            )
+        seconds = max(seconds, 0.0)
+        self.waited += seconds
+        self._sleep(seconds)
+
+    def _send(self, url: str, params: dict[str, Any] | None) -> httpx.Response:
+        """The answer read within the size cap and the deadline (a server trickling bytes
+        keeps each read under the timeout, not the whole answer)."""
+        self.requests += 1
+        started = time.monotonic()
+        request = self._client.build_request("GET", url, params=params, headers=self._headers)
+        response = self._client.send(request, stream=True)
+        try:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > self._max_bytes:
+                    raise SourceError(
+                        f"{self.vendor.name} at {self.base_url} answered more than "
+                        f"{self._max_bytes / (1024 * 1024):.3g} MB for one page: stopped reading, "
+                        "nothing was written"
+                    )
+                if time.monotonic() - started > REQUEST_DEADLINE:
+                    raise httpx.ReadTimeout(f"no whole answer in {REQUEST_DEADLINE:.0f} s")
+                chunks.append(chunk)
+        finally:
+            response.close()
+        headers = [(k, v) for k, v in response.headers.multi_items()
+                   if k.lower() not in ("content-encoding", "content-length")]  # decoded now
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks),
+                              request=request, extensions=response.extensions)
+
+    def _body(self, response: httpx.Response) -> object:
+        try:
+            body = response.json() if response.content.strip() else None
+        except ValueError:
+            body = None
+            if response.is_success:
+                kind = response.headers.get("Content-Type", "").split(";")[0] or "not JSON"
+                raise SourceError(
+                    f"{self.vendor.name} at {self.base_url} answered {kind}, not JSON: check "
+                    "the URL; nothing was written"
+                ) from None
+        if response.is_success:
+            return body
+        text = self.vendor.error_text(body) or response.reason_phrase
+        detail = self.redact(" ".join(text.split()))  # one line, whatever the server wrote
+        if response.status_code in (401, 403):
+            raise SourceError(self.redact(self.vendor.refused(response.status_code, detail)))
+        raise SourceError(
+            f"{self.vendor.name} at {self.base_url} answered {response.status_code} "
+            f"({detail}); nothing was written. Check the URL and try again later."
+        )
+
+
+NextOf = Callable[[Page], "str | None"]
+
+
+def same_origin(url: httpx.URL, origin: httpx.URL) -> bool:
+    return (url.scheme, url.host, url.port) == (origin.scheme, origin.host, origin.port)
+
+
+def checked_url(url: str, name: str, insecure_http: bool) -> str:
+    """The URL without a trailing slash; https only, unless this machine or allowed."""
+    problem = url_problem(url, insecure_http)
+    if problem is not None:
+        reason = {
+            "plain http": "uses plain http, which would send the token unencrypted: use https, "
+            "or pass --insecure-http for a test server you trust",
+            "credentials": "carries a user name or password: remove them from the URL",
+        }.get(problem, "is not an http(s) URL")
+        raise SourceSpecError(f"the {name} URL {url.split('@')[-1]!r} {reason}")
+    return str(httpx.URL(url.strip())).rstrip("/")
+
+
+def seconds_or_none(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,133 @@
+"""File ▸ Open From ▸ SCIM server (the real scim2-server, users carrying the enterprise
+extension) and Okta (the fake from Okta's documentation): the attributes the source holds
+with their distinct counts and samples, then every user read in the background into the
+preview; a refused token changes nothing."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QGuiApplication
+
+from app.ui.files.live_source_dialog import LiveSourceDialog
+from tests.fake_idp import (
+    OKTA_TOKEN,
+    FakeGraph,
+    FakeLogin,
+    FakeOkta,
+    graph_user,
+    okta_user,
+    started,
+)
+from tests.scim_fixtures import TOKEN
+from tests.test_sources_scim import DEPARTMENT, add_user
+
+
+def open_dialog(window, kind: str) -> LiveSourceDialog:
+    window.actions_by_name[f"open_{kind}"].trigger()
+    dialog = window.files.live.dialog
+    assert dialog is not None and dialog.isVisible()
+    return dialog
+
+
+def test_open_from_scim_lists_attributes_then_reads_every_user(qtbot, window, scim_server):
+    url = scim_server().url
+    for i in range(6):
+        add_user(url, f"u{i}@ex.com", ["Sales", "Sales", "Engineering"][i % 3], title="Rep")
+    dialog = open_dialog(window, "scim")
+    dialog.url.setText(url)
+    dialog.token.setText(TOKEN)
+    assert not dialog.read_button.isEnabled()  # no attribute yet
+    dialog.find_attributes()
+    qtbot.waitUntil(lambda: dialog.attributes.topLevelItemCount() > 0, timeout=10_000)
+    rows = {dialog.attributes.topLevelItem(i).text(0): dialog.attributes.topLevelItem(i)
+            for i in range(dialog.attributes.topLevelItemCount())}
+    department = rows[DEPARTMENT]
+    assert (department.text(1), department.text(2), department.text(3)) == (
+        "2", "6", "Sales, Engineering")
+    assert rows["title"].text(1) == "1"
+    dialog.attributes.setCurrentItem(department)
+    assert dialog.attribute.text() == DEPARTMENT and dialog.read_button.isEnabled()
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
+    users = window.document.users
+    assert len(users) == 6 and sorted(set(users.frame["source"])) == ["Engineering", "Sales"]
+    assert window.document.export_paths == []
+    assert TOKEN not in repr(dialog.request())
+
+
+def test_open_from_okta_with_a_refused_token_changes_nothing(qtbot, window, clock, servers):
+    okta = started(servers, FakeOkta([okta_user(i, department="Sales") for i in range(3)],
+                                     OKTA_TOKEN, clock))
+    dialog = open_dialog(window, "okta")
+    dialog.url.setText(okta.url)
+    dialog.token.setText(OKTA_TOKEN)
+    dialog.find_attributes()
+    qtbot.waitUntil(lambda: dialog.attributes.topLevelItemCount() > 0, timeout=10_000)
+    assert dialog.attributes.topLevelItem(0).text(0) == "profile.department"
+    dialog.token.setText("00wrong-token-1234")
+    dialog.attribute.setText("profile.department")
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.files.error_box is not None, timeout=10_000)
+    text = window.files.error_box.text() + window.files.error_box.informativeText()
+    assert "E0000011" in text and "00wrong-token-1234" not in text
+    assert window.document.users is None
+
+
+def test_open_from_entra_signs_in_with_a_device_code_then_reads(qtbot, window, clock, servers,
+                                                                 monkeypatch):
+    monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
+    login = FakeLogin(pending=1)
+    servers.append(login)
+    graph = started(servers, FakeGraph(
+        [graph_user(i, department=["Sales", "Ops"][i % 2]) for i in range(4)],
+        "minted-graph-token", clock))
+    dialog = open_dialog(window, "entra")
+    dialog.login_url = login.url
+    dialog.url.setText(graph.url)
+    dialog.tenant.setText("contoso.onmicrosoft.com")
+    dialog.client_id.setText("11111111-2222")
+    dialog.sign_in()
+    qtbot.waitUntil(lambda: dialog.code.text() == "FGH7QK9XW", timeout=10_000)
+    dialog.copy_button.click()
+    assert QGuiApplication.clipboard().text() == "FGH7QK9XW"
+    assert "https://microsoft.com/devicelogin" in dialog.sign_in_text.text()
+    qtbot.waitUntil(lambda: dialog.token.text() == "minted-graph-token", timeout=10_000)
+    dialog.find_attributes()
+    qtbot.waitUntil(lambda: dialog.attributes.topLevelItemCount() > 0, timeout=10_000)
+    assert dialog.attributes.topLevelItem(0).text(0) == "department"
+    dialog.attributes.setCurrentItem(dialog.attributes.topLevelItem(0))
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
+    assert sorted(window.document.users.frame["source"]) == ["Ops", "Ops", "Sales", "Sales"]
+
+
+def test_a_draft_remembers_its_source_and_reading_again_follows_the_server(
+    qtbot, window, scim_server, tmp_path, monkeypatch
+):
+    import json
+
+    from tests.test_sources_scim import set_department
+
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)  # the token as the command line finds it
+    url = scim_server().url
+    ids = [add_user(url, f"u{i}@ex.com", "Sales") for i in range(3)]
+    dialog = open_dialog(window, "scim")
+    dialog.url.setText(url)
+    dialog.attribute.setText(DEPARTMENT)
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
+    draft = tmp_path / "draft.json"
+    assert window.files.save_to(draft)
+    saved = json.loads(draft.read_text("utf-8"))
+    assert saved["source"] == {"kind": "scim", "url": url, "attribute": DEPARTMENT,
+                               "match_attribute": "userName"}
+    assert TOKEN not in draft.read_text("utf-8")
+
+    set_department(url, ids[0], "Engineering")
+    window.actions_by_name["read_again"].trigger()
+    qtbot.waitUntil(lambda: "Engineering" in set(window.document.users.frame["source"]),
+                    timeout=10_000)
+
+    window.document.set_users(None)
+    assert window.files.open_draft(draft)
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
+    assert sorted(window.document.users.frame["source"]) == ["Engineering", "Sales", "Sales"]
