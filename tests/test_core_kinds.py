@@ -77,10 +77,10 @@ def test_an_edit_evaluates_only_the_edited_row(monkeypatch):
     mapping = mapping_of(*rows)
     evaluate(users, mapping)
     calls = []
-    original = matching._vocab_mask
+    original = matching._evaluate
     monkeypatch.setattr(
-        matching, "_vocab_mask", lambda vocab, row, case: calls.append(row.value) or original(
-            vocab, row, case)
+        matching, "_evaluate", lambda vocab, rows, case: calls.extend(
+            row.value for row in rows.values()) or original(vocab, rows, case)
     )
     edited = list(mapping.rows)
     edited[2] = edited[2].__class__("Sales", "S", MatchKind.STARTS_WITH)

@@ -116,8 +116,11 @@ def test_a_pattern_that_does_not_compile_names_the_error_and_its_position():
     mapping = mapping_of(("Sales(", "S", "pattern"), ("Sales", "S"))
     found = warnings_of(users_of(("Sales", "")), mapping, "bad_pattern")
     assert [(w.row, w.value) for w in found] == [(1, "Sales(")]
-    assert "missing ), unterminated subpattern at position 5" in found[0].message
+    assert "(RE2: missing ))" in found[0].message
     assert "the row is ignored" in found[0].message
+    lookbehind = mapping_of(("Eng-(?<=x)1", "S", "pattern"))
+    found = warnings_of(users_of(("Sales", "")), lookbehind, "bad_pattern")
+    assert "(RE2: invalid perl operator: (?<= at position 4)" in found[0].message
     assert warnings_of(users_of(("Sales", "")), mapping, "row_matches_no_user") == []
 
 

@@ -85,8 +85,8 @@ def test_the_match_combo_is_reached_and_used_with_the_keyboard(window, qtbot):
 
 def test_status_shows_bad_patterns_and_shadowed_rows(window):
     editor = window.editor
-    editor.insert(3, [MappingRow("Sales - EMEA", "X"), MappingRow("Eng(", "E", MatchKind.PATTERN)],
-                  "Add")
+    bad = MappingRow(r"Eng\1", "E", MatchKind.PATTERN)
+    editor.insert(3, [MappingRow("Sales - EMEA", "X"), bad], "Add")
     assert data(window, 3, STATUS) == "shadowed"
     assert "shadowed by row 1" in data(window, 3, STATUS, Qt.ItemDataRole.ToolTipRole)
     assert data(window, 4, STATUS) == "bad pattern"

@@ -1,4 +1,5 @@
-"""The main window end to end: open, import errors, source column, drafts, autosave, fixes."""
+"""The main window end to end: open, import errors, source column, drafts, fixes (autosave:
+test_ui_autosave.py)."""
 
 import shutil
 from pathlib import Path
@@ -116,35 +117,6 @@ def test_close_with_unsaved_changes_asks(qtbot, window, monkeypatch):
     assert not window.close() and window.isVisible()
     assert asked == ["The draft Untitled has unsaved changes. Save them before closing?"]
     assert window.close() and not window.isVisible()
-
-
-def test_autosave_and_recovery(qtbot, tmp_path, monkeypatch):
-    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-    first = MainWindow(settings, tmp_path / "data")
-    qtbot.addWidget(first)
-    first.editor.insert(0, [MappingRow("Sales", "Sales Team")], "add")  # structural: saved now
-    assert (tmp_path / "data" / "autosave.json").exists()
-    first.editor.set_cell(0, "group", "Sellers")
-    first.files.autosaver.save_if_changed()  # what the 30 s timer does
-    expected = first.document.mapping
-    # The first window "crashes": never closed. The next start offers the draft.
-    second = MainWindow(settings, tmp_path / "data")
-    qtbot.addWidget(second)
-    asked = []
-    monkeypatch.setattr(file_controller.QMessageBox, "question",
-                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
-    assert second.files.offer_restore()
-    assert asked[0].startswith("GroupMap did not close properly last time. Restore the unsaved "
-                               "draft (1 row), autosaved at ")
-    assert asked[0].endswith("?\n\nNo deletes the autosaved copy.")
-    assert second.document.mapping == expected and second.document.dirty
-    monkeypatch.setattr(file_controller.QMessageBox, "question",
-                        lambda *a, **k: QMessageBox.StandardButton.Discard)
-    assert second.close()
-    assert not (tmp_path / "data" / "autosave.json").exists()
-    third = MainWindow(settings, tmp_path / "data")
-    qtbot.addWidget(third)
-    assert not third.files.offer_restore()
 
 
 def test_problem_click_selects_and_quick_fix_applies(qtbot, window):

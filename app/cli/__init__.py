@@ -9,12 +9,13 @@ pandas, Qt or httpx. Nothing else of GroupMap imports this package (an import co
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from app import __version__
 from app.cli import apply, connections, demo, history, preview, rules, serve, sources, sync
-from app.cli.common import EXIT_BAD_INPUT, EXIT_CONNECT, EXIT_JOURNAL
+from app.cli.common import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_CONNECT, EXIT_JOURNAL
 from app.core.errors import InputError
 from app.sources.errors import SourceError
 
@@ -49,6 +50,16 @@ def _open_app(paths: list[str]) -> int:
     return run_app(paths)
 
 
+def _stdout_closed() -> int:
+    """The reader of stdout is gone (`groupmap preview ... | head -1`): end quietly, as Unix
+    tools do, with the status a shell gives a process that SIGPIPE ended. Whatever is left
+    for stdout goes to devnull, so the flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser, commands = build_parser()
@@ -68,7 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     from app.io.journal import JournalUnwritable
 
     try:
-        return int(args.run(args))
+        status = int(args.run(args))
+        sys.stdout.flush()  # a reader gone early shows here, not at exit
+        return status
+    except BrokenPipeError:
+        return _stdout_closed()
     except JournalUnwritable as error:  # raised before the first write: nothing was sent
         print(f"groupmap: error: {error}", file=sys.stderr)
         return EXIT_JOURNAL

@@ -81,7 +81,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
             "between servers, so apply it to the server it was made for, or make a new plan"
         )
     if args.report:
-        check_report_path(args.report)
+        check_report_path(args.report, args)
     settings = saved_settings(
         saved,
         SyncSettings(

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pandas and the engine load only for a command that needs th
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_CONNECT = 0, 1, 2, 3
 EXIT_CANCELLED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: stdout's reader went away (`| head -1`)
 # The journal could not be written: 4 before anything reached the server, 5 after some writes
 # (each of them journaled, intent first); nothing more was sent either way.
 EXIT_JOURNAL, EXIT_JOURNAL_PARTIAL = 4, 5
@@ -86,11 +87,19 @@ def add_result_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
 
 
+def removal_ratio(text: str) -> float:
+    """A share of memberships from 0 to 1 (for --max-removal-ratio)."""
+    from app.cli.pacing import number
+
+    return number(text, "is not a ratio: give a share from 0 to 1, e.g. 0.2 for 20%",
+                  above=False, most=1.0)
+
+
 def add_removal_guard_options(parser: argparse.ArgumentParser, allow_help: str) -> None:
     """The mass-removal guard of a command that may remove memberships."""
     parser.add_argument(
         "--max-removal-ratio",
-        type=float,
+        type=removal_ratio,
         default=0.2,
         metavar="R",
         help="stop if more than R of the current memberships would go (default 0.2)",
@@ -142,21 +151,44 @@ def refuse_failed_expectations(users: UserList, mapping: Mapping) -> None:
         raise InputError(stop)
 
 
-def check_output_option(option: str, path: str) -> None:
-    """Refuse `--out`/`--report` before any work: a type GroupMap cannot write (.pdf), or a
-    folder where a temporary file cannot be created and removed (missing, read-only)."""
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """Every file a command reads: the exports, the mapping or draft, the expectations, a plan."""
+    paths = list(getattr(args, "users", None) or []) + list(getattr(args, "expect", None) or [])
+    return paths + [path for name in ("mapping", "plan") if (path := getattr(args, name, None))]
+
+
+def check_output_option(option: str, path: str, args: argparse.Namespace) -> None:
+    """Refuse `--out`/`--report` before any work: a type GroupMap cannot write (.pdf), a file
+    that is one of the command's inputs, or a folder where a temporary file cannot be created
+    and removed (missing, read-only). Every command's outputs pass here."""
     from app.io import check_output
 
     try:
-        check_output(path)
+        check_output(path, input_paths(args))
     except InputError as error:
         raise InputError(f"{option} {error}") from error
 
 
-def check_report_path(path: str) -> None:
+def check_output_path(option: str, path: str, args: argparse.Namespace) -> None:
+    """An output that is not a table (`--plan-out`, the rules' `--out`) must not overwrite
+    an input either."""
+    from app.io import refuse_input
+
+    try:
+        refuse_input(path, input_paths(args))
+    except InputError as error:
+        raise InputError(f"{option} {error}") from error
+
+
+def check_plan_out(path: str, args: argparse.Namespace) -> None:
+    """`--plan-out` must not overwrite an input."""
+    check_output_path("--plan-out", path, args)
+
+
+def check_report_path(path: str, args: argparse.Namespace) -> None:
     """Refuse a report that cannot be written before the sync writes anything, not after: its
-    type, and a temporary file created and removed beside it (missing or read-only folder)."""
-    check_output_option("--report", path)
+    type, an input, and a temporary file created and removed beside it."""
+    check_output_option("--report", path, args)
 
 
 def write_report(path: str | None, frame: object, status: int) -> int:

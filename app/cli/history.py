@@ -15,6 +15,7 @@ from app.cli.common import EXIT_CANCELLED, EXIT_CONNECT, EXIT_FAILED, EXIT_OK
 from app.cli.pacing import (
     CANCELLED_WHILE_READING,
     add_pacing_options,
+    count,
     ctrl_c_cancels,
     pacing_from_args,
 )
@@ -22,13 +23,17 @@ from app.cli.pacing import (
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
 
+RUN_NUMBER = count("is not a run number: give a whole number from groupmap history, e.g. 3")
+
 
 def register(add: AddCommand) -> None:
     from app.cli.common import add_removal_guard_options, add_result_options
     from app.cli.connections import add_connection_option, add_server_options
 
     history = add("history", help="list the journaled runs, or show one")
-    history.add_argument("run_id", nargs="?", type=int, metavar="RUN", help="show this run")
+    history.add_argument(
+        "run_id", nargs="?", type=RUN_NUMBER, metavar="RUN", help="show this run"
+    )
     history.add_argument("--url", metavar="BASE_URL", help="only runs to this SCIM server")
     add_connection_option(history)
     history.add_argument("--user", metavar="EMAIL", help="one user's placements across runs")
@@ -36,7 +41,9 @@ def register(add: AddCommand) -> None:
     history.set_defaults(run=cmd_history)
 
     undo = add("undo", help="revert what one journaled sync applied")
-    undo.add_argument("run_id", type=int, metavar="RUN", help="the run to undo (see history)")
+    undo.add_argument(
+        "run_id", type=RUN_NUMBER, metavar="RUN", help="the run to undo (see history)"
+    )
     add_server_options(undo, "SCIM base URL (the run's server)")
     add_result_options(undo)
     undo.add_argument("--dry-run", action="store_true", help="print the inverse plan only")
@@ -174,7 +181,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
     )
     run = find_run(args.run_id)
     if args.report:
-        check_report_path(args.report)
+        check_report_path(args.report, args)
     out = sys.stderr if args.json else sys.stdout
     limiter = RateLimiter(settings.max_rate, settings.deadline)  # paced like a sync
     with (

@@ -8,10 +8,11 @@ wait for the rate limit, so a sync stops between requests; a second Ctrl-C quits
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -59,7 +60,10 @@ def add_pacing_options(sync: argparse.ArgumentParser) -> None:
         "1000 (default: the --profile's, github 1000; else no budget)",
     )
     sync.add_argument(
-        "--page-size", type=int, metavar="N", help="results per list page (default: the server's)"
+        "--page-size",
+        type=count("is not a page size: give a whole number of results per page, e.g. 100"),
+        metavar="N",
+        help="results per list page (default: the server's)",
     )
     sync.add_argument(
         "--deadline",
@@ -71,20 +75,33 @@ def add_pacing_options(sync: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive(text: str, problem: str) -> float:
-    """A number above 0, else argparse's error: `problem` says what to give instead."""
+def number(text: str, problem: str, least: float = 0.0, above: bool = True,
+           most: float = math.inf, whole: bool = False) -> float:
+    """A finite number above `least` (or from it, `above` False) up to `most`, whole if asked;
+    else argparse's one-line error, `problem` saying what to give instead."""
     try:
-        value = float(text)
+        value = float(text.strip())
     except ValueError:
-        value = 0.0
-    if not value > 0:
+        value = math.nan
+    fits = value > least if above else value >= least
+    if not (math.isfinite(value) and fits and value <= most and (not whole or value.is_integer())):
         raise argparse.ArgumentTypeError(f"{text!r} {problem}")
     return value
 
 
+def count(problem: str, least: int = 1, most: int = 2**31) -> Callable[[str], int]:
+    """A parser of whole numbers from `least` to `most` (--batch-size, --page-size, ports)."""
+    return lambda text: int(number(text, problem, least, False, most, whole=True))
+
+
+def amount(problem: str) -> Callable[[str], float]:
+    """A parser of finite numbers above 0 (seconds, megabytes)."""
+    return lambda text: number(text, problem)
+
+
 def rate(text: str) -> float:
     """Requests a second, above 0 (for --max-rate)."""
-    return _positive(
+    return number(
         text,
         "is not a rate above 0: give requests a second, e.g. 1, or 0.5 for one request "
         "every 2 seconds",
@@ -93,7 +110,7 @@ def rate(text: str) -> float:
 
 def changes_per_hour(text: str) -> float:
     """Membership changes an hour, above 0 (for --max-changes-per-hour)."""
-    return _positive(
+    return number(
         text, "is not a number of changes above 0: give membership changes an hour, e.g. 1000"
     )
 
@@ -105,7 +122,10 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a duration: give seconds, or a number with s, m or h (e.g. 2h)"
         )
-    return float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+    seconds = float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+    if not math.isfinite(seconds):
+        raise argparse.ArgumentTypeError(f"{text!r} is too long a duration: give e.g. 2h or 6h")
+    return seconds
 
 
 @contextmanager

@@ -66,7 +66,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from app.core.warnings import find_warnings
 
     if args.out:
-        check_output_option("--out", args.out)
+        check_output_option("--out", args.out, args)
     users, mapping = load_inputs(args)
     evaluation = evaluate(users, mapping)
     warnings = find_warnings(evaluation)

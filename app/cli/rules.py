@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.common import EXIT_BAD_INPUT, add_mapping_options, load_mapping
+from app.cli.common import EXIT_BAD_INPUT, add_mapping_options, check_output_path, load_mapping
 from app.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ def register(add: AddCommand) -> None:
 def cmd_rules(args: argparse.Namespace) -> int:
     from app.core.idp_rules import Format, affected_notes, attribute_error, generate
 
+    if args.out:
+        check_output_path("--out", args.out, args)
     fmt = Format(args.format)
     problem = attribute_error(fmt, args.attribute)
     if problem:

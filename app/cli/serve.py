@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli.common import EXIT_BAD_INPUT, EXIT_OK
+from app.cli.pacing import count
 
 if TYPE_CHECKING:
     from app.cli.common import AddCommand
@@ -15,7 +16,12 @@ if TYPE_CHECKING:
 
 def register(add: AddCommand) -> None:
     serve = add("serve", help="run a local SCIM 2.0 server to rehearse a sync")
-    serve.add_argument("--port", type=int, default=8080, help="port on 127.0.0.1 (default 8080)")
+    serve.add_argument(
+        "--port",
+        type=count("is not a port: give a whole number from 0 to 65535", least=0, most=65535),
+        default=8080,
+        help="port on 127.0.0.1 (default 8080)",
+    )
     serve.add_argument(
         "--users",
         action="append",

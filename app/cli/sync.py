@@ -21,6 +21,7 @@ from app.cli.common import (
     add_mapping_options,
     add_removal_guard_options,
     add_result_options,
+    check_plan_out,
     check_report_path,
     journal_failure,
     print_result,
@@ -32,6 +33,8 @@ from app.cli.notify import add_notify_option, notifying
 from app.cli.pacing import (
     CANCELLED_WHILE_READING,
     add_pacing_options,
+    amount,
+    count,
     ctrl_c_cancels,
     pacing_from_args,
 )
@@ -74,13 +77,13 @@ def register(add: AddCommand) -> None:
     )
     sync.add_argument(
         "--batch-size",
-        type=int,
+        type=count("is not a batch size: give a whole number of changes per request, e.g. 100"),
         metavar="N",
         help="membership changes per request (default 100, or the --profile's)",
     )
     sync.add_argument(
         "--concurrency",
-        type=int,
+        type=count("is not a number of groups written at once: give a whole number, e.g. 4"),
         metavar="N",
         help="groups written at once (default 4, or the --profile's)",
     )
@@ -110,14 +113,14 @@ def register(add: AddCommand) -> None:
     )
     sync.add_argument(
         "--request-deadline",
-        type=float,
+        type=amount("is not a deadline: give the seconds one request may take, e.g. 120"),
         default=REQUEST_DEADLINE,
         metavar="SECONDS",
         help="longest one request may take, answer included (default 120)",
     )
     sync.add_argument(
         "--max-response-mb",
-        type=float,
+        type=amount("is not a size: give the megabytes an answer may take, e.g. 64"),
         default=MAX_RESPONSE_MB,
         metavar="MB",
         help="largest answer read from the server (default 64)",
@@ -189,15 +192,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
         **pacing,
     )
     if args.report:
-        check_report_path(args.report)
+        check_report_path(args.report, args)
+    if args.plan_out:
+        check_plan_out(args.plan_out, args)
     users, mapping = load_inputs(args)
     if args.plan_out and not args.dry_run:
         raise InputError("--plan-out saves a plan for approval: use it with --dry-run")
     if (not args.dry_run or args.plan_out) and not args.ignore_expectations:
         refuse_failed_expectations(users, mapping)  # a saved plan is there to be applied
     out = sys.stderr if args.json else sys.stdout
-    if args.request_deadline <= 0 or args.max_response_mb <= 0:
-        raise InputError("--request-deadline and --max-response-mb must be more than 0")
     with (
         ctrl_c_cancels(out) as cancel,
         ScimClient(

@@ -3,14 +3,14 @@
 The preview, the desktop app and the sync all call `evaluate`. It never loops over users:
 source cells are split into values once per (separator, case) setting, each row is matched
 once against the distinct values (app/core/matching.py: a hash index for equals rows, string
-methods or a compiled pattern over the vocabulary for the other kinds, cached per row), and
+methods, an RE2 set or RE2 patterns over the vocabulary for the other kinds, cached per row), and
 every count is computed per profile (users sharing a source cell and a set of current
 groups) with numpy.
 
 The rules:
 1. Values compare after stripping whitespace; case-sensitive unless `ignore_case`.
    A row matches a value by its kind: equals, starts with, ends with, contains (the row's
-   text, stripped and case-folded alike), or pattern (a Python regular expression, stripped,
+   text, stripped and case-folded alike), or pattern (an RE2 regular expression, stripped,
    that must match the whole value; ignoring case if asked). A pattern that does not
    compile, like an incomplete row, is ignored.
 2. A cell is one value, unless a separator splits it into several.

@@ -82,8 +82,8 @@ def bad_patterns(mapping: Mapping) -> list[Warning]:
                 Warning(
                     "bad_pattern",
                     f"Row {i + 1}: the pattern {row.value.strip()!r} does not compile"
-                    f" ({error.msg}{where}), so the row is ignored. Fix the pattern"
-                    " (Python regular expression syntax) or choose another match kind.",
+                    f" (RE2: {error.msg}{where}), so the row is ignored. Fix the pattern"
+                    " (RE2 syntax: no backreferences or lookaround) or choose another kind.",
                     row=i + 1,
                     value=row.value.strip(),
                 )

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from app.core.engine import Evaluation
-from app.core.mapping import MappingRow, MatchKind, compile_pattern, loose_key
+from app.core.mapping import MappingRow, MatchKind, compile_pattern, encode_value, loose_key
 
 CACHE_LIMIT = 4096  # cached near-match evaluations per user list; the oldest go first
 
@@ -46,7 +46,7 @@ def case_only(spelled: str, row: MappingRow) -> bool:
     """Whether ignoring case alone (spacing as written) makes the row match the value."""
     value, text = spelled.strip().casefold(), row.value.strip().casefold()
     if row.kind == MatchKind.PATTERN:
-        return compile_pattern(row.value, True).fullmatch(spelled.strip()) is not None
+        return compile_pattern(row.value, True).fullmatch(encode_value(spelled.strip())) is not None
     if row.kind == MatchKind.STARTS_WITH:
         return value.startswith(text)
     if row.kind == MatchKind.ENDS_WITH:
@@ -86,8 +86,9 @@ def _near_codes(evaluation: Evaluation, row: MappingRow, loose: np.ndarray) -> n
 def _near_mask(evaluation: Evaluation, row: MappingRow, loose: np.ndarray, text: str) -> np.ndarray:
     if row.kind == MatchKind.PATTERN:
         spelled = pd.Series(evaluation.tokens.spelling, dtype=object).astype(str)
-        mask = spelled.str.fullmatch(compile_pattern(row.value, True))
-        return np.asarray(mask.to_numpy(dtype=bool))
+        compiled = compile_pattern(row.value, True)  # RE2: linear time, like the engine's
+        return np.fromiter((compiled.fullmatch(encode_value(v)) is not None for v in spelled),
+                           dtype=bool, count=len(spelled))
     values = pd.Series(loose, dtype=object).astype(str)
     if not text:
         return np.zeros(len(values), dtype=bool)

@@ -8,13 +8,14 @@ from app.io.mappingfile import read_mapping, write_mapping
 from app.io.preview import write_preview
 from app.io.tables import read_table
 from app.io.userfile import read_users
-from app.io.writers import check_output, write_table, write_workbook
+from app.io.writers import check_output, refuse_input, write_table, write_workbook
 
 __all__ = [
     "ImportCancelled",
     "atomic_path",
     "atomic_write_bytes",
     "check_output",
+    "refuse_input",
     "check_writable",
     "load_draft",
     "read_mapping",

@@ -24,6 +24,7 @@ from typing import Any
 
 from app.core.errors import InputError
 from app.core.identity import email_key
+from app.io.limits import check_regular_file
 
 JOURNAL_ENV = "GROUPMAP_JOURNAL_DIR"
 FORMAT_VERSION = 2
@@ -333,6 +334,12 @@ def read_run(path: Path, head_only: bool = False) -> RunRecord:
     `head_only`: the start and end records only (what the source guard needs), fast."""
     number = path.name[len(PREFIX) : -len(SUFFIX)]
     record = RunRecord(int(number) if number.isdigit() else 0, path)
+    try:  # a named pipe or a device in its place is refused, never opened (it would block)
+        check_regular_file(path)
+    except InputError as error:
+        raise InputError(
+            f"the sync journal: {error} Move it out of {path.parent}; the other runs stay."
+        ) from None
     try:
         lines = _head_lines(path) if head_only else path.read_text(
             encoding="utf-8", errors="replace"

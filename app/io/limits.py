@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -122,13 +123,41 @@ def decode_json(raw: bytes) -> object:
     except UnicodeDecodeError as exc:
         raise ValueError("not UTF-8 text") from exc
     try:
-        return json.loads(text, parse_int=_bounded_int, parse_float=_bounded_float,
+        data = json.loads(text, parse_int=_bounded_int, parse_float=_bounded_float,
                           parse_constant=_no_constant)
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
     except json.JSONDecodeError as exc:
         raise ValueError(f"not valid JSON: {exc.msg} at line {exc.lineno},"
                          f" column {exc.colno}") from exc
+    _refuse_lone_surrogates(text)
+    return data
+
+
+_SURROGATE_ESCAPE = re.compile(r"(\\+)u([dD][89a-fA-F][0-9a-fA-F]{2})")
+
+
+def _refuse_lone_surrogates(text: str) -> None:
+    """A `\\ud800` escape without its pair decodes to a string no file or terminal can hold
+    (saving a preview or a run would fail later): refuse it where it stands."""
+    paired_at = -1  # where a low surrogate completing the last high one starts
+    for found in _SURROGATE_ESCAPE.finditer(text):
+        if len(found[1]) % 2 == 0:  # "\\\\ud800" is a backslash, then text
+            continue
+        high = found[2][1].lower() in "89ab"
+        if (not high and found.start() == paired_at) or (high and _low_follows(text, found.end())):
+            paired_at = found.end() if high else -1
+            continue
+        position = found.start() + len(found[1]) - 1
+        line = text.count("\n", 0, position) + 1
+        column = position - text.rfind("\n", 0, position)
+        raise ValueError(f"a lone surrogate \\u{found[2]}, which is not a character, at line"
+                         f" {line}, column {column}; remove or replace it")
+
+
+def _low_follows(text: str, at: int) -> bool:
+    follows = _SURROGATE_ESCAPE.match(text, at)
+    return bool(follows and len(follows[1]) == 1 and follows[2][1].lower() in "cdef")
 
 
 def _no_constant(name: str) -> float:

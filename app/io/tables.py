@@ -36,13 +36,31 @@ class Table:
     first_row: int = 2  # the spreadsheet's (or file's) number of the first row of data
 
     def find(self, names: Sequence[str]) -> int | None:
-        """Index of the first header equal to one of `names` (by `header_key`, in names' order)."""
+        """Index of the first header equal to one of `names` (by `header_key`, in names' order).
+        A header the file repeats is noted (`duplicate_column`): the first one is read."""
         keys = [header_key(h) for h in self.headers]
         for name in names:
             key = header_key(name)
             if key in keys:
+                self._note_repeats(keys, key)
                 return keys.index(key)
         return None
+
+    def _note_repeats(self, keys: list[str], key: str) -> None:
+        columns = [i + 1 for i, k in enumerate(keys) if k == key]
+        name = self.headers[columns[0] - 1]
+        if len(columns) < 2 or any(n.get("value") == name for n in self.notes
+                                   if n["code"] == "duplicate_column"):
+            return
+        listed = ", ".join(map(str, columns[:-1])) + f" and {columns[-1]}"
+        self.notes.append({
+            "code": "duplicate_column",
+            "message": f"{self.file}: the header names the column {name!r} {len(columns)} times"
+            f" (columns {listed}); column {columns[0]} is read, the others are ignored. Rename"
+            " or remove the others if they hold the data.",
+            "value": name,
+            "count": len(columns),
+        })
 
     def columns(
         self, indices: Sequence[int], on_progress: Progress | None = None

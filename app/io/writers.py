@@ -8,8 +8,9 @@ with `write_string`, so it is a string cell that Excel and LibreOffice never eva
 from __future__ import annotations
 
 import io
+import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
@@ -58,10 +59,30 @@ def output_kind(path: Path) -> str:
     raise InputError(f"{path.name}: can only save as .csv or .xlsx; choose one of those.")
 
 
-def check_output(path: str | Path) -> None:
-    """Before any work: refuse a type GroupMap cannot write, or a folder it cannot write in."""
+def check_output(path: str | Path, inputs: Iterable[str | Path] = ()) -> None:
+    """Before any work: refuse a type GroupMap cannot write, or a folder it cannot write in,
+    or a file that is one of the inputs (`refuse_input`)."""
     output_kind(Path(path))
+    refuse_input(path, inputs)
     check_writable(path)
+
+
+def refuse_input(path: str | Path, inputs: Iterable[str | Path]) -> None:
+    """An output must not overwrite an input: the same file by another name, through a link
+    (same device and inode), or the same path once links are resolved."""
+    for source in inputs:
+        if _same_file(Path(path), Path(source)):
+            raise InputError(
+                f"{path}: is the same file as the input {source}, which writing would destroy;"
+                " nothing was read or written. Choose another output file."
+            )
+
+
+def _same_file(output: Path, source: Path) -> bool:
+    try:
+        return os.path.samefile(output, source)
+    except OSError:  # one of them does not exist (yet): compare where the names lead
+        return output.resolve() == source.resolve()
 
 
 def _text_column(series: pd.Series) -> bool:

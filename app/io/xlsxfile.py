@@ -251,6 +251,15 @@ def _load(
     header, accepted = _header_row(rows, accept)
     headers = [cell_text(value).strip() for value in rows[header]]
     sheet = Sheet(path.name, name, headers, rows[header + 1 :], first_row=header + 2)
+    if scan.uncached:
+        sheet.notes.append({
+            "code": "formula_without_value",
+            "message": f"{path.name}: sheet {name!r} has {scan.uncached:,} formula cell(s) with"
+            f" no saved value (such as {', '.join(scan.uncached_refs)}), read as blank. Open the"
+            " workbook in Excel or LibreOffice and save it, so their values are saved.",
+            "value": scan.uncached_refs[0],
+            "count": scan.uncached,
+        })
     if scan.merges:
         sheet.notes.append({
             "code": "merged_cells",

@@ -25,6 +25,8 @@ from app.io.xlsxparts import Package, damaged, tail_of
 
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 MAX_MERGES = 1_000_000
+UNCACHED_EXAMPLES = 5
+OPEN_CELL_CARRY = 1 << 20  # bytes of a cell left open at a chunk's end, kept for the next
 _ROOT = re.compile(rb"<([A-Za-z_][\w.\-]*:)?worksheet[\s/>]")
 _REF = rb"([A-Za-z]{1,4})(\d{1,8})(?::([A-Za-z]{1,4})(\d{1,8}))?"
 _MERGE_REF = re.compile(_REF)
@@ -44,6 +46,13 @@ class SheetScan:
     columns: int = 0
     cells: int = 0
     merges: set[tuple[int, int, int, int]] = field(default_factory=set)  # r1, c1, r2, c2
+    uncached: int = 0  # formula cells without a saved value: calamine reads them as blank
+    uncached_refs: list[str] = field(default_factory=list)  # the first few of them
+
+    def note_uncached(self, ref: str) -> None:
+        self.uncached += 1
+        if len(self.uncached_refs) < UNCACHED_EXAMPLES:
+            self.uncached_refs.append(ref)
 
 
 def column_number(letters: bytes | str) -> int:
@@ -99,7 +108,29 @@ class _Fast:
             others.append(rb"<c[\s/>]")
         self.other_cells = [re.compile(pattern) for pattern in others]
         self.ref = re.compile(rb"([A-Z]{1,3})(\d{1,8})\"")
+        self.close = b"</" + prefix + b"c>"
+        self.formula = re.compile(b"<" + re.escape(prefix) + rb"f[\s/>]")
+        self.value = re.compile(b"<" + re.escape(prefix) + rb"v[\s/>]")
+        body = rb"\"[^>]*?(?:/>|>(.*?)" + re.escape(self.close) + rb")"
+        self.cells = re.compile(re.escape(self.cell) + rb"([A-Z]{1,3}\d{1,8})" + body, re.S)
         self._notable: dict[tuple[int, int], re.Pattern[bytes]] = {}
+
+    def uncached(self, scan: SheetScan, data: bytes) -> bytes:
+        """Note the formula cells of `data` without a saved value (`<f>` but no `<v>`); the
+        part from a cell still open at its end is returned, to be read with the next chunk
+        (up to OPEN_CELL_CARRY: a cell longer than that is no formula a writer saves)."""
+        if self.formula.search(data):
+            for cell in self.cells.finditer(data):
+                body = cell[2] or b""
+                if self.formula.search(body) and not self.value.search(body):
+                    scan.note_uncached(cell[1].decode())
+        last = data.rfind(self.cell)
+        if last < 0 or len(data) - last > OPEN_CELL_CARRY:
+            return b""
+        end = data.find(b">", last)
+        if end >= 0 and (data[end - 1 : end] == b"/" or data.find(self.close, end) >= 0):
+            return b""
+        return data[last:]
 
     def notable(self, column: int, row: int) -> re.Pattern[bytes]:
         key = (column, row)
@@ -113,7 +144,7 @@ class _Fast:
 
 def _fast_scan(package: Package, info: zipfile.ZipInfo) -> SheetScan | None:
     """None when the sheet is spelled otherwise than the fast path reads exactly."""
-    scan, fast, tail, column, row = SheetScan(), None, b"", -1, 0
+    scan, fast, tail, column, row, open_cell = SheetScan(), None, b"", -1, 0, b""
     for chunk in package.chunks(info, MAX_SHEET_XML):
         data = tail + chunk
         tail = tail_of(data)
@@ -128,6 +159,7 @@ def _fast_scan(package: Package, info: zipfile.ZipInfo) -> SheetScan | None:
         if any(pattern.search(data) for pattern in fast.other_cells):
             return None
         scan.cells += data.count(fast.cell)
+        open_cell = fast.uncached(scan, open_cell + data)
         if scan.cells > MAX_CELLS:
             raise _too_many_cells(package, info, scan.cells)
         last = data.rfind(fast.cell)
@@ -186,6 +218,7 @@ class _Exact:
         self.package, self.info, self.scan = package, info, SheetScan()
         self.row = self.col = self.depth = self.cell_depth = 0
         self.in_data = self.done = False
+        self.cell_ref, self.formula, self.value = "", False, False
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         self.depth += 1
@@ -198,6 +231,8 @@ class _Exact:
         elif self.cell_depth:
             if local in ("c", "row"):
                 raise _Refused(f"a {local} inside a cell")
+            self.formula = self.formula or local == "f"
+            self.value = self.value or local == "v"
         elif local == "row" and "r" in attrs:
             self.row = _position(attrs["r"], row_only=True)[0]
         elif local == "c":
@@ -208,6 +243,7 @@ class _Exact:
         row = self.row
         if ref is not None:
             row, self.col = _position(ref)
+        self.cell_ref, self.formula, self.value = f"{_letters(self.col)}{row + 1}", False, False
         scan = self.scan
         scan.cells += 1
         scan.rows = max(scan.rows, row + 1)
@@ -222,6 +258,8 @@ class _Exact:
         local = name.rpartition(":")[2]
         if self.cell_depth == self.depth:
             self.cell_depth = 0
+            if self.formula and not self.value:
+                self.scan.note_uncached(self.cell_ref)
         elif self.in_data and not self.done and not self.cell_depth:
             if local == "row":
                 self.row, self.col = self.row + 1, 0

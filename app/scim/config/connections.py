@@ -17,6 +17,7 @@ from typing import Any
 
 from app.core.errors import InputError
 from app.io.atomic import atomic_write_bytes
+from app.io.limits import read_limited
 from app.scim.config.profiles import PROFILES, pacing_options
 from app.scim.config.settings import MATCH_ATTRIBUTES, TARGETS, SyncSettings
 from app.scim.http.client import ScimClient
@@ -86,13 +87,16 @@ def connections_path() -> Path:
 def read_connections(path: Path | None = None) -> list[ConnectionProfile]:
     """The saved connections; none when the file does not exist yet."""
     path = path or connections_path()
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(f"{path}: {path.stat().st_size:,} bytes is not a connections file")
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         return []
-    except (OSError, ValueError, RecursionError) as exc:
+    try:  # a named pipe or a device in its place is refused, never read (it would block)
+        data = json.loads(read_limited(path, MAX_FILE_BYTES))
+    except InputError as exc:
+        raise InputError(
+            f"the saved connections: {exc} Delete it and save the connections again in the"
+            " app (Server ▸ Connect…)."
+        ) from None
+    except (ValueError, RecursionError) as exc:
         raise InputError(
             f"{path}: cannot read the saved connections ({exc}); fix or delete the file and "
             "save the connections again in the app (Server ▸ Connect…)"

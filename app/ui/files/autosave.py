@@ -2,27 +2,33 @@
 
 The draft is written (atomically, by app/io) every 30 s when it changed and right after each
 structural change (rows added, removed, moved, options). A small JSON beside it remembers the
-draft's own path and the open exports. A clean close deletes both; finding them at start means
-the last session ended without closing, so the window offers to restore the draft.
+draft's own path and the open exports. A clean close deletes both.
+
+Each window autosaves into files of its own (`autosave-<session>.json`), guarded by a lock
+file (QLockFile: the owner's pid and host) taken before the first write and held while the
+window lives. At start a window offers only a session whose lock it can take: one whose
+process is gone (a crash) or that has no lock (an autosave from before sessions). A live
+window's draft, in this process or another, is never offered, so never deleted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QLockFile, QObject, QTimer, Signal
 
 from app.core.errors import InputError
 from app.core.mapping import Mapping
 from app.ui.base.document import Document
 
 INTERVAL_MS = 30_000
-DRAFT_NAME = "autosave.json"
-META_NAME = "autosave-meta.json"
+PREFIX, DRAFT_SUFFIX, META_SUFFIX, LOCK_SUFFIX = "autosave", ".json", "-meta.json", ".lock"
 
 
 def default_data_dir() -> Path:
@@ -31,12 +37,68 @@ def default_data_dir() -> Path:
     return Path(user_data_dir("GroupMap", appauthor=False))
 
 
+class Session:
+    """One window's autosave files, `autosave-<id>.json` and its meta, and the lock that says
+    the window is alive. The id "" is the single file of GroupMap before sessions."""
+
+    def __init__(self, folder: Path, session_id: str) -> None:
+        self.folder, self.id = folder, session_id
+        stem = f"{PREFIX}-{session_id}" if session_id else PREFIX
+        self.draft_file = folder / f"{stem}{DRAFT_SUFFIX}"
+        self.meta_file = folder / f"{stem}{META_SUFFIX}"
+        self.lock = QLockFile(str(folder / f"{stem}{LOCK_SUFFIX}"))
+        self.lock.setStaleLockTime(0)  # stale only when its process is gone, never by age
+
+    @classmethod
+    def new(cls, folder: Path) -> Session:
+        return cls(folder, f"{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+    def take(self) -> bool:
+        """Lock it: False while the window that owns it lives (here or in another process)."""
+        return self.lock.isLocked() or self.lock.tryLock(0)
+
+    def write(self, mapping: Mapping, document: Document) -> None:
+        from app.io import atomic_write_bytes, save_draft
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.take():
+            raise OSError(f"cannot lock {self.lock.fileName()} ({self.lock.error().name})")
+        save_draft(self.draft_file, mapping)
+        meta = {
+            "draft_path": str(document.draft_path) if document.draft_path else None,
+            "export_paths": [str(p) for p in document.export_paths],
+            "saved_at": time.time(),
+        }
+        atomic_write_bytes(self.meta_file, json.dumps(meta, indent=2).encode("utf-8"))
+
+    def delete(self) -> None:
+        """Remove the files, then the lock (last: until then no other window may take them)."""
+        for path in (self.draft_file, self.meta_file):
+            with contextlib.suppress(OSError):  # a folder that could never be written
+                path.unlink(missing_ok=True)
+        self.lock.unlock()
+
+    def others(self) -> list[Session]:
+        """The other sessions with a draft in the folder, newest first."""
+        found = []
+        for path in self.folder.glob(f"{PREFIX}*{DRAFT_SUFFIX}"):
+            name = path.name.removesuffix(DRAFT_SUFFIX)
+            if name.endswith(META_SUFFIX.removesuffix(DRAFT_SUFFIX)):
+                continue
+            session_id = name.removeprefix(PREFIX).removeprefix("-")
+            with contextlib.suppress(OSError):  # gone meanwhile: its window closed
+                if session_id != self.id:
+                    found.append((path.stat().st_mtime, Session(self.folder, session_id)))
+        return [session for _, session in sorted(found, key=lambda f: f[0], reverse=True)]
+
+
 @dataclass
 class Recovered:
     mapping: Mapping
     draft_path: Path | None
     export_paths: list[Path]
     saved_at: float
+    session: Session  # locked by the window offering it, until it is restored or dropped
 
 
 class Autosaver(QObject):
@@ -46,6 +108,7 @@ class Autosaver(QObject):
         super().__init__(parent)
         self.document = document
         self.folder = Path(folder)
+        self.session = Session.new(self.folder)
         self._saved: Mapping | None = None
         self._shape: tuple | None = None
         self.timer = QTimer(self, interval=INTERVAL_MS)
@@ -54,11 +117,7 @@ class Autosaver(QObject):
 
     @property
     def draft_file(self) -> Path:
-        return self.folder / DRAFT_NAME
-
-    @property
-    def meta_file(self) -> Path:
-        return self.folder / META_NAME
+        return self.session.draft_file
 
     def mapping_changed(self) -> None:
         """Save at once on a structural change; cell edits wait for the timer."""
@@ -87,42 +146,45 @@ class Autosaver(QObject):
                              f"{exc.filename or self.folder}: {exc.strerror or exc}")
 
     def _write(self) -> None:
-        from app.io import atomic_write_bytes, save_draft
-
         mapping = self.document.mapping
-        self.folder.mkdir(parents=True, exist_ok=True)
-        save_draft(self.draft_file, mapping)
-        meta = {
-            "draft_path": str(self.document.draft_path) if self.document.draft_path else None,
-            "export_paths": [str(p) for p in self.document.export_paths],
-            "saved_at": time.time(),
-        }
-        atomic_write_bytes(self.meta_file, json.dumps(meta, indent=2).encode("utf-8"))
+        self.session.write(mapping, self.document)
         self._saved = mapping
         self._shape = (len(mapping.rows), mapping.options)
 
     def discard(self) -> None:
-        """The session ended cleanly (or the draft was saved and closed): nothing to recover."""
-        for path in (self.draft_file, self.meta_file):
-            with contextlib.suppress(OSError):  # a folder that could never be written
-                path.unlink(missing_ok=True)
+        """The window ended cleanly (or the draft was saved and closed): nothing to recover."""
+        self.session.delete()
         self._saved = None
 
     def recover(self) -> Recovered | None:
-        """The autosaved draft left by a session that did not close, if any and readable."""
-        if not self.draft_file.exists():
+        """The newest draft autosaved by a window that is gone (its lock taken now), if any is
+        readable; drafts of windows still open are left alone."""
+        if not self.folder.is_dir():
             return None
-        from app.io import load_draft
+        for session in self.session.others():
+            if session.take():
+                found = _read(session)
+                if found is not None:
+                    return found
+                session.lock.unlock()
+        return None
 
-        try:
-            mapping = load_draft(self.draft_file)
-            meta = json.loads(self.meta_file.read_text("utf-8")) if self.meta_file.exists() else {}
-        except (OSError, ValueError, InputError):
-            return None
-        draft = meta.get("draft_path")
-        return Recovered(
-            mapping=mapping,
-            draft_path=Path(draft) if draft else None,
-            export_paths=[Path(p) for p in meta.get("export_paths", [])],
-            saved_at=float(meta.get("saved_at", self.draft_file.stat().st_mtime)),
-        )
+
+def _read(session: Session) -> Recovered | None:
+    from app.io import load_draft
+
+    try:
+        mapping = load_draft(session.draft_file)
+        meta_file = session.meta_file
+        meta = json.loads(meta_file.read_text("utf-8")) if meta_file.exists() else {}
+        saved_at = float(meta.get("saved_at", session.draft_file.stat().st_mtime))
+    except (OSError, ValueError, InputError):
+        return None
+    draft = meta.get("draft_path")
+    return Recovered(
+        mapping=mapping,
+        draft_path=Path(draft) if draft else None,
+        export_paths=[Path(p) for p in meta.get("export_paths", [])],
+        saved_at=saved_at,
+        session=session,
+    )

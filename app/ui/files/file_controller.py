@@ -382,11 +382,14 @@ class FileController(QObject):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             QMessageBox.StandardButton.Yes)
         if answer != QMessageBox.StandardButton.Yes:
-            self.autosaver.discard()
+            found.session.delete()  # the dead window's copy; this window's own is untouched
             return False
         self.editor.reset(found.mapping)
         self.document.draft_path = found.draft_path
         self.document.dirty = True
+        self.autosaver.save()
+        if self.autosaver.draft_file.exists():  # this window's own autosave holds it now
+            found.session.delete()
         exports = [p for p in found.export_paths if p.exists()]
         if exports:
             self.import_users(exports)
