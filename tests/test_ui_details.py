@@ -64,6 +64,8 @@ def test_crash_restore_reopens_the_export_opened_after_the_last_edit(qtbot, wind
     window.editor.set_cell(0, "value", "Sales")  # an edit first, the export afterwards
     window.files.open_paths([SAMPLE_USERS])
     qtbot.waitUntil(lambda: window.tasks.current is None, timeout=20_000)
+    window.files.autosaver.save()
+    window.files.autosaver.session.lock.unlock()  # it "crashes": its files stay, its lock goes
     crashed = tmp_path / "data"
     again = MainWindow(settings, crashed)
     qtbot.addWidget(again)
