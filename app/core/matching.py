@@ -108,11 +108,16 @@ def _settable(text: str) -> bool:
 
 
 def _literal_mask(values: pd.Series, row: MappingRow, ignore_case: bool) -> np.ndarray:
-    text = normalize_value(row.value, ignore_case)
+    return text_mask(values, row.kind, normalize_value(row.value, ignore_case))
+
+
+def text_mask(values: pd.Series, kind: MatchKind, text: str) -> np.ndarray:
+    """Which values a starts with / ends with / contains row of this (normalized) text
+    matches: the one definition, for the engine and the near-miss search alike."""
     mask: Any
-    if row.kind == MatchKind.STARTS_WITH:
+    if kind == MatchKind.STARTS_WITH:
         mask = values.str.startswith(text)
-    elif row.kind == MatchKind.ENDS_WITH:
+    elif kind == MatchKind.ENDS_WITH:
         mask = values.str.endswith(text)
     else:
         mask = values.str.contains(text, regex=False)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from app.core.engine import Evaluation
 from app.core.mapping import MappingRow, MatchKind, compile_pattern, encode_value, loose_key
+from app.core.matching import text_mask
 
 CACHE_LIMIT = 4096  # cached near-match evaluations per user list; the oldest go first
 
@@ -92,10 +93,4 @@ def _near_mask(evaluation: Evaluation, row: MappingRow, loose: np.ndarray, text:
     values = pd.Series(loose, dtype=object).astype(str)
     if not text:
         return np.zeros(len(values), dtype=bool)
-    if row.kind == MatchKind.STARTS_WITH:
-        mask = values.str.startswith(text)
-    elif row.kind == MatchKind.ENDS_WITH:
-        mask = values.str.endswith(text)
-    else:
-        mask = values.str.contains(text, regex=False)
-    return np.asarray(mask.to_numpy(dtype=bool))
+    return text_mask(values, row.kind, text)
