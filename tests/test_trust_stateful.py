@@ -293,8 +293,8 @@ def _ops(plan: Any) -> tuple[Any, ...]:
 
 
 TrustMachine.TestCase.settings = settings(
-    max_examples=400 if SOAK else 6,
-    stateful_step_count=40 if SOAK else 25,
+    max_examples=200 if SOAK else 6,
+    stateful_step_count=30 if SOAK else 25,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     print_blob=True,
