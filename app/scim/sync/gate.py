@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 
 from app.core.errors import InputError
+from app.core.users import UserList
 from app.scim.config.settings import SyncSettings
 from app.scim.http.client import ScimClient
 from app.scim.http.errors import ScimError
@@ -34,8 +35,8 @@ class PlanNoLongerFits(InputError):
     """The server changed since the plan was made: nothing was written."""
 
     def __init__(self, url: str, changes: list[str]) -> None:
-        shown = "; ".join(changes[:10]) + (f"; and {len(changes) - 10} more" if len(changes) > 10
-                                            else "")
+        more = f"; and {len(changes) - 10} more" if len(changes) > 10 else ""
+        shown = "; ".join(changes[:10]) + more
         super().__init__(
             f"the plan no longer fits {url}: {shown}. Nothing was written. Plan again from "
             "the server's current state (run the sync again, `groupmap apply --replan`, or "
@@ -75,8 +76,6 @@ def plan_changes(
         *recorded.managed, *plan.groups_to_create, *plan.adds, *plan.removes,
     ]))
     named = sorted(plan.changed_emails() | set(plan.attribute_values))
-    from app.core.users import UserList
-
     fresh = read_scope(client, UserList.of_emails(named), scope, settings, cancelled=cancelled)
     changes: list[str] = []
     if settings.target == "groups":
