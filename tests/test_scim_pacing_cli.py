@@ -94,9 +94,7 @@ def test_bad_pacing_options_exit_2(scim_server, inputs, monkeypatch, capsys, opt
         raise SystemExit(code)
     assert info.value.code == 2
     err = capsys.readouterr().err
-    assert "Traceback" not in err and (
-        "max rate" in err or "--deadline" in err or "--profile" in err
-    )
+    assert "Traceback" not in err and option[0] in err  # the one line names the option
 
 
 def test_ctrl_c_stops_between_requests_and_a_rerun_converges(

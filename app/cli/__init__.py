@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from app import __version__
 from app.cli import apply, connections, demo, history, preview, rules, serve, sources, sync
@@ -22,9 +23,17 @@ from app.sources.errors import SourceError
 COMMAND_MODULES = (preview, rules, sync, apply, history, connections, sources, serve, demo)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A refused argument is one line that names the option and the fix, as every other
+    refusal is; the usage is one `--help` away, not printed above the error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, list[str]]:
     """The parser and the command names (a first argument that is none of them is a file)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="groupmap",
         description="Map identity-provider values to groups, preview offline, sync over SCIM.",
         epilog="Without a command, opens the desktop app (on FILE: an export or a draft).",

@@ -98,6 +98,9 @@ def pattern_options(ignore_case: bool) -> Any:
     return options
 
 
+MAX_PATTERN_CHARS = 1000  # bounds a match's time: RE2 takes O(pattern x value)
+
+
 @lru_cache(maxsize=4096)
 def compile_pattern(text: str, ignore_case: bool) -> CompiledPattern:
     """A row's pattern, stripped like every row value, compiled by RE2, never Python's `re`:
@@ -105,6 +108,11 @@ def compile_pattern(text: str, ignore_case: bool) -> CompiledPattern:
     GUI thread. Match values encoded with `encode_value`. PatternError if it does not compile.
     """
     pattern = text.strip()
+    if len(pattern) > MAX_PATTERN_CHARS:  # RE2's time is linear in the value, times the pattern
+        raise PatternError(
+            f"it is {len(pattern):,} characters long, more than the {MAX_PATTERN_CHARS:,} a "
+            "pattern may have; split it into several rows"
+        )
     try:
         return cast(CompiledPattern, re2.compile(pattern.encode(), pattern_options(ignore_case)))
     except UnicodeEncodeError as error:

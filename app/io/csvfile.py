@@ -166,7 +166,10 @@ def check_header(path: Path, fmt: CsvFormat) -> None:
 def read_header(path: Path, fmt: CsvFormat) -> list[str]:
     check_header(path, fmt)
     try:
-        return [str(c) for c in pd.read_csv(path, nrows=0, **_read_kwargs(fmt)).columns]
+        mangled = [str(c) for c in pd.read_csv(path, nrows=0, **_read_kwargs(fmt)).columns]
+        # pandas renames a repeated header ("Email", "Email.1"): the names as the file has them
+        raw = pd.read_csv(path, nrows=1, header=None, **_read_kwargs(fmt)).iloc[0]
+        return [str(name) if str(name).strip() else mangled[i] for i, name in enumerate(raw)]
     except pd.errors.EmptyDataError as exc:
         raise InputError(f"{path.name}: the file is empty. Export the user list again.") from exc
     except (pd.errors.ParserError, UnicodeError, ValueError) as exc:

@@ -64,7 +64,25 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = ()) -> None:
     or a file that is one of the inputs (`refuse_input`)."""
     output_kind(Path(path))
     refuse_input(path, inputs)
+    refuse_special(Path(path))
     check_writable(path)
+
+
+def refuse_special(path: Path) -> None:
+    """An output is written as a new regular file put in place of the name: a link would be
+    replaced (its target untouched, the new file taking its name), and a pipe or device would
+    stop being one, so neither is ever an output."""
+    if path.is_symlink():
+        raise InputError(
+            f"{path}: is a link (to {os.readlink(path)}), not a file; nothing was written. Give "
+            "the path of a regular file, or of one to create."
+        )
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "a pipe or device"
+        raise InputError(
+            f"{path}: is {kind}, not a file; nothing was written. Give the path of a regular "
+            "file, or of one to create."
+        )
 
 
 def refuse_input(path: str | Path, inputs: Iterable[str | Path]) -> None:
