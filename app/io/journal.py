@@ -400,7 +400,7 @@ def read_runs(
         try:
             run = read_run(path, head_only)
         except InputError as error:
-            problems.append(f"{error}, skipped")
+            problems.append(f"{str(error).rstrip('.')}, skipped")
             continue
         problems += run.problems
         if not run.start:
