@@ -49,6 +49,31 @@ class SyncPlan:
     attribute_values: dict[str, str] = field(default_factory=dict)  # email -> new value ("" clears)
     conflicts: dict[str, str] = field(default_factory=dict)  # email -> why it is left alone
 
+    @classmethod
+    def replayed(
+        cls,
+        adds: dict[str, list[str]],
+        removes: dict[str, list[str]],
+        state: ServerState,
+        settings: SyncSettings,
+        users: UserList,
+        current_memberships: int,
+        groups_to_create: list[str] | None = None,
+    ) -> SyncPlan:
+        """A plan of changes decided elsewhere (a saved plan, an undo's inverse), not by the
+        engine: it is executed, guarded, verified and journaled like any sync."""
+        return cls(
+            groups_to_create=list(groups_to_create or []),
+            adds=adds,
+            removes=removes,
+            not_found=[],
+            drift=[],
+            state=state,
+            settings=settings,
+            users=users,
+            current_memberships=current_memberships,
+        )
+
     @property
     def added_count(self) -> int:
         return sum(len(v) for v in self.adds.values())

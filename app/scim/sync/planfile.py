@@ -270,14 +270,8 @@ def sync_plan(saved: SavedPlan, settings: SyncSettings) -> SyncPlan:
     names = {str(op["email"]): str(op.get("name") or "") for op in saved.operations
              if op["op"] != "create"}
     users = UserList.of_emails(emails, names)
-    return SyncPlan(
+    return SyncPlan.replayed(
+        adds, removes, state, settings, users,
+        int(saved.content["guard"]["current_memberships"]),
         groups_to_create=[op["group"] for op in saved.operations if op["op"] == "create"],
-        adds=adds,
-        removes=removes,
-        not_found=[],
-        drift=[],
-        state=state,
-        settings=settings,
-        users=users,
-        current_memberships=int(saved.content["guard"]["current_memberships"]),
     )

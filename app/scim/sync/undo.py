@@ -252,17 +252,7 @@ def plan_undo(
             left.append(LeftAsIs(name, op, email, now))
     emails = sorted({e for (_, e, _) in changes.values()})
     users = UserList.of_emails(emails)
-    plan = SyncPlan(
-        groups_to_create=[],
-        adds=adds,
-        removes=removes,
-        not_found=[],
-        drift=[],
-        state=state,
-        settings=settings,
-        users=users,
-        current_memberships=state.current_memberships(),
-    )
+    plan = SyncPlan.replayed(adds, removes, state, settings, users, state.current_memberships())
     state.read_at = time.monotonic()  # the groups read above witness the inverse's writes
     return UndoPlan(run, plan, left, {n: g for n, g in created.items() if n in state.groups})
 
