@@ -105,11 +105,12 @@ def _filter_finds(client: ScimClient, group_id: str, user_id: str) -> bool | Non
 def _listed_groups(
     client: ScimClient, result: SyncResult, changed: int, concurrency: int
 ) -> dict[str, dict[str, object]]:
-    """The changed groups as the group list shows them (id -> group, with members), where this
-    server's list was found trustworthy when it was read and a page holds more than one
-    changed group; a group missing from it (a search index lagging) is read on its own."""
+    """The changed groups as the group list shows them (id -> group, with members), where a
+    page holds more than one changed group and this server's list was found trustworthy when
+    it was read, or was not judged (no managed group existed: a first sync); a group missing
+    from it (a search index lagging) is read on its own."""
     state = result.plan.state
-    if not state.groups_list_trusted:
+    if not state.groups_list_trusted and state.groups_judged:
         return {}
     on_server = state.groups_on_server + len(result.created_groups)
     try:  # a failure or a cancel here leaves each group to its own read (or to none)
@@ -141,12 +142,28 @@ def read_back(
     adds = {g: {email_key(e) for e in plan.adds.get(g, [])} for g in changed}
     sent_before = client.request_count  # the read-back runs alone, after the writes
     from_list = _listed_groups(client, result, len(changed), concurrency)
+    trusted = plan.state.groups_list_trusted
+
+    def proven(entry: dict[str, object] | None, group: str) -> dict[str, object] | None:
+        """The list's entry, where the list is trusted or shows every change kept: a list
+        never invents members, so one showing each add (and no remove to hide) is proof
+        even from a server whose list might cap members; else None (a read of its own)."""
+        if entry is None or trusted:
+            return entry
+        done = result.done.get(group, set())
+        if done - adds[group]:
+            return None
+        try:
+            present = set(member_ids(entry))
+        except ScimError:
+            return None
+        return entry if all(ids[e] in present for e in done) else None
 
     def check(group: str) -> None:
         if cancelled is not None and cancelled():
             return
         try:
-            body = from_list.get(group_ids[group]) or client.get_group(
+            body = proven(from_list.get(group_ids[group]), group) or client.get_group(
                 group_ids[group], kind="read_back"
             )[0]
             # No member list: an empty group (some servers leave `members` out then), unless
