@@ -101,11 +101,14 @@ def scale_rows(n_users: int, n_groups: int, rounds: int) -> tuple[list[Row], dic
         ),
         (f"no-op resync of {label}: peak RSS", f"{max(a['peak_mb'] for a in agains):.0f} MB", ""),
     ]
-    return rows, {"first": first["seconds"], "no-op": min(ours)}
+    return rows, {"first": first["read_seconds"], "no-op": min(a["read_seconds"] for a in agains)}
 
 
 def paced_rows(n_users: int, n_groups: int, unpaced: dict[str, float]) -> list[Row]:
-    """The same syncs through a 3 req/s token bucket GroupMap is not told about."""
+    """The same syncs through a 3 req/s token bucket GroupMap is not told about. The least
+    time for the requests a sync needs: its reads as fast as the server answers them (the
+    unpaced run's read, `unpaced`: the bundled server's pages cost more than the limit's
+    third of a second), then its writes and read-back at the limit (the burst free)."""
     users, _ = bench_inputs(n_users, n_groups)
     rows = []
     with LocalScimServer(users, token=TOKEN) as server:
@@ -115,15 +118,17 @@ def paced_rows(n_users: int, n_groups: int, unpaced: dict[str, float]) -> list[R
             exact = _exact(server, n_users, n_groups)
             if side["failed"]:
                 exact += ", failures"
-            least = max(proxy.least_seconds(), unpaced[what])
+            kinds = side["kinds"]
+            after_reads = kinds.get("writes", 0) + kinds.get("read_back", 0)
+            least = unpaced[what] + max(0.0, after_reads - 3.0) / 3.0
             rows.append(
                 (
                     f"paced {what} sync of {n_users:,} users in {n_groups:,} groups at 3 req/s",
                     f"{exact}; {side['requests']:,} requests; 429s "
-                    f"{proxy.throttled / proxy.admitted:.1%}; wall {side['seconds']:.1f} s: "
-                    f"{side['seconds'] / proxy.least_seconds():.2f}x the limit's least "
-                    f"{proxy.least_seconds():.1f} s, {side['seconds'] / least:.2f}x the least "
-                    f"of the limit and the unpaced sync ({unpaced[what]:.1f} s)",
+                    f"{proxy.throttled / proxy.admitted:.1%}; wall {side['seconds']:.1f} s, "
+                    f"{side['seconds'] / least:.2f}x the least {least:.1f} s (reads unpaced "
+                    f"{unpaced[what]:.1f} s, {after_reads:,} writes and read-back at the "
+                    f"limit); the limit alone {proxy.least_seconds():.1f} s",
                     "exact; <= 10%; <= 1.1x",
                 )
             )
