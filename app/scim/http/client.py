@@ -326,12 +326,14 @@ class ScimClient:
         return exact[0] if exact else None
 
     def get_group(
-        self, group_id: str, kind: str | None = None
+        self, group_id: str, kind: str | None = None, attributes: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """The group with its members, and its version (ETag) for If-Match (kind: how the
-        read is counted, e.g. "read_back")."""
+        read is counted, e.g. "read_back"; attributes: asked by name, for a server that
+        returns `members` on request only)."""
         path = resource_path("/Groups", group_id)
-        response = self._t.send("GET", path, kind=kind)
+        params = {"attributes": attributes} if attributes else None
+        response = self._t.send("GET", path, params=params, kind=kind)
         where = self.where("GET", path)
         body = answers.as_object(self._body("GET", path, response) or {}, where)
         meta = body.get("meta")
