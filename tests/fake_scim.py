@@ -26,6 +26,9 @@ MODES = {
     "put_only_no_members": "no PATCH; GET /Groups/{id} leaves `members` out",
     "put_only_capped": "no PATCH; GET /Groups/{id} lists at most `cap` members",
     "list_capped": "GET /Groups (the list) shows at most `cap` members per group",
+    "members_on_request": "`members` only where `attributes` names it (list and single "
+    "reads), as its /Schemas says (returned: request)",
+    "slow": "every answer comes `lag` seconds late",
     "ref_members": "members carry only `$ref` (.../Users/<id>), no `value`",
     "out_of_order": "list pages after the first two answer `lag` seconds late (arrive last)",
     "short_page": "the list page at the second start holds half of what was asked",
@@ -54,6 +57,7 @@ MODES = {
 }
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 class _Server(ThreadingMixIn, WSGIServer):
@@ -158,6 +162,8 @@ class FakeScim:
                 status, answer = self._route(method, segments, query, body)
         if self.mode == "out_of_order" and 1 < int(query.get("startIndex", 1)) <= 201:
             time.sleep(self.lag)  # outside the lock: the later pages overtake these
+        if self.mode == "slow":
+            time.sleep(self.lag)
         return self._send(start_response, status, answer)
 
     def _send(self, start_response: Any, status: int, answer: Any) -> Iterator[bytes]:
@@ -190,6 +196,8 @@ class FakeScim:
         mode = self.mode
         if segments == ["ServiceProviderConfig"]:
             return 200, self._config()
+        if segments[:1] == ["Schemas"]:
+            return self._schema(segments)
         if self.retry_after and method != "GET":
             return 429, _error(429, "too many requests")
         if mode == "echo_token_success" and method == "PATCH":
@@ -216,7 +224,7 @@ class FakeScim:
             return 404, _error(404, f"no resource at /{'/'.join(segments)}")
         group = self.groups[segments[1]]
         if method == "GET":
-            return 200, self._group(group, for_get=True)
+            return 200, self._asked(self._group(group, for_get=True), query)
         if method == "PATCH":
             if mode.startswith("put_only"):
                 return 501, _error(501, "PATCH is not supported")
@@ -263,6 +271,28 @@ class FakeScim:
             answer["members"] = members[: self.cap]
         return answer
 
+    def _asked(self, group: dict[str, Any], query: dict) -> dict[str, Any]:
+        """members_on_request: `members` only where the request names it in `attributes`."""
+        if self.mode != "members_on_request" or "members" in query.get("attributes", ""):
+            return group
+        return {k: v for k, v in group.items() if k != "members"}
+
+    def _schema(self, segments: list[str]) -> tuple[int, Any]:
+        returned = "request" if self.mode == "members_on_request" else "default"
+        schema = {
+            "id": GROUP_SCHEMA,
+            "name": "Group",
+            "attributes": [
+                {"name": "displayName", "type": "string", "returned": "default"},
+                {"name": "members", "type": "complex", "returned": returned},
+            ],
+        }
+        if segments == ["Schemas", GROUP_SCHEMA]:
+            return 200, schema
+        if segments == ["Schemas"]:
+            return 200, {"schemas": [LIST], "totalResults": 1, "Resources": [schema]}
+        return 404, _error(404, f"no schema {'/'.join(segments[1:])}")
+
     def _visible_groups(self, query: dict) -> list[dict[str, Any]]:
         now = time.monotonic()
         shown = [
@@ -270,7 +300,7 @@ class FakeScim:
             for g in self.groups.values()
             if not (self.mode == "slow_index" and g["created"] and now - g["created"] < self.lag)
         ]
-        answers = [self._group(g) for g in shown]
+        answers = [self._asked(self._group(g), query) for g in shown]
         if self.mode == "list_capped":
             answers = [{**g, "members": g["members"][: self.cap]} for g in answers]
         if "members" in query.get("excludedAttributes", ""):

@@ -137,6 +137,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         journal = RunJournal.begin(
             plan, settings, saved.mapping, saved.export_files, counted=False, applies=saved.code,
             guards=saved.content["guard"].get("overrides") or {},
+            requests=client.requests_by_kind(),
         )
         # read back (verified) and journaled, like a sync
         result = execute(

@@ -72,6 +72,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from app.io.journal import (
         describe_op,
         describe_placement,
+        describe_reads,
         find_run,
         journal_dir,
         read_runs,
@@ -102,7 +103,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.run_id is not None:
         run = runs[0]
         if args.json:
-            data = {**run.summary(), "plan": run.plan, "ops": run.ops, "verify": run.verify}
+            data = {**run.summary(), "plan": run.plan, "ops": run.ops, "verify": run.verify,
+                    "reads": run.reads}
             print(json.dumps(data, ensure_ascii=False))
             return EXIT_OK
         s = run.summary()
@@ -113,6 +115,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         source = run.source_text()
         print(source[0].upper() + source[1:])
         print(f"Added {s['added']}, removed {s['removed']}, failed or not kept {s['failed']}.")
+        if run.reads is not None:
+            print(describe_reads(run.reads))
         for op in run.ops:
             print("  " + describe_op(op))
         for op, group, email in run.unresolved():

@@ -259,9 +259,15 @@ class ScimClient:
         return self.list_resources("/Users", params)
 
     def list_groups(
-        self, members: bool = False, parallel: int = 1, kind: str | None = None
+        self,
+        members: bool = False,
+        parallel: int = 1,
+        kind: str | None = None,
+        attributes: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Every group; `attributes` asks for these by name (members returned on request)."""
         params = None if members else {"excludedAttributes": "members"}
+        params = {"attributes": attributes} if attributes else params
         return self.list_resources("/Groups", params, parallel, kind)
 
     def search(

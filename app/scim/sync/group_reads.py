@@ -34,6 +34,7 @@ from app.scim.http.protocol import has_members, resource_path
 from app.scim.sync.read_progress import ReadProgress
 
 SAMPLE = 3  # managed groups read singly to check the list's members against
+SHOWN = 100  # groups named in `fell_back` (--json, the journal); the others only counted
 ASKED = "displayName,members"  # the attributes asked for where members come on request only
 
 
@@ -86,6 +87,25 @@ def read_groups(
             read.versions[name] = _version(read.entries[group_id])
             read.read_by[name] = "list"
     return read
+
+
+def groups_read_json(
+    read_by: dict[str, str], why: str, basis: str, fell_back: dict[str, str]
+) -> dict[str, Any]:
+    """How the managed groups were read, for --json and the journal: counts by way, the
+    evidence, and each group read singly against the common way (at most SHOWN named, so
+    the record stays small for thousands of groups)."""
+    ways = list(read_by.values())
+    summary: dict[str, Any] = {"list": ways.count("list"), "single": ways.count("single")}
+    if why:
+        summary["why"] = why
+    if basis:
+        summary["evidence"] = basis
+    if fell_back:
+        summary["fell_back"] = dict(list(fell_back.items())[:SHOWN])
+        if len(fell_back) > SHOWN:
+            summary["fell_back_more"] = len(fell_back) - SHOWN
+    return summary
 
 
 def _list(

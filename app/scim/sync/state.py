@@ -27,7 +27,7 @@ from app.scim.config.settings import MATCH_ATTRIBUTES, SyncProgress, SyncSetting
 from app.scim.http import answers
 from app.scim.http.client import FilterIgnored, ScimClient, attribute_values
 from app.scim.http.errors import ScimError
-from app.scim.sync.group_reads import read_groups
+from app.scim.sync.group_reads import groups_read_json, read_groups
 from app.scim.sync.read_progress import ReadProgress
 
 
@@ -60,12 +60,19 @@ class ServerState:
     groups_read_by: dict[str, str] = field(default_factory=dict)  # group -> "list"/"single"
     groups_judged: str = ""  # how this server's group list was judged
     groups_basis: str = ""  # its evidence: "users" (their `groups`), "sample", or ""
+    groups_asked: str = ""  # attributes asked by name (a server returning members on request)
     groups_fell_back: dict[str, str] = field(default_factory=dict)  # read singly -> why
     groups_list_trusted: bool = False  # its members may be read from the list (read-back too)
     groups_on_server: int = 0  # every group the list holds, managed or not
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
     read_at: float = 0.0  # time.monotonic() when the read ended; 0: not read here (a file)
+
+    def groups_read(self) -> dict[str, Any]:
+        """How the managed groups were read (list, single, why, evidence, fell_back)."""
+        return groups_read_json(
+            self.groups_read_by, self.groups_judged, self.groups_basis, self.groups_fell_back
+        )
 
     def email_of_id(self) -> dict[str, str]:
         return {uid: email for email, uid in self.user_ids.items()}
@@ -356,7 +363,7 @@ def _read_groups(
     state.groups_read_by = read.read_by
     state.groups_judged = read.why
     state.groups_fell_back = read.fell_back
-    state.groups_basis = read.basis
+    state.groups_basis, state.groups_asked = read.basis, read.attributes
     state.groups_list_trusted = read.list_trusted
     state.groups_on_server = read.on_server
 
