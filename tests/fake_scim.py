@@ -26,6 +26,7 @@ MODES = {
     "put_only_no_members": "no PATCH; GET /Groups/{id} leaves `members` out",
     "put_only_capped": "no PATCH; GET /Groups/{id} lists at most `cap` members",
     "list_capped": "GET /Groups (the list) shows at most `cap` members per group",
+    "single_capped": "GET /Groups/{id} shows at most `cap` members (the list all of them)",
     "members_on_request": "`members` only where `attributes` names it (list and single "
     "reads), as its /Schemas says (returned: request)",
     "slow": "every answer comes `lag` seconds late",
@@ -38,6 +39,8 @@ MODES = {
     "filter_400": "a filter on emails.value is answered 400",
     "ignore_start_index": "every page is the first page",
     "endless_pages": "no totalResults; every page holds new users, forever",
+    "endless_groups": "no totalResults; every group page holds new groups, forever",
+    "no_total": "list answers leave totalResults out (pages otherwise right)",
     "drip": "answers dripped one byte every `drip` seconds",
     "huge": "GET /Users answers `huge` bytes, without Content-Length",
     "long_error": "every write is answered 400 with a 2 MB detail",
@@ -211,7 +214,7 @@ class FakeScim:
                 return 200, {"padding": "x" * self.huge}
             return self._list([self._user(u) for u in self.users.values()], query)
         if segments == ["Groups"] and method == "GET":
-            return self._list(self._visible_groups(query), query)
+            return self._list(self._visible_groups(query), query, "Groups")
         if segments == ["Groups"] and method == "POST":
             group_id = self.add_group(body["displayName"], [m["value"] for m in body["members"]])
             self.groups[group_id]["created"] = time.monotonic()
@@ -267,7 +270,7 @@ class FakeScim:
         answer = {"id": group["id"], "displayName": group["displayName"], "members": members}
         if for_get and self.mode == "put_only_no_members":
             del answer["members"]
-        if for_get and self.mode == "put_only_capped":
+        if for_get and self.mode in ("put_only_capped", "single_capped"):
             answer["members"] = members[: self.cap]
         return answer
 
@@ -307,7 +310,9 @@ class FakeScim:
             answers = [{k: v for k, v in g.items() if k != "members"} for g in answers]
         return answers
 
-    def _list(self, resources: list[dict[str, Any]], query: dict) -> tuple[int, Any]:
+    def _list(
+        self, resources: list[dict[str, Any]], query: dict, endpoint: str = "Users"
+    ) -> tuple[int, Any]:
         if "filter" in query:
             attribute, _, literal = query["filter"].partition(" eq ")
             if self.mode == "filter_400" and attribute == "emails.value":
@@ -319,12 +324,18 @@ class FakeScim:
         if self.mode == "endless_pages":
             page = [self._user({"id": uuid.uuid4().hex, "userName": f"{uuid.uuid4().hex}@x"})]
             return 200, {"schemas": [LIST], "Resources": page}
+        if self.mode == "endless_groups" and endpoint == "Groups":
+            new = [uuid.uuid4().hex for _ in range(2)]
+            page = [{"id": n, "displayName": f"G {n}", "members": []} for n in new]
+            return 200, {"schemas": [LIST], "Resources": page}
         page = resources[start - 1 : start - 1 + count]
         if self.mode == "short_page" and start == 1 + count:
             page = page[: count // 2]
         if self.mode == "resources_object":
             return 200, {"schemas": [LIST], "totalResults": 1, "Resources": {"id": "x"}}
         total: Any = str(len(resources)) if self.mode == "total_as_digits" else len(resources)
+        if self.mode == "no_total":
+            return 200, {"schemas": [LIST], "Resources": page}
         return 200, {"schemas": [LIST], "totalResults": total, "Resources": page}
 
     def _matches(self, resource: dict[str, Any], attribute: str, wanted: str) -> bool:
