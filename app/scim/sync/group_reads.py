@@ -51,6 +51,7 @@ class GroupsRead:
     fell_back: dict[str, str] = field(default_factory=dict)
     list_trusted: bool = False
     on_server: int = 0  # groups the list holds, managed or not
+    names: list[str] = field(default_factory=list)  # every group's displayName on the server
     why: str = ""  # how the list was judged, for the log and --json
     basis: str = ""  # the evidence: "users" (their `groups`), "sample" (single reads), or ""
     schema: str = ""  # /Schemas' `returned` of Group.members, where it was asked
@@ -139,7 +140,8 @@ def _match(client: ScimClient, managed: list[str], listing: list[dict[str, Any]]
         if not isinstance(name, str):
             raise answers.wrong(where, "Resources[].displayName", name, "a string")
         by_key.setdefault(group_key(name), []).append(group)
-    read = GroupsRead(on_server=len(listing), entries=by_id)
+    names = [g["displayName"] for g in by_id.values()]
+    read = GroupsRead(on_server=len(listing), entries=by_id, names=names)
     # Only an exact spelling is adopted, so "Sales" and "sales" in one mapping can never
     # both claim the server's "Sales" (each would remove the other's members from it).
     for name in managed:

@@ -64,6 +64,7 @@ class ServerState:
     groups_fell_back: dict[str, str] = field(default_factory=dict)  # read singly -> why
     groups_list_trusted: bool = False  # its members may be read from the list (read-back too)
     groups_on_server: int = 0  # every group the list holds, managed or not
+    group_names: list[str] = field(default_factory=list)  # theirs (the app's group names)
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
     read_at: float = 0.0  # time.monotonic() when the read ended; 0: not read here (a file)
@@ -365,7 +366,7 @@ def _read_groups(
     state.groups_fell_back = read.fell_back
     state.groups_basis, state.groups_asked = read.basis, read.attributes
     state.groups_list_trusted = read.list_trusted
-    state.groups_on_server = read.on_server
+    state.groups_on_server, state.group_names = read.on_server, read.names
 
 
 def export_groups_of(users: UserList) -> dict[str, tuple[str, ...]]:
