@@ -96,7 +96,7 @@ def test_the_journal_names_only_the_groups_read_against_the_common_way(
     assert main(["history", str(run_id)]) == 0
     text = capsys.readouterr().out
     assert "1 group(s) from the group list, 1 one by one" in text
-    assert "Eng: read one by one, listed without members" in text
+    assert "Eng read one by one: listed without members" in text
 
 
 def test_the_reads_record_stays_small_for_thousands_of_groups():

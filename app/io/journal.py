@@ -474,7 +474,7 @@ def describe_reads(reads: dict[str, Any]) -> str:
     if kinds:
         line += "; requests: " + ", ".join(f"{k} {v}" for k, v in kinds.items())
     for name, why in _object(groups.get("fell_back")).items():
-        line += f"\n  {name}: read one by one, {why}"
+        line += f"\n  {name} read one by one: {why}"
     return line
 
 
