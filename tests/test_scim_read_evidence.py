@@ -186,3 +186,19 @@ def test_members_returned_reads_the_group_schema():
     assert members_returned({"Resources": [schema("never")]}) == "never"
     assert members_returned({"Resources": []}) == ""
     assert members_returned({"id": "urn:other", "attributes": []}) == ""
+
+
+def test_a_server_without_a_usable_schema_reads_its_groups_singly(fake_scim, monkeypatch):
+    """/Schemas answers a list where an object belongs: no evidence, not an error; the
+    groups are read one by one (and their members, absent, stay unknown: nothing removed)."""
+    fake = fake_scim("members_on_request", user_groups=False)
+    ids = seeded(fake, [e for e, _ in ROWS])
+    sales = fake.add_group("Sales", [ids[e] for e, _ in ROWS])
+    monkeypatch.setattr(fake, "_schema", lambda segments: (200, ["not", "a", "schema"]))
+    mapping = make_mapping({"sales": "Sales", "eng": "Eng"}, apply_existing=True)
+    with fast_client(fake.url) as client:
+        state = read_server_state(client, export(*ROWS), mapping, SyncSettings(fake.url, TOKEN))
+    assert state.groups_read_by == {"Sales": "single"} and not state.groups_list_trusted
+    assert state.groups_judged.endswith(": groups read singly")
+    _, result = sync(fake.url, export(*ROWS), mapping)
+    assert fake.members(sales) == {e for e, _ in ROWS}  # nothing removed on no evidence

@@ -27,7 +27,7 @@ from app.core.errors import InputError
 from app.core.identity import group_key
 from app.scim.http import answers
 from app.scim.http.client import ScimClient, member_ids
-from app.scim.http.errors import ScimError, TooLarge
+from app.scim.http.errors import AuthError, ConnectError, ScimError, TooLarge
 from app.scim.http.features import GROUP_SCHEMA, members_returned
 from app.scim.http.members import COUNT_FIELDS
 from app.scim.http.protocol import has_members, resource_path
@@ -167,11 +167,11 @@ def _ask_schema(
     path = resource_path("/Schemas", GROUP_SCHEMA)
     try:
         schema = client.request("GET", path)
-    except ScimError as error:
-        if error.status in (400, 404, 405, 501):  # no /Schemas here: no evidence from it
-            return
+        read.schema = members_returned(schema or {}, client.where("GET", path))
+    except (AuthError, ConnectError):
         raise
-    read.schema = members_returned(schema or {}, client.where("GET", path))
+    except ScimError:  # no /Schemas here, or one unusable: no evidence from it
+        return
     if read.schema != "request":
         return
     listing = _list(client, {"attributes": ASKED}, concurrency, progress)
