@@ -169,3 +169,19 @@ def test_a_connection_saved_in_the_dialog_syncs_unattended_from_okta(
     assert main(["sync", "--connection", "Prod", "--mapping", str(mapping)]) == 0
     assert "Read 4 users from" in capsys.readouterr().out
     assert server.dump()["groups"]["Sales Team"] == {"user0@example.com", "user2@example.com"}
+
+
+def test_the_connections_file_is_readable_by_its_owner_alone(qtbot, store, memory_keyring):
+    """It holds webhook URLs: whoever reads one may post to the channel."""
+    import os
+    import stat
+
+    path = connections_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"format": "groupmap-connections", "version": 1, "connections": []}')
+    os.chmod(path, 0o644)  # as an earlier version wrote it
+    store.save(ConnectionProfile("Prod", "https://scim.example.com/v2",
+                                 notify="https://hooks.example.com/services/T0/B0/secret"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    store.save(ConnectionProfile("Stage", "https://stage.example.com/v2"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
