@@ -143,3 +143,26 @@ def test_undo_notify_help_names_the_connection_default(capsys):
     with pytest.raises(SystemExit):
         main(["undo", "--help"])
     assert re.search(r"--notify URL\s+post one JSON message", capsys.readouterr().out)
+
+
+def test_a_source_token_from_the_keyring_is_redacted_from_the_message(
+    clock, servers, webhook, monkeypatch
+):
+    """The Okta token an unattended run took from the keyring (not the environment) is one
+    of the secrets no message carries."""
+    import argparse
+
+    from app.cli import sources
+    from app.scim.config.tokens import TokenStore
+    from tests.fake_idp import OKTA_TOKEN, FakeOkta, okta_user, started
+
+    monkeypatch.delenv("GROUPMAP_OKTA_TOKEN", raising=False)
+    okta = started(servers, FakeOkta([okta_user(1, department="Sales")], OKTA_TOKEN, clock))
+    monkeypatch.setattr(TokenStore, "get",
+                        lambda self, name: OKTA_TOKEN if name == "okta:127.0.0.1" else "")
+    args = argparse.Namespace(okta_url=okta.url, insecure_http=False)
+    users, _ = sources._read_okta(args, "profile.department", "")
+    assert len(users) == 1
+    hook = webhook()
+    notify.post(hook.url, {"text": f"echoed {OKTA_TOKEN}"}, notify.secrets(args))
+    assert hook.posts == [{"text": "echoed [redacted]"}]

@@ -122,7 +122,11 @@ def message(args: argparse.Namespace, status: int, reason: str) -> dict[str, obj
 
 
 def secrets(args: argparse.Namespace) -> list[str]:
-    return [s for s in [getattr(args, "token", None), *map(os.environ.get, SECRET_ENVS)] if s]
+    """Every token the run knows: the server's, a live source's (from the keyring too) and
+    those in the environment."""
+    known = [getattr(args, "token", None), getattr(args, "source_token", None),
+             *map(os.environ.get, SECRET_ENVS)]
+    return [s for s in known if s]
 
 
 def post(url: str, body: dict[str, object], hidden: list[str]) -> None:
