@@ -176,6 +176,6 @@ def _send(url: str, body: dict[str, object], hidden: list[str]) -> str:
         answer = httpx.post(url, content=text.encode(), timeout=TIMEOUT,
                             headers={"Content-Type": "application/json"})
         answer.raise_for_status()
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # in a thread: whatever it is, the run's result stands
         return redact(f"{type(exc).__name__}: {exc}", url, *hidden)
     return ""
