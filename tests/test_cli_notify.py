@@ -166,3 +166,20 @@ def test_a_source_token_from_the_keyring_is_redacted_from_the_message(
     hook = webhook()
     notify.post(hook.url, {"text": f"echoed {OKTA_TOKEN}"}, notify.secrets(args))
     assert hook.posts == [{"text": "echoed [redacted]"}]
+
+
+def test_ctrl_c_while_a_live_source_is_read_is_told_as_cancelled(tmp_path, webhook, monkeypatch):
+    from app.cli import sources
+
+    def pressed(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sources, "_read_scim", pressed)
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nSales,Sales\n", encoding="utf-8")
+    hook = webhook()
+    with pytest.raises(SystemExit) as ended:
+        main(["sync", "--users", "scim:title", "--mapping", str(mapping), "--url",
+              "https://scim.example.com/v2", "--notify", hook.url])
+    assert ended.value.code == 130
+    assert [(p["status"], p["outcome"]) for p in hook.posts] == [(130, "was cancelled")]
