@@ -117,8 +117,8 @@ def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None
     parser.add_argument(
         "--entra-login-url",
         metavar="URL",
-        help="Microsoft sign-in URL for the client-credentials grant (default "
-        "https://login.microsoftonline.com)",
+        help="Microsoft sign-in URL (https) MSAL signs in at, with client credentials or a "
+        "device code (default https://login.microsoftonline.com; a national cloud's)",
     )
     parser.add_argument(
         "--entra-device-code",
