@@ -180,19 +180,21 @@ def graph_user(i: int, **extra: Any) -> dict[str, Any]:
 
 class FakeOkta(_Server):
     def __init__(self, users: list[dict[str, Any]], token: str, clock: Clock, *,
-                 rate_limit: int = 600, refuse: str = "") -> None:
+                 rate_limit: int = 600, refuse: str = "", used_elsewhere: int = 0) -> None:
         super().__init__(clock)
         self.users = users
         self.token = token
         self.rate_limit = rate_limit
         self.refuse = refuse
+        self.used_elsewhere = used_elsewhere  # the first window's requests other apps spent
+        self.answered: list[tuple[float, int]] = []  # (clock time, status) of each request
         self._window_reset = 0.0
         self._used = 0
 
     def _rate_headers(self) -> dict[str, str]:
         if self.clock.time() >= self._window_reset:
             self._window_reset = int(self.clock.time()) + 60
-            self._used = 0
+            self._used, self.used_elsewhere = self.used_elsewhere, 0
         return {"X-Rate-Limit-Limit": str(self.rate_limit),
                 "X-Rate-Limit-Remaining": str(max(self.rate_limit - self._used, 0)),
                 "X-Rate-Limit-Reset": str(int(self._window_reset))}
@@ -205,6 +207,11 @@ class FakeOkta(_Server):
                                  "errorCauses": []}
 
     def answer(self, path: str, query: dict[str, str], auth: str) -> tuple[int, dict, object]:
+        status, headers, body = self._answer(path, query, auth)
+        self.answered.append((self.clock.time(), status))
+        return status, headers, body
+
+    def _answer(self, path: str, query: dict[str, str], auth: str) -> tuple[int, dict, object]:
         headers = self._rate_headers()
         if self._used >= self.rate_limit:
             return self.error(429, "E0000047", "API call exceeded rate limit due to too many "

@@ -245,7 +245,8 @@ def _read_entra(
     token = entra_token(args.entra_login_url or LOGIN_URL, _store_get,
                         device_code=args.entra_device_code, show=show)
     return read_entra(token, attribute, args.entra_url or GRAPH_URL, separator,
-                      insecure_http=bool(getattr(args, "insecure_http", False)))
+                      insecure_http=bool(getattr(args, "insecure_http", False)),
+                      deadline=_waiting_deadline(args))
 
 
 def _read_okta(
@@ -260,4 +261,13 @@ def _read_okta(
             "https://YOUR-ORG.okta.com (or set $GROUPMAP_OKTA_URL)"
         )
     return read_okta(okta_token(url, _store_get), attribute, url, separator,
-                     insecure_http=bool(getattr(args, "insecure_http", False)))
+                     insecure_http=bool(getattr(args, "insecure_http", False)),
+                     deadline=_waiting_deadline(args))
+
+
+def _waiting_deadline(args: argparse.Namespace) -> float:
+    """How long a source may keep waiting on its rate limit: sync's --deadline (2 h when
+    not given, and for preview, which has no such option)."""
+    from app.scim.http.pacing import DEFAULT_DEADLINE
+
+    return float(getattr(args, "deadline", None) or DEFAULT_DEADLINE)
