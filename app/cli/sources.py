@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.cli.common import EXIT_CANCELLED
 from app.core.errors import InputError
@@ -222,10 +222,20 @@ def _read_scim(
         apply_connection(args, defaults)
     deadline = getattr(args, "request_deadline", None) or 120.0
     size = getattr(args, "max_response_mb", None) or 64.0
+    target_attribute = getattr(args, "target", "") == "attribute"
+    written = getattr(args, "attribute", None) if target_attribute else None
+
+    def keep(resources: list[dict[str, Any]], total: int, attributes: tuple[str, ...]) -> None:
+        """The listing, for sync's read of the same server (app/scim/sync/state.py)."""
+        from app.scim.sync.state import ListedUsers
+
+        args.listed_users = ListedUsers(resources, total, attributes)
+
     try:
         with ScimClient(args.url, args.token, insecure_http=args.insecure_http,
                         request_deadline=deadline, max_response_mb=size) as client:
-            return read_scim(client, attribute, args.match_attribute, separator)
+            return read_scim(client, attribute, args.match_attribute, separator,
+                             also=(written,) if written else (), listed=keep)
     except ScimError as error:
         raise SourceError(
             f"could not read the users of {args.url}: {error}. Check the URL, "

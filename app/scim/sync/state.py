@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,6 +91,25 @@ class ServerState:
         return sum(len(set(g.members)) for g in self.groups.values())
 
 
+@dataclass(frozen=True)
+class ListedUsers:
+    """Every user of the server as a `scim:` source has just listed them (GET /Users with
+    `attributes`), and the totalResults the server gave: the state is read from them rather
+    than by listing /Users a second time."""
+
+    resources: list[dict[str, Any]]
+    total: int
+    attributes: tuple[str, ...]  # what the listing asked for
+
+    def covers(self, needed: list[str]) -> bool:
+        have = {name.lower() for name in self.attributes}
+        return all(name.lower() in have for name in needed)
+
+    def pages(self) -> Generator[tuple[list[dict[str, Any]], int]]:
+        """The listing as one page, in the shape ScimClient.iter_pages gives."""
+        yield self.resources, self.total
+
+
 def read_attribute(resource: dict[str, Any], path: str) -> str:
     """The value at an attribute path such as urn:...:enterprise:2.0:User:department."""
     container: Any = resource
@@ -116,9 +135,12 @@ def read_server_state(
     settings: SyncSettings,
     progress: Callable[[SyncProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    listed: ListedUsers | None = None,
 ) -> ServerState:
-    """The server's state for the export's users and the mapping's managed groups."""
-    return read_scope(client, users, mapping.managed_groups(), settings, progress, cancelled)
+    """The server's state for the export's users and the mapping's managed groups; `listed`:
+    the server's users as the `scim:` source read them just before (not listed again)."""
+    return read_scope(client, users, mapping.managed_groups(), settings, progress, cancelled,
+                      listed)
 
 
 def read_scope(
@@ -128,6 +150,7 @@ def read_scope(
     settings: SyncSettings,
     progress: Callable[[SyncProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    listed: ListedUsers | None = None,
 ) -> ServerState:
     """The server's state for these users and these managed groups (the write gate reads a
     plan's scope again with it)."""
@@ -172,7 +195,11 @@ def read_scope(
                 candidates.setdefault(key, {})[user_id] = resource
 
     query = {"attributes": ",".join(attributes)}
-    pages = client.iter_pages("/Users", query, expected=len(wanted), parallel=settings.concurrency)
+    if listed is not None and listed.covers(attributes):
+        pages = listed.pages()
+    else:
+        pages = client.iter_pages("/Users", query, expected=len(wanted),
+                                  parallel=settings.concurrency)
     first, total = next(pages, ([], 0))
     for resource in first:
         take(resource)
