@@ -113,7 +113,9 @@ def login_base(login_url: str) -> str:
 def _signing_in(base: str, tenant: str, secret: str = "") -> Iterator[httpx.Client]:
     """The HTTP client MSAL uses; what MSAL raises (network, an answer that is not the
     identity platform's) becomes one line naming the sign-in URL and the tenant."""
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as http:
+    # one more try of a failed connection, as MSAL's own HTTP client does
+    transport = httpx.HTTPTransport(retries=1)
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False, transport=transport) as http:
         try:
             yield http
         except (httpx.HTTPError, ValueError, RuntimeError, KeyError) as error:
