@@ -101,6 +101,26 @@ def test_open_from_entra_signs_in_with_a_device_code_then_reads(qtbot, window, c
     assert sorted(window.document.users.frame["source"]) == ["Ops", "Ops", "Sales", "Sales"]
 
 
+@pytest.mark.filterwarnings("ignore:Attempted too soon:UserWarning")
+def test_closing_the_dialog_while_the_code_waits_ends_the_sign_in(qtbot, window, login,
+                                                                  monkeypatch):
+    """On the real clock: the code is shown, the admin closes the dialog between two polls."""
+    monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
+    signing_in = login(answers=("authorization_pending",) * 1000)
+    dialog = open_dialog(window, "entra")
+    dialog.login_url = signing_in.url
+    dialog.tenant.setText(TENANT)
+    dialog.client_id.setText(CLIENT_ID)
+    dialog.sign_in()
+    task = dialog.signing_in
+    outcomes: list[str] = []
+    task.outcome.connect(lambda _task, kind: outcomes.append(kind))
+    qtbot.waitUntil(lambda: dialog.code.text() == "FGH7QK9XW", timeout=10_000)
+    dialog.reject()
+    qtbot.waitUntil(lambda: not task.running, timeout=10_000)
+    assert outcomes == ["cancelled"] and dialog.token.text() == ""
+
+
 def test_a_draft_remembers_its_source_and_reading_again_follows_the_server(
     qtbot, window, scim_server, tmp_path, monkeypatch
 ):
