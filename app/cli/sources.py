@@ -227,7 +227,7 @@ def _read_scim(
 
     def keep(resources: list[dict[str, Any]], total: int, attributes: tuple[str, ...]) -> None:
         """The listing, for sync's read of the same server (app/scim/sync/state.py)."""
-        from app.scim.sync.state import ListedUsers
+        from app.scim.sync.listed_users import ListedUsers
 
         args.listed_users = ListedUsers(resources, total, attributes)
 

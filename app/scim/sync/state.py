@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,7 @@ from app.scim.http import answers
 from app.scim.http.client import FilterIgnored, ScimClient, attribute_values
 from app.scim.http.errors import ScimError, SyncCancelled
 from app.scim.sync.group_reads import read_groups
+from app.scim.sync.listed_users import ListedUsers
 
 
 @dataclass
@@ -89,25 +90,6 @@ class ServerState:
         if self.attribute_values:
             return sum(1 for v in self.attribute_values.values() if v in self.managed)
         return sum(len(set(g.members)) for g in self.groups.values())
-
-
-@dataclass(frozen=True)
-class ListedUsers:
-    """Every user of the server as a `scim:` source has just listed them (GET /Users with
-    `attributes`), and the totalResults the server gave: the state is read from them rather
-    than by listing /Users a second time."""
-
-    resources: list[dict[str, Any]]
-    total: int
-    attributes: tuple[str, ...]  # what the listing asked for
-
-    def covers(self, needed: list[str]) -> bool:
-        have = {name.lower() for name in self.attributes}
-        return all(name.lower() in have for name in needed)
-
-    def pages(self) -> Generator[tuple[list[dict[str, Any]], int]]:
-        """The listing as one page, in the shape ScimClient.iter_pages gives."""
-        yield self.resources, self.total
 
 
 def read_attribute(resource: dict[str, Any], path: str) -> str:
