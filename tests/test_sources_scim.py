@@ -256,3 +256,14 @@ def test_a_sync_writing_an_attribute_reads_it_in_the_same_listing(scim_server, f
     assert {u["userName"]: u.get("title") for u in users} == {
         "u0@ex.com": "Seller", "u1@ex.com": "Builder", "u2@ex.com": "Seller",
         "u3@ex.com": "Builder"}
+
+
+def test_the_shared_listing_is_paged_as_the_sync_pages(scim_server, fault_proxy, mapping,
+                                                       capsys):
+    url, _ = seeded(scim_server)
+    proxy = fault_proxy(url)
+    assert sync(proxy.url, mapping, "--page-size", "4", "--json") == 0
+    listed = users_listed(proxy)
+    assert sorted(int(q["startIndex"]) for q in listed) == [1, 5, 9]  # 10 users, 4 a page
+    assert {q["count"] for q in listed} == {"4"}
+    assert len(members(url)["Sales Team"]) == 5

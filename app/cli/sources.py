@@ -231,16 +231,32 @@ def _read_scim(
 
         args.listed_users = ListedUsers(resources, total, attributes)
 
+    paced, parallel = _paced_like_the_sync(args)
     try:
         with ScimClient(args.url, args.token, insecure_http=args.insecure_http,
-                        request_deadline=deadline, max_response_mb=size) as client:
+                        request_deadline=deadline, max_response_mb=size, **paced) as client:
             return read_scim(client, attribute, args.match_attribute, separator,
-                             also=(written,) if written else (), listed=keep)
+                             also=(written,) if written else (), listed=keep,
+                             parallel=parallel)
     except ScimError as error:
         raise SourceError(
             f"could not read the users of {args.url}: {error}. Check the URL, "
             f"{args.token_origin} and the network; nothing was written."
         ) from None
+
+
+def _paced_like_the_sync(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    """The client options and pages read ahead of the sync's own reads (--profile,
+    --max-rate, --page-size, --concurrency, --deadline), since its listing is the sync's;
+    preview has none of them: the client's defaults."""
+    if not hasattr(args, "max_rate"):
+        return {}, 1
+    from app.cli.pacing import pacing_from_args
+    from app.scim.http.pacing import RateLimiter
+
+    pacing = pacing_from_args(args, batch_size=args.batch_size, concurrency=args.concurrency)
+    limiter = RateLimiter(pacing["max_rate"], args.deadline)
+    return {"limiter": limiter, "page_size": pacing["page_size"]}, int(pacing["concurrency"])
 
 
 def _read_entra(

@@ -87,16 +87,18 @@ def read_scim(
     *,
     also: tuple[str, ...] = (),
     listed: Listed | None = None,
+    parallel: int = 1,
 ) -> tuple[UserList, SourceInfo]:
-    """Every user of the server with their value; pages by startIndex (ScimClient). `also`:
-    more attributes to ask for; `listed(resources, totalResults, attributes)` is given the
-    listing, so a sync to the same server reads its users from it instead of again."""
+    """Every user of the server with their value; pages by startIndex (ScimClient), up to
+    `parallel` at once once the total is known. `also`: more attributes to ask for;
+    `listed(resources, totalResults, attributes)` is given the listing, so a sync to the same
+    server reads its users from it instead of again."""
     where = client.where("GET", "/Users")
     attributes = tuple(dict.fromkeys((*BASE_ATTRIBUTES, attribute, *also)))
     params = {"attributes": ",".join(attributes)}
     resources: list[dict[str, Any]] = []
     total = 0
-    for page, total in client.iter_pages("/Users", params):
+    for page, total in client.iter_pages("/Users", params, parallel=parallel):
         resources.extend(page)
         if progress is not None:
             progress(len(resources), total)
