@@ -14,7 +14,8 @@ Entra authentication and authorization error codes") and RFC 8628, not from Grou
   - urn:ietf:params:oauth:grant-type:device_code: `answers` says what each poll gets
     (authorization_pending, slow_down, authorization_declined, expired_token) until the admin
     signed in; a device code never issued is bad_verification_code; a poll sooner than the
-    interval after the last one is slow_down (RFC 8628 3.5), the interval then 5 s longer;
+    interval after the code was issued or the last poll is slow_down (RFC 8628 3.5), the
+    interval then 5 s longer;
     an app without public client flows is 401 invalid_client AADSTS7000218.
   Errors are `{"error", "error_description", "error_codes", "timestamp", "trace_id",
   "correlation_id"}`.
@@ -143,6 +144,7 @@ class FakeLogin:
         if path == f"/{TENANT}/oauth2/v2.0/devicecode":
             device = "dc-" + uuid.uuid4().hex
             self._devices.add(device)
+            self._last_poll = self.clock.time() if self.clock is not None else None
             return 200, {"user_code": "FGH7QK9XW", "device_code": device,
                          "verification_uri": "https://microsoft.com/devicelogin",
                          "expires_in": 900, "interval": self.interval,

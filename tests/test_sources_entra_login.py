@@ -91,6 +91,19 @@ def test_a_ready_token_wins_and_nothing_is_asked(clock, login, monkeypatch):
     assert server.forms == [] and server.gets == []
 
 
+def test_the_ca_bundle_msal_would_read_is_trusted(clock, login, monkeypatch, tmp_path):
+    server = login(SECRET)
+    bundle = tmp_path / "test-ca.pem"  # the login fixture's CA
+    monkeypatch.delenv("SSL_CERT_FILE")
+    with pytest.raises(SourceError, match="CERTIFICATE_VERIFY_FAILED"):
+        client_credentials(server.url, TENANT, CLIENT_ID, SECRET)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    assert client_credentials(server.url, TENANT, CLIENT_ID, SECRET) == MINTED
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "missing.pem"))
+    with pytest.raises(SourceSpecError, match="cannot be read"):
+        client_credentials(server.url, TENANT, CLIENT_ID, SECRET)
+
+
 def test_sign_in_is_https_only(monkeypatch):
     entra_app(monkeypatch, SECRET)
     with pytest.raises(SourceSpecError, match="not https, which MSAL requires"):
@@ -109,7 +122,7 @@ def test_device_code_shows_the_code_and_polls_at_the_interval(clock, login, monk
     assert "https://microsoft.com/devicelogin" in shown[0][0]
     assert server.forms[0]["path"] == f"/{TENANT}/oauth2/v2.0/devicecode"
     assert len(server.polls) == 4  # never too soon: the fake would have said slow_down again
-    assert sum(clock.slept) == 5 + 10 + 10  # after slow_down, 5 s more (RFC 8628 3.5)
+    assert sum(clock.slept) == 5 + 5 + 10 + 10  # after slow_down, 5 s more (RFC 8628 3.5)
 
 
 @pytest.mark.parametrize(("answer", "said"), [
@@ -143,14 +156,14 @@ def test_cancel_ends_the_polling_between_two_seconds(clock, login, monkeypatch):
 
     def sleep(seconds: float) -> None:
         clock.sleep(seconds)
-        if len(clock.slept) == 7:  # the admin cancels in the middle of the second wait
+        if len(clock.slept) == 7:  # the admin cancels in the second wait, after one poll
             stop.set()
 
     monkeypatch.setattr(source_http, "pause", sleep)
     with pytest.raises(SourceCancelled, match="cancelled"):
         device_code_token(server.url, TENANT, CLIENT_ID, lambda message, code: None,
                           cancelled=stop.is_set)
-    assert len(server.polls) == 2 and clock.slept == [1.0] * 7
+    assert len(server.polls) == 1 and clock.slept == [1.0] * 7
 
 
 def test_the_command_line_signs_in_with_a_code_then_reads_graph(clock, servers, login,

@@ -8,8 +8,9 @@ interval it gives, until the admin signed in, the code expired or `cancelled` sa
 else the client-credentials grant for unattended runs (`ConfidentialClientApplication`, the
 client secret from $GROUPMAP_ENTRA_CLIENT_SECRET or the keyring).
 
-MSAL talks HTTP through an httpx client made here (the 30 s timeout, no redirects, the
-system's TLS trust, so $SSL_CERT_FILE names another CA bundle as for every other request),
+MSAL talks HTTP through an httpx client made here (the 30 s timeout, no redirects; the
+certificate authorities of every bundle $SSL_CERT_FILE, $SSL_CERT_DIR, $REQUESTS_CA_BUNDLE or
+$CURL_CA_BUNDLE names, else certifi's),
 reads `{login}/{tenant}/v2.0/.well-known/openid-configuration` (no instance discovery, so a
 national cloud or a test server works), and keeps its token cache in memory for one
 sign-in: nothing is written to disk.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,6 +39,7 @@ TOKEN_ENV = "GROUPMAP_ENTRA_TOKEN"
 KEYRING_NAME = "entra:{client_id}"  # the client secret's name in the token store
 TIMEOUT = 30.0
 AADSTS = re.compile(r"AADSTS\d+:[^\"\n]*")  # an Entra reason inside an answer MSAL quotes
+BUNDLE_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 POLL_STEP = 1.0  # the longest wait between two looks at `cancelled` while polling
 STORE_HINT = (
     'store a new one with `keyring set "GroupMap SCIM" entra:{client_id}` '
@@ -114,7 +117,7 @@ def _signing_in(base: str, tenant: str, secret: str = "") -> Iterator[httpx.Clie
     """The HTTP client MSAL uses; what MSAL raises (network, an answer that is not the
     identity platform's) becomes one line naming the sign-in URL and the tenant."""
     # one more try of a failed connection, as MSAL's own HTTP client does
-    transport = httpx.HTTPTransport(retries=1)
+    transport = httpx.HTTPTransport(retries=1, verify=_trusted())
     with httpx.Client(timeout=TIMEOUT, follow_redirects=False, transport=transport) as http:
         try:
             yield http
@@ -125,6 +128,30 @@ def _signing_in(base: str, tenant: str, secret: str = "") -> Iterator[httpx.Clie
                 f"({text[:300]}): check the tenant, --entra-login-url and the network; "
                 "nothing was written"
             ) from None
+
+
+def _trusted() -> ssl.SSLContext | bool:
+    """Every CA bundle the environment names: $SSL_CERT_FILE / $SSL_CERT_DIR (what httpx
+    reads for every other request) and $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE (what MSAL's own
+    client, requests, reads); none named: the bundled certifi store."""
+    named = [os.environ.get(name, "") for name in BUNDLE_VARIABLES]
+    bundles = list(dict.fromkeys(path for path in named if path))
+    if not bundles:
+        return True
+    context = ssl.create_default_context(cafile=None)
+    for bundle in bundles:
+        try:
+            if os.path.isdir(bundle):
+                context.load_verify_locations(capath=bundle)
+            else:
+                context.load_verify_locations(cafile=bundle)
+        except (OSError, ssl.SSLError) as error:
+            raise SourceSpecError(
+                f"the CA bundle {bundle!r} (named by ${' or $'.join(BUNDLE_VARIABLES)}) "
+                f"cannot be read ({error}): point the variable at a PEM file of certificates, "
+                "or unset it"
+            ) from None
+    return context
 
 
 def _cause(error: BaseException) -> str:
@@ -207,6 +234,10 @@ def device_code_token(
                                          f"code {code} to sign in."), code)
         deadline = source_http.now() + float(flow.get("expires_in") or 900)
         while True:
+            # the interval before every poll (RFC 8628 3.5; after slow_down MSAL added 5 s)
+            _wait(float(flow.get("interval") or 5), cancelled)
+            if source_http.now() >= deadline:
+                raise SourceError(refusal({"error": "expired_token"}, tenant, client_id))
             # one poll, no waiting inside MSAL: the waits are here, so Cancel is looked at
             result = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
             token = result.get("access_token")
@@ -214,9 +245,6 @@ def device_code_token(
                 return token
             if result.get("error") not in ("authorization_pending", "slow_down"):
                 raise SourceError(refusal(result, tenant, client_id))
-            _wait(float(flow.get("interval") or 5), cancelled)  # slow_down: MSAL added 5 s
-            if source_http.now() >= deadline:
-                raise SourceError(refusal({"error": "expired_token"}, tenant, client_id))
 
 
 def _wait(seconds: float, cancelled: Callable[[], bool] | None) -> None:
