@@ -197,3 +197,30 @@ def test_without_any_token_says_what_to_set(mapping, monkeypatch, capsys):
     assert main(["preview", "--users", "entra:department", "--mapping", str(mapping)]) == 2
     err = capsys.readouterr().err
     assert "$GROUPMAP_ENTRA_TOKEN" in err and "--entra-device-code" in err
+
+
+def test_an_unattended_sync_signs_in_with_the_secret_and_keeps_no_token(
+    clock, servers, login, scim_server, mapping, monkeypatch, capsys, journal_folder
+):
+    import httpx
+
+    from tests.scim_fixtures import TOKEN, make_users
+
+    server = login(SECRET)
+    graph = started(servers, FakeGraph(
+        [graph_user(i, department="Sales") for i in range(3)], MINTED, clock))
+    seeded = make_users(3, [""], domain="contoso.com")
+    seeded.frame["email"] = [f"user{i}@contoso.com" for i in range(3)]
+    url = scim_server(seeded).url
+    entra_app(monkeypatch, SECRET)
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    assert main(["sync", "--users", "entra:department", "--mapping", str(mapping), "--url", url,
+                 "--entra-url", graph.url, "--entra-login-url", server.url, "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["added"] == 3
+    groups = httpx.get(f"{url}/Groups", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert [len(g["members"]) for g in groups["Resources"]] == [3]
+    journaled = "".join(p.read_text("utf-8") for p in journal_folder.rglob("*") if p.is_file())
+    assert '"kind": "entra"' in journaled or '"kind":"entra"' in journaled
+    for secret in (MINTED, SECRET):
+        assert secret not in journaled + out + err
