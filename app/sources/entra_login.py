@@ -195,8 +195,8 @@ def refusal(result: dict[str, Any], tenant: str, client_id: str, secret: str = "
     reason = str(result.get("error_description") or error or "no reason given")
     reason = redact(reason.splitlines()[0] if reason.strip() else reason, secret)
     if advice:
-        return f"{advice.format(client_id=client_id, tenant=tenant)} ({reason}); nothing was " \
-               "written"
+        said = advice.format(client_id=client_id, tenant=tenant)
+        return f"{said} ({reason}); nothing was written"
     return (
         f"Entra ID refused the sign-in of app {client_id} in tenant {tenant} ({error}: "
         f"{reason}); check the tenant, the client id and the app's permission {PERMISSION}; "
