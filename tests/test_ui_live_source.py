@@ -152,3 +152,54 @@ def test_a_draft_remembers_its_source_and_reading_again_follows_the_server(
     assert window.files.open_draft(draft)
     qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
     assert sorted(window.document.users.frame["source"]) == ["Engineering", "Sales", "Sales"]
+
+
+def test_autosave_keeps_the_live_source_and_a_restore_reads_it_again(
+    qtbot, window, scim_server, tmp_path, monkeypatch
+):
+    """A window whose users came from a live source crashes: its autosave holds the source
+    (never the token), and the window restoring it reads the source as it is now."""
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.core.mapping import MappingRow
+    from app.ui.files import file_controller
+    from app.ui.shell.main_window import MainWindow
+    from tests.test_sources_scim import set_department
+
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)  # what a restore reads again with
+    url = scim_server().url
+    ids = [add_user(url, f"u{i}@ex.com", "Sales") for i in range(3)]
+    dialog = open_dialog(window, "scim")
+    dialog.url.setText(url)
+    dialog.token.setText(TOKEN)
+    dialog.attribute.setText(DEPARTMENT)
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
+    window.editor.insert(0, [MappingRow("Sales", "Sellers")], "add")  # saved at once
+    autosaved = window.files.autosaver.draft_file
+    text = autosaved.read_text("utf-8")
+    assert json.loads(text)["source"] == {"kind": "scim", "url": url, "attribute": DEPARTMENT,
+                                          "match_attribute": "userName"}
+    assert TOKEN not in text
+    window.files.autosaver.session.lock.unlock()  # the window's process is gone: a crash
+
+    set_department(url, ids[0], "Engineering")
+    asked: list[str] = []
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    second = MainWindow(window.settings, tmp_path / "data")
+    qtbot.addWidget(second)
+    try:
+        assert second.files.offer_restore()
+        assert f"with the users of {url} (scim:{DEPARTMENT}), read again" in asked[0]
+        qtbot.waitUntil(lambda: second.document.users is not None, timeout=10_000)
+        assert sorted(second.document.users.frame["source"]) == ["Engineering", "Sales", "Sales"]
+        assert second.document.mapping.rows == (MappingRow("Sales", "Sellers"),)
+        assert second.files.live.source_dict()["url"] == url  # Read Again, Save keep it
+        own = json.loads(second.files.autosaver.draft_file.read_text("utf-8"))
+        assert own["source"]["attribute"] == DEPARTMENT
+    finally:
+        second.document.dirty = False
+        second.close()

@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from app.cli.common import EXIT_CANCELLED, EXIT_CONNECT, EXIT_FAILED, EXIT_OK
+from app.cli.notify import add_notify_option, notifying
 from app.cli.pacing import (
     CANCELLED_WHILE_READING,
     add_pacing_options,
@@ -55,7 +56,8 @@ def register(add: AddCommand) -> None:
     add_removal_guard_options(undo, "undo even above --max-removal-ratio")
     undo.add_argument("--no-verify", action="store_true", help="skip the read-back")
     add_pacing_options(undo)
-    undo.set_defaults(run=cmd_undo)
+    add_notify_option(undo)
+    undo.set_defaults(run=notifying(cmd_undo))
 
 
 # --- history --------------------------------------------------------------------------------
@@ -167,6 +169,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         "vendor": "generic",
         "max_rate": None,
         "max_changes_per_hour": None,
+        "notify": None,  # --notify, else the saved connection's webhook
     }
     apply_connection(args, defaults)
     token = args.token
@@ -235,6 +238,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
             delete_created_groups=args.delete_created_groups,
             verify=not args.no_verify,
         )
+    args.summary = {**result.to_json(), "run": journal.run_id}  # for --notify
     if args.json:
         data = {**result.to_json(), **undo.to_json(), "run": journal.run_id}
         data["deleted_groups"] = deleted

@@ -270,6 +270,7 @@ def _read_entra(
 
     token = entra_token(args.entra_login_url or LOGIN_URL, _store_get,
                         device_code=args.entra_device_code, show=show)
+    args.source_token = token  # redacted from a --notify message, as the server's token
     return read_entra(token, attribute, args.entra_url or GRAPH_URL, separator,
                       insecure_http=bool(getattr(args, "insecure_http", False)),
                       deadline=_waiting_deadline(args))
@@ -286,7 +287,8 @@ def _read_okta(
             f"--users okta:{attribute} needs the org URL: pass --okta-url "
             "https://YOUR-ORG.okta.com (or set $GROUPMAP_OKTA_URL)"
         )
-    return read_okta(okta_token(url, _store_get), attribute, url, separator,
+    args.source_token = okta_token(url, _store_get)  # redacted from a --notify message
+    return read_okta(args.source_token, attribute, url, separator,
                      insecure_http=bool(getattr(args, "insecure_http", False)),
                      deadline=_waiting_deadline(args))
 
