@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.scim_fixtures",
     "tests.ui_fixtures",
     "tests.fake_idp",
+    "tests.fake_entra_login",
     "tests.webhook_receiver",
 ]
 

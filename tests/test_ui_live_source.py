@@ -5,13 +5,14 @@ preview; a refused token changes nothing."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtGui import QGuiApplication
 
 from app.ui.files.live_source_dialog import LiveSourceDialog
+from tests.fake_entra_login import CLIENT_ID, TENANT
 from tests.fake_idp import (
     OKTA_TOKEN,
     FakeGraph,
-    FakeLogin,
     FakeOkta,
     graph_user,
     okta_user,
@@ -72,19 +73,19 @@ def test_open_from_okta_with_a_refused_token_changes_nothing(qtbot, window, cloc
     assert window.document.users is None
 
 
+@pytest.mark.filterwarnings("ignore:Attempted too soon:UserWarning")  # MSAL, on the test clock
 def test_open_from_entra_signs_in_with_a_device_code_then_reads(qtbot, window, clock, servers,
-                                                                 monkeypatch):
+                                                                 login, monkeypatch):
     monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
-    login = FakeLogin(pending=1)
-    servers.append(login)
+    signing_in = login(answers=("authorization_pending",))
     graph = started(servers, FakeGraph(
         [graph_user(i, department=["Sales", "Ops"][i % 2]) for i in range(4)],
         "minted-graph-token", clock))
     dialog = open_dialog(window, "entra")
-    dialog.login_url = login.url
+    dialog.login_url = signing_in.url
     dialog.url.setText(graph.url)
-    dialog.tenant.setText("contoso.onmicrosoft.com")
-    dialog.client_id.setText("11111111-2222")
+    dialog.tenant.setText(TENANT)
+    dialog.client_id.setText(CLIENT_ID)
     dialog.sign_in()
     qtbot.waitUntil(lambda: dialog.code.text() == "FGH7QK9XW", timeout=10_000)
     dialog.copy_button.click()
@@ -98,6 +99,26 @@ def test_open_from_entra_signs_in_with_a_device_code_then_reads(qtbot, window, c
     dialog.accept()
     qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
     assert sorted(window.document.users.frame["source"]) == ["Ops", "Ops", "Sales", "Sales"]
+
+
+@pytest.mark.filterwarnings("ignore:Attempted too soon:UserWarning")
+def test_closing_the_dialog_while_the_code_waits_ends_the_sign_in(qtbot, window, login,
+                                                                  monkeypatch):
+    """On the real clock: the code is shown, the admin closes the dialog between two polls."""
+    monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
+    signing_in = login(answers=("authorization_pending",) * 1000)
+    dialog = open_dialog(window, "entra")
+    dialog.login_url = signing_in.url
+    dialog.tenant.setText(TENANT)
+    dialog.client_id.setText(CLIENT_ID)
+    dialog.sign_in()
+    task = dialog.signing_in
+    outcomes: list[str] = []
+    task.outcome.connect(lambda _task, kind: outcomes.append(kind))
+    qtbot.waitUntil(lambda: dialog.code.text() == "FGH7QK9XW", timeout=10_000)
+    dialog.reject()
+    qtbot.waitUntil(lambda: not task.running, timeout=10_000)
+    assert outcomes == ["cancelled"] and dialog.token.text() == ""
 
 
 def test_a_draft_remembers_its_source_and_reading_again_follows_the_server(

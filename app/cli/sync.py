@@ -217,7 +217,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         ) as client,
     ):
         try:
-            state = read_server_state(client, users, mapping, settings, cancelled=cancel.is_set)
+            state = read_server_state(client, users, mapping, settings, cancelled=cancel.is_set,
+                                      listed=getattr(args, "listed_users", None))
         except (ScimError, SyncCancelled) as error:
             if cancel.is_set():
                 print(CANCELLED_WHILE_READING, file=sys.stderr)

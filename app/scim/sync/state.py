@@ -28,6 +28,7 @@ from app.scim.http import answers
 from app.scim.http.client import FilterIgnored, ScimClient, attribute_values
 from app.scim.http.errors import ScimError
 from app.scim.sync.group_reads import groups_read_json, read_groups
+from app.scim.sync.listed_users import ListedUsers
 from app.scim.sync.read_progress import ReadProgress
 
 
@@ -127,9 +128,12 @@ def read_server_state(
     settings: SyncSettings,
     progress: Callable[[SyncProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    listed: ListedUsers | None = None,
 ) -> ServerState:
-    """The server's state for the export's users and the mapping's managed groups."""
-    return read_scope(client, users, mapping.managed_groups(), settings, progress, cancelled)
+    """The server's state for the export's users and the mapping's managed groups; `listed`:
+    the server's users as the `scim:` source read them just before (not listed again)."""
+    return read_scope(client, users, mapping.managed_groups(), settings, progress, cancelled,
+                      listed)
 
 
 def read_scope(
@@ -139,6 +143,7 @@ def read_scope(
     settings: SyncSettings,
     progress: Callable[[SyncProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    listed: ListedUsers | None = None,
 ) -> ServerState:
     """The server's state for these users and these managed groups (the write gate reads a
     plan's scope again with it)."""
@@ -175,7 +180,11 @@ def read_scope(
                 candidates.setdefault(key, {})[user_id] = resource
 
     query = {"attributes": ",".join(attributes)}
-    pages = client.iter_pages("/Users", query, expected=len(wanted), parallel=settings.concurrency)
+    if listed is not None and listed.covers(attributes):
+        pages = listed.pages()
+    else:
+        pages = client.iter_pages("/Users", query, expected=len(wanted),
+                                  parallel=settings.concurrency)
     first, total = next(pages, ([], 0))
     for resource in first:
         take(resource)
