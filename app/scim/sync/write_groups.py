@@ -15,6 +15,7 @@ from app.core.identity import email_key
 from app.scim.http.client import member_ids
 from app.scim.http.errors import ScimError, UnsafeRemoval
 from app.scim.http.pacing import Stop
+from app.scim.sync.gate import GroupUnseen, unseen
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.run import Run
 from app.scim.sync.verify import record_answer
@@ -38,6 +39,12 @@ def write_group(run: Run, group: str) -> None:
     plan, result, ids = run.plan, run.result, run.plan.state.user_ids
     adds = list(plan.adds.get(group, []))
     removes = list(plan.removes.get(group, []))
+    refused = unseen(plan, group)
+    if refused is not None:  # its members are hidden: nothing is sent to it
+        for operation, emails in (("add", adds), ("remove", removes)):
+            if emails:
+                run.fail(group, operation, emails, refused)
+        return
     try:
         if group in plan.groups_to_create:
             run.check()
@@ -136,7 +143,7 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     run.spend(len(batch))
     try:
         run.witness(group)
-    except ScimError as exc:  # the group cannot be read again: nothing is sent blind
+    except (ScimError, GroupUnseen) as exc:  # the group cannot be read again: nothing is sent blind
         run.budget.refund(len(batch))
         if batch_adds:
             run.fail(group, "add", batch_adds, exc)
