@@ -51,8 +51,20 @@ def test_a_group_nobody_can_see_into_is_never_written(fake_scim, tmp_path, monke
     assert len(refusals) == 1 and fake.url in refusals[0] and "b@x" not in refusals[0]
     assert "change the group by hand" in refusals[0]
     assert fake.members(fake.groups_named("Eng")[0]) == {"c@x"}  # a new group: written
+    assert main(["history", str(list_runs()[-1].run_id)]) == 0
+    assert "\n  Sales not written to: " + fake.url in capsys.readouterr().out
     assert undo_last(fake.url) == 0  # the add to the new Eng cannot be seen: left as is
     assert fake.members(sales) == {"a@x", "hand@x"}
+
+
+def test_the_dry_run_says_the_group_will_not_be_written(fake_scim, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    fake = fake_scim("members_never")
+    hand_made(fake)
+    assert cli_sync(tmp_path, fake.url, ROWS, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "Not to be written (1), their members unseen:" in out and REFUSAL in out
+    assert fake.writes() == []
 
 
 @pytest.mark.parametrize("rewitnessed", [False, True])
@@ -70,6 +82,8 @@ def test_members_seen_from_the_users_side_are_kept_and_undo_removes_only_the_run
     out = json.loads(capsys.readouterr().out)
     assert out["added"] == 2 and out["failed"] == 0  # b to Sales, c to the new Eng
     assert out["groups_read"]["from_users"] == {"Sales": "/Schemas: returned never"}
+    assert main(["history", str(list_runs()[-1].run_id)]) == 0
+    assert "Sales members from the users' `groups`: /Schemas" in capsys.readouterr().out
     patches = [w for w in writes_to(fake, sales) if w[0] == "PATCH"]
     sent = [m["value"] for w in patches for op in w[3]["Operations"] for m in op["value"]]
     assert sent == [fake.ids["b@x"]]  # b alone: a was already there

@@ -473,8 +473,10 @@ def describe_reads(reads: dict[str, Any]) -> str:
         line += f" ({groups['why']})"
     if kinds:
         line += "; requests: " + ", ".join(f"{k} {v}" for k, v in kinds.items())
-    for name, why in _object(groups.get("fell_back")).items():
-        line += f"\n  {name} read one by one: {why}"
+    for key, how in (("fell_back", "read one by one"), ("unseen", "not written to"),
+                     ("from_users", "members from the users' `groups`")):
+        for name, why in _object(groups.get(key)).items():
+            line += f"\n  {name} {how}: {why}"
     return line
 
 

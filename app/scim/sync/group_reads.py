@@ -101,7 +101,7 @@ def read_groups(
             read.members[name] = sorted(read.listed[name])
             read.versions[name] = _version(read.entries[group_id])
             read.read_by[name] = "list"
-    _witness(read, claimed if users is not None else {}, users is not None)
+    _witness(read, (claimed or {}) if users is not None else {}, users is not None)
     if read.unseen and carried and users is None:  # the users not read yet may name members
         _witness_by_users(client, read)
     for name, why in read.unseen.items():
