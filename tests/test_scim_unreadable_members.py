@@ -143,3 +143,27 @@ def sync(url):
     with fast_client(url) as client:
         state = read_server_state(client, users, mapping, settings)
         return state, execute(client, plan_sync(users, mapping, state, settings), settings)
+
+
+def test_a_group_adopted_on_create_keeps_the_members_it_had(
+    fake_scim, tmp_path, monkeypatch, capsys
+):
+    """Eng is made by hand (with c) between the read and the create: the create is answered
+    409 and the group adopted; its users say c was there, so undo leaves c in it."""
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    fake = fake_scim("members_never_user_groups")
+    hand_made(fake)
+    route = fake._route
+
+    def made_meanwhile(method, segments, query, body):
+        if method == "POST" and segments == ["Groups"]:
+            fake.add_group(body["displayName"], [fake.ids["c@x"], fake.ids["hand@x"]])
+            return 409, {"status": "409", "scimType": "uniqueness", "detail": "exists"}
+        return route(method, segments, query, body)
+
+    monkeypatch.setattr(fake, "_route", made_meanwhile)
+    assert cli_sync(tmp_path, fake.url, ROWS) == 0
+    (eng,) = fake.groups_named("Eng")
+    assert [w for w in fake.writes() if w[1] == f"/Groups/{eng}"] == []  # c was there already
+    assert undo_last(fake.url) == 0
+    assert fake.members(eng) == {"c@x", "hand@x"}
