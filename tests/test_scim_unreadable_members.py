@@ -167,3 +167,27 @@ def test_a_group_adopted_on_create_keeps_the_members_it_had(
     assert [w for w in fake.writes() if w[1] == f"/Groups/{eng}"] == []  # c was there already
     assert undo_last(fake.url) == 0
     assert fake.members(eng) == {"c@x", "hand@x"}
+
+
+def test_users_not_all_read_yet_are_listed_once_for_the_hidden_groups(fake_scim):
+    """Pages of 2: the export's users are found before the last user page, so the users are
+    listed once more, for their `groups`, before Sales is written."""
+    fake = fake_scim("members_never_user_groups")
+    sales = hand_made(fake)
+    fake.groups[sales]["members"].append(fake.add_user("late@x"))  # on the last page
+    seeded(fake, ["x1@x", "x2@x", "x3@x"])
+    settings = SyncSettings(fake.url, TOKEN, max_removal_ratio=1.0)
+    users, mapping = export(*ROWS), make_mapping({"sales": "Sales", "eng": "Eng"})
+    with fast_client(fake.url, page_size=2) as client:
+        state = read_server_state(client, users, mapping, settings)
+        assert not state.users_complete and state.groups_unseen == {}
+        assert state.groups_from_users == {"Sales": "/Schemas: returned never"}
+        result = execute(client, plan_sync(users, mapping, state, settings), settings)
+    assert not result.failed
+    listed = [r for r in fake.records if r[1] == "/Users" and r[2].get("attributes") == "id,groups"]
+    assert listed  # the second listing, for the users' `groups`
+    assert fake.members(sales) == {"a@x", "b@x", "hand@x", "late@x"}
+    patches = [w for w in writes_to(fake, sales) if w[0] == "PATCH"]
+    assert [m["value"] for w in patches for op in w[3]["Operations"] for m in op["value"]] == [
+        fake.ids["b@x"]
+    ]
