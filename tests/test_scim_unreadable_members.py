@@ -191,3 +191,19 @@ def test_users_not_all_read_yet_are_listed_once_for_the_hidden_groups(fake_scim)
     assert [m["value"] for w in patches for op in w[3]["Operations"] for m in op["value"]] == [
         fake.ids["b@x"]
     ]
+
+
+def test_a_retry_of_the_refused_group_is_refused_again(fake_scim):
+    from app.scim.sync.retry import retry_failed
+
+    fake = fake_scim("members_never")
+    sales = hand_made(fake)
+    _, result = sync(fake.url)
+    assert [f.group for f in result.failed] == ["Sales"]
+    settings = SyncSettings(fake.url, TOKEN, max_removal_ratio=1.0)
+    for read_at in (result.plan.state.read_at, 0.0):  # its own witness, then read again
+        result.plan.state.read_at = read_at
+        with fast_client(fake.url) as client:
+            again = retry_failed(client, result, settings)
+        assert [f.group for f in again.failed] == ["Sales"] and REFUSAL in again.failed[0].reason
+    assert writes_to(fake, sales) == [] and fake.members(sales) == {"a@x", "hand@x"}
