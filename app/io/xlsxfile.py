@@ -21,6 +21,7 @@ import python_calamine as calamine
 
 from app.core.errors import InputError
 from app.io.limits import MAX_CELLS
+from app.io.roles import Role
 from app.io.xlsxparts import damaged, open_package
 from app.io.xlsxscan import SheetScan, scan_sheet
 
@@ -100,11 +101,11 @@ class Sheet:
         return pd.Series(texts, dtype=str)
 
 
-def _check_container(path: Path) -> None:
+def _check_container(path: Path, role: Role) -> None:
     with open(path, "rb") as handle:
         head = handle.read(8)
         if not head:
-            raise InputError(f"{path.name}: the file is empty. Export the user list again.")
+            raise InputError(f"{path.name}: the file is empty. {role.again}.")
         if head == OLE_MAGIC:
             body = head + handle.read(1 << 20)
             if "EncryptionInfo".encode("utf-16-le") in body:
@@ -168,12 +169,12 @@ def _header_row(rows: list[list[Cell]], accept: Callable[[list[str]], bool]) -> 
     return (first_filled if first_filled is not None else 0), False
 
 
-def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
+def read_workbook(path: Path, accept: Callable[[list[str]], bool], role: Role) -> Sheet:
     """The first sheet with a header row `accept` likes, else the first sheet with any data.
 
     The caller then checks the headers of what it gets (and names them in its error).
     """
-    _check_container(path)
+    _check_container(path, role)
     with open_package(path) as package:
         parts = package.sheets()
         package.check_opened_parts()
@@ -215,7 +216,7 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
     if fallback is None:
         if unreadable is not None:
             raise unreadable
-        raise InputError(f"{path.name}: the workbook has no data. Export the user list again.")
+        raise InputError(f"{path.name}: the workbook has no data. {role.again}.")
     return fallback
 
 
