@@ -177,3 +177,45 @@ def test_a_draft_holding_a_lone_surrogate_is_refused_at_load_with_line_and_colum
     err = capsys.readouterr().err
     assert "lone surrogate \\ud800" in err and "line 2, column 41" in err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("ending", ["/", "//", "/."])
+def test_an_output_ending_like_a_folder_is_refused_for_every_output_option(
+    inputs, tmp_path, capsys, ending
+):
+    out = tmp_path / "out"
+    out.mkdir()
+    attempts = {
+        "preview --out": ["preview", *_args(inputs), "--out", f"{out}/x.csv{ending}"],
+        "sync --report": ["sync", *_args(inputs), "--url", UNREACHABLE, "--report",
+                          f"{out}/x.csv{ending}"],
+        "sync --plan-out": ["sync", *_args(inputs), "--url", UNREACHABLE, "--dry-run",
+                            "--plan-out", f"{out}/x.json{ending}"],
+        "rules --out": ["rules", "--format", "okta-expression", "--mapping",
+                        str(inputs["mapping"]), "--out", f"{out}/x.txt{ending}"],
+        "apply --report": ["apply", str(tmp_path / "plan.json"), "--report",
+                           f"{out}/x.csv{ending}"],
+        "undo --report": ["undo", "1", "--url", UNREACHABLE, "--report", f"{out}/x.csv{ending}"],
+    }
+    for name, argv in attempts.items():
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        assert stopped.value.code == 2, name
+        err = capsys.readouterr().err.strip()
+        command, option = name.split()
+        assert err.startswith(f"groupmap {command}: error: argument {option}: '{out}/x."), err
+        assert f"ends with {ending!r}, so it names a folder, not a file" in err, (name, err)
+        assert "\n" not in err
+    assert list(out.iterdir()) == []
+
+
+def test_rules_out_is_checked_as_every_output_a_link_is_refused(inputs, tmp_path, capsys):
+    target = tmp_path / "kept.txt"
+    target.write_text("the admin's notes\n", encoding="utf-8")
+    link = tmp_path / "rules.txt"
+    link.symlink_to(target)
+    argv = ["rules", "--format", "okta-expression", "--mapping", str(inputs["mapping"]),
+            "--out", str(link)]
+    assert main(argv) == 2
+    assert "is a link (to" in capsys.readouterr().err
+    assert target.read_text(encoding="utf-8") == "the admin's notes\n" and link.is_symlink()

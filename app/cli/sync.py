@@ -24,6 +24,7 @@ from app.cli.common import (
     check_plan_out,
     check_report_path,
     journal_failure,
+    output_file,
     print_result,
     refuse_failed_expectations,
     write_report,
@@ -93,6 +94,7 @@ def register(add: AddCommand) -> None:
     sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     sync.add_argument(
         "--plan-out",
+        type=output_file,
         metavar="FILE",
         help="with --dry-run: save the plan for approval (apply it with 'groupmap apply')",
     )
