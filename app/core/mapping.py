@@ -132,6 +132,13 @@ def _pattern_error(pattern: str, error: Exception) -> PatternError:
     return PatternError(message, pattern.find(part) if part and part in pattern else None)
 
 
+def as_typed(text: str) -> str:
+    """Text quoted for a one-line message as the admin typed it: `'Eng-\\d+'`, not repr's
+    doubled backslashes; only what a line cannot show (a line break, a control character, a
+    lone surrogate) is escaped as repr escapes it."""
+    return "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text) + "'"
+
+
 def encode_value(value: str) -> bytes:
     """A value as the patterns read it: UTF-8, a stray surrogate kept rather than failing."""
     return value.encode("utf-8", "surrogatepass")
