@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import mmap
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,13 +45,38 @@ def _encoding_of(sample: bytes) -> str:
             return "utf-16-le"
         if even.count(0) > len(even) * 0.3 and odd.count(0) < len(odd) * 0.1:
             return "utf-16-be"
-    try:
-        # A multi-byte character may be cut at the sample's end: ignore only that.
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(sample) - 3:
-            return "cp1252"
-    return "utf-8"
+    for errors in ("strict", "surrogatepass"):  # UTF-8 holding a lone surrogate is UTF-8
+        try:
+            sample.decode("utf-8", errors)
+            return "utf-8"
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(sample) - 3:  # a character cut at the sample's end
+                return "utf-8"
+    return "cp1252"
+
+
+_SURROGATE = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")  # U+D800-DFFF, as UTF-8 would spell it
+
+
+def _refuse_surrogate(path: Path, fmt: CsvFormat, role: Role) -> None:
+    """A lone surrogate (half of a character, bytes ED A0 80 for U+D800) in a UTF-8 file is
+    not text: Python reads no such file, and pandas would fail without saying where. Refused
+    with its line and column, found at memchr speed."""
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        found = _SURROGATE.search(data)
+        if found is None:
+            return
+        at = found.start()
+        start = data.rfind(b"\n", 0, at) + 1
+        line = data[:start].count(b"\n") + 1
+        before = data[start:at].decode("utf-8", "replace")
+        half = data[at:at + 3].decode("utf-8", "surrogatepass")
+    column = len(next(csv.reader([before + "x"], delimiter=fmt.delimiter)))
+    raise InputError(
+        f"{path.name}: line {line}, column {column} holds half of a character (the lone "
+        f"surrogate U+{ord(half):04X}), which is not text. Retype that cell, or "
+        f"{role.again[0].lower()}{role.again[1:]}."
+    )
 
 
 def _first_lines(text: str, count: int = 20) -> list[str]:
@@ -121,8 +147,12 @@ def detect_format(path: Path, role: Role) -> CsvFormat:
     text = sample.decode(encoding, errors="ignore")
     first = text.split("\n", 1)[0].strip().strip('"')
     if first.lower().startswith("sep=") and len(first) == 5:
-        return CsvFormat(encoding, first[4], 1)
-    return CsvFormat(encoding, _delimiter_of(text), 0)
+        fmt = CsvFormat(encoding, first[4], 1)
+    else:
+        fmt = CsvFormat(encoding, _delimiter_of(text), 0)
+    if encoding.startswith("utf-8"):
+        _refuse_surrogate(path, fmt, role)
+    return fmt
 
 
 def _read_kwargs(fmt: CsvFormat) -> dict[str, Any]:

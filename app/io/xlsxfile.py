@@ -24,6 +24,7 @@ from app.io.limits import MAX_CELLS
 from app.io.roles import Role
 from app.io.xlsxparts import damaged, open_package
 from app.io.xlsxscan import SheetScan, scan_sheet
+from app.io.xlsxsurrogates import surrogate_refusal
 
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -183,7 +184,7 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool], role: Role) -
         except calamine.PasswordError as exc:
             raise _protected(path) from exc
         except (calamine.CalamineError, OSError) as exc:
-            raise damaged(path) from exc
+            raise surrogate_refusal(package, parts, path, role) or damaged(path) from exc
         with workbook:
             names = workbook.sheet_names
             if len(names) != len(parts):
@@ -202,6 +203,10 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool], role: Role) -
                         size = f"it spans {scan.rows:,} rows x {scan.columns:,} columns"
                         raise _too_large(path, name, size)
                     loaded = _load(workbook, index, name, scan, path, accept)
+                except SheetUnreadable as exc:
+                    found = surrogate_refusal(package, [parts[index]], path, role)
+                    unreadable = unreadable or found or exc
+                    continue
                 except InputError as exc:  # a huge or unreadable sheet: another may hold the users
                     unreadable = unreadable or exc
                     continue
@@ -230,6 +235,10 @@ def _sheet_note(path: Path, name: str, names: list[str]) -> dict[str, Any]:
     }
 
 
+class SheetUnreadable(InputError):
+    """calamine could not read a sheet (a lone surrogate in it is then looked for)."""
+
+
 def _load(
     workbook: calamine.CalamineWorkbook,
     index: int,
@@ -241,7 +250,7 @@ def _load(
     try:
         rows = workbook.get_sheet_by_index(index).to_python(skip_empty_area=False)
     except (calamine.CalamineError, OSError) as exc:
-        raise InputError(
+        raise SheetUnreadable(
             f"{path.name}: cannot read sheet {name!r} ({_first_line(exc)}). Open the file in "
             "Excel, save it again as .xlsx and try again."
         ) from exc
