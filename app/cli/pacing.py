@@ -110,7 +110,7 @@ def rate(text: str) -> float:
     """Requests a second, above 0 (for --max-rate)."""
     return number(
         text,
-        "is not a rate: give requests a second above 0 and at most 1000, e.g. 1, or 0.5 for "
+        "is not a rate above 0 and at most 1000: give requests a second, e.g. 1, or 0.5 for "
         "one request every 2 seconds",
         most=1000.0,
     )
@@ -119,8 +119,8 @@ def rate(text: str) -> float:
 def changes_per_hour(text: str) -> float:
     """Membership changes an hour, above 0 (for --max-changes-per-hour)."""
     return number(
-        text, "is not a number of changes: give membership changes an hour above 0 and at most "
-        "100000000, e.g. 1000",
+        text, "is not a number of changes above 0 and at most 100000000: give membership changes "
+        "an hour, e.g. 1000",
         most=1e8,
     )
 
