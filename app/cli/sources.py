@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.cli.common import EXIT_CANCELLED
 from app.core.errors import InputError
@@ -117,8 +117,8 @@ def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None
     parser.add_argument(
         "--entra-login-url",
         metavar="URL",
-        help="Microsoft sign-in URL for the client-credentials grant (default "
-        "https://login.microsoftonline.com)",
+        help="Microsoft sign-in URL (https) MSAL signs in at, with client credentials or a "
+        "device code (default https://login.microsoftonline.com; a national cloud's)",
     )
     parser.add_argument(
         "--entra-device-code",
@@ -222,15 +222,41 @@ def _read_scim(
         apply_connection(args, defaults)
     deadline = getattr(args, "request_deadline", None) or 120.0
     size = getattr(args, "max_response_mb", None) or 64.0
+    target_attribute = getattr(args, "target", "") == "attribute"
+    written = getattr(args, "attribute", None) if target_attribute else None
+
+    def keep(resources: list[dict[str, Any]], total: int, attributes: tuple[str, ...]) -> None:
+        """The listing, for sync's read of the same server (app/scim/sync/state.py)."""
+        from app.scim.sync.listed_users import ListedUsers
+
+        args.listed_users = ListedUsers(resources, total, attributes)
+
+    paced, parallel = _paced_like_the_sync(args)
     try:
         with ScimClient(args.url, args.token, insecure_http=args.insecure_http,
-                        request_deadline=deadline, max_response_mb=size) as client:
-            return read_scim(client, attribute, args.match_attribute, separator)
+                        request_deadline=deadline, max_response_mb=size, **paced) as client:
+            return read_scim(client, attribute, args.match_attribute, separator,
+                             also=(written,) if written else (), listed=keep,
+                             parallel=parallel)
     except ScimError as error:
         raise SourceError(
             f"could not read the users of {args.url}: {error}. Check the URL, "
             f"{args.token_origin} and the network; nothing was written."
         ) from None
+
+
+def _paced_like_the_sync(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    """The client options and pages read ahead of the sync's own reads (--profile,
+    --max-rate, --page-size, --concurrency, --deadline), since its listing is the sync's;
+    preview has none of them: the client's defaults."""
+    if not hasattr(args, "max_rate"):
+        return {}, 1
+    from app.cli.pacing import pacing_from_args
+    from app.scim.http.pacing import RateLimiter
+
+    pacing = pacing_from_args(args, batch_size=args.batch_size, concurrency=args.concurrency)
+    limiter = RateLimiter(pacing["max_rate"], args.deadline)
+    return {"limiter": limiter, "page_size": pacing["page_size"]}, int(pacing["concurrency"])
 
 
 def _read_entra(
@@ -244,8 +270,10 @@ def _read_entra(
 
     token = entra_token(args.entra_login_url or LOGIN_URL, _store_get,
                         device_code=args.entra_device_code, show=show)
+    args.source_token = token  # redacted from a --notify message, as the server's token
     return read_entra(token, attribute, args.entra_url or GRAPH_URL, separator,
-                      insecure_http=bool(getattr(args, "insecure_http", False)))
+                      insecure_http=bool(getattr(args, "insecure_http", False)),
+                      deadline=_waiting_deadline(args))
 
 
 def _read_okta(
@@ -259,5 +287,15 @@ def _read_okta(
             f"--users okta:{attribute} needs the org URL: pass --okta-url "
             "https://YOUR-ORG.okta.com (or set $GROUPMAP_OKTA_URL)"
         )
-    return read_okta(okta_token(url, _store_get), attribute, url, separator,
-                     insecure_http=bool(getattr(args, "insecure_http", False)))
+    args.source_token = okta_token(url, _store_get)  # redacted from a --notify message
+    return read_okta(args.source_token, attribute, url, separator,
+                     insecure_http=bool(getattr(args, "insecure_http", False)),
+                     deadline=_waiting_deadline(args))
+
+
+def _waiting_deadline(args: argparse.Namespace) -> float:
+    """How long a source may keep waiting on its rate limit: sync's --deadline (2 h when
+    not given, and for preview, which has no such option)."""
+    from app.scim.http.pacing import DEFAULT_DEADLINE
+
+    return float(getattr(args, "deadline", None) or DEFAULT_DEADLINE)

@@ -150,7 +150,8 @@ CONNECTION_DEFAULTS = {
 }
 
 
-def _plan_json(plan, requests: int, estimate) -> dict:
+def _plan_json(plan, client, estimate) -> dict:
+    """--dry-run --json: the plan's counts, with the reads counted as a sync counts them."""
     return {
         "dry_run": True,
         "created_groups": list(plan.groups_to_create),
@@ -160,8 +161,10 @@ def _plan_json(plan, requests: int, estimate) -> dict:
         "not_found": len(plan.not_found),
         "failed": 0,
         "not_kept": 0,
-        "requests": requests,
+        "requests": client.request_count,
         "drift": len(plan.drift),
+        "requests_by_kind": client.requests_by_kind(),
+        "groups_read": plan.state.groups_read(),
         "estimate": estimate.to_json(),
     }
 
@@ -220,7 +223,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         ) as client,
     ):
         try:
-            state = read_server_state(client, users, mapping, settings, cancelled=cancel.is_set)
+            state = read_server_state(client, users, mapping, settings, cancelled=cancel.is_set,
+                                      listed=getattr(args, "listed_users", None))
         except (ScimError, SyncCancelled) as error:
             if cancel.is_set():
                 print(CANCELLED_WHILE_READING, file=sys.stderr)
@@ -250,10 +254,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if not plan.is_empty:
                 print(f"Writing would take {estimate.text()}.", file=out)
             dry = RunJournal.begin(
-                plan, settings, mapping, args.users, dry_run=True, source=source
+                plan, settings, mapping, args.users, dry_run=True, source=source,
+                requests=client.requests_by_kind(),
             )
             dry.finish(None, "dry run")
-            summary = _plan_json(plan, client.request_count, estimate)
+            summary = _plan_json(plan, client, estimate)
             if args.plan_out:
                 from app.scim.sync.guards import plan_guards
                 from app.scim.sync.planfile import save_plan
@@ -277,7 +282,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
                              allow_source_change=args.allow_source_change)
         journal = RunJournal.begin(plan, settings, mapping, args.users, guards=guards,
-                                   source=source)
+                                   source=source, requests=client.requests_by_kind())
         if not plan.is_empty:
             print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
         budget = ChangeBudget(

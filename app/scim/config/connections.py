@@ -111,11 +111,13 @@ def read_connections(path: Path | None = None) -> list[ConnectionProfile]:
 
 
 def write_connections(profiles: list[ConnectionProfile], path: Path | None = None) -> None:
-    """Replace the saved connections, atomically (never a token: profiles hold none)."""
+    """Replace the saved connections, atomically (never a token: profiles hold none), readable
+    by the user alone: a webhook URL lets whoever reads it post to the channel."""
     path = path or connections_path()
     os.makedirs(path.parent, exist_ok=True)
     data = {"format": FORMAT, "version": VERSION, "connections": [asdict(p) for p in profiles]}
     atomic_write_bytes(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+    os.chmod(path, 0o600)  # later writes keep it (the atomic write keeps the mode it replaces)
 
 
 def find_connection(name: str, path: Path | None = None) -> ConnectionProfile:

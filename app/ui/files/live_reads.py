@@ -60,10 +60,13 @@ class LiveReads:
                 "match_attribute": self.source.match_attribute}
 
     def read_saved(self, source: dict[str, str] | None) -> None:
-        """A draft's source, read again with the token from the environment or keyring."""
+        """A draft's source (saved or autosaved), read again with the token from the
+        environment or keyring. It is the draft's source from now on, so an autosave or a
+        save made while it is read (or after the read failed) still holds it."""
         if source is not None:
-            self.read(LiveRequest(source["kind"], source["url"], "", source["attribute"],
-                                  source.get("match_attribute", "userName")))
+            self.source = LiveRequest(source["kind"], source["url"], "", source["attribute"],
+                                      source.get("match_attribute", "userName"))
+            self.read(self.source)
 
     def read_again(self) -> None:
         """File ▸ Open From ▸ Read the Source Again: the users as the source holds them now."""
@@ -82,8 +85,8 @@ class LiveReads:
 
         def done(result: tuple[UserList, SourceInfo]) -> None:
             users, info = result
-            self.document.set_users(users, [])
             self.source = replace(request, token="")  # a draft remembers it, never the token
+            self.document.set_users(users, [])  # autosaved with the source set just above
             if info.separator and not self.document.mapping.options.separator:
                 self.editor.set_option("separator", info.separator, "Separator of the source")
             self.say(f"Read {info.describe()}.", 8000)

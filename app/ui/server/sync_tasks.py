@@ -13,6 +13,7 @@ from app.core.users import split_groups
 from app.scim.config.connections import ConnectionProfile
 from app.scim.config.probe import describe_error, probe_server
 from app.scim.config.settings import TARGET_GROUPS
+from app.ui.base.worker import Progress
 
 
 def probe_task(state: Any, profile: ConnectionProfile, token: str) -> list[str]:
@@ -58,7 +59,9 @@ def plan_task(
     settings: Any,
     export_paths: Sequence[str] = (),
 ) -> tuple[Any, Any, list[str], dict[str, tuple[str, ...]]]:
-    """Read the server (managed groups, the export's users), plan; also list every group name.
+    """Read the server (managed groups, the export's users), plan; every group name comes
+    from the same group list (read once, with the sync's reader: pages read of pages known,
+    Cancel between pages).
 
     Drift leaves out what this app's journaled runs since the export explain.
     """
@@ -66,16 +69,14 @@ def plan_task(
     from app.scim.sync.record import applied_since, discount_own_changes, export_time
 
     def progress(p: Any) -> None:
-        state.set_progress(0.9 * p.done / p.total if p.total else 0.0)
+        fraction = p.done / p.total if p.total else 0.0
+        state.set_progress(Progress(fraction, f"{p.done:,} of {p.total:,} pages read"))
 
     with profile.client(token, cancelled=state.is_cancelled) as client:
         server = read_server_state(
             client, users, mapping, settings, progress=progress, cancelled=state.is_cancelled
         )
-        names: list[str] = []
-        if profile.target == TARGET_GROUPS and not state.is_cancelled():
-            state.set_progress(0.95)
-            names = [str(g.get("displayName") or "") for g in client.list_groups()]
+    names = server.group_names if profile.target == TARGET_GROUPS else []
     plan = plan_sync(users, mapping, server, settings)
     own = applied_since(settings.url, export_time(list(export_paths)))
     plan.drift = discount_own_changes(plan.drift, own, server.managed)

@@ -1,0 +1,146 @@
+"""The connection dialog's unattended fields: where the users come from (a live source) and
+the webhook told when a run fails, so `groupmap sync --connection NAME` runs with no file.
+
+Saved in the connection (the shared connections file) as `groupmap sources --save` saves
+them: `source` ("entra:department"), `source_url`, `notify`. The Okta API token typed here
+goes to the TokenStore under the name the command line reads (okta:HOST), never to a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QWidget
+
+from app.scim.config.connections import ConnectionProfile
+from app.scim.config.tokens import TokenStore
+from app.scim.http.urls import url_problem
+from app.sources.spec import EXAMPLES
+
+KINDS = {
+    "": "None: the users come from a file",
+    "scim": "This SCIM server (its users' attribute)",
+    "entra": "Microsoft Entra ID",
+    "okta": "Okta",
+}
+URL_HINTS = {
+    "entra": "https://graph.microsoft.com (leave empty for it)",
+    "okta": "https://example.okta.com",
+}
+NOTIFY_HINT = "https://hooks.slack.com/services/… (empty: nobody is told)"
+
+
+def okta_token_name(url: str) -> str:
+    """The Okta token's name in the token store, as app.sources.okta reads it."""
+    import httpx
+
+    from app.sources.okta import KEYRING_NAME
+
+    return KEYRING_NAME.format(host=httpx.URL(url.strip()).host)
+
+
+class SourceFields:
+    """The rows for the source, its URL and token, and the webhook, in the dialog's form."""
+
+    def __init__(self, form: QFormLayout, tokens: TokenStore, parent: QWidget) -> None:
+        self.form = form
+        self.tokens = tokens
+        self.kind = QComboBox(parent)
+        for kind, title in KINDS.items():
+            self.kind.addItem(title, kind)
+        self.kind.setToolTip("Where an unattended 'groupmap sync --connection NAME' reads the "
+                             "users and their value, instead of an export file")
+        self.attribute = QLineEdit(parent)
+        self.attribute.setToolTip("The attribute that holds the value the mapping maps")
+        self.url = QLineEdit(parent)
+        self.url.setToolTip("Entra ID: the Graph URL (a national cloud's); Okta: the org URL")
+        self.token = QLineEdit(parent)
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText("API token (empty: $GROUPMAP_OKTA_TOKEN or the keyring)")
+        self.token.setToolTip("Kept in the system keyring (okta:HOST), never in a file")
+        self.notify = QLineEdit(parent)
+        self.notify.setPlaceholderText(NOTIFY_HINT)
+        self.notify.setToolTip("An incoming webhook (Slack, Teams) that unattended runs post to "
+                               "when they fail, are stopped by a guard or leave work")
+        form.addRow("Users &from:", self.kind)
+        form.addRow("Source attri&bute:", self.attribute)
+        form.addRow("&Source URL:", self.url)
+        form.addRow("Okta AP&I token:", self.token)
+        form.addRow("Notif&y webhook:", self.notify)
+        self.kind.currentIndexChanged.connect(self._update)
+
+    def load(self, profile: ConnectionProfile) -> None:
+        kind, _, attribute = profile.source.partition(":")
+        self.kind.setCurrentIndex(max(self.kind.findData(kind.lower()), 0))
+        self.attribute.setText(attribute)
+        self.url.setText(profile.source_url)
+        self.token.setText(self._stored_token(profile.source_url) if kind == "okta" else "")
+        self.notify.setText(profile.notify)
+        self._update()
+
+    def _update(self) -> None:
+        kind = self.kind.currentData()
+        self.attribute.setPlaceholderText(EXAMPLES.get(kind, "").partition(":")[2])
+        self.url.setPlaceholderText(URL_HINTS.get(kind, ""))
+        self.form.setRowVisible(self.attribute, bool(kind))
+        self.form.setRowVisible(self.url, kind in URL_HINTS)
+        self.form.setRowVisible(self.token, kind == "okta")
+
+    def applied(self, profile: ConnectionProfile) -> ConnectionProfile:
+        """The profile with the form's source and webhook (an unused URL is not kept)."""
+        kind = self.kind.currentData()
+        attribute = self.attribute.text().strip()
+        return replace(
+            profile,
+            source=f"{kind}:{attribute}" if kind else "",
+            source_url=self.url.text().strip() if kind in URL_HINTS else "",
+            notify=self.notify.text().strip(),
+        )
+
+    def problem(self, profile: ConnectionProfile) -> str:
+        """What is wrong with the source or the webhook, in one line, or ""."""
+        kind, _, attribute = profile.source.partition(":")
+        if kind and not attribute:
+            example = EXAMPLES[kind].partition(":")[2]
+            return (f"Enter the source attribute that holds the value, for example {example}, "
+                    "or choose None for users from a file.")
+        if kind == "okta" and not profile.source_url:
+            return "Enter the Okta org URL the users are read from, e.g. https://example.okta.com."
+        if profile.source_url:
+            problem = url_problem(profile.source_url, profile.insecure_http)
+            if problem in ("invalid", "not http"):
+                example = URL_HINTS.get(kind, URL_HINTS["okta"]).split()[0]
+                return f"The source URL must start with https://, e.g. {example}."
+            if problem == "credentials":
+                return ("The source URL carries a user name or password (user:password@host): "
+                        "remove them; the token has its own field.")
+            if problem == "plain http":
+                return ("The source URL uses plain HTTP, which would send the token unencrypted:"
+                        " use https://, or tick 'Allow plain HTTP' for a local test server.")
+        if profile.notify:
+            problem = url_problem(profile.notify, False)
+            if problem in ("invalid", "not http"):
+                return ("The notify webhook must be an https:// URL, as the service (Slack, "
+                        "Teams) gave it, or empty.")
+            if problem == "credentials":
+                return ("The notify webhook carries a user name or password (user:password@"
+                        "host): remove them.")
+            if problem == "plain http":
+                return ("The notify webhook uses plain HTTP: GroupMap posts only over https (or "
+                        "to this machine); use the https:// URL the service gave.")
+        return ""
+
+    def store_token(self, profile: ConnectionProfile, remember: bool) -> None:
+        """Keep the Okta token typed (in the keyring when `remember`); an empty field leaves
+        a token stored earlier alone (the environment may hold it instead)."""
+        token = self.token.text().strip()
+        if profile.source.startswith("okta:") and profile.source_url and token:
+            self.tokens.set(okta_token_name(profile.source_url), token, remember=remember)
+
+    def _stored_token(self, url: str) -> str:
+        import httpx
+
+        try:
+            return self.tokens.get(okta_token_name(url)) if url.strip() else ""
+        except httpx.InvalidURL:  # a file edited by hand: the form says what to fix
+            return ""
