@@ -60,8 +60,8 @@ _SURROGATE = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")  # U+D800-DFFF, as UTF-8
 
 def _refuse_surrogate(path: Path, fmt: CsvFormat, role: Role) -> None:
     """A lone surrogate (half of a character, bytes ED A0 80 for U+D800) in a UTF-8 file is
-    not text: Python reads no such file, and pandas would fail without saying where. Refused
-    with its line and column, found at memchr speed."""
+    not text: read as UTF-8 the file fails without saying where, read as Windows-1252 every
+    accent in it would be wrong. Refused with its line and column, found at memchr speed."""
     with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
         found = _SURROGATE.search(data)
         if found is None:
@@ -75,7 +75,7 @@ def _refuse_surrogate(path: Path, fmt: CsvFormat, role: Role) -> None:
     raise InputError(
         f"{path.name}: line {line}, column {column} holds half of a character (the lone "
         f"surrogate U+{ord(half):04X}), which is not text. Retype that cell, or "
-        f"{role.again[0].lower()}{role.again[1:]}."
+        f"{role.or_again}."
     )
 
 

@@ -12,6 +12,11 @@ class Role:
     what: str  # "a user export": what the file should be
     again: str  # the remedy, a sentence without its full stop
 
+    @property
+    def or_again(self) -> str:
+        """The remedy as a sentence's second choice: "..., or export the user list again"."""
+        return self.again[0].lower() + self.again[1:]
+
 
 USERS = Role("a user export", "Export the user list again")
 MAPPING = Role("a mapping table", "Save the mapping again from your spreadsheet app")

@@ -103,6 +103,6 @@ def surrogate_refusal(package: Package, sheets: list[SheetPart], path: Path, rol
             return InputError(
                 f"{path.name}: sheet {sheet.name!r}, cell {found[0]} holds half of a character"
                 f" (the lone surrogate {found[1]}), which is not text. Retype that cell, or "
-                f"{role.again[0].lower()}{role.again[1:]}."
+                f"{role.or_again}."
             )
     return None
