@@ -219,3 +219,15 @@ def test_rules_out_is_checked_as_every_output_a_link_is_refused(inputs, tmp_path
     assert main(argv) == 2
     assert "is a link (to" in capsys.readouterr().err
     assert target.read_text(encoding="utf-8") == "the admin's notes\n" and link.is_symlink()
+
+
+def test_a_folder_name_is_answered_with_a_file_name_to_give():
+    from app.core.errors import InputError
+    from app.io.writers import refuse_folder_name
+
+    for typed, example in [("out/x.csv/./", "e.g. out/x.csv"), ("out/", "e.g. out/report.csv"),
+                           (".", "e.g. report.csv")]:
+        with pytest.raises(InputError, match="so it names a folder, not a file") as caught:
+            refuse_folder_name(typed)
+        assert str(caught.value).endswith(example), typed
+    refuse_folder_name("out/x.csv")

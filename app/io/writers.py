@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -77,10 +78,12 @@ def refuse_folder_name(path: str) -> None:
     for separator in separators:
         last = last.rsplit(separator, 1)[-1]
     if path and last in ("", "."):
-        meant = path.rstrip(separators + ".") or path
+        found = re.search(f"(?:[{re.escape(separators)}]+\\.?)+$", path)
+        meant = path[: found.start()] if found else ""
+        example = meant if Path(meant).suffix else os.path.join(meant, "report.csv")
         raise InputError(
             f"{path!r} ends with {path[len(meant):]!r}, so it names a folder, not a file; "
-            f"nothing was read or written. Give the file's name, e.g. {meant}"
+            f"nothing was read or written. Give the file's name, e.g. {example}"
         )
 
 
