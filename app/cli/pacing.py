@@ -127,12 +127,13 @@ def changes_per_hour(text: str) -> float:
 
 def duration(text: str) -> float:
     """Seconds above 0 and at most a day, from "7200", "90s", "45m" or "2h" (for --deadline)."""
-    match = re.fullmatch(r" *([0-9]+(?:\.[0-9]+)?) *([smh]?) *", text.lower())
-    if not match or not float(match[1]) > 0:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration: give seconds, or a number with s, m or h (e.g. 2h)"
-        )
-    seconds = float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]]
+    problem = "is not a duration: give seconds, or a number with s, m or h (e.g. 2h)"
+    match = re.fullmatch(r" *([0-9.]+) *([smh]?) *", text.lower())
+    spelled, unit = (match[1], match[2]) if match else ("", "")
+    try:  # the number itself as every option's (`number`), then its unit
+        seconds = number(spelled, problem) * {"": 1, "s": 1, "m": 60, "h": 3600}[unit]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}") from None
     if seconds > LONGEST_DEADLINE:
         raise argparse.ArgumentTypeError(
             f"{text!r} is longer than a day: give at most 24h (e.g. 2h or 6h), and run a sync "
