@@ -207,3 +207,16 @@ def test_a_retry_of_the_refused_group_is_refused_again(fake_scim):
             again = retry_failed(client, result, settings)
         assert [f.group for f in again.failed] == ["Sales"] and REFUSAL in again.failed[0].reason
     assert writes_to(fake, sales) == [] and fake.members(sales) == {"a@x", "hand@x"}
+
+
+def test_the_apps_preview_says_the_group_will_not_be_written(fake_scim):
+    from app.ui.server.sync_preview import plan_summary
+
+    fake = fake_scim("members_never")
+    hand_made(fake)
+    settings = SyncSettings(fake.url, TOKEN)
+    users, mapping = export(*ROWS), make_mapping({"sales": "Sales", "eng": "Eng"})
+    with fast_client(fake.url) as client:
+        plan = plan_sync(users, mapping, read_server_state(client, users, mapping, settings),
+                         settings)
+    assert f"\nNot to be written: {fake.url} {REFUSAL}" in plan_summary(plan)
