@@ -42,7 +42,7 @@ def begin_sync_journal(
                              allow_source_change=bool(change))
         return RunJournal.begin(
             plan, settings, document.mapping, [str(p) for p in document.export_paths],
-            guards=guards,
+            guards=guards, requests=plan.state.requests_by_kind,
         )
     except InputError as exc:  # the folder cannot be written: say so, do not sync unrecorded
         controller.show_error(exc)
