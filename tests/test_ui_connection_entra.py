@@ -174,3 +174,19 @@ def test_without_a_stored_secret_the_unattended_sync_says_where_to_put_it(
     assert f'keyring set "GroupMap SCIM" entra:{CLIENT_ID}' in err
     assert httpx.get(f"{url}/Groups",
                      headers={"Authorization": f"Bearer {TOKEN}"}).json()["totalResults"] == 0
+
+
+def test_saving_the_source_from_the_command_line_keeps_or_drops_the_entra_app(
+    qtbot, store, memory_keyring, capsys
+):
+    dialog = new_dialog(qtbot, store)
+    fill_entra(dialog, "https://scim.example.com/v2")
+    dialog.accept()
+    assert main(["sources", "--save", "Prod", "--users", "entra:jobTitle"]) == 0
+    kept = store.get("Prod")
+    assert (kept.source, kept.entra_tenant, kept.entra_client_id) == (
+        "entra:jobTitle", TENANT, CLIENT_ID)
+    assert main(["sources", "--save", "Prod", "--users", "okta:profile.department",
+                 "--source-url", "https://example.okta.com"]) == 0
+    assert (store.get("Prod").entra_tenant, store.get("Prod").entra_client_id) == ("", "")
+    capsys.readouterr()

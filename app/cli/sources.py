@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from app.sources.spec import SourceSpec
     from app.sources.users import SourceInfo
 
+NO_ENTRA_APP = {"entra_tenant": "", "entra_client_id": "", "entra_login_url": ""}
+
 
 def register(add: AddCommand) -> None:
     sources = add(
@@ -71,8 +73,10 @@ def cmd_sources(args: argparse.Namespace) -> int:
                     "https://YOUR-ORG.okta.com"
                 )
             changed = replace(changed, source=str(spec), source_url=args.source_url or "")
+            if spec.kind != "entra":  # the Entra app saved in the app goes with its source
+                changed = replace(changed, **NO_ENTRA_APP)
         else:
-            changed = replace(changed, source="", source_url="")
+            changed = replace(changed, source="", source_url="", **NO_ENTRA_APP)
         profiles = [changed if p.name == name else p for p in read_connections()]
         write_connections(profiles)
     rows = [_source_row(p) for p in read_connections() if p.source]
