@@ -121,10 +121,12 @@ class SourceFields:
         form.addRow("Source attri&bute:", self.attribute)
         form.addRow("&Source URL:", self.url)
         form.addRow("Okta AP&I token:", self.token)
-        form.addRow("Entra tenant:", self.tenant)
-        form.addRow("Entra client &ID:", self.client_id)  # never shown with the Okta token
-        form.addRow("Entra client secret:", self.secret)
-        form.addRow("Entra sign-in URL:", self.login_url)
+        # access keys: I is the hidden Okta token's, p the attribute path's (another target),
+        # t and g shared with labels (which then take turns)
+        form.addRow("Entra tenant (&ID or domain):", self.tenant)
+        form.addRow("Entra a&pplication (client) ID:", self.client_id)
+        form.addRow("Entra client secre&t:", self.secret)
+        form.addRow("Entra si&gn-in URL:", self.login_url)
         form.addRow("Notif&y webhook:", self.notify)
         self.kind.currentIndexChanged.connect(self._update)
 
