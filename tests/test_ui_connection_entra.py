@@ -190,3 +190,23 @@ def test_saving_the_source_from_the_command_line_keeps_or_drops_the_entra_app(
                  "--source-url", "https://example.okta.com"]) == 0
     assert (store.get("Prod").entra_tenant, store.get("Prod").entra_client_id) == ("", "")
     capsys.readouterr()
+
+
+@pytest.mark.filterwarnings("ignore:Attempted too soon:UserWarning")  # MSAL, on the test clock
+def test_at_the_desk_the_saved_app_signs_in_with_a_code(
+    qtbot, store, memory_keyring, clock, servers, login, tmp_path, capsys
+):
+    signing_in = login(answers=("authorization_pending",))
+    graph = started(servers, FakeGraph([graph_user(i, department="Sales") for i in range(3)],
+                                       MINTED, clock))
+    dialog = new_dialog(qtbot, store)
+    fill_entra(dialog, "https://scim.example.com/v2", graph.url, signing_in.url, secret="")
+    dialog.accept()
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nSales,Sales Team\n", encoding="utf-8")
+    assert main(["preview", "--connection", "Prod", "--mapping", str(mapping),
+                 "--entra-device-code", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "enter the code FGH7QK9XW" in err
+    assert signing_in.forms[0]["path"] == f"/{TENANT}/oauth2/v2.0/devicecode"
+    assert json.loads(out)["groups"][0]["after"] == 3
