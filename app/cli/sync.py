@@ -24,6 +24,7 @@ from app.cli.common import (
     check_plan_out,
     check_report_path,
     journal_failure,
+    output_file,
     print_result,
     refuse_failed_expectations,
     write_report,
@@ -77,13 +78,15 @@ def register(add: AddCommand) -> None:
     )
     sync.add_argument(
         "--batch-size",
-        type=count("is not a batch size: give a whole number of changes per request, e.g. 100"),
+        type=count("is not a batch size: give a whole number of changes per request from 1 to "
+                   "10000, e.g. 100", most=10_000),
         metavar="N",
         help="membership changes per request (default 100, or the --profile's)",
     )
     sync.add_argument(
         "--concurrency",
-        type=count("is not a number of groups written at once: give a whole number, e.g. 4"),
+        type=count("is not a number of groups written at once: give a whole number from 1 to "
+                   "64, e.g. 4", most=64),
         metavar="N",
         help="groups written at once (default 4, or the --profile's)",
     )
@@ -91,6 +94,7 @@ def register(add: AddCommand) -> None:
     sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     sync.add_argument(
         "--plan-out",
+        type=output_file,
         metavar="FILE",
         help="with --dry-run: save the plan for approval (apply it with 'groupmap apply')",
     )
@@ -113,14 +117,16 @@ def register(add: AddCommand) -> None:
     )
     sync.add_argument(
         "--request-deadline",
-        type=amount("is not a deadline: give the seconds one request may take, e.g. 120"),
+        type=amount("is not a deadline: give the seconds one request may take, above 0 and at "
+                    "most 3600, e.g. 120", most=3600.0),
         default=REQUEST_DEADLINE,
         metavar="SECONDS",
         help="longest one request may take, answer included (default 120)",
     )
     sync.add_argument(
         "--max-response-mb",
-        type=amount("is not a size: give the megabytes an answer may take, e.g. 64"),
+        type=amount("is not a size: give the megabytes an answer may take, above 0 and at most "
+                    "1024, e.g. 64", most=1024.0),
         default=MAX_RESPONSE_MB,
         metavar="MB",
         help="largest answer read from the server (default 64)",
