@@ -53,6 +53,9 @@ def test_the_app_lists_its_own_servers_users_once_and_journals_the_reads(
                             "Engineers": {"u1@ex.com", "u3@ex.com", "u5@ex.com"}}
     [reads] = journal_records(journal_folder, "reads")
     assert reads["requests_by_kind"] == read  # the read's, not the (new) sync client's
+    [start] = journal_records(journal_folder, "start")
+    assert start["source"] == {"kind": "scim", "url": proxy.url, "attribute": DEPARTMENT,
+                               "users": 6}  # where the values came from, as the CLI journals
 
     proxy.records.clear()
     refresh(qtbot, controller)  # the listing served one read: the server may have changed

@@ -27,6 +27,7 @@ from app.core.warnings import Warning, find_warnings
 
 if TYPE_CHECKING:
     from app.scim.sync.listed_users import ListedUsers
+    from app.sources.users import SourceInfo
 
 
 class Document(QObject):
@@ -52,6 +53,7 @@ class Document(QObject):
         self.export_paths: list[Path] = []
         self._server_groups: tuple[str, ...] = ()
         self._listing: tuple[str, ListedUsers] | None = None  # set_users(listing=)
+        self.source: SourceInfo | None = None  # set_users(source=)
 
     # --- state ---------------------------------------------------------------------------
 
@@ -121,12 +123,15 @@ class Document(QObject):
     def set_users(
         self, users: UserList | None, export_paths: Iterable[Path] = (),
         listing: tuple[str, ListedUsers] | None = None,
+        source: SourceInfo | None = None,
     ) -> None:
         """Replace the export (None closes it); re-evaluates and emits. `listing`: (the SCIM
         base URL, its /Users as a `scim:` source just listed them) for the next read of
-        that server (`take_listing`)."""
+        that server (`take_listing`); `source`: the live source the users were read from,
+        for the sync's journal."""
         self._export_users = users
         self._listing = listing if users is not None else None
+        self.source = source if users is not None else None
         self.export_paths = [Path(p) for p in export_paths] if users is not None else []
         self._show_users(users, export_changed=True)
 

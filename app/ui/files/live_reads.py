@@ -91,7 +91,7 @@ class LiveReads:
             users, info, listing = result
             self.source = replace(request, token="")  # a draft remembers it, never the token
             # autosaved with the source set just above; a scim: listing serves the next read
-            self.document.set_users(users, [], (info.url, listing) if listing else None)
+            self.document.set_users(users, [], (info.url, listing) if listing else None, info)
             if info.separator and not self.document.mapping.options.separator:
                 self.editor.set_option("separator", info.separator, "Separator of the source")
             self.say(f"Read {info.describe()}.", 8000)
