@@ -73,6 +73,8 @@ class ServerState:
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
     read_at: float = 0.0  # time.monotonic() when the read ended; 0: not read here (a file)
+    # the read's requests by kind, where its client was not the sync's (the app's journal)
+    requests_by_kind: dict[str, int] = field(default_factory=dict)
 
     def groups_read(self) -> dict[str, Any]:
         """How the managed groups were read (list, single, why, evidence, fell_back)."""
