@@ -25,6 +25,7 @@ from scim2_server.utils import (
 
 from app.core.identity import email_key
 from app.core.users import UserList
+from app.scim.server_storage import ListingStorage
 
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -51,6 +52,7 @@ class LocalScimServer:
         token: str | None = None,
         port: int = 0,
         extra_groups: dict[str, list[str]] | None = None,
+        storage: InMemoryStorage | None = None,
     ) -> None:
         self.token = token
         self.port = port
@@ -59,7 +61,8 @@ class LocalScimServer:
         self._extra_groups = extra_groups or {}
         self._server: ThreadingWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self.storage = InMemoryStorage()
+        # the tests compare ListingStorage's answers with the stock storage's
+        self.storage = storage if storage is not None else ListingStorage()
         schemas = load_default_schemas()
         for attribute in schemas[GROUP_URN].attributes or []:
             if attribute.name == "displayName":
