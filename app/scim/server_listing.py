@@ -1,21 +1,27 @@
-"""The bundled server's storage: scim2-server's InMemoryStorage with list pages that cost a page.
+"""The bundled server's list pages at the cost of a page: scim2-server's InMemoryStorage and
+ScimService with two shortcuts that change no answer.
 
 The stock storage sorts every resource of the searched types and deep-copies the page on each
-search: reading 100,000 users page by page sorted all of them 100 times. This one keeps the
-sorted order of an unfiltered search until the next write, and hands the page's stored
-resources to the service without a copy. The answers stay the same byte for byte
-(tests/test_scim_server_storage.py compares them with the stock storage's).
+search (reading 100,000 users page by page sorted all of them 100 times); the stock service
+deep-copies each listed resource again and looks up the model's reference attributes for each.
+ListingStorage keeps the sorted order of an unfiltered search until the next write and hands
+the page's stored resources to the service without a copy; ListingService publishes a resource
+that holds no reference to rewrite (a user outside groups, a group without members) as a
+shallow copy with its location. tests/test_scim_server_listing.py compares every answer with
+the stock classes' byte for byte.
 """
 
 from __future__ import annotations
 
 import datetime
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast, get_args
 
-from scim2_models import Resource, ResourceType, SearchRequest
+from scim2_models import Path, Reference, Resource, ResourceType, SearchRequest
 from scim2_server.memory import InMemoryStorage, _bounds, _position, _sort_key, utcnow
+from scim2_server.service import ScimService
 from scim2_server.storage import SearchPage
+from scim2_server.utils import parametrize
 
 # (request model, searched types, sortBy, sortOrder): the requests that order resources alike.
 OrderKey = tuple[type, tuple[str | None, ...], str | None, Any]
@@ -23,6 +29,8 @@ OrderKey = tuple[type, tuple[str | None, ...], str | None, Any]
 Order = tuple[list[Any], list[Resource[Any]]]
 
 MAX_ORDERS = 8  # distinct sortBy/sortOrder/type combinations kept; 100k users ~ 2 MB each
+# What reads, in a resource, the attribute that holds references the service rewrites.
+Holder = Callable[[Resource[Any]], Any]
 
 
 class ListingStorage(InMemoryStorage):
@@ -113,3 +121,70 @@ def _page_of(
         page.previous = _position("previous", keys[start])
     return page
 
+
+
+class ListingService(ScimService):
+    """ScimService whose `publish` skips the deep copy when nothing in the resource changes.
+
+    The stock `publish` deep-copies the resource, sets the copy's meta (a new object), then
+    rewrites its relative references (`groups[].$ref`, `members[].$ref`, the enterprise
+    `manager.$ref`) in place. A resource whose attributes holding those references are all
+    empty is left as it is by that rewrite, so a shallow copy with the new meta is the same
+    resource; every caller of `publish` only dumps it. Any other resource, or a model with a
+    reference attribute this does not know how to read, takes the stock path.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._holders: dict[type, list[Holder] | None] = {}
+
+    def publish(self, base_url: str, resource: Resource[Any]) -> Resource[Any]:
+        holders = self._holders_of(type(resource))
+        if holders is None or any(holder(resource) for holder in holders):
+            return super().publish(base_url, resource)
+        assert resource.meta is not None
+        assert resource.id is not None
+        update: dict[str, Any] = {
+            "location": self.resource_location(
+                base_url, self.get_resource_type_of(resource), resource.id
+            )
+        }
+        if not self.etag_supported:
+            update["version"] = None
+        published = resource.model_copy()
+        published.meta = resource.meta.model_copy(update=update)
+        return published
+
+    def _holders_of(self, model: type[Resource[Any]]) -> list[Holder] | None:
+        """The readers of the attributes holding references `_publish_references` rewrites,
+        found as it finds them; None when one is not a sub-attribute of a core or extension
+        attribute (publish then always takes the stock path)."""
+        if model not in self._holders:
+            holders: list[Holder] = []
+            for path in parametrize(Path, model).iter_paths(target_type=[Reference]):
+                binding = path.resolve()
+                assert binding is not None
+                target_type = cast(type[Reference[Any]], binding.target_type)
+                reference_types = set(target_type.__reference_types__)
+                if not reference_types or reference_types & {"external", "uri"}:
+                    continue
+                holder = _holder(model, binding.model, binding.field_name)
+                if binding.sub_field_name is None or holder is None:
+                    break
+                holders.append(holder)
+            else:
+                self._holders[model] = holders
+                return holders
+            self._holders[model] = None
+        return self._holders[model]
+
+
+def _holder(model: type[Resource[Any]], owner: type, field: str) -> Holder | None:
+    """What reads `field` of a resource of `model`: the resource's own attribute, or its
+    extension's (an extension is a field of the resource whose type is the extension)."""
+    if owner is model or (issubclass(model, owner) and field in model.model_fields):
+        return lambda resource: getattr(resource, field)
+    for name, info in model.model_fields.items():
+        if owner in (info.annotation, *get_args(info.annotation)):
+            return lambda resource: getattr(getattr(resource, name), field, None)
+    return None

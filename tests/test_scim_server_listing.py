@@ -1,6 +1,6 @@
-"""The bundled server's ListingStorage answers exactly as scim2-server's stock InMemoryStorage
-(it is the tests' reference for SCIM semantics), while sorting once between writes and
-handing pages to the service without a copy."""
+"""The bundled server (ListingStorage, ListingService) answers exactly as scim2-server's
+stock classes (it is the tests' reference for SCIM semantics), while sorting once between
+writes and publishing list pages without deep copies."""
 
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
-from scim2_models import SearchRequest
+from scim2_models import EnterpriseUser, SearchRequest
 from scim2_server.memory import InMemoryStorage
+from scim2_server.service import ScimService
 from scim2_server.utils import parametrize
 
-from app.scim import server_storage
+from app.scim import server_listing
 from app.scim.server import USER_URN, LocalScimServer
-from app.scim.server_storage import ListingStorage
+from app.scim.server_listing import ListingService, ListingStorage
 from tests.scim_fixtures import TOKEN, make_users
 
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 START = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
 TITLES = ["Sales", "sales", "Marketing", "", "Support-EMEA", "Sales", "zeta", "Alpha"]
 
@@ -51,10 +53,12 @@ class ListingIds(ListingStorage):
 
 
 def _server(storage: InMemoryStorage) -> LocalScimServer:
-    """40 users in groups by their index (some in none), through the app's own seeding."""
+    """40 users in groups by their index (some in none), through the app's own seeding; the
+    stock service beside the stock storage."""
     groups = ["Sales;Ops", "Marketing", "", "Ops"]
+    service = ListingService if isinstance(storage, ListingStorage) else ScimService
     return LocalScimServer(make_users(40, ["x"], lambda i: groups[i % 4]), token=TOKEN,
-                           storage=storage)
+                           storage=storage, service_class=service)
 
 
 def _client(server: LocalScimServer) -> httpx.Client:
@@ -112,6 +116,9 @@ def _writes() -> list[tuple[str, str, dict[str, Any]]]:
     put_user = {"schemas": [USER_URN], "id": "00000005", "userName": "user00004@ex.com",
                 "displayName": "Renamed", "title": "Zulu", "active": False}
     new_user = {"schemas": [USER_URN], "userName": "new@ex.com", "title": "Sales"}
+    managed = {"schemas": [USER_URN, ENTERPRISE_URN], "userName": "managed@ex.com",
+               ENTERPRISE_URN: {"manager": {"value": "00000001", "$ref": "Users/00000001"},
+                                "department": "Ops"}}
     return [
         ("PATCH", "/Users/00000007", replace_title),
         ("PUT", "/Users/00000005", put_user),
@@ -119,6 +126,9 @@ def _writes() -> list[tuple[str, str, dict[str, Any]]]:
         ("POST", "/Users", new_user),  # 409: userName taken, nothing changes
         ("DELETE", "/Users/00000009", {}),
         ("PATCH", "/Groups/00000041", _patch("add", "members", [{"value": "00000003"}])),
+        ("POST", "/Users", managed),  # a reference the service rewrites to its URL
+        ("PATCH", "/Groups/00000042", _patch("add", "members", [
+            {"value": "00000006", "$ref": "Users/00000006"}])),
         ("PATCH", "/Users/00000002", replace_title),
     ]
 
@@ -132,10 +142,10 @@ def _send(client: httpx.Client, method: str, path: str, data: dict[str, Any]) ->
                           headers={"Content-Type": "application/scim+json"})
 
 
-def test_every_answer_is_the_stock_storages_byte_for_byte_across_writes(monkeypatch):
+def test_every_answer_is_the_stock_servers_byte_for_byte_across_writes(monkeypatch):
     # every order READS sorts by is still kept at the next write, so the reads after it
     # would show a kept order that the write did not forget
-    monkeypatch.setattr(server_storage, "MAX_ORDERS", 100)
+    monkeypatch.setattr(server_listing, "MAX_ORDERS", 100)
     stock, listing = _server(StockIds()), _server(ListingIds())
     assert isinstance(listing.storage, ListingStorage)
     steps = [*_titles(), *READS, *(step for write in _writes() for step in (write, *READS))]
@@ -153,6 +163,13 @@ def test_every_answer_is_the_stock_storages_byte_for_byte_across_writes(monkeypa
     assert "user00008@ex.com" not in listing.dump()["users"].values()
     assert "new@ex.com" in listing.dump()["users"].values()
     assert "user00002@ex.com" in listing.dump()["groups"]["Sales"]
+    with _client(listing) as client:
+        managed = client.get("/Users", params={"filter": 'userName eq "managed@ex.com"'})
+        ops = client.get("/Groups", params={"filter": 'displayName eq "Ops"'})
+    manager = managed.json()["Resources"][0][ENTERPRISE_URN]["manager"]
+    assert manager["$ref"] == "http://t/v2/Users/00000001"
+    refs = {m.get("$ref") for m in ops.json()["Resources"][0]["members"]}
+    assert "http://t/v2/Users/00000006" in refs
 
 
 def _cursor_walk(storage: InMemoryStorage, server: LocalScimServer, sort: dict[str, Any],
@@ -232,10 +249,26 @@ def test_orders_kept_are_bounded_and_the_least_recently_read_goes_first():
     server = _server(ListingIds())
     sorts = ["userName", "title", "displayName", "emails", "externalId", "active",
              "meta.created", "meta.lastModified", "nickName", "userType"]
-    assert len(sorts) > server_storage.MAX_ORDERS
+    assert len(sorts) > server_listing.MAX_ORDERS
     with _client(server) as client:
         for sort_by in ["userName", *sorts, "userName"]:
             client.get("/Users", params={"sortBy": sort_by, "count": 1})
     kept = [key[2] for key in server.storage._orders]
-    assert len(kept) == server_storage.MAX_ORDERS
+    assert len(kept) == server_listing.MAX_ORDERS
     assert kept[-1] == "userName" and "title" not in kept  # read again: kept, last
+
+
+def test_a_user_without_references_is_published_without_a_deep_copy():
+    server = _server(ListingIds())
+    with _client(server) as client:
+        for method, path, data in _writes():
+            _send(client, method, path, data)
+    stored = {r.user_name: r for r in server.storage.resources if hasattr(r, "user_name")}
+    plain = server.service.publish("http://t/v2", stored["user00001@ex.com"])
+    assert plain.meta.location == "http://t/v2/Users/00000002"
+    assert plain.emails is stored["user00001@ex.com"].emails  # shared, never changed
+    managed = stored["managed@ex.com"]
+    published = server.service.publish("http://t/v2", managed)
+    assert published[EnterpriseUser].manager.ref == "http://t/v2/Users/00000001"
+    assert managed[EnterpriseUser].manager.ref == "Users/00000001"  # the stored one kept
+    assert published.emails is not managed.emails or managed.emails is None
