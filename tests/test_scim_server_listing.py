@@ -81,6 +81,8 @@ READS: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/Users", {"sortBy": "meta.lastModified", "sortOrder": "descending", "count": 5}),
     ("GET", "/Users", {"sortBy": "nosuchattribute", "count": 5}),
     ("GET", "/Users", {"attributes": "userName,title", "count": 5, "startIndex": 2}),
+    ("GET", "/Users", {"attributes": "userName", "startIndex": 38}),
+    ("GET", "/Users", {"excludedAttributes": ENTERPRISE_URN, "startIndex": 38}),
     ("GET", "/Users", {"attributes": "id,userName,emails,externalId,displayName,active,"
                                      "groups,title", "count": 20, "startIndex": 21}),
     ("GET", "/Users", {"excludedAttributes": "emails,groups", "startIndex": 4, "count": 6}),
@@ -127,6 +129,9 @@ def _writes() -> list[tuple[str, str, dict[str, Any]]]:
         ("DELETE", "/Users/00000009", {}),
         ("PATCH", "/Groups/00000041", _patch("add", "members", [{"value": "00000003"}])),
         ("POST", "/Users", managed),  # a reference the service rewrites to its URL
+        # an extension without references: a dump without it drops its URN from "schemas"
+        ("POST", "/Users", {"schemas": [USER_URN, ENTERPRISE_URN], "userName": "ops@ex.com",
+                            ENTERPRISE_URN: {"department": "Ops"}}),
         ("PATCH", "/Groups/00000042", _patch("add", "members", [
             {"value": "00000006", "$ref": "Users/00000006"}])),
         ("PATCH", "/Users/00000002", replace_title),

@@ -130,8 +130,11 @@ class ListingService(ScimService):
     rewrites its relative references (`groups[].$ref`, `members[].$ref`, the enterprise
     `manager.$ref`) in place. A resource whose attributes holding those references are all
     empty is left as it is by that rewrite, so a shallow copy with the new meta is the same
-    resource; every caller of `publish` only dumps it. Any other resource, or a model with a
-    reference attribute this does not know how to read, takes the stock path.
+    resource; every caller of `publish` only dumps it. The only write a dump makes is
+    scim2-models marking each complex sub-attribute with its URN (`_attribute_urn`), a value
+    fixed by the model and set before it is read on every dump, so the stored sub-attributes
+    the copy shares are left as any dump would leave them. Any other resource, or a model
+    with a reference attribute this does not know how to read, takes the stock path.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
