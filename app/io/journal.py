@@ -135,6 +135,7 @@ class RunRecord:
     ops: list[dict[str, Any]] = field(default_factory=list)
     intents: list[dict[str, Any]] = field(default_factory=list)
     verify: dict[str, Any] | None = None
+    reads: dict[str, Any] | None = None  # how the server was read (runs since issue 25)
     end: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)  # malformed records, skipped
 
@@ -300,14 +301,16 @@ def _shape_problem(kind: object, entry: dict[str, Any]) -> str:
             return f"an {kind} record whose members are not a list of objects"
         if kind == "op" and not isinstance(entry.get("outcome"), str):
             return "an op record without an outcome"
-    elif kind in ("verify", "end") and not isinstance(entry, dict):
+    elif kind in ("verify", "end", "reads") and not isinstance(entry, dict):
         return f"a malformed {kind} record"
     return ""
 
 
 # Records a reader that needs only a run's head (start and end) skips without parsing them:
 # the plan, the mapping and the operations are most of a large run's bytes.
-HEAVY = tuple(f'{{"type": "{kind}"' for kind in ("op", "intent", "plan", "mapping", "verify"))
+HEAVY = tuple(
+    f'{{"type": "{kind}"' for kind in ("op", "intent", "plan", "mapping", "verify", "reads")
+)
 
 
 TAIL_BYTES = 64 << 10  # the end of a run's file: where its end record is
@@ -375,6 +378,8 @@ def read_run(path: Path, head_only: bool = False) -> RunRecord:
             record.start["mapping"] = entry["mapping"]  # format 2 keeps it out of the start
         elif kind == "verify":
             record.verify = entry
+        elif kind == "reads":
+            record.reads = entry
         elif kind == "end":
             record.end = entry
     return record
@@ -455,6 +460,26 @@ def describe_placement(placement: dict[str, Any]) -> str:
     outcome = "" if p["outcome"] == "applied" else f" ({p['outcome']})"
     mode = "" if p["mode"] == "sync" else f", {p['mode']}"
     return f"{verb} {p['group']} by run {p['run']}, {when(p['at'])}{mode}{outcome}"
+
+
+def describe_reads(reads: dict[str, Any]) -> str:
+    """One line: how a run read the managed groups and what it cost (a `reads` record)."""
+    groups, kinds = _object(reads.get("groups_read")), _object(reads.get("requests_by_kind"))
+    line = (
+        f"Read the server: {groups.get('list', 0)} group(s) from the group list, "
+        f"{groups.get('single', 0)} one by one"
+    )
+    if groups.get("why"):
+        line += f" ({groups['why']})"
+    if kinds:
+        line += "; requests: " + ", ".join(f"{k} {v}" for k, v in kinds.items())
+    for name, why in _object(groups.get("fell_back")).items():
+        line += f"\n  {name} read one by one: {why}"
+    return line
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def describe_op(op: dict[str, Any]) -> str:

@@ -62,6 +62,9 @@ def pass_gate(
         if name in plan.state.groups:
             plan.state.groups[name].version = group.version
     plan.state.read_at = fresh.read_at
+    recorded = plan.state  # how the gate read the groups is how this run read them
+    recorded.groups_read_by, recorded.groups_judged = fresh.groups_read_by, fresh.groups_judged
+    recorded.groups_basis, recorded.groups_fell_back = fresh.groups_basis, fresh.groups_fell_back
 
 
 def plan_changes(

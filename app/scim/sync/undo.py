@@ -252,7 +252,12 @@ def plan_undo(
             left.append(LeftAsIs(name, op, email, now))
     emails = sorted({e for (_, e, _) in changes.values()})
     users = UserList.of_emails(emails)
-    plan = SyncPlan.replayed(adds, removes, state, settings, users, state.current_memberships())
+    undone = f"run {run.run_id} ({run.start.get('at', '')})"
+    plan = SyncPlan.replayed(
+        adds, removes, state, settings, users, state.current_memberships(),
+        reasons={"add": f"{undone} removed them; undo puts them back",
+                 "remove": f"{undone} added them; undo takes them out"},
+    )
     state.read_at = time.monotonic()  # the groups read above witness the inverse's writes
     return UndoPlan(run, plan, left, {n: g for n, g in created.items() if n in state.groups})
 

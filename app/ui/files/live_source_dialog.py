@@ -35,6 +35,7 @@ from app.sources.users import SourceInfo
 from app.ui.base.worker import Task, TaskState, start_task
 
 if TYPE_CHECKING:  # httpx and the sources load when a source is read
+    from app.scim.sync.listed_users import ListedUsers
     from app.sources.attributes import AttributeChoice
 
 TITLES = {"scim": "SCIM server", "entra": "Entra ID", "okta": "Okta"}
@@ -107,8 +108,11 @@ def sample_task(
     return sampled, found
 
 
-def read_task(state: TaskState, request: LiveRequest) -> tuple[UserList, SourceInfo]:
-    """Every user of the source with the chosen attribute, as a file import gives them."""
+def read_task(
+    state: TaskState, request: LiveRequest
+) -> tuple[UserList, SourceInfo, ListedUsers | None]:
+    """Every user of the source with the chosen attribute, as a file import gives them; for
+    `scim:`, also the listing, so the next read of that server does not list /Users again."""
 
     def progress(done: int, total: int) -> None:
         if total:
@@ -117,20 +121,24 @@ def read_task(state: TaskState, request: LiveRequest) -> tuple[UserList, SourceI
     stop = state.is_cancelled
     if request.kind == "scim":
         from app.scim.http.client import ScimClient
+        from app.scim.sync.listed_users import ListedUsers
         from app.sources.scim import read_scim
 
+        kept: list[ListedUsers] = []
         with ScimClient(request.url, _token(request) or None) as client:
-            return read_scim(client, request.attribute, request.match_attribute,
-                             progress=progress, cancelled=stop)
+            users, info = read_scim(
+                client, request.attribute, request.match_attribute, progress=progress,
+                cancelled=stop, listed=lambda *listing: kept.append(ListedUsers(*listing)))
+        return users, info, kept[0] if kept else None
     if request.kind == "entra":
         from app.sources.entra import read_entra
 
-        return read_entra(_token(request), request.attribute, request.url,
-                          progress=progress, cancelled=stop)
+        return (*read_entra(_token(request), request.attribute, request.url,
+                            progress=progress, cancelled=stop), None)
     from app.sources.okta import read_okta
 
-    return read_okta(_token(request), request.attribute, request.url,
-                     progress=progress, cancelled=stop)
+    return (*read_okta(_token(request), request.attribute, request.url,
+                       progress=progress, cancelled=stop), None)
 
 
 class LiveSourceDialog(QDialog):

@@ -1,7 +1,9 @@
-"""The connection dialog: named profiles, URL, token, target, match attribute, Test connection.
+"""The connection dialog: named profiles, URL, token, target, match attribute, pacing, the
+live source and webhook of unattended runs (app/ui/server/connection_source.py), Test
+connection.
 
 Everything a server says (its detail messages, its feature list) is shown as plain text.
-The token field is a password field; the token goes to the TokenStore, never to a file.
+The token fields are password fields; tokens go to the TokenStore, never to a file.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from app.scim.http.redact import redact
 from app.scim.http.transport import url_problem
 from app.ui.base.worker import start_task
 from app.ui.server.connection import ConnectionProfile, ConnectionStore
+from app.ui.server.connection_source import SourceFields
 from app.ui.server.sync_tasks import probe_task
 
 NEW_LABEL = "New connection…"
@@ -159,6 +162,7 @@ class ConnectionDialog(QDialog):
         form.addRow("Service pro&vider:", self.vendor)
         form.addRow("Max r&ate:", self.max_rate)
         form.addRow("Max membership chan&ges:", self.max_changes)
+        self.source = SourceFields(form, store.tokens, self)
         self._form = form
 
         self.test_button = QPushButton("T&est connection", self)
@@ -221,6 +225,7 @@ class ConnectionDialog(QDialog):
         self.vendor.setCurrentIndex(max(self.vendor.findData(profile.vendor), 0))
         self.max_rate.setValue(profile.max_rate)
         self.max_changes.setValue(profile.max_changes_per_hour)
+        self.source.load(profile)
         self.status.setText("Not tested yet.")
         self._update_target()
 
@@ -242,10 +247,9 @@ class ConnectionDialog(QDialog):
             self._on_profile_chosen()
 
     def edited_profile(self) -> ConnectionProfile:
-        """The form's fields over the loaded profile: what the form does not show (a live
-        source, a webhook) is kept."""
+        """The form's fields over the loaded profile: what the form does not show is kept."""
         loaded = self.store.get(self._loaded_name) if self._loaded_name else None
-        return replace(
+        return self.source.applied(replace(
             loaded or ConnectionProfile(name=""),
             name=self.name.text().strip(),
             url=self.url.text().strip(),
@@ -258,7 +262,7 @@ class ConnectionDialog(QDialog):
             vendor=self.vendor.currentData(),
             max_rate=self.max_rate.value(),
             max_changes_per_hour=self.max_changes.value(),
-        )
+        ))
 
     def problem(self) -> str:
         """What keeps the form from being used, or ""."""
@@ -283,7 +287,7 @@ class ConnectionDialog(QDialog):
             )
         if profile.target == TARGET_ATTRIBUTE and not profile.attribute:
             return "Enter the attribute path that holds the group on each user."
-        return ""
+        return self.source.problem(profile)
 
     # --- test and accept -----------------------------------------------------------------
 
@@ -344,6 +348,7 @@ class ConnectionDialog(QDialog):
         self.store.save(profile, persist=not session_only)
         remember = self.remember.isChecked() and not session_only
         self.store.tokens.set(profile.name, token, remember=remember)
+        self.source.store_token(profile, remember)
         self.store.last_used = profile.name
         self.profile, self.token = profile, token
         super().accept()
