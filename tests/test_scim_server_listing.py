@@ -263,7 +263,7 @@ def test_orders_kept_are_bounded_and_the_least_recently_read_goes_first():
     assert kept[-1] == "userName" and "title" not in kept  # read again: kept, last
 
 
-def test_a_user_without_references_is_published_without_a_deep_copy():
+def test_a_resource_without_references_is_published_without_a_deep_copy():
     server = _server(ListingIds())
     with _client(server) as client:
         for method, path, data in _writes():
@@ -277,3 +277,9 @@ def test_a_user_without_references_is_published_without_a_deep_copy():
     assert published[EnterpriseUser].manager.ref == "http://t/v2/Users/00000001"
     assert managed[EnterpriseUser].manager.ref == "Users/00000001"  # the stored one kept
     assert published.emails is not managed.emails or managed.emails is None
+    groups = {g.display_name: g for g in server.storage.resources if hasattr(g, "members")}
+    marketing = server.service.publish("http://t/v2", groups["Marketing"])
+    assert marketing.members and marketing.members is groups["Marketing"].members  # no $ref
+    ops = server.service.publish("http://t/v2", groups["Ops"])
+    assert "http://t/v2/Users/00000006" in {m.ref for m in ops.members}
+    assert "Users/00000006" in {m.ref for m in groups["Ops"].members}

@@ -6,9 +6,9 @@ search (reading 100,000 users page by page sorted all of them 100 times); the st
 deep-copies each listed resource again and looks up the model's reference attributes for each.
 ListingStorage keeps the sorted order of an unfiltered search until the next write and hands
 the page's stored resources to the service without a copy; ListingService publishes a resource
-that holds no reference to rewrite (a user outside groups, a group without members) as a
-shallow copy with its location. tests/test_scim_server_listing.py compares every answer with
-the stock classes' byte for byte.
+that holds no reference to rewrite (a user without groups or manager, a group whose members
+have no $ref) as a shallow copy with its location. tests/test_scim_server_listing.py compares
+every answer with the stock classes' byte for byte.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ OrderKey = tuple[type, tuple[str | None, ...], str | None, Any]
 # Sort keys and resources, in the order a search with that OrderKey returns them.
 Order = tuple[list[Any], list[Resource[Any]]]
 
-MAX_ORDERS = 8  # distinct sortBy/sortOrder/type combinations kept; 100k users ~ 2 MB each
-# What reads, in a resource, the attribute that holds references the service rewrites.
-Holder = Callable[[Resource[Any]], Any]
+MAX_ORDERS = 8  # sortBy/sortOrder/type combinations kept; each 8 to 15 MB at 100k users
+# What reads, in a resource, an attribute whose entries hold references the service rewrites,
+# and the name of the sub-attribute holding the reference in each entry.
+Holder = tuple[Callable[[Resource[Any]], Any], str]
 
 
 class ListingStorage(InMemoryStorage):
@@ -40,10 +41,10 @@ class ListingStorage(InMemoryStorage):
     setter), which forget the orders. A search's page holds the stored resources themselves:
     the stock storage copies them so that a caller cannot change what is stored, but the only
     caller is scim2-server's handler, which passes the page to `ScimService.search_response`,
-    whose `publish` deep-copies each resource before changing anything (its location and
-    references), and the storage never changes a stored resource in place (a write stores a
-    new object), so a page read outside the lock stays what was searched. Filtered searches
-    and `get` are the stock ones.
+    whose `publish` copies each resource before changing anything (its location, and its
+    references on a deep copy; see ListingService), and the storage never changes a stored
+    resource in place (a write stores a new object), so a page read outside the lock stays
+    what was searched. Filtered searches and `get` are the stock ones.
     """
 
     def __init__(self, clock: Callable[[], datetime.datetime] = utcnow) -> None:
@@ -128,9 +129,9 @@ class ListingService(ScimService):
 
     The stock `publish` deep-copies the resource, sets the copy's meta (a new object), then
     rewrites its relative references (`groups[].$ref`, `members[].$ref`, the enterprise
-    `manager.$ref`) in place. A resource whose attributes holding those references are all
-    empty is left as it is by that rewrite, so a shallow copy with the new meta is the same
-    resource; every caller of `publish` only dumps it. The only write a dump makes is
+    `manager.$ref`) in place. A resource without any such reference is left as it is by that
+    rewrite (a missing one is set to None again), so a shallow copy with the new meta is the
+    same resource; every caller of `publish` only dumps it. The only write a dump makes is
     scim2-models marking each complex sub-attribute with its URN (`_attribute_urn`), a value
     fixed by the model and set before it is read on every dump, so the stored sub-attributes
     the copy shares are left as any dump would leave them. Any other resource, or a model
@@ -143,7 +144,7 @@ class ListingService(ScimService):
 
     def publish(self, base_url: str, resource: Resource[Any]) -> Resource[Any]:
         holders = self._holders_of(type(resource))
-        if holders is None or any(holder(resource) for holder in holders):
+        if holders is None or any(_refers(read(resource), sub) for read, sub in holders):
             return super().publish(base_url, resource)
         assert resource.meta is not None
         assert resource.id is not None
@@ -171,10 +172,10 @@ class ListingService(ScimService):
                 reference_types = set(target_type.__reference_types__)
                 if not reference_types or reference_types & {"external", "uri"}:
                     continue
-                holder = _holder(model, binding.model, binding.field_name)
-                if binding.sub_field_name is None or holder is None:
+                read = _reader(model, binding.model, binding.field_name)
+                if binding.sub_field_name is None or read is None:
                     break
-                holders.append(holder)
+                holders.append((read, binding.sub_field_name))
             else:
                 self._holders[model] = holders
                 return holders
@@ -182,7 +183,16 @@ class ListingService(ScimService):
         return self._holders[model]
 
 
-def _holder(model: type[Resource[Any]], owner: type, field: str) -> Holder | None:
+def _refers(value: Any, sub: str) -> bool:
+    """Whether an attribute's value (an entry, a list of them, or None) holds a reference in
+    `sub`: `_publish_references` rewrites those, and sets the missing ones to None again."""
+    entries = value if isinstance(value, list) else [value]
+    return any(entry is not None and getattr(entry, sub, None) is not None for entry in entries)
+
+
+def _reader(
+    model: type[Resource[Any]], owner: type, field: str
+) -> Callable[[Resource[Any]], Any] | None:
     """What reads `field` of a resource of `model`: the resource's own attribute, or its
     extension's (an extension is a field of the resource whose type is the extension)."""
     if owner is model or (issubclass(model, owner) and field in model.model_fields):
