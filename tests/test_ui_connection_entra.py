@@ -47,7 +47,9 @@ def fill_entra(dialog, url: str, graph: str = "", login: str = "", secret: str =
 
 
 def test_the_entra_rows_show_for_entra_alone(qtbot, store, memory_keyring):
-    fields = new_dialog(qtbot, store).source
+    dialog = new_dialog(qtbot, store)
+    dialog.tabs.setCurrentIndex(1)  # the Unattended runs page
+    fields = dialog.source
     rows = (fields.tenant, fields.client_id, fields.secret, fields.login_url)
     for kind in ("", "scim", "okta", "entra"):
         fields.kind.setCurrentIndex(fields.kind.findData(kind))
