@@ -11,7 +11,13 @@ _home = tempfile.mkdtemp(prefix="groupmap-tests-")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_home, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_home, "data")
 
-pytest_plugins = ["tests.scim_fixtures", "tests.ui_fixtures", "tests.fake_idp"]
+pytest_plugins = [
+    "tests.scim_fixtures",
+    "tests.ui_fixtures",
+    "tests.fake_idp",
+    "tests.fake_entra_login",
+    "tests.webhook_receiver",
+]
 
 
 @pytest.fixture(autouse=True)

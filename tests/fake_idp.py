@@ -180,19 +180,21 @@ def graph_user(i: int, **extra: Any) -> dict[str, Any]:
 
 class FakeOkta(_Server):
     def __init__(self, users: list[dict[str, Any]], token: str, clock: Clock, *,
-                 rate_limit: int = 600, refuse: str = "") -> None:
+                 rate_limit: int = 600, refuse: str = "", used_elsewhere: int = 0) -> None:
         super().__init__(clock)
         self.users = users
         self.token = token
         self.rate_limit = rate_limit
         self.refuse = refuse
+        self.used_elsewhere = used_elsewhere  # the first window's requests other apps spent
+        self.answered: list[tuple[float, int]] = []  # (clock time, status) of each request
         self._window_reset = 0.0
         self._used = 0
 
     def _rate_headers(self) -> dict[str, str]:
         if self.clock.time() >= self._window_reset:
             self._window_reset = int(self.clock.time()) + 60
-            self._used = 0
+            self._used, self.used_elsewhere = self.used_elsewhere, 0
         return {"X-Rate-Limit-Limit": str(self.rate_limit),
                 "X-Rate-Limit-Remaining": str(max(self.rate_limit - self._used, 0)),
                 "X-Rate-Limit-Reset": str(int(self._window_reset))}
@@ -205,6 +207,11 @@ class FakeOkta(_Server):
                                  "errorCauses": []}
 
     def answer(self, path: str, query: dict[str, str], auth: str) -> tuple[int, dict, object]:
+        status, headers, body = self._answer(path, query, auth)
+        self.answered.append((self.clock.time(), status))
+        return status, headers, body
+
+    def _answer(self, path: str, query: dict[str, str], auth: str) -> tuple[int, dict, object]:
         headers = self._rate_headers()
         if self._used >= self.rate_limit:
             return self.error(429, "E0000047", "API call exceeded rate limit due to too many "
@@ -241,80 +248,6 @@ def okta_user(i: int, status: str = "ACTIVE", **profile: Any) -> dict[str, Any]:
                     "login": f"user{i}@example.com", **profile},
         "_links": {"self": {"href": f"https://example.okta.com/api/v1/users/00u{i:017d}"}},
     }
-
-
-class FakeLogin:
-    """The Microsoft identity platform's token endpoints (learn.microsoft.com: "OAuth 2.0
-    client credentials flow", "OAuth 2.0 device authorization grant"): form posts to
-    /{tenant}/oauth2/v2.0/token and /devicecode; errors as `{"error", "error_description",
-    "error_codes", ...}` with 400 (401 for a bad client secret); a device-code poll answers
-    authorization_pending until the admin signs in (after `pending` polls here)."""
-
-    def __init__(self, secret: str = "", *, pending: int = 2, declined: bool = False) -> None:
-        self.secret = secret
-        self.pending = pending
-        self.declined = declined
-        self.forms: list[dict[str, str]] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                length = int(self.headers["Content-Length"])
-                form = {k: v[-1] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-                owner.forms.append({"path": self.path, **form})
-                status, body = owner.answer(self.path, form)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_port}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-
-    @staticmethod
-    def error(status: int, error: str, description: str) -> tuple[int, dict]:
-        code = int(description.split(":")[0].removeprefix("AADSTS"))
-        return status, {"error": error, "error_description": description, "error_codes": [code],
-                        "timestamp": "2026-12-07 10:00:00Z", "trace_id": str(uuid.uuid4()),
-                        "correlation_id": str(uuid.uuid4())}
-
-    def answer(self, path: str, form: dict[str, str]) -> tuple[int, dict]:
-        token = {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
-                 "access_token": "minted-graph-token"}
-        if path.endswith("/oauth2/v2.0/devicecode"):
-            return 200, {"user_code": "FGH7QK9XW", "device_code": "dc-" + uuid.uuid4().hex,
-                         "verification_uri": "https://microsoft.com/devicelogin",
-                         "expires_in": 900, "interval": 5,
-                         "message": "To sign in, use a web browser to open the page "
-                         "https://microsoft.com/devicelogin and enter the code FGH7QK9XW to "
-                         "authenticate."}
-        grant = form.get("grant_type")
-        if grant == "client_credentials":
-            if form.get("client_secret") != self.secret:
-                return self.error(401, "invalid_client", "AADSTS7000215: Invalid client "
-                                  "secret provided.")
-            return 200, token
-        if grant == "urn:ietf:params:oauth:grant-type:device_code":
-            if self.declined:
-                return self.error(400, "authorization_declined", "AADSTS70000: The user "
-                                  "declined the sign-in.")
-            if self.pending:
-                self.pending -= 1
-                return self.error(400, "authorization_pending", "AADSTS70016: OAuth 2.0 "
-                                  "device flow error. Authorization is pending.")
-            return 200, token
-        return self.error(400, "unsupported_grant_type", "AADSTS70003: The app requested an "
-                          "unsupported grant type.")
 
 
 @pytest.fixture

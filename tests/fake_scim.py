@@ -26,6 +26,14 @@ MODES = {
     "put_only_no_members": "no PATCH; GET /Groups/{id} leaves `members` out",
     "put_only_capped": "no PATCH; GET /Groups/{id} lists at most `cap` members",
     "list_capped": "GET /Groups (the list) shows at most `cap` members per group",
+    "single_capped": "GET /Groups/{id} shows at most `cap` members (the list all of them)",
+    "members_on_request": "`members` only where `attributes` names it (list and single "
+    "reads), as its /Schemas says (returned: request)",
+    "members_never": "/Schemas says `members` is returned never, list and single reads leave "
+    "it out, and users carry no `groups`: nothing witnesses who is in a group",
+    "members_never_user_groups": "as members_never, but users carry `groups` (every "
+    "membership is seen from the users' side)",
+    "slow": "every answer comes `lag` seconds late",
     "ref_members": "members carry only `$ref` (.../Users/<id>), no `value`",
     "out_of_order": "list pages after the first two answer `lag` seconds late (arrive last)",
     "short_page": "the list page at the second start holds half of what was asked",
@@ -35,6 +43,8 @@ MODES = {
     "filter_400": "a filter on emails.value is answered 400",
     "ignore_start_index": "every page is the first page",
     "endless_pages": "no totalResults; every page holds new users, forever",
+    "endless_groups": "no totalResults; every group page holds new groups, forever",
+    "no_total": "list answers leave totalResults out (pages otherwise right)",
     "drip": "answers dripped one byte every `drip` seconds",
     "huge": "GET /Users answers `huge` bytes, without Content-Length",
     "long_error": "every write is answered 400 with a 2 MB detail",
@@ -54,6 +64,7 @@ MODES = {
 }
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 class _Server(ThreadingMixIn, WSGIServer):
@@ -158,6 +169,8 @@ class FakeScim:
                 status, answer = self._route(method, segments, query, body)
         if self.mode == "out_of_order" and 1 < int(query.get("startIndex", 1)) <= 201:
             time.sleep(self.lag)  # outside the lock: the later pages overtake these
+        if self.mode == "slow":
+            time.sleep(self.lag)
         return self._send(start_response, status, answer)
 
     def _send(self, start_response: Any, status: int, answer: Any) -> Iterator[bytes]:
@@ -190,6 +203,8 @@ class FakeScim:
         mode = self.mode
         if segments == ["ServiceProviderConfig"]:
             return 200, self._config()
+        if segments[:1] == ["Schemas"]:
+            return self._schema(segments)
         if self.retry_after and method != "GET":
             return 429, _error(429, "too many requests")
         if mode == "echo_token_success" and method == "PATCH":
@@ -203,7 +218,7 @@ class FakeScim:
                 return 200, {"padding": "x" * self.huge}
             return self._list([self._user(u) for u in self.users.values()], query)
         if segments == ["Groups"] and method == "GET":
-            return self._list(self._visible_groups(query), query)
+            return self._list(self._visible_groups(query), query, "Groups")
         if segments == ["Groups"] and method == "POST":
             group_id = self.add_group(body["displayName"], [m["value"] for m in body["members"]])
             self.groups[group_id]["created"] = time.monotonic()
@@ -216,7 +231,7 @@ class FakeScim:
             return 404, _error(404, f"no resource at /{'/'.join(segments)}")
         group = self.groups[segments[1]]
         if method == "GET":
-            return 200, self._group(group, for_get=True)
+            return 200, self._asked(self._group(group, for_get=True), query)
         if method == "PATCH":
             if mode.startswith("put_only"):
                 return 501, _error(501, "PATCH is not supported")
@@ -247,7 +262,8 @@ class FakeScim:
             groups = ", ".join(g["display"] for g in groups)
         elif self.mode == "groups_entry_string":
             groups = [g["display"] for g in groups]
-        answer = {**user, "groups": groups} if self.user_groups else dict(user)
+        carried = self.user_groups and self.mode != "members_never"
+        answer = {**user, "groups": groups} if carried else dict(user)
         if self.mode == "id_missing":
             del answer["id"]
         return answer
@@ -259,9 +275,34 @@ class FakeScim:
         answer = {"id": group["id"], "displayName": group["displayName"], "members": members}
         if for_get and self.mode == "put_only_no_members":
             del answer["members"]
-        if for_get and self.mode == "put_only_capped":
+        if for_get and self.mode in ("put_only_capped", "single_capped"):
             answer["members"] = members[: self.cap]
         return answer
+
+    def _asked(self, group: dict[str, Any], query: dict) -> dict[str, Any]:
+        """A group as a read shows it. members_on_request: `members` only where the request
+        names it in `attributes`; members_never*: never."""
+        hidden = self.mode.startswith("members_never") or (
+            self.mode == "members_on_request" and "members" not in query.get("attributes", "")
+        )
+        return {k: v for k, v in group.items() if k != "members"} if hidden else group
+
+    def _schema(self, segments: list[str]) -> tuple[int, Any]:
+        returned = {"members_on_request": "request", "members_never": "never",
+                    "members_never_user_groups": "never"}.get(self.mode, "default")
+        schema = {
+            "id": GROUP_SCHEMA,
+            "name": "Group",
+            "attributes": [
+                {"name": "displayName", "type": "string", "returned": "default"},
+                {"name": "members", "type": "complex", "returned": returned},
+            ],
+        }
+        if segments == ["Schemas", GROUP_SCHEMA]:
+            return 200, schema
+        if segments == ["Schemas"]:
+            return 200, {"schemas": [LIST], "totalResults": 1, "Resources": [schema]}
+        return 404, _error(404, f"no schema {'/'.join(segments[1:])}")
 
     def _visible_groups(self, query: dict) -> list[dict[str, Any]]:
         now = time.monotonic()
@@ -270,14 +311,16 @@ class FakeScim:
             for g in self.groups.values()
             if not (self.mode == "slow_index" and g["created"] and now - g["created"] < self.lag)
         ]
-        answers = [self._group(g) for g in shown]
+        answers = [self._asked(self._group(g), query) for g in shown]
         if self.mode == "list_capped":
             answers = [{**g, "members": g["members"][: self.cap]} for g in answers]
         if "members" in query.get("excludedAttributes", ""):
             answers = [{k: v for k, v in g.items() if k != "members"} for g in answers]
         return answers
 
-    def _list(self, resources: list[dict[str, Any]], query: dict) -> tuple[int, Any]:
+    def _list(
+        self, resources: list[dict[str, Any]], query: dict, endpoint: str = "Users"
+    ) -> tuple[int, Any]:
         if "filter" in query:
             attribute, _, literal = query["filter"].partition(" eq ")
             if self.mode == "filter_400" and attribute == "emails.value":
@@ -289,12 +332,18 @@ class FakeScim:
         if self.mode == "endless_pages":
             page = [self._user({"id": uuid.uuid4().hex, "userName": f"{uuid.uuid4().hex}@x"})]
             return 200, {"schemas": [LIST], "Resources": page}
+        if self.mode == "endless_groups" and endpoint == "Groups":
+            new = [uuid.uuid4().hex for _ in range(2)]
+            page = [{"id": n, "displayName": f"G {n}", "members": []} for n in new]
+            return 200, {"schemas": [LIST], "Resources": page}
         page = resources[start - 1 : start - 1 + count]
         if self.mode == "short_page" and start == 1 + count:
             page = page[: count // 2]
         if self.mode == "resources_object":
             return 200, {"schemas": [LIST], "totalResults": 1, "Resources": {"id": "x"}}
         total: Any = str(len(resources)) if self.mode == "total_as_digits" else len(resources)
+        if self.mode == "no_total":
+            return 200, {"schemas": [LIST], "Resources": page}
         return 200, {"schemas": [LIST], "totalResults": total, "Resources": page}
 
     def _matches(self, resource: dict[str, Any], attribute: str, wanted: str) -> bool:

@@ -101,3 +101,16 @@ def test_the_cache_drops_the_least_recently_used_rows_beyond_its_size(monkeypatc
         matching.row_value_pairs(vocab, (row(text),), False, cache)
     assert [key[1] for key in cache] == ["c", "a", "d"]
     assert np.array_equal(cache[("contains", "a", False)], [0])
+
+
+def test_one_byte_escape_and_a_group_name_given_twice_are_bad_patterns_re2_would_accept():
+    cut = pattern_error("Caf\\C\\C")
+    assert cut is not None and cut.pos == 3 and cut.msg.startswith("\\C matches one byte")
+    twice = pattern_error("(?P<team>Sales)-(?<team>Eng)")
+    assert twice is not None and twice.pos == 16
+    assert twice.msg.startswith("the group name 'team' is given twice")
+    for fine in ("Caf\\\\C", "\\Q\\C\\E", "[(?P<x>](?P<x>a)", "(?P<x>a)(?P<xy>b)", "[[:alpha:]]C"):
+        assert pattern_error(fine) is None, fine
+    users = users_of(("Caf\u00e9", ""), ("Sales-Eng", ""))
+    mapping = mapping_of(("Caf\\C\\C", "A", "pattern"), ("(?P<t>Sales)-(?P<t>Eng)", "B", "pattern"))
+    assert afters(users, mapping) == [(), ()]  # ignored rows, as every bad_pattern

@@ -213,3 +213,11 @@ def test_shadowed_and_broad_rows_agree_with_a_per_user_reference(
     broad = {i + 1 for i, hit in matched_by.items()
              if mapping.rows[i].kind != MatchKind.EQUALS and len(hit) > len(sources) / 2}
     assert {w.row for w in found if w.code == "row_too_broad"} == broad
+
+
+def test_a_bad_pattern_is_shown_as_the_admin_typed_it():
+    mapping = mapping_of(("Eng-\\d+(", "E", "pattern"), ("Ops\\\\\tx(", "O", "pattern"))
+    found = warnings_of(users_of(("Sales", "")), mapping, "bad_pattern")
+    assert found[0].message.startswith("Row 1: the pattern 'Eng-\\d+(' does not compile")
+    assert found[1].message.startswith("Row 2: the pattern 'Ops\\\\\\tx(' does not compile")
+    assert "\t" not in found[1].message and found[0].value == "Eng-\\d+("

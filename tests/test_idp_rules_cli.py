@@ -104,3 +104,41 @@ def test_null_attribute_gets_the_default_group() -> None:
     mapping = Mapping(rows=(MappingRow("Sales", "S"),), options=Options(default_group="D"))
     text = generate(mapping, Format.ENTRA_EXPRESSION).expression
     assert entra_expression.evaluate(text, {}) == "D"
+
+
+CATASTROPHIC = ["([0-9]+)+", "(1|12)*", "(.*1)+", "([0-9]*-*)*", "((1|12)3)*"]
+BACKTRACKING = [Format.ENTRA_EXPRESSION, Format.OKTA_EXPRESSION, Format.ENTRA_DYNAMIC,
+                Format.OKTA_GROUP_RULES]
+
+
+@pytest.mark.parametrize("pattern", CATASTROPHIC)
+@pytest.mark.parametrize("fmt", BACKTRACKING)
+def test_a_pattern_a_backtracking_target_could_hang_on_is_refused_and_never_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], pattern: str, fmt: Format
+) -> None:
+    mapping = tmp_path / "m.csv"
+    mapping.write_text(f"Value in Identity Provider,Group,Match\n{pattern},Risky,pattern\n"
+                       "7,Seven,equals\n", encoding="utf-8")
+    argv = ["rules", "--format", str(fmt), "--mapping", str(mapping)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "row 1: the pattern repeats a" in err and "which backtracks" in err
+    assert "no rule is written for this row" in err and "row 2" not in err
+    assert main([*argv, "--approximate", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    written = data["expression"] if "expression" in data else json.dumps(data["rules"])
+    assert "Risky" not in written and "Seven" in written
+    assert any(n.startswith("Not exact: row 1: the pattern repeats a") for n in data["notes"])
+
+
+def test_re2_targets_carry_nested_repetition_and_safe_repetitions_are_written() -> None:
+    risky = Mapping(rows=(MappingRow("([0-9]+)+", "G", "pattern"),), options=Options())
+    assert generate(risky, Format.GOOGLE_DYNAMIC).exact
+    refusal = generate(risky, Format.OKTA_GROUP_RULES).refusals[0]
+    assert refusal.carried_by == (Format.GOOGLE_DYNAMIC,)
+    for safe in ("[a-z]+(-[a-z]+)*", "(a|b)*", "Sales - (EMEA|APAC).*", "([a-z]+-)*x",
+                 "(a+b)+", "(ab?)+", "(a{2})+", "(a|a)*"):
+        mapping = Mapping(rows=(MappingRow(safe, "G", "pattern"),), options=Options())
+        assert generate(mapping, Format.OKTA_EXPRESSION).exact, safe
+    doubled = Mapping(rows=(MappingRow("(a|a)*", "G", "pattern"),), options=Options())
+    assert "(?:a|a)" not in generate(doubled, Format.OKTA_EXPRESSION).expression  # written a*

@@ -14,6 +14,7 @@ import pytest
 from app.cli import main
 from app.core.errors import InputError
 from app.io import load_draft, read_mapping, read_users
+from app.io.expectfile import read_expectations
 from app.io.limits import MAX_DRAFT_BYTES, MAX_MAPPING_BYTES
 
 USERS = "Email,Identity Provider Group\nann@x.com,Sales\n"
@@ -131,3 +132,36 @@ def test_cli_hostile_drafts_exit_2_with_one_line(capsys, tmp_path, name):
     assert main(["preview", "--users", str(users), "--mapping", str(BAD / name)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "the draft is damaged" in err and len(err) < 250
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "read", "what", "again"),
+    [
+        ("mapping.csv", "Value in Identity Provider,Group\n", read_mapping,
+         "a mapping table", "Save the mapping again from your spreadsheet app"),
+        ("expect.csv", "Email or value,Expected group\n", read_expectations,
+         "an expectations table", "Save the expectations again"),
+        ("users.csv", "Email,Identity Provider Group\n", lambda path: read_users([path]),
+         "a user export", "Export the user list again"),
+    ],
+)
+def test_a_nul_byte_deep_in_a_csv_is_refused_with_advice_for_the_files_role(
+    tmp_path, name, head, read, what, again
+):
+    path = tmp_path / name
+    lines = "".join(f"ann{i}@x.com,Sales\n" for i in range(3000))  # past the sniffed sample
+    path.write_bytes(f"{head}{lines}".encode() + b"Sal\x00es@x.com,Sales\n")
+    with pytest.raises(InputError) as caught:
+        read(path)
+    assert_one_line(caught, f"{name}: not a CSV text file", "a NUL byte on line 3002",
+                    f"not {what} GroupMap can read", again)
+    if name != "users.csv":
+        assert "user" not in str(caught.value)
+
+
+def test_an_empty_mapping_is_told_to_save_the_mapping_again(tmp_path):
+    path = tmp_path / "mapping.csv"
+    path.write_bytes(b"\n\n")
+    with pytest.raises(InputError) as caught:
+        read_mapping(path)
+    assert_one_line(caught, "mapping.csv: the file is empty. Save the mapping again")

@@ -5,9 +5,6 @@ work, without a token and without ever failing the sync itself."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -19,44 +16,6 @@ from app.scim.config.tokens import TokenStore
 from app.scim.http.transport import Transport
 from tests.scim_fixtures import TOKEN
 from tests.test_sources_scim import DEPARTMENT, HEADERS, add_user, members
-
-
-class Webhook:
-    """An incoming-webhook receiver: records each JSON post, answers `status`."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.posts: list[dict] = []
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                owner.posts.append(json.loads(body))
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                return
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook/T000/B000/XXXX"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def webhook() -> Iterator[type[Webhook]]:
-    made: list[Webhook] = []
-
-    def make(status: int = 200) -> Webhook:
-        made.append(Webhook(status))
-        return made[-1]
-
-    yield make  # type: ignore[misc]
-    for hook in made:
-        hook.server.shutdown()
-        hook.server.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -101,7 +60,9 @@ def test_sources_saves_and_lists_sources_never_tokens(scim_server, capsys, monke
     out = capsys.readouterr().out
     assert json.loads(out) == [{"connection": "Prod", "kind": "entra", "attribute": "department",
                                 "url": "https://graph.microsoft.us",
-                                "server": "https://scim.example.com/v2"}]
+                                "server": "https://scim.example.com/v2",
+                                "tenant": "", "client_id": "",  # the environment names the app
+                                "login_url": "https://login.microsoftonline.com"}]
     assert "never-shown" not in out and TOKEN not in out
     assert main(["connections", "--json"]) == 0
     listed = {c["name"]: c for c in json.loads(capsys.readouterr().out)}
@@ -174,7 +135,7 @@ def test_a_failing_webhook_never_fails_the_sync(scim_server, mapping, webhook, c
     args = ["sync", "--users", f"scim:{DEPARTMENT}", "--mapping", str(mapping), "--url", url]
     assert main([*args, "--notify", broken.url]) == 3
     err = capsys.readouterr().err
-    assert "could not notify 127.0.0.1" in err and "The sync's own result stands" in err
+    assert "could not notify 127.0.0.1" in err and "The run's own result stands" in err
     assert len(broken.posts) == 1 and "wrong-token-7777777" not in json.dumps(broken.posts)
     assert main([*args, "--notify", "http://hooks.example.com/x"]) == 3
     assert "not sent (plain http)" in capsys.readouterr().err

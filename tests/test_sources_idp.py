@@ -5,7 +5,6 @@ Okta servers written from the vendors' documentation (tests/fake_idp.py): paging
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,14 +13,12 @@ import pytest
 from app.cli import main
 from app.io.journal import list_runs
 from app.sources.entra import read_entra
-from app.sources.entra_login import entra_token
 from app.sources.errors import SourceError
 from app.sources.okta import read_okta
 from tests.fake_idp import (
     GRAPH_TOKEN,
     OKTA_TOKEN,
     FakeGraph,
-    FakeLogin,
     FakeOkta,
     graph_user,
     okta_user,
@@ -110,74 +107,6 @@ def test_entra_next_link_to_another_host_is_not_followed(clock, servers):
     other = graph.url.replace("127.0.0.1", "localhost")
     with pytest.raises(SourceError, match="another host"):
         read_entra(GRAPH_TOKEN, "department", other)
-
-
-@pytest.fixture
-def login() -> Iterator[list]:
-    made: list = []
-    yield made
-    for server in made:
-        server.stop()
-
-
-def entra_app(monkeypatch, secret: str | None) -> None:
-    monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
-    monkeypatch.setenv("GROUPMAP_ENTRA_TENANT", "contoso.onmicrosoft.com")
-    monkeypatch.setenv("GROUPMAP_ENTRA_CLIENT_ID", "11111111-2222")
-    if secret is None:
-        monkeypatch.delenv("GROUPMAP_ENTRA_CLIENT_SECRET", raising=False)
-    else:
-        monkeypatch.setenv("GROUPMAP_ENTRA_CLIENT_SECRET", secret)
-
-
-def test_entra_client_credentials_token(clock, login, monkeypatch):
-    server = FakeLogin("s3cret-value")
-    login.append(server)
-    entra_app(monkeypatch, "s3cret-value")
-    assert entra_token(server.url) == "minted-graph-token"
-    form = server.forms[0]
-    assert form["path"] == "/contoso.onmicrosoft.com/oauth2/v2.0/token"
-    assert form["grant_type"] == "client_credentials"
-    assert form["scope"] == "https://graph.microsoft.com/.default"
-    entra_app(monkeypatch, "wrong-secret-value")
-    with pytest.raises(SourceError, match="AADSTS7000215") as caught:
-        entra_token(server.url)
-    assert "wrong-secret-value" not in str(caught.value)
-
-
-def test_entra_secret_from_the_keyring(clock, login, monkeypatch):
-    server = FakeLogin("kept-in-keyring")
-    login.append(server)
-    entra_app(monkeypatch, None)
-    stored = {"entra:11111111-2222": "kept-in-keyring"}
-    assert entra_token(server.url, stored.get) == "minted-graph-token"
-
-
-def test_entra_device_code_shows_the_code_and_polls_until_signed_in(clock, login,
-                                                                     monkeypatch):
-    server = FakeLogin(pending=2)
-    login.append(server)
-    entra_app(monkeypatch, None)
-    shown: list[tuple[str, str]] = []
-
-    def show(message: str, code: str) -> None:
-        shown.append((message, code))
-
-    assert entra_token(server.url, device_code=True, show=show) == "minted-graph-token"
-    assert shown[0][1] == "FGH7QK9XW" and "https://microsoft.com/devicelogin" in shown[0][0]
-    polls = [f for f in server.forms if f.get("grant_type", "").endswith("device_code")]
-    assert len(polls) == 3 and clock.slept == [5.0, 5.0, 5.0]
-    declined = FakeLogin(declined=True)
-    login.append(declined)
-    with pytest.raises(SourceError, match="authorization_declined"):
-        entra_token(declined.url, device_code=True, show=show)
-
-
-def test_entra_without_any_token_says_what_to_set(mapping, monkeypatch, capsys):
-    entra_app(monkeypatch, None)
-    assert main(["preview", "--users", "entra:department", "--mapping", str(mapping)]) == 2
-    err = capsys.readouterr().err
-    assert "$GROUPMAP_ENTRA_TOKEN" in err and "--entra-device-code" in err
 
 
 def test_sync_from_entra_to_the_scim_server(clock, servers, scim_server, mapping,

@@ -215,3 +215,55 @@ def test_a_plan_made_from_a_live_source_is_saved_and_applied(scim_server, mappin
     capsys.readouterr()
     assert main(["apply", str(plan), "--replan"]) == 2
     assert "this plan was made from a live source" in capsys.readouterr().err
+
+
+def users_listed(proxy) -> list[dict[str, str]]:
+    """The queries of the GET /Users lists the proxy passed on (not reads of one user)."""
+    return [r.query for r in proxy.records if r.method == "GET" and r.path == "/Users"]
+
+
+def test_a_sync_reads_the_users_of_its_own_server_once(scim_server, fault_proxy, mapping,
+                                                        capsys):
+    url, ids = seeded(scim_server)
+    proxy = fault_proxy(url)
+    assert sync(proxy.url, mapping, "--json") == 0
+    listed = users_listed(proxy)
+    assert len(listed) == 1  # the source's listing is the sync's too
+    assert "groups" in listed[0]["attributes"].split(",")
+    placed = members(url)
+    assert placed["Sales Team"] == {f"u{i}@ex.com" for i in (0, 2, 4, 6, 8)}
+    assert placed["Engineers"] == {f"u{i}@ex.com" for i in (1, 3, 5, 7)}
+    # and the next run, after the identity provider moved u1, still reads /Users once
+    set_department(url, ids["u1@ex.com"], "Sales")
+    proxy.records.clear()
+    assert sync(proxy.url, mapping, "--apply-existing", "--json") == 0
+    assert len(users_listed(proxy)) == 1
+    assert "u1@ex.com" in members(url)["Sales Team"]
+
+
+def test_a_sync_writing_an_attribute_reads_it_in_the_same_listing(scim_server, fault_proxy,
+                                                                   tmp_path, capsys):
+    url, _ = seeded(scim_server, 4)
+    proxy = fault_proxy(url)
+    mapping = tmp_path / "roles.csv"
+    mapping.write_text("Value in Identity Provider,Group\nSales,Seller\nEngineering,Builder\n",
+                       encoding="utf-8")
+    assert sync(proxy.url, mapping, "--target", "attribute", "--attribute", "title",
+                "--json") == 0
+    listed = users_listed(proxy)
+    assert len(listed) == 1 and "title" in listed[0]["attributes"].split(",")
+    users = httpx.get(f"{url}/Users", headers=HEADERS).json()["Resources"]
+    assert {u["userName"]: u.get("title") for u in users} == {
+        "u0@ex.com": "Seller", "u1@ex.com": "Builder", "u2@ex.com": "Seller",
+        "u3@ex.com": "Builder"}
+
+
+def test_the_shared_listing_is_paged_as_the_sync_pages(scim_server, fault_proxy, mapping,
+                                                       capsys):
+    url, _ = seeded(scim_server)
+    proxy = fault_proxy(url)
+    assert sync(proxy.url, mapping, "--page-size", "4", "--json") == 0
+    listed = users_listed(proxy)
+    assert sorted(int(q["startIndex"]) for q in listed) == [1, 5, 9]  # 10 users, 4 a page
+    assert {q["count"] for q in listed} == {"4"}
+    assert len(members(url)["Sales Team"]) == 5

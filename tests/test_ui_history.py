@@ -83,6 +83,13 @@ def test_undo_from_history_previews_then_restores_the_server(
     assert flow_dialog.sync_button.text() == "&Undo now"
     assert flow_dialog.summary.text().startswith("Undo of run 1 (")
     assert flow_dialog.plan.removed_count > 0
+    # Each removal says why, as a sync's does: the undone run added them.
+    reasons = {flow_dialog.tree.topLevelItem(i).child(j).text(3)
+               for i in range(flow_dialog.tree.topLevelItemCount())
+               for j in range(flow_dialog.tree.topLevelItem(i).childCount())
+               if flow_dialog.tree.topLevelItem(i).child(j).text(2) == "remove"}
+    assert reasons and all(r.startswith("run 1 (") and r.endswith("added them; undo takes them out")
+                           for r in reasons)
     if flow_dialog.plan.mass_removal:
         flow_dialog.allow.setChecked(True)
     confirmed = []  # an undo that removes members asks first, like a sync

@@ -5,13 +5,14 @@ preview; a refused token changes nothing."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtGui import QGuiApplication
 
 from app.ui.files.live_source_dialog import LiveSourceDialog
+from tests.fake_entra_login import CLIENT_ID, TENANT
 from tests.fake_idp import (
     OKTA_TOKEN,
     FakeGraph,
-    FakeLogin,
     FakeOkta,
     graph_user,
     okta_user,
@@ -72,19 +73,19 @@ def test_open_from_okta_with_a_refused_token_changes_nothing(qtbot, window, cloc
     assert window.document.users is None
 
 
+@pytest.mark.filterwarnings("ignore:Attempted too soon:UserWarning")  # MSAL, on the test clock
 def test_open_from_entra_signs_in_with_a_device_code_then_reads(qtbot, window, clock, servers,
-                                                                 monkeypatch):
+                                                                 login, monkeypatch):
     monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
-    login = FakeLogin(pending=1)
-    servers.append(login)
+    signing_in = login(answers=("authorization_pending",))
     graph = started(servers, FakeGraph(
         [graph_user(i, department=["Sales", "Ops"][i % 2]) for i in range(4)],
         "minted-graph-token", clock))
     dialog = open_dialog(window, "entra")
-    dialog.login_url = login.url
+    dialog.login_url = signing_in.url
     dialog.url.setText(graph.url)
-    dialog.tenant.setText("contoso.onmicrosoft.com")
-    dialog.client_id.setText("11111111-2222")
+    dialog.tenant.setText(TENANT)
+    dialog.client_id.setText(CLIENT_ID)
     dialog.sign_in()
     qtbot.waitUntil(lambda: dialog.code.text() == "FGH7QK9XW", timeout=10_000)
     dialog.copy_button.click()
@@ -98,6 +99,26 @@ def test_open_from_entra_signs_in_with_a_device_code_then_reads(qtbot, window, c
     dialog.accept()
     qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
     assert sorted(window.document.users.frame["source"]) == ["Ops", "Ops", "Sales", "Sales"]
+
+
+@pytest.mark.filterwarnings("ignore:Attempted too soon:UserWarning")
+def test_closing_the_dialog_while_the_code_waits_ends_the_sign_in(qtbot, window, login,
+                                                                  monkeypatch):
+    """On the real clock: the code is shown, the admin closes the dialog between two polls."""
+    monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
+    signing_in = login(answers=("authorization_pending",) * 1000)
+    dialog = open_dialog(window, "entra")
+    dialog.login_url = signing_in.url
+    dialog.tenant.setText(TENANT)
+    dialog.client_id.setText(CLIENT_ID)
+    dialog.sign_in()
+    task = dialog.signing_in
+    outcomes: list[str] = []
+    task.outcome.connect(lambda _task, kind: outcomes.append(kind))
+    qtbot.waitUntil(lambda: dialog.code.text() == "FGH7QK9XW", timeout=10_000)
+    dialog.reject()
+    qtbot.waitUntil(lambda: not task.running, timeout=10_000)
+    assert outcomes == ["cancelled"] and dialog.token.text() == ""
 
 
 def test_a_draft_remembers_its_source_and_reading_again_follows_the_server(
@@ -131,3 +152,54 @@ def test_a_draft_remembers_its_source_and_reading_again_follows_the_server(
     assert window.files.open_draft(draft)
     qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
     assert sorted(window.document.users.frame["source"]) == ["Engineering", "Sales", "Sales"]
+
+
+def test_autosave_keeps_the_live_source_and_a_restore_reads_it_again(
+    qtbot, window, scim_server, tmp_path, monkeypatch
+):
+    """A window whose users came from a live source crashes: its autosave holds the source
+    (never the token), and the window restoring it reads the source as it is now."""
+    import json
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.core.mapping import MappingRow
+    from app.ui.files import file_controller
+    from app.ui.shell.main_window import MainWindow
+    from tests.test_sources_scim import set_department
+
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)  # what a restore reads again with
+    url = scim_server().url
+    ids = [add_user(url, f"u{i}@ex.com", "Sales") for i in range(3)]
+    dialog = open_dialog(window, "scim")
+    dialog.url.setText(url)
+    dialog.token.setText(TOKEN)
+    dialog.attribute.setText(DEPARTMENT)
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.document.users is not None, timeout=10_000)
+    window.editor.insert(0, [MappingRow("Sales", "Sellers")], "add")  # saved at once
+    autosaved = window.files.autosaver.draft_file
+    text = autosaved.read_text("utf-8")
+    assert json.loads(text)["source"] == {"kind": "scim", "url": url, "attribute": DEPARTMENT,
+                                          "match_attribute": "userName"}
+    assert TOKEN not in text
+    window.files.autosaver.session.lock.unlock()  # the window's process is gone: a crash
+
+    set_department(url, ids[0], "Engineering")
+    asked: list[str] = []
+    monkeypatch.setattr(file_controller.QMessageBox, "question",
+                        lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    second = MainWindow(window.settings, tmp_path / "data")
+    qtbot.addWidget(second)
+    try:
+        assert second.files.offer_restore()
+        assert f"with the users of {url} (scim:{DEPARTMENT}), read again" in asked[0]
+        qtbot.waitUntil(lambda: second.document.users is not None, timeout=10_000)
+        assert sorted(second.document.users.frame["source"]) == ["Engineering", "Sales", "Sales"]
+        assert second.document.mapping.rows == (MappingRow("Sales", "Sellers"),)
+        assert second.files.live.source_dict()["url"] == url  # Read Again, Save keep it
+        own = json.loads(second.files.autosaver.draft_file.read_text("utf-8"))
+        assert own["source"]["attribute"] == DEPARTMENT
+    finally:
+        second.document.dirty = False
+        second.close()

@@ -63,6 +63,10 @@ def test_a_plan_saved_in_the_preview_is_applied_exactly_from_the_server_menu(
     assert dialog.windowTitle() == f"Apply saved plan {saved.code}"
     assert dialog.summary.text().startswith(f"Plan {saved.code}, made ")
     assert dialog.sync_button.isEnabled() and dialog.sync_button.text() == "&Apply plan"
+    lines = [dialog.tree.topLevelItem(i).child(j) for i in range(dialog.tree.topLevelItemCount())
+             for j in range(dialog.tree.topLevelItem(i).childCount())]
+    assert lines and all(line.text(3).startswith(f"in plan {saved.code}, made ")
+                         for line in lines if line.text(1) == "add" or line.text(2) == "remove")
 
     monkeypatch.setattr(dialog, "confirm_removals", lambda n: True)  # any removal asks first
     with qtbot.waitSignal(controller.synced, timeout=WAIT) as blocker:

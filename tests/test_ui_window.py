@@ -306,7 +306,8 @@ def test_the_restore_question_names_the_draft_and_its_exports():
 
     found = SimpleNamespace(draft_path=Path("/drafts/team.json"),
                             mapping=SimpleNamespace(rows=(1, 2, 3)),
-                            export_paths=[Path("/x/users.csv"), Path("/x/pending.xlsx")])
+                            export_paths=[Path("/x/users.csv"), Path("/x/pending.xlsx")],
+                            source=None)
     text = file_dialogs.restore_question(found, "2026-11-28 22:30")
     assert text.startswith("GroupMap did not close properly last time. Restore team.json "
                            "(3 rows, with users.csv, pending.xlsx), autosaved at 2026-11-28 22:30?")

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from app.cli.notify import add_notify_option, notifying
 from app.cli.pacing import add_pacing_options, ctrl_c_cancels, pacing_from_args
 from app.core.errors import InputError
 from app.core.identity import email_key
@@ -42,7 +43,8 @@ def register(add: AddCommand) -> None:
         help="apply the plan even above the removal limit it was made with",
     )
     add_pacing_options(apply)
-    apply.set_defaults(run=cmd_apply)
+    add_notify_option(apply)
+    apply.set_defaults(run=notifying(cmd_apply))
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
@@ -73,6 +75,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         "vendor": "generic",
         "max_rate": None,
         "max_changes_per_hour": None,
+        "notify": None,  # --notify, else the saved connection's webhook
     }
     apply_connection(args, defaults)
     if not saved.fits_server(args.url):
@@ -137,6 +140,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         journal = RunJournal.begin(
             plan, settings, saved.mapping, saved.export_files, counted=False, applies=saved.code,
             guards=saved.content["guard"].get("overrides") or {},
+            requests=client.requests_by_kind(),
         )
         # read back (verified) and journaled, like a sync
         result = execute(

@@ -84,7 +84,20 @@ def add_mapping_options(parser: argparse.ArgumentParser, users_required: bool = 
 def add_result_options(parser: argparse.ArgumentParser) -> None:
     """What a command that writes prints and saves: one JSON object, a per-user report."""
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    parser.add_argument("--report", metavar="FILE", help="write one row per user (.csv or .xlsx)")
+    parser.add_argument("--report", type=output_file, metavar="FILE",
+                        help="write one row per user (.csv or .xlsx)")
+
+
+def output_file(text: str) -> str:
+    """The type of every output option (--out, --report, --plan-out): a name that ends like a
+    folder's (`x.csv/`) is refused as it is parsed, before anything is read."""
+    from app.io.writers import refuse_folder_name
+
+    try:
+        refuse_folder_name(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+    return text
 
 
 def removal_ratio(text: str) -> float:
@@ -157,27 +170,23 @@ def input_paths(args: argparse.Namespace) -> list[str]:
     return paths + [path for name in ("mapping", "plan") if (path := getattr(args, name, None))]
 
 
-def check_output_option(option: str, path: str, args: argparse.Namespace) -> None:
+def check_output_option(option: str, path: str, args: argparse.Namespace,
+                        table: bool = True) -> None:
     """Refuse `--out`/`--report` before any work: a type GroupMap cannot write (.pdf), a file
-    that is one of the command's inputs, or a folder where a temporary file cannot be created
-    and removed (missing, read-only). Every command's outputs pass here."""
+    that is one of the command's inputs, a link, or a folder where a temporary file cannot be
+    created and removed (missing, read-only). Every command's outputs pass here."""
     from app.io import check_output
 
     try:
-        check_output(path, input_paths(args))
+        check_output(path, input_paths(args), table)
     except InputError as error:
         raise InputError(f"{option} {error}") from error
 
 
 def check_output_path(option: str, path: str, args: argparse.Namespace) -> None:
-    """An output that is not a table (`--plan-out`, the rules' `--out`) must not overwrite
-    an input either."""
-    from app.io import refuse_input
-
-    try:
-        refuse_input(path, input_paths(args))
-    except InputError as error:
-        raise InputError(f"{option} {error}") from error
+    """An output that is not a table (`--plan-out`, the rules' `--out`): every check but the
+    table's type."""
+    check_output_option(option, path, args, table=False)
 
 
 def check_plan_out(path: str, args: argparse.Namespace) -> None:

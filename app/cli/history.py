@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from app.cli.common import EXIT_CANCELLED, EXIT_CONNECT, EXIT_FAILED, EXIT_OK
+from app.cli.notify import add_notify_option, notifying
 from app.cli.pacing import (
     CANCELLED_WHILE_READING,
     add_pacing_options,
@@ -55,7 +56,8 @@ def register(add: AddCommand) -> None:
     add_removal_guard_options(undo, "undo even above --max-removal-ratio")
     undo.add_argument("--no-verify", action="store_true", help="skip the read-back")
     add_pacing_options(undo)
-    undo.set_defaults(run=cmd_undo)
+    add_notify_option(undo)
+    undo.set_defaults(run=notifying(cmd_undo))
 
 
 # --- history --------------------------------------------------------------------------------
@@ -69,15 +71,9 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from app.io.journal import (
-        describe_op,
-        describe_placement,
-        find_run,
-        journal_dir,
-        read_runs,
-        user_placements,
-    )
-    from app.io.journal import when as _when
+    from app.io.journal import find_run, journal_dir, read_runs
+    from app.io.journal_text import describe_op, describe_placement, describe_reads, user_placements
+    from app.io.journal_text import when as _when
 
     if args.connection and not args.url:  # the runs to that saved connection's server
         from app.scim.config.connections import find_connection
@@ -102,7 +98,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.run_id is not None:
         run = runs[0]
         if args.json:
-            data = {**run.summary(), "plan": run.plan, "ops": run.ops, "verify": run.verify}
+            data = {**run.summary(), "plan": run.plan, "ops": run.ops, "verify": run.verify,
+                    "reads": run.reads}
             print(json.dumps(data, ensure_ascii=False))
             return EXIT_OK
         s = run.summary()
@@ -113,6 +110,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         source = run.source_text()
         print(source[0].upper() + source[1:])
         print(f"Added {s['added']}, removed {s['removed']}, failed or not kept {s['failed']}.")
+        if run.reads is not None:
+            print(describe_reads(run.reads))
         for op in run.ops:
             print("  " + describe_op(op))
         for op, group, email in run.unresolved():
@@ -167,6 +166,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         "vendor": "generic",
         "max_rate": None,
         "max_changes_per_hour": None,
+        "notify": None,  # --notify, else the saved connection's webhook
     }
     apply_connection(args, defaults)
     token = args.token
@@ -235,6 +235,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
             delete_created_groups=args.delete_created_groups,
             verify=not args.no_verify,
         )
+    args.summary = {**result.to_json(), "run": journal.run_id}  # for --notify
     if args.json:
         data = {**result.to_json(), **undo.to_json(), "run": journal.run_id}
         data["deleted_groups"] = deleted

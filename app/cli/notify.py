@@ -1,11 +1,11 @@
-"""`--notify URL`: an unattended sync tells someone when it matters.
+"""`--notify URL`: an unattended sync, apply or undo tells someone when it matters.
 
 When a run fails, is stopped by a guard, is cancelled or leaves work for a rerun (exit
 status other than 0), one JSON message is posted to the webhook: a `text` line that Slack
 and Teams incoming webhooks show as is, plus the summary fields. The post is bounded in
-time, carries no token (every secret the run knows is redacted from it), goes only over
-https (or to this machine), and never changes the sync's exit status: a webhook that fails
-is one warning on stderr.
+time (a webhook that hangs holds the run at most TIMEOUT seconds), carries no token (every
+secret the run knows is redacted from it), goes only over https (or to this machine), and
+never changes the run's exit status: a webhook that fails is one warning on stderr.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable
 from contextlib import redirect_stderr
 from typing import TextIO
@@ -21,7 +22,7 @@ from typing import TextIO
 from app.core.errors import InputError
 from app.sources.errors import SourceError
 
-TIMEOUT = 10.0  # seconds for the whole post
+TIMEOUT = 5.0  # seconds the whole post may hold the run, answer included
 OUTCOMES = {1: "left work for a rerun", 2: "was stopped", 3: "failed", 4: "failed",
             5: "left work for a rerun", 130: "was cancelled"}
 SECRET_ENVS = ("GROUPMAP_ENTRA_TOKEN", "GROUPMAP_ENTRA_CLIENT_SECRET", "GROUPMAP_OKTA_TOKEN")
@@ -34,7 +35,7 @@ def add_notify_option(parser: argparse.ArgumentParser) -> None:
         "--notify",
         metavar="URL",
         help="post one JSON message to this webhook (Slack, Teams, ...) when the run fails, "
-        "is stopped by a guard or leaves work for a rerun",
+        "is stopped by a guard or leaves work for a rerun (default: the --connection's)",
     )
 
 
@@ -73,6 +74,9 @@ def notifying(command: Command) -> Command:
         except SourceError as exc:  # printed by main(), exit 3
             status, error = 3, str(exc)
             raise
+        except SystemExit as exc:  # Ctrl-C while a live source was read: exit 130
+            status = exc.code if isinstance(exc.code, int) else 1
+            raise
         except Exception as exc:
             status, error = 1, f"{type(exc).__name__}: {exc}"
             raise
@@ -87,13 +91,28 @@ def notifying(command: Command) -> Command:
     return run
 
 
+def run_name(args: argparse.Namespace, server: str) -> str:
+    """The run as the message's text names it: "sync to URL", "apply of plan.json to URL",
+    "undo of run 12 on URL"."""
+    command = getattr(args, "command", None) or "sync"
+    if command == "apply":
+        from pathlib import Path
+
+        return f"apply of {Path(str(args.plan)).name} to {server}"
+    if command == "undo":
+        return f"undo of run {args.run_id} on {server}"
+    return f"{command} to {server}"
+
+
 def message(args: argparse.Namespace, status: int, reason: str) -> dict[str, object]:
     server = getattr(args, "url", None) or "the server"
     outcome = OUTCOMES.get(status, f"ended with status {status}")
-    first = reason.removeprefix("groupmap: ").splitlines()[0] if reason else ""
+    line = reason.splitlines()[0] if reason else ""
+    first = line.removeprefix("groupmap: ").removeprefix("error: ")
     source = getattr(args, "user_source", None)
     return {
-        "text": f"GroupMap sync to {server} {outcome}" + (f": {first}" if first else "."),
+        "text": f"GroupMap {run_name(args, server)} {outcome}" + (f": {first}" if first else "."),
+        "command": getattr(args, "command", None) or "sync",
         "status": status,
         "outcome": outcome,
         "server": server,
@@ -103,28 +122,60 @@ def message(args: argparse.Namespace, status: int, reason: str) -> dict[str, obj
 
 
 def secrets(args: argparse.Namespace) -> list[str]:
-    return [s for s in [getattr(args, "token", None), *map(os.environ.get, SECRET_ENVS)] if s]
+    """Every token the run knows: the server's, a live source's (from the keyring too) and
+    those in the environment."""
+    known = [getattr(args, "token", None), getattr(args, "source_token", None),
+             *map(os.environ.get, SECRET_ENVS)]
+    return [s for s in known if s]
 
 
 def post(url: str, body: dict[str, object], hidden: list[str]) -> None:
-    """Send the message; any failure is one warning, never the sync's."""
-    import httpx
+    """Send the message; any failure is one warning, never the run's.
 
-    from app.scim.http.redact import redact
+    The post runs in a daemon thread the run waits for at most TIMEOUT seconds: httpx's
+    timeouts bound each connect, read and write, not a webhook that answers a byte at a time.
+    """
     from app.scim.http.transport import url_problem
 
-    host = httpx.URL(url).host if url_problem(url, False) != "invalid" else "the webhook"
+    host = _host(url)
     problem = url_problem(url, insecure_http=False)
     if problem is not None:
         print(f"groupmap: warning: --notify {host}: not sent ({problem}); give an https "
-              "webhook URL. The sync's own result stands.", file=sys.stderr)
+              "webhook URL. The run's own result stands.", file=sys.stderr)
         return
+    outcome: list[str] = []
+    sender = threading.Thread(target=lambda: outcome.append(_send(url, body, hidden)),
+                              name="groupmap-notify", daemon=True)
+    sender.start()
+    sender.join(TIMEOUT)
+    if not outcome:
+        print(f"groupmap: warning: could not notify {host}: no answer within {TIMEOUT:g} s; "
+              "check the webhook URL. The run's own result stands.", file=sys.stderr)
+    elif outcome[0]:
+        print(f"groupmap: warning: could not notify {host}: {outcome[0]}. The run's own "
+              "result stands.", file=sys.stderr)
+
+
+def _host(url: str) -> str:
+    import httpx
+
+    try:
+        return httpx.URL(url).host or "the webhook"
+    except httpx.InvalidURL:
+        return "the webhook"
+
+
+def _send(url: str, body: dict[str, object], hidden: list[str]) -> str:
+    """Post the message: "" when the webhook took it, else why not (redacted)."""
+    import httpx
+
+    from app.scim.http.redact import redact
+
     text = redact(json.dumps(body, ensure_ascii=False), *hidden)
     try:
         answer = httpx.post(url, content=text.encode(), timeout=TIMEOUT,
                             headers={"Content-Type": "application/json"})
         answer.raise_for_status()
-    except httpx.HTTPError as exc:
-        print(f"groupmap: warning: could not notify {host}: "
-              f"{redact(type(exc).__name__ + ': ' + str(exc), url, *hidden)}. The sync's own "
-              "result stands.", file=sys.stderr)
+    except Exception as exc:  # in a thread: whatever it is, the run's result stands
+        return redact(f"{type(exc).__name__}: {exc}", url, *hidden)
+    return ""

@@ -8,7 +8,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.common import EXIT_FAILED, add_mapping_options, check_output_option
+from app.cli.common import (
+    EXIT_FAILED,
+    add_mapping_options,
+    check_output_option,
+    output_file,
+)
 from app.cli.sources import add_source_options, load_inputs
 
 if TYPE_CHECKING:
@@ -23,7 +28,10 @@ def register(add: AddCommand) -> None:
     add_source_options(preview, server=True)
     preview.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     preview.add_argument(
-        "--out", metavar="FILE", help="write one row per user to FILE (.xlsx or .csv)"
+        "--out",
+        type=output_file,
+        metavar="FILE",
+        help="write one row per user to FILE (.xlsx or .csv)",
     )
     preview.add_argument(
         "--check",

@@ -10,7 +10,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.cli.common import EXIT_BAD_INPUT, add_mapping_options, check_output_path, load_mapping
+from app.cli.common import (
+    EXIT_BAD_INPUT,
+    add_mapping_options,
+    check_output_path,
+    load_mapping,
+    output_file,
+)
 from app.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -35,7 +41,8 @@ def register(add: AddCommand) -> None:
         help="write the closest rules where exact ones are impossible, and note what differs",
     )
     rules.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    rules.add_argument("--out", metavar="FILE", help="write the rules (or the JSON) to FILE")
+    rules.add_argument("--out", type=output_file, metavar="FILE",
+                       help="write the rules (or the JSON) to FILE")
     rules.set_defaults(run=cmd_rules)
 
 
@@ -65,7 +72,9 @@ def cmd_rules(args: argparse.Namespace) -> int:
         result.notes += affected_notes(result, mapping, users)
     text = json.dumps(result.to_json(), ensure_ascii=False) if args.json else _text(result)
     if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        from app.io import atomic_write_bytes
+
+        atomic_write_bytes(args.out, (text + "\n").encode("utf-8"))
         print(f"Wrote {args.out}")
     else:
         print(text)

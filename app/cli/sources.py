@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from app.cli.common import EXIT_CANCELLED
 from app.core.errors import InputError
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from app.scim.config.connections import ConnectionProfile
     from app.sources.spec import SourceSpec
     from app.sources.users import SourceInfo
+
+NO_ENTRA_APP = {"entra_tenant": "", "entra_client_id": "", "entra_login_url": ""}
 
 
 def register(add: AddCommand) -> None:
@@ -70,8 +73,10 @@ def cmd_sources(args: argparse.Namespace) -> int:
                     "https://YOUR-ORG.okta.com"
                 )
             changed = replace(changed, source=str(spec), source_url=args.source_url or "")
+            if spec.kind != "entra":  # the Entra app saved in the app goes with its source
+                changed = replace(changed, **NO_ENTRA_APP)
         else:
-            changed = replace(changed, source="", source_url="")
+            changed = replace(changed, source="", source_url="", **NO_ENTRA_APP)
         profiles = [changed if p.name == name else p for p in read_connections()]
         write_connections(profiles)
     rows = [_source_row(p) for p in read_connections() if p.source]
@@ -88,11 +93,16 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def _source_row(profile: ConnectionProfile) -> dict[str, str]:
     from app.sources.entra import GRAPH_URL
+    from app.sources.entra_login import LOGIN_URL
 
     kind, _, attribute = profile.source.partition(":")
     url = profile.source_url or {"entra": GRAPH_URL, "scim": profile.url}.get(kind, "")
-    return {"connection": profile.name, "kind": kind, "attribute": attribute, "url": url,
-            "server": profile.url}
+    row = {"connection": profile.name, "kind": kind, "attribute": attribute, "url": url,
+           "server": profile.url}
+    if kind == "entra":  # the app that signs in unattended (its secret is in the keyring)
+        row.update(tenant=profile.entra_tenant, client_id=profile.entra_client_id,
+                   login_url=profile.entra_login_url or LOGIN_URL)
+    return row
 
 
 def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None:
@@ -117,8 +127,8 @@ def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None
     parser.add_argument(
         "--entra-login-url",
         metavar="URL",
-        help="Microsoft sign-in URL for the client-credentials grant (default "
-        "https://login.microsoftonline.com)",
+        help="Microsoft sign-in URL (https) MSAL signs in at, with client credentials or a "
+        "device code (default https://login.microsoftonline.com; a national cloud's)",
     )
     parser.add_argument(
         "--entra-device-code",
@@ -165,6 +175,10 @@ def _saved_source(args: argparse.Namespace) -> str:
     option = {"entra": "entra_url", "okta": "okta_url"}.get(kind)
     if option and profile.source_url and not getattr(args, option, None):
         setattr(args, option, profile.source_url)
+    if kind == "entra":
+        if profile.entra_login_url and not getattr(args, "entra_login_url", None):
+            args.entra_login_url = profile.entra_login_url
+        args.entra_app = (profile.entra_tenant, profile.entra_client_id, profile.name)
     return profile.source
 
 
@@ -222,10 +236,22 @@ def _read_scim(
         apply_connection(args, defaults)
     deadline = getattr(args, "request_deadline", None) or 120.0
     size = getattr(args, "max_response_mb", None) or 64.0
+    target_attribute = getattr(args, "target", "") == "attribute"
+    written = getattr(args, "attribute", None) if target_attribute else None
+
+    def keep(resources: list[dict[str, Any]], total: int, attributes: tuple[str, ...]) -> None:
+        """The listing, for sync's read of the same server (app/scim/sync/state.py)."""
+        from app.scim.sync.listed_users import ListedUsers
+
+        args.listed_users = ListedUsers(resources, total, attributes)
+
+    paced, parallel = _paced_like_the_sync(args)
     try:
         with ScimClient(args.url, args.token, insecure_http=args.insecure_http,
-                        request_deadline=deadline, max_response_mb=size) as client:
-            return read_scim(client, attribute, args.match_attribute, separator)
+                        request_deadline=deadline, max_response_mb=size, **paced) as client:
+            return read_scim(client, attribute, args.match_attribute, separator,
+                             also=(written,) if written else (), listed=keep,
+                             parallel=parallel)
     except ScimError as error:
         raise SourceError(
             f"could not read the users of {args.url}: {error}. Check the URL, "
@@ -233,19 +259,66 @@ def _read_scim(
         ) from None
 
 
+def _paced_like_the_sync(args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+    """The client options and pages read ahead of the sync's own reads (--profile,
+    --max-rate, --page-size, --concurrency, --deadline), since its listing is the sync's;
+    preview has none of them: the client's defaults."""
+    if not hasattr(args, "max_rate"):
+        return {}, 1
+    from app.cli.pacing import pacing_from_args
+    from app.scim.http.pacing import RateLimiter
+
+    pacing = pacing_from_args(args, batch_size=args.batch_size, concurrency=args.concurrency)
+    limiter = RateLimiter(pacing["max_rate"], args.deadline)
+    return {"limiter": limiter, "page_size": pacing["page_size"]}, int(pacing["concurrency"])
+
+
 def _read_entra(
     args: argparse.Namespace, attribute: str, separator: str
 ) -> tuple[UserList, SourceInfo]:
     from app.sources.entra import GRAPH_URL, read_entra
-    from app.sources.entra_login import LOGIN_URL, entra_token
 
     def show(text: str, code: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    token = entra_token(args.entra_login_url or LOGIN_URL, _store_get,
-                        device_code=args.entra_device_code, show=show)
+    token = _entra_token(args, show)
+    args.source_token = token  # redacted from a --notify message, as the server's token
     return read_entra(token, attribute, args.entra_url or GRAPH_URL, separator,
-                      insecure_http=bool(getattr(args, "insecure_http", False)))
+                      insecure_http=bool(getattr(args, "insecure_http", False)),
+                      deadline=_waiting_deadline(args))
+
+
+def _entra_token(args: argparse.Namespace, show: Callable[[str, str], None]) -> str:
+    """The Graph token as entra_token chooses it; where the environment names no app
+    ($GROUPMAP_ENTRA_TENANT and $GROUPMAP_ENTRA_CLIENT_ID) and holds no ready token, the app
+    saved with the connection signs in: by its client secret ($GROUPMAP_ENTRA_CLIENT_SECRET,
+    else the keyring's entra:CLIENT_ID), or with --entra-device-code by a code."""
+    from app.sources.entra_login import (
+        KEYRING_NAME,
+        LOGIN_URL,
+        TOKEN_ENV,
+        client_credentials,
+        device_code_token,
+        entra_token,
+    )
+    from app.sources.errors import SourceSpecError
+
+    login = args.entra_login_url or LOGIN_URL
+    tenant, client_id, connection = getattr(args, "entra_app", ("", "", ""))
+    named = all(os.environ.get(f"GROUPMAP_ENTRA_{n}", "").strip() for n in ("TENANT", "CLIENT_ID"))
+    if os.environ.get(TOKEN_ENV, "").strip() or named or not (tenant and client_id):
+        return entra_token(login, _store_get, device_code=args.entra_device_code, show=show)
+    if args.entra_device_code:
+        return device_code_token(login, tenant, client_id, show)
+    secret = os.environ.get("GROUPMAP_ENTRA_CLIENT_SECRET", "").strip()
+    secret = secret or _store_get(KEYRING_NAME.format(client_id=client_id))
+    if not secret:
+        raise SourceSpecError(
+            f"no client secret for Entra app {client_id} of connection {connection!r}: type "
+            "it in the app (Server ▸ Connect…, kept in the keyring), or run `keyring set "
+            f'"GroupMap SCIM" entra:{client_id}`, or set $GROUPMAP_ENTRA_CLIENT_SECRET'
+        )
+    return client_credentials(login, tenant, client_id, secret)
 
 
 def _read_okta(
@@ -259,5 +332,15 @@ def _read_okta(
             f"--users okta:{attribute} needs the org URL: pass --okta-url "
             "https://YOUR-ORG.okta.com (or set $GROUPMAP_OKTA_URL)"
         )
-    return read_okta(okta_token(url, _store_get), attribute, url, separator,
-                     insecure_http=bool(getattr(args, "insecure_http", False)))
+    args.source_token = okta_token(url, _store_get)  # redacted from a --notify message
+    return read_okta(args.source_token, attribute, url, separator,
+                     insecure_http=bool(getattr(args, "insecure_http", False)),
+                     deadline=_waiting_deadline(args))
+
+
+def _waiting_deadline(args: argparse.Namespace) -> float:
+    """How long a source may keep waiting on its rate limit: sync's --deadline (2 h when
+    not given, and for preview, which has no such option)."""
+    from app.scim.http.pacing import DEFAULT_DEADLINE
+
+    return float(getattr(args, "deadline", None) or DEFAULT_DEADLINE)

@@ -24,6 +24,7 @@ from app.cli.common import (
     check_plan_out,
     check_report_path,
     journal_failure,
+    output_file,
     print_result,
     refuse_failed_expectations,
     write_report,
@@ -77,13 +78,15 @@ def register(add: AddCommand) -> None:
     )
     sync.add_argument(
         "--batch-size",
-        type=count("is not a batch size: give a whole number of changes per request, e.g. 100"),
+        type=count("is not a batch size: give a whole number of changes per request from 1 to "
+                   "10000, e.g. 100", most=10_000),
         metavar="N",
         help="membership changes per request (default 100, or the --profile's)",
     )
     sync.add_argument(
         "--concurrency",
-        type=count("is not a number of groups written at once: give a whole number, e.g. 4"),
+        type=count("is not a number of groups written at once: give a whole number from 1 to "
+                   "64, e.g. 4", most=64),
         metavar="N",
         help="groups written at once (default 4, or the --profile's)",
     )
@@ -91,6 +94,7 @@ def register(add: AddCommand) -> None:
     sync.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
     sync.add_argument(
         "--plan-out",
+        type=output_file,
         metavar="FILE",
         help="with --dry-run: save the plan for approval (apply it with 'groupmap apply')",
     )
@@ -113,14 +117,16 @@ def register(add: AddCommand) -> None:
     )
     sync.add_argument(
         "--request-deadline",
-        type=amount("is not a deadline: give the seconds one request may take, e.g. 120"),
+        type=amount("is not a deadline: give the seconds one request may take, above 0 and at "
+                    "most 3600, e.g. 120", most=3600.0),
         default=REQUEST_DEADLINE,
         metavar="SECONDS",
         help="longest one request may take, answer included (default 120)",
     )
     sync.add_argument(
         "--max-response-mb",
-        type=amount("is not a size: give the megabytes an answer may take, e.g. 64"),
+        type=amount("is not a size: give the megabytes an answer may take, above 0 and at most "
+                    "1024, e.g. 64", most=1024.0),
         default=MAX_RESPONSE_MB,
         metavar="MB",
         help="largest answer read from the server (default 64)",
@@ -144,7 +150,8 @@ CONNECTION_DEFAULTS = {
 }
 
 
-def _plan_json(plan, requests: int, estimate) -> dict:
+def _plan_json(plan, client, estimate) -> dict:
+    """--dry-run --json: the plan's counts, with the reads counted as a sync counts them."""
     return {
         "dry_run": True,
         "created_groups": list(plan.groups_to_create),
@@ -154,8 +161,10 @@ def _plan_json(plan, requests: int, estimate) -> dict:
         "not_found": len(plan.not_found),
         "failed": 0,
         "not_kept": 0,
-        "requests": requests,
+        "requests": client.request_count,
         "drift": len(plan.drift),
+        "requests_by_kind": client.requests_by_kind(),
+        "groups_read": plan.state.groups_read(),
         "estimate": estimate.to_json(),
     }
 
@@ -214,7 +223,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         ) as client,
     ):
         try:
-            state = read_server_state(client, users, mapping, settings, cancelled=cancel.is_set)
+            state = read_server_state(client, users, mapping, settings, cancelled=cancel.is_set,
+                                      listed=getattr(args, "listed_users", None))
         except (ScimError, SyncCancelled) as error:
             if cancel.is_set():
                 print(CANCELLED_WHILE_READING, file=sys.stderr)
@@ -244,10 +254,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if not plan.is_empty:
                 print(f"Writing would take {estimate.text()}.", file=out)
             dry = RunJournal.begin(
-                plan, settings, mapping, args.users, dry_run=True, source=source
+                plan, settings, mapping, args.users, dry_run=True, source=source,
+                requests=client.requests_by_kind(),
             )
             dry.finish(None, "dry run")
-            summary = _plan_json(plan, client.request_count, estimate)
+            summary = _plan_json(plan, client, estimate)
             if args.plan_out:
                 from app.scim.sync.guards import plan_guards
                 from app.scim.sync.planfile import save_plan
@@ -271,7 +282,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         guards = plan_guards(plan, ignore_expectations=args.ignore_expectations,
                              allow_source_change=args.allow_source_change)
         journal = RunJournal.begin(plan, settings, mapping, args.users, guards=guards,
-                                   source=source)
+                                   source=source, requests=client.requests_by_kind())
         if not plan.is_empty:
             print(f"Writing: {estimate.text()}. Ctrl-C stops between requests.", file=out)
         budget = ChangeBudget(

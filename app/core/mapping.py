@@ -114,11 +114,52 @@ def compile_pattern(text: str, ignore_case: bool) -> CompiledPattern:
             "pattern may have; split it into several rows"
         )
     try:
-        return cast(CompiledPattern, re2.compile(pattern.encode(), pattern_options(ignore_case)))
+        compiled = re2.compile(pattern.encode(), pattern_options(ignore_case))
     except UnicodeEncodeError as error:
         raise PatternError("it holds a character that is not valid text", error.start) from None
     except re2.error as error:
         raise _pattern_error(pattern, error) from None
+    refused = _refused_syntax(pattern)
+    if refused is not None:
+        raise refused
+    return cast(CompiledPattern, compiled)
+
+
+def _refused_syntax(pattern: str) -> PatternError | None:
+    """What RE2 compiles but the admin must be told of (Python's `re` refuses both): `\\C`,
+    one byte, which can split a character and match half of it; a group name given twice,
+    of which RE2 silently keeps the first. The pattern has compiled, so its syntax is sound:
+    this walks escapes, `\\Q...\\E` and character classes only to skip them."""
+    names: set[str] = set()
+    at, in_class = 0, False
+    while at < len(pattern):
+        char = pattern[at]
+        if pattern.startswith("\\Q", at):
+            end = pattern.find("\\E", at + 2)
+            at = len(pattern) if end < 0 else end + 2
+        elif char == "\\":
+            if pattern.startswith("C", at + 1):
+                return PatternError("\\C matches one byte, which can split a character in two; "
+                                    "write . for any character", at)
+            at += 2
+        elif in_class:
+            posix = pattern.find(":]", at + 2) if pattern.startswith("[:", at) else -1
+            in_class = char != "]"
+            at = posix + 2 if posix >= 0 else at + 1
+        elif char == "[":
+            in_class = True
+            at += 1
+            at += pattern.startswith("^", at)
+            at += pattern.startswith("]", at)  # a ] first in a class is literal
+        else:
+            opening = next((o for o in ("(?P<", "(?<") if pattern.startswith(o, at)), "")
+            name = pattern[at + len(opening):pattern.find(">", at)] if opening else ""
+            if name and name in names:
+                return PatternError(f"the group name '{name}' is given twice, and RE2 would "
+                                    "keep only the first; give each group its own name", at)
+            names.add(name)
+            at += 1
+    return None
 
 
 def _pattern_error(pattern: str, error: Exception) -> PatternError:
@@ -130,6 +171,13 @@ def _pattern_error(pattern: str, error: Exception) -> PatternError:
     if part == pattern:
         return PatternError(what)
     return PatternError(message, pattern.find(part) if part and part in pattern else None)
+
+
+def as_typed(text: str) -> str:
+    """Text quoted for a one-line message as the admin typed it: `'Eng-\\d+'`, not repr's
+    doubled backslashes; only what a line cannot show (a line break, a control character, a
+    lone surrogate) is escaped as repr escapes it."""
+    return "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in text) + "'"
 
 
 def encode_value(value: str) -> bytes:

@@ -12,6 +12,7 @@ from app.core.mapping import (
     Mapping,
     MappingRow,
     MatchKind,
+    as_typed,
     normalize_value,
     pattern_error,
 )
@@ -81,7 +82,7 @@ def bad_patterns(mapping: Mapping) -> list[Warning]:
             found.append(
                 Warning(
                     "bad_pattern",
-                    f"Row {i + 1}: the pattern {row.value.strip()!r} does not compile"
+                    f"Row {i + 1}: the pattern {as_typed(row.value.strip())} does not compile"
                     f" (RE2: {error.msg}{where}), so the row is ignored. Fix the pattern"
                     " (RE2 syntax: no backreferences or lookaround) or choose another kind.",
                     row=i + 1,

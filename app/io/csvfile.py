@@ -9,6 +9,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import mmap
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,7 @@ import pandas as pd
 
 from app.core.errors import InputError
 from app.io.limits import MAX_CSV_COLUMNS, MAX_CSV_HEADER_BYTES, size_text
+from app.io.roles import Role
 
 SAMPLE_BYTES = 1 << 16
 DELIMITERS = (",", ";", "\t")
@@ -42,13 +45,38 @@ def _encoding_of(sample: bytes) -> str:
             return "utf-16-le"
         if even.count(0) > len(even) * 0.3 and odd.count(0) < len(odd) * 0.1:
             return "utf-16-be"
-    try:
-        # A multi-byte character may be cut at the sample's end: ignore only that.
-        sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(sample) - 3:
-            return "cp1252"
-    return "utf-8"
+    for errors in ("strict", "surrogatepass"):  # UTF-8 holding a lone surrogate is UTF-8
+        try:
+            sample.decode("utf-8", errors)
+            return "utf-8"
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(sample) - 3:  # a character cut at the sample's end
+                return "utf-8"
+    return "cp1252"
+
+
+_SURROGATE = re.compile(rb"\xed[\xa0-\xbf][\x80-\xbf]")  # U+D800-DFFF, as UTF-8 would spell it
+
+
+def _refuse_surrogate(path: Path, fmt: CsvFormat, role: Role) -> None:
+    """A lone surrogate (half of a character, bytes ED A0 80 for U+D800) in a UTF-8 file is
+    not text: read as UTF-8 the file fails without saying where, read as Windows-1252 every
+    accent in it would be wrong. Refused with its line and column, found at memchr speed."""
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        found = _SURROGATE.search(data)
+        if found is None:
+            return
+        at = found.start()
+        start = data.rfind(b"\n", 0, at) + 1
+        line = data[:start].count(b"\n") + 1
+        before = data[start:at].decode("utf-8", "replace")
+        half = data[at:at + 3].decode("utf-8", "surrogatepass")
+    column = len(next(csv.reader([before + "x"], delimiter=fmt.delimiter)))
+    raise InputError(
+        f"{path.name}: line {line}, column {column} holds half of a character (the lone "
+        f"surrogate U+{ord(half):04X}), which is not text. Retype that cell, or "
+        f"{role.or_again}."
+    )
 
 
 def _first_lines(text: str, count: int = 20) -> list[str]:
@@ -80,12 +108,9 @@ _CONTROL = bytes(c for c in range(32) if c not in b"\t\n\r") + b"\x7f"
 def _looks_binary(sample: bytes) -> bool:
     """A program, picture or archive rather than text.
 
-    Valid UTF-8 without NUL bytes is text whatever control characters it holds (cells may
-    contain them); otherwise over 1% NUL bytes or over 10% control bytes mean binary.
+    Valid UTF-8 is text whatever control characters it holds (cells may contain them);
+    otherwise over 10% control bytes mean binary. A NUL byte anywhere is `_nul_line`'s.
     """
-    nuls = sample.count(0)
-    if nuls > len(sample) * 0.01:
-        return True
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
         return False
@@ -94,23 +119,40 @@ def _looks_binary(sample: bytes) -> bool:
         return controls > len(sample) * 0.1
 
 
-def detect_format(path: Path) -> CsvFormat:
-    """Encoding (BOM, UTF-16 without BOM, UTF-8, else cp1252) and delimiter of a text export."""
+def _nul_line(path: Path) -> int | None:
+    """The line of the file's first NUL byte, if any (at memchr speed): no CSV text in an
+    8-bit encoding holds one, and a NUL in a cell would be an invisible character that no
+    value typed elsewhere matches."""
+    with open(path, "rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        at = data.find(b"\x00")
+        return None if at < 0 else data[:at].count(b"\n") + 1
+
+
+def detect_format(path: Path, role: Role) -> CsvFormat:
+    """Encoding (BOM, UTF-16 without BOM, UTF-8, else cp1252) and delimiter of a text file;
+    InputError, with advice fitting the file's `role`, for an empty or binary one."""
     with open(path, "rb") as handle:
         sample = handle.read(SAMPLE_BYTES)
     if not sample.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise InputError(f"{path.name}: the file is empty. Export the user list again.")
+        raise InputError(f"{path.name}: the file is empty. {role.again}.")
     encoding = _encoding_of(sample)
-    if not encoding.startswith("utf-16") and _looks_binary(sample):
-        raise InputError(
-            f"{path.name}: not a CSV text file (it holds binary data). "
-            "Export the user list again as .xlsx or CSV."
-        )
+    if not encoding.startswith("utf-16"):
+        nul = _nul_line(path)
+        if nul is not None or _looks_binary(sample):
+            where = f"a NUL byte on line {nul}" if nul is not None else "control bytes"
+            raise InputError(
+                f"{path.name}: not a CSV text file (it holds binary data: {where}), so not "
+                f"{role.what} GroupMap can read. {role.again} as .xlsx or CSV."
+            )
     text = sample.decode(encoding, errors="ignore")
     first = text.split("\n", 1)[0].strip().strip('"')
     if first.lower().startswith("sep=") and len(first) == 5:
-        return CsvFormat(encoding, first[4], 1)
-    return CsvFormat(encoding, _delimiter_of(text), 0)
+        fmt = CsvFormat(encoding, first[4], 1)
+    else:
+        fmt = CsvFormat(encoding, _delimiter_of(text), 0)
+    if encoding.startswith("utf-8"):
+        _refuse_surrogate(path, fmt, role)
+    return fmt
 
 
 def _read_kwargs(fmt: CsvFormat) -> dict[str, Any]:
@@ -136,7 +178,7 @@ def _parse_error(path: Path, exc: Exception) -> InputError:
     )
 
 
-def check_header(path: Path, fmt: CsvFormat) -> None:
+def check_header(path: Path, fmt: CsvFormat, role: Role) -> None:
     """Refuse a header line over the documented size or column count before pandas builds
     anything per column (a 44 MB line of millions of columns would take minutes, then fail)."""
     with open(path, "rb") as handle:
@@ -154,7 +196,7 @@ def check_header(path: Path, fmt: CsvFormat) -> None:
     if not complete:
         raise InputError(
             f"{path.name}: the header line is longer than {size_text(MAX_CSV_HEADER_BYTES)}; "
-            "this is not a user export. Export the user list again."
+            f"this is not {role.what}. {role.again}."
         )
     if len(header) > MAX_CSV_COLUMNS:
         raise InputError(
@@ -163,15 +205,15 @@ def check_header(path: Path, fmt: CsvFormat) -> None:
         )
 
 
-def read_header(path: Path, fmt: CsvFormat) -> list[str]:
-    check_header(path, fmt)
+def read_header(path: Path, fmt: CsvFormat, role: Role) -> list[str]:
+    check_header(path, fmt, role)
     try:
         mangled = [str(c) for c in pd.read_csv(path, nrows=0, **_read_kwargs(fmt)).columns]
         # pandas renames a repeated header ("Email", "Email.1"): the names as the file has them
         raw = pd.read_csv(path, nrows=1, header=None, **_read_kwargs(fmt)).iloc[0]
         return [str(name) if str(name).strip() else mangled[i] for i, name in enumerate(raw)]
     except pd.errors.EmptyDataError as exc:
-        raise InputError(f"{path.name}: the file is empty. Export the user list again.") from exc
+        raise InputError(f"{path.name}: the file is empty. {role.again}.") from exc
     except (pd.errors.ParserError, UnicodeError, ValueError) as exc:
         raise _parse_error(path, exc) from exc
 

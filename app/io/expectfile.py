@@ -15,6 +15,7 @@ from app.core.errors import InputError
 from app.core.expectations import parse_groups
 from app.core.mapping import Expectation
 from app.io.cells import header_key
+from app.io.roles import EXPECTATIONS
 from app.io.tables import open_table
 from app.io.writers import write_table
 
@@ -33,7 +34,7 @@ def _accepts(headers: list[str]) -> bool:
 
 def read_expectations(path: str | Path) -> tuple[Expectation, ...]:
     """The expectations of a .csv/.xlsx file, one per subject, in order of first appearance."""
-    table = open_table(Path(path), _accepts)
+    table = open_table(Path(path), EXPECTATIONS, _accepts)
     subject, group = table.find(SUBJECT_HEADERS), table.find(GROUP_HEADERS)
     if subject is None or group is None:
         raise InputError(

@@ -135,6 +135,7 @@ class RunRecord:
     ops: list[dict[str, Any]] = field(default_factory=list)
     intents: list[dict[str, Any]] = field(default_factory=list)
     verify: dict[str, Any] | None = None
+    reads: dict[str, Any] | None = None  # how the server was read (runs since issue 25)
     end: dict[str, Any] | None = None
     problems: list[str] = field(default_factory=list)  # malformed records, skipped
 
@@ -300,14 +301,16 @@ def _shape_problem(kind: object, entry: dict[str, Any]) -> str:
             return f"an {kind} record whose members are not a list of objects"
         if kind == "op" and not isinstance(entry.get("outcome"), str):
             return "an op record without an outcome"
-    elif kind in ("verify", "end") and not isinstance(entry, dict):
+    elif kind in ("verify", "end", "reads") and not isinstance(entry, dict):
         return f"a malformed {kind} record"
     return ""
 
 
 # Records a reader that needs only a run's head (start and end) skips without parsing them:
 # the plan, the mapping and the operations are most of a large run's bytes.
-HEAVY = tuple(f'{{"type": "{kind}"' for kind in ("op", "intent", "plan", "mapping", "verify"))
+HEAVY = tuple(
+    f'{{"type": "{kind}"' for kind in ("op", "intent", "plan", "mapping", "verify", "reads")
+)
 
 
 TAIL_BYTES = 64 << 10  # the end of a run's file: where its end record is
@@ -375,6 +378,8 @@ def read_run(path: Path, head_only: bool = False) -> RunRecord:
             record.start["mapping"] = entry["mapping"]  # format 2 keeps it out of the start
         elif kind == "verify":
             record.verify = entry
+        elif kind == "reads":
+            record.reads = entry
         elif kind == "end":
             record.end = entry
     return record
@@ -420,59 +425,6 @@ def find_run(run_id: int, folder: Path | None = None) -> RunRecord:
             f"no run {run_id} in the journal folder {folder}: `groupmap history` lists the runs"
         )
     return read_run(path)
-
-
-def user_placements(runs: list[RunRecord], email: str) -> list[dict[str, Any]]:
-    """One user's journaled changes across runs, oldest first."""
-    wanted = email_key(email)
-    found = []
-    for run in runs:
-        for op in run.ops:
-            for member in op.get("members") or []:
-                if email_key(str(member.get("email", ""))) == wanted:
-                    found.append(
-                        {
-                            "run": run.run_id,
-                            "at": op.get("at", ""),
-                            "mode": run.mode,
-                            "op": op.get("op"),
-                            "group": op.get("group"),
-                            "outcome": op.get("outcome"),
-                        }
-                    )
-    return found
-
-
-def when(stamp: str) -> str:
-    """A journal time stamp as "2026-12-01 09:12" (UTC)."""
-    return stamp.replace("T", " ")[:16]
-
-
-def describe_placement(placement: dict[str, Any]) -> str:
-    """"added to Sales by run 14, 2026-12-01 09:12" (with the outcome if it did not apply)."""
-    p = placement
-    verb = {"add": "added to", "remove": "removed from"}.get(p["op"], p["op"])
-    outcome = "" if p["outcome"] == "applied" else f" ({p['outcome']})"
-    mode = "" if p["mode"] == "sync" else f", {p['mode']}"
-    return f"{verb} {p['group']} by run {p['run']}, {when(p['at'])}{mode}{outcome}"
-
-
-def describe_op(op: dict[str, Any]) -> str:
-    """One operation as a line: time, operation, group, members, outcome, HTTP status."""
-    members = op.get("members") or []
-    sign = {"add": "+", "remove": "-"}.get(op.get("op", ""), "")
-    who = ", ".join(str(m.get("email", "")) for m in members[:5])
-    if len(members) > 5:
-        who += f", … {len(members) - 5} more"
-    line = f"{when(op.get('at', ''))}  {op.get('op')} {op.get('group')}"
-    if members:
-        line += f" {sign}{len(members)} ({who})"
-    line += f": {op.get('outcome')}"
-    if op.get("status"):
-        line += f", HTTP {op['status']}"
-    if op.get("reason"):
-        line += f": {op['reason']}"
-    return line
 
 
 def last_successful_sync(url: str, folder: Path | None = None) -> RunRecord | None:

@@ -16,6 +16,7 @@ from app.core.mapping import Mapping, MappingRow, MatchKind, match_kind
 from app.io.cells import header_key
 from app.io.drafts import load_draft, save_draft
 from app.io.limits import MAX_MAPPING_BYTES, check_regular_file
+from app.io.roles import MAPPING
 from app.io.tables import open_table
 from app.io.writers import write_table
 
@@ -40,7 +41,7 @@ def read_mapping(path: str | Path) -> Mapping:
     if path.suffix.lower() == ".json":
         return load_draft(path)
     check_regular_file(path, MAX_MAPPING_BYTES)
-    table = open_table(path, _accepts_mapping)
+    table = open_table(path, MAPPING, _accepts_mapping)
     value, group = table.find(VALUE_HEADERS), table.find(GROUP_HEADERS)
     if value is None or group is None:
         raise InputError(

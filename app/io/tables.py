@@ -17,6 +17,7 @@ from app.core.errors import InputError
 from app.io import csvfile, xlsxfile
 from app.io.cells import header_key, unescape_series
 from app.io.limits import check_regular_file
+from app.io.roles import TABLE, Role
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -85,12 +86,15 @@ def _is_workbook_content(path: Path) -> bool:
     return head.startswith(xlsxfile.ZIP_MAGIC) or head == xlsxfile.OLE_MAGIC
 
 
-def open_table(path: str | Path, accept: Callable[[list[str]], bool] | None = None) -> Table:
-    """Open `path`; for workbooks, `accept(headers)` picks the sheet and header row to use."""
+def open_table(
+    path: str | Path, role: Role, accept: Callable[[list[str]], bool] | None = None
+) -> Table:
+    """Open `path`; for workbooks, `accept(headers)` picks the sheet and header row to use;
+    a refusal's advice fits the file's `role` (a user export, a mapping...)."""
     path = Path(path)
     check_regular_file(path)  # "no such file", "is a directory", "is a device"...
     try:
-        return _open(path, accept)
+        return _open(path, role, accept)
     except OSError as exc:
         raise _unreadable(path.name, exc) from exc
 
@@ -102,21 +106,21 @@ def _unreadable(name: str, exc: OSError) -> InputError:
     )
 
 
-def _open(path: Path, accept: Callable[[list[str]], bool] | None) -> Table:
+def _open(path: Path, role: Role, accept: Callable[[list[str]], bool] | None) -> Table:
     suffix = path.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES or (suffix in TEXT_SUFFIXES and _is_workbook_content(path)):
-        return _open_workbook(path, accept or (lambda headers: True))
+        return _open_workbook(path, role, accept or (lambda headers: True))
     if suffix in TEXT_SUFFIXES:
-        return _open_text(path)
+        return _open_text(path, role)
     raise InputError(
         f"{path.name}: unsupported file type {path.suffix or '(no extension)'!r}. "
         "Use an .xlsx, .xlsm or .csv export."
     )
 
 
-def _open_text(path: Path) -> Table:
-    fmt = csvfile.detect_format(path)
-    headers = [h.strip() for h in csvfile.read_header(path, fmt)]
+def _open_text(path: Path, role: Role) -> Table:
+    fmt = csvfile.detect_format(path, role)
+    headers = [h.strip() for h in csvfile.read_header(path, fmt, role)]
 
     def read(indices: list[int], on_progress: Progress | None) -> list[pd.Series]:
         wanted = sorted(set(indices))
@@ -129,8 +133,8 @@ def _open_text(path: Path) -> Table:
     return Table(path.name, headers, read)
 
 
-def _open_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Table:
-    sheet = xlsxfile.read_workbook(path, accept)
+def _open_workbook(path: Path, role: Role, accept: Callable[[list[str]], bool]) -> Table:
+    sheet = xlsxfile.read_workbook(path, accept, role)
 
     def read(indices: list[int], on_progress: Progress | None) -> list[pd.Series]:
         result = [sheet.series(i) for i in indices]
@@ -145,7 +149,7 @@ def _open_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Table:
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """A whole table as text (the inverse of `write_table` for .csv and .xlsx files)."""
-    table = open_table(path)
+    table = open_table(path, TABLE)
     columns = table.columns(range(len(table.headers)))
     frame = pd.DataFrame({i: column.reset_index(drop=True) for i, column in enumerate(columns)})
     frame.columns = table.headers

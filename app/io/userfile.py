@@ -19,6 +19,7 @@ from app.core.identity import email_keys
 from app.core.users import COLUMNS, DEFAULT_SOURCE_COLUMN, UserList
 from app.io.cells import header_key
 from app.io.errors import ImportCancelled
+from app.io.roles import USERS
 from app.io.tables import Table, open_table
 
 EMAIL_HEADERS = ("Email", "E-mail", "Email address", "E-mail address", "userName")
@@ -91,7 +92,7 @@ def read_users(
 def _read_one(
     path: Path, source_column: str | None, on_progress: Progress
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    table = open_table(path, _accepts_users)
+    table = open_table(path, USERS, _accepts_users)
     if table.sheet is not None:
         on_progress(0.8)  # a workbook is parsed when opened; a CSV when its columns are read
     where = f"{table.file}" + (f" (sheet {table.sheet!r})" if table.sheet else "")

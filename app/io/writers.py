@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -59,13 +60,31 @@ def output_kind(path: Path) -> str:
     raise InputError(f"{path.name}: can only save as .csv or .xlsx; choose one of those.")
 
 
-def check_output(path: str | Path, inputs: Iterable[str | Path] = ()) -> None:
-    """Before any work: refuse a type GroupMap cannot write, or a folder it cannot write in,
-    or a file that is one of the inputs (`refuse_input`)."""
-    output_kind(Path(path))
+def check_output(path: str | Path, inputs: Iterable[str | Path] = (), table: bool = True) -> None:
+    """Before any work: refuse a type GroupMap cannot write (for a `table`), a file that is one
+    of the inputs (`refuse_input`), a link, pipe or device, or a folder it cannot write in."""
+    if table:
+        output_kind(Path(path))
     refuse_input(path, inputs)
     refuse_special(Path(path))
     check_writable(path)
+
+
+def refuse_folder_name(path: str) -> None:
+    """`out/x.csv/` (or `out/x.csv/.`) names a folder, but a Path drops the ending and would
+    write the file `out/x.csv`: refused while the name is still as typed."""
+    separators = os.sep + (os.altsep or "")
+    last = path
+    for separator in separators:
+        last = last.rsplit(separator, 1)[-1]
+    if path and last in ("", "."):
+        found = re.search(f"(?:[{re.escape(separators)}]+\\.?)+$", path)
+        meant = path[: found.start()] if found else ""
+        example = meant if Path(meant).suffix else os.path.join(meant, "report.csv")
+        raise InputError(
+            f"{path!r} ends with {path[len(meant):]!r}, so it names a folder, not a file; "
+            f"nothing was read or written. Give the file's name, e.g. {example}"
+        )
 
 
 def refuse_special(path: Path) -> None:

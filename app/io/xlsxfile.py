@@ -21,8 +21,10 @@ import python_calamine as calamine
 
 from app.core.errors import InputError
 from app.io.limits import MAX_CELLS
+from app.io.roles import Role
 from app.io.xlsxparts import damaged, open_package
 from app.io.xlsxscan import SheetScan, scan_sheet
+from app.io.xlsxsurrogates import surrogate_refusal
 
 OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
 ZIP_MAGIC = b"PK\x03\x04"
@@ -100,11 +102,11 @@ class Sheet:
         return pd.Series(texts, dtype=str)
 
 
-def _check_container(path: Path) -> None:
+def _check_container(path: Path, role: Role) -> None:
     with open(path, "rb") as handle:
         head = handle.read(8)
         if not head:
-            raise InputError(f"{path.name}: the file is empty. Export the user list again.")
+            raise InputError(f"{path.name}: the file is empty. {role.again}.")
         if head == OLE_MAGIC:
             body = head + handle.read(1 << 20)
             if "EncryptionInfo".encode("utf-16-le") in body:
@@ -168,12 +170,12 @@ def _header_row(rows: list[list[Cell]], accept: Callable[[list[str]], bool]) -> 
     return (first_filled if first_filled is not None else 0), False
 
 
-def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
+def read_workbook(path: Path, accept: Callable[[list[str]], bool], role: Role) -> Sheet:
     """The first sheet with a header row `accept` likes, else the first sheet with any data.
 
     The caller then checks the headers of what it gets (and names them in its error).
     """
-    _check_container(path)
+    _check_container(path, role)
     with open_package(path) as package:
         parts = package.sheets()
         package.check_opened_parts()
@@ -182,7 +184,7 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
         except calamine.PasswordError as exc:
             raise _protected(path) from exc
         except (calamine.CalamineError, OSError) as exc:
-            raise damaged(path) from exc
+            raise surrogate_refusal(package, parts, path, role) or damaged(path) from exc
         with workbook:
             names = workbook.sheet_names
             if len(names) != len(parts):
@@ -201,6 +203,10 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
                         size = f"it spans {scan.rows:,} rows x {scan.columns:,} columns"
                         raise _too_large(path, name, size)
                     loaded = _load(workbook, index, name, scan, path, accept)
+                except SheetUnreadable as exc:
+                    found = surrogate_refusal(package, [parts[index]], path, role)
+                    unreadable = unreadable or found or exc
+                    continue
                 except InputError as exc:  # a huge or unreadable sheet: another may hold the users
                     unreadable = unreadable or exc
                     continue
@@ -215,7 +221,7 @@ def read_workbook(path: Path, accept: Callable[[list[str]], bool]) -> Sheet:
     if fallback is None:
         if unreadable is not None:
             raise unreadable
-        raise InputError(f"{path.name}: the workbook has no data. Export the user list again.")
+        raise InputError(f"{path.name}: the workbook has no data. {role.again}.")
     return fallback
 
 
@@ -229,6 +235,10 @@ def _sheet_note(path: Path, name: str, names: list[str]) -> dict[str, Any]:
     }
 
 
+class SheetUnreadable(InputError):
+    """calamine could not read a sheet (a lone surrogate in it is then looked for)."""
+
+
 def _load(
     workbook: calamine.CalamineWorkbook,
     index: int,
@@ -240,7 +250,7 @@ def _load(
     try:
         rows = workbook.get_sheet_by_index(index).to_python(skip_empty_area=False)
     except (calamine.CalamineError, OSError) as exc:
-        raise InputError(
+        raise SheetUnreadable(
             f"{path.name}: cannot read sheet {name!r} ({_first_line(exc)}). Open the file in "
             "Excel, save it again as .xlsx and try again."
         ) from exc

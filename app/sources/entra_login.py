@@ -1,17 +1,28 @@
-"""A Microsoft Graph token for the Entra ID source, from the Microsoft identity platform.
+"""A Microsoft Graph token for the Entra ID source, through MSAL (the Microsoft Authentication
+Library for Python), as Microsoft asks clients of its identity platform to do.
 
-In this order: $GROUPMAP_ENTRA_TOKEN (a ready access token); the client-credentials grant
-for unattended runs (tenant, client id, and the client secret from
-$GROUPMAP_ENTRA_CLIENT_SECRET or the keyring); or, asked for with `device_code`, the device
-authorization grant for an admin at the desk (the code to enter is shown, the token polled
-for at the interval the platform gives). Both grants are plain OAuth 2.0 form posts to
-{login}/{tenant}/oauth2/v2.0/…, so no sign-in library is needed.
+How the token is chosen, in this order: $GROUPMAP_ENTRA_TOKEN (a ready access token); with
+`device_code` (`--entra-device-code`, the app's Sign In), the device-code flow for an admin
+at the desk (`PublicClientApplication`: the code to enter is shown, the platform polled at the
+interval it gives, until the admin signed in, the code expired or `cancelled` says to stop);
+else the client-credentials grant for unattended runs (`ConfidentialClientApplication`, the
+client secret from $GROUPMAP_ENTRA_CLIENT_SECRET or the keyring).
+
+MSAL talks HTTP through an httpx client made here (the 30 s timeout, no redirects; the
+certificate authorities of every bundle $SSL_CERT_FILE, $SSL_CERT_DIR, $REQUESTS_CA_BUNDLE or
+$CURL_CA_BUNDLE names, else certifi's),
+reads `{login}/{tenant}/v2.0/.well-known/openid-configuration` (no instance discovery, so a
+national cloud or a test server works), and keeps its token cache in memory for one
+sign-in: nothing is written to disk.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import re
+import ssl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -26,8 +37,35 @@ SCOPE = "https://graph.microsoft.com/.default"
 PERMISSION = "User.Read.All"
 TOKEN_ENV = "GROUPMAP_ENTRA_TOKEN"
 KEYRING_NAME = "entra:{client_id}"  # the client secret's name in the token store
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 TIMEOUT = 30.0
+AADSTS = re.compile(r"AADSTS\d+:[^\"\n]*")  # an Entra reason inside an answer MSAL quotes
+BUNDLE_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+POLL_STEP = 1.0  # the longest wait between two looks at `cancelled` while polling
+STORE_HINT = (
+    'store a new one with `keyring set "GroupMap SCIM" entra:{client_id}` '
+    "(or set $GROUPMAP_ENTRA_CLIENT_SECRET)"
+)
+# What to do about the Entra errors an admin can fix (AADSTS codes, learn.microsoft.com:
+# "Microsoft Entra authentication and authorization error codes").
+ADVICE = {
+    7000215: "the client secret for app {client_id} was refused by Entra ID (invalid secret): "
+    + STORE_HINT,
+    7000222: "the client secret for app {client_id} has expired: make a new one under "
+    "Certificates & secrets of its app registration and " + STORE_HINT,
+    700016: "Entra ID has no app {client_id} in tenant {tenant}: check the tenant and client "
+    "ID ($GROUPMAP_ENTRA_TENANT and $GROUPMAP_ENTRA_CLIENT_ID, or the connection's Entra app)",
+    7000218: "app {client_id} does not allow public client flows, which the device-code "
+    "sign-in needs: turn on Authentication ▸ Allow public client flows in its app "
+    "registration, or use the client secret",
+    70000: "the sign-in for app {client_id} was declined: run the command again to get a new "
+    "code",
+    70019: "the device code expired before the sign-in was completed: run the command again "
+    "to get a new code",
+}
+END_OF_POLLING = {  # RFC 8628 3.5 errors that end the device-code flow, as Entra names them
+    "authorization_declined": 70000,
+    "expired_token": 70019,
+}
 
 
 def entra_token(
@@ -63,80 +101,159 @@ def _print(message: str, code: str) -> None:
     print(message)
 
 
-def _post(url: str, form: dict[str, str], secret: str = "") -> tuple[int, dict[str, Any]]:
-    try:
-        response = httpx.post(url, data=form, timeout=TIMEOUT)
-        body = response.json()
-    except (httpx.HTTPError, ValueError) as error:
-        raise SourceError(
-            f"could not reach Microsoft sign-in at {url.split('/oauth2')[0]}: "
-            f"{redact(type(error).__name__ + ': ' + str(error), secret)}; check the network "
-            "and the tenant; nothing was written"
-        ) from None
-    return response.status_code, body if isinstance(body, dict) else {}
+def login_base(login_url: str) -> str:
+    """The sign-in URL without a trailing slash: https only (MSAL accepts nothing else)."""
+    base = checked_url(login_url, "Microsoft sign-in", insecure_http=False)
+    if not base.lower().startswith("https://"):
+        raise SourceSpecError(
+            f"the Microsoft sign-in URL {base!r} is not https, which MSAL requires: give "
+            f"--entra-login-url as https://… (default {LOGIN_URL})"
+        )
+    return base
 
 
-def _reason(body: dict[str, Any], secret: str = "") -> str:
-    text = str(body.get("error_description") or body.get("error") or "no reason given")
-    return redact(text.splitlines()[0] if text.strip() else text, secret)
+@contextmanager
+def _signing_in(base: str, tenant: str, secret: str = "") -> Iterator[httpx.Client]:
+    """The HTTP client MSAL uses; what MSAL raises (network, an answer that is not the
+    identity platform's) becomes one line naming the sign-in URL and the tenant."""
+    # one more try of a failed connection, as MSAL's own HTTP client does
+    transport = httpx.HTTPTransport(retries=1, verify=_trusted())
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False, transport=transport) as http:
+        try:
+            yield http
+        except (httpx.HTTPError, ValueError, RuntimeError, KeyError) as error:
+            text = redact(_cause(error), secret)
+            raise SourceError(
+                f"could not sign in at Microsoft sign-in {base} for tenant {tenant} "
+                f"({text[:300]}): check the tenant, --entra-login-url and the network; "
+                "nothing was written"
+            ) from None
+
+
+def _trusted() -> ssl.SSLContext | bool:
+    """Every CA bundle the environment names: $SSL_CERT_FILE / $SSL_CERT_DIR (what httpx
+    reads for every other request) and $REQUESTS_CA_BUNDLE / $CURL_CA_BUNDLE (what MSAL's own
+    client, requests, reads); none named: the bundled certifi store."""
+    named = [os.environ.get(name, "") for name in BUNDLE_VARIABLES]
+    bundles = list(dict.fromkeys(path for path in named if path))
+    if not bundles:
+        return True
+    context = ssl.create_default_context(cafile=None)
+    for bundle in bundles:
+        try:
+            if os.path.isdir(bundle):
+                context.load_verify_locations(capath=bundle)
+            else:
+                context.load_verify_locations(cafile=bundle)
+        except (OSError, ssl.SSLError) as error:
+            raise SourceSpecError(
+                f"the CA bundle {bundle!r} (named by ${' or $'.join(BUNDLE_VARIABLES)}) "
+                f"cannot be read ({error}): point the variable at a PEM file of certificates, "
+                "or unset it"
+            ) from None
+    return context
+
+
+def _cause(error: BaseException) -> str:
+    """Entra's own reason ("AADSTS90002: Tenant ... not found.") where MSAL wrapped one (its
+    discovery error keeps the answer in the exception it replaced), else the error, one line."""
+    chain: list[BaseException] = []
+    found: BaseException | None = error
+    while found is not None and found not in chain:
+        chain.append(found)
+        found = found.__cause__ or found.__context__
+    for one in chain:
+        reason = AADSTS.search(str(one))
+        if reason:
+            return reason.group(0).strip()
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def _application(base: str, tenant: str, client_id: str, http: httpx.Client,
+                 secret: str = "") -> Any:
+    """A public (no secret) or confidential MSAL application for this tenant."""
+    import msal
+
+    options: dict[str, Any] = {
+        "authority": f"{base}/{tenant}",
+        "http_client": http,
+        "instance_discovery": False,  # the authority is the one given, not looked up
+        "token_cache": msal.TokenCache(),  # in memory, gone with the application
+    }
+    if secret:
+        return msal.ConfidentialClientApplication(client_id, client_credential=secret,
+                                                  **options)
+    return msal.PublicClientApplication(client_id, **options)
+
+
+def refusal(result: dict[str, Any], tenant: str, client_id: str, secret: str = "") -> str:
+    """What Entra's error answer means and what to do, in one line."""
+    codes = [c for c in result.get("error_codes") or [] if isinstance(c, int)]
+    error = str(result.get("error") or "")
+    codes.append(END_OF_POLLING.get(error, 0))
+    advice = next((ADVICE[c] for c in codes if c in ADVICE), "")
+    reason = str(result.get("error_description") or error or "no reason given")
+    reason = redact(reason.splitlines()[0] if reason.strip() else reason, secret)
+    if advice:
+        said = advice.format(client_id=client_id, tenant=tenant)
+        return f"{said} ({reason}); nothing was written"
+    return (
+        f"Entra ID refused the sign-in of app {client_id} in tenant {tenant} ({error}: "
+        f"{reason}); check the tenant, the client id and the app's permission {PERMISSION}; "
+        "nothing was written"
+    )
 
 
 def client_credentials(login_url: str, tenant: str, client_id: str, secret: str) -> str:
     """The client-credentials grant: the app's own token, for unattended runs."""
-    base = checked_url(login_url, "Microsoft sign-in", insecure_http=False)
-    form = {"grant_type": "client_credentials", "client_id": client_id,
-            "client_secret": secret, "scope": SCOPE}
-    status, body = _post(f"{base}/{tenant}/oauth2/v2.0/token", form, secret)
-    token = body.get("access_token")
-    if status == 200 and isinstance(token, str) and token:
+    base = login_base(login_url)
+    with _signing_in(base, tenant, secret) as http:
+        app = _application(base, tenant, client_id, http, secret)
+        result = app.acquire_token_for_client(scopes=[SCOPE])
+    token = result.get("access_token") if isinstance(result, dict) else None
+    if isinstance(token, str) and token:
         return token
-    raise SourceError(
-        f"Microsoft sign-in at {base} refused the client credentials of {client_id} for tenant "
-        f"{tenant} ({status} {_reason(body, secret)}): check the client id and secret; "
-        "nothing was written"
-    )
+    raise SourceError(refusal(result if isinstance(result, dict) else {}, tenant, client_id,
+                              secret))
 
 
 def device_code_token(
     login_url: str, tenant: str, client_id: str, show: Callable[[str, str], None],
     cancelled: Callable[[], bool] | None = None,
 ) -> str:
-    """The device authorization grant: show (message, code), poll until the admin signed in
-    (or `cancelled` says to stop)."""
-    base = checked_url(login_url, "Microsoft sign-in", insecure_http=False)
-    status, start = _post(f"{base}/{tenant}/oauth2/v2.0/devicecode",
-                          {"client_id": client_id, "scope": SCOPE})
-    device = start.get("device_code")
-    if status != 200 or not isinstance(device, str):
-        raise SourceError(
-            f"Microsoft sign-in at {base} refused a device code for {client_id} in tenant "
-            f"{tenant} ({status} {_reason(start)}): check that the app allows public client "
-            "flows; nothing was written"
-        )
-    code = str(start.get("user_code") or "")
-    show(str(start.get("message") or f"Open {start.get('verification_uri')} and enter the code "
-                                      f"{code} to sign in."), code)
-    interval = float(start.get("interval") or 5)
-    deadline = source_http.now() + float(start.get("expires_in") or 900)
-    form = {"grant_type": DEVICE_GRANT, "client_id": client_id, "device_code": device}
-    while source_http.now() < deadline:
+    """The device-code flow: show (message, code), then poll until the admin signed in, the
+    code expired, or `cancelled` says to stop (looked at every second)."""
+    base = login_base(login_url)
+    with _signing_in(base, tenant) as http:
+        app = _application(base, tenant, client_id, http)
+        flow = app.initiate_device_flow(scopes=[SCOPE])
+        if not flow.get("user_code"):
+            raise SourceError(refusal(flow, tenant, client_id))
+        code = str(flow["user_code"])
+        show(str(flow.get("message") or f"Open {flow.get('verification_uri')} and enter the "
+                                         f"code {code} to sign in."), code)
+        deadline = source_http.now() + float(flow.get("expires_in") or 900)
+        while True:
+            # the interval before every poll (RFC 8628 3.5; after slow_down MSAL added 5 s)
+            _wait(float(flow.get("interval") or 5), cancelled)
+            if source_http.now() >= deadline:
+                raise SourceError(refusal({"error": "expired_token"}, tenant, client_id))
+            # one poll, no waiting inside MSAL: the waits are here, so Cancel is looked at
+            result = app.acquire_token_by_device_flow(flow, exit_condition=lambda flow: True)
+            token = result.get("access_token")
+            if isinstance(token, str) and token:
+                return token
+            if result.get("error") not in ("authorization_pending", "slow_down"):
+                raise SourceError(refusal(result, tenant, client_id))
+
+
+def _wait(seconds: float, cancelled: Callable[[], bool] | None) -> None:
+    """Wait between two polls, a second at a time, stopping when the admin cancels."""
+    while True:
         if cancelled is not None and cancelled():
             raise SourceCancelled("the sign-in was cancelled")
-        source_http.pause(interval)
-        status, body = _post(f"{base}/{tenant}/oauth2/v2.0/token", form)
-        token = body.get("access_token")
-        if status == 200 and isinstance(token, str) and token:
-            return token
-        error = body.get("error")
-        if error == "slow_down":
-            interval += 5  # RFC 8628: wait longer between polls
-        elif error != "authorization_pending":
-            raise SourceError(
-                f"the sign-in for {client_id} in tenant {tenant} did not complete "
-                f"({error or status}: {_reason(body)}); run the command again to get a new "
-                "code; nothing was written"
-            )
-    raise SourceError(
-        "the device code expired before the sign-in was completed: run the command again to "
-        "get a new code; nothing was written"
-    )
+        if seconds <= 0:
+            return
+        step = min(seconds, POLL_STEP)
+        source_http.pause(step)
+        seconds -= step

@@ -37,7 +37,6 @@ def now() -> float:
     return time.time()
 
 
-
 class Vendor(Protocol):
     """What differs between identity providers."""
 
@@ -71,6 +70,7 @@ class SourceHttp:
         max_response_mb: float = MAX_RESPONSE_MB,
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.vendor = vendor
         self.base_url = checked_url(base_url, vendor.name, insecure_http)
@@ -83,6 +83,7 @@ class SourceHttp:
         self.clock = clock or now
         self.requests = 0
         self.waited = 0.0
+        self.deadline = deadline  # seconds of waiting the whole read may spend (--deadline)
 
     def close(self) -> None:
         self._client.close()
@@ -149,11 +150,19 @@ class SourceHttp:
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
     def wait(self, seconds: float) -> None:
+        """Wait as the vendor asks, within MAX_WAIT at once and the read's deadline in all."""
         if seconds > MAX_WAIT:
             raise SourceError(
                 f"{self.vendor.name} at {self.base_url} asks to wait {seconds:,.0f} s before "
                 f"the next request (more than {MAX_WAIT:.0f} s): stopped, nothing was written; "
                 "run again later"
+            )
+        if self.deadline is not None and self.waited + seconds > self.deadline:
+            raise SourceError(
+                f"{self.vendor.name} at {self.base_url} asks to wait {seconds:,.0f} s more, "
+                f"past the deadline of {self.deadline:,.0f} s for waiting on its rate limit "
+                f"({self.waited:,.0f} s waited): stopped, nothing was written; run again later "
+                "or give a longer --deadline"
             )
         seconds = max(seconds, 0.0)
         self.waited += seconds

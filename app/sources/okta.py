@@ -2,8 +2,12 @@
 
 GET {org}/api/v1/users?limit=200, following the `Link: <…>; rel="next"` header as given
 (a list ending on a page boundary ends with an empty page). Every answer carries
-X-Rate-Limit-Remaining and X-Rate-Limit-Reset (epoch seconds): at 0 remaining the next
-request waits for the reset, and a 429 (no Retry-After at Okta) waits for it too.
+X-Rate-Limit-Limit, X-Rate-Limit-Remaining and X-Rate-Limit-Reset (epoch seconds) of a
+per-minute limit the whole org shares (developer.okta.com, "Rate limits"): while more than a
+tenth of the window is left the pages follow at once; below, the requests left are spread
+evenly over the time to the reset (other integrations of the org keep some); with none left
+the next request waits for the reset, and so does a 429 (Okta sends no Retry-After). Every
+wait counts against the read's deadline.
 The attribute is a path such as `profile.department` (a bare name means `profile.NAME`).
 Email: `profile.email`, else `profile.login`; status: `status` (ACTIVE, SUSPENDED, ...).
 
@@ -117,8 +121,11 @@ def read_okta(
         return user_list(users, "okta", okta.base_url, path, separator)
 
 
+LOW_SHARE = 0.1  # below this share of the window left, the requests are spread to the reset
+
+
 class Pacing:
-    """The next page's link, after waiting for the reset when the limit is spent."""
+    """The next page's link, after the wait the rate-limit headers ask for (`pace`)."""
 
     def __init__(self, okta: SourceHttp) -> None:
         self.okta = okta
@@ -127,13 +134,27 @@ class Pacing:
         link = page.response.links.get("next", {}).get("url")
         if not link:
             return None
-        headers = page.response.headers
-        remaining = seconds_or_none(headers.get("X-Rate-Limit-Remaining"))
-        if remaining is not None and remaining <= 0:
-            wait = self.okta.vendor.wait_after(page.response, self.okta.clock())
-            if wait:
-                self.okta.wait(wait)
+        wait = pace(page.response.headers, self.okta.clock())
+        if wait > 0:
+            self.okta.wait(wait)
         return str(link)
+
+
+def pace(headers: httpx.Headers, now: float) -> float:
+    """Seconds to wait before the next request: none while the window has room; the time to
+    the reset divided by the requests left once they are few (at most a tenth of the limit,
+    or 1 where no limit is given); to the reset (whole seconds, so 1 s more) when none are."""
+    remaining = seconds_or_none(headers.get("X-Rate-Limit-Remaining"))
+    reset = seconds_or_none(headers.get("X-Rate-Limit-Reset"))
+    if remaining is None or reset is None:
+        return 0.0
+    to_reset = max(reset - now, 0.0)
+    if remaining <= 0:
+        return to_reset + 1.0
+    limit = seconds_or_none(headers.get("X-Rate-Limit-Limit")) or 0.0
+    if remaining > max(limit * LOW_SHARE, 1.0):
+        return 0.0
+    return to_reset / remaining
 
 
 def page_users(page: Page, where: str) -> list[dict[str, Any]]:

@@ -74,6 +74,9 @@ def _email(resource: dict[str, Any], match_attribute: str) -> str:
     return values[0] if values else ""
 
 
+Listed = Callable[[list[dict[str, Any]], int, tuple[str, ...]], None]
+
+
 def read_scim(
     client: ScimClient,
     attribute: str,
@@ -81,17 +84,28 @@ def read_scim(
     separator: str = "",
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    *,
+    also: tuple[str, ...] = (),
+    listed: Listed | None = None,
+    parallel: int = 1,
 ) -> tuple[UserList, SourceInfo]:
-    """Every user of the server with their value; pages by startIndex (ScimClient)."""
+    """Every user of the server with their value; pages by startIndex (ScimClient), up to
+    `parallel` at once once the total is known. `also`: more attributes to ask for;
+    `listed(resources, totalResults, attributes)` is given the listing, so a sync to the same
+    server reads its users from it instead of again."""
     where = client.where("GET", "/Users")
-    params = {"attributes": ",".join((*BASE_ATTRIBUTES, attribute))}
+    attributes = tuple(dict.fromkeys((*BASE_ATTRIBUTES, attribute, *also)))
+    params = {"attributes": ",".join(attributes)}
     resources: list[dict[str, Any]] = []
-    for page, total in client.iter_pages("/Users", params):
+    total = 0
+    for page, total in client.iter_pages("/Users", params, parallel=parallel):
         resources.extend(page)
         if progress is not None:
             progress(len(resources), total)
         if cancelled is not None and cancelled():
             raise SourceCancelled(f"reading {client.base_url} was cancelled")
+    if listed is not None:
+        listed(resources, total, attributes)
     return user_list(
         source_users(resources, attribute, match_attribute, _groups_by_user(client, resources),
                      where),

@@ -8,7 +8,7 @@ import unicodedata
 
 from app.core.idp_rules import entra_dynamic, entra_expression, google_dynamic, okta
 from app.core.idp_rules.model import Format, PlannedRow, Refusal, Rules
-from app.core.idp_rules.regex_ast import Node
+from app.core.idp_rules.regex_ast import Node, backtracking_risk
 from app.core.idp_rules.render import CannotRender, Flavour, render
 from app.core.idp_rules.row_regex import Matching, Unexpressible, row_tree
 from app.core.mapping import Mapping, MappingRow
@@ -26,6 +26,12 @@ LIMITS = {
     Format.ENTRA_DYNAMIC: entra_dynamic.LIMIT,
     Format.OKTA_GROUP_RULES: okta.LIMIT,
     Format.GOOGLE_DYNAMIC: google_dynamic.LIMIT,
+}
+RISKS = {
+    "nested": "the pattern repeats a part whose own repetition can also take where one pass"
+    " ends and the next begins, as (a+)+ does",
+    "choice": "the pattern repeats a choice whose options can begin with the same character,"
+    " as (a|ab)* does",
 }
 DEFAULT_ATTRIBUTE = "department"
 _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -49,12 +55,22 @@ def matching_for(fmt: Format, mapping: Mapping, strict: bool = True) -> Matching
 
 
 def row_problem(fmt: Format, row: MappingRow, matching: Matching) -> tuple[Node | None, str]:
-    """The row's tree for this format and, where it is not exact, why ("" when it is)."""
+    """The row's tree for this format and, where it is not exact, why ("" when it is); no
+    tree where none may be written, even approximately (one a backtracking target could
+    spend exponential time on)."""
+    flavour = FLAVOURS[fmt]
     try:
         tree = row_tree(row, matching)
-        render(tree, FLAVOURS[fmt])
+        render(tree, flavour)
     except (Unexpressible, CannotRender) as error:
         return None, str(error)
+    risk = backtracking_risk(tree) if flavour is not Flavour.RE2 else None
+    if risk:
+        return None, (
+            f"{RISKS[risk]}: {flavour}, which backtracks, could take exponential time on a"
+            " value that almost matches, so no rule is written for this row (its users go"
+            " to a later row or the default group)"
+        )
     if fmt is Format.ENTRA_DYNAMIC:
         return tree, entra_dynamic.case_problem(tree) or ""
     return tree, ""

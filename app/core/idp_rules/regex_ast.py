@@ -183,3 +183,66 @@ def adjacent(node: Node, left: CharSet, right: CharSet) -> bool:
                 and first_chars(inner).intersects(right)
             )
     raise TypeError(node)
+
+
+def backtracking_risk(node: Node) -> str | None:
+    """Why a backtracking engine (.NET for Entra, Java for Okta) could take exponential time
+    on a value that almost matches, or None: a repetition of a part that can be split into
+    passes in many ways, because an inner repetition can also take where one pass ends and
+    the next begins (`(a+)+`, `(.*a)+`), or because two options of a choice begin alike
+    (`(a|ab)*`). RE2 (Google) is immune; GroupMap's own patterns run on RE2 too."""
+    match node:
+        case Repeat(inner, _, high) if high is None or high >= 2:
+            edges = first_chars(inner), last_chars(inner)
+            for inside in _variable_repeats(inner):
+                taken = _union(char_sets(inside.node))
+                if taken.intersects(edges[0]) and taken.intersects(edges[1]):
+                    return "nested"
+            if any(_alike(options) for options in _choices(inner)):
+                return "choice"
+            return backtracking_risk(inner)
+        case Repeat(inner, _, _):
+            return backtracking_risk(inner)
+        case Seq(items) | Alt(items):
+            return next((risk for i in items if (risk := backtracking_risk(i))), None)
+    return None
+
+
+def _union(sets: list[CharSet]) -> CharSet:
+    result = CharSet()
+    for chars in sets:
+        result = result.union(chars)
+    return result
+
+
+def _variable_repeats(node: Node) -> list[Repeat]:
+    """The repetitions inside `node` whose count varies (`+`, `*`, `{1,3}`, not `{2}`)."""
+    match node:
+        case Repeat(inner, low, high):
+            own = [node] if high is None or high > low else []
+            return own + _variable_repeats(inner)
+        case Seq(items) | Alt(items):
+            return [r for i in items for r in _variable_repeats(i)]
+    return []
+
+
+def _choices(node: Node) -> list[tuple[Node, ...]]:
+    """The options of every choice inside `node`."""
+    match node:
+        case Alt(options):
+            return [options] + [c for o in options for c in _choices(o)]
+        case Seq(items):
+            return [c for i in items for c in _choices(i)]
+        case Repeat(inner, _, _):
+            return _choices(inner)
+    return []
+
+
+def _alike(options: tuple[Node, ...]) -> bool:
+    """Two options that can begin with the same character (or both match nothing)."""
+    starts = [first_chars(o) for o in options]
+    empty = [nullable(o) for o in options]
+    return any(
+        starts[i].intersects(starts[j]) or (empty[i] and empty[j])
+        for i in range(len(options)) for j in range(i + 1, len(options))
+    )

@@ -50,6 +50,11 @@ class ConnectionProfile:
     max_changes_per_hour: float = 0.0  # membership changes; 0: the preset's, else no budget
     source: str = ""  # where the users come from unattended: "entra:department" (app/sources)
     source_url: str = ""  # that source's URL: Graph's (default) or the Okta org's
+    # an Entra source's app for unattended sign-in (its client secret is in the keyring,
+    # entra:CLIENT_ID) and the sign-in URL, empty for https://login.microsoftonline.com
+    entra_tenant: str = ""
+    entra_client_id: str = ""
+    entra_login_url: str = ""
     notify: str = ""  # a webhook told when an unattended run fails or leaves work
 
     def sync_settings(self, token: str | None) -> SyncSettings:
@@ -111,11 +116,13 @@ def read_connections(path: Path | None = None) -> list[ConnectionProfile]:
 
 
 def write_connections(profiles: list[ConnectionProfile], path: Path | None = None) -> None:
-    """Replace the saved connections, atomically (never a token: profiles hold none)."""
+    """Replace the saved connections, atomically (never a token: profiles hold none), readable
+    by the user alone: a webhook URL lets whoever reads it post to the channel."""
     path = path or connections_path()
     os.makedirs(path.parent, exist_ok=True)
     data = {"format": FORMAT, "version": VERSION, "connections": [asdict(p) for p in profiles]}
     atomic_write_bytes(path, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode())
+    os.chmod(path, 0o600)  # later writes keep it (the atomic write keeps the mode it replaces)
 
 
 def find_connection(name: str, path: Path | None = None) -> ConnectionProfile:

@@ -259,9 +259,15 @@ class ScimClient:
         return self.list_resources("/Users", params)
 
     def list_groups(
-        self, members: bool = False, parallel: int = 1, kind: str | None = None
+        self,
+        members: bool = False,
+        parallel: int = 1,
+        kind: str | None = None,
+        attributes: str | None = None,
     ) -> list[dict[str, Any]]:
+        """Every group; `attributes` asks for these by name (members returned on request)."""
         params = None if members else {"excludedAttributes": "members"}
+        params = {"attributes": attributes} if attributes else params
         return self.list_resources("/Groups", params, parallel, kind)
 
     def search(
@@ -326,12 +332,14 @@ class ScimClient:
         return exact[0] if exact else None
 
     def get_group(
-        self, group_id: str, kind: str | None = None
+        self, group_id: str, kind: str | None = None, attributes: str | None = None
     ) -> tuple[dict[str, Any], str | None]:
         """The group with its members, and its version (ETag) for If-Match (kind: how the
-        read is counted, e.g. "read_back")."""
+        read is counted, e.g. "read_back"; attributes: asked by name, for a server that
+        returns `members` on request only)."""
         path = resource_path("/Groups", group_id)
-        response = self._t.send("GET", path, kind=kind)
+        params = {"attributes": attributes} if attributes else None
+        response = self._t.send("GET", path, params=params, kind=kind)
         where = self.where("GET", path)
         body = answers.as_object(self._body("GET", path, response) or {}, where)
         meta = body.get("meta")

@@ -55,3 +55,23 @@ class Features:
             etag=flag("etag", False),
             sort=flag("sort", False),
         )
+
+
+GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def members_returned(schema: object, where: str = "/Schemas") -> str:
+    """What the server's Group schema (/Schemas) says of `members`' `returned`: "always",
+    "default", "request", "never", or "" where it does not say (RFC 7643 7)."""
+    schema = answers.as_object(schema, where)
+    resources = schema.get("Resources")
+    found = answers.objects(resources, where, "Resources") if resources is not None else [schema]
+    for entry in found:
+        if entry.get("id") != GROUP_SCHEMA:
+            continue
+        attributes = answers.objects(entry.get("attributes") or [], where, "attributes")
+        for attribute in attributes:
+            if str(attribute.get("name", "")).lower() == "members":
+                returned = attribute.get("returned")
+                return returned.lower() if isinstance(returned, str) else ""
+    return ""

@@ -7,6 +7,10 @@ what came before (a server ignoring startIndex), or a walk longer than the pages
 max(totalResults, expected) need twice plus 10 (a server paging forever), is an error. A page
 shorter than the first leaves a gap before the next start, so the walk goes on one page after
 another from its end.
+
+Without totalResults (RFC 7644 requires it; some servers leave it out) the walk ends at the
+first empty page or the first page shorter than the first, and where nothing says how many
+resources to expect (the group list), at UNTOLD_PAGES pages rather than the 10,000 ceiling.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from app.scim.http import answers
 from app.scim.http.errors import BadAnswer
 
 Page = tuple[list[dict[str, Any]], list[str], int | None]  # resources, their ids, totalResults
+UNTOLD_PAGES = 1_000  # no totalResults and nothing expected: a list longer is paging forever
 
 
 class PageWalk:
@@ -39,6 +44,7 @@ class PageWalk:
         self.count, self.expected, self.limit = count, expected, max_pages
         self.seen: set[str] = set()
         self.pages = 0
+        self.first = 0  # resources on the first page
 
     def get(self, start: int) -> Page:
         """One page, its JSON types checked (safe to call from several threads)."""
@@ -54,9 +60,13 @@ class PageWalk:
         fresh = [r for r, rid in zip(resources, ids, strict=True) if rid not in self.seen]
         self.seen.update(ids)
         self.pages += 1
+        if self.pages == 1:
+            self.first = len(resources)
         if self.pages == 1 and resources and (total is not None or self.expected):
             known = max(total or 0, self.expected)
             self.limit = min(self.limit, math.ceil(known / len(resources)) * 2 + 10)
+        elif self.pages == 1 and total is None:
+            self.limit = min(self.limit, UNTOLD_PAGES)
         if resources and not fresh:
             raise BadAnswer(
                 f"{self.where} the same resources again at startIndex {start} (it ignores "
@@ -72,6 +82,8 @@ class PageWalk:
         resources, _, total = page
         if not resources or (total is not None and len(self.seen) >= total):
             return True
+        if total is None and self.pages > 1 and len(resources) < self.first:
+            return True  # no total said: a short page is the last
         if self.pages >= self.limit:
             raise BadAnswer(
                 f"{self.where} page after page: {self.pages} pages and {len(self.seen)} "
@@ -80,6 +92,8 @@ class PageWalk:
                     f" where totalResults says {total}"
                     if total is not None
                     else f", no totalResults, {self.expected:,} looked for"
+                    if self.expected
+                    else ", no totalResults (RFC 7644 requires it)"
                 )
                 + " without an end; stopped reading, nothing was changed: report it to "
                 "the vendor"

@@ -48,6 +48,9 @@ class SyncPlan:
     current_memberships: int = 0
     attribute_values: dict[str, str] = field(default_factory=dict)  # email -> new value ("" clears)
     conflicts: dict[str, str] = field(default_factory=dict)  # email -> why it is left alone
+    # A replayed plan's reason for every addition and every removal ("run 12 removed them"):
+    # it has no mapping to explain them with.
+    replay_reasons: dict[str, str] = field(default_factory=dict)  # "add" / "remove" -> why
 
     @classmethod
     def replayed(
@@ -59,9 +62,11 @@ class SyncPlan:
         users: UserList,
         current_memberships: int,
         groups_to_create: list[str] | None = None,
+        reasons: dict[str, str] | None = None,
     ) -> SyncPlan:
         """A plan of changes decided elsewhere (a saved plan, an undo's inverse), not by the
-        engine: it is executed, guarded, verified and journaled like any sync."""
+        engine: it is executed, guarded, verified and journaled like any sync. `reasons`:
+        why each addition ("add") and each removal ("remove") is made."""
         return cls(
             groups_to_create=list(groups_to_create or []),
             adds=adds,
@@ -72,6 +77,7 @@ class SyncPlan:
             settings=settings,
             users=users,
             current_memberships=current_memberships,
+            replay_reasons=dict(reasons or {}),
         )
 
     @property
@@ -155,7 +161,17 @@ class SyncPlan:
         if self.conflicts:
             lines.append(f"Left alone ({len(self.conflicts)}):")
             lines += [f"  ! {email}: {why}" for email, why in self.conflicts.items()]
+        unseen = self.unseen_groups()
+        if unseen:
+            lines.append(f"Not to be written ({len(unseen)}), their members unseen:")
+            lines += [f"  ! {why}" for why in unseen]
         return "\n".join(lines)
+
+    def unseen_groups(self) -> list[str]:
+        """Why each group with planned changes will not be written: no read shows its members
+        (the executor refuses it, app/scim/sync/gate.py `unseen`)."""
+        return [why for group, why in self.state.groups_unseen.items()
+                if self.adds.get(group) or self.removes.get(group)]
 
 
 def plan_sync(

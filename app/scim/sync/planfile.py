@@ -274,4 +274,6 @@ def sync_plan(saved: SavedPlan, settings: SyncSettings) -> SyncPlan:
         adds, removes, state, settings, users,
         int(saved.content["guard"]["current_memberships"]),
         groups_to_create=[op["group"] for op in saved.operations if op["op"] == "create"],
+        reasons={change: f"in plan {saved.code}, made {saved.content['created']}"
+                 for change in ("add", "remove")},
     )

@@ -29,8 +29,8 @@ from app.io.journal import (
     list_runs,
     os_user,
     read_run,
-    when,
 )
+from app.io.journal_text import when
 from app.scim.config.settings import SyncSettings
 from app.scim.sync.plan import Drift, SyncPlan
 
@@ -72,6 +72,7 @@ class RunJournal:
         counted: bool = True,
         source: SourceRecord | None = None,
         guards: dict[str, Any] | None = None,
+        requests: dict[str, int] | None = None,
     ) -> RunJournal:
         """Open a new run's journal and write its start and plan records.
 
@@ -79,7 +80,9 @@ class RunJournal:
         export's counts are left out and the run is never the source guard's reference.
         `undoes` (a run id) and `applies` (a plan code) name what the run is; `source` the
         live source the users were read from (kind, URL, attribute, users); `guards`, what
-        was overridden (app/scim/sync/guards.py, `plan_guards`), is a record of its own. Raises
+        was overridden (app/scim/sync/guards.py, `plan_guards`), is a record of its own, and
+        so is how the server was read (`reads`: `requests`, the requests by kind so far, and
+        how each managed group was read, bounded for thousands of groups). Raises
         JournalUnwritable (nothing sent yet) when the folder or disk cannot take the records.
         """
         run = cls(Journal.create(folder), plan)
@@ -103,6 +106,12 @@ class RunJournal:
             run.journal.write("mapping", mapping=draft_dict(mapping))
         if guards is not None:
             run.journal.write("guards", **guards)
+        if plan.state.groups_read_by or requests:
+            run.journal.write(
+                "reads",
+                requests_by_kind=dict(requests or {}),
+                groups_read=plan.state.groups_read(),
+            )
         run.journal.write(
             "plan",
             groups_to_create=list(plan.groups_to_create),

@@ -211,15 +211,8 @@ class SyncResult:
             "drift": len(self.drift),
             "left_alone": len(self.plan.conflicts),
             "requests_by_kind": dict(self.requests_by_kind),
-            "groups_read": self._groups_read(),
+            "groups_read": self.plan.state.groups_read(),
         }
-
-    def _groups_read(self) -> dict[str, Any]:
-        """How the managed groups were read: from the group list or one by one, and why."""
-        state = self.plan.state
-        ways = list(state.groups_read_by.values())
-        read = {"list": ways.count("list"), "single": ways.count("single")}
-        return {**read, "why": state.groups_judged} if state.groups_judged else read
 
     def report_frame(self) -> pd.DataFrame:
         """One row per export user: the outcome, and for a failure the server's reason."""

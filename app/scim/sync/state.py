@@ -26,8 +26,10 @@ from app.core.users import UserList, split_groups
 from app.scim.config.settings import MATCH_ATTRIBUTES, SyncProgress, SyncSettings
 from app.scim.http import answers
 from app.scim.http.client import FilterIgnored, ScimClient, attribute_values
-from app.scim.http.errors import ScimError, SyncCancelled
-from app.scim.sync.group_reads import read_groups
+from app.scim.http.errors import ScimError
+from app.scim.sync.group_reads import groups_read_json, read_groups
+from app.scim.sync.listed_users import ListedUsers
+from app.scim.sync.read_progress import ReadProgress
 
 
 @dataclass
@@ -53,16 +55,33 @@ class ServerState:
     claimed_members: dict[str, set[str]] = field(default_factory=dict)
     users_complete: bool = False  # every server user was read, and users carry `groups`
     users_read: set[str] = field(default_factory=set)  # ids of every server user read
+    users_carry_groups: bool = False  # some user read carries `groups`
     # managed group -> member ids as the group list (GET /Groups) shows them, where it does:
     # a witness independent of GET /Groups/{id}, for servers that replace whole groups
     listed_members: dict[str, set[str]] = field(default_factory=dict)
     groups_read_by: dict[str, str] = field(default_factory=dict)  # group -> "list"/"single"
     groups_judged: str = ""  # how this server's group list was judged
+    groups_basis: str = ""  # its evidence: "users" (their `groups`), "sample", or ""
+    groups_asked: str = ""  # attributes asked by name (a server returning members on request)
+    groups_fell_back: dict[str, str] = field(default_factory=dict)  # read singly -> why
+    # groups whose reads hide their members: -> why, members from users' `groups` / -> refusal
+    groups_from_users: dict[str, str] = field(default_factory=dict)
+    groups_unseen: dict[str, str] = field(default_factory=dict)  # never written to
     groups_list_trusted: bool = False  # its members may be read from the list (read-back too)
     groups_on_server: int = 0  # every group the list holds, managed or not
+    group_names: list[str] = field(default_factory=list)  # theirs (the app's group names)
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
     read_at: float = 0.0  # time.monotonic() when the read ended; 0: not read here (a file)
+    # the read's requests by kind, where its client was not the sync's (the app's journal)
+    requests_by_kind: dict[str, int] = field(default_factory=dict)
+
+    def groups_read(self) -> dict[str, Any]:
+        """How the managed groups were read (list, single, why, evidence, fell_back)."""
+        return groups_read_json(
+            self.groups_read_by, self.groups_judged, self.groups_basis, self.groups_fell_back,
+            self.groups_from_users, self.groups_unseen,
+        )
 
     def email_of_id(self) -> dict[str, str]:
         return {uid: email for email, uid in self.user_ids.items()}
@@ -116,9 +135,12 @@ def read_server_state(
     settings: SyncSettings,
     progress: Callable[[SyncProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    listed: ListedUsers | None = None,
 ) -> ServerState:
-    """The server's state for the export's users and the mapping's managed groups."""
-    return read_scope(client, users, mapping.managed_groups(), settings, progress, cancelled)
+    """The server's state for the export's users and the mapping's managed groups; `listed`:
+    the server's users as the `scim:` source read them just before (not listed again)."""
+    return read_scope(client, users, mapping.managed_groups(), settings, progress, cancelled,
+                      listed)
 
 
 def read_scope(
@@ -128,22 +150,15 @@ def read_scope(
     settings: SyncSettings,
     progress: Callable[[SyncProgress], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    listed: ListedUsers | None = None,
 ) -> ServerState:
     """The server's state for these users and these managed groups (the write gate reads a
     plan's scope again with it)."""
-    started = time.monotonic()
     state = ServerState(managed=list(managed))
     if settings.target == "groups":
         _stop_if_same_name(state.managed)
 
-    def check() -> None:
-        if cancelled is not None and cancelled():
-            raise SyncCancelled("cancelled while reading the server; nothing was written")
-
-    def report(done: int, total: int) -> None:
-        if progress is not None:
-            progress(SyncProgress(done, max(total, done), time.monotonic() - started, "read"))
-
+    reads = ReadProgress(progress, cancelled)  # pages read of pages known, and Cancel
     features = client.features()
     attribute = settings.filter_attribute
     wanted: dict[str, str] = {}  # key -> export email as written
@@ -172,17 +187,24 @@ def read_scope(
                 candidates.setdefault(key, {})[user_id] = resource
 
     query = {"attributes": ",".join(attributes)}
-    pages = client.iter_pages("/Users", query, expected=len(wanted), parallel=settings.concurrency)
+    if listed is not None and listed.covers(attributes):
+        pages = listed.pages()
+    else:
+        pages = client.iter_pages("/Users", query, expected=len(wanted),
+                                  parallel=settings.concurrency)
     first, total = next(pages, ([], 0))
     for resource in first:
         take(resource)
     page_size = max(len(first), 1)
     pages_left = math.ceil(max(0, total - len(first)) / page_size)
+    reads.expect(1 + pages_left)
+    reads.read()
     missing = [key for key in wanted if key not in candidates]
     if missing and features.filter and len(missing) < pages_left:
         try:
             written = [wanted[key] for key in missing]
-            _read_by_filter(client, settings, attributes, written, take, report, cancelled)
+            reads.expect(len(written) - pages_left)  # lookups instead of the pages left
+            _read_by_filter(client, settings, attributes, written, take, reads)
             state.read_by = "filter"
         except FilterIgnored:
             pass
@@ -190,19 +212,17 @@ def read_scope(
             if exc.status != 400:  # a filter this server cannot answer: list and compare here
                 raise
     if any(key not in candidates for key in wanted):  # pages are read ahead: none needlessly
-        done = 1
-        for page, total in pages:
-            done += 1
+        for page, _ in pages:
             for resource in page:
                 take(resource)
-            report(done, math.ceil(total / page_size))
-            check()
+            reads.read()
             if all(key in candidates for key in wanted):
                 break
     # read to the end (totalResults users): their `groups` say who is in which group
     state.users_complete = carry_groups and len(state.users_read) >= total
+    state.users_carry_groups = carry_groups
     pages.close()
-    check()
+    reads.check()
 
     resources = _resolve_users(wanted, candidates, attribute, state)
     if any("groups" in r for r in resources.values()):
@@ -221,8 +241,8 @@ def read_scope(
             state.attribute_values[key] = read_attribute(account, str(settings.attribute))
     _stop_if_nobody_found(client, settings, wanted, state)
     if settings.target == "groups":
-        _read_groups(client, settings, state)
-    check()
+        _read_groups(client, settings, state, reads)
+    reads.check()
     state.read_at = time.monotonic()
     return state
 
@@ -302,8 +322,7 @@ def _read_by_filter(
     attributes: list[str],
     missing: list[str],
     take: Callable[[dict[str, Any]], None],
-    report: Callable[[int, int], None],
-    cancelled: Callable[[], bool] | None,
+    reads: ReadProgress,
 ) -> None:
     """One filter per export email, spelled as the export writes it.
 
@@ -312,11 +331,10 @@ def _read_by_filter(
     a lower-case spelling is tried after it finds nobody.
     """
     attribute = settings.filter_attribute
-    done = 0
     ignored = threading.Event()  # one ignored filter is enough: the others are not sent
 
     def find(email: str) -> list[dict[str, Any]]:
-        if ignored.is_set() or (cancelled is not None and cancelled()):
+        if ignored.is_set() or reads.is_cancelled():
             return []
         try:
             found = client.find_users(attribute, email, attributes)
@@ -329,10 +347,9 @@ def _read_by_filter(
 
     with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
         for found in pool.map(find, missing):
-            done += 1
             for resource in found:
                 take(resource)
-            report(done, len(missing))
+            reads.read()
 
 
 def _stop_if_same_name(managed: list[str]) -> None:
@@ -349,18 +366,24 @@ def _stop_if_same_name(managed: list[str]) -> None:
         )
 
 
-def _read_groups(client: ScimClient, settings: SyncSettings, state: ServerState) -> None:
+def _read_groups(
+    client: ScimClient, settings: SyncSettings, state: ServerState, reads: ReadProgress
+) -> None:
     """The managed groups with their members: from the group list where this server's list
     is trusted, else one read per group (app/scim/sync/group_reads.py)."""
     users = state.users_read if state.users_complete else None
-    read = read_groups(client, state.managed, settings.concurrency, state.claimed_members, users)
+    read = read_groups(client, state.managed, settings.concurrency, state.claimed_members,
+                       users, reads, state.users_carry_groups)
     for name, group_id in read.ids.items():
         state.groups[name] = ServerGroup(group_id, name, read.members[name], read.versions[name])
     state.listed_members = read.listed
     state.groups_read_by = read.read_by
     state.groups_judged = read.why
+    state.groups_fell_back = read.fell_back
+    state.groups_from_users, state.groups_unseen = read.from_users, read.unseen
+    state.groups_basis, state.groups_asked = read.basis, read.attributes
     state.groups_list_trusted = read.list_trusted
-    state.groups_on_server = read.on_server
+    state.groups_on_server, state.group_names = read.on_server, read.names
 
 
 def export_groups_of(users: UserList) -> dict[str, tuple[str, ...]]:

@@ -116,7 +116,9 @@ def _listed_groups(
     try:  # a failure or a cancel here leaves each group to its own read (or to none)
         if changed <= max(1, -(-on_server // max(1, client.page_size()))):
             return {}
-        groups = client.list_groups(members=True, parallel=concurrency, kind="read_back")
+        groups = client.list_groups(
+            members=True, parallel=concurrency, kind="read_back", attributes=state.groups_asked
+        )
     except ScimError:
         return {}
     return {str(g.get("id")): g for g in groups if has_members(g)}
@@ -164,7 +166,7 @@ def read_back(
             return
         try:
             body = proven(from_list.get(group_ids[group]), group) or client.get_group(
-                group_ids[group], kind="read_back"
+                group_ids[group], kind="read_back", attributes=plan.state.groups_asked or None
             )[0]
             # No member list: an empty group (some servers leave `members` out then), unless
             # this run added to it, when the server hides its members and nothing is known.

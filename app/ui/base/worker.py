@@ -34,12 +34,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 
 PROGRESS_INTERVAL = 0.05  # seconds between two progress signals
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A fraction 0..1 with words for it ("120 of 400 pages read"), for the status bar."""
+
+    fraction: float
+    text: str
 
 
 class TaskState:

@@ -1,8 +1,10 @@
 """Autosave of the working draft to the user data directory, and recovery after a crash.
 
 The draft is written (atomically, by app/io) every 30 s when it changed and right after each
-structural change (rows added, removed, moved, options). A small JSON beside it remembers the
-draft's own path and the open exports. A clean close deletes both.
+structural change (rows added, removed, moved, options). It holds the live source its users
+were read from, as a saved draft does (kind, URL, attribute; the separator is an option; never
+a token), so a restore reads the source again. A small JSON beside it remembers the draft's
+own path and the open exports. A clean close deletes both.
 
 Each window autosaves into files of its own (`autosave-<session>.json`), guarded by a lock
 file (QLockFile: the owner's pid and host) taken before the first write and held while the
@@ -18,6 +20,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,13 +60,15 @@ class Session:
         """Lock it: False while the window that owns it lives (here or in another process)."""
         return self.lock.isLocked() or self.lock.tryLock(0)
 
-    def write(self, mapping: Mapping, document: Document) -> None:
+    def write(
+        self, mapping: Mapping, document: Document, source: dict[str, str] | None = None
+    ) -> None:
         from app.io import atomic_write_bytes, save_draft
 
         self.folder.mkdir(parents=True, exist_ok=True)
         if not self.take():
             raise OSError(f"cannot lock {self.lock.fileName()} ({self.lock.error().name})")
-        save_draft(self.draft_file, mapping)
+        save_draft(self.draft_file, mapping, source)
         meta = {
             "draft_path": str(document.draft_path) if document.draft_path else None,
             "export_paths": [str(p) for p in document.export_paths],
@@ -99,14 +104,19 @@ class Recovered:
     export_paths: list[Path]
     saved_at: float
     session: Session  # locked by the window offering it, until it is restored or dropped
+    source: dict[str, str] | None = None  # the live source its users came from (no token)
 
 
 class Autosaver(QObject):
     failed = Signal(str)  # a save failed (full disk, read-only folder): the one-line reason
 
-    def __init__(self, document: Document, folder: Path, parent: QObject | None = None) -> None:
+    def __init__(
+        self, document: Document, folder: Path, parent: QObject | None = None,
+        source: Callable[[], dict[str, str] | None] = lambda: None,
+    ) -> None:
         super().__init__(parent)
         self.document = document
+        self.source = source  # the live source of the open users, saved with the draft
         self.folder = Path(folder)
         self.session = Session.new(self.folder)
         self._saved: Mapping | None = None
@@ -127,7 +137,8 @@ class Autosaver(QObject):
             self.save_if_changed()
 
     def exports_changed(self) -> None:
-        """Another export is open: an unsaved session's restore must reopen this one."""
+        """Other users are open (an export, a live source): an unsaved session's restore must
+        reopen or read them again."""
         if self.document.dirty:
             self.save()
 
@@ -147,7 +158,7 @@ class Autosaver(QObject):
 
     def _write(self) -> None:
         mapping = self.document.mapping
-        self.session.write(mapping, self.document)
+        self.session.write(mapping, self.document, self.source())
         self._saved = mapping
         self._shape = (len(mapping.rows), mapping.options)
 
@@ -172,6 +183,7 @@ class Autosaver(QObject):
 
 def _read(session: Session) -> Recovered | None:
     from app.io import load_draft
+    from app.io.drafts import load_draft_source
 
     try:
         mapping = load_draft(session.draft_file)
@@ -187,4 +199,5 @@ def _read(session: Session) -> Recovered | None:
         export_paths=[Path(p) for p in meta.get("export_paths", [])],
         saved_at=saved_at,
         session=session,
+        source=load_draft_source(session.draft_file),
     )

@@ -79,7 +79,8 @@ class FileController(QObject):
         self.live = LiveReads(document, editor, tasks, parent, self._say, self.show_error)
         self._source_attempt: str | None = None  # the source column of the last read
         self.recent = RecentFiles(settings, self.open_paths, parent)
-        self.autosaver = Autosaver(document, data_dir or default_data_dir(), self)
+        self.autosaver = Autosaver(document, data_dir or default_data_dir(), self,
+                                   source=self.live.source_dict)
         self.autosaver.failed.connect(
             lambda reason: self._say(f"Autosave failed: {reason}", 15000))
         document.mappingChanged.connect(self._mapping_changed)
@@ -165,8 +166,8 @@ class FileController(QObject):
         names = ", ".join(p.name for p in paths)
 
         def done(users: UserList) -> None:
+            self.live.source = None  # the users come from files now (before the autosave)
             self.document.set_users(users, paths)
-            self.live.source = None  # the users come from files now
             self._say(f"Opened {names}: {len(users):,} users.", 8000)
             for p in paths:
                 self.recent.add(p)
@@ -387,10 +388,11 @@ class FileController(QObject):
         self.editor.reset(found.mapping)
         self.document.draft_path = found.draft_path
         self.document.dirty = True
+        exports = [p for p in found.export_paths if p.exists()]
+        self.live.read_saved(None if exports else found.source)  # read again, as a draft's
         self.autosaver.save()
         if self.autosaver.draft_file.exists():  # this window's own autosave holds it now
             found.session.delete()
-        exports = [p for p in found.export_paths if p.exists()]
         if exports:
             self.import_users(exports)
         return True

@@ -41,7 +41,14 @@ def restore_question(found: Recovered, when: str) -> str:
     rows = len(found.mapping.rows)
     what = f"{name} ({rows:,} {'row' if rows == 1 else 'rows'}"
     exports = ", ".join(p.name for p in found.export_paths)
-    what += f", with {exports})" if exports else ")"
+    source = found.source
+    if exports:
+        what += f", with {exports})"
+    elif source:
+        what += (f", with the users of {source['url']} ({source['kind']}:{source['attribute']}),"
+                 " read again)")
+    else:
+        what += ")"
     return (f"GroupMap did not close properly last time. Restore {what}, autosaved at {when}?"
             "\n\nNo deletes the autosaved copy.")
 

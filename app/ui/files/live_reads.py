@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
 
@@ -20,6 +21,9 @@ from app.ui.base.document import Document
 from app.ui.base.worker import TaskRunner
 from app.ui.files.live_source_dialog import LiveRequest, LiveSourceDialog, read_task
 from app.ui.mapping.commands import MappingEditor
+
+if TYPE_CHECKING:
+    from app.scim.sync.listed_users import ListedUsers
 
 READ_EXPORT = "read-export"  # the key of an export read: opening another supersedes it
 WAIT = "Wait for the running task, or cancel it."
@@ -60,10 +64,13 @@ class LiveReads:
                 "match_attribute": self.source.match_attribute}
 
     def read_saved(self, source: dict[str, str] | None) -> None:
-        """A draft's source, read again with the token from the environment or keyring."""
+        """A draft's source (saved or autosaved), read again with the token from the
+        environment or keyring. It is the draft's source from now on, so an autosave or a
+        save made while it is read (or after the read failed) still holds it."""
         if source is not None:
-            self.read(LiveRequest(source["kind"], source["url"], "", source["attribute"],
-                                  source.get("match_attribute", "userName")))
+            self.source = LiveRequest(source["kind"], source["url"], "", source["attribute"],
+                                      source.get("match_attribute", "userName"))
+            self.read(self.source)
 
     def read_again(self) -> None:
         """File ▸ Open From ▸ Read the Source Again: the users as the source holds them now."""
@@ -80,10 +87,11 @@ class LiveReads:
             self.say(WAIT, 5000)
             return
 
-        def done(result: tuple[UserList, SourceInfo]) -> None:
-            users, info = result
-            self.document.set_users(users, [])
+        def done(result: tuple[UserList, SourceInfo, ListedUsers | None]) -> None:
+            users, info, listing = result
             self.source = replace(request, token="")  # a draft remembers it, never the token
+            # autosaved with the source set just above; a scim: listing serves the next read
+            self.document.set_users(users, [], (info.url, listing) if listing else None, info)
             if info.separator and not self.document.mapping.options.separator:
                 self.editor.set_option("separator", info.separator, "Separator of the source")
             self.say(f"Read {info.describe()}.", 8000)

@@ -1,7 +1,9 @@
-"""The connection dialog: named profiles, URL, token, target, match attribute, Test connection.
+"""The connection dialog: named profiles, URL, token, target, match attribute, pacing, the
+live source and webhook of unattended runs (app/ui/server/connection_source.py), Test
+connection.
 
 Everything a server says (its detail messages, its feature list) is shown as plain text.
-The token field is a password field; the token goes to the TokenStore, never to a file.
+The token fields are password fields; tokens go to the TokenStore, never to a file.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +34,7 @@ from app.scim.http.redact import redact
 from app.scim.http.transport import url_problem
 from app.ui.base.worker import start_task
 from app.ui.server.connection import ConnectionProfile, ConnectionStore
+from app.ui.server.connection_source import SourceFields
 from app.ui.server.sync_tasks import probe_task
 
 NEW_LABEL = "New connection…"
@@ -160,6 +164,21 @@ class ConnectionDialog(QDialog):
         form.addRow("Max r&ate:", self.max_rate)
         form.addRow("Max membership chan&ges:", self.max_changes)
         self._form = form
+        # What an unattended `sync --connection NAME` reads and whom it tells: a page of its
+        # own, so the dialog fits a 1024x640 screen with every Entra field shown.
+        unattended = QFormLayout()
+        unattended.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        unattended.addRow(plain_label(
+            "For runs without anyone, 'groupmap sync --connection NAME': where the users and "
+            "their value come from instead of an export file, and whom to tell when a run "
+            "fails or is stopped. The app opens a source with File ▸ Open From.", self))
+        self.source = SourceFields(unattended, store.tokens, self)
+        self.tabs = QTabWidget(self)
+        for title, page_form in (("Server", form), ("Unattended runs", unattended)):
+            page = QWidget(self.tabs)
+            page.setLayout(page_form)
+            self.tabs.addTab(page, title)
+        self.tabs.setToolTip("Ctrl+Tab switches between the pages")
 
         self.test_button = QPushButton("T&est connection", self)
         self.test_button.clicked.connect(self.test_connection)
@@ -183,7 +202,7 @@ class ConnectionDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addLayout(form)
+        layout.addWidget(self.tabs)
         layout.addLayout(test_row)
         layout.addWidget(self.status)
         layout.addStretch(1)
@@ -221,6 +240,7 @@ class ConnectionDialog(QDialog):
         self.vendor.setCurrentIndex(max(self.vendor.findData(profile.vendor), 0))
         self.max_rate.setValue(profile.max_rate)
         self.max_changes.setValue(profile.max_changes_per_hour)
+        self.source.load(profile)
         self.status.setText("Not tested yet.")
         self._update_target()
 
@@ -242,10 +262,9 @@ class ConnectionDialog(QDialog):
             self._on_profile_chosen()
 
     def edited_profile(self) -> ConnectionProfile:
-        """The form's fields over the loaded profile: what the form does not show (a live
-        source, a webhook) is kept."""
+        """The form's fields over the loaded profile: what the form does not show is kept."""
         loaded = self.store.get(self._loaded_name) if self._loaded_name else None
-        return replace(
+        return self.source.applied(replace(
             loaded or ConnectionProfile(name=""),
             name=self.name.text().strip(),
             url=self.url.text().strip(),
@@ -258,7 +277,7 @@ class ConnectionDialog(QDialog):
             vendor=self.vendor.currentData(),
             max_rate=self.max_rate.value(),
             max_changes_per_hour=self.max_changes.value(),
-        )
+        ))
 
     def problem(self) -> str:
         """What keeps the form from being used, or ""."""
@@ -283,14 +302,20 @@ class ConnectionDialog(QDialog):
             )
         if profile.target == TARGET_ATTRIBUTE and not profile.attribute:
             return "Enter the attribute path that holds the group on each user."
-        return ""
+        return self.source.problem(profile)
 
     # --- test and accept -----------------------------------------------------------------
+
+    def show_problem(self, problem: str) -> None:
+        """Say what to fix, on the page that holds it."""
+        self.status.setText(problem)
+        self.tabs.setCurrentIndex(1 if problem == self.source.problem(self.edited_profile())
+                                  else 0)
 
     def test_connection(self) -> None:
         problem = self.problem()
         if problem:
-            self.status.setText(problem)
+            self.show_problem(problem)
             return
         token = self.token_edit.text().strip()
         self._refocus_test = self.test_button.hasFocus()
@@ -334,7 +359,7 @@ class ConnectionDialog(QDialog):
         if not problem and not self.name.text().strip():
             problem = "Give the connection a name, for example staging or production."
         if problem:
-            self.status.setText(problem)
+            self.show_problem(problem)
             return
         profile = self.edited_profile()
         token = self.token_edit.text().strip()
@@ -344,6 +369,7 @@ class ConnectionDialog(QDialog):
         self.store.save(profile, persist=not session_only)
         remember = self.remember.isChecked() and not session_only
         self.store.tokens.set(profile.name, token, remember=remember)
+        self.source.store_token(profile, remember)
         self.store.last_used = profile.name
         self.profile, self.token = profile, token
         super().accept()

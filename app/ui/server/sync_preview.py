@@ -97,6 +97,8 @@ def plan_summary(plan) -> str:
             f"\n{plural(len(plan.not_found), 'user')} of the export "
             f"{'is' if len(plan.not_found) == 1 else 'are'} not on the server and will be skipped."
         )
+    for why in plan.unseen_groups():  # refused at the write: say so before it
+        text += f"\nNot to be written: {why}."
     return text
 
 
@@ -321,9 +323,7 @@ class PlanDialog(QDialog):
         box.setTextFormat(Qt.TextFormat.PlainText)
         action = self.sync_button.text().replace("&", "")  # "Sync now", "Undo now"…
         box.setText(f"{removal_question(self.plan, losing)} {action}?")
-        explained = self._details.evaluation is not None  # an undo's plan has no mapping
-        box.setInformativeText("This window lists each removal and why." if explained else
-                               "This window lists each removal (Show only removals).")
+        box.setInformativeText("This window lists each removal and why.")
         # Alt+Y: not the key of the window's own button, so two presses never remove
         sync = box.addButton(f"&Yes, {action[:1].lower()}{action[1:]}",
                              QMessageBox.ButtonRole.AcceptRole)
@@ -345,6 +345,7 @@ class UserDetails:
 
     def __init__(self, plan) -> None:
         self.evaluation = getattr(plan, "evaluation", None)
+        self.replayed = dict(getattr(plan, "replay_reasons", None) or {})
         users = getattr(plan, "users", None)
         if users is None or self.evaluation is None:
             self.index, self.names = None, None
@@ -370,7 +371,10 @@ class UserDetails:
         return str(self.names[position]).strip() if position >= 0 else ""
 
     def addition_reasons(self, emails: list[str]) -> list[str]:
-        """Why each user joins: the row that decides them, as the preview's Reason says."""
+        """Why each user joins: the row that decides them, as the preview's Reason says; a
+        replayed plan's own reason (an undo, a saved plan)."""
+        if "add" in self.replayed:
+            return [self.replayed["add"]] * len(emails)
         if self.index is None or self.evaluation is None:
             return [""] * len(emails)
         of_user = self.evaluation.users.profiles.of_user
@@ -378,6 +382,8 @@ class UserDetails:
                 for p in self._positions(emails)]
 
     def removal_reasons(self, group: str, emails: list[str]) -> list[str]:
+        if "remove" in self.replayed:
+            return [self.replayed["remove"]] * len(emails)
         if self.index is None:
             return [""] * len(emails)
         positions = self._positions(emails)

@@ -13,6 +13,7 @@ from app.core.users import split_groups
 from app.scim.config.connections import ConnectionProfile
 from app.scim.config.probe import describe_error, probe_server
 from app.scim.config.settings import TARGET_GROUPS
+from app.ui.base.worker import Progress
 
 
 def probe_task(state: Any, profile: ConnectionProfile, token: str) -> list[str]:
@@ -57,25 +58,31 @@ def plan_task(
     mapping: Any,
     settings: Any,
     export_paths: Sequence[str] = (),
+    listed: Any = None,
 ) -> tuple[Any, Any, list[str], dict[str, tuple[str, ...]]]:
-    """Read the server (managed groups, the export's users), plan; also list every group name.
+    """Read the server (managed groups, the export's users), plan; every group name comes
+    from the same group list (read once, with the sync's reader: pages read of pages known,
+    Cancel between pages). `listed`: the server's /Users as a `scim:` source of these users
+    just listed them (app/scim/sync/listed_users.py), so they are not listed again.
 
-    Drift leaves out what this app's journaled runs since the export explain.
+    Drift leaves out what this app's journaled runs since the export explain. The state
+    keeps the read's requests by kind: the sync writes through another client, and its
+    journal's `reads` record says what the read took.
     """
     from app.scim.sync import plan_sync, read_server_state
     from app.scim.sync.record import applied_since, discount_own_changes, export_time
 
     def progress(p: Any) -> None:
-        state.set_progress(0.9 * p.done / p.total if p.total else 0.0)
+        fraction = p.done / p.total if p.total else 0.0
+        state.set_progress(Progress(fraction, f"{p.done:,} of {p.total:,} pages read"))
 
     with profile.client(token, cancelled=state.is_cancelled) as client:
         server = read_server_state(
-            client, users, mapping, settings, progress=progress, cancelled=state.is_cancelled
+            client, users, mapping, settings, progress=progress, cancelled=state.is_cancelled,
+            listed=listed,
         )
-        names: list[str] = []
-        if profile.target == TARGET_GROUPS and not state.is_cancelled():
-            state.set_progress(0.95)
-            names = [str(g.get("displayName") or "") for g in client.list_groups()]
+        server.requests_by_kind = client.requests_by_kind()
+    names = server.group_names if profile.target == TARGET_GROUPS else []
     plan = plan_sync(users, mapping, server, settings)
     own = applied_since(settings.url, export_time(list(export_paths)))
     plan.drift = discount_own_changes(plan.drift, own, server.managed)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QPushButton
 from app.core.engine import Evaluation
 from app.ui.base.document import Document
 from app.ui.base.icons import set_icon
-from app.ui.base.worker import Task, TaskRunner
+from app.ui.base.worker import Progress, Task, TaskRunner
 
 
 class WindowStatus(QObject):
@@ -82,7 +82,13 @@ class WindowStatus(QObject):
         task.outcome.connect(self._over)
 
     def _progress(self, value: object) -> None:
-        if self.sender() is self.task and isinstance(value, float | int):
+        if self.sender() is not self.task or self.task is None:
+            return
+        if isinstance(value, Progress):  # words too: the label says how far, the bar shows it
+            self.bar.showMessage(f"{self.task.label} {value.text}")
+            self.progress.setAccessibleDescription(value.text)
+            value = value.fraction
+        if isinstance(value, float | int):
             self.progress.setValue(int(max(0.0, min(1.0, float(value))) * 1000))
 
     def _over(self, task: Task[Any], kind: str) -> None:
