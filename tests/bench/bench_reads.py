@@ -106,9 +106,9 @@ def scale_rows(n_users: int, n_groups: int, rounds: int) -> tuple[list[Row], dic
 
 def paced_rows(n_users: int, n_groups: int, unpaced: dict[str, float]) -> list[Row]:
     """The same syncs through a 3 req/s token bucket GroupMap is not told about. The least
-    time for the requests a sync needs: its reads as fast as the server answers them (the
-    unpaced run's read, `unpaced`: the bundled server's pages cost more than the limit's
-    third of a second), then its writes and read-back at the limit (the burst free)."""
+    time for the requests a sync needs: its reads at the limit or as fast as the server
+    answers them (the unpaced run's read, `unpaced`), whichever is slower, then its writes
+    and read-back at the limit (the burst free); never below the limit's time for all."""
     users, _ = bench_inputs(n_users, n_groups)
     rows = []
     with LocalScimServer(users, token=TOKEN) as server:
@@ -120,7 +120,8 @@ def paced_rows(n_users: int, n_groups: int, unpaced: dict[str, float]) -> list[R
                 exact += ", failures"
             kinds = side["kinds"]
             after_reads = kinds.get("writes", 0) + kinds.get("read_back", 0)
-            least = unpaced[what] + max(0.0, after_reads - 3.0) / 3.0
+            reads = max(unpaced[what], (side["requests"] - after_reads) / 3.0)
+            least = max(reads + (after_reads - 3.0) / 3.0, proxy.least_seconds())
             rows.append(
                 (
                     f"paced {what} sync of {n_users:,} users in {n_groups:,} groups at 3 req/s",
