@@ -81,7 +81,7 @@ def scale_rows(n_users: int, n_groups: int, rounds: int) -> tuple[list[Row], dic
             f"{first['seconds']:.1f} s ({exact}{', failures' if first['failed'] else ''}): "
             f"reads and read-back {first['read_seconds'] + first['back_seconds']:.1f} s "
             f"(sequential reader of the same pages {seq_first:.1f} s), "
-            f"writes {first['write_seconds']:.1f} s",
+            f"plan {first['plan_seconds']:.1f} s, writes {first['write_seconds']:.1f} s",
             "reads <= sequential",
         ),
         (f"first sync of {label}: peak RSS", f"{first['peak_mb']:.0f} MB", ""),
@@ -93,7 +93,8 @@ def scale_rows(n_users: int, n_groups: int, rounds: int) -> tuple[list[Row], dic
         ),
         (
             f"no-op resync of {label}: wall time",
-            f"{' / '.join(f'{t:.1f}' for t in ours)} s; sequential reader "
+            f"{' / '.join(f'{t:.1f}' for t in ours)} s (of which the read "
+            f"{' / '.join(f'{a["read_seconds"]:.1f}' for a in agains)} s); sequential reader "
             f"{' / '.join(f'{t:.1f}' for t in theirs)} s"
             + (" (runs interleaved)" if rounds > 1 else "")
             + f"; {sum(ours) / sum(theirs):.2f}x",

@@ -4,7 +4,7 @@ interpreter are its own (the bundled server and the proxies stay in the bench's 
 `python -m tests.bench.reads_child sequential|sync URL USERS GROUPS` prints one JSON object:
 sequential reads the pages a sync needs one after another (discovery, user pages, the group
 list with members); sync runs GroupMap's sync of the bench export (tests/bench/bench_reads.py)
-with the read, the writes and the read-back timed apart.
+with the read, the plan, the writes and the read-back timed apart.
 """
 
 from __future__ import annotations
@@ -68,8 +68,9 @@ def sync(url: str, n_users: int, n_groups: int) -> dict[str, Any]:
     with ScimClient(url, TOKEN) as client:
         started = time.perf_counter()
         state = read_server_state(client, users, mapping, settings)
-        plan = plan_sync(users, mapping, state, settings)
         read = time.perf_counter()
+        plan = plan_sync(users, mapping, state, settings)
+        planned = time.perf_counter()
         result = execute(client, plan, settings, verify=False)
         written = time.perf_counter()
         read_back(client, result, settings.concurrency)
@@ -79,7 +80,8 @@ def sync(url: str, n_users: int, n_groups: int) -> dict[str, Any]:
             "kinds": client.requests_by_kind(),
             "seconds": done - started,
             "read_seconds": read - started,
-            "write_seconds": written - read,
+            "plan_seconds": planned - read,
+            "write_seconds": written - planned,
             "back_seconds": done - written,
             "empty": plan.is_empty,
             "failed": bool(result.failed or result.not_kept or result.unverified),
