@@ -20,8 +20,8 @@ import httpx
 
 from app.core.users import UserList
 from app.sources.errors import SourceError, SourceSpecError
-from app.sources.http import Page, SourceHttp, seconds_or_none
-from app.sources.users import SourceInfo, SourceUser, flat_values, user_list
+from app.sources.http import Page, SourceHttp, retry_after
+from app.sources.users import SourceInfo, SourceUser, any_case, flat_values, user_list
 
 GRAPH_URL = "https://graph.microsoft.com"
 PERMISSION = "User.Read.All"
@@ -58,7 +58,7 @@ class Graph:
         )
 
     def wait_after(self, response: httpx.Response, now: float) -> float | None:
-        return seconds_or_none(response.headers.get("Retry-After"))
+        return retry_after(response, now)
 
 
 def base_of(graph_url: str) -> str:
@@ -74,8 +74,8 @@ def selection(attribute: str) -> tuple[str, Callable[[dict[str, Any]], list[str]
         name = name[0].lower() + name[1:]
 
         def read_extension(user: dict[str, Any]) -> list[str]:
-            holder = user.get("onPremisesExtensionAttributes")
-            return flat_values(holder.get(name)) if isinstance(holder, dict) else []
+            holder = any_case(user, "onPremisesExtensionAttributes")
+            return flat_values(any_case(holder, name)) if isinstance(holder, dict) else []
 
         return "onPremisesExtensionAttributes", read_extension
     if not PROPERTY.match(attribute):
@@ -84,7 +84,7 @@ def selection(attribute: str) -> tuple[str, Callable[[dict[str, Any]], list[str]
             "department, jobTitle, companyName, officeLocation, employeeType, "
             "onPremisesExtensionAttributes/extensionAttribute1 or extension_<appId>_<name>"
         )
-    return attribute, lambda user: flat_values(user.get(attribute))
+    return attribute, lambda user: flat_values(any_case(user, attribute))
 
 
 def read_entra(

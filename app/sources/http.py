@@ -8,6 +8,7 @@ how their error bodies read (`Vendor`); this module does the rest once.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from app.scim.http.pacing import retry_after_seconds
 from app.scim.http.redact import redact
 from app.scim.http.transport import url_problem
 from app.sources.errors import SourceCancelled, SourceError, SourceSpecError
@@ -119,7 +121,8 @@ class SourceHttp:
             page = self.get(url, params)
             yield page
             params = None  # a next link carries the query it needs
-            url = next_of(page)
+            link = next_of(page)
+            url = None if link is None else str(page.response.request.url.join(link))
             if url is not None and not same_origin(httpx.URL(url), self.origin):
                 raise SourceError(
                     f"{self.vendor.name} at {self.base_url} sent a next-page link to another "
@@ -198,7 +201,7 @@ class SourceHttp:
     def _body(self, response: httpx.Response) -> object:
         try:
             body = response.json() if response.content.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested beyond Python's stack
             body = None
             if response.is_success:
                 kind = response.headers.get("Content-Type", "").split(";")[0] or "not JSON"
@@ -239,7 +242,17 @@ def checked_url(url: str, name: str, insecure_http: bool) -> str:
 
 
 def seconds_or_none(text: str | None) -> float | None:
+    """A header's number; None when absent or not a finite number ("nan", "inf", garbage
+    would otherwise reach time.sleep)."""
     try:
-        return float(text) if text is not None else None
+        value = float(text) if text is not None else None
     except ValueError:
         return None
+    return value if value is not None and math.isfinite(value) else None
+
+
+def retry_after(response: httpx.Response, now: float) -> float | None:
+    """Retry-After in seconds, given as seconds or as an HTTP date (RFC 9110 10.2.3); None
+    when absent or unreadable (the caller backs off)."""
+    value = retry_after_seconds(response.headers.get("Retry-After"), now)
+    return value if value is not None and math.isfinite(value) else None

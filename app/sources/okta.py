@@ -26,7 +26,7 @@ import httpx
 
 from app.core.users import UserList
 from app.sources.errors import SourceError, SourceSpecError
-from app.sources.http import Page, SourceHttp, seconds_or_none
+from app.sources.http import Page, SourceHttp, retry_after, seconds_or_none
 from app.sources.scim import values_at
 from app.sources.users import SourceInfo, SourceUser, user_list
 
@@ -60,7 +60,7 @@ class Okta:
     def wait_after(self, response: httpx.Response, now: float) -> float | None:
         reset = seconds_or_none(response.headers.get("X-Rate-Limit-Reset"))
         if reset is None:
-            return seconds_or_none(response.headers.get("Retry-After"))
+            return retry_after(response, now)
         return max(reset - now, 0.0) + 1.0  # the reset is in whole seconds
 
 

@@ -1,0 +1,281 @@
+"""Issue 26 attacked: hostile Microsoft Graph and Okta servers, written from the vendors'
+documentation (Graph: `value`, `@odata.nextLink`, `Retry-After` on 429/503, errors as
+`{"error": {"code", "message"}}`; Okta: a JSON array, `Link: <…>; rel="next"`,
+`X-Rate-Limit-*`, errors as `{"errorCode", "errorSummary"}`), each breaking one promise of
+README's Live sources; the admin must see one line and the server must end unharmed."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from app.cli import main
+from app.core.users import UserList
+from app.sources.entra import read_entra
+from app.sources.errors import SourceError
+from app.sources.okta import read_okta
+from tests.scim_fixtures import TOKEN
+
+GRAPH_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.graph-secret-4b1d.sig"
+OKTA_SECRET = "00okta-api-token-9f8e7d6c5b4a"
+
+Answer = tuple[int, dict[str, str], object]
+
+
+class Hostile:
+    """An identity provider answering each GET with `answer(self, path)`: status, headers and
+    a JSON body (bytes are sent as they are). Records each path and Authorization header."""
+
+    def __init__(self, answer: Callable[[Hostile, str], Answer]) -> None:
+        self.seen: list[tuple[str, str]] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                owner.seen.append((self.path, self.headers.get("Authorization", "")))
+                status, headers, body = answer(owner, self.path)
+                data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                self.send_response(status)
+                for key, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[[Callable[[Hostile, str], Answer]], Hostile]]:
+    made: list[Hostile] = []
+
+    def make(answer: Callable[[Hostile, str], Answer]) -> Hostile:
+        made.append(Hostile(answer))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
+
+
+def graph_user(i: int, department: str = "Sales", **more: Any) -> dict[str, Any]:
+    return {"id": f"id-{i}", "mail": f"user{i:05d}@ex.com", "userPrincipalName":
+            f"user{i:05d}@ex.onmicrosoft.com", "displayName": f"User {i}",
+            "accountEnabled": True, "department": department, **more}
+
+
+def throttled_once(first: Answer, users: list[dict[str, Any]]) -> Callable[[Hostile, str], Answer]:
+    """Answers `first`, then the users."""
+
+    def answer(server: Hostile, path: str) -> Answer:
+        return first if len(server.seen) == 1 else (200, {}, {"value": users})
+
+    return answer
+
+
+# --- throttling headers the documentation allows, or a server garbles ----------------------
+
+
+def test_retry_after_as_an_http_date_is_honoured(hostile) -> None:
+    """RFC 9110 lets Retry-After be an HTTP date; it used to be read as "no wait" and the page
+    asked again after 2 s, inside the window the server asked to be left alone."""
+    now = 1_900_000_000.0
+    date = email.utils.formatdate(now + 120, usegmt=True)
+    server = hostile(throttled_once(
+        (429, {"Retry-After": date}, {"error": {"code": "TooManyRequests", "message": "slow"}}),
+        [graph_user(1)],
+    ))
+    waits: list[float] = []
+    users, _ = read_entra(GRAPH_TOKEN, "department", server.url, sleep=waits.append,
+                          clock=lambda: now)
+    assert waits == [120.0]
+    assert list(users.frame["email"]) == ["user00001@ex.com"]
+
+
+def test_retry_after_as_a_date_days_away_stops_in_one_line(hostile) -> None:
+    date = email.utils.formatdate(1_900_000_000.0 + 3 * 86_400, usegmt=True)
+    server = hostile(lambda s, p: (503, {"Retry-After": date}, b""))
+    with pytest.raises(SourceError, match=r"asks to wait 259,200 s .*run again later"):
+        read_entra(GRAPH_TOKEN, "department", server.url, sleep=lambda s: None,
+                   clock=lambda: 1_900_000_000.0)
+    assert len(server.seen) == 1  # not asked again during the days it asked for
+
+
+@pytest.mark.parametrize("garbage", ["nan", "NaN", "inf", "-inf"])
+def test_garbage_rate_limit_numbers_never_reach_sleep(hostile, garbage: str) -> None:
+    """float() reads "nan" and "inf": time.sleep(nan) raised ValueError, a traceback."""
+    okta_user = {"status": "ACTIVE", "profile": {"email": "a@ex.com", "department": "S"}}
+
+    def answer(server: Hostile, path: str) -> Answer:
+        headers = {"X-Rate-Limit-Limit": garbage, "X-Rate-Limit-Remaining": "0",
+                   "X-Rate-Limit-Reset": garbage, "Retry-After": garbage}
+        if len(server.seen) == 1:
+            return 429, headers, {"errorCode": "E0000047", "errorSummary": "API call exceeded"}
+        if len(server.seen) == 2:
+            return 200, {**headers, "Link": f'<{server.url}/api/v1/users?after=x>; rel="next"'}, \
+                [okta_user]
+        return 200, headers, []
+
+    server = hostile(answer)
+    waits: list[float] = []
+    users, _ = read_okta(OKTA_SECRET, "department", server.url, sleep=waits.append)
+    assert all(math.isfinite(w) for w in waits), waits
+    assert list(users.frame["source"]) == ["S"]
+
+
+# --- what a page holds ------------------------------------------------------------------
+
+
+def test_graph_attribute_in_another_case_reads_its_values(hostile) -> None:
+    """Graph takes `$select=Department` but answers `department`: every value read blank, so
+    a first sync would have moved everyone to the default group."""
+    extension = {"extensionAttribute3": "EMEA"}
+    server = hostile(lambda s, p: (200, {}, {"value": [
+        graph_user(1, onPremisesExtensionAttributes=extension)]}))
+    users, _ = read_entra(GRAPH_TOKEN, "Department", server.url)
+    assert list(users.frame["source"]) == ["Sales"]
+    users, _ = read_entra(GRAPH_TOKEN, "OnPremisesExtensionAttributes/ExtensionAttribute3",
+                          server.url)
+    assert list(users.frame["source"]) == ["EMEA"]
+
+
+def test_a_page_nested_beyond_the_stack_is_one_line(hostile, tmp_path, monkeypatch,
+                                                    capsys) -> None:
+    server = hostile(lambda s, p: (200, {}, b"[" * 200_000))
+    status, err = preview_entra(server, tmp_path, monkeypatch, capsys)
+    assert status == 3
+    assert err.startswith("groupmap: error: Microsoft Graph at") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_accounts_without_an_email_are_reported_not_lost_silently(hostile, tmp_path,
+                                                                   monkeypatch, capsys) -> None:
+    nameless = {"id": "x", "displayName": "Room 12", "accountEnabled": True,
+                "department": "Sales"}
+    server = hostile(lambda s, p: (200, {}, {"value": [graph_user(1), nameless, nameless]}))
+    status, _ = preview_entra(server, tmp_path, monkeypatch, capsys, "--json")
+    out = json.loads(LAST_OUT[0])
+    assert status == 0 and out["users"] == 1
+    notes = [w for w in out["warnings"] if w["code"] == "missing_email"]
+    assert notes and notes[0]["count"] == 2 and "Room 12" in notes[0]["message"]
+
+
+def test_a_relative_next_link_is_followed_on_the_same_host(hostile) -> None:
+    """A next link without a host is on the server that sent it; it was refused as "another
+    host ()"."""
+
+    def answer(server: Hostile, path: str) -> Answer:
+        if "skiptoken" in path:
+            return 200, {}, {"value": [graph_user(2)]}
+        return 200, {}, {"value": [graph_user(1)],
+                         "@odata.nextLink": "/v1.0/users?$skiptoken=page2"}
+
+    server = hostile(answer)
+    users, info = read_entra(GRAPH_TOKEN, "department", server.url)
+    assert info.users == 2
+    assert all(auth == f"Bearer {GRAPH_TOKEN}" for _, auth in server.seen)
+
+
+def test_a_next_link_to_another_host_never_gets_the_token(hostile) -> None:
+    elsewhere = hostile(lambda s, p: (200, {}, {"value": [graph_user(9)]}))
+    other = elsewhere.url.replace("127.0.0.1", "localhost")
+    server = hostile(lambda s, p: (200, {}, {"value": [graph_user(1)],
+                                             "@odata.nextLink": f"{other}/v1.0/users?x=1"}))
+    with pytest.raises(SourceError, match="another host"):
+        read_entra(GRAPH_TOKEN, "department", server.url)
+    assert elsewhere.seen == []
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+def test_okta_token_given_with_its_scheme_is_never_echoed(hostile, tmp_path, monkeypatch,
+                                                          capsys, webhook) -> None:
+    """`GROUPMAP_OKTA_TOKEN="SSWS 00…"` is sent as written; Okta echoing the credential alone
+    showed it in the error line and the webhook's message."""
+
+    def answer(server: Hostile, path: str) -> Answer:
+        credential = server.seen[-1][1].partition(" ")[2]
+        return 401, {}, {"errorCode": "E0000011",
+                         "errorSummary": f"Invalid token provided: {credential}"}
+
+    server = hostile(answer)
+    hook = webhook()
+    monkeypatch.setenv("GROUPMAP_OKTA_TOKEN", f"SSWS {OKTA_SECRET}")
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nS,Sales\n", encoding="utf-8")
+    status = main(["sync", "--users", "okta:department", "--okta-url", server.url,
+                   "--url", "http://127.0.0.1:9/v2", "--mapping", str(mapping),
+                   "--notify", hook.url])
+    captured = capsys.readouterr()
+    assert status == 3
+    assert "Okta refused the token (401 E0000011" in captured.err
+    assert OKTA_SECRET not in captured.err + captured.out
+    assert hook.posts and OKTA_SECRET not in json.dumps(hook.posts)
+
+
+# --- the source guard against a live source ----------------------------------------------
+
+
+def test_a_source_that_suddenly_lists_half_its_users_stops_the_sync(hostile, scim_server,
+                                                                      tmp_path, monkeypatch,
+                                                                      capsys) -> None:
+    everyone = [graph_user(i, "Sales" if i % 2 else "Legal") for i in range(20)]
+    listed = {"users": everyone}
+    server = hostile(lambda s, p: (200, {}, {"value": listed["users"]}))
+    scim = scim_server(UserList.from_records(
+        {"email": u["mail"], "name": u["displayName"], "status": "Active", "source": "",
+         "groups": ""} for u in everyone))
+    monkeypatch.setenv("GROUPMAP_ENTRA_TOKEN", GRAPH_TOKEN)
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nSales,Sales\nLegal,Legal\n",
+                       encoding="utf-8")
+    sync = ["sync", "--users", "entra:department", "--entra-url", server.url, "--url",
+            scim.url, "--mapping", str(mapping), "--apply-existing", "--json"]
+    assert main(sync) == 0
+    before = scim.dump()["groups"]
+    assert len(before["Sales"]) == 10 and len(before["Legal"]) == 10
+    capsys.readouterr()
+
+    listed["users"] = everyone[:10]  # a source answering half its users
+    assert main(sync) == 2
+    err = capsys.readouterr().err
+    assert "Stopped before writing anything: this export has 10 users" in err
+    assert scim.dump()["groups"] == before
+    assert GRAPH_TOKEN not in err
+
+
+LAST_OUT: list[str] = [""]
+
+
+def preview_entra(server: Hostile, tmp_path, monkeypatch, capsys, *more: str) -> tuple[int, str]:
+    """`groupmap preview --users entra:department` against `server`: (status, stderr); its
+    stdout stays for the caller (and in LAST_OUT)."""
+    monkeypatch.setenv("GROUPMAP_ENTRA_TOKEN", GRAPH_TOKEN)
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nSales,Sales\n", encoding="utf-8")
+    status = main(["preview", "--users", "entra:department", "--entra-url", server.url,
+                   "--mapping", str(mapping), *more])
+    captured = capsys.readouterr()
+    LAST_OUT[0] = captured.out
+    assert GRAPH_TOKEN not in captured.out + captured.err
+    return status, captured.err
