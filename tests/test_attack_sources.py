@@ -279,3 +279,77 @@ def preview_entra(server: Hostile, tmp_path, monkeypatch, capsys, *more: str) ->
     LAST_OUT[0] = captured.out
     assert GRAPH_TOKEN not in captured.out + captured.err
     return status, captured.err
+
+
+# --- pages that never end -----------------------------------------------------------------
+
+
+def test_fresh_next_links_over_the_same_users_stop_the_read(hostile) -> None:
+    """Each next link is new (so no link repeats), each page the same users: the walk only
+    ended after 100,000 pages, holding 100,000 copies of them."""
+
+    def answer(server: Hostile, path: str) -> Answer:
+        return 200, {}, {"value": [graph_user(1), graph_user(2)], "@odata.nextLink":
+                         f"{server.url}/v1.0/users?$skiptoken={len(server.seen)}"}
+
+    server = hostile(answer)
+    with pytest.raises(SourceError, match=r"pages without an end \(page 2 lists only users"):
+        read_entra(GRAPH_TOKEN, "department", server.url)
+    assert len(server.seen) == 2
+
+
+def test_an_okta_link_cycle_stops_the_read(hostile) -> None:
+    def answer(server: Hostile, path: str) -> Answer:
+        here = "b" if "after=a" in path else "a"
+        user = {"id": f"00u{len(server.seen)}", "status": "ACTIVE",
+                "profile": {"email": f"u{len(server.seen)}@ex.com", "department": "S"}}
+        return 200, {"Link": f'<{server.url}/api/v1/users?after={here}>; rel="next"'}, [user]
+
+    server = hostile(answer)
+    with pytest.raises(SourceError, match="pages without an end"):
+        read_okta(OKTA_SECRET, "department", server.url)
+    assert len(server.seen) == 3
+
+
+# --- saved sources and odd attributes -------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["https://admin:hunter2-pw@acme.okta.com",
+                                 "https://acme.okta.com/?token=00secret-in-query"])
+def test_a_source_url_holding_a_secret_is_not_saved(url: str, capsys) -> None:
+    from app.scim.config.connections import ConnectionProfile, write_connections
+
+    write_connections([ConnectionProfile(name="Prod", url="https://scim.example.com/v2")])
+    status = main(["sources", "--save", "Prod", "--users", "okta:department",
+                   "--source-url", url])
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1
+    assert "hunter2" not in err and "00secret" not in err
+    assert main(["sources", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_sources_json_never_lists_a_secret_a_hand_edited_file_holds(capsys) -> None:
+    from app.scim.config.connections import ConnectionProfile, write_connections
+
+    write_connections([ConnectionProfile(
+        name="Prod", url="https://bot:scim-pw-77@scim.example.com/v2?key=k-123",
+        source="okta:department", source_url="https://admin:hunter2-pw@acme.okta.com/?t=x9y8",
+    )])
+    assert main(["sources", "--json"]) == 0
+    out = capsys.readouterr().out
+    for secret in ("hunter2", "scim-pw-77", "k-123", "x9y8"):
+        assert secret not in out
+    assert json.loads(out)[0]["url"] == "https://acme.okta.com/"
+
+
+@pytest.mark.parametrize("attribute", ["title,password", "title password", "dept\nment"])
+def test_an_attribute_with_odd_characters_is_refused_in_one_line(attribute: str, tmp_path,
+                                                                 capsys) -> None:
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nS,Sales\n", encoding="utf-8")
+    status = main(["preview", "--users", f"scim:{attribute}", "--url",
+                   "http://127.0.0.1:9/v2", "--mapping", str(mapping)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("groupmap: error: --users scim:") and err.count("\n") == 1

@@ -69,7 +69,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
                     f"--save {name} --users {spec} needs the Okta org URL: add --source-url "
                     "https://YOUR-ORG.okta.com"
                 )
-            changed = replace(changed, source=str(spec), source_url=args.source_url or "")
+            changed = replace(changed, source=str(spec), source_url=_saved_url(spec, args))
         else:
             changed = replace(changed, source="", source_url="")
         profiles = [changed if p.name == name else p for p in read_connections()]
@@ -86,13 +86,29 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def _saved_url(spec: SourceSpec, args: argparse.Namespace) -> str:
+    """--source-url as saved: the base URL of an Entra or Okta source, checked as a read
+    checks it (no user name, password or query; plain http is refused at the read)."""
+    from app.sources.http import checked_url
+
+    if not args.source_url:
+        return ""
+    if spec.kind == "scim":
+        raise InputError(
+            f"--source-url is for entra: and okta: sources; {spec} reads the connection's own "
+            "server: leave --source-url out"
+        )
+    return checked_url(args.source_url, spec.label, insecure_http=True)
+
+
 def _source_row(profile: ConnectionProfile) -> dict[str, str]:
     from app.sources.entra import GRAPH_URL
+    from app.sources.http import shown_url
 
     kind, _, attribute = profile.source.partition(":")
     url = profile.source_url or {"entra": GRAPH_URL, "scim": profile.url}.get(kind, "")
-    return {"connection": profile.name, "kind": kind, "attribute": attribute, "url": url,
-            "server": profile.url}
+    return {"connection": profile.name, "kind": kind, "attribute": attribute,
+            "url": shown_url(url) if url else "", "server": shown_url(profile.url)}
 
 
 def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None:

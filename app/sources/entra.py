@@ -106,7 +106,9 @@ def read_entra(
         first = f"{graph.base_url}/v1.0/users"
         params = {"$select": fields, "$top": str(PAGE_SIZE)}
         for page in graph.pages(first, params, _next_link, cancelled):
-            for user in page_users(page, graph.base_url):
+            records = page_users(page, graph.base_url)
+            graph.fresh(records)
+            for user in records:
                 email = str(user.get("mail") or user.get("userPrincipalName") or "")
                 users.append(SourceUser(
                     email=email,

@@ -86,6 +86,7 @@ class SourceHttp:
         self.requests = 0
         self.waited = 0.0
         self.deadline = deadline  # seconds of waiting the whole read may spend (--deadline)
+        self._ids: set[str] = set()  # the users read so far (`fresh`)
 
     def close(self) -> None:
         self._client.close()
@@ -129,6 +130,19 @@ class SourceHttp:
                     f"host ({httpx.URL(url).host}): not followed, so the token stays here; "
                     "nothing was written"
                 )
+
+    def fresh(self, records: list[dict[str, Any]]) -> None:
+        """Stop a walk whose next links are new but whose pages are not: a page listing only
+        users of earlier pages (by id) is a server looping, which MAX_PAGES alone would let
+        read the same users 100,000 times."""
+        ids = [str(r.get("id")) for r in records if r.get("id")]
+        if ids and self._ids.issuperset(ids):
+            raise SourceError(
+                f"{self.vendor.name} at {self.base_url} pages without an end (page "
+                f"{self.requests} lists only users of earlier pages): stopped reading, nothing "
+                "was written; report it to the vendor"
+            )
+        self._ids.update(ids)
 
     def get(self, url: str, params: dict[str, Any] | None = None) -> Page:
         """One page, sent again after a throttled (429, 503), failed (500, 502, 504) or lost
@@ -238,7 +252,23 @@ def checked_url(url: str, name: str, insecure_http: bool) -> str:
             "credentials": "carries a user name or password: remove them from the URL",
         }.get(problem, "is not an http(s) URL")
         raise SourceSpecError(f"the {name} URL {url.split('@')[-1]!r} {reason}")
-    return str(httpx.URL(url.strip())).rstrip("/")
+    parsed = httpx.URL(url.strip())
+    if parsed.query or parsed.fragment:  # a query is where a pasted token hides
+        raise SourceSpecError(
+            f"the {name} URL for {parsed.host} carries a query or fragment ('?…', '#…'): "
+            "give the base URL alone (https://HOST), a token goes in the environment or keyring"
+        )
+    return str(parsed).rstrip("/")
+
+
+def shown_url(url: str) -> str:
+    """A saved URL as listed: without user name, password, query or fragment, whatever a
+    hand-edited file holds (README: sources never list a secret)."""
+    try:
+        parsed = httpx.URL(url.strip())
+    except httpx.InvalidURL:
+        return "(not a valid URL)"
+    return str(parsed.copy_with(userinfo=b"", query=None, fragment=None))
 
 
 def seconds_or_none(text: str | None) -> float | None:

@@ -105,7 +105,9 @@ def read_okta(
         pacing = Pacing(okta)
         for page in okta.pages(f"{okta.base_url}/api/v1/users", {"limit": PAGE_SIZE},
                                pacing.next_link, cancelled):
-            for user in page_users(page, okta.base_url):
+            records = page_users(page, okta.base_url)
+            okta.fresh(records)
+            for user in records:
                 found = user.get("profile")
                 profile: dict[str, Any] = found if isinstance(found, dict) else {}
                 email = str(profile.get("email") or profile.get("login") or "")
