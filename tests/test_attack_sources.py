@@ -49,6 +49,10 @@ class Hostile:
                 self.end_headers()
                 self.wfile.write(data)
 
+            def do_POST(self) -> None:  # noqa: N802 (a webhook's answer)
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.do_GET()
+
             def log_message(self, *args: object) -> None:
                 return
 
@@ -353,3 +357,31 @@ def test_an_attribute_with_odd_characters_is_refused_in_one_line(attribute: str,
     err = capsys.readouterr().err
     assert status == 2
     assert err.startswith("groupmap: error: --users scim:") and err.count("\n") == 1
+
+
+# --- the webhook ----------------------------------------------------------------------------
+
+
+def test_a_webhook_redirecting_elsewhere_is_not_followed_and_warns_in_one_line(hostile,
+                                                                               capsys) -> None:
+    from app.cli.notify import post
+
+    elsewhere = hostile(lambda s, p: (200, {}, {}))
+    other = elsewhere.url.replace("127.0.0.1", "localhost")
+    hook = hostile(lambda s, p: (307, {"Location": f"{other}/steal"}, b""))
+    post(f"{hook.url}/services/T0/B0/hook-secret-part", {"text": "failed"}, [])
+    err = capsys.readouterr().err
+    assert err == ("groupmap: warning: could not notify 127.0.0.1: it answered 307 (a "
+                   "redirect, not followed); give the webhook's final URL. The run's own "
+                   "result stands.\n")
+    assert elsewhere.seen == [] and "hook-secret-part" not in err
+
+
+def test_a_webhook_answering_500_warns_in_one_line(webhook, capsys) -> None:
+    from app.cli.notify import post
+
+    hook = webhook(status=500)
+    post(hook.url, {"text": "failed"}, [])
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "it answered 500 Internal Server Error" in err
+    assert "XXXX" not in err  # the webhook URL's secret part
