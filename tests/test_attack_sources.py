@@ -385,3 +385,61 @@ def test_a_webhook_answering_500_warns_in_one_line(webhook, capsys) -> None:
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "it answered 500 Internal Server Error" in err
     assert "XXXX" not in err  # the webhook URL's secret part
+
+
+# --- a token that expires during the read ---------------------------------------------------
+
+
+def expiring_graph(hostile) -> Hostile:
+    """Graph whose token expires after the first page: the next request is 401
+    InvalidAuthenticationToken, as Graph answers an expired token; the one after succeeds."""
+
+    def answer(server: Hostile, path: str) -> Answer:
+        if "skiptoken" not in path:
+            return 200, {}, {"value": [graph_user(1)],
+                             "@odata.nextLink": f"{server.url}/v1.0/users?$skiptoken=2"}
+        if len(server.seen) == 2:
+            return 401, {}, {"error": {"code": "InvalidAuthenticationToken",
+                                       "message": "Lifetime validation failed, the token is "
+                                       "expired."}}
+        return 200, {}, {"value": [graph_user(2)]}
+
+    return hostile(answer)
+
+
+def test_a_token_expiring_mid_read_is_renewed_once(hostile) -> None:
+    server = expiring_graph(hostile)
+    renewed: list[str] = []
+    users, info = read_entra(GRAPH_TOKEN, "department", server.url,
+                             renew=lambda: renewed.append("x") or "renewed-token-5e6f")
+    assert info.users == 2 and renewed == ["x"]
+    assert [auth for _, auth in server.seen][-1] == "Bearer renewed-token-5e6f"
+
+
+def test_an_unattended_sync_signs_in_again_when_the_token_expires(hostile, login, tmp_path,
+                                                                   monkeypatch,
+                                                                   capsys) -> None:
+    """The client-credentials sign-in is asked again; a ready $GROUPMAP_ENTRA_TOKEN cannot
+    be, and stops in one line."""
+    from tests.fake_entra_login import CLIENT_ID, TENANT
+
+    idp = login("client-secret-for-test-77")
+    server = expiring_graph(hostile)
+    monkeypatch.setenv("GROUPMAP_ENTRA_TENANT", TENANT)
+    monkeypatch.setenv("GROUPMAP_ENTRA_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("GROUPMAP_ENTRA_CLIENT_SECRET", "client-secret-for-test-77")
+    monkeypatch.delenv("GROUPMAP_ENTRA_TOKEN", raising=False)
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nSales,Sales\n", encoding="utf-8")
+    preview = ["preview", "--users", "entra:department", "--entra-url", server.url,
+               "--entra-login-url", idp.url, "--mapping", str(mapping), "--json"]
+    assert main(preview) == 0
+    assert json.loads(capsys.readouterr().out)["users"] == 2
+    assert sum(f.get("grant_type") == "client_credentials" for f in idp.forms) == 2
+
+    server.seen.clear()
+    monkeypatch.setenv("GROUPMAP_ENTRA_TOKEN", GRAPH_TOKEN)
+    assert main(preview) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("groupmap: error: Microsoft Graph refused the token (401 "
+                          "InvalidAuthenticationToken") and err.count("\n") == 1

@@ -280,16 +280,25 @@ def _read_entra(
 ) -> tuple[UserList, SourceInfo]:
     from app.sources.entra import GRAPH_URL, read_entra
     from app.sources.entra_login import LOGIN_URL, entra_token
+    from app.sources.entra_login import TOKEN_ENV as ENTRA_TOKEN_ENV
 
     def show(text: str, code: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    token = entra_token(args.entra_login_url or LOGIN_URL, _store_get,
-                        device_code=args.entra_device_code, show=show)
+    login = args.entra_login_url or LOGIN_URL
+    token = entra_token(login, _store_get, device_code=args.entra_device_code, show=show)
     args.source_token = token  # redacted from a --notify message, as the server's token
+
+    def renew() -> str:
+        """A new token through the client-credentials grant (no one to ask for a code)."""
+        return entra_token(login, _store_get)
+
+    # a token that expires while the read waits on Graph's throttling (the waits may last
+    # --deadline, 2 h; a token ~1 h) is renewed where GroupMap signed in without a person
+    unattended = not (os.environ.get(ENTRA_TOKEN_ENV, "").strip() or args.entra_device_code)
     return read_entra(token, attribute, args.entra_url or GRAPH_URL, separator,
                       insecure_http=bool(getattr(args, "insecure_http", False)),
-                      deadline=_waiting_deadline(args))
+                      deadline=_waiting_deadline(args), renew=renew if unattended else None)
 
 
 def _read_okta(

@@ -97,7 +97,8 @@ def read_entra(
     cancelled: Callable[[], bool] | None = None,
     **http: Any,
 ) -> tuple[UserList, SourceInfo]:
-    """Every user of the tenant (disabled ones too, with status Disabled)."""
+    """Every user of the tenant (disabled ones too, with status Disabled). `http` may hold
+    `renew`: a new token when Graph refuses this one mid-read (it expired)."""
     selected, read = selection(attribute)
     fields = ",".join(dict.fromkeys((*ALWAYS, selected)))
     users: list[SourceUser] = []

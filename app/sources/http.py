@@ -73,11 +73,14 @@ class SourceHttp:
         sleep: Callable[[float], None] | None = None,
         clock: Callable[[], float] | None = None,
         deadline: float | None = None,
+        renew: Callable[[], str] | None = None,
     ) -> None:
         self.vendor = vendor
         self.base_url = checked_url(base_url, vendor.name, insecure_http)
         self.origin = httpx.URL(self.base_url).copy_with(path="/", query=None)
-        self._secret = secret
+        self._secrets = [secret]
+        self._scheme = auth_header.partition(" ")[0]
+        self._renew = renew  # a new token, for one refused mid-read (expired: Graph's last ~1 h)
         self._headers = {"Authorization": auth_header, "Accept": "application/json"}
         self._max_bytes = int(max_response_mb * 1024 * 1024)
         self._client = httpx.Client(timeout=timeout, follow_redirects=False)
@@ -98,7 +101,7 @@ class SourceHttp:
         self.close()
 
     def redact(self, text: str) -> str:
-        return redact(text, self._secret)
+        return redact(text, *self._secrets)
 
     def pages(
         self, first: str, params: dict[str, Any] | None, next_of: NextOf,
@@ -146,7 +149,10 @@ class SourceHttp:
 
     def get(self, url: str, params: dict[str, Any] | None = None) -> Page:
         """One page, sent again after a throttled (429, 503), failed (500, 502, 504) or lost
-        answer, within bounds; the vendor says how long a throttled answer asks to wait."""
+        answer, within bounds; the vendor says how long a throttled answer asks to wait. A 401
+        after the first page is a token that expired during the read: with `renew`, the page
+        is asked once more with a new token."""
+        renewed = False
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 response = self._send(url, params)
@@ -158,6 +164,13 @@ class SourceHttp:
                         "URL and the network; nothing was written."
                     ) from None
                 self.wait(min(2.0**attempt, 30.0))
+                continue
+            if (response.status_code == 401 and self._renew is not None and not renewed
+                    and self.requests > 1):
+                renewed = True
+                token = self._renew()
+                self._secrets.append(token)
+                self._headers["Authorization"] = f"{self._scheme} {token}"
                 continue
             if response.status_code in AGAIN and attempt < ATTEMPTS:
                 wait = self.vendor.wait_after(response, self.clock())
