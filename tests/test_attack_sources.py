@@ -241,7 +241,8 @@ def test_okta_token_given_with_its_scheme_is_never_echoed(hostile, tmp_path, mon
 
 def test_a_source_that_suddenly_lists_half_its_users_stops_the_sync(hostile, scim_server,
                                                                       tmp_path, monkeypatch,
-                                                                      capsys) -> None:
+                                                                      capsys,
+                                                                      journal_folder) -> None:
     everyone = [graph_user(i, "Sales" if i % 2 else "Legal") for i in range(20)]
     listed = {"users": everyone}
     server = hostile(lambda s, p: (200, {}, {"value": listed["users"]}))
@@ -266,6 +267,11 @@ def test_a_source_that_suddenly_lists_half_its_users_stops_the_sync(hostile, sci
     assert "Stopped before writing anything: this export has 10 users" in err
     assert scim.dump()["groups"] == before
     assert GRAPH_TOKEN not in err
+    journaled = "".join(f.read_text(encoding="utf-8") for f in journal_folder.rglob("*")
+                        if f.is_file())
+    assert '"kind": "entra"' in journaled.replace('":"', '": "') and GRAPH_TOKEN not in journaled
+    assert main(["history", "--url", scim.url, "--json"]) == 0
+    assert GRAPH_TOKEN not in capsys.readouterr().out
 
 
 LAST_OUT: list[str] = [""]
