@@ -197,6 +197,14 @@ def test_a_relative_next_link_is_followed_on_the_same_host(hostile) -> None:
     assert all(auth == f"Bearer {GRAPH_TOKEN}" for _, auth in server.seen)
 
 
+def test_a_next_link_that_is_not_a_url_is_one_line(hostile) -> None:
+    """httpx.InvalidURL escaped as a traceback."""
+    server = hostile(lambda s, p: (200, {}, {"value": [graph_user(1)],
+                                             "@odata.nextLink": "https://x/\u0000"}))
+    with pytest.raises(SourceError, match="sent a next-page link that is not a URL"):
+        read_entra(GRAPH_TOKEN, "department", server.url)
+
+
 def test_a_next_link_to_another_host_never_gets_the_token(hostile) -> None:
     elsewhere = hostile(lambda s, p: (200, {}, {"value": [graph_user(9)]}))
     other = elsewhere.url.replace("127.0.0.1", "localhost")

@@ -125,14 +125,26 @@ class SourceHttp:
             page = self.get(url, params)
             yield page
             params = None  # a next link carries the query it needs
-            link = next_of(page)
-            url = None if link is None else str(page.response.request.url.join(link))
+            url = self._resolved(next_of(page), page)
             if url is not None and not same_origin(httpx.URL(url), self.origin):
                 raise SourceError(
                     f"{self.vendor.name} at {self.base_url} sent a next-page link to another "
                     f"host ({httpx.URL(url).host}): not followed, so the token stays here; "
                     "nothing was written"
                 )
+
+    def _resolved(self, link: str | None, page: Page) -> str | None:
+        """The next link as an absolute URL (one without a host is on the page's own)."""
+        if link is None:
+            return None
+        try:
+            return str(page.response.request.url.join(link))
+        except httpx.InvalidURL:
+            raise SourceError(
+                f"{self.vendor.name} at {self.base_url} sent a next-page link that is not a "
+                f"URL ({self.redact(ascii(link)[:80])}): stopped reading, nothing was written; "
+                "report it to the vendor"
+            ) from None
 
     def fresh(self, records: list[dict[str, Any]]) -> None:
         """Stop a walk whose next links are new but whose pages are not: a page listing only
