@@ -181,6 +181,25 @@ def test_accounts_without_an_email_are_reported_not_lost_silently(hostile, tmp_p
     assert notes and notes[0]["count"] == 2 and "Room 12" in notes[0]["message"]
 
 
+def test_a_page_of_entries_that_are_not_users_is_one_line_not_skipped(hostile) -> None:
+    """`value` holding strings gave no users and no word: a silent half source."""
+    server = hostile(lambda s, p: (200, {}, {"value": [graph_user(1), "user2@ex.com", 3]}))
+    with pytest.raises(SourceError, match="lists 2 entries that are not users"):
+        read_entra(GRAPH_TOKEN, "department", server.url)
+    okta = hostile(lambda s, p: (200, {}, [None]))
+    with pytest.raises(SourceError, match="Okta at .* lists 1 entries that are not users"):
+        read_okta(OKTA_SECRET, "department", okta.url)
+
+
+def test_an_email_that_is_not_text_is_no_email(hostile) -> None:
+    """str() of `mail: ["a@x"]` made up the email "['a@x']"; the UPN is the email then."""
+    server = hostile(lambda s, p: (200, {}, {"value": [
+        graph_user(1, mail=["user1@ex.com"]), graph_user(2, mail="  ")]}))
+    users, _ = read_entra(GRAPH_TOKEN, "department", server.url)
+    assert list(users.frame["email"]) == ["user00001@ex.onmicrosoft.com",
+                                          "user00002@ex.onmicrosoft.com"]
+
+
 def test_a_relative_next_link_is_followed_on_the_same_host(hostile) -> None:
     """A next link without a host is on the server that sent it; it was refused as "another
     host ()"."""

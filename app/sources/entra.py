@@ -20,8 +20,15 @@ import httpx
 
 from app.core.users import UserList
 from app.sources.errors import SourceError, SourceSpecError
-from app.sources.http import Page, SourceHttp, retry_after
-from app.sources.users import SourceInfo, SourceUser, any_case, flat_values, user_list
+from app.sources.http import Page, SourceHttp, only_objects, retry_after
+from app.sources.users import (
+    SourceInfo,
+    SourceUser,
+    any_case,
+    first_text,
+    flat_values,
+    user_list,
+)
 
 GRAPH_URL = "https://graph.microsoft.com"
 PERMISSION = "User.Read.All"
@@ -110,7 +117,7 @@ def read_entra(
             records = page_users(page, graph.base_url)
             graph.fresh(records)
             for user in records:
-                email = str(user.get("mail") or user.get("userPrincipalName") or "")
+                email = first_text(user.get("mail"), user.get("userPrincipalName"))
                 users.append(SourceUser(
                     email=email,
                     name=str(user.get("displayName") or ""),
@@ -131,7 +138,7 @@ def page_users(page: Page, where: str) -> list[dict[str, Any]]:
             "that --entra-url is the Graph base URL (https://graph.microsoft.com); nothing "
             "was written"
         )
-    return [v for v in values if isinstance(v, dict)]
+    return only_objects(values, f"Microsoft Graph at {where} answered /v1.0/users but")
 
 
 def _next_link(page: Page) -> str | None:

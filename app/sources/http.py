@@ -263,6 +263,18 @@ class SourceHttp:
 NextOf = Callable[[Page], "str | None"]
 
 
+def only_objects(items: list[Any], what: str) -> list[dict[str, Any]]:
+    """The users of a page, each a JSON object; anything else in the list is a broken answer,
+    not users to skip without a word."""
+    odd = [item for item in items if not isinstance(item, dict)]
+    if odd:
+        raise SourceError(
+            f"{what} lists {len(odd):,} entries that are not users (JSON objects), such as "
+            f"{ascii(odd[0])[:40]}: stopped reading, nothing was written; report it to the vendor"
+        )
+    return items
+
+
 def same_origin(url: httpx.URL, origin: httpx.URL) -> bool:
     return (url.scheme, url.host, url.port) == (origin.scheme, origin.host, origin.port)
 

@@ -26,9 +26,9 @@ import httpx
 
 from app.core.users import UserList
 from app.sources.errors import SourceError, SourceSpecError
-from app.sources.http import Page, SourceHttp, retry_after, seconds_or_none
+from app.sources.http import Page, SourceHttp, only_objects, retry_after, seconds_or_none
 from app.sources.scim import values_at
-from app.sources.users import SourceInfo, SourceUser, user_list
+from app.sources.users import SourceInfo, SourceUser, first_text, user_list
 
 PAGE_SIZE = 200
 SCOPE = "okta.users.read"
@@ -110,7 +110,7 @@ def read_okta(
             for user in records:
                 found = user.get("profile")
                 profile: dict[str, Any] = found if isinstance(found, dict) else {}
-                email = str(profile.get("email") or profile.get("login") or "")
+                email = first_text(profile.get("email"), profile.get("login"))
                 name = " ".join(str(profile.get(k) or "") for k in ("firstName", "lastName"))
                 users.append(SourceUser(
                     email=email,
@@ -165,4 +165,4 @@ def page_users(page: Page, where: str) -> list[dict[str, Any]]:
             f"Okta at {where} answered /api/v1/users without a list of users: check that "
             "--okta-url is the org URL (https://example.okta.com); nothing was written"
         )
-    return [u for u in page.body if isinstance(u, dict)]
+    return only_objects(page.body, f"Okta at {where} answered /api/v1/users but")

@@ -45,6 +45,12 @@ class SourceInfo:
         return f"{self.users:,} users from {self.url} ({self.kind}:{self.attribute})"
 
 
+def first_text(*values: object) -> str:
+    """The first value that is non-blank text: an email given as a list, a number or an
+    object is no email (str() of it would make one up)."""
+    return next((v.strip() for v in values if isinstance(v, str) and v.strip()), "")
+
+
 def any_case(record: dict[str, Any], name: str) -> object:
     """The record's value for `name`, its spelling first, else any case: Graph and SCIM take
     property names in any case but answer in their own (`Department` reads `department`)."""
