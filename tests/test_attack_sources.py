@@ -224,12 +224,13 @@ def test_a_next_link_that_is_not_a_url_is_one_line(hostile) -> None:
         read_entra(GRAPH_TOKEN, "department", server.url)
 
 
-def test_a_next_link_to_another_host_never_gets_the_token(hostile) -> None:
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])  # another host; another port
+def test_a_next_link_to_another_host_never_gets_the_token(hostile, host: str) -> None:
     elsewhere = hostile(lambda s, p: (200, {}, {"value": [graph_user(9)]}))
-    other = elsewhere.url.replace("127.0.0.1", "localhost")
+    other = elsewhere.url.replace("127.0.0.1", host)
     server = hostile(lambda s, p: (200, {}, {"value": [graph_user(1)],
                                              "@odata.nextLink": f"{other}/v1.0/users?x=1"}))
-    with pytest.raises(SourceError, match="another host"):
+    with pytest.raises(SourceError, match=f"another host, scheme or port \\(http://{host}:"):
         read_entra(GRAPH_TOKEN, "department", server.url)
     assert elsewhere.seen == []
 

@@ -108,8 +108,9 @@ class SourceHttp:
         cancelled: Callable[[], bool] | None = None,
     ) -> Iterator[Page]:
         """Each page from `first` on, following `next_of(page)` (an absolute URL, as given)
-        until it says there is none. A next link to another host is refused: the token would
-        go with it. `cancelled` is asked before each page."""
+        until it says there is none. A next link to another host, scheme or port is refused:
+        the token would go with it (to a plain-http downgrade too). `cancelled` is asked
+        before each page."""
         url: str | None = first
         seen: set[str] = set()
         while url is not None:
@@ -129,8 +130,8 @@ class SourceHttp:
             if url is not None and not same_origin(httpx.URL(url), self.origin):
                 raise SourceError(
                     f"{self.vendor.name} at {self.base_url} sent a next-page link to another "
-                    f"host ({httpx.URL(url).host}): not followed, so the token stays here; "
-                    "nothing was written"
+                    f"host, scheme or port ({_origin(httpx.URL(url))}): not followed, so the "
+                    "token stays here; nothing was written"
                 )
 
     def _resolved(self, link: str | None, page: Page) -> str | None:
@@ -273,6 +274,10 @@ def only_objects(items: list[Any], what: str) -> list[dict[str, Any]]:
             f"{ascii(odd[0])[:40]}: stopped reading, nothing was written; report it to the vendor"
         )
     return items
+
+
+def _origin(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
 
 
 def same_origin(url: httpx.URL, origin: httpx.URL) -> bool:
