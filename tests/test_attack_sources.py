@@ -477,3 +477,42 @@ def test_an_unattended_sync_signs_in_again_when_the_token_expires(hostile, login
     err = capsys.readouterr().err
     assert err.startswith("groupmap: error: Microsoft Graph refused the token (401 "
                           "InvalidAuthenticationToken") and err.count("\n") == 1
+
+
+def test_sources_never_lists_what_the_keyring_holds(monkeypatch, capsys) -> None:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    from app.scim.config.connections import ConnectionProfile, write_connections
+
+    class Memory(KeyringBackend):
+        priority = 10  # type: ignore[assignment]
+        held = {"Prod": "scim-keyring-secret-1", "okta:acme.okta.com": "00okta-keyring-2",
+                "entra:11111111": "entra-client-secret-3"}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.held.get(username)
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.held[username] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.held.pop(username, None)
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Memory())
+    monkeypatch.delenv("GROUPMAP_NO_KEYRING", raising=False)
+    try:
+        write_connections([
+            ConnectionProfile(name="Prod", url="https://scim.example.com/v2",
+                              source="okta:department", source_url="https://acme.okta.com"),
+            ConnectionProfile(name="Cloud", url="https://scim.example.com/v2",
+                              source="entra:jobTitle"),
+        ])
+        assert main(["sources", "--json"]) == 0 and main(["sources"]) == 0
+    finally:
+        keyring.set_keyring(previous)
+    out = capsys.readouterr().out
+    assert [row["connection"] for row in json.loads(out.splitlines()[0])] == ["Prod", "Cloud"]
+    for secret in Memory.held.values():
+        assert secret not in out
