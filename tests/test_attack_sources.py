@@ -336,6 +336,18 @@ def test_fresh_next_links_over_the_same_users_stop_the_read(hostile) -> None:
     assert len(server.seen) == 2
 
 
+def test_fresh_next_links_to_empty_pages_stop_the_read(hostile) -> None:
+    def answer(server: Hostile, path: str) -> Answer:
+        users = [graph_user(1)] if len(server.seen) == 1 else []
+        return 200, {}, {"value": users, "@odata.nextLink":
+                         f"{server.url}/v1.0/users?$skiptoken={len(server.seen)}"}
+
+    server = hostile(answer)
+    with pytest.raises(SourceError, match="100 pages in a row without a user"):
+        read_entra(GRAPH_TOKEN, "department", server.url)
+    assert len(server.seen) == 101
+
+
 def test_an_okta_link_cycle_stops_the_read(hostile) -> None:
     def answer(server: Hostile, path: str) -> Answer:
         here = "b" if "after=a" in path else "a"

@@ -26,6 +26,7 @@ REQUEST_DEADLINE = 120.0  # seconds for one whole answer
 MAX_RESPONSE_MB = 64.0
 MAX_PAGES = 100_000  # 20 million users at Okta's 200 a page: beyond is a server looping
 MAX_WAIT = 900.0  # the longest one throttled answer may make us wait (Graph asks up to minutes)
+EMPTY_RUN = 100  # pages in a row without a user: a server handing out fresh links to nothing
 ATTEMPTS = 6  # tries of one page (throttled or failed on the network)
 AGAIN = (429, 500, 502, 503, 504)  # throttled, or a passing failure: the page is asked again
 
@@ -90,6 +91,7 @@ class SourceHttp:
         self.waited = 0.0
         self.deadline = deadline  # seconds of waiting the whole read may spend (--deadline)
         self._ids: set[str] = set()  # the users read so far (`fresh`)
+        self._empty = 0  # pages in a row without a user (`fresh`)
 
     def close(self) -> None:
         self._client.close()
@@ -150,7 +152,15 @@ class SourceHttp:
     def fresh(self, records: list[dict[str, Any]]) -> None:
         """Stop a walk whose next links are new but whose pages are not: a page listing only
         users of earlier pages (by id) is a server looping, which MAX_PAGES alone would let
-        read the same users 100,000 times."""
+        read the same users 100,000 times; so is a run of EMPTY_RUN pages without users
+        (Graph may send an empty page with a next link, not a hundred)."""
+        self._empty = 0 if records else self._empty + 1
+        if self._empty >= EMPTY_RUN:
+            raise SourceError(
+                f"{self.vendor.name} at {self.base_url} pages without an end ({self._empty} "
+                "pages in a row without a user, each with a next link): stopped reading, "
+                "nothing was written; report it to the vendor"
+            )
         ids = [str(r.get("id")) for r in records if r.get("id")]
         if ids and self._ids.issuperset(ids):
             raise SourceError(
