@@ -101,6 +101,17 @@ def test_an_email_that_is_not_text_is_no_email(hostile) -> None:
                                           "user00002@ex.onmicrosoft.com"]
 
 
+def test_an_okta_profile_that_is_not_an_object_is_no_attribute(hostile) -> None:
+    """The app's attribute choice iterated `profile: 5` and raised TypeError."""
+    from app.sources.attributes import sample_okta
+
+    good = {"id": "00u1", "status": "ACTIVE",
+            "profile": {"email": "a@ex.com", "department": "Sales"}}
+    server = hostile(lambda s, p: (200, {}, [good, {"id": "00u2", "profile": 5}]))
+    sampled, found = sample_okta(OKTA_SECRET, server.url)
+    assert sampled == 2 and [c.path for c in found] == ["profile.department"]
+
+
 def test_a_relative_next_link_is_followed_on_the_same_host(hostile) -> None:
     """A next link without a host is on the server that sent it; it was refused as "another
     host ()"."""

@@ -96,7 +96,13 @@ def sample_okta(token: str, org_url: str, **http: Any) -> tuple[int, list[Attrib
         page = okta.get(f"{okta.base_url}/api/v1/users", {"limit": PAGE_SIZE})
         records = okta_users(page, okta.base_url)
     paths = list(dict.fromkeys(
-        f"profile.{key}" for r in records for key in (r.get("profile") or {})
+        f"profile.{key}" for r in records for key in _profile(r)
         if f"profile.{key}" not in OKTA_SKIP
     ))
     return len(records), choices(records, paths, values_at)
+
+
+def _profile(user: dict[str, Any]) -> dict[str, Any]:
+    """An Okta user's profile; anything but an object (a hostile or broken answer) is none."""
+    profile = user.get("profile")
+    return profile if isinstance(profile, dict) else {}
