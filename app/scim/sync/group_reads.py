@@ -13,6 +13,13 @@ shows without `members` is read singly (absent is not empty). Where no group in 
 shows members, the server's Group schema (/Schemas, read only then) is asked whether
 `members` is returned only on request: then the list is asked again naming `members`, and
 judged like any list (the schema alone never trusts it).
+
+Last, each group's members must be witnessed: where /Schemas says `members` is `returned:
+never` and no read showed them, or the users' `groups` or the group's own member count show
+members its reads leave out, the members come from the users' `groups` when every server
+user was read, else the group is `unseen`: the write path refuses it (a group read as empty
+would get adds for members already in it, journaled as absent before, that an undo would
+remove).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from app.scim.http.features import GROUP_SCHEMA, members_returned
 from app.scim.http.members import COUNT_FIELDS
 from app.scim.http.protocol import has_members, resource_path
 from app.scim.sync.read_progress import ReadProgress
+from app.scim.sync.user_groups import members_from_users, refusal
 
 SAMPLE = 3  # managed groups read singly to check the list's members against
 SHOWN = 100  # groups named in `fell_back` (--json, the journal); the others only counted
@@ -57,6 +65,10 @@ class GroupsRead:
     schema: str = ""  # /Schemas' `returned` of Group.members, where it was asked
     attributes: str = ""  # asked of every group read ("" where members come by default)
     entries: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # id -> listed
+    shown: set[str] = field(default_factory=set)  # groups some read showed a member list of
+    # groups whose reads do not show their members -> why; members from users' `groups`
+    from_users: dict[str, str] = field(default_factory=dict)
+    unseen: dict[str, str] = field(default_factory=dict)  # -> why (no witness: not written)
 
 
 def read_groups(
@@ -66,10 +78,12 @@ def read_groups(
     claimed: dict[str, set[str]] | None = None,
     users: set[str] | None = None,
     progress: ReadProgress | None = None,
+    carried: bool = False,
 ) -> GroupsRead:
     """The managed groups on the server with their members. claimed: group -> ids of the
     users whose `groups` name it; users: the ids of every server user, when all were read
-    (then their `groups` are evidence, and a list missing one of them is not trusted).
+    (then their `groups` are evidence, and a list missing one of them is not trusted);
+    carried: users carry `groups` (read them all where a group's reads show no members).
     progress: counts every page and single read, and stops between them on Cancel."""
     progress = progress or ReadProgress()
     managed = list(managed)
@@ -87,25 +101,71 @@ def read_groups(
             read.members[name] = sorted(read.listed[name])
             read.versions[name] = _version(read.entries[group_id])
             read.read_by[name] = "list"
+    _witness(read, (claimed or {}) if users is not None else {}, users is not None)
+    if read.unseen and carried and users is None:  # the users not read yet may name members
+        _witness_by_users(client, read)
+    for name, why in read.unseen.items():
+        read.unseen[name] = refusal(client.base_url, name, why, carried)
     return read
 
 
+def _witness_by_users(client: ScimClient, read: GroupsRead) -> None:
+    """Every server user's `groups`, listed once, as the witness of the unseen groups."""
+    named = members_from_users(client, {n: read.ids[n] for n in read.unseen})
+    for name, why in list(read.unseen.items()):
+        members = set(read.members[name]) | (named or {}).get(name, set())
+        count = max(_counts(read.entries[read.ids[name]]), default=0)
+        if named is not None and count <= len(members):
+            read.members[name] = sorted(members)
+            read.from_users[name] = why
+            del read.unseen[name]
+
+
+def _witness(read: GroupsRead, claimed: dict[str, set[str]], every_user: bool) -> None:
+    """Groups whose reads do not witness their members: taken from the users' `groups` where
+    every server user was read (and carries them), else named in `unseen`, with why."""
+    for name, group_id in read.ids.items():
+        members = set(read.members[name])
+        named = claimed.get(name, set())
+        count = max(_counts(read.entries[group_id]), default=0)
+        if read.schema == "never" and name not in read.shown:
+            why = "/Schemas: returned never"
+        elif not named <= members:
+            why = f"its users' `groups` name {len(named - members):,} member(s) its reads omit"
+        elif count > len(members):
+            why = f"its member count {count:,} is above the {len(members):,} its reads show"
+        else:
+            continue
+        if every_user and count <= len(members | named):
+            read.members[name] = sorted(members | named)
+            read.from_users[name] = why
+        else:
+            read.unseen[name] = why
+
+
 def groups_read_json(
-    read_by: dict[str, str], why: str, basis: str, fell_back: dict[str, str]
+    read_by: dict[str, str],
+    why: str,
+    basis: str,
+    fell_back: dict[str, str],
+    from_users: dict[str, str] | None = None,
+    unseen: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """How the managed groups were read, for --json and the journal: counts by way, the
-    evidence, and each group read singly against the common way (at most SHOWN named, so
-    the record stays small for thousands of groups)."""
+    evidence, each group read singly against the common way, each group whose members came
+    from the users' `groups` and each not written to, with why (at most SHOWN of each named,
+    so the record stays small for thousands of groups)."""
     ways = list(read_by.values())
     summary: dict[str, Any] = {"list": ways.count("list"), "single": ways.count("single")}
     if why:
         summary["why"] = why
     if basis:
         summary["evidence"] = basis
-    if fell_back:
-        summary["fell_back"] = dict(list(fell_back.items())[:SHOWN])
-        if len(fell_back) > SHOWN:
-            summary["fell_back_more"] = len(fell_back) - SHOWN
+    for key, named in (("fell_back", fell_back), ("from_users", from_users), ("unseen", unseen)):
+        if named:
+            summary[key] = dict(list(named.items())[:SHOWN])
+            if len(named) > SHOWN:
+                summary[f"{key}_more"] = len(named) - SHOWN
     return summary
 
 
@@ -152,6 +212,7 @@ def _match(client: ScimClient, managed: list[str], listing: list[dict[str, Any]]
         entry = by_id[group_id]
         if has_members(entry):
             read.listed[name] = set(member_ids(entry, where))
+            read.shown.add(name)
     return read
 
 
@@ -177,6 +238,7 @@ def _ask_schema(
     listing = _list(client, {"attributes": ASKED}, concurrency, progress)
     asked = _match(client, managed, listing)
     read.ids, read.listed, read.entries = asked.ids, asked.listed, asked.entries
+    read.shown = asked.shown
     read.attributes = ASKED
 
 
@@ -269,17 +331,20 @@ def _read_singly(
     names = [n for n in names if n not in read.members]
     progress.expect(len(names))
 
-    def fetch(name: str) -> tuple[str, list[str], str | None]:
+    def fetch(name: str) -> tuple[str, list[str], str | None, bool]:
         progress.check()
         group_id = read.ids[name]
         body, version = client.get_group(group_id, attributes=read.attributes or None)
-        return name, member_ids(body, client.where("GET", f"/Groups/{group_id}")), version
+        where = client.where("GET", f"/Groups/{group_id}")
+        return name, member_ids(body, where), version, has_members(body)
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
     try:
-        for name, members, version in pool.map(fetch, names):
+        for name, members, version, shown in pool.map(fetch, names):
             read.members[name], read.versions[name] = members, version
             read.read_by[name] = "single"
+            if shown:
+                read.shown.add(name)
             progress.read()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
