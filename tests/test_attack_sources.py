@@ -112,6 +112,20 @@ def test_an_okta_profile_that_is_not_an_object_is_no_attribute(hostile) -> None:
     assert sampled == 2 and [c.path for c in found] == ["profile.department"]
 
 
+def test_an_attribute_graph_cannot_select_says_so(hostile) -> None:
+    """Graph's 400 for `$select=depertment` said "check the URL and try again later"."""
+    server = hostile(lambda s, p: (400, {}, {"error": {
+        "code": "Request_BadRequest", "message": "Could not find a property named "
+        "'depertment' on type 'microsoft.graph.user'."}}))
+    with pytest.raises(SourceError) as raised:
+        read_entra(GRAPH_TOKEN, "depertment", server.url)
+    assert str(raised.value).startswith(
+        "Microsoft Graph refused the query for the users (400 Request_BadRequest: Could not "
+        "find a property named 'depertment'")
+    assert "check the attribute" in str(raised.value) and "try again later" not in str(raised.value)
+    assert len(server.seen) == 1
+
+
 def test_a_relative_next_link_is_followed_on_the_same_host(hostile) -> None:
     """A next link without a host is on the server that sent it; it was refused as "another
     host ()"."""

@@ -64,6 +64,14 @@ class Graph:
             "nothing was written"
         )
 
+    def invalid(self, detail: str) -> str:
+        return (
+            f"Microsoft Graph refused the query for the users (400 {detail}): check the "
+            "attribute: a user property Graph can $select (department, jobTitle, "
+            "onPremisesExtensionAttributes/extensionAttribute1, extension_<appId>_<name>); "
+            "nothing was written"
+        )
+
     def wait_after(self, response: httpx.Response, now: float) -> float | None:
         return retry_after(response, now)
 

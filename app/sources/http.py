@@ -49,6 +49,8 @@ class Vendor(Protocol):
 
     def refused(self, status: int, detail: str) -> str: ...
 
+    def invalid(self, detail: str) -> str: ...
+
     def wait_after(self, response: httpx.Response, now: float) -> float | None: ...
 
 
@@ -265,6 +267,8 @@ class SourceHttp:
         detail = self.redact(" ".join(text.split()))  # one line, whatever the server wrote
         if response.status_code in (401, 403):
             raise SourceError(self.redact(self.vendor.refused(response.status_code, detail)))
+        if response.status_code == 400:  # the query, not the server: trying later won't help
+            raise SourceError(self.redact(self.vendor.invalid(detail)))
         raise SourceError(
             f"{self.vendor.name} at {self.base_url} answered {response.status_code} "
             f"({detail}); nothing was written. Check the URL and try again later."

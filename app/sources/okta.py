@@ -57,6 +57,12 @@ class Okta:
             f"who may read users, or an OAuth token with the scope {SCOPE}; nothing was written"
         )
 
+    def invalid(self, detail: str) -> str:
+        return (
+            f"Okta refused the query for the users (400 {detail}): check that --okta-url is "
+            "the org URL (https://YOUR-ORG.okta.com); nothing was written"
+        )
+
     def wait_after(self, response: httpx.Response, now: float) -> float | None:
         reset = seconds_or_none(response.headers.get("X-Rate-Limit-Reset"))
         if reset is None:
