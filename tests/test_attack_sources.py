@@ -259,3 +259,25 @@ def test_an_unattended_sync_signs_in_again_when_the_token_expires(hostile, login
     err = capsys.readouterr().err
     assert err.startswith("groupmap: error: Microsoft Graph refused the token (401 "
                           "InvalidAuthenticationToken") and err.count("\n") == 1
+
+
+def test_okta_without_rate_limit_headers_reads_at_once_and_days_to_reset_stop(hostile) -> None:
+    """Held: no X-Rate-Limit-* headers is no pacing; a 429 whose reset is days away stops in
+    one line instead of waiting."""
+
+    def answer(server: Hostile, path: str) -> Answer:
+        n = len(server.seen)
+        user = {"id": f"00u{n}", "status": "ACTIVE",
+                "profile": {"email": f"u{n}@ex.com", "department": "S"}}
+        link = {"Link": f'<{server.url}/api/v1/users?after={n}>; rel="next"'} if n < 3 else {}
+        return 200, link, [user]
+
+    waits: list[float] = []
+    users, info = read_okta(OKTA_SECRET, "department", hostile(answer).url, sleep=waits.append)
+    assert info.users == 3 and waits == []
+
+    days = hostile(lambda s, p: (429, {"X-Rate-Limit-Reset": str(1_900_000_000 + 3 * 86_400),
+                                       "X-Rate-Limit-Remaining": "0"},
+                                 {"errorCode": "E0000047", "errorSummary": "API call exceeded"}))
+    with pytest.raises(SourceError, match=r"Okta at .* asks to wait 259,201 s"):
+        read_okta(OKTA_SECRET, "department", days.url, clock=lambda: 1_900_000_000.0)
