@@ -228,3 +228,43 @@ def test_sources_never_lists_what_the_keyring_holds(monkeypatch, capsys) -> None
     assert [row["connection"] for row in json.loads(out.splitlines()[0])] == ["Prod", "Cloud"]
     for secret in Memory.held.values():
         assert secret not in out
+
+
+def test_an_unattended_okta_sync_with_half_its_users_is_stopped_and_told(hostile, scim_server,
+                                                                          webhook, tmp_path,
+                                                                          monkeypatch,
+                                                                          capsys) -> None:
+    """Held: both ends and the webhook saved with the connection, as README's timer runs it."""
+    from app.scim.config.connections import ConnectionProfile, write_connections
+
+    everyone = [{"id": f"00u{i}", "status": "ACTIVE", "profile": {
+        "login": f"user{i:05d}@ex.com", "email": f"user{i:05d}@ex.com", "firstName": "U",
+        "lastName": str(i), "department": "Sales" if i % 2 else "Legal"}} for i in range(10)]
+    listed = {"users": everyone}
+    okta = hostile(lambda s, p: (200, {"X-Rate-Limit-Limit": "600",
+                                       "X-Rate-Limit-Remaining": "599",
+                                       "X-Rate-Limit-Reset": "1"}, listed["users"]))
+    scim = scim_server(UserList.from_records(
+        {"email": u["profile"]["email"], "name": "", "status": "Active", "source": "",
+         "groups": ""} for u in everyone))
+    hook = webhook()
+    write_connections([ConnectionProfile(name="Prod", url=scim.url, source="okta:department",
+                                         source_url=okta.url, notify=hook.url)])
+    monkeypatch.setenv("GROUPMAP_OKTA_TOKEN", OKTA_SECRET)
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nSales,Sales\nLegal,Legal\n",
+                       encoding="utf-8")
+    sync = ["sync", "--connection", "Prod", "--mapping", str(mapping), "--apply-existing"]
+    assert main(sync) == 0 and hook.posts == []
+    before = scim.dump()["groups"]
+    assert len(before["Sales"]) == 5 and len(before["Legal"]) == 5
+
+    listed["users"] = everyone[:5]
+    assert main(sync) == 2
+    assert scim.dump()["groups"] == before
+    [post] = hook.posts
+    assert post["status"] == 2 and post["text"].startswith(
+        f"GroupMap sync to {scim.url} was stopped: Stopped before writing anything: this "
+        "export has 5 users")
+    assert OKTA_SECRET not in json.dumps(post) + capsys.readouterr().err
