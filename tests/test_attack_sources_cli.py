@@ -192,41 +192,28 @@ def test_a_webhook_answering_500_warns_in_one_line(webhook, capsys) -> None:
 
 
 def test_sources_never_lists_what_the_keyring_holds(monkeypatch, capsys) -> None:
-    import keyring
-    from keyring.backend import KeyringBackend
+    from types import SimpleNamespace
 
+    from app.scim.config import tokens
     from app.scim.config.connections import ConnectionProfile, write_connections
 
-    class Memory(KeyringBackend):
-        priority = 10  # type: ignore[assignment]
-        held = {"Prod": "scim-keyring-secret-1", "okta:acme.okta.com": "00okta-keyring-2",
-                "entra:11111111": "entra-client-secret-3"}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.held.get(username)
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.held[username] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.held.pop(username, None)
-
-    previous = keyring.get_keyring()
-    keyring.set_keyring(Memory())
-    monkeypatch.delenv("GROUPMAP_NO_KEYRING", raising=False)
-    try:
-        write_connections([
-            ConnectionProfile(name="Prod", url="https://scim.example.com/v2",
-                              source="okta:department", source_url="https://acme.okta.com"),
-            ConnectionProfile(name="Cloud", url="https://scim.example.com/v2",
-                              source="entra:jobTitle"),
-        ])
-        assert main(["sources", "--json"]) == 0 and main(["sources"]) == 0
-    finally:
-        keyring.set_keyring(previous)
+    held = {"Prod": "scim-keyring-secret-1", "okta:acme.okta.com": "00okta-keyring-2",
+            "entra:11111111": "entra-client-secret-3"}
+    keyring = SimpleNamespace(get_password=lambda service, name: held.get(name),
+                              set_password=lambda service, name, value: None,
+                              delete_password=lambda service, name: None)
+    monkeypatch.setattr(tokens, "_keyring_module", lambda: keyring)
+    write_connections([
+        ConnectionProfile(name="Prod", url="https://scim.example.com/v2",
+                          source="okta:department", source_url="https://acme.okta.com"),
+        ConnectionProfile(name="Cloud", url="https://scim.example.com/v2",
+                          source="entra:jobTitle", entra_tenant="contoso",
+                          entra_client_id="11111111"),
+    ])
+    assert main(["sources", "--json"]) == 0 and main(["sources"]) == 0
     out = capsys.readouterr().out
     assert [row["connection"] for row in json.loads(out.splitlines()[0])] == ["Prod", "Cloud"]
-    for secret in Memory.held.values():
+    for secret in held.values():
         assert secret not in out
 
 
@@ -268,3 +255,26 @@ def test_an_unattended_okta_sync_with_half_its_users_is_stopped_and_told(hostile
         f"GroupMap sync to {scim.url} was stopped: Stopped before writing anything: this "
         "export has 5 users")
     assert OKTA_SECRET not in json.dumps(post) + capsys.readouterr().err
+
+
+@pytest.mark.parametrize("token", ["tok\u00e9n-secret-xyz", "first-line-abc\nsecond-line-def",
+                                   "with\ttab-secret"])
+def test_a_token_holding_what_no_token_has_is_one_line(hostile, token: str, tmp_path,
+                                                       monkeypatch, capsys) -> None:
+    """A non-ASCII token raised UnicodeEncodeError (a traceback); a line break was "could not
+    reach Microsoft Graph" after six tries and a minute of waiting."""
+    from app.sources import http
+
+    waits: list[float] = []
+    monkeypatch.setattr(http, "pause", waits.append)
+    server = hostile(lambda s, p: (200, {}, {"value": [graph_user(1)]}))
+    monkeypatch.setenv("GROUPMAP_ENTRA_TOKEN", token)
+    mapping = tmp_path / "mapping.csv"
+    mapping.write_text("Value in Identity Provider,Group\nSales,Sales\n", encoding="utf-8")
+    status = main(["preview", "--users", "entra:department", "--entra-url", server.url,
+                   "--mapping", str(mapping)])
+    err = capsys.readouterr().err
+    assert status == 2 and waits == [] and server.seen == []
+    assert err.startswith("groupmap: error: the token for Microsoft Graph holds a character no "
+                          "token has") and err.count("\n") == 1
+    assert "secret" not in err

@@ -83,6 +83,7 @@ class SourceHttp:
         self.origin = httpx.URL(self.base_url).copy_with(path="/", query=None)
         self._secrets = [secret]
         self._scheme = auth_header.partition(" ")[0]
+        usable_token(auth_header, vendor.name)
         self._renew = renew  # a new token, for one refused mid-read (expired: Graph's last ~1 h)
         self._headers = {"Authorization": auth_header, "Accept": "application/json"}
         self._max_bytes = int(max_response_mb * 1024 * 1024)
@@ -195,7 +196,8 @@ class SourceHttp:
                 renewed = True
                 token = self._renew()
                 self._secrets.append(token)
-                self._headers["Authorization"] = f"{self._scheme} {token}"
+                self._headers["Authorization"] = usable_token(f"{self._scheme} {token}",
+                                                              self.vendor.name)
                 continue
             if response.status_code in AGAIN and attempt < ATTEMPTS:
                 wait = self.vendor.wait_after(response, self.clock())
@@ -288,6 +290,20 @@ def only_objects(items: list[Any], what: str) -> list[dict[str, Any]]:
             f"{ascii(odd[0])[:40]}: stopped reading, nothing was written; report it to the vendor"
         )
     return items
+
+
+def usable_token(auth_header: str, name: str) -> str:
+    """The Authorization value, if a token can be sent in it: a line break, a space inside,
+    a control or a non-ASCII character (a token copied with more than the token) would fail
+    in httpx as a network error retried for a minute, or as a traceback."""
+    credential = auth_header.partition(" ")[2]
+    if not (credential and credential.isascii() and credential.isprintable()
+            and not any(c.isspace() for c in credential)):
+        raise SourceSpecError(
+            f"the token for {name} holds a character no token has (a line break, a space, a "
+            "control or non-ASCII character): copy the token again without it; nothing was sent"
+        )
+    return auth_header
 
 
 def _origin(url: httpx.URL) -> str:
