@@ -95,6 +95,7 @@ class SourceHttp:
         self.deadline = deadline  # seconds of waiting the whole read may spend (--deadline)
         self._ids: set[str] = set()  # the users read so far (`fresh`)
         self._empty = 0  # pages in a row without a user (`fresh`)
+        self._pages = 0  # pages read (`fresh`)
 
     def close(self) -> None:
         self._client.close()
@@ -157,6 +158,7 @@ class SourceHttp:
         users of earlier pages (by id) is a server looping, which MAX_PAGES alone would let
         read the same users 100,000 times; so is a run of EMPTY_RUN pages without users
         (Graph may send an empty page with a next link, not a hundred)."""
+        self._pages += 1
         self._empty = 0 if records else self._empty + 1
         if self._empty >= EMPTY_RUN:
             raise SourceError(
@@ -168,7 +170,7 @@ class SourceHttp:
         if ids and self._ids.issuperset(ids):
             raise SourceError(
                 f"{self.vendor.name} at {self.base_url} pages without an end (page "
-                f"{self.requests} lists only users of earlier pages): stopped reading, nothing "
+                f"{self._pages} lists only users of earlier pages): stopped reading, nothing "
                 "was written; report it to the vendor"
             )
         self._ids.update(ids)
