@@ -259,6 +259,8 @@ def test_an_unattended_sync_signs_in_again_when_the_token_expires(hostile, login
     err = capsys.readouterr().err
     assert err.startswith("groupmap: error: Microsoft Graph refused the token (401 "
                           "InvalidAuthenticationToken") and err.count("\n") == 1
+    # the Graph the token must be for is the one read (a national cloud's), not the global one
+    assert f"or not for {server.url})" in err and "graph.microsoft.com" not in err
 
 
 def test_okta_without_rate_limit_headers_reads_at_once_and_days_to_reset_stop(hostile) -> None:

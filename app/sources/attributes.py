@@ -83,7 +83,8 @@ def sample_scim(client: ScimClient) -> tuple[int, list[AttributeChoice]]:
 def sample_entra(token: str, graph_url: str = GRAPH_URL,
                  **http: Any) -> tuple[int, list[AttributeChoice]]:
     fields = ",".join((*ALWAYS, *ENTRA_CANDIDATES, "onPremisesExtensionAttributes"))
-    with SourceHttp(Graph(), base_of(graph_url), f"Bearer {token}", token, **http) as graph:
+    base = base_of(graph_url)
+    with SourceHttp(Graph(base), base, f"Bearer {token}", token, **http) as graph:
         page = graph.get(f"{graph.base_url}/v1.0/users", {"$select": fields, "$top": "999"})
         records = graph_users(page, graph.base_url)  # one page is the sample
     extensions = [f"onPremisesExtensionAttributes/extensionAttribute{n}" for n in range(1, 16)]

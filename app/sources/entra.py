@@ -45,6 +45,9 @@ class Graph:
 
     name = "Microsoft Graph"
 
+    def __init__(self, base: str = "https://graph.microsoft.com") -> None:
+        self.base = base  # the Graph the token must be for (a national cloud's, a test's)
+
     def error_text(self, body: object) -> str:
         error = body.get("error") if isinstance(body, dict) else None
         if not isinstance(error, dict):
@@ -55,7 +58,7 @@ class Graph:
         if status == 401:
             return (
                 f"Microsoft Graph refused the token ({status} {detail}): get a new one (expired, "
-                f"or not for https://graph.microsoft.com) from an app granted {PERMISSION}; "
+                f"or not for {self.base}) from an app granted {PERMISSION}; "
                 "nothing was written"
             )
         return (
@@ -117,7 +120,7 @@ def read_entra(
     selected, read = selection(attribute)
     fields = ",".join(dict.fromkeys((*ALWAYS, selected)))
     users: list[SourceUser] = []
-    with SourceHttp(Graph(), base_of(graph_url), f"Bearer {token}", token,
+    with SourceHttp(Graph(base_of(graph_url)), base_of(graph_url), f"Bearer {token}", token,
                     insecure_http=insecure_http, **http) as graph:
         first = f"{graph.base_url}/v1.0/users"
         params = {"$select": fields, "$top": str(PAGE_SIZE)}
