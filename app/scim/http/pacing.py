@@ -17,13 +17,13 @@ A throttled request (429, 503) is never a failure: it is retried until the sync'
 
 from __future__ import annotations
 
-import email.utils
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from app.scim.http.limit_headers import HeaderLimit, header_limit, retry_after_seconds
 from app.scim.http.stops import RateDeadline as RateDeadline
 from app.scim.http.stops import Stop as Stop
 from app.scim.http.stops import WaitCancelled as WaitCancelled
@@ -48,120 +48,9 @@ PROBE_COUNT = 60  # and requests' worth of them, so that a slow limit is seldom 
 PROBE = 0.02  # growth a second while probing, compounded
 RISEN = 1.2  # a rate refused this far above the limit (or what was admitted) raises it
 HISTORY = 60.0  # seconds of send times and episodes kept for measuring, or more (_history)
+RAMP = 2.0  # while no limit is known, requests under way at once go at most this much faster
+# than the most sent in a second so far
 MIN_RATE = 0.01  # requests a second: one every 100 s, the floor a 429 storm can push to
-
-
-@dataclass(frozen=True)
-class HeaderLimit:
-    """What an answer's rate-limit headers say: requests left, seconds to the reset."""
-
-    remaining: float | None = None
-    reset: float | None = None
-    quota: float | None = None
-    window: float | None = None
-
-    @property
-    def rate(self) -> float | None:
-        """The remaining budget spread evenly until the reset, else the policy's rate."""
-        if self.remaining is not None and self.reset:
-            return self.remaining / self.reset
-        if self.quota and self.window:
-            return self.quota / self.window
-        return None
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds: a number of seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def _number(value: str | None) -> float | None:
-    try:
-        return float(str(value).strip().strip('"'))
-    except (TypeError, ValueError):
-        return None
-
-
-def _reset_seconds(value: str | None, now: float | None) -> float | None:
-    """X-RateLimit-Reset: seconds from now, or an epoch timestamp (GitHub, Okta)."""
-    reset = _number(value)
-    if reset is None:
-        return None
-    if reset > 1e9:
-        reset -= time.time() if now is None else now
-    return max(0.0, reset)
-
-
-def _items(value: str) -> list[dict[str, str]]:
-    """A structured-field list ("name";r=5;t=3, ...) or dictionary (limit=5, reset=3)."""
-    members: list[dict[str, str]] = []
-    for member in value.split(","):
-        params: dict[str, str] = {}
-        for part in member.split(";"):
-            key, sep, val = part.strip().partition("=")
-            if sep:
-                params[key.strip().lower()] = val.strip()
-            elif key:
-                params["_"] = key.strip()
-        members.append(params)
-    return members
-
-
-def header_limit(headers: Mapping[str, str], now: float | None = None) -> HeaderLimit | None:
-    """The limit an answer advertises, in any of the styles servers use, or None.
-
-    IETF draft-ietf-httpapi-ratelimit-headers: `RateLimit: "default";r=50;t=30` with
-    `RateLimit-Policy: "default";q=100;w=60` (drafts 08 on), `RateLimit: limit=100,
-    remaining=50, reset=30` (draft 07), RateLimit-Limit/-Remaining/-Reset (earlier drafts);
-    and the older X-RateLimit-Limit/-Remaining/-Reset (Calendly, GitHub), X-Rate-Limit-* (Okta).
-    """
-    get = headers.get
-    remaining = reset = quota = window = None
-    field = get("RateLimit")
-    if field:
-        members = _items(field)
-        if not any("r" in m for m in members):  # draft 07: one dictionary, not a list
-            members = [{k: v for m in members for k, v in m.items()}]
-        found = [m for m in members if {"r", "remaining"} & m.keys()]
-        best = None
-        for m in found:  # several policies: the one that allows the least
-            left = _number(m.get("r", m.get("remaining")))
-            when = _number(m.get("t", m.get("reset")))
-            if left is None:
-                continue
-            candidate = HeaderLimit(left, when)
-            if best is None or (candidate.rate or 0) < (best.rate or 0):
-                best = candidate
-        if best is not None:
-            remaining, reset = best.remaining, best.reset
-        quota = next((_number(m["limit"]) for m in members if "limit" in m), None)
-    policy = get("RateLimit-Policy")
-    if policy:
-        for m in _items(policy):
-            q, w = _number(m.get("q", m.get("_"))), _number(m.get("w"))
-            if q and w and (quota is None or window is None or q / w < quota / window):
-                quota, window = q, w
-    for prefix in ("RateLimit-", "X-RateLimit-", "X-Rate-Limit-"):
-        if remaining is None and get(prefix + "Remaining") is not None:
-            remaining = _number(get(prefix + "Remaining"))
-            reset = _reset_seconds(get(prefix + "Reset"), now)
-            quota = quota or _number(get(prefix + "Limit"))
-    if remaining is None and quota is None:
-        return None
-    return HeaderLimit(remaining, reset, quota, window)
 
 
 class RateLimiter:
@@ -200,13 +89,19 @@ class RateLimiter:
         self.asked = 0.0  # the longest wait a server asked for (Retry-After, a budget's reset)
         self._credit = 0.0
         self._episode: float | None = None  # when the rate was last decreased
-        self._episodes: deque[float] = deque()  # times of throttled episodes, _history()
+        self._episodes: deque[float] = deque()  # send times of the requests each episode
+        # refused (the server's moment, whatever the answers' latency), _history()
         self._base = max_rate or 0.0  # the rate right after the last decrease
         self._limit: float | None = None  # the server's rate, measured between two episodes
         self._lower = 0.0  # what the last measurement admitted: the limit is seldom below
         self._recent: deque[float] = deque()  # send times of admitted requests, _history()
         self._in_flight = 0
         self._paced: float | None = None  # the rate the latest request granted was spaced at
+        self._last_measure: _Measure | None = None  # the latest decrease, for late answers
+        self._sends: deque[float] = deque()  # send times of the last second (_ramp)
+        self._peak = 1  # the most requests sent in one second so far
+        self._ceiling_seen: float | None = None  # the least rate refused before a measurement:
+        # doubling stops there (otherwise it overshoots the limit, and the measurement with it)
 
     # --- before and after each request -----------------------------------------------------
 
@@ -220,8 +115,13 @@ class RateLimiter:
                 wait = self._paused_until - now
                 if self.rate is None and self._in_flight and now - self.started < WARMUP:
                     wait = max(wait, WARMUP / 20)  # an unknown server's first second
+                elif self.rate is None and self._in_flight and self._ramp(now) > 0:
+                    wait = max(wait, self._ramp(now))
                 elif wait <= 0 and (self.rate is None or self._tokens >= 1 - 1e-9):
                     self._in_flight += 1
+                    self._sends.append(now)
+                    while self._sends[0] <= now - 1.0:
+                        self._sends.popleft()
                     if self.rate is not None:
                         self._tokens -= 1
                         self._paced = self.rate
@@ -252,13 +152,14 @@ class RateLimiter:
                 self._recent.append(sent_at)
                 while self._recent and self._recent[0] < now - self._history():
                     self._recent.popleft()
+                self._late(sent_at)
                 return None
             self.throttled += 1
             wait = retry_after_seconds(headers.get("Retry-After"))
             if wait is None and advertised is not None and advertised.remaining == 0:
                 wait = advertised.reset
             if self._episode is None or sent_at > self._episode:
-                self._decrease(now)  # answers to requests sent before it add nothing new
+                self._decrease(now, sent_at)  # answers to requests sent before it add nothing
             self._tokens = min(self._tokens, 0.0)
             if wait:
                 self.asked = max(self.asked, wait)
@@ -283,6 +184,20 @@ class RateLimiter:
 
     # --- inside the lock --------------------------------------------------------------------
 
+    def _ramp(self, now: float) -> float:
+        """Seconds to wait before a request that overlaps others while no limit is known.
+
+        Requests under way at once are spaced at twice the most sent in a second so far, so
+        that the pace at most doubles each second: pages read ahead do not all meet an unknown
+        limit at once, and the first 429 comes back before the next request goes. One request
+        at a time is never held."""
+        while self._sends and self._sends[0] <= now - 1.0:
+            self._sends.popleft()
+        self._peak = max(self._peak, len(self._sends))
+        if not self._sends:
+            return 0.0
+        return self._sends[-1] + 1.0 / (RAMP * self._peak) - now
+
     def _refill(self, now: float) -> None:
         start = max(self._last, self._paused_until)
         if self._credit and now >= self._paused_until:
@@ -303,37 +218,62 @@ class RateLimiter:
         self.rate = max(self.min_rate, min(rate, self.ceiling or rate))
         self.source = "headers"
 
-    def _measured(self, now: float) -> tuple[float | None, bool]:
-        """The rate the server admitted since the latest episode, and
-        whether that is a measurement of its limit (an episode at each end, far enough apart).
+    def _measured(self, now: float, refused: float) -> _Measure:
+        """What the server admitted since the latest episode, and whether that is a
+        measurement of its limit (an episode at each end, far enough apart).
 
         At every throttled episode the server's bucket was empty, so what it admitted between
         two of them is its rate, Retry-After pauses included. Before there are two, the last
         second is the window (the server's burst included: an overestimate, corrected soon).
+        The window ends when the refused request was sent; requests sent before it and still
+        unanswered are counted when their answers come (_late).
         """
         while self._episodes and self._episodes[0] < now - self._history():
             self._episodes.popleft()
         episode = self._episodes[-1] if self._episodes else None
-        since = now - 1.0 if episode is None else episode
-        admitted = sum(1 for t in self._recent if t > since)
-        exact = (
-            episode is not None and now - episode >= MEASURE_SPAN and admitted >= MEASURE_COUNT
+        since = refused - 1.0 if episode is None else min(episode, refused - 1e-3)
+        admitted = sum(1 for t in self._recent if since < t <= refused)
+        before = (self.rate, self._limit, self._lower, self._paced)
+        return _Measure(
+            since,
+            refused,
+            admitted,
+            episode is not None and refused - episode >= MEASURE_SPAN,
+            before,
         )
-        return (admitted / (now - since) if admitted else None), exact
 
-    def _decrease(self, now: float) -> None:
-        measured, exact = self._measured(now)
+    def _late(self, sent_at: float) -> None:
+        """An answer admitted after the latest decrease to a request sent inside the window it
+        measured: the measurement missed it (slow answers, pages read ahead), so it is made
+        again with it, from the state before that decrease. Without this, a first 429 while
+        several pages are under way measures a fraction of the rate the server admits."""
+        measure = self._last_measure
+        if measure is None or not measure.since < sent_at <= measure.at:
+            return
+        grown = (self.rate or 0.0) - (self._base or 0.0)
+        measure.admitted += 1
+        self.rate, self._limit, self._lower, self._paced = measure.before
+        self._decrease(self._episode or measure.at, measure.at, measure)
+        self.rate = (self.rate or 0.0) + max(0.0, grown)
+
+    def _decrease(self, now: float, sent_at: float, measure: _Measure | None = None) -> None:
+        again = measure is not None
+        measure = measure or self._measured(now, sent_at)
+        self._last_measure = measure
+        measured, exact = measure.rate, measure.exact
         if exact and measured is not None:
             self._limit, self._lower = self._new_limit(measured), measured
             rate = HOLD * self._limit
+            self._ceiling_seen = None
         elif self._limit is not None and self.rate:
             # Refused again too soon to measure, at the limit held: the limit lies between what
             # was measured and the rate refused (a generic decrease would fall far below it).
-            refused = self._refused()
-            lower = min(max(self._lower, measured or 0.0), HOLD * refused)
-            self._limit = min(self._limit, (lower + refused) / 2)
+            over = self._refused()
+            lower = min(max(self._lower, measured or 0.0), HOLD * over)
+            self._limit = min(self._limit, (lower + over) / 2)
             rate = HOLD * self._limit
         elif measured is not None and self.rate:
+            self._ceiling_seen = min(self._ceiling_seen or self.rate, self._refused())
             # The server admitted `measured` while this client sent at `rate`, which was
             # above the limit: the limit lies between them. Below the limit for part of the
             # window, `measured` underestimates it: 3/4 of the refused rate is a better guess.
@@ -343,12 +283,16 @@ class RateLimiter:
             rate = measured * DECREASE
         else:
             rate = (self.rate or 1.0) * FALLBACK_DECREASE
+        if not self._limit and not self.rate:  # nothing known: refused at the pace it sent at
+            sent = sum(1 for t in self._sends if t > sent_at - 1.0)
+            self._ceiling_seen = min(self._ceiling_seen or sent, sent) or None
         self.rate = max(self.min_rate, min(rate, self.ceiling or rate))
         if self.source != "headers":
             self.source = "learned"
         self._base = self.rate
-        self._episode = now
-        self._episodes.append(now)
+        if not again:
+            self._episode = now
+            self._episodes.append(sent_at)
 
     def _new_limit(self, measured: float) -> float:
         """The limit after an episode that measured `measured`.
@@ -391,6 +335,28 @@ class RateLimiter:
                 return
         elif quiet > max(QUIET, 2 * MEASURE_COUNT / rate):  # long enough to measure next time
             grown = rate * 2 ** (1 / (rate * DOUBLING))
+            if self._ceiling_seen and grown > self._ceiling_seen:  # refused there: slowly
+                grown = max(rate + INCREASE * self._base / rate, min(grown, self._ceiling_seen))
         else:
             grown = rate + INCREASE * self._base / rate
         self.rate = min(grown, self.ceiling) if self.ceiling else grown
+
+
+@dataclass
+class _Measure:
+    """One decrease's measurement: requests admitted in the window (since, at], and the
+    limiter's state before it (rate, limit, lower, paced), to measure again from."""
+
+    since: float
+    at: float
+    admitted: int
+    spanned: bool  # an episode began the window, far enough back to measure the limit
+    before: tuple[float | None, float | None, float, float | None]
+
+    @property
+    def rate(self) -> float | None:
+        return self.admitted / (self.at - self.since) if self.admitted else None
+
+    @property
+    def exact(self) -> bool:
+        return self.spanned and self.admitted >= MEASURE_COUNT
