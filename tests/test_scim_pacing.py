@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from app.scim.http.pacing import RateLimiter, WaitCancelled, header_limit, retry_after_seconds
+from app.scim.http.limit_headers import header_limit, retry_after_seconds
+from app.scim.http.pacing import RateLimiter, WaitCancelled
 
 
 class FakeClock:

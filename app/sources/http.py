@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from app.scim.http.pacing import retry_after_seconds
+from app.scim.http.limit_headers import retry_after_seconds
 from app.scim.http.redact import redact
 from app.scim.http.transport import url_problem
 from app.sources.errors import SourceCancelled, SourceError, SourceSpecError
