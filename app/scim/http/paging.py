@@ -45,6 +45,7 @@ class PageWalk:
         self.seen: set[str] = set()
         self.pages = 0
         self.first = 0  # resources on the first page
+        self.most: int | None = None  # the largest totalResults any page said
 
     def get(self, start: int) -> Page:
         """One page, its JSON types checked (safe to call from several threads)."""
@@ -57,6 +58,15 @@ class PageWalk:
     def accept(self, start: int, page: Page) -> tuple[list[dict[str, Any]], int]:
         """(fresh resources, total to report) of the next page in order, checked."""
         resources, ids, total = page
+        if len(set(ids)) < len(ids):
+            twice = next(rid for rid in ids if ids.count(rid) > 1)
+            raise BadAnswer(
+                f"{self.where} the resource {twice!r} twice in one page (startIndex {start}): "
+                "GroupMap cannot tell which copy is true, so nothing was changed; "
+                "report it to the vendor"
+            )
+        if total is not None:
+            self.most = max(self.most or 0, total)
         fresh = [r for r, rid in zip(resources, ids, strict=True) if rid not in self.seen]
         self.seen.update(ids)
         self.pages += 1
@@ -80,7 +90,16 @@ class PageWalk:
     def ended(self, page: Page) -> bool:
         """True at the end of the list; an error past the bound on pages."""
         resources, _, total = page
-        if not resources or (total is not None and len(self.seen) >= total):
+        if self.most is not None and len(self.seen) >= self.most:
+            return True
+        if not resources and self.most is not None:
+            raise BadAnswer(
+                f"{self.where} {len(self.seen):,} resources, then an empty page, where "
+                f"totalResults said {self.most:,} (its pages overlap, skip resources, or the "
+                "list changed while it was read): GroupMap cannot read every resource, so "
+                "nothing was changed; run again, and report it to the vendor if it persists"
+            )
+        if not resources:
             return True
         if total is None and self.pages > 1 and len(resources) < self.first:
             return True  # no total said: a short page is the last

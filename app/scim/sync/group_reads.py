@@ -4,15 +4,18 @@ else one GET /Groups/{id} per group.
 Groups are listed with their members (a page holds up to `count` groups), so a sync that
 changes nothing needs no request per group where the list is complete. Some servers cap the
 members of list answers (or send none), so the list is trusted only on evidence, decided per
-server at the start: the (up to) SAMPLE managed groups with the most members in the list are
+server at the start: the (up to) SAMPLE managed groups with the most members in the list, and
+the one with the most on each other page of the list (a server may cap only some pages), are
 also read one by one, and a single read showing a member the list leaves out means the list
-is capped: every managed group is then read singly, as before. Per group, a member count in
-the list above its members, or a user whose `groups` name the group but whom the list leaves
-out (when every user was read), also sends that group to a single read. A group the list
-shows without `members` is read singly (absent is not empty). Where no group in the list
-shows members, the server's Group schema (/Schemas, read only then) is asked whether
-`members` is returned only on request: then the list is asked again naming `members`, and
-judged like any list (the schema alone never trusts it).
+is capped: every managed group is then read singly, as before. A single read showing fewer
+members than the list is either capped itself or right (the list stale, still showing members
+removed by hand): a members filter on a few of the members it leaves out tells which. Per
+group, a member count in the list above its members, or a user whose `groups` name the group
+but whom the list leaves out (when every user was read), also sends that group to a single
+read. A group the list shows without `members` is read singly (absent is not empty). Where
+no group in the list shows members, the server's Group schema (/Schemas, read only then) is
+asked whether `members` is returned only on request: then the list is asked again naming
+`members`, and judged like any list (the schema alone never trusts it).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from app.scim.http.errors import AuthError, ConnectError, ScimError, TooLarge
 from app.scim.http.features import GROUP_SCHEMA, members_returned
 from app.scim.http.members import COUNT_FIELDS
 from app.scim.http.protocol import has_members, resource_path
+from app.scim.sync.member_filter import filter_finds
 from app.scim.sync.read_progress import ReadProgress
 
 SAMPLE = 3  # managed groups read singly to check the list's members against
@@ -46,6 +50,7 @@ class GroupsRead:
     members: dict[str, list[str]] = field(default_factory=dict)
     versions: dict[str, str | None] = field(default_factory=dict)
     listed: dict[str, set[str]] = field(default_factory=dict)  # the list's members, if any
+    page: dict[str, int] = field(default_factory=dict)  # managed group -> its list page (0..)
     read_by: dict[str, str] = field(default_factory=dict)  # managed group -> "list"/"single"
     # groups read singly although the list was trusted for the others -> why
     fell_back: dict[str, str] = field(default_factory=dict)
@@ -114,24 +119,28 @@ def _list(
     params: dict[str, Any] | None,
     concurrency: int,
     progress: ReadProgress,
-) -> list[dict[str, Any]]:
-    """Every group on the server, its pages counted as they come."""
-    found: list[dict[str, Any]] = []
+) -> list[list[dict[str, Any]]]:
+    """Every group on the server, page by page, the pages counted as they come."""
+    found: list[list[dict[str, Any]]] = []
     pages = client.iter_pages("/Groups", params, parallel=concurrency)
     try:
         for page, total in pages:
             if not found:
                 progress.expect(math.ceil(total / len(page)) if page else 1)
-            found += page
+            found.append(page)
             progress.read()
     finally:
         pages.close()
     return found
 
 
-def _match(client: ScimClient, managed: list[str], listing: list[dict[str, Any]]) -> GroupsRead:
-    """The managed groups in the list, with the members it shows."""
+def _match(
+    client: ScimClient, managed: list[str], pages: list[list[dict[str, Any]]]
+) -> GroupsRead:
+    """The managed groups in the list, with the members it shows and the page they were on."""
     where = client.where("GET", "/Groups")
+    listing = [group for page in pages for group in page]
+    page_of = {str(group.get("id")): i for i, page in enumerate(pages) for group in page}
     by_key: dict[str, list[dict[str, Any]]] = {}
     by_id: dict[str, dict[str, Any]] = {}
     for group in listing:
@@ -149,6 +158,7 @@ def _match(client: ScimClient, managed: list[str], listing: list[dict[str, Any]]
         if group_id is None:
             continue
         read.ids[name] = group_id
+        read.page[name] = page_of[group_id]
         entry = by_id[group_id]
         if has_members(entry):
             read.listed[name] = set(member_ids(entry, where))
@@ -177,6 +187,7 @@ def _ask_schema(
     listing = _list(client, {"attributes": ASKED}, concurrency, progress)
     asked = _match(client, managed, listing)
     read.ids, read.listed, read.entries = asked.ids, asked.listed, asked.entries
+    read.page = asked.page
     read.attributes = ASKED
 
 
@@ -215,10 +226,7 @@ def _judge_list(
         read.list_trusted, read.basis = True, "users"
         read.why = "every user's `groups` agrees with the group list"
         return [*unlisted, *doubtful]
-    sample = sorted(
-        (n for n in read.listed if n not in doubtful and read.listed[n]),
-        key=lambda n: -len(read.listed[n]),
-    )[:SAMPLE]
+    sample = _sample(read, doubtful)
     if not sample:
         read.fell_back.clear()  # every group is read singly: none is an exception
         read.why = "no group in the list shows members to check it by" + _schema_said(read)
@@ -226,6 +234,14 @@ def _judge_list(
     _read_singly(client, read, sample, concurrency, progress)
     capped = [n for n in sample if not set(read.members[n]) <= read.listed[n]]
     read.basis = "sample"
+    stale = _stale(client, read, sample)
+    if stale and not capped:
+        read.fell_back.clear()
+        read.why = (
+            f"the group list shows member(s) of {stale!r} that neither a single read nor a "
+            "members filter finds: the list is stale, groups read singly"
+        )
+        return list(read.ids)
     if capped:
         name = capped[0]
         read.fell_back.clear()
@@ -247,6 +263,32 @@ def _judge_list(
         if read.read_by[name] == "single":
             read.fell_back[name] = "read singly to check the list"
     return [n for n in [*unlisted, *doubtful] if n not in read.members]
+
+
+def _sample(read: GroupsRead, doubtful: list[str]) -> list[str]:
+    """The groups read singly to check the list: the SAMPLE showing the most members, and
+    the one showing the most on each other page (none where no group shows a member)."""
+    ranked = sorted(
+        (n for n in read.listed if n not in doubtful), key=lambda n: -len(read.listed[n])
+    )
+    sample = [n for n in ranked if read.listed[n]][:SAMPLE]
+    pages = {read.page[n] for n in sample}
+    for name in ranked if sample else []:
+        if read.page[name] not in pages:
+            sample.append(name)
+            pages.add(read.page[name])
+    return sample
+
+
+def _stale(client: ScimClient, read: GroupsRead, sample: list[str]) -> str:
+    """The first sampled group whose list shows a member that its single read leaves out and
+    a members filter does not find (the list is stale), or ""; where the filter finds them
+    all, or cannot say (no filtering), the single read is the capped one."""
+    for name in sample:
+        extra = sorted(read.listed[name] - set(read.members[name]))[:SAMPLE]
+        if any(filter_finds(client, read.ids[name], uid) is False for uid in extra):
+            return name
+    return ""
 
 
 def _schema_said(read: GroupsRead) -> str:

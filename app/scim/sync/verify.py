@@ -16,9 +16,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from app.core.identity import email_key
-from app.scim.http.client import ScimClient, escape_filter_value, member_ids
+from app.scim.http.client import ScimClient, member_ids
 from app.scim.http.errors import ScimError
 from app.scim.http.protocol import has_members
+from app.scim.sync.member_filter import filter_finds
 from app.scim.sync.result import SyncResult
 from app.scim.sync.run import Run
 
@@ -80,26 +81,6 @@ def record_answer(
         run.result.lost(group, "remove", lost_removes, reason)
     if lost_adds or lost_removes:
         run.say(f"{group}: {len(lost_adds) + len(lost_removes)} change(s) not kept by the server")
-
-
-def _filter_finds(client: ScimClient, group_id: str, user_id: str) -> bool | None:
-    """Whether a members filter finds the user in the group; None when the server cannot say
-    (no filtering, an error, or an answer that ignored the filter)."""
-    if not client.features().filter:
-        return None
-    query = f"id eq {escape_filter_value(group_id)} and members.value eq "
-    query += escape_filter_value(user_id)
-    params = {"filter": query, "excludedAttributes": "members"}
-    try:
-        body = client.request("GET", "/Groups", params=params, kind="read_back") or {}
-    except ScimError:
-        return None
-    resources = body.get("Resources") if isinstance(body, dict) else None
-    if not isinstance(resources, list):
-        return None
-    if any(not isinstance(r, dict) or str(r.get("id")) != group_id for r in resources):
-        return None  # the filter was ignored: this answer says nothing about the member
-    return bool(resources)
 
 
 def _listed_groups(
@@ -167,7 +148,7 @@ def read_back(
         lost_removes = [e for e in done if e not in adds[group] and ids[e] in present]
         if lost_adds:  # a member missing from the list may be kept by a server capping lists
             sample = lost_adds[:CONFIRM_SAMPLE]
-            listed = [_filter_finds(client, group_ids[group], ids[e]) for e in sample]
+            listed = [filter_finds(client, group_ids[group], ids[e], "read_back") for e in sample]
             if all(found is True for found in listed):
                 reason = client.redact(
                     f"could not read {group!r} back to verify it: its member list looks capped "
