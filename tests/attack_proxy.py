@@ -33,6 +33,8 @@ class AttackProxy:
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
+        self.inflight = 0  # requests being answered now
+        self.local = threading.local()  # .busy: requests in flight when this one came
         self._http = httpx.Client(timeout=60)
         self._prefix = urlsplit(self.upstream).path.rstrip("/")
         self._server: ThreadingHTTPServer | None = None
@@ -83,6 +85,16 @@ class AttackProxy:
         raw = h.rfile.read(int(h.headers.get("Content-Length") or 0))
         with self.lock:
             self.requests.append((h.command, path, query))
+            self.inflight += 1
+            self.local.busy = self.inflight
+        try:
+            self._answer(h, path, query, raw)
+        finally:
+            with self.lock:
+                self.inflight -= 1
+
+    def _answer(self, h: BaseHTTPRequestHandler, path: str, query: dict[str, str],
+                raw: bytes) -> None:
         headers = {k: v for k, v in h.headers.items()
                    if k.lower() in ("authorization", "if-match", "accept", "content-type")}
         self.state["auth"] = h.headers.get("Authorization", "")

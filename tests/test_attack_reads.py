@@ -310,3 +310,109 @@ def test_a_group_twice_in_one_page_stops_the_sync(world, capsys, concurrency):
     """Not "2 groups named G0" (there is one): the page is refused for what it is."""
     result = attack(world, capsys, _group_twice, concurrency)
     assert result["code"] == 3 and "twice in one page" in result["err"]
+
+
+def _throttle_pages(proxy, path, query, body):
+    """A list page asked for while another request is being answered is refused, 429 or
+    503 in turn (a limit on concurrent requests, as Okta has)."""
+    if "filter" in query or "Resources" not in body or proxy.local.busy < 2:
+        return body
+    with proxy.lock:
+        proxy.state["refused"] = refused = proxy.state.get("refused", 0) + 1
+    status = 429 if refused % 2 else 503
+    return status, {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                    "status": str(status), "detail": "too many requests at once"}
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_pages_refused_with_429_or_503_are_asked_again(world, capsys, concurrency):
+    result = attack(world, capsys, _throttle_pages, concurrency)
+    assert result["failed"] == 0
+    assert result["throttled"] > 0 if concurrency > 1 else result["throttled"] == 0
+
+
+def _refs_only(proxy, path, query, body):
+    """Members carry only `$ref` (no `value`), in lists and single reads."""
+    groups = body.get("Resources", []) if path == "/Groups" else [body]
+    for group in groups if path.startswith("/Groups") else []:
+        kind = lambda m: "Groups" if m.get("type") == "Group" else "Users"  # noqa: E731
+        group["members"] = [{"$ref": f"{proxy.upstream}/{kind(m)}/{m['value']}"}
+                            for m in group.get("members") or []] or group.get("members")
+    return body
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_members_as_ref_only_are_read(world, capsys, concurrency):
+    result = attack(world, capsys, _refs_only, concurrency)
+    assert result["failed"] == 0 and result["added"] + result["removed"] > 0
+
+
+def _nest(server: LocalScimServer, inner: str, outer: str) -> None:
+    """Make the group `inner` a member (type Group) of `outer`, straight at the server."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=server.url, headers=auth) as http:
+        ids = {}
+        for name in (inner, outer):
+            found = http.get("/Groups", params={"filter": f'displayName eq "{name}"'}).json()
+            ids[name] = found["Resources"][0]["id"]
+        member = {"value": ids[inner], "type": "Group"}
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "add", "path": "members", "value": [member]}]}
+        assert http.patch(f"/Groups/{ids[outer]}", json=body).status_code in (200, 204)
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_nested_group_member_is_kept(world, capsys, concurrency):
+    """G5 is a member of G0 and G2 (type Group): never flattened, never removed (attack
+    compares every member that is not an export user before and after, undo included)."""
+    _nest(world[0], "G5", "G0")
+    _nest(world[0], "G5", "G2")
+    nested = _memberships(world[0])["G0"] - {f"user{i:03d}@ex.com" for i in range(EXPORT)}
+    assert any("@" not in member for member in nested)  # the group's id, kept as is
+    result = attack(world, capsys, None, concurrency)
+    assert result["failed"] == 0
+
+
+def _users_groups_partial(proxy, path, query, body):
+    """Users carry `groups`, naming only the first managed group each is in (a server filling
+    them lazily)."""
+    if path == "/Users" and "Resources" in body:
+        groups = proxy.forward("GET", "/Groups", {"count": "100"}, proxy.state["auth"])
+        member_of: dict[str, list[dict[str, str]]] = {}
+        for group in groups["Resources"]:
+            for member in group.get("members") or []:
+                member_of.setdefault(member["value"], []).append(
+                    {"value": group["id"], "display": group["displayName"]})
+        for user in body["Resources"]:
+            user["groups"] = member_of.get(user["id"], [])[:1]
+    return body
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_users_groups_that_leave_memberships_out_are_not_evidence(world, capsys, concurrency):
+    result = attack(world, capsys, _users_groups_partial, concurrency)
+    assert result["groups_read"].get("evidence") != "users"
+
+
+@pytest.mark.parametrize("twist", [None, _stale_list])
+def test_the_gate_catches_a_hand_edit_behind_a_stale_list(world, capsys, tmp_path, twist):
+    """A plan saved, then user000 removed from G0 by hand, then the plan applied through a
+    group list that still shows user000 in G0: the gate reads G0 singly and refuses."""
+    server, users_file, mapping = world
+    proxy = AttackProxy(server.url)
+    proxy.start()
+    try:
+        plan = tmp_path / "plan.json"
+        assert main(["sync", "--users", str(users_file), "--mapping", str(mapping),
+                     "--url", proxy.url, "--apply-existing", "--dry-run",
+                     "--plan-out", str(plan)]) == 0
+        _hand_remove(server, "user000@ex.com", "G0")
+        before = _memberships(server)
+        proxy.twist = twist
+        capsys.readouterr()
+        code = main(["apply", str(plan), "--url", proxy.url, "--allow-mass-removal"])
+        err = capsys.readouterr().err
+    finally:
+        proxy.stop()
+    assert code == 2 and "the group G0 changed since the plan: 1 member differs" in err
+    assert _memberships(server) == before
