@@ -29,6 +29,10 @@ MODES = {
     "single_capped": "GET /Groups/{id} shows at most `cap` members (the list all of them)",
     "members_on_request": "`members` only where `attributes` names it (list and single "
     "reads), as its /Schemas says (returned: request)",
+    "members_never": "/Schemas says `members` is returned never, list and single reads leave "
+    "it out, and users carry no `groups`: nothing witnesses who is in a group",
+    "members_never_user_groups": "as members_never, but users carry `groups` (every "
+    "membership is seen from the users' side)",
     "slow": "every answer comes `lag` seconds late",
     "ref_members": "members carry only `$ref` (.../Users/<id>), no `value`",
     "out_of_order": "list pages after the first two answer `lag` seconds late (arrive last)",
@@ -258,7 +262,8 @@ class FakeScim:
             groups = ", ".join(g["display"] for g in groups)
         elif self.mode == "groups_entry_string":
             groups = [g["display"] for g in groups]
-        answer = {**user, "groups": groups} if self.user_groups else dict(user)
+        carried = self.user_groups and self.mode != "members_never"
+        answer = {**user, "groups": groups} if carried else dict(user)
         if self.mode == "id_missing":
             del answer["id"]
         return answer
@@ -275,13 +280,16 @@ class FakeScim:
         return answer
 
     def _asked(self, group: dict[str, Any], query: dict) -> dict[str, Any]:
-        """members_on_request: `members` only where the request names it in `attributes`."""
-        if self.mode != "members_on_request" or "members" in query.get("attributes", ""):
-            return group
-        return {k: v for k, v in group.items() if k != "members"}
+        """A group as a read shows it. members_on_request: `members` only where the request
+        names it in `attributes`; members_never*: never."""
+        hidden = self.mode.startswith("members_never") or (
+            self.mode == "members_on_request" and "members" not in query.get("attributes", "")
+        )
+        return {k: v for k, v in group.items() if k != "members"} if hidden else group
 
     def _schema(self, segments: list[str]) -> tuple[int, Any]:
-        returned = "request" if self.mode == "members_on_request" else "default"
+        returned = {"members_on_request": "request", "members_never": "never",
+                    "members_never_user_groups": "never"}.get(self.mode, "default")
         schema = {
             "id": GROUP_SCHEMA,
             "name": "Group",

@@ -60,7 +60,9 @@ def test_sources_saves_and_lists_sources_never_tokens(scim_server, capsys, monke
     out = capsys.readouterr().out
     assert json.loads(out) == [{"connection": "Prod", "kind": "entra", "attribute": "department",
                                 "url": "https://graph.microsoft.us",
-                                "server": "https://scim.example.com/v2"}]
+                                "server": "https://scim.example.com/v2",
+                                "tenant": "", "client_id": "",  # the environment names the app
+                                "login_url": "https://login.microsoftonline.com"}]
     assert "never-shown" not in out and TOKEN not in out
     assert main(["connections", "--json"]) == 0
     listed = {c["name"]: c for c in json.loads(capsys.readouterr().out)}

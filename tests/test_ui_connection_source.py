@@ -63,6 +63,7 @@ def fill(dialog: ConnectionDialog, url: str, kind: str, attribute: str = "",
 
 def test_the_fields_show_what_the_source_needs(qtbot, store, memory_keyring):
     dialog = new_dialog(qtbot, store)
+    dialog.tabs.setCurrentIndex(1)  # the Unattended runs page
     fields = dialog.source
     visible = {}
     for kind in ("", "scim", "entra", "okta"):
@@ -185,3 +186,24 @@ def test_the_connections_file_is_readable_by_its_owner_alone(qtbot, store, memor
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     store.save(ConnectionProfile("Stage", "https://stage.example.com/v2"))
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_the_dialog_fits_a_laptop_screen_and_shows_the_page_of_a_problem(
+    qtbot, store, memory_keyring
+):
+    """Every Entra row shown, the dialog still fits 1024x640 (its own pages); a problem with
+    the source is shown on the page that holds the field."""
+    dialog = new_dialog(qtbot, store)
+    fill(dialog, "https://scim.example.com/v2", "entra", "department")
+    dialog.show()
+    assert dialog.sizeHint().height() <= 600 and dialog.sizeHint().width() <= 1000
+    assert dialog.tabs.currentIndex() == 0
+    dialog.source.attribute.setText("")
+    dialog.accept()
+    assert dialog.tabs.currentIndex() == 1 and dialog.result() == 0
+    assert dialog.status.text() == dialog.source.problem(dialog.edited_profile())
+    dialog.source.attribute.setText("department")
+    dialog.url.setText("")
+    dialog.accept()
+    assert dialog.tabs.currentIndex() == 0
+    assert dialog.status.text().startswith("Enter the SCIM base URL")

@@ -71,16 +71,9 @@ def _table(rows: list[list[str]], headers: list[str]) -> str:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from app.io.journal import (
-        describe_op,
-        describe_placement,
-        describe_reads,
-        find_run,
-        journal_dir,
-        read_runs,
-        user_placements,
-    )
-    from app.io.journal import when as _when
+    from app.io.journal import find_run, journal_dir, read_runs
+    from app.io.journal_text import describe_op, describe_placement, describe_reads, user_placements
+    from app.io.journal_text import when as _when
 
     if args.connection and not args.url:  # the runs to that saved connection's server
         from app.scim.config.connections import find_connection

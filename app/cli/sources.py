@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from app.cli.common import EXIT_CANCELLED
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
     from app.scim.config.connections import ConnectionProfile
     from app.sources.spec import SourceSpec
     from app.sources.users import SourceInfo
+
+NO_ENTRA_APP = {"entra_tenant": "", "entra_client_id": "", "entra_login_url": ""}
 
 
 def register(add: AddCommand) -> None:
@@ -70,8 +73,10 @@ def cmd_sources(args: argparse.Namespace) -> int:
                     "https://YOUR-ORG.okta.com"
                 )
             changed = replace(changed, source=str(spec), source_url=args.source_url or "")
+            if spec.kind != "entra":  # the Entra app saved in the app goes with its source
+                changed = replace(changed, **NO_ENTRA_APP)
         else:
-            changed = replace(changed, source="", source_url="")
+            changed = replace(changed, source="", source_url="", **NO_ENTRA_APP)
         profiles = [changed if p.name == name else p for p in read_connections()]
         write_connections(profiles)
     rows = [_source_row(p) for p in read_connections() if p.source]
@@ -88,11 +93,16 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def _source_row(profile: ConnectionProfile) -> dict[str, str]:
     from app.sources.entra import GRAPH_URL
+    from app.sources.entra_login import LOGIN_URL
 
     kind, _, attribute = profile.source.partition(":")
     url = profile.source_url or {"entra": GRAPH_URL, "scim": profile.url}.get(kind, "")
-    return {"connection": profile.name, "kind": kind, "attribute": attribute, "url": url,
-            "server": profile.url}
+    row = {"connection": profile.name, "kind": kind, "attribute": attribute, "url": url,
+           "server": profile.url}
+    if kind == "entra":  # the app that signs in unattended (its secret is in the keyring)
+        row.update(tenant=profile.entra_tenant, client_id=profile.entra_client_id,
+                   login_url=profile.entra_login_url or LOGIN_URL)
+    return row
 
 
 def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None:
@@ -165,6 +175,10 @@ def _saved_source(args: argparse.Namespace) -> str:
     option = {"entra": "entra_url", "okta": "okta_url"}.get(kind)
     if option and profile.source_url and not getattr(args, option, None):
         setattr(args, option, profile.source_url)
+    if kind == "entra":
+        if profile.entra_login_url and not getattr(args, "entra_login_url", None):
+            args.entra_login_url = profile.entra_login_url
+        args.entra_app = (profile.entra_tenant, profile.entra_client_id, profile.name)
     return profile.source
 
 
@@ -263,17 +277,48 @@ def _read_entra(
     args: argparse.Namespace, attribute: str, separator: str
 ) -> tuple[UserList, SourceInfo]:
     from app.sources.entra import GRAPH_URL, read_entra
-    from app.sources.entra_login import LOGIN_URL, entra_token
 
     def show(text: str, code: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
-    token = entra_token(args.entra_login_url or LOGIN_URL, _store_get,
-                        device_code=args.entra_device_code, show=show)
+    token = _entra_token(args, show)
     args.source_token = token  # redacted from a --notify message, as the server's token
     return read_entra(token, attribute, args.entra_url or GRAPH_URL, separator,
                       insecure_http=bool(getattr(args, "insecure_http", False)),
                       deadline=_waiting_deadline(args))
+
+
+def _entra_token(args: argparse.Namespace, show: Callable[[str, str], None]) -> str:
+    """The Graph token as entra_token chooses it; where the environment names no app
+    ($GROUPMAP_ENTRA_TENANT and $GROUPMAP_ENTRA_CLIENT_ID) and holds no ready token, the app
+    saved with the connection signs in: by its client secret ($GROUPMAP_ENTRA_CLIENT_SECRET,
+    else the keyring's entra:CLIENT_ID), or with --entra-device-code by a code."""
+    from app.sources.entra_login import (
+        KEYRING_NAME,
+        LOGIN_URL,
+        TOKEN_ENV,
+        client_credentials,
+        device_code_token,
+        entra_token,
+    )
+    from app.sources.errors import SourceSpecError
+
+    login = args.entra_login_url or LOGIN_URL
+    tenant, client_id, connection = getattr(args, "entra_app", ("", "", ""))
+    named = all(os.environ.get(f"GROUPMAP_ENTRA_{n}", "").strip() for n in ("TENANT", "CLIENT_ID"))
+    if os.environ.get(TOKEN_ENV, "").strip() or named or not (tenant and client_id):
+        return entra_token(login, _store_get, device_code=args.entra_device_code, show=show)
+    if args.entra_device_code:
+        return device_code_token(login, tenant, client_id, show)
+    secret = os.environ.get("GROUPMAP_ENTRA_CLIENT_SECRET", "").strip()
+    secret = secret or _store_get(KEYRING_NAME.format(client_id=client_id))
+    if not secret:
+        raise SourceSpecError(
+            f"no client secret for Entra app {client_id} of connection {connection!r}: type "
+            "it in the app (Server ▸ Connect…, kept in the keyring), or run `keyring set "
+            f'"GroupMap SCIM" entra:{client_id}`, or set $GROUPMAP_ENTRA_CLIENT_SECRET'
+        )
+    return client_credentials(login, tenant, client_id, secret)
 
 
 def _read_okta(

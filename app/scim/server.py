@@ -25,6 +25,7 @@ from scim2_server.utils import (
 
 from app.core.identity import email_key
 from app.core.users import UserList
+from app.scim.server_listing import ListingService, ListingStorage
 
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -51,6 +52,8 @@ class LocalScimServer:
         token: str | None = None,
         port: int = 0,
         extra_groups: dict[str, list[str]] | None = None,
+        storage: InMemoryStorage | None = None,
+        service_class: type[ScimService] = ListingService,
     ) -> None:
         self.token = token
         self.port = port
@@ -59,7 +62,8 @@ class LocalScimServer:
         self._extra_groups = extra_groups or {}
         self._server: ThreadingWSGIServer | None = None
         self._thread: threading.Thread | None = None
-        self.storage = InMemoryStorage()
+        # the tests compare the Listing classes' answers with the stock ones'
+        self.storage = storage if storage is not None else ListingStorage()
         schemas = load_default_schemas()
         for attribute in schemas[GROUP_URN].attributes or []:
             if attribute.name == "displayName":
@@ -73,7 +77,7 @@ class LocalScimServer:
         provider = ScimProvider.from_discovery(
             schemas.values(), load_default_resource_types().values(), config=config
         )
-        self.service = ScimService(provider, secret=secrets.token_urlsafe(32))
+        self.service = service_class(provider, secret=secrets.token_urlsafe(32))
         self.app = BearerTokenApplication(
             self.storage, provider, service=self.service, bearer_tokens=[token] if token else []
         )

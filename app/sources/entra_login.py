@@ -52,8 +52,8 @@ ADVICE = {
     + STORE_HINT,
     7000222: "the client secret for app {client_id} has expired: make a new one under "
     "Certificates & secrets of its app registration and " + STORE_HINT,
-    700016: "Entra ID has no app {client_id} in tenant {tenant}: check "
-    "$GROUPMAP_ENTRA_CLIENT_ID and $GROUPMAP_ENTRA_TENANT",
+    700016: "Entra ID has no app {client_id} in tenant {tenant}: check the tenant and client "
+    "ID ($GROUPMAP_ENTRA_TENANT and $GROUPMAP_ENTRA_CLIENT_ID, or the connection's Entra app)",
     7000218: "app {client_id} does not allow public client flows, which the device-code "
     "sign-in needs: turn on Authentication ▸ Allow public client flows in its app "
     "registration, or use the client secret",

@@ -5,12 +5,15 @@ preview), apart from the server's time to answer."""
 
 from __future__ import annotations
 
+import itertools
+import statistics
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from app.core.engine import evaluate
 from app.core.mapping import Mapping, MappingRow, Options
+from app.core.users import UserList
 from app.core.warnings import find_warnings
 from app.io import read_users
 from app.scim.http.client import ScimClient
@@ -43,16 +46,37 @@ def _csv(folder: Path, n_users: int) -> Path:
     return path
 
 
+def _read(server: LocalScimServer) -> tuple[UserList, list[float]]:
+    """The users read live from the server, and the time each page after the first took
+    (the first also holds the client's discovery request)."""
+    stamps = [time.perf_counter()]
+    with ScimClient(server.url, TOKEN) as client:
+        users, _ = read_scim(client, "title",
+                             progress=lambda _got, _total: stamps.append(time.perf_counter()))
+    return users, [later - earlier for earlier, later in itertools.pairwise(stamps[1:])]
+
+
+def _page_time(n_users: int) -> float:
+    """The median time of one page of users read live from a server holding n users."""
+    server = _server_with(n_users)
+    server.start()
+    try:
+        return statistics.median(_read(server)[1])
+    finally:
+        server.stop()
+
+
 def run(quick: bool = False) -> list[tuple[str, str, str]]:
     n_users = 10_000 if quick else 100_000
+    n_small = 5_000 if quick else 20_000
     mapping = Mapping(tuple(MappingRow(f"value-{g}", f"Group {g}") for g in range(GROUPS)),
                       Options())
+    small_page = _page_time(n_small)
     server = _server_with(n_users)
     server.start()
     try:
         started = time.perf_counter()
-        with ScimClient(server.url, TOKEN) as client:
-            users, _ = read_scim(client, "title")
+        users, pages = _read(server)
         read_live = time.perf_counter() - started
         find_warnings(evaluate(users, mapping))
         live = time.perf_counter() - started
@@ -69,6 +93,9 @@ def run(quick: bool = False) -> list[tuple[str, str, str]]:
     return [
         (f"preview from scim:title, {n_users:,} users (of which reading the server "
          f"{read_live:.0f} s)", f"{live:.1f} s", "reference: the bundled server's answers"),
+        (f"one page of 1,000 users from the bundled server (median), {n_small:,} / "
+         f"{n_users:,} users", f"{small_page:.2f} s / {statistics.median(pages):.2f} s",
+         "reference"),
         (f"preview from a CSV export, {n_users:,} users", f"{file_time:.1f} s", "reference"),
         (f"GroupMap's share of the live preview, {n_users:,} users (answers to user list "
          "to preview)", f"{own:.1f} s", "<= 2x the CSV preview + 1 s"),

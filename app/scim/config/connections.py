@@ -50,6 +50,11 @@ class ConnectionProfile:
     max_changes_per_hour: float = 0.0  # membership changes; 0: the preset's, else no budget
     source: str = ""  # where the users come from unattended: "entra:department" (app/sources)
     source_url: str = ""  # that source's URL: Graph's (default) or the Okta org's
+    # an Entra source's app for unattended sign-in (its client secret is in the keyring,
+    # entra:CLIENT_ID) and the sign-in URL, empty for https://login.microsoftonline.com
+    entra_tenant: str = ""
+    entra_client_id: str = ""
+    entra_login_url: str = ""
     notify: str = ""  # a webhook told when an unattended run fails or leaves work
 
     def sync_settings(self, token: str | None) -> SyncSettings:

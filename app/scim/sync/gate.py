@@ -12,7 +12,9 @@ line per difference, and nothing is sent:
 - near-duplicate group names on the server (the read refuses those itself).
 A plan that passes is then exactly what a fresh plan from the same export and mapping would
 be (the engine is deterministic): the gate's read becomes the plan's witness, so the
-journal's before-states are what the server held at the moment of writing.
+journal's before-states are what the server held at the moment of writing. A group that
+read has no witness of (its members hidden, `groups_unseen`) is never written to: each
+group's writes start by asking `unseen` (app/scim/sync/write_groups.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,17 @@ from app.scim.sync.plan import SyncPlan
 from app.scim.sync.state import ServerGroup, ServerState, read_scope
 
 MAX_WITNESS_AGE = 10.0  # seconds a read stays the witness of the writes planned from it
+
+
+class GroupUnseen(Exception):
+    """No read witnesses who is in the group (app/scim/sync/group_reads.py): not written to."""
+
+
+def unseen(plan: SyncPlan, group: str) -> GroupUnseen | None:
+    """Why nothing may be written to this group, or None: a before-state nobody witnessed
+    would journal members already there as absent, and an undo would remove them."""
+    line = plan.state.groups_unseen.get(group)
+    return GroupUnseen(line) if line else None
 
 
 class PlanNoLongerFits(InputError):
@@ -65,6 +78,8 @@ def pass_gate(
     recorded = plan.state  # how the gate read the groups is how this run read them
     recorded.groups_read_by, recorded.groups_judged = fresh.groups_read_by, fresh.groups_judged
     recorded.groups_basis, recorded.groups_fell_back = fresh.groups_basis, fresh.groups_fell_back
+    recorded.groups_from_users = fresh.groups_from_users
+    recorded.groups_unseen = fresh.groups_unseen  # never written to (write_groups.py asks)
 
 
 def plan_changes(
@@ -84,7 +99,7 @@ def plan_changes(
     if settings.target == "groups":
         for name in scope:
             changes += _group_changes(client, name, recorded.groups.get(name),
-                                      fresh.groups.get(name))
+                                      fresh.groups.get(name), name in fresh.groups_unseen)
     for email in named:
         before, now = recorded.user_ids.get(email), fresh.user_ids.get(email)
         if before and not now:
@@ -99,8 +114,14 @@ def plan_changes(
 
 
 def _group_changes(
-    client: ScimClient, name: str, before: ServerGroup | None, now: ServerGroup | None
+    client: ScimClient,
+    name: str,
+    before: ServerGroup | None,
+    now: ServerGroup | None,
+    hidden: bool = False,
 ) -> list[str]:
+    """hidden: no read shows the group's members now (never written to: `unseen`), so they
+    are not compared."""
     if before is None and now is not None:
         return [f"the group {name} was created on the server since the plan (id {now.id})"]
     if before is None:
@@ -109,7 +130,7 @@ def _group_changes(
         return [_gone(client, name, before.id)]
     if now.id != before.id:
         return [f"the group {name} was deleted and made again (id {before.id} -> {now.id})"]
-    differ = len(set(now.members) ^ set(before.members))
+    differ = 0 if hidden else len(set(now.members) ^ set(before.members))
     if differ:
         noun = "member differs" if differ == 1 else "members differ"
         return [f"the group {name} changed since the plan: {differ} {noun}"]

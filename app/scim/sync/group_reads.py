@@ -8,14 +8,20 @@ server at the start: the (up to) SAMPLE managed groups with the most members in 
 the one with the most on each other page of the list (a server may cap only some pages), are
 also read one by one, and a single read showing a member the list leaves out means the list
 is capped: every managed group is then read singly, as before. A single read showing fewer
-members than the list is either capped itself or right (the list stale, still showing members
-removed by hand): a members filter on a few of the members it leaves out tells which. Per
-group, a member count in the list above its members, or a user whose `groups` name the group
-but whom the list leaves out (when every user was read), also sends that group to a single
-read. A group the list shows without `members` is read singly (absent is not empty). Where
-no group in the list shows members, the server's Group schema (/Schemas, read only then) is
-asked whether `members` is returned only on request: then the list is asked again naming
-`members`, and judged like any list (the schema alone never trusts it).
+is capped itself, or right and the list stale (members filters on a few it leaves out tell
+which). Per group, a member count in the list above its members, or a user whose `groups`
+name the group but whom the list leaves out (when every user was read), also sends that
+group to a single read. A group the list shows without `members` is read singly (absent is
+not empty). Where no group in the list shows members, the server's Group schema (/Schemas,
+read only then) is asked whether `members` is returned only on request: then the list is
+asked again naming `members`, and judged like any list (the schema alone never trusts it).
+
+Last, each group's members must be witnessed: where /Schemas says `members` is `returned:
+never` and no read showed them, or the users' `groups` or the group's own member count show
+members its reads leave out, the members come from the users' `groups` when every server
+user was read, else the group is `unseen`: the write path refuses it (a group read as empty
+would get adds for members already in it, journaled as absent before, that an undo would
+remove).
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ from app.scim.http.errors import AuthError, ConnectError, ScimError, TooLarge
 from app.scim.http.features import GROUP_SCHEMA, members_returned
 from app.scim.http.members import COUNT_FIELDS
 from app.scim.http.protocol import has_members, resource_path
-from app.scim.sync.member_filter import filter_finds
+from app.scim.sync.member_filter import sample_groups, stale_group
 from app.scim.sync.read_progress import ReadProgress
+from app.scim.sync.user_groups import members_from_users, refusal
 
 SAMPLE = 3  # managed groups read singly to check the list's members against
 SHOWN = 100  # groups named in `fell_back` (--json, the journal); the others only counted
@@ -62,6 +69,10 @@ class GroupsRead:
     schema: str = ""  # /Schemas' `returned` of Group.members, where it was asked
     attributes: str = ""  # asked of every group read ("" where members come by default)
     entries: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # id -> listed
+    shown: set[str] = field(default_factory=set)  # groups some read showed a member list of
+    # groups whose reads do not show their members -> why; members from users' `groups`
+    from_users: dict[str, str] = field(default_factory=dict)
+    unseen: dict[str, str] = field(default_factory=dict)  # -> why (no witness: not written)
 
 
 def read_groups(
@@ -71,10 +82,12 @@ def read_groups(
     claimed: dict[str, set[str]] | None = None,
     users: set[str] | None = None,
     progress: ReadProgress | None = None,
+    carried: bool = False,
 ) -> GroupsRead:
     """The managed groups on the server with their members. claimed: group -> ids of the
     users whose `groups` name it; users: the ids of every server user, when all were read
-    (then their `groups` are evidence, and a list missing one of them is not trusted).
+    (then their `groups` are evidence, and a list missing one of them is not trusted);
+    carried: users carry `groups` (read them all where a group's reads show no members).
     progress: counts every page and single read, and stops between them on Cancel."""
     progress = progress or ReadProgress()
     managed = list(managed)
@@ -92,25 +105,71 @@ def read_groups(
             read.members[name] = sorted(read.listed[name])
             read.versions[name] = _version(read.entries[group_id])
             read.read_by[name] = "list"
+    _witness(read, (claimed or {}) if users is not None else {}, users is not None)
+    if read.unseen and carried and users is None:  # the users not read yet may name members
+        _witness_by_users(client, read)
+    for name, why in read.unseen.items():
+        read.unseen[name] = refusal(client.base_url, name, why, carried)
     return read
 
 
+def _witness_by_users(client: ScimClient, read: GroupsRead) -> None:
+    """Every server user's `groups`, listed once, as the witness of the unseen groups."""
+    named = members_from_users(client, {n: read.ids[n] for n in read.unseen})
+    for name, why in list(read.unseen.items()):
+        members = set(read.members[name]) | (named or {}).get(name, set())
+        count = max(_counts(read.entries[read.ids[name]]), default=0)
+        if named is not None and count <= len(members):
+            read.members[name] = sorted(members)
+            read.from_users[name] = why
+            del read.unseen[name]
+
+
+def _witness(read: GroupsRead, claimed: dict[str, set[str]], every_user: bool) -> None:
+    """Groups whose reads do not witness their members: taken from the users' `groups` where
+    every server user was read (and carries them), else named in `unseen`, with why."""
+    for name, group_id in read.ids.items():
+        members = set(read.members[name])
+        named = claimed.get(name, set())
+        count = max(_counts(read.entries[group_id]), default=0)
+        if read.schema == "never" and name not in read.shown:
+            why = "/Schemas: returned never"
+        elif not named <= members:
+            why = f"its users' `groups` name {len(named - members):,} member(s) its reads omit"
+        elif count > len(members):
+            why = f"its member count {count:,} is above the {len(members):,} its reads show"
+        else:
+            continue
+        if every_user and count <= len(members | named):
+            read.members[name] = sorted(members | named)
+            read.from_users[name] = why
+        else:
+            read.unseen[name] = why
+
+
 def groups_read_json(
-    read_by: dict[str, str], why: str, basis: str, fell_back: dict[str, str]
+    read_by: dict[str, str],
+    why: str,
+    basis: str,
+    fell_back: dict[str, str],
+    from_users: dict[str, str] | None = None,
+    unseen: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """How the managed groups were read, for --json and the journal: counts by way, the
-    evidence, and each group read singly against the common way (at most SHOWN named, so
-    the record stays small for thousands of groups)."""
+    evidence, each group read singly against the common way, each group whose members came
+    from the users' `groups` and each not written to, with why (at most SHOWN of each named,
+    so the record stays small for thousands of groups)."""
     ways = list(read_by.values())
     summary: dict[str, Any] = {"list": ways.count("list"), "single": ways.count("single")}
     if why:
         summary["why"] = why
     if basis:
         summary["evidence"] = basis
-    if fell_back:
-        summary["fell_back"] = dict(list(fell_back.items())[:SHOWN])
-        if len(fell_back) > SHOWN:
-            summary["fell_back_more"] = len(fell_back) - SHOWN
+    for key, named in (("fell_back", fell_back), ("from_users", from_users), ("unseen", unseen)):
+        if named:
+            summary[key] = dict(list(named.items())[:SHOWN])
+            if len(named) > SHOWN:
+                summary[f"{key}_more"] = len(named) - SHOWN
     return summary
 
 
@@ -162,6 +221,7 @@ def _match(
         entry = by_id[group_id]
         if has_members(entry):
             read.listed[name] = set(member_ids(entry, where))
+            read.shown.add(name)
     return read
 
 
@@ -187,7 +247,7 @@ def _ask_schema(
     listing = _list(client, {"attributes": ASKED}, concurrency, progress)
     asked = _match(client, managed, listing)
     read.ids, read.listed, read.entries = asked.ids, asked.listed, asked.entries
-    read.page = asked.page
+    read.page, read.shown = asked.page, asked.shown
     read.attributes = ASKED
 
 
@@ -226,7 +286,7 @@ def _judge_list(
         read.list_trusted, read.basis = True, "users"
         read.why = "every user's `groups` agrees with the group list"
         return [*unlisted, *doubtful]
-    sample = _sample(read, doubtful)
+    sample = sample_groups(read.listed, read.page, doubtful, SAMPLE)
     if not sample:
         read.fell_back.clear()  # every group is read singly: none is an exception
         read.why = "no group in the list shows members to check it by" + _schema_said(read)
@@ -234,21 +294,17 @@ def _judge_list(
     _read_singly(client, read, sample, concurrency, progress)
     capped = [n for n in sample if not set(read.members[n]) <= read.listed[n]]
     read.basis = "sample"
-    stale = _stale(client, read, sample)
-    if stale and not capped:
-        read.fell_back.clear()
-        read.why = (
-            f"the group list shows member(s) of {stale!r} that neither a single read nor a "
-            "members filter finds: the list is stale, groups read singly"
-        )
-        return list(read.ids)
-    if capped:
-        name = capped[0]
+    stale = "" if capped else stale_group(client, read.ids, read.listed, read.members, sample)
+    if capped or stale:
+        name = capped[0] if capped else stale
         read.fell_back.clear()
         read.why = (
             f"the group list shows {len(read.listed[name]):,} member(s) of {name!r}, a single "
             f"read {len(read.members[name]):,}: the list is capped, groups read singly"
             + (" (though /Schemas says members come on request)" if read.schema else "")
+        ) if capped else (
+            f"the group list shows member(s) of {stale!r} that neither a single read nor a "
+            "members filter finds: the list is stale, groups read singly"
         )
         return list(read.ids)
     read.list_trusted = True
@@ -263,32 +319,6 @@ def _judge_list(
         if read.read_by[name] == "single":
             read.fell_back[name] = "read singly to check the list"
     return [n for n in [*unlisted, *doubtful] if n not in read.members]
-
-
-def _sample(read: GroupsRead, doubtful: list[str]) -> list[str]:
-    """The groups read singly to check the list: the SAMPLE showing the most members, and
-    the one showing the most on each other page (none where no group shows a member)."""
-    ranked = sorted(
-        (n for n in read.listed if n not in doubtful), key=lambda n: -len(read.listed[n])
-    )
-    sample = [n for n in ranked if read.listed[n]][:SAMPLE]
-    pages = {read.page[n] for n in sample}
-    for name in ranked if sample else []:
-        if read.page[name] not in pages:
-            sample.append(name)
-            pages.add(read.page[name])
-    return sample
-
-
-def _stale(client: ScimClient, read: GroupsRead, sample: list[str]) -> str:
-    """The first sampled group whose list shows a member that its single read leaves out and
-    a members filter does not find (the list is stale), or ""; where the filter finds them
-    all, or cannot say (no filtering), the single read is the capped one."""
-    for name in sample:
-        extra = sorted(read.listed[name] - set(read.members[name]))[:SAMPLE]
-        if any(filter_finds(client, read.ids[name], uid) is False for uid in extra):
-            return name
-    return ""
 
 
 def _schema_said(read: GroupsRead) -> str:
@@ -311,17 +341,20 @@ def _read_singly(
     names = [n for n in names if n not in read.members]
     progress.expect(len(names))
 
-    def fetch(name: str) -> tuple[str, list[str], str | None]:
+    def fetch(name: str) -> tuple[str, list[str], str | None, bool]:
         progress.check()
         group_id = read.ids[name]
         body, version = client.get_group(group_id, attributes=read.attributes or None)
-        return name, member_ids(body, client.where("GET", f"/Groups/{group_id}")), version
+        where = client.where("GET", f"/Groups/{group_id}")
+        return name, member_ids(body, where), version, has_members(body)
 
     pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
     try:
-        for name, members, version in pool.map(fetch, names):
+        for name, members, version, shown in pool.map(fetch, names):
             read.members[name], read.versions[name] = members, version
             read.read_by[name] = "single"
+            if shown:
+                read.shown.add(name)
             progress.read()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -161,7 +161,17 @@ class SyncPlan:
         if self.conflicts:
             lines.append(f"Left alone ({len(self.conflicts)}):")
             lines += [f"  ! {email}: {why}" for email, why in self.conflicts.items()]
+        unseen = self.unseen_groups()
+        if unseen:
+            lines.append(f"Not to be written ({len(unseen)}), their members unseen:")
+            lines += [f"  ! {why}" for why in unseen]
         return "\n".join(lines)
+
+    def unseen_groups(self) -> list[str]:
+        """Why each group with planned changes will not be written: no read shows its members
+        (the executor refuses it, app/scim/sync/gate.py `unseen`)."""
+        return [why for group, why in self.state.groups_unseen.items()
+                if self.adds.get(group) or self.removes.get(group)]
 
 
 def plan_sync(

@@ -29,8 +29,8 @@ from app.io.journal import (
     list_runs,
     os_user,
     read_run,
-    when,
 )
+from app.io.journal_text import when
 from app.scim.config.settings import SyncSettings
 from app.scim.sync.plan import Drift, SyncPlan
 

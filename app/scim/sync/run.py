@@ -12,10 +12,12 @@ from app.scim.http.budget import ChangeBudget
 from app.scim.http.client import ScimClient, member_ids
 from app.scim.http.errors import AuthError, ConnectError, ScimError
 from app.scim.http.pacing import Stop, WaitCancelled
-from app.scim.sync.gate import MAX_WITNESS_AGE
+from app.scim.http.protocol import has_members
+from app.scim.sync.gate import MAX_WITNESS_AGE, GroupUnseen
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.result import FailedOperation, SyncResult
 from app.scim.sync.state import ServerGroup
+from app.scim.sync.user_groups import members_from_users, refusal
 
 
 @dataclass
@@ -53,7 +55,8 @@ class Run:
     def witness(self, group: str) -> None:
         """Before writing to a group the run read more than MAX_WITNESS_AGE seconds ago (a
         paced run can write for hours): read it again, so the intent's before-states are what
-        the group holds now, and a member the admin added meanwhile is never the run's to undo."""
+        the group holds now, and a member the admin added meanwhile is never the run's to undo.
+        A group whose reads hide its members is witnessed by the users' `groups` again."""
         known = self.plan.state.groups.get(group)
         if known is None or self.result.journal is None:
             return
@@ -62,8 +65,16 @@ class Run:
         if at and time.monotonic() - at <= MAX_WITNESS_AGE:
             return
         body, version = self.client.get_group(known.id)
+        members = set(member_ids(body))
+        state = self.plan.state
+        if group in state.groups_from_users and not has_members(body):  # hidden: ask the users
+            named = members_from_users(self.client, {group: known.id})
+            if named is None:
+                why = "its users no longer list their groups"
+                raise GroupUnseen(refusal(self.client.base_url, group, why, carried=False))
+            members |= named[group]
         with self.lock:
-            self.plan.state.groups[group] = ServerGroup(known.id, group, member_ids(body), version)
+            state.groups[group] = ServerGroup(known.id, group, sorted(members), version)
             self.witnessed_at[group] = time.monotonic()
 
     def intend(self, operation: str, group: str, emails: list[str]) -> None:

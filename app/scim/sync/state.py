@@ -55,6 +55,7 @@ class ServerState:
     claimed_members: dict[str, set[str]] = field(default_factory=dict)
     users_complete: bool = False  # every server user was read, and users carry `groups`
     users_read: set[str] = field(default_factory=set)  # ids of every server user read
+    users_carry_groups: bool = False  # some user read carries `groups`
     # managed group -> member ids as the group list (GET /Groups) shows them, where it does:
     # a witness independent of GET /Groups/{id}, for servers that replace whole groups
     listed_members: dict[str, set[str]] = field(default_factory=dict)
@@ -63,17 +64,23 @@ class ServerState:
     groups_basis: str = ""  # its evidence: "users" (their `groups`), "sample", or ""
     groups_asked: str = ""  # attributes asked by name (a server returning members on request)
     groups_fell_back: dict[str, str] = field(default_factory=dict)  # read singly -> why
+    # groups whose reads hide their members: -> why, members from users' `groups` / -> refusal
+    groups_from_users: dict[str, str] = field(default_factory=dict)
+    groups_unseen: dict[str, str] = field(default_factory=dict)  # never written to
     groups_list_trusted: bool = False  # its members may be read from the list (read-back too)
     groups_on_server: int = 0  # every group the list holds, managed or not
     group_names: list[str] = field(default_factory=list)  # theirs (the app's group names)
     managed: list[str] = field(default_factory=list)
     read_by: str = "list"  # "list" or "filter"
     read_at: float = 0.0  # time.monotonic() when the read ended; 0: not read here (a file)
+    # the read's requests by kind, where its client was not the sync's (the app's journal)
+    requests_by_kind: dict[str, int] = field(default_factory=dict)
 
     def groups_read(self) -> dict[str, Any]:
         """How the managed groups were read (list, single, why, evidence, fell_back)."""
         return groups_read_json(
-            self.groups_read_by, self.groups_judged, self.groups_basis, self.groups_fell_back
+            self.groups_read_by, self.groups_judged, self.groups_basis, self.groups_fell_back,
+            self.groups_from_users, self.groups_unseen,
         )
 
     def email_of_id(self) -> dict[str, str]:
@@ -213,6 +220,7 @@ def read_scope(
                 break
     # read to the end (totalResults users): their `groups` say who is in which group
     state.users_complete = carry_groups and len(state.users_read) >= total
+    state.users_carry_groups = carry_groups
     pages.close()
     reads.check()
 
@@ -364,15 +372,15 @@ def _read_groups(
     """The managed groups with their members: from the group list where this server's list
     is trusted, else one read per group (app/scim/sync/group_reads.py)."""
     users = state.users_read if state.users_complete else None
-    read = read_groups(
-        client, state.managed, settings.concurrency, state.claimed_members, users, reads
-    )
+    read = read_groups(client, state.managed, settings.concurrency, state.claimed_members,
+                       users, reads, state.users_carry_groups)
     for name, group_id in read.ids.items():
         state.groups[name] = ServerGroup(group_id, name, read.members[name], read.versions[name])
     state.listed_members = read.listed
     state.groups_read_by = read.read_by
     state.groups_judged = read.why
     state.groups_fell_back = read.fell_back
+    state.groups_from_users, state.groups_unseen = read.from_users, read.unseen
     state.groups_basis, state.groups_asked = read.basis, read.attributes
     state.groups_list_trusted = read.list_trusted
     state.groups_on_server, state.group_names = read.on_server, read.names

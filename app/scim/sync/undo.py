@@ -26,11 +26,13 @@ from app.io.journal import RunRecord, same_server
 from app.scim.config.settings import SyncProgress, SyncSettings
 from app.scim.http.client import ScimClient, member_ids
 from app.scim.http.errors import ScimError
+from app.scim.http.protocol import has_members
 from app.scim.sync.executor import execute
 from app.scim.sync.plan import MassRemovalError, SyncPlan
 from app.scim.sync.record import RunJournal
 from app.scim.sync.result import SyncResult
 from app.scim.sync.state import ServerGroup, ServerState
+from app.scim.sync.user_groups import members_from_users
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,7 @@ def plan_undo(
     names = {gid: name for (gid, _), (_, _, name) in changes.items()}
     names.update({gid: name for name, gid in created.items()})
     state = ServerState(managed=list(dict.fromkeys(names.values())))
+    hidden: dict[str, str] = {}  # groups read without `members`: name -> id
     for group_id, name in names.items():
         if cancelled is not None and cancelled():
             raise InputError("undo cancelled while reading the server; nothing was written")
@@ -232,6 +235,9 @@ def plan_undo(
             ]
             continue
         state.groups[name] = ServerGroup(group_id, name, member_ids(body), version)
+        if not has_members(body):
+            hidden[name] = group_id
+    _witness_hidden(client, state, hidden)
     adds: dict[str, list[str]] = {}
     removes: dict[str, list[str]] = {}
     for (group_id, user_id), (op, email, name) in changes.items():
@@ -245,9 +251,10 @@ def plan_undo(
         elif op == "remove" and not present:
             adds.setdefault(name, []).append(email)
         else:
-            # An answer without a member list is read as empty (servers leave `members` out of
-            # an empty group): at worst a removal the run made is re-added to a member who is
-            # there, and an add is left as is; nothing is ever removed unseen.
+            # An answer without a member list, on a server whose users do not carry `groups`,
+            # is read as empty (servers leave `members` out of an empty group): at worst a
+            # removal the run made is re-added to a member who is there, and an add is left
+            # as is; nothing is ever removed unseen.
             now = "not listed as a member now" if op == "add" else "a member again"
             left.append(LeftAsIs(name, op, email, now))
     emails = sorted({e for (_, e, _) in changes.values()})
@@ -260,6 +267,16 @@ def plan_undo(
     )
     state.read_at = time.monotonic()  # the groups read above witness the inverse's writes
     return UndoPlan(run, plan, left, {n: g for n, g in created.items() if n in state.groups})
+
+
+def _witness_hidden(client: ScimClient, state: ServerState, hidden: dict[str, str]) -> None:
+    """Groups read without `members` (an empty one, or a server hiding them): where users
+    carry `groups`, the users naming a group are its members too, so a member the run added
+    is seen and removed (else it is left as is: nothing is removed unseen)."""
+    named = members_from_users(client, hidden) if hidden else None
+    for name in hidden:
+        group = state.groups[name]
+        group.members = sorted(set(group.members) | (named or {}).get(name, set()))
 
 
 def _undoes(runs: list[RunRecord], run_id: int, undone: int) -> bool:

@@ -15,8 +15,11 @@ from app.core.identity import email_key
 from app.scim.http.client import member_ids
 from app.scim.http.errors import ScimError, UnsafeRemoval
 from app.scim.http.pacing import Stop
+from app.scim.http.protocol import has_members
+from app.scim.sync.gate import GroupUnseen, unseen
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.run import Run
+from app.scim.sync.user_groups import members_from_users, refusal
 from app.scim.sync.verify import record_answer
 
 SPLIT_STATUSES = frozenset({400, 404, 409, 413, 422})
@@ -38,6 +41,12 @@ def write_group(run: Run, group: str) -> None:
     plan, result, ids = run.plan, run.result, run.plan.state.user_ids
     adds = list(plan.adds.get(group, []))
     removes = list(plan.removes.get(group, []))
+    refused = unseen(plan, group)
+    if refused is not None:  # its members are hidden: nothing is sent to it
+        for operation, emails in (("add", adds), ("remove", removes)):
+            if emails:
+                run.fail(group, operation, emails, refused)
+        return
     try:
         if group in plan.groups_to_create:
             run.check()
@@ -55,8 +64,8 @@ def write_group(run: Run, group: str) -> None:
             group_id = str(created["id"])
             result.created(group, group_id, adopted)
             try:
-                present = _members_after_create(run, group_id, created, adopted, bool(first))
-            except ScimError as exc:  # the group exists; what it holds is unknown
+                present = _members_after_create(run, group, group_id, created, adopted, bool(first))
+            except (ScimError, GroupUnseen) as exc:  # the group exists; what it holds is unknown
                 run.fail(group, "add", adds, exc)
                 return
             done = [e for e in adds if ids[email_key(e)] in present]
@@ -79,13 +88,25 @@ def write_group(run: Run, group: str) -> None:
 
 
 def _members_after_create(
-    run: Run, group_id: str, created: dict[str, Any], adopted: bool, sent: bool
+    run: Run, group: str, group_id: str, created: dict[str, Any], adopted: bool, sent: bool
 ) -> set[str]:
-    """Who the new (or adopted) group holds: its answer, or a read where that says nothing."""
+    """Who the new (or adopted) group holds: its answer, or a read where that says nothing.
+    An adopted group read without `members` on a server that hides them: its users say who
+    was in it before the run, else nothing is written to it."""
     if adopted or (sent and "members" not in created):
         run.check()
         body, _ = run.client.get_group(group_id)
-        return set(member_ids(body))
+        present = set(member_ids(body))
+        state = run.plan.state
+        if adopted and not has_members(body) and (state.users_carry_groups or (
+            state.groups_unseen or state.groups_from_users
+        )):
+            named = members_from_users(run.client, {group: group_id})
+            if named is None:
+                why = "adopted, its reads show no members"
+                raise GroupUnseen(refusal(run.client.base_url, group, why, carried=False))
+            present |= named[group]
+        return present
     return set(member_ids(created))
 
 
@@ -136,7 +157,7 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
     run.spend(len(batch))
     try:
         run.witness(group)
-    except ScimError as exc:  # the group cannot be read again: nothing is sent blind
+    except (ScimError, GroupUnseen) as exc:  # the group cannot be read again: nothing is sent blind
         run.budget.refund(len(batch))
         if batch_adds:
             run.fail(group, "add", batch_adds, exc)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -23,6 +24,10 @@ from app.core.mapping import Mapping
 from app.core.mapping_warnings import mapping_warnings
 from app.core.users import UserList
 from app.core.warnings import Warning, find_warnings
+
+if TYPE_CHECKING:
+    from app.scim.sync.listed_users import ListedUsers
+    from app.sources.users import SourceInfo
 
 
 class Document(QObject):
@@ -47,6 +52,8 @@ class Document(QObject):
         self._dirty = False
         self.export_paths: list[Path] = []
         self._server_groups: tuple[str, ...] = ()
+        self._listing: tuple[str, ListedUsers] | None = None  # set_users(listing=)
+        self.source: SourceInfo | None = None  # set_users(source=)
 
     # --- state ---------------------------------------------------------------------------
 
@@ -113,11 +120,29 @@ class Document(QObject):
 
     # --- changes -------------------------------------------------------------------------
 
-    def set_users(self, users: UserList | None, export_paths: Iterable[Path] = ()) -> None:
-        """Replace the export (None closes it); re-evaluates and emits."""
+    def set_users(
+        self, users: UserList | None, export_paths: Iterable[Path] = (),
+        listing: tuple[str, ListedUsers] | None = None,
+        source: SourceInfo | None = None,
+    ) -> None:
+        """Replace the export (None closes it); re-evaluates and emits. `listing`: (the SCIM
+        base URL, its /Users as a `scim:` source just listed them) for the next read of
+        that server (`take_listing`); `source`: the live source the users were read from,
+        for the sync's journal."""
         self._export_users = users
+        self._listing = listing if users is not None else None
+        self.source = source if users is not None else None
         self.export_paths = [Path(p) for p in export_paths] if users is not None else []
         self._show_users(users, export_changed=True)
+
+    def take_listing(self, url: str) -> ListedUsers | None:
+        """The users' own listing of the server at `url`, once: the first read of that server
+        after the source takes its users from it instead of listing /Users again; later reads
+        list them afresh (the server may have changed since)."""
+        listing, self._listing = self._listing, None
+        if listing is None or _base(listing[0]) != _base(url):
+            return None
+        return listing[1]
 
     def set_mapping(self, mapping: Mapping, *, dirty: bool = True) -> None:
         """Replace the mapping (undo commands call this); re-evaluates and emits."""
@@ -163,3 +188,7 @@ class Document(QObject):
             return
         self._evaluation = evaluate(self._users, self._mapping, self._server_groups)
         self._warnings = find_warnings(self._evaluation)
+
+
+def _base(url: str) -> str:
+    return url.strip().rstrip("/")

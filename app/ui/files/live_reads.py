@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QWidget
 
@@ -20,6 +21,9 @@ from app.ui.base.document import Document
 from app.ui.base.worker import TaskRunner
 from app.ui.files.live_source_dialog import LiveRequest, LiveSourceDialog, read_task
 from app.ui.mapping.commands import MappingEditor
+
+if TYPE_CHECKING:
+    from app.scim.sync.listed_users import ListedUsers
 
 READ_EXPORT = "read-export"  # the key of an export read: opening another supersedes it
 WAIT = "Wait for the running task, or cancel it."
@@ -83,10 +87,11 @@ class LiveReads:
             self.say(WAIT, 5000)
             return
 
-        def done(result: tuple[UserList, SourceInfo]) -> None:
-            users, info = result
+        def done(result: tuple[UserList, SourceInfo, ListedUsers | None]) -> None:
+            users, info, listing = result
             self.source = replace(request, token="")  # a draft remembers it, never the token
-            self.document.set_users(users, [])  # autosaved with the source set just above
+            # autosaved with the source set just above; a scim: listing serves the next read
+            self.document.set_users(users, [], (info.url, listing) if listing else None, info)
             if info.separator and not self.document.mapping.options.separator:
                 self.editor.set_option("separator", info.separator, "Separator of the source")
             self.say(f"Read {info.describe()}.", 8000)

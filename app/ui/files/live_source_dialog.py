@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -35,6 +36,7 @@ from app.sources.users import SourceInfo
 from app.ui.base.worker import Task, TaskState, start_task
 
 if TYPE_CHECKING:  # httpx and the sources load when a source is read
+    from app.scim.sync.listed_users import ListedUsers
     from app.sources.attributes import AttributeChoice
 
 TITLES = {"scim": "SCIM server", "entra": "Entra ID", "okta": "Okta"}
@@ -107,8 +109,11 @@ def sample_task(
     return sampled, found
 
 
-def read_task(state: TaskState, request: LiveRequest) -> tuple[UserList, SourceInfo]:
-    """Every user of the source with the chosen attribute, as a file import gives them."""
+def read_task(
+    state: TaskState, request: LiveRequest
+) -> tuple[UserList, SourceInfo, ListedUsers | None]:
+    """Every user of the source with the chosen attribute, as a file import gives them; for
+    `scim:`, also the listing, so the next read of that server does not list /Users again."""
 
     def progress(done: int, total: int) -> None:
         if total:
@@ -117,20 +122,32 @@ def read_task(state: TaskState, request: LiveRequest) -> tuple[UserList, SourceI
     stop = state.is_cancelled
     if request.kind == "scim":
         from app.scim.http.client import ScimClient
+        from app.scim.sync.listed_users import ListedUsers
         from app.sources.scim import read_scim
 
+        kept: list[ListedUsers] = []
         with ScimClient(request.url, _token(request) or None) as client:
-            return read_scim(client, request.attribute, request.match_attribute,
-                             progress=progress, cancelled=stop)
+            users, info = read_scim(
+                client, request.attribute, request.match_attribute, progress=progress,
+                cancelled=stop, listed=lambda *listing: kept.append(ListedUsers(*listing)))
+        return users, info, kept[0] if kept else None
     if request.kind == "entra":
         from app.sources.entra import read_entra
 
-        return read_entra(_token(request), request.attribute, request.url,
-                          progress=progress, cancelled=stop)
+        return (*read_entra(_token(request), request.attribute, request.url,
+                            progress=progress, cancelled=stop), None)
     from app.sources.okta import read_okta
 
-    return read_okta(_token(request), request.attribute, request.url,
-                     progress=progress, cancelled=stop)
+    return (*read_okta(_token(request), request.attribute, request.url,
+                       progress=progress, cancelled=stop), None)
+
+
+def _left(button: QPushButton) -> QHBoxLayout:
+    """A button at its own size on the left of its row, as the connection dialog's."""
+    row = QHBoxLayout()
+    row.addWidget(button)
+    row.addStretch(1)
+    return row
 
 
 class LiveSourceDialog(QDialog):
@@ -150,11 +167,17 @@ class LiveSourceDialog(QDialog):
         self.token.setPlaceholderText(TOKEN_HINTS[kind])
         self.match = QComboBox()
         self.match.addItems(["userName", "emails", "externalId"])
-        self.find_button = QPushButton("Find Attributes")
+        self.find_button = QPushButton("&Find Attributes")
+        self.find_button.setToolTip("Read the first page of users and list the attributes "
+                                    "they hold, with how many distinct values each has")
         self.find_button.clicked.connect(self.find_attributes)
         self.attributes = QTreeWidget()
         self.attributes.setHeaderLabels(["Attribute", "Distinct values", "Users", "Sample"])
         self.attributes.setRootIsDecorated(False)
+        self.attributes.setAccessibleName("Attributes the source holds")
+        self.attributes.setColumnWidth(0, 220)
+        for column in (1, 2):
+            self.attributes.headerItem().setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
         self.attributes.currentItemChanged.connect(self._picked)
         self.attribute = QLineEdit()
         self.attribute.setPlaceholderText("pick one above, or type an attribute path")
@@ -164,22 +187,26 @@ class LiveSourceDialog(QDialog):
         self.status.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.read_button = self.buttons.addButton(
-            "Read Users", QDialogButtonBox.ButtonRole.AcceptRole)
+            "&Read Users", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         form = QFormLayout()
-        form.addRow("URL", self.url)
-        form.addRow("Token", self.token)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        form.addRow("&URL:", self.url)
+        form.addRow("&Token:", self.token)
         if kind == "scim":
-            form.addRow("Email in", self.match)
+            form.addRow("&Email in:", self.match)
         self.signing_in: Task[str] | None = None
         if kind == "entra":
             self._add_sign_in(form)
+        form.addRow("", _left(self.find_button))
+        picked = QFormLayout()
+        picked.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        picked.addRow("&Attribute:", self.attribute)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(self.find_button)
-        layout.addWidget(self.attributes)
-        layout.addWidget(self.attribute)
+        layout.addWidget(self.attributes, 1)
+        layout.addLayout(picked)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.sampling: Task[tuple[int, list[AttributeChoice]]] | None = None
@@ -191,32 +218,37 @@ class LiveSourceDialog(QDialog):
 
         self.login_url = LOGIN_URL
         self.tenant = QLineEdit(os.environ.get("GROUPMAP_ENTRA_TENANT", ""))
-        self.tenant.setPlaceholderText("contoso.onmicrosoft.com or the tenant id")
+        self.tenant.setPlaceholderText("contoso.onmicrosoft.com or the tenant ID")
         self.client_id = QLineEdit(os.environ.get("GROUPMAP_ENTRA_CLIENT_ID", ""))
-        self.client_id.setPlaceholderText("the app registration's client id")
-        self.sign_in_button = QPushButton("Sign In with a Code…")
+        self.client_id.setPlaceholderText("Application (client) ID of the app registration")
+        self.sign_in_button = QPushButton("&Sign In with a Code…")
         self.sign_in_button.clicked.connect(self.sign_in)
         self.code = QLineEdit()
         self.code.setReadOnly(True)
-        self.copy_button = QPushButton("Copy Code")
+        self.code.setPlaceholderText("the code to enter at Microsoft's sign-in page")
+        self.copy_button = QPushButton("Co&py Code")
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(
             self.code.text()))
         self.sign_in_text = QLabel("")
         self.sign_in_text.setTextFormat(Qt.TextFormat.PlainText)
         self.sign_in_text.setWordWrap(True)
-        form.addRow("Tenant", self.tenant)
-        form.addRow("Client id", self.client_id)
-        form.addRow(self.sign_in_button)
-        form.addRow("Code", self.code)
-        form.addRow(self.copy_button)
-        form.addRow(self.sign_in_text)
+        form.addRow("Te&nant:", self.tenant)
+        form.addRow("&Client ID:", self.client_id)
+        form.addRow("", _left(self.sign_in_button))
+        code_row = QHBoxLayout()
+        code_row.addWidget(self.code, 1)
+        code_row.addWidget(self.copy_button)
+        code_label = QLabel("C&ode:")
+        code_label.setBuddy(self.code)  # a row of two has no buddy of its own
+        form.addRow(code_label, code_row)
+        form.addRow("", self.sign_in_text)
 
     def sign_in(self) -> None:
         """Start the device-code sign-in; the token fills the Token field once done."""
         tenant, client_id = self.tenant.text().strip(), self.client_id.text().strip()
         if not (tenant and client_id):
-            self.sign_in_text.setText("Give the tenant and the app's client id first.")
+            self.sign_in_text.setText("Give the tenant and the app's client ID first.")
             return
         self.sign_in_button.setEnabled(False)
         self.sign_in_text.setText("Asking Microsoft for a code…")
@@ -268,6 +300,8 @@ class LiveSourceDialog(QDialog):
         for choice in found:
             item = QTreeWidgetItem([choice.path, f"{choice.distinct:,}", f"{choice.users:,}",
                                     ", ".join(choice.sample)])
+            for column in (1, 2):
+                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight)
             self.attributes.addTopLevelItem(item)
         self.status.setText(f"{len(found)} attribute(s) with values among the first "
                             f"{sampled:,} users. Pick the one your mapping matches.")

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -162,8 +163,22 @@ class ConnectionDialog(QDialog):
         form.addRow("Service pro&vider:", self.vendor)
         form.addRow("Max r&ate:", self.max_rate)
         form.addRow("Max membership chan&ges:", self.max_changes)
-        self.source = SourceFields(form, store.tokens, self)
         self._form = form
+        # What an unattended `sync --connection NAME` reads and whom it tells: a page of its
+        # own, so the dialog fits a 1024x640 screen with every Entra field shown.
+        unattended = QFormLayout()
+        unattended.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        unattended.addRow(plain_label(
+            "For runs without anyone, 'groupmap sync --connection NAME': where the users and "
+            "their value come from instead of an export file, and whom to tell when a run "
+            "fails or is stopped. The app opens a source with File ▸ Open From.", self))
+        self.source = SourceFields(unattended, store.tokens, self)
+        self.tabs = QTabWidget(self)
+        for title, page_form in (("Server", form), ("Unattended runs", unattended)):
+            page = QWidget(self.tabs)
+            page.setLayout(page_form)
+            self.tabs.addTab(page, title)
+        self.tabs.setToolTip("Ctrl+Tab switches between the pages")
 
         self.test_button = QPushButton("T&est connection", self)
         self.test_button.clicked.connect(self.test_connection)
@@ -187,7 +202,7 @@ class ConnectionDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addLayout(form)
+        layout.addWidget(self.tabs)
         layout.addLayout(test_row)
         layout.addWidget(self.status)
         layout.addStretch(1)
@@ -291,10 +306,16 @@ class ConnectionDialog(QDialog):
 
     # --- test and accept -----------------------------------------------------------------
 
+    def show_problem(self, problem: str) -> None:
+        """Say what to fix, on the page that holds it."""
+        self.status.setText(problem)
+        self.tabs.setCurrentIndex(1 if problem == self.source.problem(self.edited_profile())
+                                  else 0)
+
     def test_connection(self) -> None:
         problem = self.problem()
         if problem:
-            self.status.setText(problem)
+            self.show_problem(problem)
             return
         token = self.token_edit.text().strip()
         self._refocus_test = self.test_button.hasFocus()
@@ -338,7 +359,7 @@ class ConnectionDialog(QDialog):
         if not problem and not self.name.text().strip():
             problem = "Give the connection a name, for example staging or production."
         if problem:
-            self.status.setText(problem)
+            self.show_problem(problem)
             return
         profile = self.edited_profile()
         token = self.token_edit.text().strip()

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.errors import InputError
-from app.io.journal import RunRecord, describe_placement, read_runs, user_placements, when
+from app.io.journal import RunRecord, read_runs
+from app.io.journal_text import describe_placement, user_placements, when
 from app.ui.server.connection_dialog import plain_label
 from app.ui.server.server_context import ServerContext
 from app.ui.server.sync_preview import plural

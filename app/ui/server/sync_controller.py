@@ -222,6 +222,7 @@ class SyncController(QObject):
             self.document.mapping,
             self.sync_settings(),
             [str(p) for p in self.document.export_paths],  # drift less this app's own changes
+            self.document.take_listing(self.profile.url),  # a scim: source's, read once
             on_done=lambda out: self._on_read(out, show_plan),
             key=READ_SERVER,
         )
@@ -267,11 +268,8 @@ class SyncController(QObject):
         found = f"{len(state.user_ids):,} users found"
         if plan.drift:
             found += f", {len(plan.drift):,} with drift"
-        next_step = (
-            "The server already matches the mapping."
-            if plan.is_empty
-            else "Next: Preview changes."
-        )
+        next_step = ("The server already matches the mapping." if plan.is_empty
+                     else "Next: Preview changes.")
         name = self.profile.name if self.profile else "the server"
         self._say(f"Read {name}: {found}. {next_step}")
         self.refreshed.emit(state)

@@ -24,14 +24,18 @@ def begin_sync_journal(
     document = controller.document
     change = source_change_since_last(settings.url, plan.users)
     if change:
+        what = "source" if document.source is not None else "export"
         box = QMessageBox(
-            QMessageBox.Icon.Warning, "This export looks different", "",
+            QMessageBox.Icon.Warning, f"This {what} looks different", "",
             parent=controller.dialog_parent(),
         )
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.setText(
-            f"{change[0].upper()}{change[1:]}.\n\nA half export, a wrong sheet or a wrong source "
-            "column looks like this. Sync with this export anyway?"
+            f"{change[0].upper()}{change[1:]}.\n\n"
+            + ("A source that answered in part or a wrong attribute looks like this."
+               if document.source is not None else
+               "A half export, a wrong sheet or a wrong source column looks like this.")
+            + f" Sync with this {what} anyway?"
         )
         box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         box.setDefaultButton(QMessageBox.StandardButton.No)
@@ -42,7 +46,7 @@ def begin_sync_journal(
                              allow_source_change=bool(change))
         return RunJournal.begin(
             plan, settings, document.mapping, [str(p) for p in document.export_paths],
-            guards=guards,
+            guards=guards, requests=plan.state.requests_by_kind, source=document.source,
         )
     except InputError as exc:  # the folder cannot be written: say so, do not sync unrecorded
         controller.show_error(exc)

@@ -97,6 +97,8 @@ def plan_summary(plan) -> str:
             f"\n{plural(len(plan.not_found), 'user')} of the export "
             f"{'is' if len(plan.not_found) == 1 else 'are'} not on the server and will be skipped."
         )
+    for why in plan.unseen_groups():  # refused at the write: say so before it
+        text += f"\nNot to be written: {why}."
     return text
 
 

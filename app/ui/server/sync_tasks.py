@@ -58,12 +58,16 @@ def plan_task(
     mapping: Any,
     settings: Any,
     export_paths: Sequence[str] = (),
+    listed: Any = None,
 ) -> tuple[Any, Any, list[str], dict[str, tuple[str, ...]]]:
     """Read the server (managed groups, the export's users), plan; every group name comes
     from the same group list (read once, with the sync's reader: pages read of pages known,
-    Cancel between pages).
+    Cancel between pages). `listed`: the server's /Users as a `scim:` source of these users
+    just listed them (app/scim/sync/listed_users.py), so they are not listed again.
 
-    Drift leaves out what this app's journaled runs since the export explain.
+    Drift leaves out what this app's journaled runs since the export explain. The state
+    keeps the read's requests by kind: the sync writes through another client, and its
+    journal's `reads` record says what the read took.
     """
     from app.scim.sync import plan_sync, read_server_state
     from app.scim.sync.record import applied_since, discount_own_changes, export_time
@@ -74,8 +78,10 @@ def plan_task(
 
     with profile.client(token, cancelled=state.is_cancelled) as client:
         server = read_server_state(
-            client, users, mapping, settings, progress=progress, cancelled=state.is_cancelled
+            client, users, mapping, settings, progress=progress, cancelled=state.is_cancelled,
+            listed=listed,
         )
+        server.requests_by_kind = client.requests_by_kind()
     names = server.group_names if profile.target == TARGET_GROUPS else []
     plan = plan_sync(users, mapping, server, settings)
     own = applied_since(settings.url, export_time(list(export_paths)))

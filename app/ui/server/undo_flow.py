@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtWidgets import QBoxLayout, QCheckBox, QTreeWidgetItem, QWidget
 
 from app.core.errors import InputError
-from app.io.journal import RunRecord, find_run, list_runs, when
+from app.io.journal import RunRecord, find_run, list_runs
+from app.io.journal_text import when
 from app.ui.server.sync_preview import PlanDialog, plural
 
 if TYPE_CHECKING:
