@@ -10,6 +10,7 @@ memberships there were before it).
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -416,3 +417,38 @@ def test_the_gate_catches_a_hand_edit_behind_a_stale_list(world, capsys, tmp_pat
         proxy.stop()
     assert code == 2 and "the group G0 changed since the plan: 1 member differs" in err
     assert _memberships(server) == before
+
+
+def _stale_after_writes(proxy, path, query, body):
+    """The group list is a cache: once a write came, it keeps answering what it answered
+    before the write (a search index lagging behind the writes)."""
+    if not _group_list(path, query):
+        return body
+    key = json.dumps(query, sort_keys=True)
+    with proxy.lock:
+        cache = proxy.state.setdefault("cache", {})
+        written = any(m in ("PATCH", "POST", "PUT") for m, _, _ in proxy.requests)
+        if written and key in cache:
+            return json.loads(cache[key])
+        if not written:
+            cache[key] = json.dumps(body)
+    return body
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_read_back_from_a_lagging_list(world, capsys, concurrency):
+    result = attack(world, capsys, _stale_after_writes, concurrency)
+    assert result["not_kept"] == 0, result
+
+
+def _page_three_late(proxy, path, query, body):
+    """The list page at startIndex 3 comes last (the others overtake it)."""
+    if "filter" not in query and query.get("startIndex") == "3":
+        time.sleep(0.3)
+    return body
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_pages_arriving_out_of_order(world, capsys, concurrency):
+    result = attack(world, capsys, _page_three_late, concurrency)
+    assert result["failed"] == 0 and result["not_found"] == 0

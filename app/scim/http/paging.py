@@ -3,8 +3,11 @@
 Once the first page says totalResults, the start of every other page is known, and up to
 `parallel` of them are asked for at once (each request still takes its token from the rate
 limiter). Pages are checked in order whatever order they arrive in: a page that only repeats
-what came before (a server ignoring startIndex), or a walk longer than the pages
-max(totalResults, expected) need twice plus 10 (a server paging forever), is an error. A page
+what came before (a server ignoring startIndex), a page listing one resource twice, an empty
+page before the largest totalResults any page said (pages overlapping or skipping, or a list
+changing while read: a resource shifted past the walk would be taken for missing), or a walk
+longer than the pages max(totalResults, expected) need twice plus 10 (a server paging
+forever), is an error. A page
 shorter than the first leaves a gap before the next start, so the walk goes on one page after
 another from its end.
 

@@ -4,7 +4,8 @@ A server may answer 200 or 204 and keep less than was sent (vendors silently cap
 20 or 100 members), or answer 200 with a SCIM Error body. An Error body is a failure; a
 PATCH or PUT answer that lists members is compared with what was sent; after the writes,
 one GET per changed group (or the group list, where this server's list was found
-trustworthy and takes fewer requests) compares the export users' memberships with the
+trustworthy and takes fewer requests; a group the list shows without a change is read on its
+own, as a list may lag behind the writes) compares the export users' memberships with the
 plan. Where an add seems lost, a few of the missing users are looked up with a members
 filter: found, the list was capped (the group is reported unverified); not found, the
 losses are real.
@@ -125,27 +126,39 @@ def read_back(
     sent_before = client.request_count  # the read-back runs alone, after the writes
     from_list = _listed_groups(client, result, len(changed), concurrency)
 
+    def members(group: str, listed: bool) -> set[str]:
+        body = (from_list.get(group_ids[group]) if listed else None) or client.get_group(
+            group_ids[group], kind="read_back", attributes=plan.state.groups_asked or None
+        )[0]
+        # No member list: an empty group (some servers leave `members` out then), unless
+        # this run added to it, when the server hides its members and nothing is known.
+        if not has_members(body) and adds[group] & result.done.get(group, set()):
+            raise ScimError(200, None, "the server's answer does not list its members")
+        return set(member_ids(body))
+
+    def lost(group: str, present: set[str]) -> tuple[list[str], list[str]]:
+        done = sorted(result.done.get(group, set()))
+        return (
+            [e for e in done if e in adds[group] and ids[e] not in present],
+            [e for e in done if e not in adds[group] and ids[e] in present],
+        )
+
     def check(group: str) -> None:
         if cancelled is not None and cancelled():
             return
         try:
-            body = from_list.get(group_ids[group]) or client.get_group(
-                group_ids[group], kind="read_back", attributes=plan.state.groups_asked or None
-            )[0]
-            # No member list: an empty group (some servers leave `members` out then), unless
-            # this run added to it, when the server hides its members and nothing is known.
-            if not has_members(body) and adds[group] & result.done.get(group, set()):
-                raise ScimError(200, None, "the server's answer does not list its members")
-            present = set(member_ids(body))
+            present = members(group, listed=True)
+            lost_adds, lost_removes = lost(group, present)
+            if (lost_adds or lost_removes) and group_ids[group] in from_list:
+                # a list may lag behind the writes (a search index): the group itself decides
+                present = members(group, listed=False)
+                lost_adds, lost_removes = lost(group, present)
         except ScimError as error:
             reason = client.redact(f"could not read {group!r} back to verify it: {error}")
             result.unverified.append(reason)
             if log is not None:
                 log(reason)
             return
-        done = sorted(result.done.get(group, set()))
-        lost_adds = [e for e in done if e in adds[group] and ids[e] not in present]
-        lost_removes = [e for e in done if e not in adds[group] and ids[e] in present]
         if lost_adds:  # a member missing from the list may be kept by a server capping lists
             sample = lost_adds[:CONFIRM_SAMPLE]
             listed = [filter_finds(client, group_ids[group], ids[e], "read_back") for e in sample]
