@@ -18,11 +18,12 @@ def group_list(path: str, query: dict[str, str]) -> bool:
 
 
 def cap_page_two(proxy, path, query, body):
-    """Group list pages after the first show one member per group (a stale cache)."""
+    """Group list pages after the first show every group with no members (`[]`): a server
+    filling members on its first page only."""
     if group_list(path, query) and int(query.get("startIndex", 1)) > 1:
         for group in body.get("Resources", []):
             if group.get("members"):
-                group["members"] = group["members"][:1]
+                group["members"] = []
     return body
 
 

@@ -148,7 +148,7 @@ def test_an_honest_server_holds(world, capsys, concurrency):
 @pytest.mark.parametrize("concurrency", [1, 8])
 def test_list_capping_members_on_later_pages(world, capsys, concurrency):
     """The sample holds a group of every list page, so a cap on page 2 is found."""
-    result = attack(world, capsys, cap_page_two, concurrency)
+    result = attack(world, capsys, cap_page_two, concurrency, page_size=3)
     assert "the list is capped" in result["groups_read"]["why"]
     assert result["groups_read"]["list"] == 0
 
