@@ -216,3 +216,10 @@ def group_again_later(proxy, path, query, body):
         copy["members"] = (copy.get("members") or [])[:-1]
         body["Resources"].append(copy)
     return body
+
+
+def total_per_page(proxy, path, query, body):
+    """totalResults says how many resources this page holds (a common server bug)."""
+    if "filter" not in query and "Resources" in body:
+        body["totalResults"] = len(body["Resources"])
+    return body

@@ -36,6 +36,7 @@ from tests.attack_twists import (
     stale_after_writes,
     stale_list,
     throttle_pages,
+    total_per_page,
     total_shifts,
     total_shrinks,
     users_groups_partial,
@@ -289,3 +290,12 @@ def test_a_group_again_on_a_later_page(world, capsys, concurrency):
     complete here, is used): exact either way."""
     result = attack(world, capsys, group_again_later, concurrency)
     assert result.get("code") == 3 if concurrency == 1 else result["failed"] == 0
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_total_that_counts_the_page_only(world, capsys, concurrency):
+    """totalResults == the page's length ended the walk after page 1: 16 users "not found"
+    and the groups on later pages taken for missing and created again (409, adopted here; a
+    duplicate on a server without unique names)."""
+    result = attack(world, capsys, total_per_page, concurrency)
+    assert result["not_found"] == 0 and result["created_groups"] == ["G4"]
