@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.fake_idp",
     "tests.fake_entra_login",
     "tests.webhook_receiver",
+    "tests.hostile_idp",
 ]
 
 

@@ -175,7 +175,11 @@ def _send(url: str, body: dict[str, object], hidden: list[str]) -> str:
     try:
         answer = httpx.post(url, content=text.encode(), timeout=TIMEOUT,
                             headers={"Content-Type": "application/json"})
-        answer.raise_for_status()
     except Exception as exc:  # in a thread: whatever it is, the run's result stands
-        return redact(f"{type(exc).__name__}: {exc}", url, *hidden)
+        return redact(" ".join(f"{type(exc).__name__}: {exc}".split()), url, *hidden)
+    if answer.is_redirect:  # never followed: the message goes where the admin said, or nowhere
+        return (f"it answered {answer.status_code} (a redirect, not followed); give the "
+                "webhook's final URL")
+    if not answer.is_success:
+        return redact(f"it answered {answer.status_code} {answer.reason_phrase}", url, *hidden)
     return ""

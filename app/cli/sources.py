@@ -72,7 +72,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
                     f"--save {name} --users {spec} needs the Okta org URL: add --source-url "
                     "https://YOUR-ORG.okta.com"
                 )
-            changed = replace(changed, source=str(spec), source_url=args.source_url or "")
+            changed = replace(changed, source=str(spec), source_url=_saved_url(spec, args))
             if spec.kind != "entra":  # the Entra app saved in the app goes with its source
                 changed = replace(changed, **NO_ENTRA_APP)
         else:
@@ -91,17 +91,33 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def _saved_url(spec: SourceSpec, args: argparse.Namespace) -> str:
+    """--source-url as saved: the base URL of an Entra or Okta source, checked as a read
+    checks it (no user name, password or query; plain http is refused at the read)."""
+    from app.sources.http import checked_url
+
+    if not args.source_url:
+        return ""
+    if spec.kind == "scim":
+        raise InputError(
+            f"--source-url is for entra: and okta: sources; {spec} reads the connection's own "
+            "server: leave --source-url out"
+        )
+    return checked_url(args.source_url, spec.label, insecure_http=True)
+
+
 def _source_row(profile: ConnectionProfile) -> dict[str, str]:
     from app.sources.entra import GRAPH_URL
     from app.sources.entra_login import LOGIN_URL
+    from app.sources.http import shown_url
 
     kind, _, attribute = profile.source.partition(":")
     url = profile.source_url or {"entra": GRAPH_URL, "scim": profile.url}.get(kind, "")
-    row = {"connection": profile.name, "kind": kind, "attribute": attribute, "url": url,
-           "server": profile.url}
+    row = {"connection": profile.name, "kind": kind, "attribute": attribute,
+           "url": shown_url(url) if url else "", "server": shown_url(profile.url)}
     if kind == "entra":  # the app that signs in unattended (its secret is in the keyring)
         row.update(tenant=profile.entra_tenant, client_id=profile.entra_client_id,
-                   login_url=profile.entra_login_url or LOGIN_URL)
+                   login_url=shown_url(profile.entra_login_url or LOGIN_URL))
     return row
 
 
@@ -277,15 +293,24 @@ def _read_entra(
     args: argparse.Namespace, attribute: str, separator: str
 ) -> tuple[UserList, SourceInfo]:
     from app.sources.entra import GRAPH_URL, read_entra
+    from app.sources.entra_login import TOKEN_ENV as ENTRA_TOKEN_ENV
 
     def show(text: str, code: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
     token = _entra_token(args, show)
     args.source_token = token  # redacted from a --notify message, as the server's token
+
+    def renew() -> str:
+        """A new token as the first was got: unattended, so no one is asked for a code."""
+        return _entra_token(args, show)
+
+    # a token that expires while the read waits on Graph's throttling (the waits may last
+    # --deadline, 2 h; a token ~1 h) is renewed where GroupMap signed in without a person
+    unattended = not (os.environ.get(ENTRA_TOKEN_ENV, "").strip() or args.entra_device_code)
     return read_entra(token, attribute, args.entra_url or GRAPH_URL, separator,
                       insecure_http=bool(getattr(args, "insecure_http", False)),
-                      deadline=_waiting_deadline(args))
+                      deadline=_waiting_deadline(args), renew=renew if unattended else None)
 
 
 def _entra_token(args: argparse.Namespace, show: Callable[[str, str], None]) -> str:

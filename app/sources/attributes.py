@@ -83,7 +83,8 @@ def sample_scim(client: ScimClient) -> tuple[int, list[AttributeChoice]]:
 def sample_entra(token: str, graph_url: str = GRAPH_URL,
                  **http: Any) -> tuple[int, list[AttributeChoice]]:
     fields = ",".join((*ALWAYS, *ENTRA_CANDIDATES, "onPremisesExtensionAttributes"))
-    with SourceHttp(Graph(), base_of(graph_url), f"Bearer {token}", token, **http) as graph:
+    base = base_of(graph_url)
+    with SourceHttp(Graph(base), base, f"Bearer {token}", token, **http) as graph:
         page = graph.get(f"{graph.base_url}/v1.0/users", {"$select": fields, "$top": "999"})
         records = graph_users(page, graph.base_url)  # one page is the sample
     extensions = [f"onPremisesExtensionAttributes/extensionAttribute{n}" for n in range(1, 16)]
@@ -96,7 +97,13 @@ def sample_okta(token: str, org_url: str, **http: Any) -> tuple[int, list[Attrib
         page = okta.get(f"{okta.base_url}/api/v1/users", {"limit": PAGE_SIZE})
         records = okta_users(page, okta.base_url)
     paths = list(dict.fromkeys(
-        f"profile.{key}" for r in records for key in (r.get("profile") or {})
+        f"profile.{key}" for r in records for key in _profile(r)
         if f"profile.{key}" not in OKTA_SKIP
     ))
     return len(records), choices(records, paths, values_at)
+
+
+def _profile(user: dict[str, Any]) -> dict[str, Any]:
+    """An Okta user's profile; anything but an object (a hostile or broken answer) is none."""
+    profile = user.get("profile")
+    return profile if isinstance(profile, dict) else {}

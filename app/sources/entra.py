@@ -20,8 +20,15 @@ import httpx
 
 from app.core.users import UserList
 from app.sources.errors import SourceError, SourceSpecError
-from app.sources.http import Page, SourceHttp, seconds_or_none
-from app.sources.users import SourceInfo, SourceUser, flat_values, user_list
+from app.sources.http import Page, SourceHttp, only_objects, retry_after
+from app.sources.users import (
+    SourceInfo,
+    SourceUser,
+    any_case,
+    first_text,
+    flat_values,
+    user_list,
+)
 
 GRAPH_URL = "https://graph.microsoft.com"
 PERMISSION = "User.Read.All"
@@ -38,6 +45,9 @@ class Graph:
 
     name = "Microsoft Graph"
 
+    def __init__(self, base: str = "https://graph.microsoft.com") -> None:
+        self.base = base  # the Graph the token must be for (a national cloud's, a test's)
+
     def error_text(self, body: object) -> str:
         error = body.get("error") if isinstance(body, dict) else None
         if not isinstance(error, dict):
@@ -48,7 +58,7 @@ class Graph:
         if status == 401:
             return (
                 f"Microsoft Graph refused the token ({status} {detail}): get a new one (expired, "
-                f"or not for https://graph.microsoft.com) from an app granted {PERMISSION}; "
+                f"or not for {self.base}) from an app granted {PERMISSION}; "
                 "nothing was written"
             )
         return (
@@ -57,8 +67,16 @@ class Graph:
             "nothing was written"
         )
 
+    def invalid(self, detail: str) -> str:
+        return (
+            f"Microsoft Graph refused the query for the users (400 {detail}): check the "
+            "attribute: a user property Graph can $select (department, jobTitle, "
+            "onPremisesExtensionAttributes/extensionAttribute1, extension_<appId>_<name>); "
+            "nothing was written"
+        )
+
     def wait_after(self, response: httpx.Response, now: float) -> float | None:
-        return seconds_or_none(response.headers.get("Retry-After"))
+        return retry_after(response, now)
 
 
 def base_of(graph_url: str) -> str:
@@ -74,8 +92,8 @@ def selection(attribute: str) -> tuple[str, Callable[[dict[str, Any]], list[str]
         name = name[0].lower() + name[1:]
 
         def read_extension(user: dict[str, Any]) -> list[str]:
-            holder = user.get("onPremisesExtensionAttributes")
-            return flat_values(holder.get(name)) if isinstance(holder, dict) else []
+            holder = any_case(user, "onPremisesExtensionAttributes")
+            return flat_values(any_case(holder, name)) if isinstance(holder, dict) else []
 
         return "onPremisesExtensionAttributes", read_extension
     if not PROPERTY.match(attribute):
@@ -84,7 +102,7 @@ def selection(attribute: str) -> tuple[str, Callable[[dict[str, Any]], list[str]
             "department, jobTitle, companyName, officeLocation, employeeType, "
             "onPremisesExtensionAttributes/extensionAttribute1 or extension_<appId>_<name>"
         )
-    return attribute, lambda user: flat_values(user.get(attribute))
+    return attribute, lambda user: flat_values(any_case(user, attribute))
 
 
 def read_entra(
@@ -97,17 +115,20 @@ def read_entra(
     cancelled: Callable[[], bool] | None = None,
     **http: Any,
 ) -> tuple[UserList, SourceInfo]:
-    """Every user of the tenant (disabled ones too, with status Disabled)."""
+    """Every user of the tenant (disabled ones too, with status Disabled). `http` may hold
+    `renew`: a new token when Graph refuses this one mid-read (it expired)."""
     selected, read = selection(attribute)
     fields = ",".join(dict.fromkeys((*ALWAYS, selected)))
     users: list[SourceUser] = []
-    with SourceHttp(Graph(), base_of(graph_url), f"Bearer {token}", token,
+    with SourceHttp(Graph(base_of(graph_url)), base_of(graph_url), f"Bearer {token}", token,
                     insecure_http=insecure_http, **http) as graph:
         first = f"{graph.base_url}/v1.0/users"
         params = {"$select": fields, "$top": str(PAGE_SIZE)}
         for page in graph.pages(first, params, _next_link, cancelled):
-            for user in page_users(page, graph.base_url):
-                email = str(user.get("mail") or user.get("userPrincipalName") or "")
+            records = page_users(page, graph.base_url)
+            graph.fresh(records)
+            for user in records:
+                email = first_text(user.get("mail"), user.get("userPrincipalName"))
                 users.append(SourceUser(
                     email=email,
                     name=str(user.get("displayName") or ""),
@@ -128,7 +149,7 @@ def page_users(page: Page, where: str) -> list[dict[str, Any]]:
             "that --entra-url is the Graph base URL (https://graph.microsoft.com); nothing "
             "was written"
         )
-    return [v for v in values if isinstance(v, dict)]
+    return only_objects(values, f"Microsoft Graph at {where} answered /v1.0/users but")
 
 
 def _next_link(page: Page) -> str | None:

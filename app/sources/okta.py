@@ -26,9 +26,9 @@ import httpx
 
 from app.core.users import UserList
 from app.sources.errors import SourceError, SourceSpecError
-from app.sources.http import Page, SourceHttp, seconds_or_none
+from app.sources.http import Page, SourceHttp, only_objects, retry_after, seconds_or_none
 from app.sources.scim import values_at
-from app.sources.users import SourceInfo, SourceUser, user_list
+from app.sources.users import SourceInfo, SourceUser, first_text, user_list
 
 PAGE_SIZE = 200
 SCOPE = "okta.users.read"
@@ -57,10 +57,16 @@ class Okta:
             f"who may read users, or an OAuth token with the scope {SCOPE}; nothing was written"
         )
 
+    def invalid(self, detail: str) -> str:
+        return (
+            f"Okta refused the query for the users (400 {detail}): check that --okta-url is "
+            "the org URL (https://YOUR-ORG.okta.com); nothing was written"
+        )
+
     def wait_after(self, response: httpx.Response, now: float) -> float | None:
         reset = seconds_or_none(response.headers.get("X-Rate-Limit-Reset"))
         if reset is None:
-            return seconds_or_none(response.headers.get("Retry-After"))
+            return retry_after(response, now)
         return max(reset - now, 0.0) + 1.0  # the reset is in whole seconds
 
 
@@ -105,10 +111,12 @@ def read_okta(
         pacing = Pacing(okta)
         for page in okta.pages(f"{okta.base_url}/api/v1/users", {"limit": PAGE_SIZE},
                                pacing.next_link, cancelled):
-            for user in page_users(page, okta.base_url):
+            records = page_users(page, okta.base_url)
+            okta.fresh(records)
+            for user in records:
                 found = user.get("profile")
                 profile: dict[str, Any] = found if isinstance(found, dict) else {}
-                email = str(profile.get("email") or profile.get("login") or "")
+                email = first_text(profile.get("email"), profile.get("login"))
                 name = " ".join(str(profile.get(k) or "") for k in ("firstName", "lastName"))
                 users.append(SourceUser(
                     email=email,
@@ -163,4 +171,4 @@ def page_users(page: Page, where: str) -> list[dict[str, Any]]:
             f"Okta at {where} answered /api/v1/users without a list of users: check that "
             "--okta-url is the org URL (https://example.okta.com); nothing was written"
         )
-    return [u for u in page.body if isinstance(u, dict)]
+    return only_objects(page.body, f"Okta at {where} answered /api/v1/users but")

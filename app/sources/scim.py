@@ -16,7 +16,7 @@ from app.scim.config.settings import MATCH_ATTRIBUTES
 from app.scim.http import answers
 from app.scim.http.client import ScimClient, attribute_values
 from app.sources.errors import SourceCancelled
-from app.sources.users import SourceInfo, SourceUser, flat_values, user_list
+from app.sources.users import SourceInfo, SourceUser, any_case, flat_values, user_list
 
 BASE_ATTRIBUTES = ("id", "userName", "emails", "externalId", "displayName", "active", "groups")
 
@@ -39,7 +39,7 @@ def values_at(resource: dict[str, Any], path: str) -> list[str]:
         for node in nodes:
             for item in node if isinstance(node, list) else [node]:
                 if isinstance(item, dict):
-                    value = _get(item, part)
+                    value = any_case(item, part)
                     if value is not None:
                         found.append(value)
         nodes = found
@@ -53,16 +53,9 @@ def reader(path: str) -> Callable[[dict[str, Any]], list[str]]:
 
     def read(resource: dict[str, Any]) -> list[str]:
         value = resource.get(path)
-        return flat_values(value if value is not None else _get(resource, path))
+        return flat_values(value if value is not None else any_case(resource, path))
 
     return read
-
-
-def _get(resource: dict[str, Any], name: str) -> object:
-    if name in resource:
-        return resource[name]
-    lowered = name.lower()
-    return next((v for k, v in resource.items() if k.lower() == lowered), None)
 
 
 def _email(resource: dict[str, Any], match_attribute: str) -> str:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from app.sources.errors import SourceSpecError
+
+# What an attribute path is made of in SCIM (RFC 7644 ATTRNAME, URN prefixes), Graph
+# (`onPremisesExtensionAttributes/extensionAttribute1`) and Okta (`profile.name`): a comma or a
+# space would slip another attribute into the request's list, a control character a new line.
+ATTRIBUTE = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_$.:/-]*$")
 
 KINDS = {
     "scim": "the SCIM server",
@@ -37,6 +43,12 @@ def parse_spec(text: str) -> SourceSpec | None:
         raise SourceSpecError(
             f"--users {text!r} names {KINDS[kind.lower()]} but no attribute: write "
             f"{kind.lower()}:ATTRIBUTE, e.g. {EXAMPLES[kind.lower()]}"
+        )
+    if not ATTRIBUTE.match(attribute):
+        raise SourceSpecError(
+            f"--users {kind.lower()}:{attribute!r}: an attribute path is letters, digits and "
+            "_ $ . : / - only (no spaces, commas or quotes): write one attribute, e.g. "
+            f"{EXAMPLES[kind.lower()]}"
         )
     return SourceSpec(kind.lower(), attribute)
 

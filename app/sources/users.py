@@ -45,6 +45,21 @@ class SourceInfo:
         return f"{self.users:,} users from {self.url} ({self.kind}:{self.attribute})"
 
 
+def first_text(*values: object) -> str:
+    """The first value that is non-blank text: an email given as a list, a number or an
+    object is no email (str() of it would make one up)."""
+    return next((v.strip() for v in values if isinstance(v, str) and v.strip()), "")
+
+
+def any_case(record: dict[str, Any], name: str) -> object:
+    """The record's value for `name`, its spelling first, else any case: Graph and SCIM take
+    property names in any case but answer in their own (`Department` reads `department`)."""
+    if name in record:
+        return record[name]
+    lowered = name.lower()
+    return next((v for k, v in record.items() if k.lower() == lowered), None)
+
+
 def flat_values(value: object) -> list[str]:
     """The text values of an attribute: a list gives one per element (a complex element its
     `value`), blanks are dropped, booleans read true/false."""
@@ -88,9 +103,11 @@ def _first_of_each(users: Iterable[SourceUser]) -> tuple[list[SourceUser], list[
     reported as a file's repeated rows are."""
     kept: dict[str, SourceUser] = {}
     repeats: dict[str, int] = {}
+    unnamed: list[SourceUser] = []
     for user in users:
         key = user.email.strip().lower()
         if not key:
+            unnamed.append(user)
             continue
         if key in kept:
             repeats[key] = repeats.get(key, 1) + 1
@@ -106,4 +123,13 @@ def _first_of_each(users: Iterable[SourceUser]) -> tuple[list[SourceUser], list[
         }
         for key, count in repeats.items()
     ]
+    if unnamed:  # as a file's rows without an email: skipped, but never silently
+        names = ", ".join(repr(u.name) for u in unnamed[:3] if u.name) or "no name either"
+        notes.append({
+            "code": "missing_email",
+            "message": f"{len(unnamed):,} account(s) of the source have no email (such as "
+            f"{names}) and were skipped: give them one in the source, or read another "
+            "attribute as the email",
+            "count": len(unnamed),
+        })
     return list(kept.values()), notes

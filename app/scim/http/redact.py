@@ -15,6 +15,7 @@ from urllib.parse import quote, quote_plus
 
 REDACTED = "[redacted]"
 MIN_SECRET = 4  # shorter "secrets" would redact ordinary words
+SCHEMES = ("bearer", "ssws", "basic", "token")  # a token given with its scheme ("SSWS 00ab…")
 
 
 def spellings(secret: str) -> set[str]:
@@ -43,8 +44,16 @@ def _pattern(secrets: tuple[str, ...]) -> re.Pattern[str] | None:
 
 def redact(text: str, *secrets: str | None) -> str:
     """The text with every spelling of every given secret replaced by [redacted]."""
-    usable = tuple(sorted({s for s in secrets if s and len(s) >= MIN_SECRET}))
+    given = {s for s in secrets if s}
+    given |= {_credential(s) for s in given}  # a server echoes the credential without scheme
+    usable = tuple(sorted(s for s in given if len(s) >= MIN_SECRET))
     if not usable or not text:
         return text
     pattern = _pattern(usable)
     return pattern.sub(REDACTED, text) if pattern is not None else text
+
+
+def _credential(secret: str) -> str:
+    """The credential of a token written with its scheme ("SSWS 00ab…" gives "00ab…")."""
+    scheme, _, rest = secret.strip().partition(" ")
+    return rest.strip() if rest.strip() and scheme.lower() in SCHEMES else secret
