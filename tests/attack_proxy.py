@@ -33,8 +33,6 @@ class AttackProxy:
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
-        self.inflight = 0  # requests being answered now
-        self.local = threading.local()  # .busy: requests in flight when this one came
         self._http = httpx.Client(timeout=60)
         self._prefix = urlsplit(self.upstream).path.rstrip("/")
         self._server: ThreadingHTTPServer | None = None
@@ -85,13 +83,7 @@ class AttackProxy:
         raw = h.rfile.read(int(h.headers.get("Content-Length") or 0))
         with self.lock:
             self.requests.append((h.command, path, query))
-            self.inflight += 1
-            self.local.busy = self.inflight
-        try:
-            self._answer(h, path, query, raw)
-        finally:
-            with self.lock:
-                self.inflight -= 1
+        self._answer(h, path, query, raw)
 
     def _answer(self, h: BaseHTTPRequestHandler, path: str, query: dict[str, str],
                 raw: bytes) -> None:
