@@ -11,7 +11,7 @@ import importlib
 import sys
 import time
 
-AREAS = ["core", "io", "journal", "ui", "scim", "sources", "demo"]
+AREAS = ["core", "io", "journal", "ui", "scim", "reads", "sources", "demo"]
 
 
 def main() -> int:

@@ -87,11 +87,12 @@ def record_answer(
 def _listed_groups(
     client: ScimClient, result: SyncResult, changed: int, concurrency: int
 ) -> dict[str, dict[str, object]]:
-    """The changed groups as the group list shows them (id -> group, with members), where this
-    server's list was found trustworthy when it was read and a page holds more than one
-    changed group; a group missing from it (a search index lagging) is read on its own."""
+    """The changed groups as the group list shows them (id -> group, with members), where a
+    page holds more than one changed group and this server's list was found trustworthy when
+    it was read, or was not judged (no managed group existed: a first sync); a group missing
+    from it (a search index lagging) is read on its own."""
     state = result.plan.state
-    if not state.groups_list_trusted:
+    if not state.groups_list_trusted and state.groups_judged:
         return {}
     on_server = state.groups_on_server + len(result.created_groups)
     try:  # a failure or a cancel here leaves each group to its own read (or to none)
@@ -124,17 +125,35 @@ def read_back(
     changed = [g for g in group_ids if result.done.get(g)]
     adds = {g: {email_key(e) for e in plan.adds.get(g, [])} for g in changed}
     sent_before = client.request_count  # the read-back runs alone, after the writes
-    from_list = _listed_groups(client, result, len(changed), concurrency)
+    listed_entries = _listed_groups(client, result, len(changed), concurrency)
+    trusted = plan.state.groups_list_trusted
 
-    def members(group: str, listed: bool) -> set[str]:
-        body = (from_list.get(group_ids[group]) if listed else None) or client.get_group(
+    def proven(entry: dict[str, object] | None, group: str) -> dict[str, object] | None:
+        """The list's entry, where the list is trusted or shows every change kept: a list
+        never invents members, so one showing each add (and no remove to hide) is proof
+        even from a server whose list might cap members; else None (a read of its own)."""
+        if entry is None or trusted:
+            return entry
+        done = result.done.get(group, set())
+        if done - adds[group]:
+            return None
+        try:
+            present = set(member_ids(entry))
+        except ScimError:
+            return None
+        return entry if all(ids[e] in present for e in done) else None
+
+    def members(group: str, from_list: bool) -> tuple[set[str], bool]:
+        """The group's members, and whether they came from the list."""
+        entry = proven(listed_entries.get(group_ids[group]), group) if from_list else None
+        body = entry or client.get_group(
             group_ids[group], kind="read_back", attributes=plan.state.groups_asked or None
         )[0]
         # No member list: an empty group (some servers leave `members` out then), unless
         # this run added to it, when the server hides its members and nothing is known.
         if not has_members(body) and adds[group] & result.done.get(group, set()):
             raise ScimError(200, None, "the server's answer does not list its members")
-        return set(member_ids(body))
+        return set(member_ids(body)), entry is not None
 
     def lost(group: str, present: set[str]) -> tuple[list[str], list[str]]:
         done = sorted(result.done.get(group, set()))
@@ -147,11 +166,11 @@ def read_back(
         if cancelled is not None and cancelled():
             return
         try:
-            present = members(group, listed=True)
+            present, via_list = members(group, from_list=True)
             lost_adds, lost_removes = lost(group, present)
-            if (lost_adds or lost_removes) and group_ids[group] in from_list:
+            if (lost_adds or lost_removes) and via_list:
                 # a list may lag behind the writes (a search index): the group itself decides
-                present = members(group, listed=False)
+                present, _ = members(group, from_list=False)
                 lost_adds, lost_removes = lost(group, present)
         except ScimError as error:
             reason = client.redact(f"could not read {group!r} back to verify it: {error}")
