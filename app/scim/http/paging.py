@@ -3,10 +3,15 @@
 Once the first page says totalResults, the start of every other page is known, and up to
 `parallel` of them are asked for at once (each request still takes its token from the rate
 limiter). Pages are checked in order whatever order they arrive in: a page that only repeats
-what came before (a server ignoring startIndex), or a walk longer than the pages
-max(totalResults, expected) need twice plus 10 (a server paging forever), is an error. A page
+what came before (a server ignoring startIndex), a page listing one resource twice, an empty
+page before the largest totalResults any page said (pages overlapping or skipping, or a list
+changing while read: a resource shifted past the walk would be taken for missing), or a walk
+longer than the pages max(totalResults, expected) need twice plus 10 (a server paging
+forever), is an error. A page
 shorter than the first leaves a gap before the next start, so the walk goes on one page after
-another from its end.
+another from its end. A first page as full as asked whose totalResults is its own length may
+be all there is or a server counting only the page: the page after it is read, and the walk
+goes on as without totalResults.
 
 Without totalResults (RFC 7644 requires it; some servers leave it out) the walk ends at the
 first empty page or the first page shorter than the first, and where nothing says how many
@@ -42,9 +47,12 @@ class PageWalk:
     ) -> None:
         self._fetch, self.where, self._params = fetch, where, params or {}
         self.count, self.expected, self.limit = count, expected, max_pages
+        self.max_pages = max_pages
+        self.untold = False  # totalResults found to count one page: read as if not said
         self.seen: set[str] = set()
         self.pages = 0
         self.first = 0  # resources on the first page
+        self.most: int | None = None  # the largest totalResults any page said
 
     def get(self, start: int) -> Page:
         """One page, its JSON types checked (safe to call from several threads)."""
@@ -52,11 +60,34 @@ class PageWalk:
         body = answers.as_object(self._fetch(query) or {}, self.where)
         resources = answers.objects(body.get("Resources"), self.where, "Resources")
         ids = [answers.resource_id(r, self.where, "Resources[].id") for r in resources]
-        return resources, ids, answers.count(body.get("totalResults"), self.where, "totalResults")
+        total = answers.count(body.get("totalResults"), self.where, "totalResults")
+        return resources, ids, None if self.untold else total
+
+    def counts_page(self, page: Page) -> bool:
+        """A first page as full as asked whose totalResults is its own length: all there is,
+        or a server counting the page in totalResults (a common bug); the page after it
+        tells (one more request, only then)."""
+        resources, _, total = page
+        return self.pages == 1 and len(resources) == self.count == total
+
+    def distrust_total(self) -> None:
+        """Read on as if no totalResults were said: to an empty or short page, bounded."""
+        self.untold, self.most = True, None
+        pages = math.ceil(self.expected / self.count) * 2 + 10 if self.expected else UNTOLD_PAGES
+        self.limit = min(self.max_pages, pages)
 
     def accept(self, start: int, page: Page) -> tuple[list[dict[str, Any]], int]:
         """(fresh resources, total to report) of the next page in order, checked."""
         resources, ids, total = page
+        if len(set(ids)) < len(ids):
+            twice = next(rid for rid in ids if ids.count(rid) > 1)
+            raise BadAnswer(
+                f"{self.where} the resource {twice!r} twice in one page (startIndex {start}): "
+                "GroupMap cannot tell which copy is true, so nothing was changed; "
+                "report it to the vendor"
+            )
+        if total is not None:
+            self.most = max(self.most or 0, total)
         fresh = [r for r, rid in zip(resources, ids, strict=True) if rid not in self.seen]
         self.seen.update(ids)
         self.pages += 1
@@ -80,7 +111,16 @@ class PageWalk:
     def ended(self, page: Page) -> bool:
         """True at the end of the list; an error past the bound on pages."""
         resources, _, total = page
-        if not resources or (total is not None and len(self.seen) >= total):
+        if self.most is not None and len(self.seen) >= self.most:
+            return True
+        if not resources and self.most is not None:
+            raise BadAnswer(
+                f"{self.where} {len(self.seen):,} resources, then an empty page, where "
+                f"totalResults said {self.most:,} (its pages overlap, skip resources, or the "
+                "list changed while it was read): GroupMap cannot read every resource, so "
+                "nothing was changed; run again, and report it to the vendor if it persists"
+            )
+        if not resources:
             return True
         if total is None and self.pages > 1 and len(resources) < self.first:
             return True  # no total said: a short page is the last
@@ -105,9 +145,12 @@ def walk_pages(walk: PageWalk, parallel: int) -> Generator[tuple[list[dict[str, 
     """(fresh resources, total) per page, in startIndex order."""
     page = walk.get(1)
     yield walk.accept(1, page)
-    if walk.ended(page):
-        return
     start, length, total = 1 + len(page[0]), len(page[0]), page[2]
+    if walk.ended(page):
+        if not walk.counts_page(page):
+            return
+        walk.distrust_total()
+        total = None
     if parallel > 1 and total is not None:
         starts = iter(range(start, total + 1, length))
         for at, page in _ahead(walk, starts, parallel):

@@ -4,15 +4,17 @@ else one GET /Groups/{id} per group.
 Groups are listed with their members (a page holds up to `count` groups), so a sync that
 changes nothing needs no request per group where the list is complete. Some servers cap the
 members of list answers (or send none), so the list is trusted only on evidence, decided per
-server at the start: the (up to) SAMPLE managed groups with the most members in the list are
+server at the start: the (up to) SAMPLE managed groups with the most members in the list, and
+the one with the most on each other page of the list (a server may cap only some pages), are
 also read one by one, and a single read showing a member the list leaves out means the list
-is capped: every managed group is then read singly, as before. Per group, a member count in
-the list above its members, or a user whose `groups` name the group but whom the list leaves
-out (when every user was read), also sends that group to a single read. A group the list
-shows without `members` is read singly (absent is not empty). Where no group in the list
-shows members, the server's Group schema (/Schemas, read only then) is asked whether
-`members` is returned only on request: then the list is asked again naming `members`, and
-judged like any list (the schema alone never trusts it).
+is capped: every managed group is then read singly, as before. A single read showing fewer
+is capped itself, or right and the list stale (members filters on a few it leaves out tell
+which). Per group, a member count in the list above its members, or a user whose `groups`
+name the group but whom the list leaves out (when every user was read), also sends that
+group to a single read. A group the list shows without `members` is read singly (absent is
+not empty). Where no group in the list shows members, the server's Group schema (/Schemas,
+read only then) is asked whether `members` is returned only on request: then the list is
+asked again naming `members`, and judged like any list (the schema alone never trusts it).
 
 Last, each group's members must be witnessed: where /Schemas says `members` is `returned:
 never` and no read showed them, or the users' `groups` or the group's own member count show
@@ -38,6 +40,7 @@ from app.scim.http.errors import AuthError, ConnectError, ScimError, TooLarge
 from app.scim.http.features import GROUP_SCHEMA, members_returned
 from app.scim.http.members import COUNT_FIELDS
 from app.scim.http.protocol import has_members, resource_path
+from app.scim.sync.member_filter import sample_groups, stale_group
 from app.scim.sync.read_progress import ReadProgress
 from app.scim.sync.user_groups import members_from_users, refusal
 
@@ -54,6 +57,7 @@ class GroupsRead:
     members: dict[str, list[str]] = field(default_factory=dict)
     versions: dict[str, str | None] = field(default_factory=dict)
     listed: dict[str, set[str]] = field(default_factory=dict)  # the list's members, if any
+    page: dict[str, int] = field(default_factory=dict)  # managed group -> its list page (0..)
     read_by: dict[str, str] = field(default_factory=dict)  # managed group -> "list"/"single"
     # groups read singly although the list was trusted for the others -> why
     fell_back: dict[str, str] = field(default_factory=dict)
@@ -174,24 +178,28 @@ def _list(
     params: dict[str, Any] | None,
     concurrency: int,
     progress: ReadProgress,
-) -> list[dict[str, Any]]:
-    """Every group on the server, its pages counted as they come."""
-    found: list[dict[str, Any]] = []
+) -> list[list[dict[str, Any]]]:
+    """Every group on the server, page by page, the pages counted as they come."""
+    found: list[list[dict[str, Any]]] = []
     pages = client.iter_pages("/Groups", params, parallel=concurrency)
     try:
         for page, total in pages:
             if not found:
                 progress.expect(math.ceil(total / len(page)) if page else 1)
-            found += page
+            found.append(page)
             progress.read()
     finally:
         pages.close()
     return found
 
 
-def _match(client: ScimClient, managed: list[str], listing: list[dict[str, Any]]) -> GroupsRead:
-    """The managed groups in the list, with the members it shows."""
+def _match(
+    client: ScimClient, managed: list[str], pages: list[list[dict[str, Any]]]
+) -> GroupsRead:
+    """The managed groups in the list, with the members it shows and the page they were on."""
     where = client.where("GET", "/Groups")
+    listing = [group for page in pages for group in page]
+    page_of = {str(group.get("id")): i for i, page in enumerate(pages) for group in page}
     by_key: dict[str, list[dict[str, Any]]] = {}
     by_id: dict[str, dict[str, Any]] = {}
     for group in listing:
@@ -209,6 +217,7 @@ def _match(client: ScimClient, managed: list[str], listing: list[dict[str, Any]]
         if group_id is None:
             continue
         read.ids[name] = group_id
+        read.page[name] = page_of[group_id]
         entry = by_id[group_id]
         if has_members(entry):
             read.listed[name] = set(member_ids(entry, where))
@@ -238,7 +247,7 @@ def _ask_schema(
     listing = _list(client, {"attributes": ASKED}, concurrency, progress)
     asked = _match(client, managed, listing)
     read.ids, read.listed, read.entries = asked.ids, asked.listed, asked.entries
-    read.shown = asked.shown
+    read.page, read.shown = asked.page, asked.shown
     read.attributes = ASKED
 
 
@@ -277,10 +286,7 @@ def _judge_list(
         read.list_trusted, read.basis = True, "users"
         read.why = "every user's `groups` agrees with the group list"
         return [*unlisted, *doubtful]
-    sample = sorted(
-        (n for n in read.listed if n not in doubtful and read.listed[n]),
-        key=lambda n: -len(read.listed[n]),
-    )[:SAMPLE]
+    sample = sample_groups(read.listed, read.page, doubtful, SAMPLE)
     if not sample:
         read.fell_back.clear()  # every group is read singly: none is an exception
         read.why = "no group in the list shows members to check it by" + _schema_said(read)
@@ -288,13 +294,17 @@ def _judge_list(
     _read_singly(client, read, sample, concurrency, progress)
     capped = [n for n in sample if not set(read.members[n]) <= read.listed[n]]
     read.basis = "sample"
-    if capped:
-        name = capped[0]
+    stale = "" if capped else stale_group(client, read.ids, read.listed, read.members, sample)
+    if capped or stale:
+        name = capped[0] if capped else stale
         read.fell_back.clear()
         read.why = (
             f"the group list shows {len(read.listed[name]):,} member(s) of {name!r}, a single "
             f"read {len(read.members[name]):,}: the list is capped, groups read singly"
             + (" (though /Schemas says members come on request)" if read.schema else "")
+        ) if capped else (
+            f"the group list shows member(s) of {stale!r} that neither a single read nor a "
+            "members filter finds: the list is stale, groups read singly"
         )
         return list(read.ids)
     read.list_trusted = True

@@ -4,7 +4,8 @@ A server may answer 200 or 204 and keep less than was sent (vendors silently cap
 20 or 100 members), or answer 200 with a SCIM Error body. An Error body is a failure; a
 PATCH or PUT answer that lists members is compared with what was sent; after the writes,
 one GET per changed group (or the group list, where this server's list was found
-trustworthy and takes fewer requests) compares the export users' memberships with the
+trustworthy and takes fewer requests; a group the list shows without a change is read on its
+own, as a list may lag behind the writes) compares the export users' memberships with the
 plan. Where an add seems lost, a few of the missing users are looked up with a members
 filter: found, the list was capped (the group is reported unverified); not found, the
 losses are real.
@@ -16,9 +17,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from app.core.identity import email_key
-from app.scim.http.client import ScimClient, escape_filter_value, member_ids
+from app.scim.http.client import ScimClient, member_ids
 from app.scim.http.errors import ScimError
 from app.scim.http.protocol import has_members
+from app.scim.sync.member_filter import filter_finds
 from app.scim.sync.result import SyncResult
 from app.scim.sync.run import Run
 
@@ -82,26 +84,6 @@ def record_answer(
         run.say(f"{group}: {len(lost_adds) + len(lost_removes)} change(s) not kept by the server")
 
 
-def _filter_finds(client: ScimClient, group_id: str, user_id: str) -> bool | None:
-    """Whether a members filter finds the user in the group; None when the server cannot say
-    (no filtering, an error, or an answer that ignored the filter)."""
-    if not client.features().filter:
-        return None
-    query = f"id eq {escape_filter_value(group_id)} and members.value eq "
-    query += escape_filter_value(user_id)
-    params = {"filter": query, "excludedAttributes": "members"}
-    try:
-        body = client.request("GET", "/Groups", params=params, kind="read_back") or {}
-    except ScimError:
-        return None
-    resources = body.get("Resources") if isinstance(body, dict) else None
-    if not isinstance(resources, list):
-        return None
-    if any(not isinstance(r, dict) or str(r.get("id")) != group_id for r in resources):
-        return None  # the filter was ignored: this answer says nothing about the member
-    return bool(resources)
-
-
 def _listed_groups(
     client: ScimClient, result: SyncResult, changed: int, concurrency: int
 ) -> dict[str, dict[str, object]]:
@@ -143,7 +125,7 @@ def read_back(
     changed = [g for g in group_ids if result.done.get(g)]
     adds = {g: {email_key(e) for e in plan.adds.get(g, [])} for g in changed}
     sent_before = client.request_count  # the read-back runs alone, after the writes
-    from_list = _listed_groups(client, result, len(changed), concurrency)
+    listed_entries = _listed_groups(client, result, len(changed), concurrency)
     trusted = plan.state.groups_list_trusted
 
     def proven(entry: dict[str, object] | None, group: str) -> dict[str, object] | None:
@@ -161,30 +143,44 @@ def read_back(
             return None
         return entry if all(ids[e] in present for e in done) else None
 
+    def members(group: str, from_list: bool) -> tuple[set[str], bool]:
+        """The group's members, and whether they came from the list."""
+        entry = proven(listed_entries.get(group_ids[group]), group) if from_list else None
+        body = entry or client.get_group(
+            group_ids[group], kind="read_back", attributes=plan.state.groups_asked or None
+        )[0]
+        # No member list: an empty group (some servers leave `members` out then), unless
+        # this run added to it, when the server hides its members and nothing is known.
+        if not has_members(body) and adds[group] & result.done.get(group, set()):
+            raise ScimError(200, None, "the server's answer does not list its members")
+        return set(member_ids(body)), entry is not None
+
+    def lost(group: str, present: set[str]) -> tuple[list[str], list[str]]:
+        done = sorted(result.done.get(group, set()))
+        return (
+            [e for e in done if e in adds[group] and ids[e] not in present],
+            [e for e in done if e not in adds[group] and ids[e] in present],
+        )
+
     def check(group: str) -> None:
         if cancelled is not None and cancelled():
             return
         try:
-            body = proven(from_list.get(group_ids[group]), group) or client.get_group(
-                group_ids[group], kind="read_back", attributes=plan.state.groups_asked or None
-            )[0]
-            # No member list: an empty group (some servers leave `members` out then), unless
-            # this run added to it, when the server hides its members and nothing is known.
-            if not has_members(body) and adds[group] & result.done.get(group, set()):
-                raise ScimError(200, None, "the server's answer does not list its members")
-            present = set(member_ids(body))
+            present, via_list = members(group, from_list=True)
+            lost_adds, lost_removes = lost(group, present)
+            if (lost_adds or lost_removes) and via_list:
+                # a list may lag behind the writes (a search index): the group itself decides
+                present, _ = members(group, from_list=False)
+                lost_adds, lost_removes = lost(group, present)
         except ScimError as error:
             reason = client.redact(f"could not read {group!r} back to verify it: {error}")
             result.unverified.append(reason)
             if log is not None:
                 log(reason)
             return
-        done = sorted(result.done.get(group, set()))
-        lost_adds = [e for e in done if e in adds[group] and ids[e] not in present]
-        lost_removes = [e for e in done if e not in adds[group] and ids[e] in present]
         if lost_adds:  # a member missing from the list may be kept by a server capping lists
             sample = lost_adds[:CONFIRM_SAMPLE]
-            listed = [_filter_finds(client, group_ids[group], ids[e]) for e in sample]
+            listed = [filter_finds(client, group_ids[group], ids[e], "read_back") for e in sample]
             if all(found is True for found in listed):
                 reason = client.redact(
                     f"could not read {group!r} back to verify it: its member list looks capped "
