@@ -8,9 +8,12 @@ episodes a few seconds apart have measured it, the client holds just under that 
 probes above it only after a long quiet spell, in seconds and in requests (a limit shared
 with other clients may have grown). Before that, each episode sets the rate to what was
 admitted lately (multiplicative decrease), and while workers wait for tokens it grows again
-(additive increase). Retry-After
-pauses every worker, not only the one that was told. Workers acquire a token before each
-request, so concurrency follows the rate: idle workers simply wait.
+(additive increase; doubling after a quiet spell, up to the least rate refused). What was
+admitted is counted by send time up to the refused request, so pages still being answered
+at a 429 count when their answers come. Retry-After pauses every worker, not only the one
+that was told. Workers acquire a token before each request, so concurrency follows the
+rate: idle workers simply wait; while nothing is known, requests that overlap are spaced so
+that the pace at most doubles each second.
 
 A throttled request (429, 503) is never a failure: it is retried until the sync's deadline.
 """
