@@ -17,32 +17,16 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from app.core.mapping import Mapping, MappingRow, Options
+from app.core.mapping import Mapping
 from app.core.users import UserList
 from app.scim.http.client import ScimClient
 from app.scim.http.pacing import RateLimiter
 from app.scim.server import LocalScimServer
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 from app.scim.sync.verify import read_back
+from tests.bench.reads_child import TOKEN, bench_inputs
 from tests.scim_fixtures import expected_groups
 from tests.scim_rate_proxy import RateLimitProxy
-
-TOKEN = "bench-token"
-
-
-def _inputs(n_users: int, n_groups: int) -> tuple[UserList, Mapping]:
-    users = UserList.from_records(
-        {
-            "email": f"user{i:06d}@bench.example",
-            "name": f"User {i}",
-            "status": "active",
-            "source": f"value-{i % n_groups}",
-            "groups": "",
-        }
-        for i in range(n_users)
-    )
-    rows = tuple(MappingRow(f"value-{g}", f"Group {g}") for g in range(n_groups))
-    return users, Mapping(rows, Options())
 
 
 def _groupmap(users: UserList, mapping: Mapping) -> tuple[int, float, int]:
@@ -116,7 +100,7 @@ def paced_rows(quick: bool = False) -> list[tuple[str, str, str]]:
     )
     sizes = [("the sample (298 users)", sample, sample_mapping)]
     if not quick:
-        sizes.append(("10,000 users, 50 groups", *_inputs(10_000, 50)))
+        sizes.append(("10,000 users, 50 groups", *bench_inputs(10_000, 50)))
     rows = []
     for label, users, mapping in sizes:
         for mode, name in (("retry_after", "Retry-After"), ("bare", "bare 429")):
@@ -134,7 +118,7 @@ def paced_rows(quick: bool = False) -> list[tuple[str, str, str]]:
 
 def run(quick: bool = False) -> list[tuple[str, str, str]]:
     n_users, n_groups = (2_000, 10) if quick else (10_000, 50)
-    users, mapping = _inputs(n_users, n_groups)
+    users, mapping = bench_inputs(n_users, n_groups)
     ours = [_groupmap(users, mapping) for _ in range(3)]
     base = [_baseline(users, mapping) for _ in range(1 if not quick else 2)]
     assert all(placed == n_users for *_, placed in ours + base)
