@@ -4,6 +4,7 @@ server's final state asserted against the real scim2-server and a fake capping l
 from __future__ import annotations
 
 from tests.scim_fixtures import expected_groups, make_mapping, make_users
+from tests.scim_latency_proxy import LatencyProxy
 from tests.test_scim_hostile import export, seeded, sync
 
 VALUES = [f"v{i}" for i in range(8)]
@@ -43,3 +44,29 @@ def test_a_first_sync_on_a_server_capping_its_list_reads_capped_groups_singly(fa
         "Eng": set(names[5:8]),
         "Ops": {names[8]},
     }
+
+
+class _WatchingGroupList(LatencyProxy):
+    """Notes how many answers it was holding when the group list was asked for."""
+
+    held_at_group_list: int | None = None
+
+    def _quirk_response(self, h, path, response):
+        if h.command == "GET" and path == "/Groups" and self.held_at_group_list is None:
+            self.held_at_group_list = self._held
+        return super()._quirk_response(h, path, response)
+
+
+def test_the_group_list_is_asked_for_while_the_last_user_page_is_on_its_way(scim_server):
+    """groups_ahead: the group list's first page is asked for once a request slot frees near
+    the end of the user pages, never past --concurrency, and the resync changes nothing."""
+    users = make_users(60, VALUES)
+    server = scim_server(users)
+    sync(server.url, users, MAPPING)
+    with _WatchingGroupList(server.url, delay=0.4, page_cap=10) as proxy:
+        plan, result = sync(proxy.url, users, MAPPING, concurrency=2)
+    assert plan.is_empty and not result.failed
+    assert proxy.held_at_group_list == 1  # the last user page, still held
+    assert proxy.most_held <= 2
+    assert [r.path for r in proxy.records if r.path == "/Groups"] == ["/Groups"]  # read once
+    assert server.dump()["groups"] == expected_groups(users, MAPPING)

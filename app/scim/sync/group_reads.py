@@ -27,7 +27,7 @@ remove).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +40,7 @@ from app.scim.http.errors import AuthError, ConnectError, ScimError, TooLarge
 from app.scim.http.features import GROUP_SCHEMA, members_returned
 from app.scim.http.members import COUNT_FIELDS
 from app.scim.http.protocol import has_members, resource_path
+from app.scim.sync.groups_ahead import GroupListAhead, ListPage
 from app.scim.sync.member_filter import sample_groups, stale_group
 from app.scim.sync.read_progress import ReadProgress
 from app.scim.sync.user_groups import members_from_users, refusal
@@ -83,18 +84,22 @@ def read_groups(
     users: set[str] | None = None,
     progress: ReadProgress | None = None,
     carried: bool = False,
+    ahead: GroupListAhead | None = None,
 ) -> GroupsRead:
     """The managed groups on the server with their members. claimed: group -> ids of the
     users whose `groups` name it; users: the ids of every server user, when all were read
     (then their `groups` are evidence, and a list missing one of them is not trusted);
     carried: users carry `groups` (read them all where a group's reads show no members).
-    progress: counts every page and single read, and stops between them on Cancel."""
+    progress: counts every page and single read, and stops between them on Cancel. ahead:
+    the group list, its first page asked for already (app/scim/sync/groups_ahead.py)."""
     progress = progress or ReadProgress()
     managed = list(managed)
     try:
-        listing = _list(client, None, concurrency, progress)
+        pages = ahead.pages() if ahead else client.iter_pages("/Groups", parallel=concurrency)
+        listing = _list(pages, progress)
     except TooLarge:  # members make the pages too large here: read the groups one by one
-        listing = _list(client, {"excludedAttributes": "members"}, concurrency, progress)
+        params = {"excludedAttributes": "members"}
+        listing = _list(client.iter_pages("/Groups", params, parallel=concurrency), progress)
     read = _match(client, managed, listing)
     if read.ids and not any(read.listed.values()):
         _ask_schema(client, read, managed, concurrency, progress)
@@ -174,14 +179,10 @@ def groups_read_json(
 
 
 def _list(
-    client: ScimClient,
-    params: dict[str, Any] | None,
-    concurrency: int,
-    progress: ReadProgress,
+    pages: Generator[ListPage], progress: ReadProgress
 ) -> list[list[dict[str, Any]]]:
     """Every group on the server, page by page, the pages counted as they come."""
     found: list[list[dict[str, Any]]] = []
-    pages = client.iter_pages("/Groups", params, parallel=concurrency)
     try:
         for page, total in pages:
             if not found:
@@ -244,7 +245,8 @@ def _ask_schema(
         return
     if read.schema != "request":
         return
-    listing = _list(client, {"attributes": ASKED}, concurrency, progress)
+    pages = client.iter_pages("/Groups", {"attributes": ASKED}, parallel=concurrency)
+    listing = _list(pages, progress)
     asked = _match(client, managed, listing)
     read.ids, read.listed, read.entries = asked.ids, asked.listed, asked.entries
     read.page, read.shown = asked.page, asked.shown

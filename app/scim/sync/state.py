@@ -12,10 +12,8 @@ one managed group are reported, never picked.
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,13 +21,15 @@ from app.core.errors import InputError
 from app.core.identity import email_key, same_name_groups
 from app.core.mapping import Mapping
 from app.core.users import UserList, split_groups
-from app.scim.config.settings import MATCH_ATTRIBUTES, SyncProgress, SyncSettings
+from app.scim.config.settings import SyncProgress, SyncSettings
 from app.scim.http import answers
 from app.scim.http.client import FilterIgnored, ScimClient, attribute_values
 from app.scim.http.errors import ScimError
 from app.scim.sync.group_reads import groups_read_json, read_groups
+from app.scim.sync.groups_ahead import GroupListAhead
 from app.scim.sync.listed_users import ListedUsers
 from app.scim.sync.read_progress import ReadProgress
+from app.scim.sync.user_reads import read_by_filter, resolve_users, stop_if_nobody_found
 
 
 @dataclass
@@ -159,7 +159,6 @@ def read_scope(
         _stop_if_same_name(state.managed)
 
     reads = ReadProgress(progress, cancelled)  # pages read of pages known, and Cancel
-    features = client.features()
     attribute = settings.filter_attribute
     wanted: dict[str, str] = {}  # key -> export email as written
     for email in users.frame["email"]:
@@ -171,14 +170,12 @@ def read_scope(
         attributes.append(str(settings.attribute))
     candidates: dict[str, dict[str, dict[str, Any]]] = {}  # key -> {id: user resource}
     where = client.where("GET", "/Users")
-    carry_groups = False
 
     def take(resource: dict[str, Any]) -> None:
-        nonlocal carry_groups
         user_id = answers.resource_id(resource, where, "Resources[].id")
         state.users_read.add(user_id)
         if resource.get("groups") is not None:
-            carry_groups = True
+            state.users_carry_groups = True
             for name in _group_names(resource, where, direct_only=True):
                 state.claimed_members.setdefault(name, set()).add(user_id)
         for value in attribute_values(resource, attribute):
@@ -192,101 +189,92 @@ def read_scope(
     else:
         pages = client.iter_pages("/Users", query, expected=len(wanted),
                                   parallel=settings.concurrency)
-    first, total = next(pages, ([], 0))
-    for resource in first:
-        take(resource)
-    page_size = max(len(first), 1)
-    pages_left = math.ceil(max(0, total - len(first)) / page_size)
-    reads.expect(1 + pages_left)
-    reads.read()
-    missing = [key for key in wanted if key not in candidates]
-    if missing and features.filter and len(missing) < pages_left:
-        try:
-            written = [wanted[key] for key in missing]
-            reads.expect(len(written) - pages_left)  # lookups instead of the pages left
-            _read_by_filter(client, settings, attributes, written, take, reads)
-            state.read_by = "filter"
-        except FilterIgnored:
-            pass
-        except ScimError as exc:
-            if exc.status != 400:  # a filter this server cannot answer: list and compare here
-                raise
-    if any(key not in candidates for key in wanted):  # pages are read ahead: none needlessly
-        for page, _ in pages:
-            for resource in page:
-                take(resource)
-            reads.read()
-            if all(key in candidates for key in wanted):
-                break
-    # read to the end (totalResults users): their `groups` say who is in which group
-    state.users_complete = carry_groups and len(state.users_read) >= total
-    state.users_carry_groups = carry_groups
-    pages.close()
-    reads.check()
-
-    resources = _resolve_users(wanted, candidates, attribute, state)
-    if any("groups" in r for r in resources.values()):
-        state.all_groups_of = {}
-    for key, email in wanted.items():
-        account = resources.get(key)
-        if account is None:
-            if email_key(email) not in state.ambiguous:
-                state.not_found.append(email)
-            continue
-        key = email_key(email)
-        state.user_ids[key] = str(account["id"])
-        if state.all_groups_of is not None:
-            state.all_groups_of[key] = _group_names(account, where)
-        if settings.target == "attribute":
-            state.attribute_values[key] = read_attribute(account, str(settings.attribute))
-    _stop_if_nobody_found(client, settings, wanted, state)
-    if settings.target == "groups":
-        _read_groups(client, settings, state, reads)
+    ahead: GroupListAhead | None = None
+    try:
+        ahead = _read_users(client, settings, pages, take, wanted, candidates, attributes,
+                            reads, state)
+        resources = resolve_users(wanted, candidates, attribute, state.ambiguous)
+        if any("groups" in r for r in resources.values()):
+            state.all_groups_of = {}
+        for key, email in wanted.items():
+            account = resources.get(key)
+            if account is None:
+                if email_key(email) not in state.ambiguous:
+                    state.not_found.append(email)
+                continue
+            key = email_key(email)
+            state.user_ids[key] = str(account["id"])
+            if state.all_groups_of is not None:
+                state.all_groups_of[key] = _group_names(account, where)
+            if settings.target == "attribute":
+                state.attribute_values[key] = read_attribute(account, str(settings.attribute))
+        stop_if_nobody_found(client, settings, wanted, bool(state.user_ids or state.ambiguous))
+        if settings.target == "groups":
+            _read_groups(client, settings, state, reads, ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
     reads.check()
     state.read_at = time.monotonic()
     return state
 
 
-def _resolve_users(
+def _read_users(
+    client: ScimClient,
+    settings: SyncSettings,
+    pages: Generator[tuple[list[dict[str, Any]], int]],
+    take: Callable[[dict[str, Any]], None],
     wanted: dict[str, str],
     candidates: dict[str, dict[str, dict[str, Any]]],
-    attribute: str,
+    attributes: list[str],
+    reads: ReadProgress,
     state: ServerState,
-) -> dict[str, dict[str, Any]]:
-    """Per export user, the one server account; ambiguous ones go to state.ambiguous.
-
-    Two accounts whose userName differs only in case: the exact spelling wins, else neither.
-    One account matching two export emails: neither email is changed.
-    """
-    chosen: dict[str, dict[str, Any]] = {}
-    for key, found in candidates.items():
-        written = wanted[key]
-        if len(found) == 1:
-            chosen[key] = next(iter(found.values()))
-            continue
-        exact = [r for r in found.values() if written in attribute_values(r, attribute)]
-        if len(exact) == 1:
-            chosen[key] = exact[0]
-            continue
-        names = ", ".join(sorted(repr(str(r.get("userName") or r["id"])) for r in found.values()))
-        state.ambiguous[email_key(written)] = (
-            f"{len(found)} server accounts match it by {attribute} ({names}), none spelled "
-            "exactly as the export: left alone; merge or rename the accounts on the server"
-        )
-    owners: dict[str, list[str]] = {}
-    for key, resource in chosen.items():
-        owners.setdefault(str(resource["id"]), []).append(key)
-    for user_id, keys in owners.items():
-        if len(keys) > 1:
-            emails = [wanted[k] for k in keys]
-            for key in keys:
-                del chosen[key]
-                state.ambiguous[email_key(wanted[key])] = (
-                    f"one server account (id {user_id}) matches {len(keys)} export users "
-                    f"({', '.join(emails)}): left alone; fix the emails in the export or on "
-                    "the server"
-                )
-    return chosen
+) -> GroupListAhead | None:
+    """The user pages (or one filter per user where that takes fewer requests), each user
+    `take`n; the group list's first page is asked for once a request slot frees near the end
+    (app/scim/sync/groups_ahead.py) and returned."""
+    ahead: GroupListAhead | None = None
+    try:
+        first, total = next(pages, ([], 0))
+        for resource in first:
+            take(resource)
+        page_size = max(len(first), 1)
+        pages_left = math.ceil(max(0, total - len(first)) / page_size)
+        reads.expect(1 + pages_left)
+        reads.read()
+        missing = [key for key in wanted if key not in candidates]
+        if missing and client.features().filter and len(missing) < pages_left:
+            try:
+                written = [wanted[key] for key in missing]
+                reads.expect(len(written) - pages_left)  # lookups instead of the pages left
+                read_by_filter(client, settings, attributes, written, take, reads)
+                state.read_by = "filter"
+            except FilterIgnored:
+                pass
+            except ScimError as exc:
+                if exc.status != 400:  # a filter this server cannot answer: list here
+                    raise
+        received = 1
+        if any(key not in candidates for key in wanted):  # pages read ahead: none needlessly
+            for page, _ in pages:
+                for resource in page:
+                    take(resource)
+                reads.read()
+                received += 1
+                slot_free = 1 + pages_left - received < settings.concurrency
+                if ahead is None and settings.target == "groups" and slot_free:
+                    ahead = GroupListAhead(client, settings.concurrency)
+                if all(key in candidates for key in wanted):
+                    break
+        # read to the end (totalResults users): their `groups` say who is in which group
+        state.users_complete = state.users_carry_groups and len(state.users_read) >= total
+        pages.close()
+        reads.check()
+    except BaseException:
+        if ahead is not None:
+            ahead.close()
+        raise
+    return ahead
 
 
 def _group_names(resource: dict[str, Any], where: str, direct_only: bool = False) -> list[str]:
@@ -298,58 +286,6 @@ def _group_names(resource: dict[str, Any], where: str, direct_only: bool = False
         for g in groups
         if g.get("display") and not (direct_only and g.get("type") == "indirect")
     ]
-
-
-def _stop_if_nobody_found(
-    client: ScimClient, settings: SyncSettings, wanted: dict[str, str], state: ServerState
-) -> None:
-    """Not one export user on the server: the match attribute is wrong, not the directory."""
-    if not wanted or state.user_ids or state.ambiguous:
-        return
-    others = [name for name in MATCH_ATTRIBUTES if name != settings.match_attribute]
-    raise InputError(
-        f"none of the export's {len(wanted)} users was found on {client.base_url} by "
-        f"{settings.filter_attribute} (the export's email compared with each user's "
-        f"{settings.filter_attribute}); nothing was written. If this server's "
-        f"{settings.filter_attribute} is not the email, choose another match attribute: "
-        f"{' or '.join(others)}"
-    )
-
-
-def _read_by_filter(
-    client: ScimClient,
-    settings: SyncSettings,
-    attributes: list[str],
-    missing: list[str],
-    take: Callable[[dict[str, Any]], None],
-    reads: ReadProgress,
-) -> None:
-    """One filter per export email, spelled as the export writes it.
-
-    RFC 7643 compares userName and emails case-insensitively, but some servers compare
-    exactly: the export's spelling (the IdP's, like the server's) finds the user there, and
-    a lower-case spelling is tried after it finds nobody.
-    """
-    attribute = settings.filter_attribute
-    ignored = threading.Event()  # one ignored filter is enough: the others are not sent
-
-    def find(email: str) -> list[dict[str, Any]]:
-        if ignored.is_set() or reads.is_cancelled():
-            return []
-        try:
-            found = client.find_users(attribute, email, attributes)
-            if not found and attribute != "externalId" and email_key(email) != email:
-                found = client.find_users(attribute, email_key(email), attributes)
-        except FilterIgnored:
-            ignored.set()
-            raise
-        return found
-
-    with ThreadPoolExecutor(max_workers=settings.concurrency) as pool:
-        for found in pool.map(find, missing):
-            for resource in found:
-                take(resource)
-            reads.read()
 
 
 def _stop_if_same_name(managed: list[str]) -> None:
@@ -367,13 +303,17 @@ def _stop_if_same_name(managed: list[str]) -> None:
 
 
 def _read_groups(
-    client: ScimClient, settings: SyncSettings, state: ServerState, reads: ReadProgress
+    client: ScimClient,
+    settings: SyncSettings,
+    state: ServerState,
+    reads: ReadProgress,
+    ahead: GroupListAhead | None = None,
 ) -> None:
     """The managed groups with their members: from the group list where this server's list
     is trusted, else one read per group (app/scim/sync/group_reads.py)."""
     users = state.users_read if state.users_complete else None
     read = read_groups(client, state.managed, settings.concurrency, state.claimed_members,
-                       users, reads, state.users_carry_groups)
+                       users, reads, state.users_carry_groups, ahead)
     for name, group_id in read.ids.items():
         state.groups[name] = ServerGroup(group_id, name, read.members[name], read.versions[name])
     state.listed_members = read.listed
