@@ -21,6 +21,7 @@ resources to expect (the group list), at UNTOLD_PAGES pages rather than the 10,0
 from __future__ import annotations
 
 import math
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -168,21 +169,62 @@ def walk_pages(walk: PageWalk, parallel: int) -> Generator[tuple[list[dict[str, 
             return
 
 
+class Window:
+    """How many pages to have under way: as many as shorten the walk, no more (TCP Vegas).
+
+    A server that answers requests in parallel answers a page as fast with several under
+    way; one that builds them one at a time (or a rate limit) makes each wait for the ones
+    before it, and more pages under way only spend the rate limit's burst early and earn
+    429s. From the fastest answer seen (`base`) and the latest, the pages waiting at the
+    server are estimated as size * (1 - base / latest): under half a page, one more may go;
+    over one and a half, one fewer. Two stay under way, so the server never waits for
+    GroupMap. The first answer only sets `base`: it was first in line, whatever the server."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.size = min(2, most)
+        self.base = math.inf
+
+    def answered(self, seconds: float) -> None:
+        """One page's answer took `seconds` from its request (its rate-limit wait included)."""
+        first = self.base == math.inf
+        self.base = min(self.base, seconds)
+        if first or seconds <= 0:
+            return
+        waiting = self.size * (1 - self.base / seconds)
+        if waiting < 0.5:
+            self.size = min(self.most, self.size + 1)
+        elif waiting > 1.5:
+            self.size = max(min(2, self.most), self.size - 1)
+
+
 def _ahead(walk: PageWalk, starts: Iterator[int], parallel: int) -> Iterator[tuple[int, Page]]:
-    """Pages at the given starts, in order, with up to `parallel` asked for ahead (a walk
-    stopped early has asked for at most that many pages it did not need)."""
-    pending: deque[tuple[int, Future[Page]]] = deque()
+    """Pages at the given starts, in order, with up to `parallel` asked for ahead, as many as
+    the server's answers show help (Window; a walk stopped early has asked for at most that
+    many pages it did not need)."""
+    pending: deque[tuple[int, Future[tuple[Page, float]]]] = deque()
+    window = Window(parallel)
     pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="groupmap-page")
+
+    def timed(at: int) -> tuple[Page, float]:
+        began = time.monotonic()
+        page = walk.get(at)
+        return page, time.monotonic() - began
+
+    def top_up() -> None:
+        while len(pending) < window.size:
+            at = next(starts, None)
+            if at is None:
+                return
+            pending.append((at, pool.submit(timed, at)))
+
     try:
-        for at in starts:
-            pending.append((at, pool.submit(walk.get, at)))
-            if len(pending) >= parallel:
-                break
+        top_up()
         while pending:
             at, future = pending.popleft()
-            following = next(starts, None)
-            if following is not None:
-                pending.append((following, pool.submit(walk.get, following)))
-            yield at, future.result()
+            page, seconds = future.result()
+            window.answered(seconds)
+            top_up()
+            yield at, page
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
