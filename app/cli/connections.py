@@ -55,12 +55,13 @@ def add_connection_option(parser: argparse.ArgumentParser) -> None:
 def cmd_connections(args: argparse.Namespace) -> int:
     from app.scim.config.connections import connections_path, read_connections
     from app.scim.config.tokens import TokenStore
+    from app.scim.http.redact import redact_url
 
     tokens = TokenStore()
     rows = [
         {
             "name": p.name,
-            "url": p.url,
+            "url": redact_url(p.url),  # an API key in the query is a secret
             "target": p.target,
             "attribute": p.attribute,
             "match_attribute": p.match_attribute,

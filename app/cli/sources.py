@@ -107,17 +107,17 @@ def _saved_url(spec: SourceSpec, args: argparse.Namespace) -> str:
 
 
 def _source_row(profile: ConnectionProfile) -> dict[str, str]:
+    from app.scim.http.redact import redact_url
     from app.sources.entra import GRAPH_URL
     from app.sources.entra_login import LOGIN_URL
-    from app.sources.http import shown_url
 
     kind, _, attribute = profile.source.partition(":")
     url = profile.source_url or {"entra": GRAPH_URL, "scim": profile.url}.get(kind, "")
     row = {"connection": profile.name, "kind": kind, "attribute": attribute,
-           "url": shown_url(url) if url else "", "server": shown_url(profile.url)}
+           "url": redact_url(url) if url else "", "server": redact_url(profile.url)}
     if kind == "entra":  # the app that signs in unattended (its secret is in the keyring)
         row.update(tenant=profile.entra_tenant, client_id=profile.entra_client_id,
-                   login_url=shown_url(profile.entra_login_url or LOGIN_URL))
+                   login_url=redact_url(profile.entra_login_url or LOGIN_URL))
     return row
 
 
@@ -242,6 +242,7 @@ def _read_scim(
 ) -> tuple[UserList, SourceInfo]:
     from app.scim.http.client import ScimClient
     from app.scim.http.errors import ScimError
+    from app.scim.http.redact import redact_url
     from app.sources.errors import SourceError
     from app.sources.scim import read_scim
 
@@ -270,7 +271,7 @@ def _read_scim(
                              parallel=parallel)
     except ScimError as error:
         raise SourceError(
-            f"could not read the users of {args.url}: {error}. Check the URL, "
+            f"could not read the users of {redact_url(args.url)}: {error}. Check the URL, "
             f"{args.token_origin} and the network; nothing was written."
         ) from None
 
