@@ -102,6 +102,23 @@ def test_a_source_or_webhook_that_cannot_work_is_refused_in_one_line(
     assert store.profiles() == [] and dialog.isVisible()  # nothing saved
 
 
+@pytest.mark.parametrize(("name", "attribute", "message"), [
+    ("Prod\x1b[31m", "department", "The connection name has a control or invisible "
+     "character (pasted along with it?): type it again."),
+    ("Prod", "depart\u202ement", "The source attribute has a control or invisible "
+     "character (pasted along with it?): type it again."),
+])
+def test_a_control_or_invisible_character_is_refused_before_it_is_saved(
+    qtbot, store, memory_keyring, name, attribute, message
+):
+    dialog = new_dialog(qtbot, store)
+    fill(dialog, "https://scim.example.com/v2", "entra", attribute)
+    dialog.name.setText(name)
+    dialog.accept()
+    assert dialog.status.text() == message
+    assert store.profiles() == [] and dialog.isVisible()
+
+
 def test_source_webhook_and_okta_token_are_saved_and_read_back_never_in_the_file(
     qtbot, store, memory_keyring, capsys
 ):

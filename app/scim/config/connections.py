@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from app.core.errors import InputError
+from app.core.mapping import as_typed
 from app.io.atomic import atomic_write_bytes
 from app.io.limits import read_limited
 from app.scim.config.profiles import PROFILES, pacing_options
@@ -33,6 +35,9 @@ FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "max_changes_per_hour": (int, float),
 }
 RATES = ("max_rate", "max_changes_per_hour")  # 0 (or absent, in older files): the preset's
+# control and invisible formatting characters (bidi overrides, zero-width), line breaks and
+# surrogates: printed, they rewrite a terminal or reverse how a line reads
+HIDDEN_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
 @dataclass(frozen=True)
@@ -112,7 +117,20 @@ def read_connections(path: Path | None = None) -> list[ConnectionProfile]:
             f"{path}: not a GroupMap connections file (no \"connections\" list); delete it and "
             "save the connections again in the app"
         )
-    return [profile for item in items if (profile := _profile(item)) is not None]
+    profiles = []
+    for number, item in enumerate(items, 1):  # the entry's place in the file's list
+        profile = _profile(item)
+        if profile is None:
+            continue
+        profiles.append(profile)
+        field = hidden_character_field(profile)
+        if field:
+            raise InputError(
+                f"{path}: connection {number} ({as_typed(profile.name)}) has a control or "
+                f"invisible character in its \"{field}\", which would garble or disguise what "
+                "is printed; remove it from the file in a text editor, then run again"
+            )
+    return profiles
 
 
 def write_connections(profiles: list[ConnectionProfile], path: Path | None = None) -> None:
@@ -136,6 +154,17 @@ def find_connection(name: str, path: Path | None = None) -> ConnectionProfile:
         f"no saved connection is named {name!r} (saved: {known}); list them with "
         "'groupmap connections', or save one in the app (Server ▸ Connect…)"
     )
+
+
+def hidden_character_field(profile: ConnectionProfile) -> str:
+    """The first text field holding a control or invisible character, or ""."""
+    for f in fields(profile):
+        value = getattr(profile, f.name)
+        if isinstance(value, str) and any(
+            unicodedata.category(c) in HIDDEN_CATEGORIES for c in value
+        ):
+            return f.name
+    return ""
 
 
 def _profile(item: object) -> ConnectionProfile | None:
