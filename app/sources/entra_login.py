@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from app.scim.config.tokens import ENTRA_SECRET_NAME
 from app.scim.http.redact import redact
 from app.sources import http as source_http
 from app.sources.errors import SourceCancelled, SourceError, SourceSpecError
@@ -36,7 +37,7 @@ LOGIN_URL = "https://login.microsoftonline.com"
 SCOPE = "https://graph.microsoft.com/.default"
 PERMISSION = "User.Read.All"
 TOKEN_ENV = "GROUPMAP_ENTRA_TOKEN"
-KEYRING_NAME = "entra:{client_id}"  # the client secret's name in the token store
+KEYRING_NAME = ENTRA_SECRET_NAME  # the client secret's name in the token store
 TIMEOUT = 30.0
 AADSTS = re.compile(r"AADSTS\d+:[^\"\n]*")  # an Entra reason inside an answer MSAL quotes
 BUNDLE_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")

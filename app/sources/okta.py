@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from app.core.users import UserList
+from app.scim.config.tokens import OKTA_TOKEN_NAME
 from app.sources.errors import SourceError, SourceSpecError
 from app.sources.http import Page, SourceHttp, only_objects, retry_after, seconds_or_none
 from app.sources.scim import values_at
@@ -33,7 +34,7 @@ from app.sources.users import SourceInfo, SourceUser, first_text, user_list
 PAGE_SIZE = 200
 SCOPE = "okta.users.read"
 TOKEN_ENV = "GROUPMAP_OKTA_TOKEN"
-KEYRING_NAME = "okta:{host}"  # the token's name in the token store
+KEYRING_NAME = OKTA_TOKEN_NAME  # the token's name in the token store
 
 
 class Okta:

@@ -8,6 +8,7 @@ it; they live in the OS keyring (app.scim.config.tokens).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import unicodedata
@@ -16,12 +17,15 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from app.core.errors import InputError
 from app.core.mapping import as_typed
 from app.io.atomic import atomic_write_bytes
 from app.io.limits import read_limited
 from app.scim.config.profiles import PROFILES, pacing_options
 from app.scim.config.settings import MATCH_ATTRIBUTES, TARGETS, SyncSettings
+from app.scim.config.tokens import ENTRA_SECRET_NAME, OKTA_TOKEN_NAME
 from app.scim.http.client import ScimClient
 from app.scim.http.pacing import RateLimiter
 
@@ -154,6 +158,36 @@ def find_connection(name: str, path: Path | None = None) -> ConnectionProfile:
         f"no saved connection is named {name!r} (saved: {known}); list them with "
         "'groupmap connections', or save one in the app (Server ▸ Connect…)"
     )
+
+
+def delete_connection(
+    name: str, forget: Callable[[str], None], path: Path | None = None
+) -> list[str]:
+    """Remove the saved connection and `forget` every secret it stored: its SCIM token, its
+    Okta API token and its Entra client secret, but not one another saved connection still
+    uses (an Okta org or an Entra app may serve several). The names forgotten."""
+    profiles = read_connections(path)
+    left = [p for p in profiles if p.name != name]
+    if len(left) < len(profiles):
+        write_connections(left, path)
+    kept = {secret for p in left for secret in secret_names(p)}
+    gone = [secret for p in profiles if p.name == name for secret in secret_names(p)]
+    forgotten = [s for s in dict.fromkeys([name, *gone]) if s not in kept]
+    for secret in forgotten:
+        forget(secret)
+    return forgotten
+
+
+def secret_names(profile: ConnectionProfile) -> list[str]:
+    """The names the profile's secrets go by in the token store (app.scim.config.tokens)."""
+    names = [profile.name]
+    kind = profile.source.partition(":")[0].lower()
+    if kind == "okta" and profile.source_url:
+        with contextlib.suppress(httpx.InvalidURL):  # hand-edited: no token was stored for it
+            names.append(OKTA_TOKEN_NAME.format(host=httpx.URL(profile.source_url.strip()).host))
+    if kind == "entra" and profile.entra_client_id.strip():
+        names.append(ENTRA_SECRET_NAME.format(client_id=profile.entra_client_id.strip()))
+    return names
 
 
 def hidden_character_field(profile: ConnectionProfile) -> str:

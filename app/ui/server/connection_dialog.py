@@ -258,7 +258,8 @@ class ConnectionDialog(QDialog):
         if not name:
             return
         answer = QMessageBox.question(
-            self, "Delete connection", f"Delete the connection {name!r} and its saved token?"
+            self, "Delete connection", f"Delete the connection {name!r} and the secrets saved "
+            "with it (its token, an Okta token or Entra client secret no other connection uses)?"
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.store.remove(name)
@@ -373,9 +374,9 @@ class ConnectionDialog(QDialog):
         profile = self.edited_profile()
         token = self.token_edit.text().strip()
         session_only = bool(self._loaded_name) and self.store.is_session_only(self._loaded_name)
-        if self._loaded_name and self._loaded_name != profile.name:
-            self.store.remove(self._loaded_name)
         self.store.save(profile, persist=not session_only)
+        if self._loaded_name and self._loaded_name != profile.name:  # renamed: after the save,
+            self.store.remove(self._loaded_name)  # which keeps the secrets both share
         remember = self.remember.isChecked() and not session_only
         self.store.tokens.set(profile.name, token, remember=remember)
         self.source.store_token(profile, remember)
