@@ -18,6 +18,7 @@ API documentation (not from GroupMap's client):
 
 from __future__ import annotations
 
+import email.utils
 import json
 import threading
 import uuid
@@ -56,12 +57,17 @@ class Clock:
 class _Server:
     """A ThreadingHTTPServer on 127.0.0.1 answering with `self.answer(handler)`."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, date_offset: float = 0.0) -> None:
         self.clock = clock
+        self.date_offset = date_offset  # how far the server's clock is ahead of the test's
         self.requests: list[dict[str, Any]] = []
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                """The Date header, by the server's clock (the test's, offset)."""
+                return email.utils.formatdate(owner.now(), usegmt=True)
+
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
@@ -86,6 +92,9 @@ class _Server:
         self.url = f"http://127.0.0.1:{self._httpd.server_port}"
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def now(self) -> float:
+        return self.clock.time() + self.date_offset
 
     def start(self) -> None:
         self._thread.start()
@@ -180,8 +189,9 @@ def graph_user(i: int, **extra: Any) -> dict[str, Any]:
 
 class FakeOkta(_Server):
     def __init__(self, users: list[dict[str, Any]], token: str, clock: Clock, *,
-                 rate_limit: int = 600, refuse: str = "", used_elsewhere: int = 0) -> None:
-        super().__init__(clock)
+                 rate_limit: int = 600, refuse: str = "", used_elsewhere: int = 0,
+                 date_offset: float = 0.0) -> None:
+        super().__init__(clock, date_offset)
         self.users = users
         self.token = token
         self.rate_limit = rate_limit
@@ -192,8 +202,8 @@ class FakeOkta(_Server):
         self._used = 0
 
     def _rate_headers(self) -> dict[str, str]:
-        if self.clock.time() >= self._window_reset:
-            self._window_reset = int(self.clock.time()) + 60
+        if self.now() >= self._window_reset:  # the window is on the server's clock
+            self._window_reset = int(self.now()) + 60
             self._used, self.used_elsewhere = self.used_elsewhere, 0
         return {"X-Rate-Limit-Limit": str(self.rate_limit),
                 "X-Rate-Limit-Remaining": str(max(self.rate_limit - self._used, 0)),

@@ -148,7 +148,7 @@ def test_sources_json_never_lists_a_secret_a_hand_edited_file_holds(capsys) -> N
     out = capsys.readouterr().out
     for secret in ("hunter2", "scim-pw-77", "k-123", "x9y8"):
         assert secret not in out
-    assert json.loads(out)[0]["url"] == "https://acme.okta.com/"
+    assert json.loads(out)[0]["url"] == "https://acme.okta.com/?t=[redacted]"
 
 
 @pytest.mark.parametrize("attribute", ["title,password", "title password", "dept\nment"])

@@ -143,3 +143,29 @@ def test_history_with_a_saved_connection_lists_that_servers_runs(
     assert main(["history", "--connection", "Prod", "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
     assert [run["server"] for run in runs] == [prod.url]
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("name", "Prod\x1b[2J\x1b[31mOK"),  # a terminal escape: clears the screen, turns it red
+    ("name", "Prod\u202eved"),  # a bidi override: the rest reads right to left
+    ("attribute", "urn:dept\r\nfaked line"),
+    ("source", "entra:dep\u200bartment"),  # zero-width space: two names that look the same
+])
+@pytest.mark.parametrize("command", ["connections", "sources"])
+def test_a_hand_edited_control_or_invisible_character_is_refused_naming_file_and_entry(
+    capsys, field, value, command
+):
+    good = ConnectionProfile("Staging", "https://scim.example.com/v2")
+    odd = {**vars(ConnectionProfile("Prod", "https://scim.example.com/v2", target="attribute",
+                                    attribute="urn:dept", source="entra:department")),
+           field: value}
+    path = connections_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"format": "groupmap-connections", "version": 1,
+                                "connections": [vars(good), odd]}), encoding="utf-8")
+    assert main([command]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.isascii()
+    assert all(c.isprintable() for c in err.rstrip("\n"))
+    assert f"{path}: connection 2 (" in err and f'its "{field}"' in err
+    assert "remove it from the file" in err

@@ -77,6 +77,54 @@ def test_sources_saves_and_lists_sources_never_tokens(scim_server, capsys, monke
     assert "--source-url https://YOUR-ORG.okta.com" in capsys.readouterr().err
 
 
+GUID = "11111111-2222-3333-4444-555555555555"
+
+
+def test_sources_save_sets_the_entra_app_that_signs_in_unattended(capsys):
+    write_connections([ConnectionProfile("Prod", "https://scim.example.com/v2")])
+    assert main(["sources", "--save", "Prod", "--users", "entra:department", "--entra-tenant",
+                 "contoso.onmicrosoft.com", "--entra-client-id", GUID]) == 0
+    saved = read_connections()[0]
+    assert (saved.source, saved.entra_tenant, saved.entra_client_id) == (
+        "entra:department", "contoso.onmicrosoft.com", GUID)
+    assert main(["sources", "--save", "Prod", "--users", "entra:jobTitle", "--entra-tenant",
+                 GUID.replace("1", "9")]) == 0  # the client ID saved before stays
+    saved = read_connections()[0]
+    assert (saved.source, saved.entra_tenant, saved.entra_client_id) == (
+        "entra:jobTitle", GUID.replace("1", "9"), GUID)
+    capsys.readouterr()
+    assert main(["sources", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert (row["tenant"], row["client_id"]) == (GUID.replace("1", "9"), GUID)
+
+
+@pytest.mark.parametrize(("options", "says"), [
+    (["--users", "entra:department", "--entra-tenant", "not a tenant!", "--entra-client-id",
+      GUID], "--entra-tenant 'not a tenant!' is neither a tenant ID (a GUID) nor a domain"),
+    (["--users", "entra:department", "--entra-tenant", "contoso.com", "--entra-client-id",
+      "my-app"], "--entra-client-id 'my-app' is not a GUID"),
+    (["--users", "entra:department", "--entra-tenant", "contoso.com"],
+     "needs both its tenant and its client ID to sign in unattended: add --entra-client-id"),
+    (["--users", "entra:department", "--entra-tenant", "contoso.com", "--entra-client-id",
+      f"{GUID}\x1b[2J"], "--entra-client-id '11111111-2222-3333-4444-555555555555\\x1b[2J' is "
+     "not a GUID"),  # a terminal escape pasted along: quoted escaped, refused, not saved
+    (["--users", "okta:department", "--source-url", "https://acme.okta.com",
+      "--entra-client-id", GUID], "okta:department has none: leave them out"),
+])
+def test_sources_save_refuses_an_entra_app_that_cannot_sign_in(capsys, options, says):
+    write_connections([ConnectionProfile("Prod", "https://scim.example.com/v2")])
+    assert main(["sources", "--save", "Prod", *options]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Nothing was saved" in err and err.count("\n") == 1
+    assert read_connections() == [ConnectionProfile("Prod", "https://scim.example.com/v2")]
+
+
+def test_entra_app_options_without_save_are_refused(capsys):
+    write_connections([ConnectionProfile("Prod", "https://scim.example.com/v2")])
+    assert main(["sources", "--clear", "Prod", "--entra-tenant", "contoso.com"]) == 2
+    assert "--entra-tenant go with --save CONNECTION" in capsys.readouterr().err
+
+
 def test_no_users_and_no_saved_source_says_what_to_give(scim_server, mapping, capsys):
     write_connections([ConnectionProfile("Prod", "https://scim.example.com/v2")])
     assert main(["sync", "--connection", "Prod", "--mapping", str(mapping)]) == 2

@@ -46,6 +46,29 @@ def test_no_wait_goes_past_the_deadline(clock, servers):
     assert len(okta.answered) == 1 and clock.slept == []
 
 
+@pytest.mark.parametrize("offset", [20 * 60.0, -20 * 60.0])
+def test_the_wait_is_counted_on_oktas_clock_from_its_date(clock, servers, offset):
+    """Okta's clock 20 minutes ahead (the local one behind) would ask 1,261 s, past the
+    longest wait, and stop the read; 20 minutes behind, 1 s, and hit the limit again."""
+    users = [okta_user(i, department="Sales") for i in range(3)]
+    okta = started(servers, FakeOkta(users, OKTA_TOKEN, clock, used_elsewhere=600,
+                                     date_offset=offset))
+    listed, _ = read_okta(OKTA_TOKEN, "department", okta.url)
+    assert len(listed) == 3
+    assert [status for _, status in okta.answered] == [429, 200]
+    assert clock.slept == [61.0]  # to the reset by Okta's Date, a second more for rounding
+
+
+@pytest.mark.parametrize("date", [None, "not a date", "Thu, 01 Jan 1970 00:00:00 GMT"])
+def test_without_a_sane_date_the_local_clock_counts(date):
+    import httpx
+
+    headers = httpx.Headers({"X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "1800000030"})
+    if date is not None:
+        headers["Date"] = date
+    assert pace(headers, 1_800_000_000.0) == 31.0
+
+
 @pytest.mark.parametrize(("remaining", "limit", "wait"), [
     ("600", "600", 0.0),  # a fresh window
     ("61", "600", 0.0),  # just above a tenth

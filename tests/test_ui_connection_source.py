@@ -102,6 +102,23 @@ def test_a_source_or_webhook_that_cannot_work_is_refused_in_one_line(
     assert store.profiles() == [] and dialog.isVisible()  # nothing saved
 
 
+@pytest.mark.parametrize(("name", "attribute", "message"), [
+    ("Prod\x1b[31m", "department", "The connection name has a control or invisible "
+     "character (pasted along with it?): type it again."),
+    ("Prod", "depart\u202ement", "The source attribute has a control or invisible "
+     "character (pasted along with it?): type it again."),
+])
+def test_a_control_or_invisible_character_is_refused_before_it_is_saved(
+    qtbot, store, memory_keyring, name, attribute, message
+):
+    dialog = new_dialog(qtbot, store)
+    fill(dialog, "https://scim.example.com/v2", "entra", attribute)
+    dialog.name.setText(name)
+    dialog.accept()
+    assert dialog.status.text() == message
+    assert store.profiles() == [] and dialog.isVisible()
+
+
 def test_source_webhook_and_okta_token_are_saved_and_read_back_never_in_the_file(
     qtbot, store, memory_keyring, capsys
 ):
@@ -207,3 +224,51 @@ def test_the_dialog_fits_a_laptop_screen_and_shows_the_page_of_a_problem(
     dialog.accept()
     assert dialog.tabs.currentIndex() == 0
     assert dialog.status.text().startswith("Enter the SCIM base URL")
+
+
+def _saved_with_secrets(store: ConnectionStore) -> None:
+    """Prod (Okta source) and Entra-Prod (Entra source), each with its secrets in the keyring,
+    and Other sharing Prod's Okta org: that token stays while Other uses it."""
+    store.save(ConnectionProfile("Prod", "https://scim.example.com/v2", source="okta:title",
+                                 source_url="https://acme.okta.com"))
+    store.save(ConnectionProfile("Entra-Prod", "https://scim.example.com/v2",
+                                 source="entra:department", entra_tenant="contoso.com",
+                                 entra_client_id="11111111-2222-3333-4444-555555555555"))
+    store.save(ConnectionProfile("Other", "https://scim2.example.com/v2", source="okta:title",
+                                 source_url="https://acme.okta.com/"))
+    for name, secret in (("Prod", "scim-1"), ("Entra-Prod", "scim-2"), ("Other", "scim-3"),
+                         ("okta:acme.okta.com", "00okta"),
+                         ("entra:11111111-2222-3333-4444-555555555555", "entra-secret")):
+        store.tokens.set(name, secret)
+
+
+def test_deleting_in_the_dialog_forgets_every_secret_the_connection_stored(
+    qtbot, store, memory_keyring, monkeypatch
+):
+    from PySide6.QtWidgets import QMessageBox
+
+    _saved_with_secrets(store)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    for name in ("Entra-Prod", "Prod"):
+        dialog = new_dialog(qtbot, store, current=name)
+        dialog._delete_current()
+    assert [p.name for p in store.profiles()] == ["Other"]
+    assert {user: secret for (_, user), secret in memory_keyring.saved.items()} == {
+        "Other": "scim-3", "okta:acme.okta.com": "00okta"}  # Other's Okta org: kept
+    store.remove("Other")
+    assert memory_keyring.saved == {}
+
+
+def test_connections_delete_forgets_every_secret_the_connection_stored(
+    store, memory_keyring, capsys
+):
+    _saved_with_secrets(store)
+    assert main(["connections", "--delete", "Entra-Prod"]) == 0
+    assert main(["connections", "--delete", "Other"]) == 0
+    out = capsys.readouterr().out
+    assert "Deleted the connection 'Entra-Prod'" in out and "00okta" not in out
+    assert {user for _, user in memory_keyring.saved} == {"Prod", "okta:acme.okta.com"}
+    assert main(["connections", "--delete", "Prod"]) == 0
+    assert memory_keyring.saved == {}
+    assert main(["connections", "--delete", "Prod"]) == 2  # gone: the names there are
+    assert "no saved connection is named 'Prod'" in capsys.readouterr().err

@@ -15,12 +15,24 @@ from pathlib import Path
 from typing import NoReturn
 
 from app import __version__
-from app.cli import apply, connections, demo, history, preview, rules, serve, sources, sync
+from app.cli import (
+    apply,
+    connections,
+    demo,
+    history,
+    preview,
+    rules,
+    saved_sources,
+    serve,
+    sync,
+)
 from app.cli.common import EXIT_BAD_INPUT, EXIT_BROKEN_PIPE, EXIT_CONNECT, EXIT_JOURNAL
 from app.core.errors import InputError
 from app.sources.errors import SourceError
 
-COMMAND_MODULES = (preview, rules, sync, apply, history, connections, sources, serve, demo)
+COMMAND_MODULES = (
+    preview, rules, sync, apply, history, connections, saved_sources, serve, demo
+)
 
 
 class OneLineParser(argparse.ArgumentParser):

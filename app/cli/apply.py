@@ -56,6 +56,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     from app.scim.http.client import ScimClient
     from app.scim.http.errors import ScimError
     from app.scim.http.pacing import RateLimiter
+    from app.scim.http.redact import REDACTED, redact_url
     from app.scim.sync import execute
     from app.scim.sync.gate import PlanNoLongerFits, pass_gate
     from app.scim.sync.guards import overridden
@@ -68,7 +69,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     print(f"Applying {saved.summary()}", file=out)
     for line in overridden(saved.content["guard"].get("overrides") or {}):
         print(f"groupmap: note: plan {saved.code}: {line}", file=sys.stderr)
-    plan_url = saved.url
+    plan_url = saved.url  # redacted: a query's API key is never kept in a plan
     defaults = {
         "url": plan_url,
         "insecure_http": False,
@@ -80,15 +81,20 @@ def cmd_apply(args: argparse.Namespace) -> int:
     apply_connection(args, defaults)
     if not saved.fits_server(args.url):
         raise InputError(
-            f"the plan was made for {plan_url}, not {args.url}: user and group ids differ "
-            "between servers, so apply it to the server it was made for, or make a new plan"
+            f"the plan was made for {plan_url}, not {redact_url(args.url)}: user and group ids "
+            "differ between servers, so apply it to the server it was made for, or make a new plan"
+        )
+    if REDACTED in args.url:
+        raise InputError(
+            f"plan {saved.code} names {plan_url}, whose secret a plan does not keep: pass the "
+            "full URL with --url, or --connection NAME of the saved connection"
         )
     if args.report:
         check_report_path(args.report, args)
     settings = saved_settings(
         saved,
         SyncSettings(
-            url=plan_url,
+            url=args.url,
             token=args.token,
             allow_mass_removal=args.allow_mass_removal,
             insecure_http=args.insecure_http,
@@ -101,7 +107,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     with (
         ctrl_c_cancels(out) as cancel,
         ScimClient(
-            plan_url,
+            args.url,
             args.token,
             insecure_http=settings.insecure_http,
             limiter=limiter,

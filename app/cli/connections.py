@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import TYPE_CHECKING
 
 from app.core.errors import InputError
@@ -25,6 +26,12 @@ def register(add: AddCommand) -> None:
         "connections", help="list the connections saved in the app (never their tokens)"
     )
     listing.add_argument("--json", action="store_true", help="print one JSON array on stdout")
+    listing.add_argument(
+        "--delete",
+        metavar="NAME",
+        help="delete this saved connection and the secrets it stored in the keyring (its token,"
+        " an Okta token or Entra client secret no other connection uses)",
+    )
     listing.set_defaults(run=cmd_connections)
 
 
@@ -53,14 +60,26 @@ def add_connection_option(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_connections(args: argparse.Namespace) -> int:
-    from app.scim.config.connections import connections_path, read_connections
+    from app.core.mapping import as_typed
+    from app.scim.config.connections import (
+        connections_path,
+        delete_connection,
+        find_connection,
+        read_connections,
+    )
     from app.scim.config.tokens import TokenStore
+    from app.scim.http.redact import redact_url
 
     tokens = TokenStore()
+    if args.delete:
+        find_connection(args.delete)  # an unknown name: the names there are
+        forgotten = ", ".join(delete_connection(args.delete, tokens.delete))
+        print(f"Deleted the connection {as_typed(args.delete)} and the secrets it stored in "
+              f"the keyring ({forgotten}).", file=sys.stderr if args.json else sys.stdout)
     rows = [
         {
             "name": p.name,
-            "url": p.url,
+            "url": redact_url(p.url),  # an API key in the query is a secret
             "target": p.target,
             "attribute": p.attribute,
             "match_attribute": p.match_attribute,

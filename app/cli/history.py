@@ -74,6 +74,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from app.io.journal import find_run, journal_dir, read_runs
     from app.io.journal_text import describe_op, describe_placement, describe_reads, user_placements
     from app.io.journal_text import when as _when
+    from app.scim.http.redact import redact_url
 
     if args.connection and not args.url:  # the runs to that saved connection's server
         from app.scim.config.connections import find_connection
@@ -123,7 +124,7 @@ def cmd_history(args: argparse.Namespace) -> int:
         print(json.dumps(summaries, ensure_ascii=False))
         return EXIT_OK
     if not summaries:
-        where = f" to {args.url}" if args.url else ""
+        where = f" to {redact_url(args.url)}" if args.url else ""
         print(f"No runs{where} in the journal ({journal_dir()}).")
         return EXIT_OK
     headers = ["run", "when", "server", "mode", "status", "added", "removed", "failed", "by"]

@@ -105,7 +105,9 @@ def run_name(args: argparse.Namespace, server: str) -> str:
 
 
 def message(args: argparse.Namespace, status: int, reason: str) -> dict[str, object]:
-    server = getattr(args, "url", None) or "the server"
+    from app.scim.http.redact import redact_url
+
+    server = redact_url(getattr(args, "url", None) or "") or "the server"
     outcome = OUTCOMES.get(status, f"ended with status {status}")
     line = reason.splitlines()[0] if reason else ""
     first = line.removeprefix("groupmap: ").removeprefix("error: ")
@@ -122,10 +124,12 @@ def message(args: argparse.Namespace, status: int, reason: str) -> dict[str, obj
 
 
 def secrets(args: argparse.Namespace) -> list[str]:
-    """Every token the run knows: the server's, a live source's (from the keyring too) and
-    those in the environment."""
+    """Every token the run knows: the server's, a live source's (from the keyring too), those
+    in the environment and an API key in the server URL's query."""
+    from app.scim.http.redact import url_secrets
+
     known = [getattr(args, "token", None), getattr(args, "source_token", None),
-             *map(os.environ.get, SECRET_ENVS)]
+             *map(os.environ.get, SECRET_ENVS), *url_secrets(getattr(args, "url", None) or "")]
     return [s for s in known if s]
 
 

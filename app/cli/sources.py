@@ -1,6 +1,6 @@
 """`--users scim:ATTR | entra:ATTR | okta:ATTR`: the one hook where a live source replaces
-the export files, for preview and sync; the options the sources need; and `groupmap
-sources`, the sources saved with connections (never a token)."""
+the export files, for preview and sync, and the options the sources need (`groupmap sources`,
+the sources saved with connections: app/cli/saved_sources.py)."""
 
 from __future__ import annotations
 
@@ -14,112 +14,10 @@ from app.cli.common import EXIT_CANCELLED
 from app.core.errors import InputError
 
 if TYPE_CHECKING:
-    from app.cli.common import AddCommand
     from app.core.mapping import Mapping
     from app.core.users import UserList
-    from app.scim.config.connections import ConnectionProfile
     from app.sources.spec import SourceSpec
     from app.sources.users import SourceInfo
-
-NO_ENTRA_APP = {"entra_tenant": "", "entra_client_id": "", "entra_login_url": ""}
-
-
-def register(add: AddCommand) -> None:
-    sources = add(
-        "sources",
-        help="list the live user sources saved with connections (never a token), or save one",
-    )
-    sources.add_argument("--json", action="store_true", help="print one JSON array on stdout")
-    sources.add_argument(
-        "--save",
-        metavar="CONNECTION",
-        help="save --users KIND:ATTRIBUTE (and --source-url) with this saved connection",
-    )
-    sources.add_argument(
-        "--clear", metavar="CONNECTION", help="remove the source saved with this connection"
-    )
-    sources.add_argument("--users", metavar="KIND:ATTRIBUTE", help="the source to save")
-    sources.add_argument(
-        "--source-url", metavar="URL", help="the Entra Graph URL or the Okta org URL to save"
-    )
-    sources.set_defaults(run=cmd_sources)
-
-
-def cmd_sources(args: argparse.Namespace) -> int:
-    import json
-    from dataclasses import replace
-
-    from app.scim.config.connections import (
-        connections_path,
-        find_connection,
-        read_connections,
-        write_connections,
-    )
-    from app.sources.spec import KINDS, parse_spec
-
-    name = args.save or args.clear
-    if name:
-        changed = find_connection(name)
-        if args.save:
-            spec = parse_spec(args.users or "")
-            if spec is None:
-                raise InputError(
-                    f"--save {name} needs --users KIND:ATTRIBUTE with KIND one of "
-                    f"{', '.join(KINDS)}, e.g. --users entra:department"
-                )
-            if spec.kind == "okta" and not args.source_url:
-                raise InputError(
-                    f"--save {name} --users {spec} needs the Okta org URL: add --source-url "
-                    "https://YOUR-ORG.okta.com"
-                )
-            changed = replace(changed, source=str(spec), source_url=_saved_url(spec, args))
-            if spec.kind != "entra":  # the Entra app saved in the app goes with its source
-                changed = replace(changed, **NO_ENTRA_APP)
-        else:
-            changed = replace(changed, source="", source_url="", **NO_ENTRA_APP)
-        profiles = [changed if p.name == name else p for p in read_connections()]
-        write_connections(profiles)
-    rows = [_source_row(p) for p in read_connections() if p.source]
-    if args.json:
-        print(json.dumps(rows, ensure_ascii=False))
-    elif not rows:
-        print(f"No saved sources ({connections_path()}): save one with 'groupmap sources "
-              "--save CONNECTION --users KIND:ATTRIBUTE'.")
-    for row in [] if args.json else rows:
-        print(f"{row['connection']}: {row['kind']}:{row['attribute']} from {row['url']} "
-              f"-> {row['server']}")
-    return 0
-
-
-def _saved_url(spec: SourceSpec, args: argparse.Namespace) -> str:
-    """--source-url as saved: the base URL of an Entra or Okta source, checked as a read
-    checks it (no user name, password or query; plain http is refused at the read)."""
-    from app.sources.http import checked_url
-
-    if not args.source_url:
-        return ""
-    if spec.kind == "scim":
-        raise InputError(
-            f"--source-url is for entra: and okta: sources; {spec} reads the connection's own "
-            "server: leave --source-url out"
-        )
-    return checked_url(args.source_url, spec.label, insecure_http=True)
-
-
-def _source_row(profile: ConnectionProfile) -> dict[str, str]:
-    from app.sources.entra import GRAPH_URL
-    from app.sources.entra_login import LOGIN_URL
-    from app.sources.http import shown_url
-
-    kind, _, attribute = profile.source.partition(":")
-    url = profile.source_url or {"entra": GRAPH_URL, "scim": profile.url}.get(kind, "")
-    row = {"connection": profile.name, "kind": kind, "attribute": attribute,
-           "url": shown_url(url) if url else "", "server": shown_url(profile.url)}
-    if kind == "entra":  # the app that signs in unattended (its secret is in the keyring)
-        row.update(tenant=profile.entra_tenant, client_id=profile.entra_client_id,
-                   login_url=shown_url(profile.entra_login_url or LOGIN_URL))
-    return row
-
 
 def add_source_options(parser: argparse.ArgumentParser, *, server: bool) -> None:
     """The live sources' options; `server`: the command has no server options of its own
@@ -242,6 +140,7 @@ def _read_scim(
 ) -> tuple[UserList, SourceInfo]:
     from app.scim.http.client import ScimClient
     from app.scim.http.errors import ScimError
+    from app.scim.http.redact import redact_url
     from app.sources.errors import SourceError
     from app.sources.scim import read_scim
 
@@ -270,7 +169,7 @@ def _read_scim(
                              parallel=parallel)
     except ScimError as error:
         raise SourceError(
-            f"could not read the users of {args.url}: {error}. Check the URL, "
+            f"could not read the users of {redact_url(args.url)}: {error}. Check the URL, "
             f"{args.token_origin} and the network; nothing was written."
         ) from None
 

@@ -25,6 +25,7 @@ from typing import Any
 from app.core.errors import InputError
 from app.core.identity import email_key
 from app.io.limits import check_regular_file
+from app.scim.http.redact import redact_url
 
 JOURNAL_ENV = "GROUPMAP_JOURNAL_DIR"
 FORMAT_VERSION = 2
@@ -67,7 +68,9 @@ def os_user() -> str:
 
 
 def same_server(a: str, b: str) -> bool:
-    return a.rstrip("/").casefold() == b.rstrip("/").casefold()
+    """Whether two URLs name one server, as recorded: redacted (a query's API key is never
+    journaled, so a run's URL matches the real one only redacted)."""
+    return redact_url(a).rstrip("/").casefold() == redact_url(b).rstrip("/").casefold()
 
 
 class Journal:
@@ -141,7 +144,8 @@ class RunRecord:
 
     @property
     def url(self) -> str:
-        return str(self.start.get("url", ""))
+        """The server, redacted (a journal written before URLs were redacted may hold a key)."""
+        return redact_url(str(self.start.get("url", "")))
 
     @property
     def format(self) -> int:
@@ -195,7 +199,7 @@ class RunRecord:
         source = self.start.get("source")
         if isinstance(source, dict):  # a live source (app/sources), not a file
             return (f"source {source.get('kind')}:{source.get('attribute')} from "
-                    f"{source.get('url')} ({source.get('users')} users)")
+                    f"{redact_url(str(source.get('url')))} ({source.get('users')} users)")
         export = self.start.get("export") or {}
         files = ", ".join(str(f) for f in export.get("files") or []) or "no export file"
         users = self.export_users

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from app.scim.config.tokens import ENTRA_SECRET_NAME
 from app.scim.http.redact import redact
 from app.sources import http as source_http
 from app.sources.errors import SourceCancelled, SourceError, SourceSpecError
@@ -36,11 +37,15 @@ LOGIN_URL = "https://login.microsoftonline.com"
 SCOPE = "https://graph.microsoft.com/.default"
 PERMISSION = "User.Read.All"
 TOKEN_ENV = "GROUPMAP_ENTRA_TOKEN"
-KEYRING_NAME = "entra:{client_id}"  # the client secret's name in the token store
+KEYRING_NAME = ENTRA_SECRET_NAME  # the client secret's name in the token store
 TIMEOUT = 30.0
 AADSTS = re.compile(r"AADSTS\d+:[^\"\n]*")  # an Entra reason inside an answer MSAL quotes
 BUNDLE_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 POLL_STEP = 1.0  # the longest wait between two looks at `cancelled` while polling
+# an app's client ID, and a tenant by its ID or a domain (contoso.onmicrosoft.com): the one
+# rule for the app's dialog and `groupmap sources --save`
+GUID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+DOMAIN = re.compile(r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 STORE_HINT = (
     'store a new one with `keyring set "GroupMap SCIM" entra:{client_id}` '
     "(or set $GROUPMAP_ENTRA_CLIENT_SECRET)"
@@ -110,6 +115,16 @@ def login_base(login_url: str) -> str:
             f"--entra-login-url as https://… (default {LOGIN_URL})"
         )
     return base
+
+
+def is_tenant(text: str) -> bool:
+    """A tenant ID (a GUID) or a domain such as contoso.onmicrosoft.com."""
+    return bool(GUID.fullmatch(text) or DOMAIN.fullmatch(text))
+
+
+def is_client_id(text: str) -> bool:
+    """An app registration's Application (client) ID: a GUID."""
+    return bool(GUID.fullmatch(text))
 
 
 @contextmanager

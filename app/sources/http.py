@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import httpx
 
 from app.scim.http.limit_headers import retry_after_seconds
-from app.scim.http.redact import redact
+from app.scim.http.redact import redact, redact_url
 from app.scim.http.transport import url_problem
 from app.sources.errors import SourceCancelled, SourceError, SourceSpecError
 
@@ -325,7 +325,7 @@ def checked_url(url: str, name: str, insecure_http: bool) -> str:
             "or pass --insecure-http for a test server you trust",
             "credentials": "carries a user name or password: remove them from the URL",
         }.get(problem, "is not an http(s) URL")
-        raise SourceSpecError(f"the {name} URL {url.split('@')[-1]!r} {reason}")
+        raise SourceSpecError(f"the {name} URL {redact_url(url)!r} {reason}")
     parsed = httpx.URL(url.strip())
     if parsed.query or parsed.fragment:  # a query is where a pasted token hides
         raise SourceSpecError(
@@ -333,16 +333,6 @@ def checked_url(url: str, name: str, insecure_http: bool) -> str:
             "give the base URL alone (https://HOST), a token goes in the environment or keyring"
         )
     return str(parsed).rstrip("/")
-
-
-def shown_url(url: str) -> str:
-    """A saved URL as listed: without user name, password, query or fragment, whatever a
-    hand-edited file holds (README: sources never list a secret)."""
-    try:
-        parsed = httpx.URL(url.strip())
-    except httpx.InvalidURL:
-        return "(not a valid URL)"
-    return str(parsed.copy_with(userinfo=b"", query=None, fragment=None))
 
 
 def seconds_or_none(text: str | None) -> float | None:

@@ -6,8 +6,10 @@ X-Rate-Limit-Limit, X-Rate-Limit-Remaining and X-Rate-Limit-Reset (epoch seconds
 per-minute limit the whole org shares (developer.okta.com, "Rate limits"): while more than a
 tenth of the window is left the pages follow at once; below, the requests left are spread
 evenly over the time to the reset (other integrations of the org keep some); with none left
-the next request waits for the reset, and so does a 429 (Okta sends no Retry-After). Every
-wait counts against the read's deadline.
+the next request waits for the reset, and so does a 429 (Okta sends no Retry-After). The time
+to the reset is counted from the answer's Date (Okta's clock, which the reset is on), so a local
+clock minutes off neither stops a throttled read nor waits too little. Every wait counts
+against the read's deadline.
 The attribute is a path such as `profile.department` (a bare name means `profile.NAME`).
 Email: `profile.email`, else `profile.login`; status: `status` (ACTIVE, SUSPENDED, ...).
 
@@ -18,13 +20,17 @@ a token written with its scheme ("Bearer …") is sent so.
 
 from __future__ import annotations
 
+import email.utils
+import math
 import os
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 import httpx
 
 from app.core.users import UserList
+from app.scim.config.tokens import OKTA_TOKEN_NAME
 from app.sources.errors import SourceError, SourceSpecError
 from app.sources.http import Page, SourceHttp, only_objects, retry_after, seconds_or_none
 from app.sources.scim import values_at
@@ -33,7 +39,7 @@ from app.sources.users import SourceInfo, SourceUser, first_text, user_list
 PAGE_SIZE = 200
 SCOPE = "okta.users.read"
 TOKEN_ENV = "GROUPMAP_OKTA_TOKEN"
-KEYRING_NAME = "okta:{host}"  # the token's name in the token store
+KEYRING_NAME = OKTA_TOKEN_NAME  # the token's name in the token store
 
 
 class Okta:
@@ -64,6 +70,7 @@ class Okta:
         )
 
     def wait_after(self, response: httpx.Response, now: float) -> float | None:
+        now = server_now(response.headers, now)
         reset = seconds_or_none(response.headers.get("X-Rate-Limit-Reset"))
         if reset is None:
             return retry_after(response, now)
@@ -130,6 +137,7 @@ def read_okta(
 
 
 LOW_SHARE = 0.1  # below this share of the window left, the requests are spread to the reset
+MAX_SKEW = 86_400.0  # a Date further than a day from the local clock is not believed
 
 
 class Pacing:
@@ -156,13 +164,25 @@ def pace(headers: httpx.Headers, now: float) -> float:
     reset = seconds_or_none(headers.get("X-Rate-Limit-Reset"))
     if remaining is None or reset is None:
         return 0.0
-    to_reset = max(reset - now, 0.0)
+    to_reset = max(reset - server_now(headers, now), 0.0)
     if remaining <= 0:
         return to_reset + 1.0
     limit = seconds_or_none(headers.get("X-Rate-Limit-Limit")) or 0.0
     if remaining > max(limit * LOW_SHARE, 1.0):
         return 0.0
     return to_reset / remaining
+
+
+def server_now(headers: httpx.Headers, local: float) -> float:
+    """Now by Okta's clock: the answer's Date, which X-Rate-Limit-Reset counts from; the local
+    clock `local` when Date is absent, unreadable or more than MAX_SKEW off (a broken header,
+    not a skewed clock)."""
+    try:
+        sent = email.utils.parsedate_to_datetime(headers.get("Date", ""))
+        stamp = (sent if sent.tzinfo else sent.replace(tzinfo=UTC)).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return local
+    return stamp if math.isfinite(stamp) and abs(stamp - local) <= MAX_SKEW else local
 
 
 def page_users(page: Page, where: str) -> list[dict[str, Any]]:

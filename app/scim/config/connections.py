@@ -8,18 +8,24 @@ it; they live in the OS keyring (app.scim.config.tokens).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from app.core.errors import InputError
+from app.core.mapping import as_typed
 from app.io.atomic import atomic_write_bytes
 from app.io.limits import read_limited
 from app.scim.config.profiles import PROFILES, pacing_options
 from app.scim.config.settings import MATCH_ATTRIBUTES, TARGETS, SyncSettings
+from app.scim.config.tokens import ENTRA_SECRET_NAME, OKTA_TOKEN_NAME
 from app.scim.http.client import ScimClient
 from app.scim.http.pacing import RateLimiter
 
@@ -33,6 +39,9 @@ FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "max_changes_per_hour": (int, float),
 }
 RATES = ("max_rate", "max_changes_per_hour")  # 0 (or absent, in older files): the preset's
+# control and invisible formatting characters (bidi overrides, zero-width), line breaks and
+# surrogates: printed, they rewrite a terminal or reverse how a line reads
+HIDDEN_CATEGORIES = ("Cc", "Cf", "Cs", "Zl", "Zp")
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,20 @@ def read_connections(path: Path | None = None) -> list[ConnectionProfile]:
             f"{path}: not a GroupMap connections file (no \"connections\" list); delete it and "
             "save the connections again in the app"
         )
-    return [profile for item in items if (profile := _profile(item)) is not None]
+    profiles = []
+    for number, item in enumerate(items, 1):  # the entry's place in the file's list
+        profile = _profile(item)
+        if profile is None:
+            continue
+        profiles.append(profile)
+        field = hidden_character_field(profile)
+        if field:
+            raise InputError(
+                f"{path}: connection {number} ({as_typed(profile.name)}) has a control or "
+                f"invisible character in its \"{field}\", which would garble or disguise what "
+                "is printed; remove it from the file in a text editor, then run again"
+            )
+    return profiles
 
 
 def write_connections(profiles: list[ConnectionProfile], path: Path | None = None) -> None:
@@ -136,6 +158,47 @@ def find_connection(name: str, path: Path | None = None) -> ConnectionProfile:
         f"no saved connection is named {name!r} (saved: {known}); list them with "
         "'groupmap connections', or save one in the app (Server ▸ Connect…)"
     )
+
+
+def delete_connection(
+    name: str, forget: Callable[[str], None], path: Path | None = None
+) -> list[str]:
+    """Remove the saved connection and `forget` every secret it stored: its SCIM token, its
+    Okta API token and its Entra client secret, but not one another saved connection still
+    uses (an Okta org or an Entra app may serve several). The names forgotten."""
+    profiles = read_connections(path)
+    left = [p for p in profiles if p.name != name]
+    if len(left) < len(profiles):
+        write_connections(left, path)
+    kept = {secret for p in left for secret in secret_names(p)}
+    gone = [secret for p in profiles if p.name == name for secret in secret_names(p)]
+    forgotten = [s for s in dict.fromkeys([name, *gone]) if s not in kept]
+    for secret in forgotten:
+        forget(secret)
+    return forgotten
+
+
+def secret_names(profile: ConnectionProfile) -> list[str]:
+    """The names the profile's secrets go by in the token store (app.scim.config.tokens)."""
+    names = [profile.name]
+    kind = profile.source.partition(":")[0].lower()
+    if kind == "okta" and profile.source_url:
+        with contextlib.suppress(httpx.InvalidURL):  # hand-edited: no token was stored for it
+            names.append(OKTA_TOKEN_NAME.format(host=httpx.URL(profile.source_url.strip()).host))
+    if kind == "entra" and profile.entra_client_id.strip():
+        names.append(ENTRA_SECRET_NAME.format(client_id=profile.entra_client_id.strip()))
+    return names
+
+
+def hidden_character_field(profile: ConnectionProfile) -> str:
+    """The first text field holding a control or invisible character, or ""."""
+    for f in fields(profile):
+        value = getattr(profile, f.name)
+        if isinstance(value, str) and any(
+            unicodedata.category(c) in HIDDEN_CATEGORIES for c in value
+        ):
+            return f.name
+    return ""
 
 
 def _profile(item: object) -> ConnectionProfile | None:

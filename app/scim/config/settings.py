@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.core.errors import InputError
 from app.scim.http.pacing import DEFAULT_DEADLINE
+from app.scim.http.redact import redact_url
 
 MATCH_ATTRIBUTES = {"userName": "userName", "emails": "emails.value", "externalId": "externalId"}
 TARGET_GROUPS, TARGET_ATTRIBUTE = "groups", "attribute"
@@ -76,7 +77,7 @@ class SyncSettings:
     def __repr__(self) -> str:
         token = "[redacted]" if self.token else None
         return (
-            f"SyncSettings(url={self.url!r}, token={token!r}, target={self.target!r}, "
+            f"SyncSettings(url={redact_url(self.url)!r}, token={token!r}, target={self.target!r}, "
             f"match_attribute={self.match_attribute!r}, batch_size={self.batch_size})"
         )
 

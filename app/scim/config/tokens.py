@@ -14,6 +14,9 @@ import os
 from types import ModuleType
 
 SERVICE = "GroupMap SCIM"
+# the names of a saved connection's other secrets (its SCIM token goes by the connection's name)
+OKTA_TOKEN_NAME = "okta:{host}"  # an Okta source's API token, per org
+ENTRA_SECRET_NAME = "entra:{client_id}"  # an Entra source's client secret, per app
 
 
 def _keyring_module() -> ModuleType | None:

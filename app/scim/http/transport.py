@@ -22,12 +22,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 
 from app.scim.http.errors import AuthError, BadAnswer, ConnectError, ScimError, TooLarge
 from app.scim.http.pacing import THROTTLE_STATUSES, RateDeadline, RateLimiter
-from app.scim.http.redact import REDACTED, redact
+from app.scim.http.redact import REDACTED, redact, redact_url, url_secrets
 from app.scim.http.urls import checked_base_url, checked_token, url_problem
 
 log = logging.getLogger("app.scim")
@@ -92,7 +93,11 @@ class Transport:
         request_deadline: float = REQUEST_DEADLINE,
         max_response_mb: float = MAX_RESPONSE_MB,
     ) -> None:
-        self.base_url = checked_base_url(base_url, insecure_http)
+        real = checked_base_url(base_url, insecure_http)
+        self.base_url = redact_url(real)  # what messages show; requests use the real one
+        self._root, _, query = real.partition("?")
+        self._query = dict(parse_qsl(query, keep_blank_values=True))  # some servers' API key
+        self._hidden = url_secrets(real)
         self._token = checked_token(token)
         headers = {"Accept": f"{SCIM_JSON}, application/json"}
         if self._token:
@@ -124,7 +129,8 @@ class Transport:
         self._http.close()
 
     def redact(self, text: str) -> str:
-        return redact(text, self._token)
+        """The text without the token, nor the base URL's query values (an echoed URL)."""
+        return redact(text, self._token, *self._hidden)
 
     def wait_before_retry(self, attempt: int, delay: float | None = None) -> None:
         """Back off (or wait `delay` seconds); a cancel of the sync ends the wait."""
@@ -152,7 +158,9 @@ class Transport:
         kind: how the request is counted in requests_by_kind (else from method and path).
         """
         kind = kind or request_kind(method, path, params)
-        url = f"{self.base_url}{path}"
+        url = f"{self._root}{path}"
+        if self._query:  # httpx replaces a URL's query by the params: the base's go in them
+            params = {**self._query, **(params or {})}
         send_headers = dict(headers or {})
         if json is not None:
             send_headers["Content-Type"] = SCIM_JSON

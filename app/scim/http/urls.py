@@ -8,6 +8,7 @@ import ipaddress
 import httpx
 
 from app.core.errors import InputError
+from app.scim.http.redact import redact_url
 
 
 def is_loopback(host: str) -> bool:
@@ -36,7 +37,8 @@ def url_problem(base_url: str, insecure_http: bool) -> str | None:
 
 
 def checked_base_url(base_url: str, insecure_http: bool) -> str:
-    """The base URL without a trailing slash; refuses what url_problem refuses.
+    """The base URL without a trailing slash on its path (a query, some providers' API key,
+    is kept: requests carry it) nor fragment; refuses what url_problem refuses.
 
     A URL carrying credentials (user:password@host) is never quoted back.
     """
@@ -55,15 +57,16 @@ def checked_base_url(base_url: str, insecure_http: bool) -> str:
         )
     if problem == "not http":
         raise InputError(
-            f"SCIM URL {base_url!r} is not an http(s) URL: give the service provider's SCIM base "
-            "URL, e.g. https://example.com/scim/v2"
+            f"SCIM URL {redact_url(base_url)!r} is not an http(s) URL: give the service "
+            "provider's SCIM base URL, e.g. https://example.com/scim/v2"
         )
     if problem == "plain http":
         raise InputError(
-            f"SCIM URL {base_url!r} uses plain http, which would send the token unencrypted: "
-            "use https, or pass --insecure-http if this is a test server you trust"
+            f"SCIM URL {redact_url(base_url)!r} uses plain http, which would send the token "
+            "unencrypted: use https, or pass --insecure-http if this is a test server you trust"
         )
-    return str(httpx.URL(base_url.strip())).rstrip("/")
+    head, mark, query = str(httpx.URL(base_url.strip()).copy_with(fragment=None)).partition("?")
+    return head.rstrip("/") + mark + query
 
 
 def checked_token(token: str | None) -> str | None:

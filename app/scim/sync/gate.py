@@ -27,6 +27,7 @@ from app.core.users import UserList
 from app.scim.config.settings import SyncSettings
 from app.scim.http.client import ScimClient
 from app.scim.http.errors import ScimError
+from app.scim.http.redact import redact_url
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.state import ServerGroup, ServerState, read_scope
 
@@ -51,9 +52,9 @@ class PlanNoLongerFits(InputError):
         more = f"; and {len(changes) - 10} more" if len(changes) > 10 else ""
         shown = "; ".join(changes[:10]) + more
         super().__init__(
-            f"the plan no longer fits {url}: {shown}. Nothing was written. Plan again from "
-            "the server's current state (run the sync again, `groupmap apply --replan`, or "
-            "Preview changes in the app)"
+            f"the plan no longer fits {redact_url(url)}: {shown}. Nothing was written. Plan "
+            "again from the server's current state (run the sync again, `groupmap apply "
+            "--replan`, or Preview changes in the app)"
         )
         self.changes = changes
 

@@ -24,7 +24,9 @@ from app.core.mapping import Mapping
 from app.core.users import UserList
 from app.io.atomic import atomic_write_bytes
 from app.io.drafts import draft_dict, mapping_from_draft
+from app.io.journal import same_server
 from app.scim.config.settings import TARGET_GROUPS, SyncSettings
+from app.scim.http.redact import redact_url
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.state import ServerGroup, ServerState
 
@@ -76,7 +78,8 @@ class SavedPlan:
 
     @property
     def url(self) -> str:
-        return str(self.content["server"]["url"])
+        """The server, redacted: a query's API key is never kept in a plan."""
+        return redact_url(str(self.content["server"]["url"]))
 
     @property
     def mapping(self) -> Mapping:
@@ -88,7 +91,7 @@ class SavedPlan:
 
     def fits_server(self, url: str) -> bool:
         """Ids belong to one server: a plan applies only to the server it was made for."""
-        return url.rstrip("/").casefold() == self.url.rstrip("/").casefold()
+        return same_server(url, self.url)
 
     @property
     def operations(self) -> list[dict[str, Any]]:
@@ -145,7 +148,7 @@ def plan_content(
         "format": FORMAT,
         "version": VERSION,
         "created": created,
-        "server": {"url": settings.url, "match_attribute": settings.match_attribute},
+        "server": {"url": redact_url(settings.url), "match_attribute": settings.match_attribute},
         "mapping": draft_dict(mapping),
         "export": {
             "files": [str(p) for p in export_paths],

@@ -32,6 +32,7 @@ from app.io.journal import (
 )
 from app.io.journal_text import when
 from app.scim.config.settings import SyncSettings
+from app.scim.http.redact import redact_url
 from app.scim.sync.plan import Drift, SyncPlan
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class RunJournal:
             "start",
             format=FORMAT_VERSION,
             run=run.run_id,
-            url=settings.url,
+            url=redact_url(settings.url),  # never a query's API key
             os_user=os_user(),
             dry_run=dry_run,
             undoes=undoes,

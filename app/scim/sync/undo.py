@@ -27,6 +27,7 @@ from app.scim.config.settings import SyncProgress, SyncSettings
 from app.scim.http.client import ScimClient, member_ids
 from app.scim.http.errors import ScimError
 from app.scim.http.protocol import has_members
+from app.scim.http.redact import redact_url
 from app.scim.sync.executor import execute
 from app.scim.sync.plan import MassRemovalError, SyncPlan
 from app.scim.sync.record import RunJournal
@@ -163,7 +164,8 @@ def _unanswered_creates(run: RunRecord) -> list[dict[str, Any]]:
 def check_undoable(run: RunRecord, url: str) -> None:
     if not same_server(run.url, url):
         raise InputError(
-            f"run {run.run_id} synced {run.url}, not {url}: undo it with --url {run.url}"
+            f"run {run.run_id} synced {run.url}, not {redact_url(url)}: undo it with --url "
+            f"{run.url}"
         )
     if run.start.get("dry_run"):
         raise InputError(f"run {run.run_id} was a dry run: it wrote nothing, so nothing to undo")

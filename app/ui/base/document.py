@@ -24,6 +24,7 @@ from app.core.mapping import Mapping
 from app.core.mapping_warnings import mapping_warnings
 from app.core.users import UserList
 from app.core.warnings import Warning, find_warnings
+from app.scim.http.redact import redact_url
 
 if TYPE_CHECKING:
     from app.scim.sync.listed_users import ListedUsers
@@ -191,4 +192,5 @@ class Document(QObject):
 
 
 def _base(url: str) -> str:
-    return url.strip().rstrip("/")
+    """The server a URL names, as a source's listing records it (redacted)."""
+    return redact_url(url).rstrip("/")

@@ -9,6 +9,7 @@ from typing import cast
 
 from PySide6.QtWidgets import QGridLayout, QMessageBox, QSizePolicy, QSpacerItem, QWidget
 
+from app.scim.http.redact import redact_url
 from app.ui.files.autosave import Recovered
 
 EXPORT_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".tsv", ".txt")
@@ -45,8 +46,8 @@ def restore_question(found: Recovered, when: str) -> str:
     if exports:
         what += f", with {exports})"
     elif source:
-        what += (f", with the users of {source['url']} ({source['kind']}:{source['attribute']}),"
-                 " read again)")
+        what += (f", with the users of {redact_url(source['url'])} "
+                 f"({source['kind']}:{source['attribute']}), read again)")
     else:
         what += ")"
     return (f"GroupMap did not close properly last time. Restore {what}, autosaved at {when}?"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QWidget
 
 from app.core.users import UserList
+from app.scim.http.redact import REDACTED, redact_url
 from app.sources.users import SourceInfo
 from app.ui.base.document import Document
 from app.ui.base.worker import TaskRunner
@@ -59,7 +60,7 @@ class LiveReads:
         """The live source as a draft saves it (never a token)."""
         if self.source is None:
             return None
-        return {"kind": self.source.kind, "url": self.source.url,
+        return {"kind": self.source.kind, "url": redact_url(self.source.url),
                 "attribute": self.source.attribute,
                 "match_attribute": self.source.match_attribute}
 
@@ -68,7 +69,8 @@ class LiveReads:
         environment or keyring. It is the draft's source from now on, so an autosave or a
         save made while it is read (or after the read failed) still holds it."""
         if source is not None:
-            self.source = LiveRequest(source["kind"], source["url"], "", source["attribute"],
+            self.source = LiveRequest(source["kind"], _real_url(source["url"]), "",
+                                      source["attribute"],
                                       source.get("match_attribute", "userName"))
             self.read(self.source)
 
@@ -100,6 +102,17 @@ class LiveReads:
             self.show_error("Can't read the users", None, str(exc))
 
         task = self.tasks.start(read_task, request, key=READ_EXPORT,
-                                label=f"Reading the users of {request.url}…")
+                                label=f"Reading the users of {redact_url(request.url)}…")
         task.done.connect(done)
         task.error.connect(failed)
+
+
+def _real_url(url: str) -> str:
+    """A draft's source URL as read: a draft keeps it redacted (an API key in the query is
+    never saved), so the saved connection to that server gives the real one back."""
+    if REDACTED not in url:
+        return url
+    from app.io.journal import same_server
+    from app.scim.config.connections import read_connections
+
+    return next((p.url for p in read_connections() if same_server(p.url, url)), url)

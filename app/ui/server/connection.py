@@ -14,6 +14,7 @@ from PySide6.QtCore import QSettings
 from app.scim.config.connections import (
     ConnectionProfile,
     connections_path,
+    delete_connection,
     read_connections,
     write_connections,
 )
@@ -60,9 +61,10 @@ class ConnectionStore:
         return name in self._session_only and all(p.name != name for p in self._read())
 
     def remove(self, name: str) -> None:
+        """Remove the profile and every secret it stored that no other saved one uses."""
         self._session_only.pop(name, None)
-        self._write([p for p in self._read() if p.name != name])
-        self.tokens.delete(name)
+        self._read()  # moves connections kept in the older settings to the file first
+        delete_connection(name, self.tokens.delete, self.path)
 
     @property
     def last_used(self) -> str:

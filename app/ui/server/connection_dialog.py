@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.scim.config.connections import hidden_character_field
 from app.scim.config.probe import describe_error
 from app.scim.config.settings import MATCH_ATTRIBUTES, TARGET_ATTRIBUTE, TARGET_GROUPS
 from app.scim.http.redact import redact
@@ -38,6 +39,9 @@ from app.ui.server.connection_source import SourceFields
 from app.ui.server.sync_tasks import probe_task
 
 NEW_LABEL = "New connection…"
+# what the form calls a field that holds a control or invisible character
+HIDDEN_LABELS = {"name": "connection name", "attribute": "attribute path",
+                 "source": "source attribute", "notify": "notify webhook"}
 
 
 def pacing_fields(parent: QWidget) -> tuple[QComboBox, QDoubleSpinBox, QDoubleSpinBox]:
@@ -254,7 +258,8 @@ class ConnectionDialog(QDialog):
         if not name:
             return
         answer = QMessageBox.question(
-            self, "Delete connection", f"Delete the connection {name!r} and its saved token?"
+            self, "Delete connection", f"Delete the connection {name!r} and the secrets saved "
+            "with it (its token, an Okta token or Entra client secret no other connection uses)?"
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.store.remove(name)
@@ -302,6 +307,11 @@ class ConnectionDialog(QDialog):
             )
         if profile.target == TARGET_ATTRIBUTE and not profile.attribute:
             return "Enter the attribute path that holds the group on each user."
+        hidden = hidden_character_field(profile)
+        if hidden:  # it would garble `groupmap connections` and every message naming it
+            label = HIDDEN_LABELS.get(hidden, hidden.replace("_", " "))
+            return (f"The {label} has a control or invisible character "
+                    "(pasted along with it?): type it again.")
         return self.source.problem(profile)
 
     # --- test and accept -----------------------------------------------------------------
@@ -364,9 +374,9 @@ class ConnectionDialog(QDialog):
         profile = self.edited_profile()
         token = self.token_edit.text().strip()
         session_only = bool(self._loaded_name) and self.store.is_session_only(self._loaded_name)
-        if self._loaded_name and self._loaded_name != profile.name:
-            self.store.remove(self._loaded_name)
         self.store.save(profile, persist=not session_only)
+        if self._loaded_name and self._loaded_name != profile.name:  # renamed: after the save,
+            self.store.remove(self._loaded_name)  # which keeps the secrets both share
         remember = self.remember.isChecked() and not session_only
         self.store.tokens.set(profile.name, token, remember=remember)
         self.source.store_token(profile, remember)

@@ -10,7 +10,6 @@ command line reads (okta:HOST, entra:CLIENT_ID), never to a file.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QWidget
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QWidget
 from app.scim.config.connections import ConnectionProfile
 from app.scim.config.tokens import TokenStore
 from app.scim.http.urls import url_problem
+from app.sources.entra_login import is_client_id, is_tenant
 from app.sources.spec import EXAMPLES
 
 KINDS = {
@@ -32,8 +32,6 @@ URL_HINTS = {
 }
 NOTIFY_HINT = "https://hooks.slack.com/services/… (empty: nobody is told)"
 LOGIN_HINT = "https://login.microsoftonline.com (leave empty for it)"
-GUID = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
-DOMAIN = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
 
 
 def entra_secret_name(client_id: str) -> str:
@@ -52,10 +50,10 @@ def entra_problem(profile: ConnectionProfile, secret: str) -> str:
     if client_id and not tenant:
         return ("Enter the Entra tenant the app belongs to (its tenant ID or a domain such as "
                 "contoso.onmicrosoft.com).")
-    if tenant and not (GUID.match(tenant) or DOMAIN.match(tenant)):
+    if tenant and not is_tenant(tenant):
         return ("The Entra tenant must be its tenant ID (a GUID) or a domain such as "
                 "contoso.onmicrosoft.com.")
-    if client_id and not GUID.match(client_id):
+    if client_id and not is_client_id(client_id):
         return ("The Entra client ID must be the app registration's Application (client) ID, "
                 "a GUID such as 11111111-2222-3333-4444-555555555555.")
     login = profile.entra_login_url

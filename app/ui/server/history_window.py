@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from app.core.errors import InputError
 from app.io.journal import RunRecord, read_runs
 from app.io.journal_text import describe_placement, user_placements, when
+from app.scim.http.redact import redact_url
 from app.ui.server.connection_dialog import plain_label
 from app.ui.server.server_context import ServerContext
 from app.ui.server.sync_preview import plural
@@ -101,7 +102,7 @@ class HistoryWindow(QDialog):
             self.heading.setText(str(error))
         else:
             self.runs = list(reversed(runs))
-            where = f"to {self.url}" if self.url else "to every server (not connected)"
+            where = f"to {redact_url(self.url)}" if self.url else "to every server (not connected)"
             heading = f"{plural(len(self.runs), 'run')} {where}, newest first."
             if problems:  # malformed records are named and skipped, never a traceback
                 heading += f"\nSkipped in the journal: {problems[0]}"

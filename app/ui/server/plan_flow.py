@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QMessageBox, QWidget
 
 from app.core.errors import InputError
+from app.scim.http.redact import redact_url
 from app.ui.base.file_names import remember, start_path
 from app.ui.server.sync_preview import PlanDialog, plural
 
@@ -117,7 +118,7 @@ class SavedPlanFlow:
         if not saved.fits_server(profile.url):
             c.show_error(
                 InputError(
-                    f"plan {saved.code} was made for {saved.url}, not {profile.url} "
+                    f"plan {saved.code} was made for {saved.url}, not {redact_url(profile.url)} "
                     f"({profile.name}): user and group ids differ between servers, so "
                     "connect to the plan's server, or make a new plan"
                 )

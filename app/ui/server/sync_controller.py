@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 from app.core.expectations import failures
 from app.scim.config.probe import describe_error
 from app.scim.http.errors import AuthError, ConnectError
-from app.scim.http.redact import redact
+from app.scim.http.redact import redact, redact_url
 from app.scim.sync.estimate import watched_settings
 from app.ui.base.file_names import proposed_name
 from app.ui.base.screen_fit import ElidingLabel
@@ -116,7 +116,7 @@ class SyncController(QObject):
         else:
             self.status_label.setText(f"Server: {self.profile.name}"
                                       f"{CONNECTION_STATES[self.connection_state]}")
-        self.status_label.setToolTip(self.profile.url if self.profile else "")
+        self.status_label.setToolTip(redact_url(self.profile.url) if self.profile else "")
 
     def _on_export_changed(self) -> None:
         if not self._reapply_server_groups():

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from app.core.explain import removal_reasons
 from app.core.identity import email_key, email_keys
+from app.scim.http.redact import redact_url
 from app.ui.base.file_names import folder, proposed_name, remember
 from app.ui.server.connection_dialog import plain_label
 
@@ -151,7 +152,7 @@ def report_summary(result, profile) -> pd.DataFrame:
     import time
 
     rows = [
-        ("Server", f"{profile.name} ({profile.url})" if profile is not None else ""),
+        ("Server", f"{profile.name} ({redact_url(profile.url)})" if profile is not None else ""),
         ("Exported at", time.strftime("%Y-%m-%d %H:%M:%S %z")),
         ("Outcome", "cancelled" if result.cancelled else "finished"),
         ("Groups created", len(result.created_groups)),
