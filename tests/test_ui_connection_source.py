@@ -272,3 +272,18 @@ def test_connections_delete_forgets_every_secret_the_connection_stored(
     assert memory_keyring.saved == {}
     assert main(["connections", "--delete", "Prod"]) == 2  # gone: the names there are
     assert "no saved connection is named 'Prod'" in capsys.readouterr().err
+
+
+def test_clearing_or_changing_a_source_forgets_the_secret_no_connection_uses(
+    store, memory_keyring
+):
+    """sources --clear and --save, and the dialog's save, replace connections the same way
+    (replace_connections): an Okta token or Entra secret nobody uses any more is forgotten."""
+    _saved_with_secrets(store)
+    entra = "entra:11111111-2222-3333-4444-555555555555"
+    assert main(["sources", "--clear", "Entra-Prod"]) == 0
+    assert entra not in {user for _, user in memory_keyring.saved}
+    assert main(["sources", "--save", "Prod", "--users", "scim:title"]) == 0
+    assert "okta:acme.okta.com" in {u for _, u in memory_keyring.saved}  # Other still uses it
+    store.save(ConnectionProfile("Other", "https://scim2.example.com/v2"))  # the dialog's save
+    assert {user for _, user in memory_keyring.saved} == {"Prod", "Entra-Prod", "Other"}

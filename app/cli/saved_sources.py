@@ -57,8 +57,9 @@ def cmd_sources(args: argparse.Namespace) -> int:
         connections_path,
         find_connection,
         read_connections,
-        write_connections,
+        replace_connections,
     )
+    from app.scim.config.tokens import TokenStore
     from app.sources.spec import KINDS, parse_spec
 
     name = args.save or args.clear
@@ -88,7 +89,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         else:
             changed = replace(changed, source="", source_url="", **NO_ENTRA_APP)
         profiles = [changed if p.name == name else p for p in read_connections()]
-        write_connections(profiles)
+        replace_connections(profiles, TokenStore().delete)
     rows = [_source_row(p) for p in read_connections() if p.source]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))

@@ -160,21 +160,32 @@ def find_connection(name: str, path: Path | None = None) -> ConnectionProfile:
     )
 
 
+def replace_connections(
+    profiles: list[ConnectionProfile], forget: Callable[[str], None], path: Path | None = None
+) -> list[str]:
+    """Write the saved connections, and `forget` every secret the ones replaced stored that
+    none left uses: an Okta token or an Entra client secret whose source was cleared or
+    changed (an Okta org or an Entra app may serve several connections). The names forgotten."""
+    before = read_connections(path)
+    write_connections(profiles, path)
+    kept = {secret for p in profiles for secret in secret_names(p)}
+    forgotten = [s for p in before for s in secret_names(p) if s not in kept]
+    for secret in dict.fromkeys(forgotten):
+        forget(secret)
+    return list(dict.fromkeys(forgotten))
+
+
 def delete_connection(
     name: str, forget: Callable[[str], None], path: Path | None = None
 ) -> list[str]:
     """Remove the saved connection and `forget` every secret it stored: its SCIM token, its
     Okta API token and its Entra client secret, but not one another saved connection still
-    uses (an Okta org or an Entra app may serve several). The names forgotten."""
-    profiles = read_connections(path)
-    left = [p for p in profiles if p.name != name]
-    if len(left) < len(profiles):
-        write_connections(left, path)
-    kept = {secret for p in left for secret in secret_names(p)}
-    gone = [secret for p in profiles if p.name == name for secret in secret_names(p)]
-    forgotten = [s for s in dict.fromkeys([name, *gone]) if s not in kept]
-    for secret in forgotten:
-        forget(secret)
+    uses. The names forgotten (the SCIM token's too where the connection was never saved)."""
+    left = [p for p in read_connections(path) if p.name != name]
+    forgotten = replace_connections(left, forget, path)
+    if name not in forgotten:
+        forget(name)
+        forgotten.insert(0, name)
     return forgotten
 
 

@@ -16,6 +16,7 @@ from app.scim.config.connections import (
     connections_path,
     delete_connection,
     read_connections,
+    replace_connections,
     write_connections,
 )
 from app.scim.config.settings import TARGET_GROUPS
@@ -54,7 +55,7 @@ class ConnectionStore:
             self._session_only[profile.name] = profile
             return
         saved = [p for p in self._read() if p.name != profile.name] + [profile]
-        self._write(saved)
+        replace_connections(saved, self.tokens.delete, self.path)
 
     def is_session_only(self, name: str) -> bool:
         """True for a profile kept for this session only (the demo's local server)."""
