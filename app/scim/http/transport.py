@@ -46,6 +46,7 @@ __all__ = [
     "Transport",
     "checked_base_url",
     "checked_token",
+    "trusted_context",
     "url_problem",
 ]
 
@@ -58,7 +59,7 @@ def _trust(cafile: str, capath: str) -> ssl.SSLContext:
     return httpx.create_ssl_context(verify=True)
 
 
-def _trusted_context() -> ssl.SSLContext:
+def trusted_context() -> ssl.SSLContext:
     """The certificate authorities $SSL_CERT_FILE or $SSL_CERT_DIR name now (else certifi's)."""
     return _trust(os.environ.get("SSL_CERT_FILE", ""), os.environ.get("SSL_CERT_DIR", ""))
 
@@ -114,7 +115,7 @@ class Transport:
         if self._token:
             headers["Authorization"] = f"Bearer {self._token}"
         self._http = httpx.Client(
-            headers=headers, timeout=timeout, verify=_trusted_context(), follow_redirects=False
+            headers=headers, timeout=timeout, verify=trusted_context(), follow_redirects=False
         )
         self.max_attempts = max(1, max_attempts)
         self.backoff = backoff
