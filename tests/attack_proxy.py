@@ -43,6 +43,7 @@ class AttackProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # each answer leaves at once, not after a delayed ACK
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

@@ -68,6 +68,8 @@ class FakeLogin:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # each answer leaves at once, not after a delayed ACK
+
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 owner.gets.append(self.path)
                 self._send(*owner.discovery(urlsplit(self.path).path))

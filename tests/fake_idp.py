@@ -64,6 +64,8 @@ class _Server:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # each answer leaves at once, not after a delayed ACK
+
             def date_time_string(self, timestamp: float | None = None) -> str:
                 """The Date header, by the server's clock (the test's, offset)."""
                 return email.utils.formatdate(owner.now(), usegmt=True)

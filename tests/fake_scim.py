@@ -75,6 +75,8 @@ class _Server(ThreadingMixIn, WSGIServer):
 
 
 class _Handler(WSGIRequestHandler):
+    disable_nagle_algorithm = True  # each answer leaves at once, not after a delayed ACK
+
     def log_message(self, format: str, *args: Any) -> None:
         return
 

@@ -29,6 +29,8 @@ class Hostile:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # each answer leaves at once, not after a delayed ACK
+
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 owner.seen.append((self.path, self.headers.get("Authorization", "")))
                 status, headers, body = answer(owner, self.path)

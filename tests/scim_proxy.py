@@ -85,6 +85,7 @@ class FaultProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # each answer leaves at once, not after a delayed ACK
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

@@ -10,6 +10,8 @@ memberships there were before it).
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ import pytest
 
 from app.cli import main
 from app.io import read_users
+from app.scim.http.pacing import RateLimiter
 from app.scim.http.transport import Transport
 from app.scim.server import LocalScimServer
 from tests.attack_proxy import AttackProxy
@@ -51,9 +54,22 @@ OUTSIDERS = 4  # server users not in the export, each in some managed groups
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    """Outcomes, not waiting: the client's backoff does not sleep."""
+    """Outcomes, not waiting: the client's backoff does not sleep, and the rate limiter's
+    waits (its first second with an unknown server, its pace after a 429) pass at once, its
+    clock jumping ahead by what it would have slept."""
     monkeypatch.setattr(Transport, "wait_before_retry", lambda self, attempt, after=None: None)
     monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+    lock, skipped = threading.Lock(), [0.0]
+
+    def clock() -> float:
+        return time.monotonic() + skipped[0]
+
+    def sleep(seconds: float) -> None:
+        with lock:
+            skipped[0] += seconds
+
+    monkeypatch.setitem(RateLimiter.__init__.__kwdefaults__, "clock", clock)
+    monkeypatch.setitem(RateLimiter.__init__.__kwdefaults__, "sleep", sleep)
 
 
 def _current(i: int) -> str:

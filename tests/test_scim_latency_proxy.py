@@ -15,7 +15,7 @@ from tests.scim_latency_proxy import LatencyProxy
 def test_every_answer_is_held_and_overlaps_only_in_answer_mode(scim_server, mode):
     server = scim_server(make_users(3, ["a"]))
     with (
-        LatencyProxy(server.url, delay=1.0, mode=mode) as proxy,
+        LatencyProxy(server.url, delay=0.5, mode=mode) as proxy,
         fast_client(proxy.url, timeout=10.0) as c,
         ThreadPoolExecutor(max_workers=4) as pool,
     ):
@@ -24,7 +24,7 @@ def test_every_answer_is_held_and_overlaps_only_in_answer_mode(scim_server, mode
     assert proxy.count("GET", "/Users") == 4
     if mode == "serial":
         assert proxy.most_held == 1
-    else:  # four requests sent at once, each answer held a second: they overlap
+    else:  # four requests sent at once, each answer held half a second: they overlap
         assert proxy.most_held >= 2
 
 

@@ -19,6 +19,7 @@ CORE = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 DEPARTMENT = f"{ENTERPRISE}:department"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+HTTP = httpx.Client()  # one for the module: each new client loads the CA bundle (~20 ms)
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +44,7 @@ def add_user(url: str, email: str, department: str = "", **extra: object) -> str
     if department:
         record["schemas"] = [CORE, ENTERPRISE]
         record[ENTERPRISE] = {"department": department}
-    answer = httpx.post(f"{url}/Users", json=record, headers=HEADERS)
+    answer = HTTP.post(f"{url}/Users", json=record, headers=HEADERS)
     assert answer.status_code == 201, answer.text
     return str(answer.json()["id"])
 
@@ -53,14 +54,14 @@ def set_department(url: str, user_id: str, department: str) -> None:
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": DEPARTMENT, "value": department}],
     }
-    assert httpx.patch(f"{url}/Users/{user_id}", json=patch, headers=HEADERS).is_success
+    assert HTTP.patch(f"{url}/Users/{user_id}", json=patch, headers=HEADERS).is_success
 
 
 def members(url: str) -> dict[str, set[str]]:
     """Group name -> userNames of its members, as the server holds them."""
-    users = httpx.get(f"{url}/Users", headers=HEADERS).json()["Resources"]
+    users = HTTP.get(f"{url}/Users", headers=HEADERS).json()["Resources"]
     names = {u["id"]: u["userName"] for u in users}
-    groups = httpx.get(f"{url}/Groups", headers=HEADERS).json().get("Resources", [])
+    groups = HTTP.get(f"{url}/Groups", headers=HEADERS).json().get("Resources", [])
     return {
         g["displayName"]: {names.get(m["value"], "(deleted)") for m in g.get("members", [])}
         for g in groups
@@ -139,7 +140,7 @@ def test_source_guard_stops_a_source_that_suddenly_lists_half_its_users(
     assert sync(url, mapping) == 0
     before = members(url)
     for i in range(5):  # half the users gone from the source, and a value changed
-        gone = httpx.delete(f"{url}/Users/{ids[f'u{i}@ex.com']}", headers=HEADERS)
+        gone = HTTP.delete(f"{url}/Users/{ids[f'u{i}@ex.com']}", headers=HEADERS)
         assert gone.status_code == 204
     set_department(url, ids["u5@ex.com"], "Sales")
     capsys.readouterr()
@@ -172,7 +173,7 @@ def test_status_and_groups_come_from_the_server(scim_server, mapping, capsys):
     uid = add_user(url, "off@ex.com", "Sales", active=False)
     group = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
              "displayName": "Old", "members": [{"value": uid}]}
-    assert httpx.post(f"{url}/Groups", json=group, headers=HEADERS).status_code == 201
+    assert HTTP.post(f"{url}/Groups", json=group, headers=HEADERS).status_code == 201
     with ScimClient(url, TOKEN) as client:
         users, info = read_scim(client, DEPARTMENT)
     row = users.frame.iloc[0]
@@ -252,7 +253,7 @@ def test_a_sync_writing_an_attribute_reads_it_in_the_same_listing(scim_server, f
                 "--json") == 0
     listed = users_listed(proxy)
     assert len(listed) == 1 and "title" in listed[0]["attributes"].split(",")
-    users = httpx.get(f"{url}/Users", headers=HEADERS).json()["Resources"]
+    users = HTTP.get(f"{url}/Users", headers=HEADERS).json()["Resources"]
     assert {u["userName"]: u.get("title") for u in users} == {
         "u0@ex.com": "Seller", "u1@ex.com": "Builder", "u2@ex.com": "Seller",
         "u3@ex.com": "Builder"}

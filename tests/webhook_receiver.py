@@ -21,6 +21,8 @@ class Webhook:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True  # each answer leaves at once, not after a delayed ACK
+
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 owner.posts.append(json.loads(body))

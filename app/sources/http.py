@@ -18,7 +18,7 @@ import httpx
 
 from app.scim.http.limit_headers import retry_after_seconds
 from app.scim.http.redact import redact, redact_url
-from app.scim.http.transport import url_problem
+from app.scim.http.transport import trusted_context, url_problem
 from app.sources.errors import SourceCancelled, SourceError, SourceSpecError
 
 TIMEOUT = 30.0  # seconds for connecting and for each read
@@ -87,7 +87,9 @@ class SourceHttp:
         self._renew = renew  # a new token, for one refused mid-read (expired: Graph's last ~1 h)
         self._headers = {"Authorization": auth_header, "Accept": "application/json"}
         self._max_bytes = int(max_response_mb * 1024 * 1024)
-        self._client = httpx.Client(timeout=timeout, follow_redirects=False)
+        self._client = httpx.Client(
+            timeout=timeout, follow_redirects=False, verify=trusted_context()
+        )
         self._sleep = sleep or pause
         self.clock = clock or now
         self.requests = 0
