@@ -153,8 +153,10 @@ class TrustMachine(RuleBasedStateMachine):
             calls = [0]
             real = client.modify_members
 
-            def dies(group_id: str, add: list[str], remove: list[str], known: Any = ()) -> Any:
-                answer = real(group_id, add, remove, known)
+            def dies(
+                group_id: str, add: list[str], remove: list[str], known: Any = (), **cond: Any
+            ) -> Any:
+                answer = real(group_id, add, remove, known, **cond)
                 calls[0] += 1
                 if calls[0] >= kill_after:
                     raise Killed()

@@ -17,7 +17,7 @@ import httpx
 from app.scim.http import answers
 from app.scim.http.errors import AuthError, ConnectError, ScimError, UnsafeWrite
 from app.scim.http.features import Features
-from app.scim.http.members import GroupWrites
+from app.scim.http.members import GroupWrites, Witness
 from app.scim.http.pacing import RateLimiter
 from app.scim.http.paging import PageWalk, walk_pages
 from app.scim.http.protocol import (
@@ -139,9 +139,10 @@ class ScimClient:
         add: list[str],
         remove: list[str],
         known_members: Iterable[str] | None = None,
+        witness: Witness | None = None,
     ) -> object:
         """One membership change; see GroupWrites.modify_members."""
-        return self._groups.modify_members(group_id, add, remove, known_members)
+        return self._groups.modify_members(group_id, add, remove, known_members, witness)
 
     @property
     def request_count(self) -> int:
@@ -161,6 +162,18 @@ class ScimClient:
         """The decoded JSON body of a 2xx answer, or None for an empty one (204); unchecked:
         read it through app.scim.http.answers."""
         return self._body(method, path, self._t.send(method, path, **kwargs))
+
+    def request_versioned(
+        self, method: str, path: str, **kwargs: Any
+    ) -> tuple[object, str | None]:
+        """The decoded answer and the resource's version after it: its ETag, else meta.version."""
+        response = self._t.send(method, path, **kwargs)
+        body = self._body(method, path, response)
+        meta = body.get("meta") if isinstance(body, dict) else None
+        version = response.headers.get("ETag") or (
+            meta.get("version") if isinstance(meta, dict) else None
+        )
+        return body, str(version) if version else None
 
     def where(self, method: str, path: str) -> str:
         """How errors name a request: the server and what was asked."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.scim.http import answers
@@ -47,6 +48,10 @@ class ClientCore(Protocol):
 
     def request(self, method: str, path: str, **kwargs: Any) -> object: ...
 
+    def request_versioned(
+        self, method: str, path: str, **kwargs: Any
+    ) -> tuple[object, str | None]: ...
+
     def where(self, method: str, path: str) -> str: ...
 
     def features(self) -> Features: ...
@@ -56,6 +61,26 @@ class ClientCore(Protocol):
     def find_group(self, display_name: str) -> dict[str, Any] | None: ...
 
     def get_group(self, group_id: str) -> tuple[dict[str, Any], str | None]: ...
+
+
+@dataclass
+class Witness:
+    """The version of a group its writes must still find (If-Match; None: unconditional),
+    moved on by each request of one membership write; after it, the version it left."""
+
+    version: str | None
+
+    def moved(self, version: str | None) -> None:
+        """The group is now at `version` (a write's answer, a read on the way)."""
+        if self.version is not None:
+            self.version = version
+
+    def still(self, version: str | None, server: str, group_id: str) -> bool:
+        """Whether writes are conditional; raises a 412 where a read on the way finds the
+        group changed since the witness."""
+        if self.version is not None and version != self.version:
+            raise ScimError(412, None, f"{server}: group {group_id} changed since it was read")
+        return self.version is not None
 
 
 class GroupWrites:
@@ -149,36 +174,44 @@ class GroupWrites:
         add: list[str],
         remove: list[str],
         known_members: Iterable[str] | None = None,
+        witness: Witness | None = None,
     ) -> object:
         """One PATCH adding and removing members; the server's answer as sent (200 with a body
         or 204 without), checked by the caller (app.scim.sync.verify.record_answer).
+
+        witness: the version of the group the caller read (RFC 7644 3.14). Every request then
+        carries it as If-Match (or the version of a read made on the way), and a group found
+        changed since is a ScimError 412 for the caller to read again: never written over
+        blind. After the write, `witness.version` is the version it left.
 
         Without PATCH support, the whole group is replaced with PUT and If-Match, and only when
         a second witness confirms its member list is complete: known_members (ids a source
         other than GET /Groups/{id} places in it: the group list's members, every user's
         `groups`) or the group's own member count. Without one, nothing is sent.
         """
+        w = witness or Witness(None)
         if not self._client.features().patch:
             known = None if known_members is None else set(known_members)
-            return self._replace_members(group_id, add, remove, known)
+            return self._replace_members(group_id, add, remove, known, w)
         with self._style_lock:
             style = self.remove_style
         if remove and style == "none":
             raise self._no_safe_removal()
         try:
-            result = self._patch_members(group_id, add, remove, style)
+            result = self._patch_members(group_id, add, remove, style, w)
         except ScimError as exc:
             if not remove or exc.status not in (400, 501) or isinstance(exc, UnsafeWrite):
                 raise
             if exc.scim_type == "noTarget":
                 # A member is already gone (a retried PATCH whose first answer was lost): the
                 # shape works. Never switch shapes here.
-                group, _ = self._client.get_group(group_id)
+                group, version = self._client.get_group(group_id)
+                w.moved(version)
                 still_there = [m for m in remove if m in set(member_ids(group))]
                 if not add and not still_there:
                     return None
-                return self._patch_members(group_id, add, still_there, style)
-            return self._other_shape(group_id, add, remove, style, exc)
+                return self._patch_members(group_id, add, still_there, style, w)
+            return self._other_shape(group_id, add, remove, style, exc, w)
         if remove:
             with self._style_lock:
                 if self.remove_style == style:
@@ -186,7 +219,13 @@ class GroupWrites:
         return result
 
     def _other_shape(
-        self, group_id: str, add: list[str], remove: list[str], style: str, refused: ScimError
+        self,
+        group_id: str,
+        add: list[str],
+        remove: list[str],
+        style: str,
+        refused: ScimError,
+        w: Witness,
     ) -> object:
         with self._style_lock:  # one thread finds out; the others wait and use the answer
             learned = self.remove_style
@@ -195,19 +234,25 @@ class GroupWrites:
             if learned == "none":
                 raise self._no_safe_removal()
             if learned != style:
-                return self._patch_members(group_id, add, remove, learned)
+                return self._patch_members(group_id, add, remove, learned, w)
             if style != "filter":
                 raise refused
-            self._verified_value_removal(group_id, add, remove, refused)
+            self._verified_value_removal(group_id, add, remove, refused, w)
             return None
 
     def _verified_value_removal(
-        self, group_id: str, add: list[str], remove: list[str], refused: ScimError
+        self,
+        group_id: str,
+        add: list[str],
+        remove: list[str],
+        refused: ScimError,
+        w: Witness,
     ) -> None:
         """Entra's value array, sent alone and checked by reading the group before and after."""
         path = resource_path("/Groups", group_id)
         where = self._client.where("GET", path)
-        before, _ = self._client.get_group(group_id)
+        before, version = self._client.get_group(group_id)
+        w.still(version, self._server, group_id)
         if not has_members(before):
             raise UnsafeRemoval(
                 f"{self._server} refused the removal members[value eq \"id\"] ({refused.message})"
@@ -220,8 +265,9 @@ class GroupWrites:
         targets = [m for m in remove if m in present]
         others = present - set(remove)
         if targets:
-            self._patch_members(group_id, [], targets, "value")
-            after, _ = self._client.get_group(group_id)
+            self._patch_members(group_id, [], targets, "value", w)
+            after, version = self._client.get_group(group_id)
+            w.moved(version)
             left = set(member_ids(after, where))
             lost = sorted(others - left)
             if lost:
@@ -232,7 +278,7 @@ class GroupWrites:
                     f"{len(lost)} other(s) with it"
                 )
                 try:
-                    self._patch_members(group_id, lost, [], "filter")  # put them back at once
+                    self._patch_members(group_id, lost, [], "filter", w)  # put back at once
                 except ScimError as exc:
                     raise UnsafeRemoval(
                         f"{what}, and adding them back failed ({exc.message}): add these "
@@ -252,7 +298,7 @@ class GroupWrites:
             if others:  # only the listed members went: the shape is verified
                 self.remove_style, self._remove_style_known = "value", True
         if add:
-            self._patch_members(group_id, add, [], "filter")
+            self._patch_members(group_id, add, [], "filter", w)
         return None
 
     def _no_safe_removal(self) -> UnsafeRemoval:
@@ -263,7 +309,7 @@ class GroupWrites:
         )
 
     def _patch_members(
-        self, group_id: str, add: list[str], remove: list[str], style: str
+        self, group_id: str, add: list[str], remove: list[str], style: str, w: Witness
     ) -> object:
         operations: list[dict[str, Any]] = []
         if add:
@@ -279,19 +325,30 @@ class GroupWrites:
             operations.append(
                 {"op": "remove", "path": "members", "value": [{"value": m} for m in remove]}
             )
-        return self._client.request(
+        answer, version = self._client.request_versioned(
             "PATCH",
             resource_path("/Groups", group_id),
             json={"schemas": [PATCH_SCHEMA], "Operations": operations},
+            headers={"If-Match": w.version} if w.version else None,
         )
+        w.moved(version)
+        return answer
 
     def _replace_members(
-        self, group_id: str, add: list[str], remove: list[str], known: set[str] | None
+        self,
+        group_id: str,
+        add: list[str],
+        remove: list[str],
+        known: set[str] | None,
+        w: Witness,
     ) -> object:
+        """The group as read here must still be the one the caller witnessed, and a 412 to the
+        PUT goes back to the caller; without a witness, a 412 reads again here."""
         gone = set(remove)
         path = resource_path("/Groups", group_id)
         for attempt in range(1, self._client.transport.max_attempts + 1):
             group, version = self._client.get_group(group_id)
+            conditional = w.still(version, self._server, group_id)
             members = self._complete_members(group, path, known)
             members = [m for m in members if m not in gone]
             members += [m for m in add if m not in set(members)]
@@ -303,9 +360,14 @@ class GroupWrites:
             body["members"] = [{"value": m} for m in members]
             headers = {"If-Match": version} if version else None
             try:
-                return self._client.request("PUT", path, json=body, headers=headers)
+                answer, version = self._client.request_versioned(
+                    "PUT", path, json=body, headers=headers
+                )
+                w.moved(version)
+                return answer
             except ScimError as exc:
-                if exc.status != 412 or attempt >= self._client.transport.max_attempts:
+                last = attempt >= self._client.transport.max_attempts
+                if exc.status != 412 or conditional or last:
                     raise
         raise AssertionError("unreachable")
 

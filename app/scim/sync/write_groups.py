@@ -14,6 +14,7 @@ from typing import Any
 from app.core.identity import email_key
 from app.scim.http.client import member_ids
 from app.scim.http.errors import ScimError, UnsafeRemoval
+from app.scim.http.members import Witness
 from app.scim.http.pacing import Stop
 from app.scim.http.protocol import has_members
 from app.scim.sync.gate import GroupUnseen, unseen
@@ -23,6 +24,7 @@ from app.scim.sync.user_groups import members_from_users, refusal
 from app.scim.sync.verify import record_answer
 
 SPLIT_STATUSES = frozenset({400, 404, 409, 413, 422})
+MAX_CONFLICTS = 3  # times a write refused by its If-Match is read again and sent again
 
 
 def planned_group_requests(plan: SyncPlan, batch_size: int) -> int:
@@ -150,28 +152,80 @@ def known_members(run: Run, group: str) -> set[str] | None:
 
 
 def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
+    """One write; refused by the server's If-Match (the group changed since it was read), the
+    group is read again and what is still to do is sent, up to MAX_CONFLICTS times."""
+    run.check()
+    run.spend(len(batch))
+    for conflicts in range(MAX_CONFLICTS + 1):
+        try:
+            run.witness(group, again=conflicts > 0)
+        except (ScimError, GroupUnseen) as exc:  # cannot be read again: nothing is sent blind
+            run.budget.refund(len(batch))
+            _fail(run, group, batch, exc)
+            return
+        batch = _still_to_do(run, group, batch)
+        if not batch:
+            return
+        if not _refused(run, group, group_id, batch):
+            return
+    run.budget.refund(len(batch))
+    _fail(run, group, batch, ScimError(412, None, _contested(run, group)))
+
+
+def _still_to_do(run: Run, group: str, batch: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The batch less what the group's witness shows already done: someone else's change
+    (a hand edit in the moments before this write), so never the run's to undo."""
+    known = run.plan.state.groups.get(group)
+    if known is None or group in run.blind:
+        return batch
+    ids, present = run.plan.state.user_ids, set(known.members)
+    done = [(op, e) for op, e in batch if (ids[email_key(e)] in present) == (op == "add")]
+    if not done:
+        return batch
+    run.budget.refund(len(done))
+    for operation in ("add", "remove"):
+        emails = [e for op, e in done if op == operation]
+        if emails:
+            run.result.witnessed(group, emails, operation)
+    run.say(f"{group}: {len(done)} change(s) already made on the server by someone else "
+            "since it was read: left out, and never reverted by this run's undo")
+    return [change for change in batch if change not in done]
+
+
+def _contested(run: Run, group: str) -> str:
+    return (
+        f"{run.client.base_url}: the group {group!r} changed on the server each time it was "
+        f"read again to write it ({MAX_CONFLICTS + 1} times: 412 Precondition Failed to "
+        "If-Match); nothing was sent to it that it refused. Someone or something is editing "
+        "it now: run the sync again once that stops"
+    )
+
+
+def _fail(run: Run, group: str, batch: list[tuple[str, str]], error: Exception) -> None:
+    for operation in ("add", "remove"):
+        emails = [e for op, e in batch if op == operation]
+        if emails:
+            run.fail(group, operation, emails, error)
+
+
+def _refused(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> bool:
+    """Send the batch with its intents and record its outcome; True: its If-Match was refused
+    (412), nothing recorded, for the caller to read the group again."""
     ids = run.plan.state.user_ids
     batch_adds = [e for op, e in batch if op == "add"]
     batch_removes = [e for op, e in batch if op == "remove"]
-    run.check()
-    run.spend(len(batch))
-    try:
-        run.witness(group)
-    except (ScimError, GroupUnseen) as exc:  # the group cannot be read again: nothing is sent blind
-        run.budget.refund(len(batch))
-        if batch_adds:
-            run.fail(group, "add", batch_adds, exc)
-        if batch_removes:
-            run.fail(group, "remove", batch_removes, exc)
-        return
     run.intend("add", group, batch_adds)
     run.intend("remove", group, batch_removes)
+    add_ids = [ids[email_key(e)] for e in batch_adds]
+    remove_ids = [ids[email_key(e)] for e in batch_removes]
+    witness = Witness(run.if_match(group))
     try:
         answer = run.client.modify_members(
             group_id,
-            [ids[email_key(e)] for e in batch_adds],
-            [ids[email_key(e)] for e in batch_removes],
+            add_ids,
+            remove_ids,
             known_members(run, group) if not run.client.features().patch else None,
+            witness=witness,
         )
     except UnsafeRemoval as exc:
         run.budget.refund(len(batch_adds))  # the adds go again, alone: they spend once
@@ -179,15 +233,16 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
             _send_batch(run, group, group_id, [("add", e) for e in batch_adds])
         run.fail(group, "remove", batch_removes, exc)
     except ScimError as exc:
+        if exc.status == 412 and witness.version:
+            return True
         if len(batch) > 1 and exc.status in SPLIT_STATUSES:
             run.budget.refund(len(batch))  # refused whole: the halves spend it again
             half = len(batch) // 2
             _send_batch(run, group, group_id, batch[:half])
             _send_batch(run, group, group_id, batch[half:])
-            return
-        if batch_adds:
-            run.fail(group, "add", batch_adds, exc)
-        if batch_removes:
-            run.fail(group, "remove", batch_removes, exc)
+            return False
+        _fail(run, group, batch, exc)
     else:
+        run.wrote(group, add_ids, remove_ids, answer, witness)
         record_answer(run, group, batch_adds, batch_removes, answer)
+    return False
