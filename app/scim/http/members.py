@@ -8,7 +8,7 @@ A literal server reads the value array as "remove every member", so that shape i
 trusted on a server until it has been seen to remove only the members listed: the first such
 removal is sent alone, the group read before and after, and if other members went too they
 are added back at once and no removal is sent to that server again. Without PATCH, a group
-is replaced (PUT) only from a member list known to be complete.
+is replaced (PUT) only from a member list known to be complete (app.scim.http.replace).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.scim.http import answers
@@ -30,9 +29,8 @@ from app.scim.http.protocol import (
     member_ids,
     resource_path,
 )
+from app.scim.http.replace import Witness, replace_members
 from app.scim.http.transport import Transport
-
-COUNT_FIELDS = ("memberCount", "membersCount", "totalMembers")  # vendor extensions seen
 
 
 class ClientCore(Protocol):
@@ -61,26 +59,6 @@ class ClientCore(Protocol):
     def find_group(self, display_name: str) -> dict[str, Any] | None: ...
 
     def get_group(self, group_id: str) -> tuple[dict[str, Any], str | None]: ...
-
-
-@dataclass
-class Witness:
-    """The version of a group its writes must still find (If-Match; None: unconditional),
-    moved on by each request of one membership write; after it, the version it left."""
-
-    version: str | None
-
-    def moved(self, version: str | None) -> None:
-        """The group is now at `version` (a write's answer, a read on the way)."""
-        if self.version is not None:
-            self.version = version
-
-    def still(self, version: str | None, server: str, group_id: str) -> bool:
-        """Whether writes are conditional; raises a 412 where a read on the way finds the
-        group changed since the witness."""
-        if self.version is not None and version != self.version:
-            raise ScimError(412, None, f"{server}: group {group_id} changed since it was read")
-        return self.version is not None
 
 
 class GroupWrites:
@@ -192,7 +170,7 @@ class GroupWrites:
         w = witness or Witness(None)
         if not self._client.features().patch:
             known = None if known_members is None else set(known_members)
-            return self._replace_members(group_id, add, remove, known, w)
+            return replace_members(self._client, group_id, add, remove, known, w)
         with self._style_lock:
             style = self.remove_style
         if remove and style == "none":
@@ -333,80 +311,3 @@ class GroupWrites:
         )
         w.moved(version)
         return answer
-
-    def _replace_members(
-        self,
-        group_id: str,
-        add: list[str],
-        remove: list[str],
-        known: set[str] | None,
-        w: Witness,
-    ) -> object:
-        """The group as read here must still be the one the caller witnessed, and a 412 to the
-        PUT goes back to the caller; without a witness, a 412 reads again here."""
-        gone = set(remove)
-        path = resource_path("/Groups", group_id)
-        for attempt in range(1, self._client.transport.max_attempts + 1):
-            group, version = self._client.get_group(group_id)
-            conditional = w.still(version, self._server, group_id)
-            members = self._complete_members(group, path, known)
-            members = [m for m in members if m not in gone]
-            members += [m for m in add if m not in set(members)]
-            # Everything the server sent back except meta: a PUT replaces the whole resource,
-            # so attributes this client does not know (extensions) must travel with it.
-            body = {key: value for key, value in group.items() if key != "meta"}
-            body.setdefault("schemas", [GROUP_SCHEMA])
-            body["id"] = group_id
-            body["members"] = [{"value": m} for m in members]
-            headers = {"If-Match": version} if version else None
-            try:
-                answer, version = self._client.request_versioned(
-                    "PUT", path, json=body, headers=headers
-                )
-                w.moved(version)
-                return answer
-            except ScimError as exc:
-                last = attempt >= self._client.transport.max_attempts
-                if exc.status != 412 or conditional or last:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _complete_members(
-        self, group: dict[str, Any], path: str, known: set[str] | None
-    ) -> list[str]:
-        """The group's member ids, if a second witness says the answer holds all of them.
-
-        The witnesses: `known` (ids another source places in the group; every one must be
-        listed) or a member count equal to the list. A capped GET and nothing to compare it
-        with cannot be told from a complete one, so nothing is sent then.
-        """
-        advice = (
-            "replacing the group (PUT; this server has no PATCH) would delete the members left "
-            "out, including users outside the export. Nothing was sent: ask the vendor to "
-            "return every member on GET or to offer PATCH, or change this group's members on "
-            "the server by hand"
-        )
-        if not has_members(group):
-            raise UnsafeWrite(
-                f"{self._server}: GET {path} does not return the group's members "
-                f"(absent is not empty): {advice}"
-            )
-        where = self._client.where("GET", path)
-        members = member_ids(group, where)
-        counts = [c for f in COUNT_FIELDS if isinstance(c := group.get(f), int)]
-        missing = (known or set()) - set(members)
-        if missing or any(c > len(members) for c in counts):
-            more = max([len(missing), *(c - len(members) for c in counts)])
-            raise UnsafeWrite(
-                f"{self._server}: GET {path} returned {len(members)} member(s), but at least "
-                f"{more} more are in the group (the group list, the users' `groups` or the "
-                f"group's own count say so): the list is capped or incomplete, and {advice}"
-            )
-        if known is None and not counts:
-            raise UnsafeWrite(
-                f"{self._server}: GET {path} returned {len(members)} member(s) and nothing "
-                "else confirms that is all of them (no member count, no members in the group "
-                "list, no `groups` on every user): the list may be capped, and "
-                f"{advice}"
-            )
-        return members

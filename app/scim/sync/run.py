@@ -11,9 +11,9 @@ from app.scim.config.settings import SyncProgress, SyncSettings
 from app.scim.http.budget import ChangeBudget
 from app.scim.http.client import ScimClient, member_ids
 from app.scim.http.errors import AuthError, ConnectError, ScimError
-from app.scim.http.members import Witness
 from app.scim.http.pacing import Stop, WaitCancelled
 from app.scim.http.protocol import has_members
+from app.scim.http.replace import Witness
 from app.scim.sync.gate import MAX_WITNESS_AGE, GroupUnseen
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.result import FailedOperation, SyncResult

@@ -14,9 +14,9 @@ from typing import Any
 from app.core.identity import email_key
 from app.scim.http.client import member_ids
 from app.scim.http.errors import ScimError, UnsafeRemoval
-from app.scim.http.members import Witness
 from app.scim.http.pacing import Stop
 from app.scim.http.protocol import has_members
+from app.scim.http.replace import Witness
 from app.scim.sync.gate import GroupUnseen, unseen
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.run import Run
