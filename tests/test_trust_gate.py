@@ -162,7 +162,7 @@ def test_a_retry_passes_the_gate_after_its_own_writes(scim_server, monkeypatch):
             if len(calls) == 2:
                 from app.scim.http.errors import ScimError
 
-                raise ScimError(500, None, "failed once")
+                raise ScimError(403, None, "refused once")
             return real(group_id, add, remove, known, **conditions)
 
         monkeypatch.setattr(client, "modify_members", flaky)

@@ -206,3 +206,40 @@ def test_without_etags_a_write_answered_with_the_members_witnesses_the_next_one(
     assert len(sent) == 3 and witnessed(1, "add") == ["user00005@ex.com"]
     assert undo(proxy.url, "1") == 0
     assert server.dump()["groups"]["Sales"] == {"user00005@ex.com"}
+
+
+def test_a_conditional_write_whose_answer_is_lost_is_the_runs_and_undone(
+    scim_server, fault_proxy, capsys
+):
+    """The PATCH went through, its answer was cut: the If-Match would refuse a repeat, so
+    the group is read: moved on and showing the write, it is the run's, and undo reverts it."""
+    users = make_users(4, ["sales"])
+    server = scim_server(users, extra_groups={"Sales": []})
+    proxy = fault_proxy(server.url, fault_rate=1.0, faults=("truncate",),
+                        fault_methods=("PATCH",))
+    assert sync_cli(proxy.url, server_users_csv(users, capsys), mapping_file()) == 0
+    assert "added 4, removed 0, unchanged 0" in capsys.readouterr().out
+    assert len(patches(proxy)) == 1 and server.dump()["groups"]["Sales"] == SALES
+    assert witnessed(1, "add") == []
+    assert undo(proxy.url, "1") == 0 and server.dump()["groups"]["Sales"] == set()
+
+
+def test_a_conditional_write_answered_500_unapplied_is_sent_again(
+    scim_server, fault_proxy, capsys
+):
+    users = make_users(4, ["sales"])
+    server = scim_server(users, extra_groups={"Sales": []})
+    failed = []
+
+    def once(record: Recorded) -> tuple | None:
+        if record.method == "PATCH" and not failed:
+            failed.append(record)
+            return 500, "injected"
+        return None
+
+    proxy = fault_proxy(server.url, refuse=once)
+    assert sync_cli(proxy.url, server_users_csv(users, capsys), mapping_file()) == 0
+    sent = patches(proxy)
+    assert len(sent) == 2 and sent[0].if_match == sent[1].if_match  # unchanged: sent again
+    assert server.dump()["groups"]["Sales"] == SALES
+    assert undo(proxy.url, "1") == 0 and server.dump()["groups"]["Sales"] == set()

@@ -308,6 +308,7 @@ class GroupWrites:
             resource_path("/Groups", group_id),
             json={"schemas": [PATCH_SCHEMA], "Operations": operations},
             headers={"If-Match": w.version} if w.version else None,
+            retry_ambiguous=w.version is None,  # conditional: the caller reads what happened
         )
         w.moved(version)
         return answer

@@ -83,7 +83,9 @@ def replace_members(
         body["members"] = [{"value": m} for m in members]
         headers = {"If-Match": version} if version else None
         try:
-            answer, version = client.request_versioned("PUT", path, json=body, headers=headers)
+            answer, version = client.request_versioned(
+                "PUT", path, json=body, headers=headers, retry_ambiguous=not conditional
+            )
             w.moved(version)
             return answer
         except ScimError as exc:

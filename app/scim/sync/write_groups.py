@@ -13,7 +13,7 @@ from typing import Any
 
 from app.core.identity import email_key
 from app.scim.http.client import member_ids
-from app.scim.http.errors import ScimError, UnsafeRemoval
+from app.scim.http.errors import ConnectError, ScimError, UnsafeRemoval
 from app.scim.http.pacing import Stop
 from app.scim.http.protocol import has_members
 from app.scim.http.replace import Witness
@@ -152,24 +152,50 @@ def known_members(run: Run, group: str) -> set[str] | None:
 
 
 def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
-    """One write; refused by the server's If-Match (the group changed since it was read), the
-    group is read again and what is still to do is sent, up to MAX_CONFLICTS times."""
+    """One write. Sent with If-Match and refused (412: the group changed since it was read) or
+    answered by nothing (a timeout, a 5xx: it may have landed), the group is read again: a
+    write that landed is the run's; else what is still to do is sent, up to MAX_CONFLICTS
+    times."""
     run.check()
     run.spend(len(batch))
-    for conflicts in range(MAX_CONFLICTS + 1):
+    error: ScimError | None = None
+    sent: str | None = None  # the version the last write was sent against
+    for attempt in range(MAX_CONFLICTS + 1):
+        lost = error is not None and error.status != 412
+        if lost:  # back off as the transport would before repeating a request
+            run.client.transport.wait_before_retry(attempt)
         try:
-            run.witness(group, again=conflicts > 0)
+            run.witness(group, again=error is not None)
         except (ScimError, GroupUnseen) as exc:  # cannot be read again: nothing is sent blind
             run.budget.refund(len(batch))
-            _fail(run, group, batch, exc)
+            _fail(run, group, batch, error if lost and error is not None else exc)
+            return
+        if lost and _landed(run, group, batch, sent):
+            adds = [e for op, e in batch if op == "add"]
+            removes = [e for op, e in batch if op == "remove"]
+            run.result.applied(group, added=adds, removed=removes)
             return
         batch = _still_to_do(run, group, batch)
         if not batch:
             return
-        if not _refused(run, group, group_id, batch):
+        sent = run.if_match(group)
+        error = _send(run, group, group_id, batch)
+        if error is None:
             return
     run.budget.refund(len(batch))
-    _fail(run, group, batch, ScimError(412, None, _contested(run, group)))
+    if error is None or error.status == 412:
+        error = ScimError(412, None, _contested(run, group))
+    _fail(run, group, batch, error)
+
+
+def _landed(run: Run, group: str, batch: list[tuple[str, str]], sent: str | None) -> bool:
+    """Whether a write whose answer was lost went through: the group moved on from the
+    version it was sent against and shows every change of it (a PATCH is all or nothing)."""
+    known = run.plan.state.groups[group]
+    if group in run.blind or known.version == sent:
+        return False
+    ids, present = run.plan.state.user_ids, set(known.members)
+    return all((ids[email_key(e)] in present) == (op == "add") for op, e in batch)
 
 
 def _still_to_do(run: Run, group: str, batch: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -208,9 +234,12 @@ def _fail(run: Run, group: str, batch: list[tuple[str, str]], error: Exception) 
             run.fail(group, operation, emails, error)
 
 
-def _refused(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> bool:
-    """Send the batch with its intents and record its outcome; True: its If-Match was refused
-    (412), nothing recorded, for the caller to read the group again."""
+def _send(
+    run: Run, group: str, group_id: str, batch: list[tuple[str, str]]
+) -> ScimError | None:
+    """Send the batch with its intents and record its outcome; or, for a write sent with
+    If-Match, return the error after which the caller reads the group again: the If-Match
+    refused (412), or no answer (the write may have landed)."""
     ids = run.plan.state.user_ids
     batch_adds = [e for op, e in batch if op == "add"]
     batch_removes = [e for op, e in batch if op == "remove"]
@@ -218,7 +247,8 @@ def _refused(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) 
     run.intend("remove", group, batch_removes)
     add_ids = [ids[email_key(e)] for e in batch_adds]
     remove_ids = [ids[email_key(e)] for e in batch_removes]
-    witness = Witness(run.if_match(group))
+    conditional = run.if_match(group)
+    witness = Witness(conditional)
     try:
         answer = run.client.modify_members(
             group_id,
@@ -233,16 +263,17 @@ def _refused(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) 
             _send_batch(run, group, group_id, [("add", e) for e in batch_adds])
         run.fail(group, "remove", batch_removes, exc)
     except ScimError as exc:
-        if exc.status == 412 and witness.version:
-            return True
+        unanswered = (isinstance(exc, ConnectError) and exc.ambiguous) or exc.status >= 500
+        if conditional and (exc.status == 412 or unanswered):
+            return exc
         if len(batch) > 1 and exc.status in SPLIT_STATUSES:
             run.budget.refund(len(batch))  # refused whole: the halves spend it again
             half = len(batch) // 2
             _send_batch(run, group, group_id, batch[:half])
             _send_batch(run, group, group_id, batch[half:])
-            return False
+            return None
         _fail(run, group, batch, exc)
     else:
         run.wrote(group, add_ids, remove_ids, answer, witness)
         record_answer(run, group, batch_adds, batch_removes, answer)
-    return False
+    return None
