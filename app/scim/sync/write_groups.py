@@ -263,7 +263,9 @@ def _send(
             _send_batch(run, group, group_id, [("add", e) for e in batch_adds])
         run.fail(group, "remove", batch_removes, exc)
     except ScimError as exc:
-        unanswered = (isinstance(exc, ConnectError) and exc.ambiguous) or exc.status >= 500
+        unanswered = (isinstance(exc, ConnectError) and exc.ambiguous) or exc.status in (
+            500, 502, 504,  # what the transport repeats: it may have landed
+        )
         if conditional and (exc.status == 412 or unanswered):
             return exc
         if len(batch) > 1 and exc.status in SPLIT_STATUSES:
