@@ -243,3 +243,21 @@ def test_a_conditional_write_answered_500_unapplied_is_sent_again(
     assert len(sent) == 2 and sent[0].if_match == sent[1].if_match  # unchanged: sent again
     assert server.dump()["groups"]["Sales"] == SALES
     assert undo(proxy.url, "1") == 0 and server.dump()["groups"]["Sales"] == set()
+
+
+def test_a_group_the_run_creates_keeps_a_member_added_by_hand_before_its_next_batch(
+    scim_server, fault_proxy, capsys
+):
+    """Created with its first batch, Sales is written again with If-Match on the version its
+    create answered with."""
+    users = make_users(4, ["sales"])
+    server = scim_server(users)
+    proxy = fault_proxy(server.url, refuse=HandEdit(server, "Sales", add=["user00003@ex.com"]))
+    assert sync_cli(proxy.url, server_users_csv(users, capsys), mapping_file(),
+                    "--batch-size", "2") == 0
+    assert server.dump()["groups"]["Sales"] == SALES
+    assert all(r.if_match for r in patches(proxy)) and witnessed(1, "add") == [
+        "user00003@ex.com"
+    ]
+    assert undo(proxy.url, "1") == 0
+    assert server.dump()["groups"]["Sales"] == {"user00003@ex.com"}

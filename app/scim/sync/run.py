@@ -40,6 +40,7 @@ class Run:
     lock: threading.Lock = field(default_factory=threading.Lock)
     witnessed_at: dict[str, float] = field(default_factory=dict)  # group -> its last read
     blind: set[str] = field(default_factory=set)  # groups last read without `members`
+    made: dict[str, ServerGroup] = field(default_factory=dict)  # created or adopted, as seen
 
     def check(self) -> None:
         """Called before every request: raises Stop when cancelled or after a fatal error
@@ -61,7 +62,7 @@ class Run:
         member the admin added meanwhile is never the run's to undo. Where the write carries
         If-Match the version is the witness: no read until the server says it changed. A
         group whose reads hide its members is witnessed by the users' `groups` again."""
-        known = self.plan.state.groups.get(group)
+        known = self.known(group)
         if known is None or (self.result.journal is None and not again):
             return
         with self.lock:
@@ -85,10 +86,22 @@ class Run:
             (self.blind.discard if shown else self.blind.add)(group)
         self._witnessed(group, members, version)
 
+    def known(self, group: str) -> ServerGroup | None:
+        """The group as last witnessed: read by the run, or as its create left it."""
+        with self.lock:
+            return self.plan.state.groups.get(group) or self.made.get(group)
+
+    def made_group(self, group: str, group_id: str, members: set[str], version: str | None) -> None:
+        """A group the run created or adopted: what it holds after the create witnesses the
+        group's next writes, as a read would."""
+        with self.lock:
+            self.made[group] = ServerGroup(group_id, group, sorted(members), version)
+        self._witnessed(group, members, version, fresh=self._fresh(version))
+
     def if_match(self, group: str) -> str | None:
         """The witnessed version a write to the group must still find (RFC 7644 3.14), where
         the server versions its resources; None: the write goes unconditional."""
-        known = self.plan.state.groups.get(group)
+        known = self.known(group)
         if known is None or not known.version or not self.client.features().etag:
             return None
         return known.version
@@ -101,12 +114,12 @@ class Run:
         version it `left` (none given: the next write reads again). Without, an answer
         listing the members adds those it shows (a member added by hand meanwhile), never
         drops one (an answer may be capped): the next write's window starts at this answer."""
-        known = self.plan.state.groups.get(group)
+        known = self.known(group)
         if known is None:
             return
         members = (set(known.members) | set(added)) - set(removed)
         if self.if_match(group):
-            self._witnessed(group, members, left.version, fresh=bool(left.version))
+            self._witnessed(group, members, left.version, fresh=self._fresh(left.version))
         elif isinstance(answer, dict) and has_members(answer):
             try:
                 shown = set(member_ids(answer))
@@ -114,13 +127,17 @@ class Run:
                 return
             self._witnessed(group, members | shown, known.version)
 
+    def _fresh(self, version: str | None) -> bool:
+        """Whether a witness is good for MAX_WITNESS_AGE: on a server with ETags, only with
+        the version the next write's If-Match needs (without, the next write reads first)."""
+        return bool(version) or not self.client.features().etag
+
     def _witnessed(
         self, group: str, members: set[str], version: str | None, fresh: bool = True
     ) -> None:
-        state = self.plan.state
         with self.lock:
-            known = state.groups[group]
-            state.groups[group] = ServerGroup(known.id, group, sorted(members), version)
+            held = self.plan.state.groups if group in self.plan.state.groups else self.made
+            held[group] = ServerGroup(held[group].id, group, sorted(members), version)
             self.witnessed_at[group] = time.monotonic() if fresh else 0.0
 
     def intend(self, operation: str, group: str, emails: list[str]) -> None:

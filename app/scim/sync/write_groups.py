@@ -66,10 +66,13 @@ def write_group(run: Run, group: str) -> None:
             group_id = str(created["id"])
             result.created(group, group_id, adopted)
             try:
-                present = _members_after_create(run, group, group_id, created, adopted, bool(first))
+                present, version = _members_after_create(
+                    run, group, group_id, created, adopted, bool(first)
+                )
             except (ScimError, GroupUnseen) as exc:  # the group exists; what it holds is unknown
                 run.fail(group, "add", adds, exc)
                 return
+            run.made_group(group, group_id, present, version)
             done = [e for e in adds if ids[email_key(e)] in present]
             if adopted:  # it existed: who is in it was there before, not this run's doing
                 result.witnessed(group, done)
@@ -91,13 +94,13 @@ def write_group(run: Run, group: str) -> None:
 
 def _members_after_create(
     run: Run, group: str, group_id: str, created: dict[str, Any], adopted: bool, sent: bool
-) -> set[str]:
-    """Who the new (or adopted) group holds: its answer, or a read where that says nothing.
-    An adopted group read without `members` on a server that hides them: its users say who
-    was in it before the run, else nothing is written to it."""
+) -> tuple[set[str], str | None]:
+    """Who the new (or adopted) group holds, and its version: its answer, or a read where
+    that says nothing. An adopted group read without `members` on a server that hides them:
+    its users say who was in it before the run, else nothing is written to it."""
     if adopted or (sent and "members" not in created):
         run.check()
-        body, _ = run.client.get_group(group_id)
+        body, version = run.client.get_group(group_id)
         present = set(member_ids(body))
         state = run.plan.state
         if adopted and not has_members(body) and (state.users_carry_groups or (
@@ -108,8 +111,10 @@ def _members_after_create(
                 why = "adopted, its reads show no members"
                 raise GroupUnseen(refusal(run.client.base_url, group, why, carried=False))
             present |= named[group]
-        return present
-    return set(member_ids(created))
+        return present, version
+    meta = created.get("meta")
+    version = meta.get("version") if isinstance(meta, dict) else None
+    return set(member_ids(created)), str(version) if version else None
 
 
 def _write_batches(
@@ -191,8 +196,8 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
 def _landed(run: Run, group: str, batch: list[tuple[str, str]], sent: str | None) -> bool:
     """Whether a write whose answer was lost went through: the group moved on from the
     version it was sent against and shows every change of it (a PATCH is all or nothing)."""
-    known = run.plan.state.groups[group]
-    if group in run.blind or known.version == sent:
+    known = run.known(group)
+    if known is None or group in run.blind or known.version == sent:
         return False
     ids, present = run.plan.state.user_ids, set(known.members)
     return all((ids[email_key(e)] in present) == (op == "add") for op, e in batch)
@@ -201,7 +206,7 @@ def _landed(run: Run, group: str, batch: list[tuple[str, str]], sent: str | None
 def _still_to_do(run: Run, group: str, batch: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The batch less what the group's witness shows already done: someone else's change
     (a hand edit in the moments before this write), so never the run's to undo."""
-    known = run.plan.state.groups.get(group)
+    known = run.known(group)
     if known is None or group in run.blind:
         return batch
     ids, present = run.plan.state.user_ids, set(known.members)
