@@ -5,7 +5,7 @@ and then hangs past the client's timeout, resets the connection, or cuts the bod
 (the write went through, the answer is lost). Quirk modes mimic service providers:
 PATCH answered 200 with the resource, lists without totalResults, filters ignored, the RFC
 remove path refused (only Entra's value array accepted), pages capped, POST /Groups ignoring
-members, no PATCH, no bulk, no filtering, `eq` filters compared case-sensitively, a web
+members, no PATCH, no bulk, no ETags, no filtering, `eq` filters compared case-sensitively, a web
 page answering 200 to everything (a URL that is not the SCIM base). Every request is recorded
 (method, path, query, body).
 """
@@ -36,6 +36,7 @@ QUIRKS = frozenset(
         "no_patch",
         "no_filter",
         "no_bulk",
+        "no_etag",
         "no_total",
         "case_exact_filter",
         "web_page",
@@ -51,6 +52,7 @@ class Recorded:
     query: dict[str, str]
     body: Any
     fault: str = ""
+    if_match: str = ""  # the request's If-Match header
 
 
 @dataclass
@@ -153,7 +155,9 @@ class FaultProxy:
             fault = ""
             if h.command in self.fault_methods and self._rng.random() < self.fault_rate:
                 fault = self._rng.choice(self.faults)
-            record = Recorded(h.command, path, dict(query), body, fault)
+            record = Recorded(
+                h.command, path, dict(query), body, fault, h.headers.get("If-Match", "")
+            )
             self.records.append(record)
         if fault in ("429", "500", "503"):
             headers = {"Retry-After": self.retry_after} if fault != "500" else {}
@@ -235,6 +239,7 @@ class FaultProxy:
                 "no_patch",
                 "no_filter",
                 "no_bulk",
+                "no_etag",
             }
         ):
             config = response.json()
@@ -244,6 +249,8 @@ class FaultProxy:
                 config["filter"] = {"supported": False, "maxResults": 0}
             if "no_bulk" in q:
                 config["bulk"] = {"supported": False, "maxOperations": 0, "maxPayloadSize": 0}
+            if "no_etag" in q:
+                config["etag"] = {"supported": False}
             content = json.dumps(config).encode()
         if h.command == "GET" and status == 200 and "no_total" in q:
             listing = json.loads(content)

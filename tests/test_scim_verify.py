@@ -60,6 +60,7 @@ class Misbehaving:
             return [b""]
         get = {**environ, "REQUEST_METHOD": "GET", "wsgi.input": io.BytesIO(b"")}
         get["CONTENT_LENGTH"] = "0"
+        get.pop("HTTP_IF_MATCH", None)  # the PATCH's condition, met: the answer is the group
         del answer
         return self.app(get, start_response)
 

@@ -157,13 +157,13 @@ def test_a_retry_passes_the_gate_after_its_own_writes(scim_server, monkeypatch):
         calls = []
         real = client.modify_members
 
-        def flaky(group_id, add, remove, known=()):
+        def flaky(group_id, add, remove, known=(), **conditions):
             calls.append(1)
             if len(calls) == 2:
                 from app.scim.http.errors import ScimError
 
-                raise ScimError(500, None, "failed once")
-            return real(group_id, add, remove, known)
+                raise ScimError(403, None, "refused once")
+            return real(group_id, add, remove, known, **conditions)
 
         monkeypatch.setattr(client, "modify_members", flaky)
         result = execute(client, plan, settings_)

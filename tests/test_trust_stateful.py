@@ -1,13 +1,14 @@
 """Issue 22's promises under any interleaving (hypothesis RuleBasedStateMachine), against the
 real scim2-server in-process: syncs with mapping edits, hand edits on the server (members,
-groups created, renamed, deleted and made again), plans saved and applied later, undo of any
-earlier run, runs killed at a random write, a journal disk that fills.
+groups created, renamed, deleted and made again; the very change a sync or an undo is about to
+make, made right before its first write), plans saved and applied later, undo of any earlier
+run, runs killed at a random write, a journal disk that fills.
 
 Invariants, after every step:
 - nothing outside the managed scope changes (a hand-made group keeps what the admin put in);
 - every membership change GroupMap made on the server is named by an intent in its journal;
-- undo never removes a membership that existed before the undone run, and never reverts a
-  membership a later run changed;
+- undo never removes a membership that existed before the undone run, never puts back one
+  the run did not remove, and never reverts a membership a later run changed;
 - a saved plan writes only when a fresh sync would plan the same.
 
 `make test` runs a few hundred steps; `make soak` (GROUPMAP_SOAK=1) many thousands. A failure
@@ -128,9 +129,10 @@ class TrustMachine(RuleBasedStateMachine):
     @rule(edits=st.dictionaries(st.sampled_from(USERS), st.sampled_from([*VALUES, "x", ""])),
           apply_existing=st.booleans(),
           kill_after=st.none() | st.integers(1, 4),
-          full_disk_after=st.none() | st.integers(2, 8))
+          full_disk_after=st.none() | st.integers(2, 8),
+          race=st.booleans())
     def sync(self, edits: dict[str, str], apply_existing: bool, kill_after: int | None,
-             full_disk_after: int | None) -> None:
+             full_disk_after: int | None, race: bool) -> None:
         self.values.update(edits)
         before = self.memberships()
         mapping, settings_ = self.mapping(apply_existing), self.settings()
@@ -140,6 +142,8 @@ class TrustMachine(RuleBasedStateMachine):
                 plan = plan_sync(users, mapping,
                                  read_server_state(client, users, mapping, settings_), settings_)
                 self._faults(client, kill_after, full_disk_after)
+                if race:
+                    self._race(client, before)
                 journal = RunJournal.begin(plan, settings_, mapping, ["export.csv"])
                 journal.finish(execute(client, plan, settings_, journal=journal))
         except (Killed, InputError, ScimError, MassRemovalError):
@@ -148,13 +152,35 @@ class TrustMachine(RuleBasedStateMachine):
             journal_module.os.fsync = REAL_FSYNC
         self.record_run(before)
 
+    def _race(self, client: Any, before: set[Membership]) -> None:
+        """Right before the run's first membership write, the admin makes its first change by
+        hand: the run's write is then moot, and `before` (what the server held before the
+        run) has the admin's change."""
+        real = client.modify_members
+        raced = [False]
+
+        def hand_first(group_id: str, add: list[str], remove: list[str], known: Any = (),
+                       **cond: Any) -> Any:
+            if not raced[0] and (add or remove):
+                raced[0] = True
+                with fast_client(self.server.url) as admin:
+                    found = admin.get_group(group_id)[0]
+                    admin.modify_members(group_id, add[:1], [] if add else remove[:1])
+                email = self.server.dump()["users"][(add or remove)[0]]
+                (before.add if add else before.discard)((str(found["displayName"]), email))
+            return real(group_id, add, remove, known, **cond)
+
+        client.modify_members = hand_first
+
     def _faults(self, client: Any, kill_after: int | None, full_disk_after: int | None) -> None:
         if kill_after is not None:
             calls = [0]
             real = client.modify_members
 
-            def dies(group_id: str, add: list[str], remove: list[str], known: Any = ()) -> Any:
-                answer = real(group_id, add, remove, known)
+            def dies(
+                group_id: str, add: list[str], remove: list[str], known: Any = (), **cond: Any
+            ) -> Any:
+                answer = real(group_id, add, remove, known, **cond)
                 calls[0] += 1
                 if calls[0] >= kill_after:
                     raise Killed()
@@ -215,8 +241,8 @@ class TrustMachine(RuleBasedStateMachine):
         self.record_run(before)
 
     @precondition(lambda self: bool(self.before_run))
-    @rule(data=st.data())
-    def undo(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), race=st.booleans())
+    def undo(self, data: st.DataObject, race: bool) -> None:
         run_id = data.draw(st.sampled_from(sorted(self.before_run)))
         runs = list_runs(self.server.url)
         run = next(r for r in runs if r.run_id == run_id)
@@ -224,14 +250,21 @@ class TrustMachine(RuleBasedStateMachine):
         with fast_client(self.server.url) as client:
             try:
                 undo = plan_undo(client, run, self.settings(), later=runs)
+                if race:
+                    self._race(client, before)
                 apply_undo(client, undo, self.settings())
             except (InputError, ScimError, MassRemovalError):
                 assert self.memberships() == before
                 return
         after = self.memberships()
-        removed = before - after
+        removed, added = before - after, after - before
         existed = self.before_run[run_id]
         assert not removed & existed, f"undo of run {run_id} removed what was there before it"
+        put_back = {m for m in added if m[0] in MANAGED.values()}  # renamed: not by name
+        assert put_back <= self.changed_by[run_id] & existed, (
+            f"undo of run {run_id} put back what the run did not remove: "
+            f"{put_back - (self.changed_by[run_id] & existed)}"
+        )
         later = set().union(*(c for n, c in self.changed_by.items() if n > run_id))
         assert not (before ^ after) & later, f"undo of run {run_id} reverted a later change"
         self.record_run(before)

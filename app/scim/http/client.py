@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 
 from app.scim.http import answers
+from app.scim.http.bulk import bulk_patch
 from app.scim.http.errors import AuthError, ConnectError, ScimError, UnsafeWrite
 from app.scim.http.features import Features
 from app.scim.http.members import GroupWrites
 from app.scim.http.pacing import RateLimiter
 from app.scim.http.paging import PageWalk, walk_pages
 from app.scim.http.protocol import (
-    BULK_SCHEMA,
     PATCH_SCHEMA,
     attribute_values,
     escape_filter_value,
@@ -29,6 +29,7 @@ from app.scim.http.protocol import (
     resource_path,
     value_matches,
 )
+from app.scim.http.replace import Witness
 from app.scim.http.transport import (
     MAX_RESPONSE_MB,
     REDACTED,
@@ -139,9 +140,10 @@ class ScimClient:
         add: list[str],
         remove: list[str],
         known_members: Iterable[str] | None = None,
+        witness: Witness | None = None,
     ) -> object:
         """One membership change; see GroupWrites.modify_members."""
-        return self._groups.modify_members(group_id, add, remove, known_members)
+        return self._groups.modify_members(group_id, add, remove, known_members, witness)
 
     @property
     def request_count(self) -> int:
@@ -161,6 +163,18 @@ class ScimClient:
         """The decoded JSON body of a 2xx answer, or None for an empty one (204); unchecked:
         read it through app.scim.http.answers."""
         return self._body(method, path, self._t.send(method, path, **kwargs))
+
+    def request_versioned(
+        self, method: str, path: str, **kwargs: Any
+    ) -> tuple[object, str | None]:
+        """The decoded answer and the resource's version after it: its ETag, else meta.version."""
+        response = self._t.send(method, path, **kwargs)
+        body = self._body(method, path, response)
+        meta = body.get("meta") if isinstance(body, dict) else None
+        version = response.headers.get("ETag") or (
+            meta.get("version") if isinstance(meta, dict) else None
+        )
+        return body, str(version) if version else None
 
     def where(self, method: str, path: str) -> str:
         """How errors name a request: the server and what was asked."""
@@ -352,42 +366,8 @@ class ScimClient:
     def bulk_patch(
         self, endpoint: str, patches: list[tuple[str, list[dict[str, Any]]]]
     ) -> list[ScimError | None]:
-        """PATCH several resources in one POST /Bulk; per patch, None or the server's error."""
-        operations = [
-            {
-                "method": "PATCH",
-                "bulkId": f"p{i}",
-                "path": resource_path(endpoint, resource_id),
-                "data": {"schemas": [PATCH_SCHEMA], "Operations": ops},
-            }
-            for i, (resource_id, ops) in enumerate(patches)
-        ]
-        body = self.request(
-            "POST", "/Bulk", json={"schemas": [BULK_SCHEMA], "Operations": operations}
-        )
-        where = self.where("POST", "/Bulk")
-        body = answers.as_object(body or {}, where)
-        results = answers.objects(body.get("Operations"), where, "Operations")
-        by_id = {a.get("bulkId"): a for a in results if a.get("bulkId")}
-        outcomes: list[ScimError | None] = []
-        for i, operation in enumerate(operations):
-            answer = by_id.get(operation["bulkId"]) or (results[i] if i < len(results) else None)
-            if answer is None:
-                outcomes.append(ScimError(0, None, "the bulk answer has no result for this user"))
-                continue
-            try:
-                status = int(str(answer.get("status", "0")).split()[0])
-            except ValueError:
-                status = 0
-            if 200 <= status < 300:
-                outcomes.append(None)
-                continue
-            response = answer.get("response")
-            error = response if isinstance(response, dict) else {}
-            detail = self.redact(str(error.get("detail") or ""))
-            scim_type = self.redact(str(error.get("scimType") or "")) or None
-            outcomes.append(ScimError(status, scim_type, detail))
-        return outcomes
+        """PATCH several resources in one POST /Bulk; see app.scim.http.bulk."""
+        return bulk_patch(self, endpoint, patches)
 
     def patch_user(self, user_id: str, operations: list[dict[str, Any]]) -> object:
         """The server's answer as sent (checked by app.scim.sync.verify.error_in_body)."""

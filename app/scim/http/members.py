@@ -8,7 +8,7 @@ A literal server reads the value array as "remove every member", so that shape i
 trusted on a server until it has been seen to remove only the members listed: the first such
 removal is sent alone, the group read before and after, and if other members went too they
 are added back at once and no removal is sent to that server again. Without PATCH, a group
-is replaced (PUT) only from a member list known to be complete.
+is replaced (PUT) only from a member list known to be complete (app.scim.http.replace).
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ from app.scim.http.protocol import (
     member_ids,
     resource_path,
 )
+from app.scim.http.replace import Witness, replace_members
 from app.scim.http.transport import Transport
-
-COUNT_FIELDS = ("memberCount", "membersCount", "totalMembers")  # vendor extensions seen
 
 
 class ClientCore(Protocol):
@@ -46,6 +45,10 @@ class ClientCore(Protocol):
     def transport(self) -> Transport: ...
 
     def request(self, method: str, path: str, **kwargs: Any) -> object: ...
+
+    def request_versioned(
+        self, method: str, path: str, **kwargs: Any
+    ) -> tuple[object, str | None]: ...
 
     def where(self, method: str, path: str) -> str: ...
 
@@ -149,36 +152,44 @@ class GroupWrites:
         add: list[str],
         remove: list[str],
         known_members: Iterable[str] | None = None,
+        witness: Witness | None = None,
     ) -> object:
         """One PATCH adding and removing members; the server's answer as sent (200 with a body
         or 204 without), checked by the caller (app.scim.sync.verify.record_answer).
+
+        witness: the version of the group the caller read (RFC 7644 3.14). Every request then
+        carries it as If-Match (or the version of a read made on the way), and a group found
+        changed since is a ScimError 412 for the caller to read again: never written over
+        blind. After the write, `witness.version` is the version it left.
 
         Without PATCH support, the whole group is replaced with PUT and If-Match, and only when
         a second witness confirms its member list is complete: known_members (ids a source
         other than GET /Groups/{id} places in it: the group list's members, every user's
         `groups`) or the group's own member count. Without one, nothing is sent.
         """
+        w = witness or Witness(None)
         if not self._client.features().patch:
             known = None if known_members is None else set(known_members)
-            return self._replace_members(group_id, add, remove, known)
+            return replace_members(self._client, group_id, add, remove, known, w)
         with self._style_lock:
             style = self.remove_style
         if remove and style == "none":
             raise self._no_safe_removal()
         try:
-            result = self._patch_members(group_id, add, remove, style)
+            result = self._patch_members(group_id, add, remove, style, w)
         except ScimError as exc:
             if not remove or exc.status not in (400, 501) or isinstance(exc, UnsafeWrite):
                 raise
             if exc.scim_type == "noTarget":
                 # A member is already gone (a retried PATCH whose first answer was lost): the
                 # shape works. Never switch shapes here.
-                group, _ = self._client.get_group(group_id)
+                group, version = self._client.get_group(group_id)
+                w.moved(version)
                 still_there = [m for m in remove if m in set(member_ids(group))]
                 if not add and not still_there:
                     return None
-                return self._patch_members(group_id, add, still_there, style)
-            return self._other_shape(group_id, add, remove, style, exc)
+                return self._patch_members(group_id, add, still_there, style, w)
+            return self._other_shape(group_id, add, remove, style, exc, w)
         if remove:
             with self._style_lock:
                 if self.remove_style == style:
@@ -186,7 +197,13 @@ class GroupWrites:
         return result
 
     def _other_shape(
-        self, group_id: str, add: list[str], remove: list[str], style: str, refused: ScimError
+        self,
+        group_id: str,
+        add: list[str],
+        remove: list[str],
+        style: str,
+        refused: ScimError,
+        w: Witness,
     ) -> object:
         with self._style_lock:  # one thread finds out; the others wait and use the answer
             learned = self.remove_style
@@ -195,19 +212,25 @@ class GroupWrites:
             if learned == "none":
                 raise self._no_safe_removal()
             if learned != style:
-                return self._patch_members(group_id, add, remove, learned)
+                return self._patch_members(group_id, add, remove, learned, w)
             if style != "filter":
                 raise refused
-            self._verified_value_removal(group_id, add, remove, refused)
+            self._verified_value_removal(group_id, add, remove, refused, w)
             return None
 
     def _verified_value_removal(
-        self, group_id: str, add: list[str], remove: list[str], refused: ScimError
+        self,
+        group_id: str,
+        add: list[str],
+        remove: list[str],
+        refused: ScimError,
+        w: Witness,
     ) -> None:
         """Entra's value array, sent alone and checked by reading the group before and after."""
         path = resource_path("/Groups", group_id)
         where = self._client.where("GET", path)
-        before, _ = self._client.get_group(group_id)
+        before, version = self._client.get_group(group_id)
+        w.still(version, self._server, group_id)
         if not has_members(before):
             raise UnsafeRemoval(
                 f"{self._server} refused the removal members[value eq \"id\"] ({refused.message})"
@@ -220,8 +243,9 @@ class GroupWrites:
         targets = [m for m in remove if m in present]
         others = present - set(remove)
         if targets:
-            self._patch_members(group_id, [], targets, "value")
-            after, _ = self._client.get_group(group_id)
+            self._patch_members(group_id, [], targets, "value", w)
+            after, version = self._client.get_group(group_id)
+            w.moved(version)
             left = set(member_ids(after, where))
             lost = sorted(others - left)
             if lost:
@@ -232,7 +256,7 @@ class GroupWrites:
                     f"{len(lost)} other(s) with it"
                 )
                 try:
-                    self._patch_members(group_id, lost, [], "filter")  # put them back at once
+                    self._patch_members(group_id, lost, [], "filter", w)  # put back at once
                 except ScimError as exc:
                     raise UnsafeRemoval(
                         f"{what}, and adding them back failed ({exc.message}): add these "
@@ -252,7 +276,7 @@ class GroupWrites:
             if others:  # only the listed members went: the shape is verified
                 self.remove_style, self._remove_style_known = "value", True
         if add:
-            self._patch_members(group_id, add, [], "filter")
+            self._patch_members(group_id, add, [], "filter", w)
         return None
 
     def _no_safe_removal(self) -> UnsafeRemoval:
@@ -263,7 +287,7 @@ class GroupWrites:
         )
 
     def _patch_members(
-        self, group_id: str, add: list[str], remove: list[str], style: str
+        self, group_id: str, add: list[str], remove: list[str], style: str, w: Witness
     ) -> object:
         operations: list[dict[str, Any]] = []
         if add:
@@ -279,72 +303,12 @@ class GroupWrites:
             operations.append(
                 {"op": "remove", "path": "members", "value": [{"value": m} for m in remove]}
             )
-        return self._client.request(
+        answer, version = self._client.request_versioned(
             "PATCH",
             resource_path("/Groups", group_id),
             json={"schemas": [PATCH_SCHEMA], "Operations": operations},
+            headers={"If-Match": w.version} if w.version else None,
+            retry_ambiguous=w.version is None,  # conditional: the caller reads what happened
         )
-
-    def _replace_members(
-        self, group_id: str, add: list[str], remove: list[str], known: set[str] | None
-    ) -> object:
-        gone = set(remove)
-        path = resource_path("/Groups", group_id)
-        for attempt in range(1, self._client.transport.max_attempts + 1):
-            group, version = self._client.get_group(group_id)
-            members = self._complete_members(group, path, known)
-            members = [m for m in members if m not in gone]
-            members += [m for m in add if m not in set(members)]
-            # Everything the server sent back except meta: a PUT replaces the whole resource,
-            # so attributes this client does not know (extensions) must travel with it.
-            body = {key: value for key, value in group.items() if key != "meta"}
-            body.setdefault("schemas", [GROUP_SCHEMA])
-            body["id"] = group_id
-            body["members"] = [{"value": m} for m in members]
-            headers = {"If-Match": version} if version else None
-            try:
-                return self._client.request("PUT", path, json=body, headers=headers)
-            except ScimError as exc:
-                if exc.status != 412 or attempt >= self._client.transport.max_attempts:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _complete_members(
-        self, group: dict[str, Any], path: str, known: set[str] | None
-    ) -> list[str]:
-        """The group's member ids, if a second witness says the answer holds all of them.
-
-        The witnesses: `known` (ids another source places in the group; every one must be
-        listed) or a member count equal to the list. A capped GET and nothing to compare it
-        with cannot be told from a complete one, so nothing is sent then.
-        """
-        advice = (
-            "replacing the group (PUT; this server has no PATCH) would delete the members left "
-            "out, including users outside the export. Nothing was sent: ask the vendor to "
-            "return every member on GET or to offer PATCH, or change this group's members on "
-            "the server by hand"
-        )
-        if not has_members(group):
-            raise UnsafeWrite(
-                f"{self._server}: GET {path} does not return the group's members "
-                f"(absent is not empty): {advice}"
-            )
-        where = self._client.where("GET", path)
-        members = member_ids(group, where)
-        counts = [c for f in COUNT_FIELDS if isinstance(c := group.get(f), int)]
-        missing = (known or set()) - set(members)
-        if missing or any(c > len(members) for c in counts):
-            more = max([len(missing), *(c - len(members) for c in counts)])
-            raise UnsafeWrite(
-                f"{self._server}: GET {path} returned {len(members)} member(s), but at least "
-                f"{more} more are in the group (the group list, the users' `groups` or the "
-                f"group's own count say so): the list is capped or incomplete, and {advice}"
-            )
-        if known is None and not counts:
-            raise UnsafeWrite(
-                f"{self._server}: GET {path} returned {len(members)} member(s) and nothing "
-                "else confirms that is all of them (no member count, no members in the group "
-                "list, no `groups` on every user): the list may be capped, and "
-                f"{advice}"
-            )
-        return members
+        w.moved(version)
+        return answer

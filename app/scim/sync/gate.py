@@ -12,7 +12,9 @@ line per difference, and nothing is sent:
 - near-duplicate group names on the server (the read refuses those itself).
 A plan that passes is then exactly what a fresh plan from the same export and mapping would
 be (the engine is deterministic): the gate's read becomes the plan's witness, so the
-journal's before-states are what the server held at the moment of writing. A group that
+journal's before-states are what the server held at the moment of writing; where the server
+has ETags, each write's If-Match holds it to that (a group changed since is read again and
+only what is still to do is sent: app/scim/sync/write_groups.py). A group that
 read has no witness of (its members hidden, `groups_unseen`) is never written to: each
 group's writes start by asking `unseen` (app/scim/sync/write_groups.py).
 """

@@ -38,8 +38,8 @@ from app.scim.http import answers
 from app.scim.http.client import ScimClient, member_ids
 from app.scim.http.errors import AuthError, ConnectError, ScimError, TooLarge
 from app.scim.http.features import GROUP_SCHEMA, members_returned
-from app.scim.http.members import COUNT_FIELDS
 from app.scim.http.protocol import has_members, resource_path
+from app.scim.http.replace import COUNT_FIELDS
 from app.scim.sync.groups_ahead import GroupListAhead, ListPage
 from app.scim.sync.member_filter import sample_groups, stale_group
 from app.scim.sync.read_progress import ReadProgress

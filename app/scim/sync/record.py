@@ -180,9 +180,10 @@ class RunJournal:
         else:
             self._op("create", group, [], "applied", status=201)
 
-    def witnessed(self, group: str, emails: list[str]) -> None:
-        """Members found in a group the run adopted: there before, never the run's own adds."""
-        self._op("add", group, emails, "witnessed")
+    def witnessed(self, group: str, emails: list[str], operation: str = "add") -> None:
+        """Changes found already made (members of a group the run adopted, a hand edit since
+        the read): there before, never the run's own; they answer the intent."""
+        self._op(operation, group, emails, "witnessed")
 
     def applied(
         self, group: str, added: list[str], removed: list[str], status: int | None

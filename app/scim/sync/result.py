@@ -24,7 +24,7 @@ class OperationLog(Protocol):
 
     def intent(self, operation: str, group: str, emails: list[str]) -> None: ...
 
-    def witnessed(self, group: str, emails: list[str]) -> None: ...
+    def witnessed(self, group: str, emails: list[str], operation: str = "add") -> None: ...
 
     def created(self, group: str, group_id: str, adopted: bool = False) -> None: ...
 
@@ -135,14 +135,16 @@ class SyncResult:
         if self.journal is not None:
             self.journal.applied(group, list(added), list(removed), status)
 
-    def witnessed(self, group: str, emails: Sequence[str]) -> None:
-        """Planned members found already in a group the run adopted: in place, but not the
-        run's doing, so never counted as added nor reverted by its undo."""
+    def witnessed(self, group: str, emails: Sequence[str], operation: str = "add") -> None:
+        """Planned changes found already made: members in a group the run adopted, or a
+        change someone made by hand since the group was read (`operation`: "add" or
+        "remove"). Not the run's doing, so never counted as its changes nor reverted by its
+        undo."""
         with self._lock:
             self.unchanged += len(emails)
             self.done.setdefault(group, set()).update(email_key(e) for e in emails)
         if self.journal is not None and emails:
-            self.journal.witnessed(group, list(emails))
+            self.journal.witnessed(group, list(emails), operation)
 
     def lost(
         self, group: str, operation: str, emails: list[str], reason: str, counted: bool = False

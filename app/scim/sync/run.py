@@ -13,6 +13,7 @@ from app.scim.http.client import ScimClient, member_ids
 from app.scim.http.errors import AuthError, ConnectError, ScimError
 from app.scim.http.pacing import Stop, WaitCancelled
 from app.scim.http.protocol import has_members
+from app.scim.http.replace import Witness
 from app.scim.sync.gate import MAX_WITNESS_AGE, GroupUnseen
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.result import FailedOperation, SyncResult
@@ -38,6 +39,8 @@ class Run:
     was_cancelled: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     witnessed_at: dict[str, float] = field(default_factory=dict)  # group -> its last read
+    blind: set[str] = field(default_factory=set)  # groups last read without `members`
+    made: dict[str, ServerGroup] = field(default_factory=dict)  # created or adopted, as seen
 
     def check(self) -> None:
         """Called before every request: raises Stop when cancelled or after a fatal error
@@ -52,30 +55,90 @@ class Run:
             self.was_cancelled = True
             raise Stop("cancelled")
 
-    def witness(self, group: str) -> None:
+    def witness(self, group: str, again: bool = False) -> None:
         """Before writing to a group the run read more than MAX_WITNESS_AGE seconds ago (a
-        paced run can write for hours): read it again, so the intent's before-states are what
-        the group holds now, and a member the admin added meanwhile is never the run's to undo.
-        A group whose reads hide its members is witnessed by the users' `groups` again."""
-        known = self.plan.state.groups.get(group)
-        if known is None or self.result.journal is None:
+        paced run can write for hours), or `again` (the server refused the write's If-Match):
+        read it again, so the intent's before-states are what the group holds now, and a
+        member the admin added meanwhile is never the run's to undo. Where the write carries
+        If-Match the version is the witness: no read until the server says it changed. A
+        group whose reads hide its members is witnessed by the users' `groups` again."""
+        known = self.known(group)
+        if known is None or (self.result.journal is None and not again):
             return
         with self.lock:
             at = self.witnessed_at.get(group, self.plan.state.read_at)
-        if at and time.monotonic() - at <= MAX_WITNESS_AGE:
+        if not again and (self.if_match(group) or (
+            at and time.monotonic() - at <= MAX_WITNESS_AGE
+        )):
             return
         body, version = self.client.get_group(known.id)
         members = set(member_ids(body))
         state = self.plan.state
-        if group in state.groups_from_users and not has_members(body):  # hidden: ask the users
+        shown = has_members(body)
+        if group in state.groups_from_users and not shown:  # hidden: ask the users
             named = members_from_users(self.client, {group: known.id})
             if named is None:
                 why = "its users no longer list their groups"
                 raise GroupUnseen(refusal(self.client.base_url, group, why, carried=False))
             members |= named[group]
+            shown = True
+        with self.lock:  # absent is not empty: such a read shows nothing already done
+            (self.blind.discard if shown else self.blind.add)(group)
+        self._witnessed(group, members, version)
+
+    def known(self, group: str) -> ServerGroup | None:
+        """The group as last witnessed: read by the run, or as its create left it."""
         with self.lock:
-            state.groups[group] = ServerGroup(known.id, group, sorted(members), version)
-            self.witnessed_at[group] = time.monotonic()
+            return self.plan.state.groups.get(group) or self.made.get(group)
+
+    def made_group(self, group: str, group_id: str, members: set[str], version: str | None) -> None:
+        """A group the run created or adopted: what it holds after the create witnesses the
+        group's next writes, as a read would."""
+        with self.lock:
+            self.made[group] = ServerGroup(group_id, group, sorted(members), version)
+        self._witnessed(group, members, version, fresh=self._fresh(version))
+
+    def if_match(self, group: str) -> str | None:
+        """The witnessed version a write to the group must still find (RFC 7644 3.14), where
+        the server versions its resources; None: the write goes unconditional."""
+        known = self.known(group)
+        if known is None or not known.version or not self.client.features().etag:
+            return None
+        return known.version
+
+    def wrote(
+        self, group: str, added: list[str], removed: list[str], answer: object, left: Witness
+    ) -> None:
+        """After a write the server accepted: what the group holds now witnesses the next
+        write. Sent with If-Match, it is exactly the witness with this write applied, at the
+        version it `left` (none given: the next write reads again). Without, an answer
+        listing the members adds those it shows (a member added by hand meanwhile), never
+        drops one (an answer may be capped): the next write's window starts at this answer."""
+        known = self.known(group)
+        if known is None:
+            return
+        members = (set(known.members) | set(added)) - set(removed)
+        if self.if_match(group):
+            self._witnessed(group, members, left.version, fresh=self._fresh(left.version))
+        elif isinstance(answer, dict) and has_members(answer):
+            try:
+                shown = set(member_ids(answer))
+            except ScimError:  # members it cannot read say nothing: the witness ages as it was
+                return
+            self._witnessed(group, members | shown, known.version)
+
+    def _fresh(self, version: str | None) -> bool:
+        """Whether a witness is good for MAX_WITNESS_AGE: on a server with ETags, only with
+        the version the next write's If-Match needs (without, the next write reads first)."""
+        return bool(version) or not self.client.features().etag
+
+    def _witnessed(
+        self, group: str, members: set[str], version: str | None, fresh: bool = True
+    ) -> None:
+        with self.lock:
+            held = self.plan.state.groups if group in self.plan.state.groups else self.made
+            held[group] = ServerGroup(held[group].id, group, sorted(members), version)
+            self.witnessed_at[group] = time.monotonic() if fresh else 0.0
 
     def intend(self, operation: str, group: str, emails: list[str]) -> None:
         """Right before a request: its intent, with the witnessed before-state, on disk first.

@@ -13,9 +13,10 @@ from typing import Any
 
 from app.core.identity import email_key
 from app.scim.http.client import member_ids
-from app.scim.http.errors import ScimError, UnsafeRemoval
+from app.scim.http.errors import ConnectError, ScimError, UnsafeRemoval
 from app.scim.http.pacing import Stop
 from app.scim.http.protocol import has_members
+from app.scim.http.replace import Witness
 from app.scim.sync.gate import GroupUnseen, unseen
 from app.scim.sync.plan import SyncPlan
 from app.scim.sync.run import Run
@@ -23,6 +24,7 @@ from app.scim.sync.user_groups import members_from_users, refusal
 from app.scim.sync.verify import record_answer
 
 SPLIT_STATUSES = frozenset({400, 404, 409, 413, 422})
+MAX_CONFLICTS = 3  # times a write refused by its If-Match is read again and sent again
 
 
 def planned_group_requests(plan: SyncPlan, batch_size: int) -> int:
@@ -64,10 +66,13 @@ def write_group(run: Run, group: str) -> None:
             group_id = str(created["id"])
             result.created(group, group_id, adopted)
             try:
-                present = _members_after_create(run, group, group_id, created, adopted, bool(first))
+                present, version = _members_after_create(
+                    run, group, group_id, created, adopted, bool(first)
+                )
             except (ScimError, GroupUnseen) as exc:  # the group exists; what it holds is unknown
                 run.fail(group, "add", adds, exc)
                 return
+            run.made_group(group, group_id, present, version)
             done = [e for e in adds if ids[email_key(e)] in present]
             if adopted:  # it existed: who is in it was there before, not this run's doing
                 result.witnessed(group, done)
@@ -89,13 +94,13 @@ def write_group(run: Run, group: str) -> None:
 
 def _members_after_create(
     run: Run, group: str, group_id: str, created: dict[str, Any], adopted: bool, sent: bool
-) -> set[str]:
-    """Who the new (or adopted) group holds: its answer, or a read where that says nothing.
-    An adopted group read without `members` on a server that hides them: its users say who
-    was in it before the run, else nothing is written to it."""
+) -> tuple[set[str], str | None]:
+    """Who the new (or adopted) group holds, and its version: its answer, or a read where
+    that says nothing. An adopted group read without `members` on a server that hides them:
+    its users say who was in it before the run, else nothing is written to it."""
     if adopted or (sent and "members" not in created):
         run.check()
-        body, _ = run.client.get_group(group_id)
+        body, version = run.client.get_group(group_id)
         present = set(member_ids(body))
         state = run.plan.state
         if adopted and not has_members(body) and (state.users_carry_groups or (
@@ -106,8 +111,10 @@ def _members_after_create(
                 why = "adopted, its reads show no members"
                 raise GroupUnseen(refusal(run.client.base_url, group, why, carried=False))
             present |= named[group]
-        return present
-    return set(member_ids(created))
+        return present, version
+    meta = created.get("meta")
+    version = meta.get("version") if isinstance(meta, dict) else None
+    return set(member_ids(created)), str(version) if version else None
 
 
 def _write_batches(
@@ -150,28 +157,110 @@ def known_members(run: Run, group: str) -> set[str] | None:
 
 
 def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]]) -> None:
+    """One write. Sent with If-Match and refused (412: the group changed since it was read) or
+    answered by nothing (a timeout, a 5xx: it may have landed), the group is read again: a
+    write that landed is the run's; else what is still to do is sent, up to MAX_CONFLICTS
+    times."""
+    run.check()
+    run.spend(len(batch))
+    error: ScimError | None = None
+    sent: str | None = None  # the version the last write was sent against
+    for attempt in range(MAX_CONFLICTS + 1):
+        lost = error is not None and error.status != 412
+        if lost:  # back off as the transport would before repeating a request
+            run.client.transport.wait_before_retry(attempt)
+        try:
+            run.witness(group, again=error is not None)
+        except (ScimError, GroupUnseen) as exc:  # cannot be read again: nothing is sent blind
+            run.budget.refund(len(batch))
+            _fail(run, group, batch, error if lost and error is not None else exc)
+            return
+        if lost and _landed(run, group, batch, sent):
+            adds = [e for op, e in batch if op == "add"]
+            removes = [e for op, e in batch if op == "remove"]
+            run.result.applied(group, added=adds, removed=removes)
+            return
+        batch = _still_to_do(run, group, batch)
+        if not batch:
+            return
+        sent = run.if_match(group)
+        error = _send(run, group, group_id, batch)
+        if error is None:
+            return
+    run.budget.refund(len(batch))
+    if error is None or error.status == 412:
+        error = ScimError(412, None, _contested(run, group))
+    _fail(run, group, batch, error)
+
+
+def _landed(run: Run, group: str, batch: list[tuple[str, str]], sent: str | None) -> bool:
+    """Whether a write whose answer was lost went through: the group moved on from the
+    version it was sent against and shows every change of it (a PATCH is all or nothing)."""
+    known = run.known(group)
+    if known is None or group in run.blind or known.version == sent:
+        return False
+    ids, present = run.plan.state.user_ids, set(known.members)
+    return all((ids[email_key(e)] in present) == (op == "add") for op, e in batch)
+
+
+def _still_to_do(run: Run, group: str, batch: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The batch less what the group's witness shows already done: someone else's change
+    (a hand edit in the moments before this write), so never the run's to undo."""
+    known = run.known(group)
+    if known is None or group in run.blind:
+        return batch
+    ids, present = run.plan.state.user_ids, set(known.members)
+    done = [(op, e) for op, e in batch if (ids[email_key(e)] in present) == (op == "add")]
+    if not done:
+        return batch
+    run.budget.refund(len(done))
+    for operation in ("add", "remove"):
+        emails = [e for op, e in done if op == operation]
+        if emails:
+            run.result.witnessed(group, emails, operation)
+    run.say(f"{group}: {len(done)} change(s) already made on the server by someone else "
+            "since it was read: left out, and never reverted by this run's undo")
+    return [change for change in batch if change not in done]
+
+
+def _contested(run: Run, group: str) -> str:
+    return (
+        f"{run.client.base_url}: the group {group!r} changed on the server each time it was "
+        f"read again to write it ({MAX_CONFLICTS + 1} times: 412 Precondition Failed to "
+        "If-Match); nothing was sent to it that it refused. Someone or something is editing "
+        "it now: run the sync again once that stops"
+    )
+
+
+def _fail(run: Run, group: str, batch: list[tuple[str, str]], error: Exception) -> None:
+    for operation in ("add", "remove"):
+        emails = [e for op, e in batch if op == operation]
+        if emails:
+            run.fail(group, operation, emails, error)
+
+
+def _send(
+    run: Run, group: str, group_id: str, batch: list[tuple[str, str]]
+) -> ScimError | None:
+    """Send the batch with its intents and record its outcome; or, for a write sent with
+    If-Match, return the error after which the caller reads the group again: the If-Match
+    refused (412), or no answer (the write may have landed)."""
     ids = run.plan.state.user_ids
     batch_adds = [e for op, e in batch if op == "add"]
     batch_removes = [e for op, e in batch if op == "remove"]
-    run.check()
-    run.spend(len(batch))
-    try:
-        run.witness(group)
-    except (ScimError, GroupUnseen) as exc:  # the group cannot be read again: nothing is sent blind
-        run.budget.refund(len(batch))
-        if batch_adds:
-            run.fail(group, "add", batch_adds, exc)
-        if batch_removes:
-            run.fail(group, "remove", batch_removes, exc)
-        return
     run.intend("add", group, batch_adds)
     run.intend("remove", group, batch_removes)
+    add_ids = [ids[email_key(e)] for e in batch_adds]
+    remove_ids = [ids[email_key(e)] for e in batch_removes]
+    conditional = run.if_match(group)
+    witness = Witness(conditional)
     try:
         answer = run.client.modify_members(
             group_id,
-            [ids[email_key(e)] for e in batch_adds],
-            [ids[email_key(e)] for e in batch_removes],
+            add_ids,
+            remove_ids,
             known_members(run, group) if not run.client.features().patch else None,
+            witness=witness,
         )
     except UnsafeRemoval as exc:
         run.budget.refund(len(batch_adds))  # the adds go again, alone: they spend once
@@ -179,15 +268,19 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
             _send_batch(run, group, group_id, [("add", e) for e in batch_adds])
         run.fail(group, "remove", batch_removes, exc)
     except ScimError as exc:
+        unanswered = (isinstance(exc, ConnectError) and exc.ambiguous) or exc.status in (
+            500, 502, 504,  # what the transport repeats: it may have landed
+        )
+        if conditional and (exc.status == 412 or unanswered):
+            return exc
         if len(batch) > 1 and exc.status in SPLIT_STATUSES:
             run.budget.refund(len(batch))  # refused whole: the halves spend it again
             half = len(batch) // 2
             _send_batch(run, group, group_id, batch[:half])
             _send_batch(run, group, group_id, batch[half:])
-            return
-        if batch_adds:
-            run.fail(group, "add", batch_adds, exc)
-        if batch_removes:
-            run.fail(group, "remove", batch_removes, exc)
+            return None
+        _fail(run, group, batch, exc)
     else:
+        run.wrote(group, add_ids, remove_ids, answer, witness)
         record_answer(run, group, batch_adds, batch_removes, answer)
+    return None
