@@ -32,7 +32,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core.errors import InputError
 from app.core.identity import group_key
 from app.scim.http import answers
 from app.scim.http.client import ScimClient, member_ids
@@ -40,6 +39,7 @@ from app.scim.http.errors import AuthError, ConnectError, ScimError, TooLarge
 from app.scim.http.features import GROUP_SCHEMA, members_returned
 from app.scim.http.protocol import has_members, resource_path
 from app.scim.http.replace import COUNT_FIELDS
+from app.scim.sync.group_spelling import server_group
 from app.scim.sync.groups_ahead import GroupListAhead, ListPage
 from app.scim.sync.member_filter import sample_groups, stale_group
 from app.scim.sync.read_progress import ReadProgress
@@ -370,32 +370,3 @@ def _version(entry: dict[str, Any]) -> str | None:
     meta = entry.get("meta")
     version = meta.get("version") if isinstance(meta, dict) else None
     return str(version) if version else None
-
-
-def server_group(client: ScimClient, name: str, similar: list[dict[str, Any]]) -> str | None:
-    """The id of the one server group spelled exactly as the managed group, or None.
-
-    Two groups of that exact name, or only groups of its group_key (differing by case,
-    spacing, Unicode form or invisible characters), stop the sync: adopting one would be a
-    guess, and creating the group beside them would make a near-duplicate.
-    """
-    exact = [g for g in similar if g["displayName"] == name]
-    if len(exact) == 1:
-        return str(exact[0]["id"])
-    if not similar:
-        return None
-    shown = ", ".join(f"{g['displayName']!r} (id {g['id']})" for g in similar)
-    if exact:
-        what, advice = f"{len(exact)} groups named {name!r}: {shown}", (
-            "Delete or rename the extra ones on the server"
-        )
-    else:
-        what, advice = f"no group spelled exactly {name!r}, only {shown}", (
-            "Rename the server group to the mapping's spelling, or spell the mapping's group "
-            "as the server does"
-        )
-    raise InputError(
-        f"{client.base_url} has {what} (differing at most by case, spacing, Unicode form or "
-        f"invisible characters): GroupMap will not pick one. {advice}, then run the sync "
-        "again; nothing was written"
-    )
