@@ -6,10 +6,12 @@ thread left running and no request sent after the read ended, the server's final
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -24,20 +26,31 @@ from tests.scim_proxy import FaultProxy
 from tests.scim_rate_proxy import RateLimitProxy
 
 VALUES = ["sales", "eng", "ops"]
+GROUPS = ["Sales", "Engineering", "Ops"]
+
+
+def _in_groups(n: int, domain: str = "ex.com"):
+    """n users, each in the managed group of its source value (the server's groups)."""
+    return make_users(n, VALUES, groups=lambda i: GROUPS[i % 3], domain=domain)
 MAPPING = make_mapping({"sales": "Sales", "eng": "Engineering", "ops": "Ops"})
 
 
 @dataclass
 class CountingProxy(FaultProxy):
     """Counts the requests in flight (received, not yet answered) and the most at once;
-    holds the group list's answers `group_delay` seconds, so a request sent meanwhile
-    overlaps it; `hook` sees every request as it arrives."""
+    holds every answer `delay` seconds and the group list's `group_delay`, so requests sent
+    meanwhile overlap them; `hook(path, query)` sees every request as it arrives, `mangle`
+    may rewrite a page's JSON (path, query, body) -> body; pad_groups: bytes added to the
+    group list's pages asked with their members (a page too large for a small limit)."""
 
+    delay: float = 0.0
     group_delay: float = 0.0
+    pad_groups: int = 0
     most: int = 0
     after_stop: int = 0  # requests received after `stopped` was set
     stopped: bool = False
     hook: Any = None
+    mangle: Any = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -45,6 +58,8 @@ class CountingProxy(FaultProxy):
         self._now = 0
 
     def _handle(self, h: Any) -> None:
+        split = urlsplit(h.path)
+        path, query = split.path[len(self._prefix):], dict(parse_qsl(split.query))
         with self._flight:
             self._now += 1
             self.most = max(self.most, self._now)
@@ -52,13 +67,25 @@ class CountingProxy(FaultProxy):
                 self.after_stop += 1
         try:
             if self.hook is not None:
-                self.hook(h.path)
-            if self.group_delay and h.command == "GET" and h.path.split("?")[0].endswith("/Groups"):
-                time.sleep(self.group_delay)
+                self.hook(path, query)
+            time.sleep(self.delay + (self.group_delay if path == "/Groups" else 0.0))
+            h.attack_query = query
             super()._handle(h)
         finally:
             with self._flight:
                 self._now -= 1
+
+    def _quirk_response(self, h: Any, path: str, response: Any) -> tuple[int, bytes, dict]:
+        status, content, headers = super()._quirk_response(h, path, response)
+        query = getattr(h, "attack_query", {})
+        if status == 200 and h.command == "GET" and path == "/Groups":
+            if self.pad_groups and "excludedAttributes" not in query:
+                body = json.loads(content)
+                body["padding"] = "x" * self.pad_groups
+                content = json.dumps(body).encode()
+        if status == 200 and self.mangle is not None:
+            content = json.dumps(self.mangle(path, query, json.loads(content))).encode()
+        return status, content, headers
 
     def group_lists(self) -> list[dict[str, str]]:
         """The queries of the group list's pages asked for (GET /Groups, not /Groups/{id})."""
@@ -94,7 +121,7 @@ def _page_threads() -> list[str]:
 def _users_with_one_missing(n: int):
     """n users on the server, and an export naming them all plus one not there: every user
     page is read to its end (nobody found early)."""
-    on_server = make_users(n, VALUES)
+    on_server = _in_groups(n)
     export = make_users(n + 1, VALUES)
     return on_server, export
 
@@ -126,5 +153,148 @@ def test_concurrency_one_never_has_two_requests_in_flight(scim_server, counting_
         state = read_server_state(client, export, MAPPING, settings)
     assert proxy.most == 1
     assert len(state.user_ids) == 40 and state.not_found == ["user00040@ex.com"]
-    assert len(proxy.group_lists()) == 1  # the group list read once
+    assert [q["startIndex"] for q in proxy.group_lists()][:1] == ["1"]  # the list read once
+    assert sum(q["startIndex"] == "1" for q in proxy.group_lists()) == 1
     assert _page_threads() == []
+
+
+@pytest.mark.parametrize("concurrency", [2, 3, 4])
+def test_requests_in_flight_never_exceed_concurrency(scim_server, counting_proxy, concurrency):
+    """A server answering in parallel (every answer held 50 ms): the user pages' window
+    grows to --concurrency, and the group list's first page joins only in a free slot."""
+    on_server, export = _users_with_one_missing(60)
+    server = scim_server(on_server)
+    proxy = counting_proxy(server.url, delay=0.05, group_delay=0.1)
+    settings = SyncSettings(proxy.url, TOKEN, concurrency=concurrency)
+    with _client(proxy.url, page_size=5) as client:
+        state = read_server_state(client, export, MAPPING, settings)
+    assert proxy.most <= concurrency
+    assert len(proxy.group_lists()) == 1
+    dump = server.dump()
+    by_id = state.email_of_id()
+    read = {name: {by_id[m] for m in group.members} for name, group in state.groups.items()}
+    assert read == dump["groups"] and len(read) == 3
+    assert _page_threads() == []
+
+
+def test_prefetched_page_too_large_falls_back_to_listing_without_members(
+    scim_server, counting_proxy
+):
+    """The group list's first page, asked for ahead, is above --max-response-mb: the groups
+    are listed without members and read one by one, as without the read ahead."""
+    users = _in_groups(30)
+    server = scim_server(users)
+    proxy = counting_proxy(server.url, pad_groups=120_000)
+    settings = SyncSettings(proxy.url, TOKEN, concurrency=4)
+    with _client(proxy.url, page_size=5, max_response_mb=0.1) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+    lists = proxy.group_lists()
+    assert "excludedAttributes" not in lists[0]
+    assert all(q.get("excludedAttributes") == "members" for q in lists[1:]) and len(lists) == 2
+    by_id = state.email_of_id()
+    read = {n: {by_id[m] for m in g.members} for n, g in state.groups.items()}
+    assert read == server.dump()["groups"]
+    assert set(state.groups_read_by.values()) == {"single"}
+    assert _page_threads() == []
+
+
+def _refusing(status: int):
+    def refuse(record):
+        if record.method == "GET" and record.path == "/Groups":
+            return status, f"injected {status}"
+        return None
+
+    return refuse
+
+
+@pytest.mark.parametrize("status", [401, 403, 500])
+def test_prefetched_page_refused_gives_the_same_error(scim_server, counting_proxy, status):
+    """A 401/403/500 on the group list's first page, asked for ahead: the same error, same
+    words, as where the group list is read without the read ahead."""
+    users = make_users(30, VALUES)
+    server = scim_server(users)
+    proxy = counting_proxy(server.url, refuse=_refusing(status))
+    settings = SyncSettings(proxy.url, TOKEN, concurrency=4)
+    with _client(proxy.url, page_size=5, max_attempts=2) as client:
+        with pytest.raises(ScimError) as ahead:
+            read_server_state(client, users, MAPPING, settings)
+        assert _page_threads() == []
+        with pytest.raises(ScimError) as direct:
+            read_groups(client, ["Sales"], 4)
+    assert type(ahead.value) is type(direct.value)
+    assert str(ahead.value) == str(direct.value)
+    if status in (401, 403):
+        assert isinstance(ahead.value, AuthError)
+
+
+def test_prefetched_page_timing_out_gives_the_same_error(scim_server, counting_proxy):
+    """The group list's first page never answers within the timeout: the same error as
+    without the read ahead, and no thread is left waiting."""
+    users = make_users(30, VALUES)
+    server = scim_server(users)
+    proxy = counting_proxy(server.url, group_delay=0.6)
+    settings = SyncSettings(proxy.url, TOKEN, concurrency=4)
+    with _client(proxy.url, page_size=5, max_attempts=2, timeout=0.3) as client:
+        with pytest.raises(ScimError) as ahead:
+            read_server_state(client, users, MAPPING, settings)
+        assert _page_threads() == []
+        with pytest.raises(ScimError) as direct:
+            read_groups(client, ["Sales"], 4)
+    assert type(ahead.value) is type(direct.value)
+    assert str(ahead.value) == str(direct.value)
+    assert "timed out" in str(ahead.value)
+
+
+def _stopped_after(proxy: CountingProxy) -> int:
+    """Requests the proxy receives after the read ended (none may come)."""
+    proxy.stopped = True
+    time.sleep(0.3)
+    return proxy.after_stop
+
+
+def test_cancel_while_the_group_page_is_under_way(scim_server, counting_proxy):
+    """Cancel pressed as the group list's first page is asked for: the read stops, no other
+    page is asked for, no thread is left."""
+    on_server, export = _users_with_one_missing(60)
+    server = scim_server(on_server)
+    cancel = threading.Event()
+
+    def hook(path: str, query: dict[str, str]) -> None:
+        if path == "/Groups":
+            cancel.set()
+
+    proxy = counting_proxy(server.url, delay=0.05, group_delay=0.2, hook=hook)
+    settings = SyncSettings(proxy.url, TOKEN, concurrency=4)
+    with _client(proxy.url, page_size=5) as client:
+        with pytest.raises(SyncCancelled):
+            read_server_state(client, export, MAPPING, settings, cancelled=cancel.is_set)
+    assert _page_threads() == []
+    assert _stopped_after(proxy) == 0
+    assert len(proxy.group_lists()) == 1
+
+
+def test_cancel_mid_user_walk_asks_for_nothing_more(scim_server, counting_proxy):
+    """Cancel pressed while user pages are under way: "nothing more is asked for" (README):
+    no request reaches the server after the cancel."""
+    on_server, export = _users_with_one_missing(60)
+    server = scim_server(on_server)
+    cancel = threading.Event()
+    late: list[str] = []
+
+    asked: set[str] = set()
+
+    def hook(path: str, query: dict[str, str]) -> None:
+        if cancel.is_set():
+            late.append(f"{path} {query.get('startIndex')}")
+        asked.add(f"{path} {query.get('startIndex')}")
+        if {"/Users 6", "/Users 11"} <= asked:  # both pages of the first window asked for
+            cancel.set()
+
+    proxy = counting_proxy(server.url, delay=0.15, hook=hook)
+    settings = SyncSettings(proxy.url, TOKEN, concurrency=4)
+    with _client(proxy.url, page_size=5) as client:
+        with pytest.raises(SyncCancelled):
+            read_server_state(client, export, MAPPING, settings, cancelled=cancel.is_set)
+    assert late == []
+    assert _page_threads() == []
+    assert proxy.group_lists() == []
