@@ -200,8 +200,9 @@ class Window:
 
 def _ahead(walk: PageWalk, starts: Iterator[int], parallel: int) -> Iterator[tuple[int, Page]]:
     """Pages at the given starts, in order, with up to `parallel` asked for ahead, as many as
-    the server's answers show help (Window; a walk stopped early has asked for at most that
-    many pages it did not need)."""
+    the server's answers show help (Window). More are asked for only when the caller asks for
+    the next page, never before it had the last: a read it stops (Cancel, every user found)
+    asks for nothing more, and has asked for fewer than `parallel` pages it did not need."""
     pending: deque[tuple[int, Future[tuple[Page, float]]]] = deque()
     window = Window(parallel)
     pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="groupmap-page")
@@ -219,12 +220,13 @@ def _ahead(walk: PageWalk, starts: Iterator[int], parallel: int) -> Iterator[tup
             pending.append((at, pool.submit(timed, at)))
 
     try:
-        top_up()
-        while pending:
+        while True:
+            top_up()
+            if not pending:
+                return
             at, future = pending.popleft()
             page, seconds = future.result()
             window.answered(seconds)
-            top_up()
             yield at, page
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
