@@ -186,10 +186,14 @@ class Window:
         self.base = math.inf
 
     def answered(self, seconds: float) -> None:
-        """One page's answer took `seconds` from its request (its rate-limit wait included)."""
+        """One page's answer took `seconds` from its request (its rate-limit wait included);
+        no time at all is a clock too coarse to tell (Windows ticks every 15.6 ms), not a
+        base: taken for one, every later answer would look queued, the window held at two."""
+        if not seconds > 0:
+            return
         first = self.base == math.inf
         self.base = min(self.base, seconds)
-        if first or seconds <= 0:
+        if first:
             return
         waiting = self.size * (1 - self.base / seconds)
         if waiting < 0.5:
