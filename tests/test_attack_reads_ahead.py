@@ -21,6 +21,7 @@ from app.scim.http.errors import AuthError, BadAnswer, ScimError, SyncCancelled
 from app.scim.http.pacing import RateLimiter
 from app.scim.http.paging import Window
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
+from app.scim.sync.gate import plan_changes
 from app.scim.sync.group_reads import read_groups
 from tests.scim_fixtures import TOKEN, expected_groups, fast_client, make_mapping, make_users
 from tests.scim_proxy import FaultProxy
@@ -459,3 +460,67 @@ def test_window_stays_within_its_bounds_whatever_the_answers(most):
     for seconds in times:
         window.answered(seconds)
         assert min(2, most) <= window.size <= most
+
+
+# --- 3. with the rate limiter, and through the write gate ---------------------------------------
+
+
+@dataclass
+class CountingRateProxy(CountingProxy, RateLimitProxy):
+    """The token-bucket proxy (tests/scim_rate_proxy.py), counting requests in flight."""
+
+
+def _moved(i: int) -> str:
+    """A fifth of the users start in the wrong managed group: the sync adds and removes."""
+    return GROUPS[(i + 1) % 3] if i % 5 == 0 else GROUPS[i % 3]
+
+
+@pytest.mark.parametrize("mode", ["retry_after", "bare"])
+def test_sync_under_429s_reads_ahead_and_ends_exact(scim_server, mode):
+    """A sync of 30 users in pages of 5 behind a rate limit (429 with Retry-After, or bare),
+    pages and the group list's first page read ahead, the write gate reading the scope again:
+    the server ends exactly as the preview says, the requests in flight never above 4."""
+    users = make_users(30, VALUES, groups=_moved)
+    mapping = make_mapping({"sales": "Sales", "eng": "Engineering", "ops": "Ops"},
+                           apply_existing=True)
+    server = scim_server(users)
+    proxy = CountingRateProxy(server.url, rate=20.0, burst=2.0, mode=mode)
+    proxy.start()
+    try:
+        settings = SyncSettings(proxy.url, TOKEN, concurrency=4, max_removal_ratio=1.0)
+        limiter = RateLimiter(deadline=30.0)
+        with fast_client(proxy.url, page_size=5, limiter=limiter) as client:
+            state = read_server_state(client, users, mapping, settings)
+            plan = plan_sync(users, mapping, state, settings)
+            plan.state.read_at = 0.0  # an old plan: the write gate reads the scope again
+            result = execute(client, plan, settings)
+    finally:
+        proxy.stop()
+    assert not result.failed
+    dump = server.dump()
+    assert all(count == 1 for count in dump["group_counts"].values())
+    assert dump["groups"] == expected_groups(users, mapping)
+    assert proxy.most <= 4
+    assert proxy.throttled > 0  # the limit was met
+    assert _page_threads() == []
+
+
+def test_write_gate_reads_within_concurrency(scim_server, counting_proxy):
+    """The write gate's read of a plan's scope (app/scim/sync/gate.py, read_scope) at
+    --concurrency 1 on a server without totalResults: one request at a time, the group list
+    read once, no thread left."""
+    users = make_users(40, VALUES, groups=_moved)
+    mapping = make_mapping({"sales": "Sales", "eng": "Engineering", "ops": "Ops"},
+                           apply_existing=True)
+    server = scim_server(users)
+    proxy = counting_proxy(server.url, group_delay=0.1, quirks=frozenset({"no_total", "no_filter"}))
+    settings = SyncSettings(proxy.url, TOKEN, concurrency=1, max_removal_ratio=1.0)
+    with _client(proxy.url, page_size=10) as client:
+        plan = plan_sync(users, mapping, read_server_state(client, users, mapping, settings),
+                         settings)
+        proxy.reset_records()
+        changes, fresh = plan_changes(client, plan, settings)
+    assert changes == []
+    assert proxy.most == 1
+    assert sum(q["startIndex"] == "1" for q in proxy.group_lists()) == 1
+    assert _page_threads() == []
