@@ -197,7 +197,7 @@ def test_cancel_mid_user_walk_asks_for_nothing_more(scim_server, counting_proxy)
 def test_nobody_found_sends_no_group_request_after_the_error(scim_server, counting_proxy):
     """Not one export user on the server: the error says so; the group list, if asked for
     near the end of the user pages, is answered before the error, never after it."""
-    server = scim_server(in_groups(60))
+    server = scim_server(in_groups(30))
     export = make_users(5, VALUES, domain="elsewhere.org")
     proxy = counting_proxy(server.url, delay=0.02, group_delay=0.2)
     for concurrency in (1, 4):
