@@ -15,6 +15,7 @@ from app.scim.http.client import ScimClient
 from app.scim.http.pacing import RateLimiter
 from app.scim.server import LocalScimServer
 from tests.fake_scim import FakeScim
+from tests.scim_counting_proxy import CountingProxy
 from tests.scim_proxy import FaultProxy
 from tests.scim_rate_proxy import RateLimitProxy
 
@@ -118,3 +119,9 @@ def fake_scim() -> Iterator[Callable[..., FakeScim]]:
         return FakeScim(mode, token=kwargs.pop("token", TOKEN), **kwargs)
 
     yield from _started(make)
+
+
+@pytest.fixture
+def counting_proxy() -> Iterator[Callable[..., CountingProxy]]:
+    """Factory: a started CountingProxy (requests in flight counted) in front of a base URL."""
+    yield from _started(CountingProxy)

@@ -186,10 +186,14 @@ class Window:
         self.base = math.inf
 
     def answered(self, seconds: float) -> None:
-        """One page's answer took `seconds` from its request (its rate-limit wait included)."""
+        """One page's answer took `seconds` from its request (its rate-limit wait included);
+        no time at all is a clock too coarse to tell (Windows ticks every 15.6 ms), not a
+        base: taken for one, every later answer would look queued, the window held at two."""
+        if not seconds > 0:
+            return
         first = self.base == math.inf
         self.base = min(self.base, seconds)
-        if first or seconds <= 0:
+        if first:
             return
         waiting = self.size * (1 - self.base / seconds)
         if waiting < 0.5:
@@ -200,8 +204,9 @@ class Window:
 
 def _ahead(walk: PageWalk, starts: Iterator[int], parallel: int) -> Iterator[tuple[int, Page]]:
     """Pages at the given starts, in order, with up to `parallel` asked for ahead, as many as
-    the server's answers show help (Window; a walk stopped early has asked for at most that
-    many pages it did not need)."""
+    the server's answers show help (Window). More are asked for only when the caller asks for
+    the next page, never before it had the last: a read it stops (Cancel, every user found)
+    asks for nothing more, and has asked for fewer than `parallel` pages it did not need."""
     pending: deque[tuple[int, Future[tuple[Page, float]]]] = deque()
     window = Window(parallel)
     pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="groupmap-page")
@@ -219,12 +224,13 @@ def _ahead(walk: PageWalk, starts: Iterator[int], parallel: int) -> Iterator[tup
             pending.append((at, pool.submit(timed, at)))
 
     try:
-        top_up()
-        while pending:
+        while True:
+            top_up()
+            if not pending:
+                return
             at, future = pending.popleft()
             page, seconds = future.result()
             window.answered(seconds)
-            top_up()
             yield at, page
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

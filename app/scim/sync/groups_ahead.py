@@ -3,7 +3,8 @@
 A sync reads the user pages, resolves the export's users, then lists the groups. Against a
 server that builds pages one at a time, the wait for the group list would start only after
 GroupMap's own work on the users; asked for as soon as a request slot frees (the user pages
-left are fewer than --concurrency), it is built while GroupMap resolves the users, and the
+left are fewer than --concurrency; at --concurrency 1, once they end, as a server may send
+more than its first page implies), it is built while GroupMap resolves the users, and the
 requests in flight never exceed --concurrency. Only the first page is read ahead: the pages
 after it are asked for when the group reads take them (app/scim/sync/group_reads.py), with
 the user pages done.

@@ -231,8 +231,9 @@ def _read_users(
     state: ServerState,
 ) -> GroupListAhead | None:
     """The user pages (or one filter per user where that takes fewer requests), each user
-    `take`n; the group list's first page is asked for once a request slot frees near the end
-    (app/scim/sync/groups_ahead.py) and returned."""
+    `take`n; the group list's first page is asked for once a request slot frees near the end,
+    or with the walk ended where none did (app/scim/sync/groups_ahead.py), and returned; not
+    where nobody was found (the read stops there)."""
     ahead: GroupListAhead | None = None
     try:
         first, total = next(pages, ([], 0))
@@ -261,7 +262,10 @@ def _read_users(
                     take(resource)
                 reads.read()
                 received += 1
-                slot_free = 1 + pages_left - received < settings.concurrency
+                # the pages the first implies; the walk may take more one at a time (no
+                # totalResults, a short page): a slot is free for sure only beside that one
+                left = 1 + pages_left - received
+                slot_free = settings.concurrency > 1 and left < settings.concurrency
                 if ahead is None and settings.target == "groups" and slot_free:
                     ahead = GroupListAhead(client, settings.concurrency)
                 if all(key in candidates for key in wanted):
@@ -270,6 +274,8 @@ def _read_users(
         state.users_complete = state.users_carry_groups and len(state.users_read) >= total
         pages.close()
         reads.check()
+        if ahead is None and settings.target == "groups" and candidates:  # every slot free
+            ahead = GroupListAhead(client, settings.concurrency)
     except BaseException:
         if ahead is not None:
             ahead.close()
