@@ -46,27 +46,32 @@ def test_a_first_sync_on_a_server_capping_its_list_reads_capped_groups_singly(fa
     }
 
 
-class _WatchingGroupList(LatencyProxy):
-    """Notes how many answers it was holding when the group list was asked for."""
+def test_the_group_list_is_built_while_the_users_are_resolved(scim_server, monkeypatch):
+    """groups_ahead: the group list's first page is asked for as the user pages end, before
+    the export's users are resolved (the server builds it meanwhile), never beside a user
+    page, and read once; the resync changes nothing."""
+    import time
 
-    held_at_group_list: int | None = None
+    from app.scim.sync import state
 
-    def _quirk_response(self, h, path, response):
-        if h.command == "GET" and path == "/Groups" and self.held_at_group_list is None:
-            self.held_at_group_list = self._held
-        return super()._quirk_response(h, path, response)
-
-
-def test_the_group_list_is_asked_for_while_the_last_user_page_is_on_its_way(scim_server):
-    """groups_ahead: the group list's first page is asked for once a request slot frees near
-    the end of the user pages, never past --concurrency, and the resync changes nothing."""
     users = make_users(60, VALUES)
     server = scim_server(users)
     sync(server.url, users, MAPPING)
-    with _WatchingGroupList(server.url, delay=0.4, page_cap=10) as proxy:
+    asked_before_resolving = []
+    resolve = state.resolve_users
+
+    def resolving(*args, **kwargs):
+        until = time.monotonic() + 5
+        while not [r for r in proxy.records if r.path == "/Groups"] and time.monotonic() < until:
+            time.sleep(0.01)
+        asked_before_resolving.append(bool([r for r in proxy.records if r.path == "/Groups"]))
+        return resolve(*args, **kwargs)
+
+    monkeypatch.setattr(state, "resolve_users", resolving)
+    with LatencyProxy(server.url, delay=0.1, page_cap=10) as proxy:
         plan, result = sync(proxy.url, users, MAPPING, concurrency=2)
     assert plan.is_empty and not result.failed
-    assert proxy.held_at_group_list == 1  # the last user page, still held
+    assert asked_before_resolving == [True]
     assert proxy.most_held <= 2
     assert [r.path for r in proxy.records if r.path == "/Groups"] == ["/Groups"]  # read once
     assert server.dump()["groups"] == expected_groups(users, MAPPING)

@@ -1,13 +1,11 @@
-"""The group list's first page, asked for while the last user pages are still on their way.
+"""The group list's first page, asked for as the user pages end, before the users are resolved.
 
-A sync reads the user pages, resolves the export's users, then lists the groups. Against a
-server that builds pages one at a time, the wait for the group list would start only after
-GroupMap's own work on the users; asked for as soon as a request slot frees (the user pages
-left are fewer than --concurrency; at --concurrency 1, once they end, as a server may send
-more than its first page implies), it is built while GroupMap resolves the users, and the
-requests in flight never exceed --concurrency. Only the first page is read ahead: the pages
-after it are asked for when the group reads take them (app/scim/sync/group_reads.py), with
-the user pages done.
+A sync reads the user pages, resolves the export's users, then lists the groups. The wait
+for the group list would start only after GroupMap's own work on the users; asked for as
+the user pages end, it is built while GroupMap resolves them. Not earlier: beside a user
+page, on a server that builds pages one at a time, it would only slow both. Only the first
+page is read ahead: the pages after it are asked for when the group reads take them
+(app/scim/sync/group_reads.py).
 """
 
 from __future__ import annotations

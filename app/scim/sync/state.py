@@ -189,10 +189,11 @@ def read_scope(
     else:
         pages = client.iter_pages("/Users", query, expected=len(wanted),
                                   parallel=settings.concurrency)
+    _read_users(client, settings, pages, take, wanted, candidates, attributes, reads, state)
     ahead: GroupListAhead | None = None
+    if settings.target == "groups" and candidates:  # built while the users are resolved
+        ahead = GroupListAhead(client, settings.concurrency)
     try:
-        ahead = _read_users(client, settings, pages, take, wanted, candidates, attributes,
-                            reads, state)
         resources = resolve_users(wanted, candidates, attribute, state.ambiguous)
         if any("groups" in r for r in resources.values()):
             state.all_groups_of = {}
@@ -229,12 +230,9 @@ def _read_users(
     attributes: list[str],
     reads: ReadProgress,
     state: ServerState,
-) -> GroupListAhead | None:
+) -> None:
     """The user pages (or one filter per user where that takes fewer requests), each user
-    `take`n; the group list's first page is asked for once a request slot frees near the end,
-    or with the walk ended where none did (app/scim/sync/groups_ahead.py), and returned; not
-    where nobody was found (the read stops there)."""
-    ahead: GroupListAhead | None = None
+    `take`n."""
     try:
         first, total = next(pages, ([], 0))
         for resource in first:
@@ -255,32 +253,18 @@ def _read_users(
             except ScimError as exc:
                 if exc.status != 400:  # a filter this server cannot answer: list here
                     raise
-        received = 1
         if any(key not in candidates for key in wanted):  # pages read ahead: none needlessly
             for page, _ in pages:
                 for resource in page:
                     take(resource)
                 reads.read()
-                received += 1
-                # the pages the first implies; the walk may take more one at a time (no
-                # totalResults, a short page): a slot is free for sure only beside that one
-                left = 1 + pages_left - received
-                slot_free = settings.concurrency > 1 and left < settings.concurrency
-                if ahead is None and settings.target == "groups" and slot_free:
-                    ahead = GroupListAhead(client, settings.concurrency)
                 if all(key in candidates for key in wanted):
                     break
         # read to the end (totalResults users): their `groups` say who is in which group
         state.users_complete = state.users_carry_groups and len(state.users_read) >= total
-        pages.close()
         reads.check()
-        if ahead is None and settings.target == "groups" and candidates:  # every slot free
-            ahead = GroupListAhead(client, settings.concurrency)
-    except BaseException:
-        if ahead is not None:
-            ahead.close()
-        raise
-    return ahead
+    finally:
+        pages.close()
 
 
 def _group_names(resource: dict[str, Any], where: str, direct_only: bool = False) -> list[str]:
