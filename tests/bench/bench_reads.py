@@ -122,7 +122,7 @@ def paced_rows(n_users: int, n_groups: int, unpaced: dict[str, float]) -> list[R
             kinds = side["kinds"]
             after_reads = kinds.get("writes", 0) + kinds.get("read_back", 0)
             reads = max(unpaced[what], (side["requests"] - after_reads) / 3.0)
-            least = max(reads + (after_reads - 3.0) / 3.0, proxy.least_seconds())
+            least = max(reads + max(0.0, after_reads - 3.0) / 3.0, proxy.least_seconds())
             rows.append(
                 (
                     f"paced {what} sync of {n_users:,} users in {n_groups:,} groups at 3 req/s",
