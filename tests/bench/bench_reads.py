@@ -97,7 +97,8 @@ def scale_rows(n_users: int, n_groups: int, rounds: int) -> tuple[list[Row], dic
             f"{' / '.join(f'{a["read_seconds"]:.1f}' for a in agains)} s); sequential reader "
             f"{' / '.join(f'{t:.1f}' for t in theirs)} s"
             + (" (runs interleaved)" if rounds > 1 else "")
-            + f"; {sum(ours) / sum(theirs):.2f}x",
+            + f"; the read {sum(a['read_seconds'] for a in agains) / sum(theirs):.2f}x, the "
+            f"whole resync {sum(ours) / sum(theirs):.2f}x",
             "<= sequential",
         ),
         (f"no-op resync of {label}: peak RSS", f"{max(a['peak_mb'] for a in agains):.0f} MB", ""),
