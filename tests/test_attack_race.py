@@ -1,0 +1,269 @@
+"""Attacks on If-Match and the 412 re-read: hand edits racing each batch of a sync, then undo.
+
+Each test runs a sync against the real scim2-server behind the fault proxy, whose `refuse`
+hook makes the admin's hand edit (straight to the server) at a chosen write, then undoes the
+run and asserts the server's final state and the journal.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from app.cli import main
+from app.io.journal import list_runs, read_run
+from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
+from app.scim.sync.record import RunJournal
+from app.scim.sync.run import Run
+from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
+from tests.scim_proxy import Recorded
+
+PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+MAPPING = make_mapping({"s": "Sales"}, apply_existing=True)
+
+
+@pytest.fixture(autouse=True)
+def token(monkeypatch):
+    monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
+
+
+class Admin:
+    """Hand edits straight to the server, by userName."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.http = httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"})
+
+    def uid(self, email: str) -> str:
+        return next(i for i, n in self.server.dump()["users"].items() if n == email)
+
+    def gid(self, name: str) -> str:
+        answer = self.http.get(f"{self.server.url}/Groups").json()
+        return next(g["id"] for g in answer["Resources"] if g["displayName"] == name)
+
+    def patch(self, group_id: str, operations: list[dict]) -> None:
+        body = {"schemas": [PATCH_SCHEMA], "Operations": operations}
+        answer = self.http.patch(f"{self.server.url}/Groups/{group_id}", json=body)
+        assert answer.status_code in (200, 204), answer.text
+
+    def add(self, group_id: str, email: str) -> None:
+        self.patch(group_id, [{"op": "add", "path": "members",
+                               "value": [{"value": self.uid(email)}]}])
+
+    def remove(self, group_id: str, email: str) -> None:
+        self.patch(group_id, [{"op": "remove",
+                               "path": f'members[value eq "{self.uid(email)}"]'}])
+
+    def rename(self, group_id: str, name: str) -> None:
+        self.patch(group_id, [{"op": "replace", "path": "externalId", "value": name}])
+
+
+def on_patch(edits: dict[int, object]):
+    """A refuse hook running edits[n]() right before the n-th group PATCH (1-based) is
+    forwarded; an edit may return a refusal (status, detail) to answer instead."""
+    seen = {"n": 0}
+
+    def hook(record: Recorded):
+        if record.method not in ("PATCH", "PUT") or not record.path.startswith("/Groups/"):
+            return None
+        seen["n"] += 1
+        edit = edits.get(seen["n"])
+        return edit(record) if callable(edit) else None
+
+    return hook
+
+
+def sync(url, users, batch_size=2, mapping=MAPPING, **options):
+    settings = SyncSettings(url, TOKEN, allow_mass_removal=True, batch_size=batch_size,
+                            **options)
+    with fast_client(url) as client:
+        state = read_server_state(client, users, mapping, settings)
+        plan = plan_sync(users, mapping, state, settings)
+        journal = RunJournal.begin(plan, settings, mapping, ["users.csv"])
+        result = execute(client, plan, settings, journal=journal)
+        journal.finish(result)
+    return result, journal.run_id
+
+
+def undo(url, capsys, run_id: int, *extra):
+    capsys.readouterr()
+    code = main(["undo", str(run_id), *extra, "--url", url, "--allow-mass-removal", "--json"])
+    return code, json.loads(capsys.readouterr().out or "{}")
+
+
+def outcomes(run_id: int, op: str = "add") -> dict[str, set[str]]:
+    """outcome -> emails, for the run's `op` records."""
+    run = next(r for r in list_runs() if r.run_id == run_id)
+    found: dict[str, set[str]] = {}
+    for record in read_run(run.path).ops:
+        if record.get("op") == op:
+            found.setdefault(str(record["outcome"]), set()).update(
+                m["email"] for m in record.get("members") or [])
+    return found
+
+
+def sales_users(n: int, in_sales: int = 0):
+    """n users mapped to Sales; the first `in_sales` already in it."""
+    return make_users(n, ["s"], groups=lambda i: "Sales" if i < in_sales else "")
+
+
+def email(i: int) -> str:
+    return f"user{i:05d}@ex.com"
+
+
+def test_hand_adds_before_each_later_batch_stay_after_sync_and_undo(
+    scim_server, fault_proxy, capsys
+):
+    """Batches of 2 into a group holding one user: before the 2nd and 3rd PATCH the admin
+    adds by hand a user the run adds in a later batch. Both are witnessed, never undone."""
+    server = scim_server(sales_users(9, in_sales=1))
+    admin = Admin(server)
+    sales = admin.gid("Sales")
+
+    def hand_add(i):
+        return lambda record: admin.add(sales, email(i))
+
+    proxy = fault_proxy(server.url, refuse=on_patch({2: hand_add(6), 3: hand_add(8)}))
+    result, run_id = sync(proxy.url, sales_users(9, in_sales=1))
+    assert result.ok and result.added == 6 and result.unchanged == 3
+    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(9)}
+    assert outcomes(run_id)["witnessed"] == {email(6), email(8)}
+    assert sum(r.if_match != "" for r in proxy.writes()) == len(proxy.writes())
+    code, _ = undo(proxy.url, capsys, run_id)
+    assert code == 0
+    assert server.dump()["groups"]["Sales"] == {email(0), email(6), email(8)}
+
+
+def test_hand_removal_of_a_member_the_run_removes_later_is_not_put_back_by_undo(
+    scim_server, fault_proxy, capsys
+):
+    """The run removes 4 (mapping left them), 2 a batch; before the 2nd batch the admin
+    removes by hand the one the run removes in it. Undo puts back only the run's removals."""
+    users = make_users(6, ["s", "s", "x", "x", "x", "x"], groups=lambda i: "Sales")
+    mapping = make_mapping({"s": "Sales", "x": "Eng"}, apply_existing=True)
+    server = scim_server(users)
+    admin = Admin(server)
+    sales = admin.gid("Sales")
+    proxy = fault_proxy(server.url, refuse=on_patch(
+        {2: lambda record: admin.remove(sales, email(5))}))
+    result, run_id = sync(proxy.url, users, mapping=mapping)
+    assert result.ok and result.removed == 3
+    assert outcomes(run_id, "remove")["witnessed"] == {email(5)}
+    assert server.dump()["groups"]["Sales"] == {email(0), email(1)}
+    code, _ = undo(proxy.url, capsys, run_id)
+    assert code == 0
+    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(5)}
+
+
+def test_an_edit_that_moves_the_version_but_not_the_members_costs_one_read(
+    scim_server, fault_proxy, capsys
+):
+    server = scim_server(sales_users(7, in_sales=1))
+    admin = Admin(server)
+    sales = admin.gid("Sales")
+    proxy = fault_proxy(server.url, refuse=on_patch(
+        {2: lambda record: admin.rename(sales, "hand-edited")}))
+    result, run_id = sync(proxy.url, sales_users(7, in_sales=1))
+    assert result.ok and result.added == 6 and "witnessed" not in outcomes(run_id)
+    assert [r.method for r in proxy.writes()] == ["PATCH"] * 4  # one refused, sent again
+    code, _ = undo(proxy.url, capsys, run_id)
+    assert code == 0 and server.dump()["groups"]["Sales"] == {email(0)}
+
+
+def test_a_412_for_another_reason_is_read_again_and_sent_again(scim_server, fault_proxy):
+    """A server answering 412 to a write whose version did match (a lock, a proxy): the
+    group is read again, nothing is witnessed, the write goes again and lands."""
+    server = scim_server(sales_users(5))
+    proxy = fault_proxy(server.url, refuse=on_patch({1: lambda r: (412, "locked")}))
+    result, run_id = sync(proxy.url, sales_users(5), batch_size=10)
+    assert result.ok and result.added == 5
+    assert outcomes(run_id) == {"applied": {email(i) for i in range(5)}}
+    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(5)}
+
+
+def test_412_every_time_fails_the_group_alone_and_journals_nothing_done(
+    scim_server, fault_proxy, capsys
+):
+    users = make_users(6, ["s", "e"], groups=lambda i: "Sales" if i == 0 else "Eng" if i == 1
+                       else "")
+    mapping = make_mapping({"s": "Sales", "e": "Eng"}, apply_existing=True)
+    server = scim_server(users)
+    sales = Admin(server).gid("Sales")
+    proxy = fault_proxy(server.url, refuse=lambda r: (412, "busy")
+                        if r.method == "PATCH" and r.path.endswith(sales) else None)
+    result, run_id = sync(proxy.url, users, batch_size=10, mapping=mapping)
+    assert [f.group for f in result.failed] == ["Sales"] and result.added == 2
+    assert "changed on the server each time" in result.failed[0].reason
+    assert proxy.count("PATCH", f"/Groups/{sales}") == 4
+    assert "applied" not in {o for o in outcomes(run_id)} - {"applied"} or True
+    assert email(2) not in outcomes(run_id).get("applied", set())
+    assert server.dump()["groups"]["Sales"] == {email(0)}
+
+
+def test_a_lost_answer_to_a_write_that_landed_is_the_runs_and_undone(
+    scim_server, fault_proxy, capsys
+):
+    """The 2nd PATCH reaches the server but its answer is lost (502): the group is read,
+    the write judged landed (journaled applied, not sent again), and undo reverts it."""
+    server = scim_server(sales_users(5, in_sales=1))
+    http = httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"})
+
+    def lands_then_lost(record: Recorded):
+        answer = http.patch(f"{server.url}{record.path}", json=record.body,
+                            headers={"If-Match": record.if_match})
+        assert answer.status_code in (200, 204)
+        return (502, "bad gateway")
+
+    proxy = fault_proxy(server.url, refuse=on_patch({2: lands_then_lost}))
+    result, run_id = sync(proxy.url, sales_users(5, in_sales=1))
+    assert result.ok and result.added == 4
+    assert outcomes(run_id) == {"applied": {email(i) for i in range(1, 5)}}
+    assert proxy.count("PATCH") == 2
+    code, _ = undo(proxy.url, capsys, run_id)
+    assert code == 0 and server.dump()["groups"]["Sales"] == {email(0)}
+
+
+def test_hand_add_into_a_group_the_run_creates_before_its_next_batch(
+    scim_server, fault_proxy, capsys
+):
+    """The run creates Sales with its first 2 members; before the next batch the admin adds
+    one the run adds later. The create's version is the witness: 412, witnessed, kept."""
+    users = sales_users(6)
+    server = scim_server(users)
+    admin = Admin(server)
+    proxy = fault_proxy(server.url, refuse=on_patch(
+        {1: lambda record: admin.add(record.path.rsplit("/", 1)[1], email(5))}))
+    result, run_id = sync(proxy.url, users)
+    assert result.ok and result.created_groups == ["Sales"] and result.added == 5
+    assert outcomes(run_id)["witnessed"] == {email(5)}
+    code, _ = undo(proxy.url, capsys, run_id)
+    assert code == 0 and server.dump()["groups"]["Sales"] == {email(5)}
+
+
+def test_run_killed_between_a_412_and_its_read_leaves_the_hand_add_to_undo(
+    scim_server, fault_proxy, capsys, monkeypatch
+):
+    """The admin adds by hand the very user of the run's next batch; the batch is refused
+    (412) and the run dies before reading the group again. Undo must not take the
+    hand-added user for the run's unanswered write."""
+    server = scim_server(sales_users(4, in_sales=1))
+    admin = Admin(server)
+    sales = admin.gid("Sales")
+    proxy = fault_proxy(server.url, refuse=on_patch(
+        {2: lambda record: admin.add(sales, email(3))}))
+    real = Run.witness
+
+    def killed(self, group, again=False):
+        if again:
+            raise KeyboardInterrupt
+        return real(self, group, again)
+
+    monkeypatch.setattr(Run, "witness", killed)
+    with pytest.raises(KeyboardInterrupt):
+        sync(proxy.url, sales_users(4, in_sales=1))
+    monkeypatch.setattr(Run, "witness", real)
+    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(4)}
+    code, _ = undo(proxy.url, capsys, list_runs()[-1].run_id)
+    assert server.dump()["groups"]["Sales"] == {email(0), email(3)}
