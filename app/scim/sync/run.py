@@ -152,6 +152,15 @@ class Run:
             self.abort = f"not sent: {journal.error}"
             raise Stop(self.abort)
 
+    def refused(self, group: str, adds: list[str], removes: list[str]) -> None:
+        """A conditional write refused (412), on disk before the group is read again."""
+        journal = self.result.journal
+        if journal is None:
+            return
+        for operation, emails in (("add", adds), ("remove", removes)):
+            if emails:
+                journal.refused(group, operation, emails, 412)
+
     def spend(self, changes: int) -> None:
         """Before a request carrying membership changes: wait for the change budget."""
         self.budget.spend(changes)

@@ -272,6 +272,8 @@ def _send(
             500, 502, 504,  # what the transport repeats: it may have landed
         )
         if conditional and (exc.status == 412 or unanswered):
+            if exc.status == 412:
+                run.refused(group, batch_adds, batch_removes)
             return exc
         if len(batch) > 1 and exc.status in SPLIT_STATUSES:
             run.budget.refund(len(batch))  # refused whole: the halves spend it again
