@@ -90,7 +90,8 @@ def sync(url, users, batch_size=2, mapping=MAPPING, **options):
 def undo(url, capsys, run_id: int, *extra):
     capsys.readouterr()
     code = main(["undo", str(run_id), *extra, "--url", url, "--allow-mass-removal", "--json"])
-    return code, json.loads(capsys.readouterr().out or "{}")
+    captured = capsys.readouterr()
+    return code, {**json.loads(captured.out or "{}"), "stderr": captured.err}
 
 
 def outcomes(run_id: int, op: str = "add") -> dict[str, set[str]]:
@@ -270,3 +271,76 @@ def test_run_killed_between_a_412_and_its_read_leaves_the_hand_add_to_undo(
     assert outcomes(run_id)["refused"] == {email(3)}
     code, _ = undo(proxy.url, capsys, run_id)
     assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), email(3)}
+
+
+def per_group(n: int, edit):
+    """A refuse hook running edit(group_id) right before each group's n-th PATCH."""
+    seen: dict[str, int] = {}
+
+    def hook(record: Recorded):
+        if record.method != "PATCH" or not record.path.startswith("/Groups/"):
+            return None
+        group_id = record.path.rsplit("/", 1)[1]
+        seen[group_id] = seen.get(group_id, 0) + 1
+        if seen[group_id] == n:
+            edit(group_id)
+        return None
+
+    return hook
+
+
+def test_hand_adds_racing_twelve_groups_written_eight_at_a_time(
+    scim_server, fault_proxy, capsys
+):
+    """Twelve groups of 4 new members each (one already in), written 8 at a time in batches
+    of 1: before each group's 2nd PATCH the admin adds its last planned member by hand."""
+    groups = [f"G{g:02d}" for g in range(12)]
+    users = make_users(60, groups, groups=lambda i: groups[i % 12] if i < 12 else "")
+    mapping = make_mapping({g: g for g in groups}, apply_existing=True)
+    server = scim_server(users)
+    admin = Admin(server)
+    names = {admin.gid(g): g for g in groups}
+    last = {g: email(48 + k) for k, g in enumerate(groups)}  # each group's last add
+    proxy = fault_proxy(server.url, refuse=per_group(
+        2, lambda gid: admin.add(gid, last[names[gid]])))
+    result, run_id = sync(proxy.url, users, batch_size=1, mapping=mapping, concurrency=8)
+    assert result.ok and result.added == 36 and result.unchanged >= 12
+    assert outcomes(run_id)["witnessed"] == set(last.values())
+    code, _ = undo(proxy.url, capsys, run_id)
+    assert code == 0
+    dump = server.dump()["groups"]
+    assert all(dump[g] == {email(k), last[g]} for k, g in enumerate(groups))
+
+
+def test_put_only_server_keeps_a_hand_add_made_between_its_read_and_its_put(
+    scim_server, fault_proxy, capsys
+):
+    """No PATCH: the group is replaced (PUT with If-Match). Between the GET that builds the
+    PUT and the PUT, the admin adds a user outside the export: the PUT is refused, the group
+    read again, and the hand-added user survives the sync. The undo reads the group alone,
+    with no second witness that the read lists every member: it refuses, sending nothing."""
+    server = scim_server(sales_users(5, in_sales=1))
+    admin = Admin(server)
+    sales = admin.gid("Sales")
+    proxy = fault_proxy(server.url, quirks=frozenset({"no_patch"}), refuse=on_put(
+        lambda record: admin.add(sales, email(4))))
+    result, run_id = sync(proxy.url, sales_users(4, in_sales=1), batch_size=10)
+    assert result.ok, result.failed
+    assert all(r.if_match for r in proxy.writes() if r.method == "PUT")
+    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(5)}
+    code, out = undo(proxy.url, capsys, run_id)
+    assert code != 0 and "Nothing was sent" in out["stderr"]
+    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(5)}
+
+
+def on_put(edit):
+    seen = {"n": 0}
+
+    def hook(record: Recorded):
+        if record.method == "PUT" and record.path.startswith("/Groups/"):
+            seen["n"] += 1
+            if seen["n"] == 1:
+                edit(record)
+        return None
+
+    return hook
