@@ -344,3 +344,47 @@ def on_put(edit):
         return None
 
     return hook
+
+
+def test_a_saved_plan_passes_the_gate_then_a_hand_add_races_its_first_write(
+    scim_server, fault_proxy, capsys
+):
+    """A plan read long ago (a saved plan): the gate reads every group again and its
+    versions become the If-Match; the admin's hand add right after the gate is refused,
+    read again and witnessed, never the run's."""
+    users = sales_users(5, in_sales=1)
+    server = scim_server(users)
+    admin = Admin(server)
+    sales = admin.gid("Sales")
+    proxy = fault_proxy(server.url, refuse=on_patch({1: lambda r: admin.add(sales, email(2))}))
+    settings = SyncSettings(proxy.url, TOKEN, allow_mass_removal=True, batch_size=10)
+    with fast_client(proxy.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        plan = plan_sync(users, MAPPING, state, settings)
+        plan.state.read_at = 1.0  # as a plan loaded from a file is: older than any witness
+        journal = RunJournal.begin(plan, settings, MAPPING, [], applies="CODE", counted=False)
+        result = execute(client, plan, settings, journal=journal)
+        journal.finish(result)
+    assert result.ok and result.added == 3 and outcomes(journal.run_id)["witnessed"] == {
+        email(2)}
+    code, _ = undo(proxy.url, capsys, journal.run_id)
+    assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), email(2)}
+
+
+def test_undo_racing_a_hand_removal_then_undo_of_the_undo(scim_server, fault_proxy, capsys):
+    """The undo of a run that added 1..4 is about to remove them; the admin removes 1 by
+    hand first. The undo's write is refused, 1 witnessed as removed; undoing the undo puts
+    back 2..4 only: never the user the admin removed by hand."""
+    server = scim_server(sales_users(5, in_sales=1))
+    admin = Admin(server)
+    sales = admin.gid("Sales")
+    proxy = fault_proxy(server.url, refuse=on_patch({2: lambda r: admin.remove(sales, email(1))}))
+    result, run_id = sync(proxy.url, sales_users(5, in_sales=1), batch_size=10)
+    assert result.ok and server.dump()["groups"]["Sales"] == {email(i) for i in range(5)}
+    code, out = undo(proxy.url, capsys, run_id)
+    assert code == 0 and server.dump()["groups"]["Sales"] == {email(0)}
+    assert outcomes(out["run"], "remove") == {
+        "refused": {email(i) for i in range(1, 5)}, "witnessed": {email(1)},
+        "applied": {email(i) for i in range(2, 5)}}
+    code, _ = undo(proxy.url, capsys, out["run"])
+    assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), *map(email, (2, 3, 4))}
