@@ -388,3 +388,27 @@ def test_undo_racing_a_hand_removal_then_undo_of_the_undo(scim_server, fault_pro
         "applied": {email(i) for i in range(2, 5)}}
     code, _ = undo(proxy.url, capsys, out["run"])
     assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), *map(email, (2, 3, 4))}
+
+
+def test_a_412_after_the_checked_value_removal_landed_keeps_the_removal_the_runs(
+    scim_server, fault_proxy, capsys
+):
+    """A server refusing the RFC removal path: the removal goes as Entra's value array, sent
+    alone and checked, then the batch's add. The admin edits the group before that add: the
+    add is refused (412), but the removal did land and is the run's, so undo puts it back."""
+    users = make_users(6, ["s", "s", "x", "x", "s", "s"],
+                       groups=lambda i: "Sales" if i < 4 else "")
+    mapping = make_mapping({"s": "Sales", "x": "Eng"}, apply_existing=True)
+    server = scim_server(users)
+    admin = Admin(server)
+    sales = admin.gid("Sales")
+    proxy = fault_proxy(server.url, quirks=frozenset({"reject_filter_remove"}),
+                        refuse=on_patch({3: lambda r: admin.rename(sales, "hand")}))
+    result, run_id = sync(proxy.url, users, batch_size=10, mapping=mapping)
+    assert result.ok, result.failed
+    assert server.dump()["groups"]["Sales"] == {email(i) for i in (0, 1, 4, 5)}
+    assert outcomes(run_id, "remove").get("applied") == {email(2), email(3)}
+    assert "witnessed" not in outcomes(run_id, "remove")
+    code, out = undo(proxy.url, capsys, run_id)
+    assert code == 0, out["stderr"]
+    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(4)}
