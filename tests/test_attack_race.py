@@ -412,3 +412,30 @@ def test_a_412_after_the_checked_value_removal_landed_keeps_the_removal_the_runs
     code, out = undo(proxy.url, capsys, run_id)
     assert code == 0, out["stderr"]
     assert server.dump()["groups"]["Sales"] == {email(i) for i in range(4)}
+
+
+def test_a_server_returning_members_on_request_is_read_again_with_them_asked(
+    fake_scim, capsys, monkeypatch
+):
+    """`members` only where `attributes` names it (no ETags). A paced run reads a group
+    again before writing it (witness older than its age, here 0 s): that read must ask for
+    `members` too, or it sees none, the admin's hand add just before becomes the run's,
+    and undo (which sees it through the users' `groups`) removes it."""
+    fake = fake_scim("members_on_request")
+    ids = [fake.add_user(email(i)) for i in range(4)]
+    sales = fake.add_group("Sales", [ids[0]])
+    users = sales_users(4, in_sales=1)
+    settings = SyncSettings(fake.url, TOKEN, allow_mass_removal=True, batch_size=10)
+    with fast_client(fake.url) as client:
+        state = read_server_state(client, users, MAPPING, settings)
+        plan = plan_sync(users, MAPPING, state, settings)
+        fake.groups[sales]["members"].append(ids[2])  # by hand, after the read
+        monkeypatch.setattr("app.scim.sync.run.MAX_WITNESS_AGE", 0.0)
+        journal = RunJournal.begin(plan, settings, MAPPING, [])
+        result = execute(client, plan, settings, journal=journal)
+        journal.finish(result)
+    assert result.ok and result.added == 2
+    assert outcomes(journal.run_id)["witnessed"] == {email(2)}
+    code, out = undo(fake.url, capsys, journal.run_id)
+    assert code == 0, out["stderr"]
+    assert fake.members(sales) == {email(0), email(2)}
