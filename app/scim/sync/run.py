@@ -71,9 +71,9 @@ class Run:
             at and time.monotonic() - at <= MAX_WITNESS_AGE
         )):
             return
-        body, version = self.client.get_group(known.id)
+        state = self.plan.state  # a server returning `members` on request is asked for them
+        body, version = self.client.get_group(known.id, attributes=state.groups_asked or None)
         members = set(member_ids(body))
-        state = self.plan.state
         shown = has_members(body)
         if group in state.groups_from_users and not shown:  # hidden: ask the users
             named = members_from_users(self.client, {group: known.id})

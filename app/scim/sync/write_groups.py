@@ -100,9 +100,9 @@ def _members_after_create(
     its users say who was in it before the run, else nothing is written to it."""
     if adopted or (sent and "members" not in created):
         run.check()
-        body, version = run.client.get_group(group_id)
-        present = set(member_ids(body))
         state = run.plan.state
+        body, version = run.client.get_group(group_id, attributes=state.groups_asked or None)
+        present = set(member_ids(body))
         if adopted and not has_members(body) and (state.users_carry_groups or (
             state.groups_unseen or state.groups_from_users
         )):
