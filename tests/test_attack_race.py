@@ -18,7 +18,7 @@ from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 from app.scim.sync.record import RunJournal
 from app.scim.sync.run import Run
 from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
-from tests.scim_proxy import Recorded
+from tests.scim_proxy import FaultProxy, Recorded
 
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 MAPPING = make_mapping({"s": "Sales"}, apply_existing=True)
@@ -439,3 +439,57 @@ def test_a_server_returning_members_on_request_is_read_again_with_them_asked(
     code, out = undo(fake.url, capsys, journal.run_id)
     assert code == 0, out["stderr"]
     assert fake.members(sales) == {email(0), email(2)}
+
+
+class StrongETagProxy(FaultProxy):
+    """Its PATCH answers spell the version as a strong ETag ("5"), its reads as the server
+    does (W/"5"): a version that differs between GET and PATCH answers."""
+
+    def _quirk_response(self, h, path, response):
+        status, content, headers = super()._quirk_response(h, path, response)
+        if h.command == "PATCH" and headers.get("ETag", "").startswith("W/"):
+            headers["ETag"] = headers["ETag"][2:]
+        return status, content, headers
+
+
+class IgnoringProxy(FaultProxy):
+    """Forwards no If-Match: a server that advertises ETags and ignores them on writes."""
+
+    def _handle(self, h):
+        if "If-Match" in h.headers:
+            del h.headers["If-Match"]
+        return super()._handle(h)
+
+
+def test_versions_spelled_differently_by_patch_answers_still_end_right(
+    scim_server, capsys
+):
+    server = scim_server(sales_users(7, in_sales=1))
+    admin = Admin(server)
+    sales = admin.gid("Sales")
+    proxy = StrongETagProxy(server.url, refuse=on_patch({3: lambda r: admin.add(sales, email(6))}))
+    proxy.start()
+    try:
+        result, run_id = sync(proxy.url, sales_users(7, in_sales=1))
+        assert result.ok and result.added == 5 and outcomes(run_id)["witnessed"] == {email(6)}
+        code, _ = undo(proxy.url, capsys, run_id)
+        assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), email(6)}
+    finally:
+        proxy.stop()
+
+
+def test_a_server_ignoring_if_match_loses_no_hand_add_outside_the_plan(scim_server, capsys):
+    """The server drops If-Match: a hand add of a user the plan does not touch, between two
+    batches, survives the sync (PATCH carries only the delta) and its undo."""
+    server = scim_server(sales_users(7, in_sales=1))
+    admin = Admin(server)
+    sales = admin.gid("Sales")
+    proxy = IgnoringProxy(server.url, refuse=on_patch({2: lambda r: admin.add(sales, email(6))}))
+    proxy.start()
+    try:
+        result, run_id = sync(proxy.url, sales_users(6, in_sales=1))
+        assert result.ok and result.added == 5
+        code, _ = undo(proxy.url, capsys, run_id)
+        assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), email(6)}
+    finally:
+        proxy.stop()
