@@ -493,3 +493,46 @@ def test_a_server_ignoring_if_match_loses_no_hand_add_outside_the_plan(scim_serv
         assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), email(6)}
     finally:
         proxy.stop()
+
+
+class HeaderETagProxy(FaultProxy):
+    """Versions only in the ETag header of single answers, never in `meta.version`: the
+    group list carries none."""
+
+    def _quirk_response(self, h, path, response):
+        status, content, headers = super()._quirk_response(h, path, response)
+        if content and headers.get("Content-Type", "").endswith("json"):
+            body = json.loads(content)
+            for resource in [body, *(body.get("Resources") or [])]:
+                if isinstance(resource, dict) and isinstance(resource.get("meta"), dict):
+                    resource["meta"].pop("version", None)
+            content = json.dumps(body).encode()
+        return status, content, headers
+
+
+def test_etags_only_in_headers_a_hand_add_before_the_first_write_is_witnessed(
+    scim_server, capsys
+):
+    """The list read gives no versions (eight groups: the small one is not read singly);
+    the first write must not go unconditional on a server with ETags: the group is read for
+    its version, and the hand add made right before the PATCH is refused (412), read again
+    and witnessed."""
+    groups = [f"G{g}" for g in range(8)]
+    users = make_users(40, groups, groups=lambda i: groups[i % 8]
+                       if (i < 24 and i % 8 != 7) or i == 7 else "")
+    mapping = make_mapping({g: g for g in groups}, apply_existing=True)
+    server = scim_server(users)
+    admin = Admin(server)
+    small = admin.gid("G7")
+    proxy = HeaderETagProxy(server.url, refuse=per_group(
+        1, lambda gid: admin.add(gid, email(23)) if gid == small else None))
+    proxy.start()
+    try:
+        result, run_id = sync(proxy.url, users, batch_size=10, mapping=mapping)
+        assert result.ok and result.added == 17
+        assert outcomes(run_id)["witnessed"] == {email(23)}
+        assert all(r.if_match for r in proxy.writes())
+        code, _ = undo(proxy.url, capsys, run_id)
+        assert code == 0 and server.dump()["groups"]["G7"] == {email(7), email(23)}
+    finally:
+        proxy.stop()
