@@ -60,7 +60,9 @@ class Run:
         paced run can write for hours), or `again` (the server refused the write's If-Match):
         read it again, so the intent's before-states are what the group holds now, and a
         member the admin added meanwhile is never the run's to undo. Where the write carries
-        If-Match the version is the witness: no read until the server says it changed. A
+        If-Match the version is the witness: no read until the server says it changed; on a
+        server with ETags, a group read without a version (a list without `meta.version`) is
+        read once for it, so no write to it goes unconditional. A
         group whose reads hide its members is witnessed by the users' `groups` again."""
         known = self.known(group)
         if known is None or (self.result.journal is None and not again):
@@ -68,7 +70,7 @@ class Run:
         with self.lock:
             at = self.witnessed_at.get(group, self.plan.state.read_at)
         if not again and (self.if_match(group) or (
-            at and time.monotonic() - at <= MAX_WITNESS_AGE
+            at and time.monotonic() - at <= MAX_WITNESS_AGE and self._fresh(known.version)
         )):
             return
         state = self.plan.state  # a server returning `members` on request is asked for them
