@@ -2,116 +2,36 @@
 
 Each test runs a sync against the real scim2-server behind the fault proxy, whose `refuse`
 hook makes the admin's hand edit (straight to the server) at a chosen write, then undoes the
-run and asserts the server's final state and the journal.
+run and asserts the server's final state and the journal (helpers: tests/attack_race.py).
 """
 
 from __future__ import annotations
 
-import json
-
 import httpx
 import pytest
 
-from app.cli import main
-from app.io.journal import list_runs, read_run
+from app.io.journal import list_runs
 from app.scim.sync import SyncSettings, execute, plan_sync, read_server_state
 from app.scim.sync.record import RunJournal
 from app.scim.sync.run import Run
+from tests.attack_race import (
+    MAPPING,
+    Admin,
+    email,
+    on_patch,
+    outcomes,
+    per_group,
+    sales_users,
+    sync,
+    undo,
+)
 from tests.scim_fixtures import TOKEN, fast_client, make_mapping, make_users
-from tests.scim_proxy import FaultProxy, Recorded
-
-PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-MAPPING = make_mapping({"s": "Sales"}, apply_existing=True)
+from tests.scim_proxy import Recorded
 
 
 @pytest.fixture(autouse=True)
 def token(monkeypatch):
     monkeypatch.setenv("GROUPMAP_TOKEN", TOKEN)
-
-
-class Admin:
-    """Hand edits straight to the server, by userName."""
-
-    def __init__(self, server) -> None:
-        self.server = server
-        self.http = httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"})
-
-    def uid(self, email: str) -> str:
-        return next(i for i, n in self.server.dump()["users"].items() if n == email)
-
-    def gid(self, name: str) -> str:
-        answer = self.http.get(f"{self.server.url}/Groups").json()
-        return next(g["id"] for g in answer["Resources"] if g["displayName"] == name)
-
-    def patch(self, group_id: str, operations: list[dict]) -> None:
-        body = {"schemas": [PATCH_SCHEMA], "Operations": operations}
-        answer = self.http.patch(f"{self.server.url}/Groups/{group_id}", json=body)
-        assert answer.status_code in (200, 204), answer.text
-
-    def add(self, group_id: str, email: str) -> None:
-        self.patch(group_id, [{"op": "add", "path": "members",
-                               "value": [{"value": self.uid(email)}]}])
-
-    def remove(self, group_id: str, email: str) -> None:
-        self.patch(group_id, [{"op": "remove",
-                               "path": f'members[value eq "{self.uid(email)}"]'}])
-
-    def rename(self, group_id: str, name: str) -> None:
-        self.patch(group_id, [{"op": "replace", "path": "externalId", "value": name}])
-
-
-def on_patch(edits: dict[int, object]):
-    """A refuse hook running edits[n]() right before the n-th group PATCH (1-based) is
-    forwarded; an edit may return a refusal (status, detail) to answer instead."""
-    seen = {"n": 0}
-
-    def hook(record: Recorded):
-        if record.method not in ("PATCH", "PUT") or not record.path.startswith("/Groups/"):
-            return None
-        seen["n"] += 1
-        edit = edits.get(seen["n"])
-        return edit(record) if callable(edit) else None
-
-    return hook
-
-
-def sync(url, users, batch_size=2, mapping=MAPPING, **options):
-    settings = SyncSettings(url, TOKEN, allow_mass_removal=True, batch_size=batch_size,
-                            **options)
-    with fast_client(url) as client:
-        state = read_server_state(client, users, mapping, settings)
-        plan = plan_sync(users, mapping, state, settings)
-        journal = RunJournal.begin(plan, settings, mapping, ["users.csv"])
-        result = execute(client, plan, settings, journal=journal)
-        journal.finish(result)
-    return result, journal.run_id
-
-
-def undo(url, capsys, run_id: int, *extra):
-    capsys.readouterr()
-    code = main(["undo", str(run_id), *extra, "--url", url, "--allow-mass-removal", "--json"])
-    captured = capsys.readouterr()
-    return code, {**json.loads(captured.out or "{}"), "stderr": captured.err}
-
-
-def outcomes(run_id: int, op: str = "add") -> dict[str, set[str]]:
-    """outcome -> emails, for the run's `op` records."""
-    run = next(r for r in list_runs() if r.run_id == run_id)
-    found: dict[str, set[str]] = {}
-    for record in read_run(run.path).ops:
-        if record.get("op") == op:
-            found.setdefault(str(record["outcome"]), set()).update(
-                m["email"] for m in record.get("members") or [])
-    return found
-
-
-def sales_users(n: int, in_sales: int = 0):
-    """n users mapped to Sales; the first `in_sales` already in it."""
-    return make_users(n, ["s"], groups=lambda i: "Sales" if i < in_sales else "")
-
-
-def email(i: int) -> str:
-    return f"user{i:05d}@ex.com"
 
 
 def test_hand_adds_before_each_later_batch_stay_after_sync_and_undo(
@@ -171,17 +91,6 @@ def test_an_edit_that_moves_the_version_but_not_the_members_costs_one_read(
     assert [r.method for r in proxy.writes()] == ["PATCH"] * 4  # one refused, sent again
     code, _ = undo(proxy.url, capsys, run_id)
     assert code == 0 and server.dump()["groups"]["Sales"] == {email(0)}
-
-
-def test_a_412_for_another_reason_is_read_again_and_sent_again(scim_server, fault_proxy):
-    """A server answering 412 to a write whose version did match (a lock, a proxy): the
-    group is read again, nothing is witnessed, the write goes again and lands."""
-    server = scim_server(sales_users(5))
-    proxy = fault_proxy(server.url, refuse=on_patch({1: lambda r: (412, "locked")}))
-    result, run_id = sync(proxy.url, sales_users(5), batch_size=10)
-    assert result.ok and result.added == 5
-    assert outcomes(run_id) == {"applied": {email(i) for i in range(5)}}
-    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(5)}
 
 
 def test_412_every_time_fails_the_group_alone_and_journals_nothing_done(
@@ -273,22 +182,6 @@ def test_run_killed_between_a_412_and_its_read_leaves_the_hand_add_to_undo(
     assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), email(3)}
 
 
-def per_group(n: int, edit):
-    """A refuse hook running edit(group_id) right before each group's n-th PATCH."""
-    seen: dict[str, int] = {}
-
-    def hook(record: Recorded):
-        if record.method != "PATCH" or not record.path.startswith("/Groups/"):
-            return None
-        group_id = record.path.rsplit("/", 1)[1]
-        seen[group_id] = seen.get(group_id, 0) + 1
-        if seen[group_id] == n:
-            edit(group_id)
-        return None
-
-    return hook
-
-
 def test_hand_adds_racing_twelve_groups_written_eight_at_a_time(
     scim_server, fault_proxy, capsys
 ):
@@ -310,40 +203,6 @@ def test_hand_adds_racing_twelve_groups_written_eight_at_a_time(
     assert code == 0
     dump = server.dump()["groups"]
     assert all(dump[g] == {email(k), last[g]} for k, g in enumerate(groups))
-
-
-def test_put_only_server_keeps_a_hand_add_made_between_its_read_and_its_put(
-    scim_server, fault_proxy, capsys
-):
-    """No PATCH: the group is replaced (PUT with If-Match). Between the GET that builds the
-    PUT and the PUT, the admin adds a user outside the export: the PUT is refused, the group
-    read again, and the hand-added user survives the sync. The undo reads the group alone,
-    with no second witness that the read lists every member: it refuses, sending nothing."""
-    server = scim_server(sales_users(5, in_sales=1))
-    admin = Admin(server)
-    sales = admin.gid("Sales")
-    proxy = fault_proxy(server.url, quirks=frozenset({"no_patch"}), refuse=on_put(
-        lambda record: admin.add(sales, email(4))))
-    result, run_id = sync(proxy.url, sales_users(4, in_sales=1), batch_size=10)
-    assert result.ok, result.failed
-    assert all(r.if_match for r in proxy.writes() if r.method == "PUT")
-    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(5)}
-    code, out = undo(proxy.url, capsys, run_id)
-    assert code != 0 and "Nothing was sent" in out["stderr"]
-    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(5)}
-
-
-def on_put(edit):
-    seen = {"n": 0}
-
-    def hook(record: Recorded):
-        if record.method == "PUT" and record.path.startswith("/Groups/"):
-            seen["n"] += 1
-            if seen["n"] == 1:
-                edit(record)
-        return None
-
-    return hook
 
 
 def test_a_saved_plan_passes_the_gate_then_a_hand_add_races_its_first_write(
@@ -388,151 +247,3 @@ def test_undo_racing_a_hand_removal_then_undo_of_the_undo(scim_server, fault_pro
         "applied": {email(i) for i in range(2, 5)}}
     code, _ = undo(proxy.url, capsys, out["run"])
     assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), *map(email, (2, 3, 4))}
-
-
-def test_a_412_after_the_checked_value_removal_landed_keeps_the_removal_the_runs(
-    scim_server, fault_proxy, capsys
-):
-    """A server refusing the RFC removal path: the removal goes as Entra's value array, sent
-    alone and checked, then the batch's add. The admin edits the group before that add: the
-    add is refused (412), but the removal did land and is the run's, so undo puts it back."""
-    users = make_users(6, ["s", "s", "x", "x", "s", "s"],
-                       groups=lambda i: "Sales" if i < 4 else "")
-    mapping = make_mapping({"s": "Sales", "x": "Eng"}, apply_existing=True)
-    server = scim_server(users)
-    admin = Admin(server)
-    sales = admin.gid("Sales")
-    proxy = fault_proxy(server.url, quirks=frozenset({"reject_filter_remove"}),
-                        refuse=on_patch({3: lambda r: admin.rename(sales, "hand")}))
-    result, run_id = sync(proxy.url, users, batch_size=10, mapping=mapping)
-    assert result.ok, result.failed
-    assert server.dump()["groups"]["Sales"] == {email(i) for i in (0, 1, 4, 5)}
-    assert outcomes(run_id, "remove").get("applied") == {email(2), email(3)}
-    assert "witnessed" not in outcomes(run_id, "remove")
-    code, out = undo(proxy.url, capsys, run_id)
-    assert code == 0, out["stderr"]
-    assert server.dump()["groups"]["Sales"] == {email(i) for i in range(4)}
-
-
-def test_a_server_returning_members_on_request_is_read_again_with_them_asked(
-    fake_scim, capsys, monkeypatch
-):
-    """`members` only where `attributes` names it (no ETags). A paced run reads a group
-    again before writing it (witness older than its age, here 0 s): that read must ask for
-    `members` too, or it sees none, the admin's hand add just before becomes the run's,
-    and undo (which sees it through the users' `groups`) removes it."""
-    fake = fake_scim("members_on_request")
-    ids = [fake.add_user(email(i)) for i in range(4)]
-    sales = fake.add_group("Sales", [ids[0]])
-    users = sales_users(4, in_sales=1)
-    settings = SyncSettings(fake.url, TOKEN, allow_mass_removal=True, batch_size=10)
-    with fast_client(fake.url) as client:
-        state = read_server_state(client, users, MAPPING, settings)
-        plan = plan_sync(users, MAPPING, state, settings)
-        fake.groups[sales]["members"].append(ids[2])  # by hand, after the read
-        monkeypatch.setattr("app.scim.sync.run.MAX_WITNESS_AGE", 0.0)
-        journal = RunJournal.begin(plan, settings, MAPPING, [])
-        result = execute(client, plan, settings, journal=journal)
-        journal.finish(result)
-    assert result.ok and result.added == 2
-    assert outcomes(journal.run_id)["witnessed"] == {email(2)}
-    code, out = undo(fake.url, capsys, journal.run_id)
-    assert code == 0, out["stderr"]
-    assert fake.members(sales) == {email(0), email(2)}
-
-
-class StrongETagProxy(FaultProxy):
-    """Its PATCH answers spell the version as a strong ETag ("5"), its reads as the server
-    does (W/"5"): a version that differs between GET and PATCH answers."""
-
-    def _quirk_response(self, h, path, response):
-        status, content, headers = super()._quirk_response(h, path, response)
-        if h.command == "PATCH" and headers.get("ETag", "").startswith("W/"):
-            headers["ETag"] = headers["ETag"][2:]
-        return status, content, headers
-
-
-class IgnoringProxy(FaultProxy):
-    """Forwards no If-Match: a server that advertises ETags and ignores them on writes."""
-
-    def _handle(self, h):
-        if "If-Match" in h.headers:
-            del h.headers["If-Match"]
-        return super()._handle(h)
-
-
-def test_versions_spelled_differently_by_patch_answers_still_end_right(
-    scim_server, capsys
-):
-    server = scim_server(sales_users(7, in_sales=1))
-    admin = Admin(server)
-    sales = admin.gid("Sales")
-    proxy = StrongETagProxy(server.url, refuse=on_patch({3: lambda r: admin.add(sales, email(6))}))
-    proxy.start()
-    try:
-        result, run_id = sync(proxy.url, sales_users(7, in_sales=1))
-        assert result.ok and result.added == 5 and outcomes(run_id)["witnessed"] == {email(6)}
-        code, _ = undo(proxy.url, capsys, run_id)
-        assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), email(6)}
-    finally:
-        proxy.stop()
-
-
-def test_a_server_ignoring_if_match_loses_no_hand_add_outside_the_plan(scim_server, capsys):
-    """The server drops If-Match: a hand add of a user the plan does not touch, between two
-    batches, survives the sync (PATCH carries only the delta) and its undo."""
-    server = scim_server(sales_users(7, in_sales=1))
-    admin = Admin(server)
-    sales = admin.gid("Sales")
-    proxy = IgnoringProxy(server.url, refuse=on_patch({2: lambda r: admin.add(sales, email(6))}))
-    proxy.start()
-    try:
-        result, run_id = sync(proxy.url, sales_users(6, in_sales=1))
-        assert result.ok and result.added == 5
-        code, _ = undo(proxy.url, capsys, run_id)
-        assert code == 0 and server.dump()["groups"]["Sales"] == {email(0), email(6)}
-    finally:
-        proxy.stop()
-
-
-class HeaderETagProxy(FaultProxy):
-    """Versions only in the ETag header of single answers, never in `meta.version`: the
-    group list carries none."""
-
-    def _quirk_response(self, h, path, response):
-        status, content, headers = super()._quirk_response(h, path, response)
-        if content and headers.get("Content-Type", "").endswith("json"):
-            body = json.loads(content)
-            for resource in [body, *(body.get("Resources") or [])]:
-                if isinstance(resource, dict) and isinstance(resource.get("meta"), dict):
-                    resource["meta"].pop("version", None)
-            content = json.dumps(body).encode()
-        return status, content, headers
-
-
-def test_etags_only_in_headers_a_hand_add_before_the_first_write_is_witnessed(
-    scim_server, capsys
-):
-    """The list read gives no versions (eight groups: the small one is not read singly);
-    the first write must not go unconditional on a server with ETags: the group is read for
-    its version, and the hand add made right before the PATCH is refused (412), read again
-    and witnessed."""
-    groups = [f"G{g}" for g in range(8)]
-    users = make_users(40, groups, groups=lambda i: groups[i % 8]
-                       if (i < 24 and i % 8 != 7) or i == 7 else "")
-    mapping = make_mapping({g: g for g in groups}, apply_existing=True)
-    server = scim_server(users)
-    admin = Admin(server)
-    small = admin.gid("G7")
-    proxy = HeaderETagProxy(server.url, refuse=per_group(
-        1, lambda gid: admin.add(gid, email(23)) if gid == small else None))
-    proxy.start()
-    try:
-        result, run_id = sync(proxy.url, users, batch_size=10, mapping=mapping)
-        assert result.ok and result.added == 17
-        assert outcomes(run_id)["witnessed"] == {email(23)}
-        assert all(r.if_match for r in proxy.writes())
-        code, _ = undo(proxy.url, capsys, run_id)
-        assert code == 0 and server.dump()["groups"]["G7"] == {email(7), email(23)}
-    finally:
-        proxy.stop()
