@@ -137,6 +137,7 @@ class RunRecord:
     plan: dict[str, Any] = field(default_factory=dict)
     ops: list[dict[str, Any]] = field(default_factory=list)
     intents: list[dict[str, Any]] = field(default_factory=list)
+    written: list[dict[str, Any]] = field(default_factory=list)  # intents and ops, in order
     verify: dict[str, Any] | None = None
     reads: dict[str, Any] | None = None  # how the server was read (runs since issue 25)
     end: dict[str, Any] | None = None
@@ -228,10 +229,17 @@ class RunRecord:
         """(operation, group, email) of intents sent without any outcome (the run was killed
         between request and answer, or its request failed without an answer: a timeout after
         the server may have applied it): only reading the server tells whether they happened.
-        A create or delete is one operation on its group (email "")."""
-        answered = {key for o in self.ops if not _no_answer(o) for key in _keys(o)}
-        left = [key for intent in self.intents for key in _keys(intent) if key not in answered]
-        return list(dict.fromkeys(left))
+        A create or delete is one operation on its group (email ""). An outcome answers only
+        the intents written before it: a write refused (412) and sent again under a new
+        intent is unresolved again until that one is answered."""
+        left: dict[tuple[str, str, str], None] = {}
+        for entry in self.written:
+            if entry.get("type") == "intent":
+                left.update(dict.fromkeys(_keys(entry)))
+            elif not _no_answer(entry):
+                for key in _keys(entry):
+                    left.pop(key, None)
+        return list(left)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -376,8 +384,10 @@ def read_run(path: Path, head_only: bool = False) -> RunRecord:
             record.plan = entry
         elif kind == "op":
             record.ops.append(entry)
+            record.written.append(entry)
         elif kind == "intent":
             record.intents.append(entry)
+            record.written.append(entry)
         elif kind == "mapping" and record.start and isinstance(entry.get("mapping"), dict):
             record.start["mapping"] = entry["mapping"]  # format 2 keeps it out of the start
         elif kind == "verify":

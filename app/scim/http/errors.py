@@ -80,5 +80,15 @@ class UnsafeRemoval(UnsafeWrite):
     """Removals only: the adds of the same batch can still be sent on their own."""
 
 
+class PartlyWritten(Exception):
+    """A membership write sent in two requests whose first (the checked value-array removal)
+    landed and whose second failed: the removal is done and must be recorded as such."""
+
+    def __init__(self, error: ScimError, removed: list[str]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.removed = removed  # member ids the first request removed
+
+
 class SyncCancelled(Exception):
     """The admin cancelled while the server's state was being read; nothing was written."""

@@ -19,7 +19,14 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from app.scim.http import answers
-from app.scim.http.errors import BadAnswer, ConnectError, ScimError, UnsafeRemoval, UnsafeWrite
+from app.scim.http.errors import (
+    BadAnswer,
+    ConnectError,
+    PartlyWritten,
+    ScimError,
+    UnsafeRemoval,
+    UnsafeWrite,
+)
 from app.scim.http.features import Features
 from app.scim.http.protocol import (
     GROUP_SCHEMA,
@@ -276,7 +283,12 @@ class GroupWrites:
             if others:  # only the listed members went: the shape is verified
                 self.remove_style, self._remove_style_known = "value", True
         if add:
-            self._patch_members(group_id, add, [], "filter", w)
+            try:
+                self._patch_members(group_id, add, [], "filter", w)
+            except ScimError as exc:
+                if targets:
+                    raise PartlyWritten(exc, targets) from exc
+                raise
         return None
 
     def _no_safe_removal(self) -> UnsafeRemoval:

@@ -185,6 +185,12 @@ class RunJournal:
         the read): there before, never the run's own; they answer the intent."""
         self._op(operation, group, emails, "witnessed")
 
+    def refused(self, group: str, operation: str, emails: list[str], status: int) -> None:
+        """A write the server refused by its If-Match (412): nothing of it was made. Recorded
+        before the group is read again, so a run killed then leaves no unanswered intent for
+        undo to take a hand edit meanwhile for the run's own change."""
+        self._op(operation, group, emails, "refused", status=status)
+
     def applied(
         self, group: str, added: list[str], removed: list[str], status: int | None
     ) -> None:

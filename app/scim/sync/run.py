@@ -60,7 +60,9 @@ class Run:
         paced run can write for hours), or `again` (the server refused the write's If-Match):
         read it again, so the intent's before-states are what the group holds now, and a
         member the admin added meanwhile is never the run's to undo. Where the write carries
-        If-Match the version is the witness: no read until the server says it changed. A
+        If-Match the version is the witness: no read until the server says it changed; on a
+        server with ETags, a group read without a version (a list without `meta.version`) is
+        read once for it, so no write to it goes unconditional. A
         group whose reads hide its members is witnessed by the users' `groups` again."""
         known = self.known(group)
         if known is None or (self.result.journal is None and not again):
@@ -68,12 +70,12 @@ class Run:
         with self.lock:
             at = self.witnessed_at.get(group, self.plan.state.read_at)
         if not again and (self.if_match(group) or (
-            at and time.monotonic() - at <= MAX_WITNESS_AGE
+            at and time.monotonic() - at <= MAX_WITNESS_AGE and self._fresh(known.version)
         )):
             return
-        body, version = self.client.get_group(known.id)
+        state = self.plan.state  # a server returning `members` on request is asked for them
+        body, version = self.client.get_group(known.id, attributes=state.groups_asked or None)
         members = set(member_ids(body))
-        state = self.plan.state
         shown = has_members(body)
         if group in state.groups_from_users and not shown:  # hidden: ask the users
             named = members_from_users(self.client, {group: known.id})
@@ -151,6 +153,15 @@ class Run:
             self.result.journal_error = journal.error
             self.abort = f"not sent: {journal.error}"
             raise Stop(self.abort)
+
+    def refused(self, group: str, adds: list[str], removes: list[str]) -> None:
+        """A conditional write refused (412), on disk before the group is read again."""
+        journal = self.result.journal
+        if journal is None:
+            return
+        for operation, emails in (("add", adds), ("remove", removes)):
+            if emails:
+                journal.refused(group, operation, emails, 412)
 
     def spend(self, changes: int) -> None:
         """Before a request carrying membership changes: wait for the change budget."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.core.identity import email_key
 from app.scim.http.client import member_ids
-from app.scim.http.errors import ConnectError, ScimError, UnsafeRemoval
+from app.scim.http.errors import ConnectError, PartlyWritten, ScimError, UnsafeRemoval
 from app.scim.http.pacing import Stop
 from app.scim.http.protocol import has_members
 from app.scim.http.replace import Witness
@@ -100,9 +100,9 @@ def _members_after_create(
     its users say who was in it before the run, else nothing is written to it."""
     if adopted or (sent and "members" not in created):
         run.check()
-        body, version = run.client.get_group(group_id)
-        present = set(member_ids(body))
         state = run.plan.state
+        body, version = run.client.get_group(group_id, attributes=state.groups_asked or None)
+        present = set(member_ids(body))
         if adopted and not has_members(body) and (state.users_carry_groups or (
             state.groups_unseen or state.groups_from_users
         )):
@@ -187,6 +187,7 @@ def _send_batch(run: Run, group: str, group_id: str, batch: list[tuple[str, str]
         error = _send(run, group, group_id, batch)
         if error is None:
             return
+        batch = [(op, e) for op, e in batch if not run.result.is_done(group, e)]
     run.budget.refund(len(batch))
     if error is None or error.status == 412:
         error = ScimError(412, None, _contested(run, group))
@@ -267,20 +268,43 @@ def _send(
         if batch_adds:
             _send_batch(run, group, group_id, [("add", e) for e in batch_adds])
         run.fail(group, "remove", batch_removes, exc)
+    except PartlyWritten as partly:  # the checked removal landed, the add after it did not
+        landed = [e for e in batch_removes if ids[email_key(e)] in set(partly.removed)]
+        run.wrote(group, [], [ids[email_key(e)] for e in landed], None, witness)
+        run.result.applied(group, removed=landed)
+        rest = [change for change in batch if change[0] == "add" or change[1] not in landed]
+        return _refused(run, group, group_id, rest, partly.error, conditional)
     except ScimError as exc:
-        unanswered = (isinstance(exc, ConnectError) and exc.ambiguous) or exc.status in (
-            500, 502, 504,  # what the transport repeats: it may have landed
-        )
-        if conditional and (exc.status == 412 or unanswered):
-            return exc
-        if len(batch) > 1 and exc.status in SPLIT_STATUSES:
-            run.budget.refund(len(batch))  # refused whole: the halves spend it again
-            half = len(batch) // 2
-            _send_batch(run, group, group_id, batch[:half])
-            _send_batch(run, group, group_id, batch[half:])
-            return None
-        _fail(run, group, batch, exc)
+        return _refused(run, group, group_id, batch, exc, conditional)
     else:
         run.wrote(group, add_ids, remove_ids, answer, witness)
         record_answer(run, group, batch_adds, batch_removes, answer)
+    return None
+
+
+def _refused(
+    run: Run,
+    group: str,
+    group_id: str,
+    batch: list[tuple[str, str]],
+    exc: ScimError,
+    conditional: str | None,
+) -> ScimError | None:
+    """A write answered with an error: for a conditional one refused or unanswered, the
+    error to read the group again after; else split on a client error, or failed."""
+    unanswered = (isinstance(exc, ConnectError) and exc.ambiguous) or exc.status in (
+        500, 502, 504,  # what the transport repeats: it may have landed
+    )
+    if conditional and (exc.status == 412 or unanswered):
+        if exc.status == 412:
+            run.refused(group, [e for op, e in batch if op == "add"],
+                        [e for op, e in batch if op == "remove"])
+        return exc
+    if len(batch) > 1 and exc.status in SPLIT_STATUSES:
+        run.budget.refund(len(batch))  # refused whole: the halves spend it again
+        half = len(batch) // 2
+        _send_batch(run, group, group_id, batch[:half])
+        _send_batch(run, group, group_id, batch[half:])
+        return None
+    _fail(run, group, batch, exc)
     return None
