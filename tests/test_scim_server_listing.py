@@ -283,3 +283,21 @@ def test_a_resource_without_references_is_published_without_a_deep_copy():
     ops = server.service.publish("http://t/v2", groups["Ops"])
     assert "http://t/v2/Users/00000006" in {m.ref for m in ops.members}
     assert "Users/00000006" in {m.ref for m in groups["Ops"].members}
+
+
+def test_a_frozen_seed_is_out_of_the_collectors_way_until_the_server_stops():
+    """freeze_seed (groupmap serve, the bench): the seeded directory is frozen (gc.freeze),
+    the server answers as before, and stop() lifts the freeze."""
+    import gc
+
+    import httpx
+
+    from app.scim.server import LocalScimServer
+    from tests.scim_fixtures import make_users
+
+    with LocalScimServer(make_users(5, ["a"]), token="t") as server:
+        server.freeze_seed()
+        assert gc.get_freeze_count() > 0
+        answer = httpx.get(f"{server.url}/Users", headers={"Authorization": "Bearer t"})
+        assert answer.json()["totalResults"] == 5
+    assert gc.get_freeze_count() == 0

@@ -41,6 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         users = read_users([Path(p) for p in args.users])
     server = LocalScimServer(users, token=args.token, port=args.port)
+    server.freeze_seed()
     try:
         url = server.start()
     except OSError as error:

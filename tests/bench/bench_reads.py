@@ -54,6 +54,7 @@ def scale_rows(n_users: int, n_groups: int, rounds: int) -> tuple[list[Row], dic
     users, _ = bench_inputs(n_users, n_groups)
     afters, agains = [], []
     with LocalScimServer(users, token=TOKEN) as server:
+        server.freeze_seed()  # as `groupmap serve` does: its GC pauses are not the client's
         before = child("sequential", server.url)
         first = child("sync", server.url, n_users, n_groups)
         exact = _exact(server, n_users, n_groups)
@@ -114,6 +115,7 @@ def paced_rows(n_users: int, n_groups: int, unpaced: dict[str, float]) -> list[R
     users, _ = bench_inputs(n_users, n_groups)
     rows = []
     with LocalScimServer(users, token=TOKEN) as server:
+        server.freeze_seed()  # as `groupmap serve` does: its GC pauses are not the client's
         for what in ("first", "no-op"):
             with RateLimitProxy(server.url, rate=3.0, burst=3.0, mode="retry_after") as proxy:
                 side = child("sync", proxy.url, n_users, n_groups)
@@ -142,6 +144,7 @@ def latency_rows(n_users: int, n_groups: int) -> list[Row]:
     """GroupMap's no-op resync against a sequential reader, 200 ms added to every answer."""
     users, _ = bench_inputs(n_users, n_groups)
     with LocalScimServer(users, token=TOKEN) as server:
+        server.freeze_seed()  # as `groupmap serve` does: its GC pauses are not the client's
         child("sync", server.url, n_users, n_groups)  # place everyone first, unproxied
         with LatencyProxy(server.url, delay=0.2, page_cap=100) as proxy:
             sequential = child("sequential", proxy.url)
